@@ -1,0 +1,119 @@
+//! The one diagnostic model every rule produces and every output format consumes.
+//!
+//! It knows nothing of miette, serde, SARIF or LSP: the renderers in `output/` and the
+//! language server convert it at the edge.
+
+use crate::source::Span;
+
+/// How serious a finding is. Ordered so that `Note < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Note => "note",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// A place in a file with a short explanation of what is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+impl Label {
+    pub fn new(span: Span, message: impl Into<String>) -> Self {
+        Label {
+            span,
+            message: message.into(),
+        }
+    }
+}
+
+/// A replacement that fixes the finding when there is exactly one obvious fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    pub span: Span,
+    pub replacement: String,
+}
+
+/// One finding: exactly one primary location (what the user should change), any number of
+/// related locations (the other ends of the broken link, possibly in other files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub rule_id: &'static str,
+    pub rule_name: &'static str,
+    pub level: Level,
+    /// What is wrong, lowercase, no trailing period, with concrete names.
+    pub message: String,
+    pub primary: Label,
+    pub related: Vec<Label>,
+    /// How to fix it, with the corrected value when it is known.
+    pub help: Option<String>,
+    pub notes: Vec<String>,
+    pub fix: Option<Fix>,
+}
+
+impl Diagnostic {
+    pub fn new(rule: &crate::rules::RuleMeta, primary: Label, message: impl Into<String>) -> Self {
+        Diagnostic {
+            rule_id: rule.id,
+            rule_name: rule.name,
+            level: rule.default_level,
+            message: message.into(),
+            primary,
+            related: Vec::new(),
+            help: None,
+            notes: Vec::new(),
+            fix: None,
+        }
+    }
+
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
+    }
+
+    pub fn related(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.related.push(Label::new(span, message));
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {
+        self.fix = Some(Fix {
+            span,
+            replacement: replacement.into(),
+        });
+        self
+    }
+
+    /// The key output is sorted by: file, position, rule id, message.
+    pub fn sort_key(&self) -> (crate::source::FileId, u32, u32, &'static str, &str) {
+        (
+            self.primary.span.file,
+            self.primary.span.start,
+            self.primary.span.end,
+            self.rule_id,
+            &self.message,
+        )
+    }
+}

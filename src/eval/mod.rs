@@ -1,0 +1,3 @@
+//! Terraform evaluation: known, symbolic and unknown values.
+
+pub mod value;

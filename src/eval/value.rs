@@ -1,0 +1,476 @@
+//! Terraform values as irsa-lint sees them: known, symbolic or unknown.
+//!
+//! A *symbolic* string is a concatenation of literal text and [`Symbol`]s: values that only
+//! exist after `terraform apply` (a cluster's issuer, the caller's account) but that can still
+//! be compared with each other. `"arn:aws:iam::" + account + ":oidc-provider/" + issuer` built
+//! in two places compares equal; anything that cannot be decided is [`Tri::Unknown`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A value that exists only after apply, named by what it is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Symbol {
+    /// The issuer of an EKS cluster without its `https://` scheme
+    /// (`oidc.eks.<region>.amazonaws.com/id/<ID>`), keyed by the cluster's name when known,
+    /// else by its Terraform address.
+    Issuer(String),
+    /// The account the AWS provider runs in.
+    Account,
+    /// The partition the AWS provider runs in (`aws`, `aws-cn`, ...).
+    Partition,
+    /// The region the AWS provider runs in.
+    Region,
+    /// The random suffix Terraform appends to a `name_prefix`.
+    NameSuffix(String),
+    /// Any other after-apply attribute, by its Terraform address.
+    Attribute(String),
+}
+
+impl Symbol {
+    pub fn display(&self) -> String {
+        match self {
+            Symbol::Issuer(c) => format!("<issuer of cluster {c}>"),
+            Symbol::Account => "<account id>".into(),
+            Symbol::Partition => "<partition>".into(),
+            Symbol::Region => "<region>".into(),
+            Symbol::NameSuffix(_) => "<random suffix>".into(),
+            Symbol::Attribute(a) => format!("<{a}>"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    Lit(String),
+    Sym(Symbol),
+}
+
+/// A string that may contain symbolic parts. Adjacent literals are always merged, so two
+/// strings built differently but meaning the same thing have equal parts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Str {
+    parts: Vec<Part>,
+}
+
+/// The answer to a question about values that may be symbolic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tri {
+    Yes,
+    No,
+    Unknown,
+}
+
+impl Tri {
+    pub fn from_bool(b: bool) -> Tri {
+        if b { Tri::Yes } else { Tri::No }
+    }
+}
+
+impl Str {
+    pub fn lit(s: impl Into<String>) -> Str {
+        let s = s.into();
+        if s.is_empty() {
+            return Str::default();
+        }
+        Str {
+            parts: vec![Part::Lit(s)],
+        }
+    }
+
+    pub fn sym(sym: Symbol) -> Str {
+        Str {
+            parts: vec![Part::Sym(sym)],
+        }
+    }
+
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    pub fn push_str(&mut self, s: &str) {
+        if s.is_empty() {
+            return;
+        }
+        if let Some(Part::Lit(last)) = self.parts.last_mut() {
+            last.push_str(s);
+        } else {
+            self.parts.push(Part::Lit(s.to_string()));
+        }
+    }
+
+    pub fn push_sym(&mut self, sym: Symbol) {
+        self.parts.push(Part::Sym(sym));
+    }
+
+    pub fn append(&mut self, other: &Str) {
+        for p in &other.parts {
+            match p {
+                Part::Lit(s) => self.push_str(s),
+                Part::Sym(s) => self.push_sym(s.clone()),
+            }
+        }
+    }
+
+    pub fn concat(mut self, other: &Str) -> Str {
+        self.append(other);
+        self
+    }
+
+    /// The text when it has no symbolic part.
+    pub fn as_known(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [] => Some(""),
+            [Part::Lit(s)] => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_known(&self) -> bool {
+        self.as_known().is_some()
+    }
+
+    /// The literal text before the first symbol.
+    pub fn known_prefix(&self) -> &str {
+        match self.parts.first() {
+            Some(Part::Lit(s)) => s,
+            _ => "",
+        }
+    }
+
+    /// The literal text after the last symbol.
+    pub fn known_suffix(&self) -> &str {
+        match self.parts.last() {
+            Some(Part::Lit(s)) => s,
+            _ => "",
+        }
+    }
+
+    pub fn starts_with(&self, prefix: &str) -> Tri {
+        let known = self.known_prefix();
+        if known.starts_with(prefix) {
+            Tri::Yes
+        } else if self.is_known() || !prefix.starts_with(known) {
+            Tri::No
+        } else {
+            Tri::Unknown
+        }
+    }
+
+    pub fn ends_with(&self, suffix: &str) -> Tri {
+        let known = self.known_suffix();
+        if known.ends_with(suffix) {
+            Tri::Yes
+        } else if self.is_known() || !suffix.ends_with(known) {
+            Tri::No
+        } else {
+            Tri::Unknown
+        }
+    }
+
+    /// Remove a literal prefix if the string is known to start with it.
+    pub fn strip_prefix(&self, prefix: &str) -> Option<Str> {
+        if self.starts_with(prefix) != Tri::Yes {
+            return None;
+        }
+        let mut out = self.clone();
+        if let Some(Part::Lit(s)) = out.parts.first_mut() {
+            s.drain(..prefix.len());
+            if s.is_empty() {
+                out.parts.remove(0);
+            }
+        }
+        Some(out)
+    }
+
+    /// Remove a literal suffix if the string is known to end with it.
+    pub fn strip_suffix(&self, suffix: &str) -> Option<Str> {
+        if self.ends_with(suffix) != Tri::Yes {
+            return None;
+        }
+        let mut out = self.clone();
+        if let Some(Part::Lit(s)) = out.parts.last_mut() {
+            s.truncate(s.len() - suffix.len());
+            if s.is_empty() {
+                out.parts.pop();
+            }
+        }
+        Some(out)
+    }
+
+    /// Replace every occurrence of a literal inside the literal parts. Returns `None` when
+    /// the needle could straddle a literal and a symbol, where the answer is not known.
+    pub fn replace_literal(&self, from: &str, to: &str) -> Option<Str> {
+        if from.is_empty() {
+            return None;
+        }
+        let mut out = Str::default();
+        for (i, p) in self.parts.iter().enumerate() {
+            match p {
+                Part::Lit(s) => {
+                    let touches_symbol = i > 0 || i + 1 < self.parts.len();
+                    if touches_symbol && partial_overlap(s, from, i > 0, i + 1 < self.parts.len())
+                    {
+                        return None;
+                    }
+                    out.push_str(&s.replace(from, to));
+                }
+                Part::Sym(s) => out.push_sym(s.clone()),
+            }
+        }
+        Some(out)
+    }
+
+    /// Split on a literal separator; `None` if a symbol could contain the separator
+    /// in a way that changes the result (symbols never contain `:` or `/` boundaries we
+    /// split on, except issuers and attributes, which may contain `/`).
+    pub fn split_literal(&self, sep: &str) -> Option<Vec<Str>> {
+        let mut out = vec![Str::default()];
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => {
+                    let mut pieces = s.split(sep);
+                    if let Some(first) = pieces.next() {
+                        out.last_mut().unwrap().push_str(first);
+                    }
+                    for piece in pieces {
+                        out.push(Str::lit(piece));
+                    }
+                }
+                Part::Sym(s) => {
+                    if symbol_may_contain(s, sep) {
+                        return None;
+                    }
+                    out.last_mut().unwrap().push_sym(s.clone())
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Whether two strings are equal, as far as can be proven.
+    pub fn equals(&self, other: &Str) -> Tri {
+        if self == other {
+            return Tri::Yes;
+        }
+        if let (Some(a), Some(b)) = (self.as_known(), other.as_known()) {
+            return Tri::from_bool(a == b);
+        }
+        // Literal text before the first symbol (and after the last) must agree.
+        let (pa, pb) = (self.known_prefix(), other.known_prefix());
+        let n = pa.len().min(pb.len());
+        if pa.as_bytes()[..n] != pb.as_bytes()[..n] {
+            return Tri::No;
+        }
+        let (sa, sb) = (self.known_suffix(), other.known_suffix());
+        let n = sa.len().min(sb.len());
+        if sa.as_bytes()[sa.len() - n..] != sb.as_bytes()[sb.len() - n..] {
+            return Tri::No;
+        }
+        if self.parts.len() == other.parts.len() {
+            // Same shape: decide part by part, with distinct clusters' issuers known to differ.
+            let mut all_equal = true;
+            for (a, b) in self.parts.iter().zip(&other.parts) {
+                match (a, b) {
+                    (Part::Lit(x), Part::Lit(y)) if x != y => all_equal = false,
+                    (Part::Sym(Symbol::Issuer(x)), Part::Sym(Symbol::Issuer(y))) if x != y => {
+                        if is_cluster_name(x) && is_cluster_name(y) {
+                            return Tri::No;
+                        }
+                        all_equal = false;
+                    }
+                    (Part::Sym(x), Part::Sym(y)) if x != y => all_equal = false,
+                    (Part::Lit(_), Part::Sym(_)) | (Part::Sym(_), Part::Lit(_)) => {
+                        all_equal = false
+                    }
+                    _ => {}
+                }
+            }
+            if all_equal {
+                return Tri::Yes;
+            }
+        }
+        Tri::Unknown
+    }
+
+    /// A readable rendering, symbols shown as `<...>`.
+    pub fn display(&self) -> String {
+        let mut s = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(l) => s.push_str(l),
+                Part::Sym(sym) => s.push_str(&sym.display()),
+            }
+        }
+        s
+    }
+}
+
+/// Issuer symbols keyed by a cluster name (not a `resource.address`) come from clusters
+/// whose name is known; two different names are two different clusters.
+fn is_cluster_name(key: &str) -> bool {
+    !key.contains('.')
+}
+
+fn symbol_may_contain(sym: &Symbol, sep: &str) -> bool {
+    match sym {
+        Symbol::Account | Symbol::Partition | Symbol::Region => {
+            sep.chars().any(|c| c.is_ascii_alphanumeric())
+        }
+        Symbol::NameSuffix(_) => sep.chars().any(|c| c.is_ascii_alphanumeric()),
+        Symbol::Issuer(_) => sep != ":",
+        Symbol::Attribute(_) => true,
+    }
+}
+
+/// Could `needle` start in this literal and continue into a neighbouring symbol?
+fn partial_overlap(s: &str, needle: &str, sym_before: bool, sym_after: bool) -> bool {
+    (1..needle.len()).any(|k| {
+        needle.is_char_boundary(k)
+            && ((sym_after && s.ends_with(&needle[..k])) || (sym_before && s.starts_with(&needle[k..])))
+    })
+}
+
+impl fmt::Display for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display())
+    }
+}
+
+/// A Terraform value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(Str),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    /// Cannot be evaluated from the files: a module output, a data source, a remote state.
+    Unknown,
+}
+
+impl Value {
+    pub fn str(s: impl Into<String>) -> Value {
+        Value::String(Str::lit(s))
+    }
+
+    pub fn as_str(&self) -> Option<&Str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value as a string the way Terraform converts primitives to strings.
+    pub fn to_str(&self) -> Option<Str> {
+        match self {
+            Value::String(s) => Some(s.clone()),
+            Value::Bool(b) => Some(Str::lit(b.to_string())),
+            Value::Number(n) => Some(Str::lit(format_number(*n))),
+            _ => None,
+        }
+    }
+
+    pub fn as_known_str(&self) -> Option<&str> {
+        self.as_str().and_then(Str::as_known)
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Value::Unknown)
+    }
+
+    /// Whether the value contains an unknown anywhere.
+    pub fn has_unknown(&self) -> bool {
+        match self {
+            Value::Unknown => true,
+            Value::List(l) => l.iter().any(Value::has_unknown),
+            Value::Map(m) => m.values().any(Value::has_unknown),
+            _ => false,
+        }
+    }
+
+    pub fn get_attr(&self, name: &str) -> Value {
+        match self {
+            Value::Map(m) => m.get(name).cloned().unwrap_or(Value::Unknown),
+            _ => Value::Unknown,
+        }
+    }
+
+    pub fn index(&self, key: &Value) -> Value {
+        match (self, key) {
+            (Value::List(l), Value::Number(n)) if *n >= 0.0 => {
+                l.get(*n as usize).cloned().unwrap_or(Value::Unknown)
+            }
+            (Value::List(l), Value::String(s)) => match s.as_known().and_then(|s| s.parse::<usize>().ok()) {
+                Some(i) => l.get(i).cloned().unwrap_or(Value::Unknown),
+                None => Value::Unknown,
+            },
+            (Value::Map(m), k) => match k.to_str().as_ref().and_then(Str::as_known) {
+                Some(k) => m.get(k).cloned().unwrap_or(Value::Unknown),
+                None => Value::Unknown,
+            },
+            _ => Value::Unknown,
+        }
+    }
+
+    pub fn truthy(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => match s.as_known() {
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The elements of a list, set or tuple value.
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer(c: &str) -> Str {
+        Str::sym(Symbol::Issuer(c.into()))
+    }
+
+    #[test]
+    fn symbolic_strings_built_differently_compare_equal() {
+        let mut a = Str::lit("https://");
+        a.append(&issuer("main"));
+        let stripped = a.replace_literal("https://", "").unwrap();
+        let b = stripped.concat(&Str::lit(":sub"));
+        let mut c = issuer("main");
+        c.push_str(":sub");
+        assert_eq!(b.equals(&c), Tri::Yes);
+        assert_eq!(b.starts_with("https://"), Tri::No);
+        assert_eq!(a.starts_with("https://"), Tri::Yes);
+    }
+
+    #[test]
+    fn undecidable_comparisons_are_unknown() {
+        let mut a = Str::lit("arn:");
+        a.push_sym(Symbol::Partition);
+        assert_eq!(a.equals(&Str::lit("arn:aws")), Tri::Unknown);
+        assert_eq!(a.equals(&Str::lit("urn:aws")), Tri::No);
+        assert_eq!(issuer("a").equals(&issuer("b")), Tri::No);
+        assert_eq!(issuer("aws_eks_cluster.a").equals(&issuer("b")), Tri::Unknown);
+    }
+}

@@ -1,0 +1,203 @@
+//! Facts: plain data with spans, extracted from Terraform and Kubernetes files.
+//!
+//! Facts are what the rules read. They know nothing of rules, renderers or LSP, and every
+//! fact carries the span the user would look at. A value that could not be evaluated is
+//! `None` (unknown) and must never produce a finding.
+
+use crate::eval::value::Str;
+use crate::source::Span;
+
+/// A value and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+/// Everything extracted from one run, ready for linking.
+#[derive(Debug, Default)]
+pub struct Facts {
+    pub roles: Vec<Role>,
+    pub providers: Vec<OidcProvider>,
+    pub clusters: Vec<Cluster>,
+    pub service_accounts: Vec<ServiceAccount>,
+    pub workloads: Vec<Workload>,
+    pub parse_errors: Vec<ParseError>,
+    /// Some ServiceAccounts exist that could not be seen (Helm templates, unknown names):
+    /// "no manifest defines this ServiceAccount" cannot be proven.
+    pub hidden_service_accounts: bool,
+}
+
+impl Facts {
+    pub fn extend(&mut self, other: Facts) {
+        self.roles.extend(other.roles);
+        self.providers.extend(other.providers);
+        self.clusters.extend(other.clusters);
+        self.service_accounts.extend(other.service_accounts);
+        self.workloads.extend(other.workloads);
+        self.parse_errors.extend(other.parse_errors);
+        self.hidden_service_accounts |= other.hidden_service_accounts;
+    }
+}
+
+/// A file, YAML document or embedded policy that could not be parsed.
+#[derive(Debug, Clone)]
+pub struct ParseError {
+    pub span: Span,
+    pub message: String,
+}
+
+/// An IAM role name as written: exact, a prefix Terraform completes with a random suffix,
+/// or unknown.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoleName {
+    Exact(Str),
+    Prefix(Str),
+    Unknown,
+}
+
+/// An `aws_iam_role` instance (one per `for_each` key or `count` index).
+#[derive(Debug, Clone)]
+pub struct Role {
+    /// Terraform address, e.g. `aws_iam_role.alb["prod"]`.
+    pub address: String,
+    /// The block's labels, where "the role" is shown when nothing more precise exists.
+    pub span: Span,
+    pub name: RoleName,
+    /// Where the name (or prefix) is written; the block span when it is absent.
+    pub name_span: Span,
+    /// The role's path (`/` when absent); `None` when unknown.
+    pub path: Option<Str>,
+    pub path_span: Option<Span>,
+    /// The trust policy; `None` when it could not be evaluated.
+    pub trust: Option<TrustPolicy>,
+    /// Accounts the AWS provider of this module is restricted to (`allowed_account_ids`).
+    pub provider_accounts: Vec<String>,
+}
+
+/// A trust (assume-role) policy.
+#[derive(Debug, Clone)]
+pub struct TrustPolicy {
+    pub span: Span,
+    pub statements: Vec<Statement>,
+    /// False when statements may come from somewhere unknown (a merged document, an unknown
+    /// list of statements): no rule may conclude that *no* statement admits something.
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub span: Span,
+    /// `None` when unknown.
+    pub effect: Option<Effect>,
+    /// `None` when unknown (or when the statement uses `NotAction`).
+    pub actions: Option<Vec<Spanned<Str>>>,
+    /// Federated principals; `None` when unknown.
+    pub federated: Option<Vec<Spanned<Str>>>,
+    /// Conditions; `None` when unknown.
+    pub conditions: Option<Vec<Condition>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Condition {
+    /// The operator as written, e.g. `StringEquals`, `ForAnyValue:StringLike`.
+    pub operator: Spanned<String>,
+    pub key: Spanned<Str>,
+    /// `None` when the list of values is unknown.
+    pub values: Option<Vec<Spanned<Str>>>,
+}
+
+/// An `aws_iam_openid_connect_provider` (resource or data source).
+#[derive(Debug, Clone)]
+pub struct OidcProvider {
+    pub address: String,
+    pub span: Span,
+    /// The issuer URL as configured (usually with `https://`); `None` when unknown.
+    pub url: Option<Spanned<Str>>,
+    /// `None` when unknown or not written (data sources).
+    pub client_ids: Option<Vec<Spanned<Str>>>,
+    /// The provider's ARN, `None` when it cannot be derived.
+    pub arn: Option<Str>,
+}
+
+/// An EKS cluster (resource or data source).
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub address: String,
+    pub span: Span,
+    pub name: Option<Str>,
+    /// The issuer without `https://`.
+    pub issuer: Str,
+}
+
+/// Where a Kubernetes object was declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Manifest,
+    Terraform,
+}
+
+#[derive(Debug, Clone)]
+pub struct Annotation {
+    pub key: Spanned<String>,
+    /// `None` when unknown (a Terraform expression that cannot be evaluated).
+    pub value: Option<Spanned<Str>>,
+}
+
+/// A Kubernetes ServiceAccount.
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    /// The whole object (document or resource block).
+    pub span: Span,
+    pub name: Spanned<String>,
+    /// The namespace (`default` when absent, then spanned at the name).
+    pub namespace: Spanned<String>,
+    pub namespace_explicit: bool,
+    pub annotations: Vec<Annotation>,
+    /// The deployment unit: manifests in one folder are applied together.
+    pub unit: String,
+    pub origin: Origin,
+}
+
+impl ServiceAccount {
+    pub fn annotation(&self, key: &str) -> Option<&Annotation> {
+        self.annotations.iter().find(|a| a.key.value == key)
+    }
+
+    pub fn qualified_name(&self) -> String {
+        format!("{}/{}", self.namespace.value, self.name.value)
+    }
+}
+
+/// A Pod or an object with a pod template.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub kind: String,
+    pub span: Span,
+    pub name: Spanned<String>,
+    /// `None` when the manifest does not say (the namespace comes from `kubectl -n`).
+    pub namespace: Option<Spanned<String>>,
+    /// `serviceAccountName` (or the deprecated `serviceAccount`); `None` when absent.
+    pub service_account: Option<Spanned<String>>,
+    /// Annotations of the object's own metadata and of its pod template(s).
+    pub annotations: Vec<Annotation>,
+    pub unit: String,
+}
+
+pub const ROLE_ARN_KEY: &str = "eks.amazonaws.com/role-arn";
+pub const AUDIENCE_KEY: &str = "eks.amazonaws.com/audience";
+pub const REGIONAL_STS_KEY: &str = "eks.amazonaws.com/sts-regional-endpoints";
+pub const TOKEN_EXPIRATION_KEY: &str = "eks.amazonaws.com/token-expiration";
+pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";

@@ -1,0 +1,2 @@
+//! Parsers: HCL, YAML and policy JSON. Parsing never fails: each parser returns what it could
+//! read plus errors, which become IRSA000 diagnostics.

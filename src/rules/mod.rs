@@ -1,0 +1,78 @@
+//! The rule registry: one module per rule, listed once, in id order.
+//!
+//! A rule is pure: it reads the linked facts in [`LintContext`] and pushes diagnostics. It
+//! does no IO, renders nothing and never panics on odd input. Each rule's documentation lives
+//! in `rules/<ID>.md` and is embedded here, so `explain`, SARIF and LSP hover print one text.
+
+use crate::diagnostic::{Diagnostic, Level};
+use crate::link::LintContext;
+
+/// What a rule is, independent of what it checks.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable forever: never renumbered, never reused.
+    pub id: &'static str,
+    /// The kebab-case name of the problem, accepted wherever an id is.
+    pub name: &'static str,
+    pub default_level: Level,
+    /// One line, lowercase, no trailing period.
+    pub summary: &'static str,
+    /// The Markdown documentation (`rules/<ID>.md`).
+    pub doc: &'static str,
+}
+
+pub struct Rule {
+    pub meta: &'static RuleMeta,
+    pub check: fn(&LintContext, &mut Vec<Diagnostic>),
+}
+
+macro_rules! declare_rules {
+    ($($module:ident,)*) => {
+        $(pub mod $module;)*
+
+        /// Every rule, in id order.
+        pub static RULES: &[Rule] = &[
+            $(Rule { meta: &$module::RULE, check: $module::check },)*
+        ];
+    };
+}
+
+declare_rules! {
+    irsa000_parse_error,
+    irsa001_role_not_found,
+    irsa002_account_mismatch,
+    irsa003_trust_subject_mismatch,
+    irsa004_audience_mismatch,
+    irsa005_issuer_mismatch,
+    irsa006_condition_key_has_scheme,
+    irsa007_wildcard_with_string_equals,
+    irsa008_web_identity_action_missing,
+    irsa009_subject_unrestricted,
+    irsa010_oidc_provider_not_declared,
+    irsa011_role_path_mismatch,
+    irsa012_invalid_role_arn,
+    irsa013_annotation_key_typo,
+    irsa014_invalid_annotation_value,
+    irsa015_trust_subject_without_service_account,
+    irsa016_workload_service_account_elsewhere,
+    irsa017_partition_mismatch,
+    irsa018_conflicting_service_account,
+    irsa021_role_arn_on_workload,
+    irsa025_audience_condition_missing,
+}
+
+/// Find a rule by id (`IRSA003`, any case) or name (`trust-subject-mismatch`).
+pub fn find(id_or_name: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| {
+        r.meta.id.eq_ignore_ascii_case(id_or_name) || r.meta.name.eq_ignore_ascii_case(id_or_name)
+    })
+}
+
+/// Run every rule over the linked facts.
+pub fn run_all(ctx: &LintContext) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for rule in RULES {
+        (rule.check)(ctx, &mut out);
+    }
+    out
+}
