@@ -19,6 +19,8 @@
 //! - **Deterministic**: diagnostics are sorted by file, position and rule id.
 
 pub mod diagnostic;
+pub mod discover;
+pub mod engine;
 pub mod eval;
 pub mod facts;
 pub mod link;

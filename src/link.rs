@@ -1,18 +1,388 @@
 //! Linking: ServiceAccount ↔ role ↔ OIDC provider ↔ cluster.
 //!
 //! Builds the [`LintContext`] the rules read. Links are computed once here so that rules do
-//! not each re-derive them (and cannot disagree on them).
+//! not each re-derive them (and cannot disagree on them). Every answer is three-valued: a link
+//! that cannot be decided is unknown, and rules stay silent on unknown.
 
-use crate::facts::Facts;
+use crate::eval::value::{Part, Str, Symbol, Tri};
+use crate::facts::{Condition, Effect, Facts, ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned, Statement};
 use crate::source::SourceMap;
+
+pub const WEB_IDENTITY_ACTION: &str = "sts:AssumeRoleWithWebIdentity";
+
+/// A role ARN split into its parts (any part may be symbolic).
+#[derive(Debug, Clone)]
+pub struct RoleArn {
+    pub partition: Str,
+    pub account: Str,
+    /// `/` or `/a/b/`.
+    pub path: Str,
+    pub name: Str,
+}
+
+impl RoleArn {
+    /// Parse `arn:<partition>:iam::<account>:role<path><name>`; `None` when it is not one.
+    pub fn parse(arn: &Str) -> Option<RoleArn> {
+        let parts = arn.split_literal(":")?;
+        let [arn_word, partition, service, region, account, resource] = parts.as_slice() else {
+            return None;
+        };
+        if arn_word.as_known() != Some("arn") || service.as_known() != Some("iam") || region.as_known() != Some("") {
+            return None;
+        }
+        let rest = resource.strip_prefix("role/")?;
+        let segments = rest.split_literal("/")?;
+        let (name, dirs) = segments.split_last()?;
+        let mut path = Str::lit("/");
+        for d in dirs {
+            path.append(d);
+            path.push_str("/");
+        }
+        Some(RoleArn {
+            partition: partition.clone(),
+            account: account.clone(),
+            path,
+            name: name.clone(),
+        })
+    }
+}
+
+/// The link from a ServiceAccount's role-arn annotation to the roles it may name.
+#[derive(Debug, Clone)]
+pub struct SaLink {
+    pub sa: usize,
+    pub value: Spanned<Str>,
+    pub arn: RoleArn,
+    /// Roles whose name is proven equal to the ARN's name.
+    pub roles: Vec<usize>,
+    /// Some role's name cannot be evaluated or is a prefix that could match.
+    pub maybe_other: bool,
+}
 
 pub struct LintContext<'a> {
     pub facts: &'a Facts,
     pub sources: &'a SourceMap,
+    pub sa_links: Vec<SaLink>,
 }
 
 impl<'a> LintContext<'a> {
     pub fn new(facts: &'a Facts, sources: &'a SourceMap) -> Self {
-        LintContext { facts, sources }
+        let sa_links = facts
+            .service_accounts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, sa)| link_service_account(facts, i, sa))
+            .collect();
+        LintContext { facts, sources, sa_links }
+    }
+
+    /// Roles that trust an EKS OIDC provider with the web identity action.
+    pub fn irsa_roles(&self) -> impl Iterator<Item = &'a Role> + '_ {
+        self.facts.roles.iter().filter(|r| {
+            r.trust
+                .as_ref()
+                .is_some_and(|t| t.statements.iter().any(|s| is_eks_statement(s) && s.effect == Some(Effect::Allow)))
+        })
+    }
+
+    pub fn service_account(&self, link: &SaLink) -> &'a ServiceAccount {
+        &self.facts.service_accounts[link.sa]
+    }
+
+    /// The account a role lives in, when the files say so.
+    pub fn role_account(&self, role: &Role) -> Option<String> {
+        if let [account] = role.provider_accounts.as_slice() {
+            return Some(account.clone());
+        }
+        let mut found: Option<String> = None;
+        for s in role.trust.as_ref()?.statements.iter() {
+            for f in s.federated.iter().flatten() {
+                let parts = f.value.split_literal(":")?;
+                if parts.len() >= 5 && parts[0].as_known() == Some("arn") && parts[2].as_known() == Some("iam") {
+                    let account = parts[4].as_known()?.to_string();
+                    if found.as_ref().is_some_and(|a| *a != account) {
+                        return None;
+                    }
+                    found = Some(account);
+                }
+            }
+        }
+        found
+    }
+
+    /// The partition a role lives in: from its trust's Federated ARNs or their issuer regions.
+    pub fn role_partition(&self, role: &Role) -> Option<String> {
+        let mut found: Option<String> = None;
+        for s in role.trust.as_ref()?.statements.iter() {
+            for f in s.federated.iter().flatten() {
+                let from_arn = f
+                    .value
+                    .split_literal(":")
+                    .and_then(|p| (p.len() >= 2 && p[0].as_known() == Some("arn")).then(|| p[1].as_known().map(str::to_string)))
+                    .flatten();
+                let from_issuer = federated_issuer(&f.value).and_then(|i| issuer_partition(&i));
+                for p in [from_arn, from_issuer].into_iter().flatten() {
+                    if found.as_ref().is_some_and(|a| *a != p) {
+                        return None;
+                    }
+                    found = Some(p);
+                }
+            }
+        }
+        found
+    }
+}
+
+fn link_service_account(facts: &Facts, index: usize, sa: &ServiceAccount) -> Option<SaLink> {
+    let value = sa.annotation(ROLE_ARN_KEY)?.value.clone()?;
+    let arn = RoleArn::parse(&value.value)?;
+    let mut roles = Vec::new();
+    let mut maybe_other = false;
+    for (i, role) in facts.roles.iter().enumerate() {
+        match &role.name {
+            RoleName::Exact(name) => match name.equals(&arn.name) {
+                Tri::Yes => roles.push(i),
+                Tri::Unknown => maybe_other = true,
+                Tri::No => {}
+            },
+            RoleName::Prefix(prefix) => {
+                let prefix = prefix.as_known().unwrap_or("");
+                if arn.name.starts_with(prefix) != Tri::No {
+                    maybe_other = true;
+                }
+            }
+            RoleName::Unknown => maybe_other = true,
+        }
+    }
+    Some(SaLink { sa: index, value, arn, roles, maybe_other })
+}
+
+/// The issuer (host and path) a Federated principal ARN names.
+pub fn federated_issuer(federated: &Str) -> Option<Str> {
+    let parts = federated.split_literal("oidc-provider/")?;
+    match parts.as_slice() {
+        [_, issuer] => Some(issuer.clone()),
+        _ => None,
+    }
+}
+
+/// The issuer part of a condition key (`<issuer>:sub` → `<issuer>`).
+pub fn key_issuer(key: &Str) -> Option<Str> {
+    let lower = key.to_ascii_lowercase();
+    lower.strip_suffix(":sub").or_else(|| lower.strip_suffix(":aud"))
+}
+
+pub fn is_eks_issuer(issuer: &Str) -> bool {
+    matches!(issuer.parts().first(), Some(Part::Sym(Symbol::Issuer(_))))
+        || issuer.starts_with("oidc.eks.") == Tri::Yes
+}
+
+fn issuer_partition(issuer: &Str) -> Option<String> {
+    let host = issuer.as_known().or_else(|| match issuer.parts().first() {
+        Some(Part::Lit(l)) => Some(l.as_str()),
+        _ => None,
+    })?;
+    let region = host.strip_prefix("oidc.eks.")?.split('.').next()?;
+    if region.is_empty() {
+        return None;
+    }
+    Some(region_partition(region).to_string())
+}
+
+pub fn region_partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
+/// Whether a condition key is the `:sub` (or `:aud`) key of some issuer.
+pub fn key_is(key: &Str, claim: &str) -> bool {
+    key.to_ascii_lowercase().ends_with(&format!(":{claim}")) == Tri::Yes
+}
+
+/// Positive string operators and how they compare (`ForAnyValue:`, `IfExists` stripped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    Equals,
+    EqualsIgnoreCase,
+    Like,
+}
+
+pub fn operator(name: &str) -> Option<Operator> {
+    let base = name.rsplit(':').next().unwrap_or(name);
+    let base = base.strip_suffix("IfExists").unwrap_or(base);
+    match base {
+        "StringEquals" => Some(Operator::Equals),
+        "StringEqualsIgnoreCase" => Some(Operator::EqualsIgnoreCase),
+        "StringLike" => Some(Operator::Like),
+        _ => None,
+    }
+}
+
+/// Whether a condition value admits a concrete claim value.
+pub fn value_admits(op: Operator, pattern: &Str, claim: &str) -> Tri {
+    match op {
+        Operator::Equals => pattern.equals(&Str::lit(claim)),
+        Operator::EqualsIgnoreCase => pattern.to_ascii_lowercase().equals(&Str::lit(claim.to_ascii_lowercase())),
+        Operator::Like => match pattern.as_known() {
+            Some(p) => Tri::from_bool(glob_match(p, claim)),
+            None => Tri::Unknown,
+        },
+    }
+}
+
+/// Whether one condition (any of its values) admits a claim value.
+pub fn condition_admits(c: &Condition, claim: &str) -> Tri {
+    let Some(op) = operator(&c.operator.value) else {
+        return Tri::Unknown;
+    };
+    let Some(values) = &c.values else {
+        return Tri::Unknown;
+    };
+    let mut result = Tri::No;
+    for v in values {
+        match value_admits(op, &v.value, claim) {
+            Tri::Yes => return Tri::Yes,
+            Tri::Unknown => result = Tri::Unknown,
+            Tri::No => {}
+        }
+    }
+    result
+}
+
+/// Whether every positive condition on a claim (`sub`, `aud`) of a statement admits the value.
+/// `Yes` also when the statement has no such condition.
+pub fn statement_admits(s: &Statement, claim: &str, value: &str) -> Tri {
+    let Some(conditions) = &s.conditions else {
+        return Tri::Unknown;
+    };
+    let mut result = Tri::Yes;
+    for c in conditions.iter().filter(|c| key_is(&c.key.value, claim)) {
+        if operator(&c.operator.value).is_none() {
+            continue; // negated or other operators can only narrow further
+        }
+        match condition_admits(c, value) {
+            Tri::No => return Tri::No,
+            Tri::Unknown => result = Tri::Unknown,
+            Tri::Yes => {}
+        }
+    }
+    result
+}
+
+/// Whether the statement allows `sts:AssumeRoleWithWebIdentity`.
+pub fn allows_web_identity(s: &Statement) -> Tri {
+    let Some(actions) = &s.actions else {
+        return Tri::Unknown;
+    };
+    let mut result = Tri::No;
+    for a in actions {
+        match a.value.as_known() {
+            Some(p) => {
+                if glob_match(&p.to_ascii_lowercase(), &WEB_IDENTITY_ACTION.to_ascii_lowercase()) {
+                    return Tri::Yes;
+                }
+            }
+            None => result = Tri::Unknown,
+        }
+    }
+    result
+}
+
+/// A statement about Kubernetes service accounts of an EKS cluster: its Federated principal is
+/// an EKS OIDC provider, or its `:sub` condition names `system:serviceaccount:` subjects.
+pub fn is_eks_statement(s: &Statement) -> bool {
+    let federated = s
+        .federated
+        .iter()
+        .flatten()
+        .any(|f| federated_issuer(&f.value).is_some_and(|i| is_eks_issuer(&i)));
+    let subjects = s.conditions.iter().flatten().any(|c| {
+        key_is(&c.key.value, "sub")
+            && c.values.iter().flatten().any(|v| v.value.starts_with("system:serviceaccount:") == Tri::Yes)
+    });
+    federated || subjects
+}
+
+/// IAM's `StringLike` glob: `*` any run of characters, `?` one character.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Levenshtein distance, for "did you mean".
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The closest candidate within a distance that scales with the length, for "did you mean".
+pub fn closest<'c>(wanted: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    let limit = (wanted.chars().count() / 5).clamp(1, 3);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(wanted, c), c))
+        .filter(|(d, c)| *d <= limit && *c != wanted)
+        .min()
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arn_with_path_parses() {
+        let arn = RoleArn::parse(&Str::lit("arn:aws:iam::482910375521:role/irsa/payments/ledger-api")).unwrap();
+        assert_eq!(arn.path, Str::lit("/irsa/payments/"));
+        assert_eq!(arn.name, Str::lit("ledger-api"));
+        assert_eq!(arn.account, Str::lit("482910375521"));
+        assert!(RoleArn::parse(&Str::lit("arn:aws:iam::482910375521:policy/x")).is_none());
+    }
+
+    #[test]
+    fn glob_follows_iam_string_like() {
+        assert!(glob_match("system:serviceaccount:payments:*", "system:serviceaccount:payments:api"));
+        assert!(!glob_match("system:serviceaccount:payments:*", "system:serviceaccount:billing:api"));
+        assert!(glob_match("sts:Assume*", "sts:AssumeRoleWithWebIdentity"));
+        assert!(glob_match("a?c", "abc"));
     }
 }

@@ -198,8 +198,8 @@ mod tests {
         let f = SourceFile::new("a.yaml".into(), "a: 1\r\nname: \"日本😀x\"\n");
         let x = f.text.find('x').unwrap() as u32;
         assert_eq!(f.line_col(x), LineCol { line: 2, column: 11 });
-        assert_eq!(f.line_utf16(x), (1, 12));
-        assert_eq!(f.offset_of_utf16(1, 12), x);
+        assert_eq!(f.line_utf16(x), (1, 11));
+        assert_eq!(f.offset_of_utf16(1, 11), x);
         assert_eq!(f.line_text(1), "a: 1");
     }
 }

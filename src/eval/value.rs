@@ -25,6 +25,9 @@ pub enum Symbol {
     NameSuffix(String),
     /// Any other after-apply attribute, by its Terraform address.
     Attribute(String),
+    /// A part that cannot be evaluated at all (a module output inside a string template).
+    /// It never compares equal to anything, not even to itself.
+    Unknown,
 }
 
 impl Symbol {
@@ -36,6 +39,7 @@ impl Symbol {
             Symbol::Region => "<region>".into(),
             Symbol::NameSuffix(_) => "<random suffix>".into(),
             Symbol::Attribute(a) => format!("<{a}>"),
+            Symbol::Unknown => "<unknown>".into(),
         }
     }
 }
@@ -152,6 +156,11 @@ impl Str {
             Tri::Yes
         } else if self.is_known() || !prefix.starts_with(known) {
             Tri::No
+        } else if let Some(Part::Sym(Symbol::Issuer(_))) = self.parts.get(usize::from(!known.is_empty()))
+            && prefix[known.len()..].contains("://")
+        {
+            // An issuer symbol is a host and path, never a scheme.
+            Tri::No
         } else {
             Tri::Unknown
         }
@@ -250,7 +259,7 @@ impl Str {
 
     /// Whether two strings are equal, as far as can be proven.
     pub fn equals(&self, other: &Str) -> Tri {
-        if self == other {
+        if self == other && !self.has_unknown() {
             return Tri::Yes;
         }
         if let (Some(a), Some(b)) = (self.as_known(), other.as_known()) {
@@ -279,7 +288,9 @@ impl Str {
                         }
                         all_equal = false;
                     }
-                    (Part::Sym(x), Part::Sym(y)) if x != y => all_equal = false,
+                    (Part::Sym(x), Part::Sym(y)) if x != y || *x == Symbol::Unknown => {
+                        all_equal = false
+                    }
                     (Part::Lit(_), Part::Sym(_)) | (Part::Sym(_), Part::Lit(_)) => {
                         all_equal = false
                     }
@@ -291,6 +302,22 @@ impl Str {
             }
         }
         Tri::Unknown
+    }
+
+    pub fn has_unknown(&self) -> bool {
+        self.parts.contains(&Part::Sym(Symbol::Unknown))
+    }
+
+    /// Lowercase the literal parts (IAM condition keys compare case-insensitively).
+    pub fn to_ascii_lowercase(&self) -> Str {
+        let mut out = Str::default();
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(&s.to_ascii_lowercase()),
+                Part::Sym(s) => out.push_sym(s.clone()),
+            }
+        }
+        out
     }
 
     /// A readable rendering, symbols shown as `<...>`.
@@ -319,7 +346,7 @@ fn symbol_may_contain(sym: &Symbol, sep: &str) -> bool {
         }
         Symbol::NameSuffix(_) => sep.chars().any(|c| c.is_ascii_alphanumeric()),
         Symbol::Issuer(_) => sep != ":",
-        Symbol::Attribute(_) => true,
+        Symbol::Attribute(_) | Symbol::Unknown => true,
     }
 }
 

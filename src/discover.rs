@@ -1,0 +1,85 @@
+//! Walk the given paths and classify what irsa-lint reads.
+//!
+//! Hidden folders (`.git/`, `.terraform/`) and what `.gitignore` ignores are skipped, links
+//! are not followed, and the order is sorted so that every run sees the same files in the
+//! same order.
+
+use std::path::{Path, PathBuf};
+
+/// What a file is to irsa-lint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Terraform,
+    TfVars,
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The path to read.
+    pub path: PathBuf,
+    pub kind: FileKind,
+}
+
+/// The kind of a file by its name, or `None` when irsa-lint does not read it.
+pub fn classify(path: &Path) -> Option<FileKind> {
+    let name = path.file_name()?.to_str()?;
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    match ext.as_str() {
+        "tf" => Some(FileKind::Terraform),
+        "tfvars" => Some(FileKind::TfVars),
+        "yaml" | "yml" => Some(FileKind::Yaml),
+        "json" => Some(FileKind::Json),
+        _ => None,
+    }
+}
+
+/// A path given on the command line that does not exist.
+#[derive(Debug)]
+pub struct MissingPath(pub PathBuf);
+
+/// Every file to read below the given roots, sorted and without duplicates.
+pub fn discover(roots: &[PathBuf]) -> Result<Vec<Input>, MissingPath> {
+    let mut out = Vec::new();
+    for root in roots {
+        let meta = std::fs::symlink_metadata(root).map_err(|_| MissingPath(root.clone()))?;
+        if !meta.is_dir() && !(meta.file_type().is_symlink() && root.is_dir()) {
+            if let Some(kind) = classify(root) {
+                out.push(Input { path: root.clone(), kind });
+            }
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(root)
+            .hidden(true)
+            .git_ignore(true)
+            .git_exclude(true)
+            .git_global(false)
+            .require_git(false)
+            .follow_links(false)
+            .sort_by_file_name(|a, b| a.cmp(b))
+            .build();
+        for entry in walker.flatten() {
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            if let Some(kind) = classify(entry.path()) {
+                out.push(Input { path: entry.into_path(), kind });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.dedup_by(|a, b| a.path == b.path);
+    Ok(out)
+}
+
+/// The path as shown to the user: relative to the working directory when below it.
+pub fn display_path(path: &Path, cwd: &Path) -> PathBuf {
+    let stripped = path.strip_prefix("./").unwrap_or(path);
+    if stripped.is_absolute() {
+        if let Ok(rel) = stripped.strip_prefix(cwd) {
+            return rel.to_path_buf();
+        }
+    }
+    stripped.to_path_buf()
+}

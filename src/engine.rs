@@ -1,0 +1,310 @@
+//! The pipeline: discover → read → parse → evaluate → extract facts → link → rules → sort.
+//!
+//! Files are read and parsed in parallel; each Terraform module directory is evaluated on its
+//! own thread; only facts (not syntax trees) outlive this module.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+
+use crate::diagnostic::Diagnostic;
+use crate::discover::{self, FileKind, Input};
+use crate::eval::FileLoader;
+use crate::eval::module::Module;
+use crate::eval::value::Value;
+use crate::facts::{Facts, ParseError};
+use crate::link::LintContext;
+use crate::parse::yaml::{ManifestSyntax, extract_manifests};
+use crate::source::{FileId, SourceMap, Span};
+
+/// Files larger than this are not parsed (one IRSA000 says so).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What to lint and how to evaluate it.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub paths: Vec<PathBuf>,
+    /// `--var-file`: applied to every module, after `terraform.tfvars` and `*.auto.tfvars`.
+    pub var_files: Vec<PathBuf>,
+    /// `--var NAME=VALUE`: applied last.
+    pub vars: Vec<(String, String)>,
+    /// Text read from standard input and the name it is shown under.
+    pub stdin: Option<(PathBuf, String)>,
+}
+
+pub struct Report {
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Debug)]
+pub enum EngineError {
+    MissingPath(PathBuf),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::MissingPath(p) => write!(f, "path does not exist: {}", p.display()),
+        }
+    }
+}
+
+/// A file read from disk: its text, or why it could not be read.
+struct Loaded {
+    input: Input,
+    text: Result<String, String>,
+}
+
+pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut paths = settings.paths.clone();
+    if paths.is_empty() && settings.stdin.is_none() {
+        paths.push(PathBuf::from("."));
+    }
+    let inputs = discover::discover(&paths).map_err(|m| EngineError::MissingPath(m.0))?;
+    let loaded: Vec<Loaded> = inputs
+        .into_par_iter()
+        .map(|input| {
+            let text = read_text(&input.path);
+            Loaded { input, text }
+        })
+        .collect();
+
+    let mut sources = SourceMap::default();
+    let mut facts = Facts::default();
+    let mut files: Vec<(FileId, FileKind, PathBuf)> = Vec::new();
+    if let Some((name, text)) = &settings.stdin {
+        let id = sources.add(name.clone(), text.as_str());
+        let kind = discover::classify(name).unwrap_or(FileKind::Yaml);
+        files.push((id, kind, name.clone()));
+    }
+    for l in loaded {
+        let shown = discover::display_path(&l.input.path, &cwd);
+        match l.text {
+            Ok(text) => {
+                let id = sources.add(shown, text);
+                files.push((id, l.input.kind, l.input.path));
+            }
+            Err(message) => {
+                let id = sources.add(shown, "");
+                facts.parse_errors.push(ParseError { span: Span::file_start(id), message });
+            }
+        }
+    }
+
+    facts.extend(manifest_facts(&sources, &files));
+    let loader = Loader::new(&sources, &files, &paths);
+    facts.extend(terraform_facts(&sources, &files, settings, &loader));
+    loader.register(&mut sources);
+
+    let ctx = LintContext::new(&facts, &sources);
+    let mut diagnostics = crate::rules::run_all(&ctx);
+    sort_diagnostics(&mut diagnostics, &sources);
+    Ok(Report { sources, diagnostics })
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("file is larger than {} MiB and was not read", MAX_FILE_BYTES / 1024 / 1024));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
+    String::from_utf8(bytes).map_err(|_| "file is not valid UTF-8 text".to_string())
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::NotFound => "file vanished while reading".into(),
+        _ => e.to_string().to_lowercase(),
+    }
+}
+
+/// The deployment unit of a file: its folder as shown to the user.
+fn unit_of(sources: &SourceMap, id: FileId) -> String {
+    let path = &sources.get(id).path;
+    path.parent().map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) -> Facts {
+    let per_file: Vec<Facts> = files
+        .par_iter()
+        .filter_map(|(id, kind, _)| {
+            let syntax = match kind {
+                FileKind::Yaml => ManifestSyntax::Yaml,
+                FileKind::Json => ManifestSyntax::Json,
+                _ => return None,
+            };
+            let text = &sources.get(*id).text;
+            Some(extract_manifests(*id, text, syntax, &unit_of(sources, *id)))
+        })
+        .collect();
+    let mut facts = Facts::default();
+    for f in per_file {
+        facts.extend(f);
+    }
+    facts
+}
+
+fn terraform_facts(
+    sources: &SourceMap,
+    files: &[(FileId, FileKind, PathBuf)],
+    settings: &Settings,
+    loader: &Loader,
+) -> Facts {
+    // Module directories, each with its .tf and .tfvars files in path order.
+    let mut modules: BTreeMap<PathBuf, Vec<(FileId, FileKind, &Path)>> = BTreeMap::new();
+    for (id, kind, path) in files {
+        if matches!(kind, FileKind::Terraform | FileKind::TfVars) {
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            modules.entry(dir).or_default().push((*id, *kind, path));
+        }
+    }
+    let cli_var_files: Vec<(PathBuf, String)> = settings
+        .var_files
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok().map(|t| (p.clone(), t)))
+        .collect();
+    let per_module: Vec<Facts> = modules
+        .par_iter()
+        .map(|(dir, module_files)| module_facts(sources, dir, module_files, &cli_var_files, &settings.vars, loader))
+        .collect();
+    let mut facts = Facts::default();
+    for f in per_module {
+        facts.extend(f);
+    }
+    facts
+}
+
+fn module_facts(
+    sources: &SourceMap,
+    dir: &Path,
+    files: &[(FileId, FileKind, &Path)],
+    cli_var_files: &[(PathBuf, String)],
+    cli_vars: &[(String, String)],
+    loader: &Loader,
+) -> Facts {
+    let mut facts = Facts::default();
+    let mut bodies = Vec::new();
+    let mut tfvars = Vec::new();
+    for &(id, kind, path) in files {
+        let text = &sources.get(id).text;
+        match crate::parse::hcl::parse_body(id, text) {
+            Ok(body) if kind == FileKind::Terraform => bodies.push((id, body)),
+            Ok(body) => {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if name == "terraform.tfvars" || name.ends_with(".auto.tfvars") {
+                    tfvars.push((name.to_string(), body));
+                }
+            }
+            Err(e) => facts.parse_errors.push(e),
+        }
+    }
+    if bodies.is_empty() {
+        return facts;
+    }
+    // terraform.tfvars first, then *.auto.tfvars in lexical order, then flags.
+    tfvars.sort_by_key(|(name, _)| (name != "terraform.tfvars", name.clone()));
+    let mut var_values = HashMap::new();
+    let empty = Module::new(dir.to_path_buf(), Vec::new(), HashMap::new(), loader);
+    let scope = Default::default();
+    for (_, body) in &tfvars {
+        for attr in body.attributes() {
+            if let Ok(v) = empty.eval(&attr.value, &scope) {
+                var_values.insert(attr.key.as_str().to_string(), v);
+            }
+        }
+    }
+    for (_, text) in cli_var_files {
+        if let Ok(body) = hcl_edit::parser::parse_body(text) {
+            for attr in body.attributes() {
+                if let Ok(v) = empty.eval(&attr.value, &scope) {
+                    var_values.insert(attr.key.as_str().to_string(), v);
+                }
+            }
+        }
+    }
+    for (k, v) in cli_vars {
+        var_values.insert(k.clone(), Value::str(v.clone()));
+    }
+    let with_text: Vec<_> = bodies
+        .iter()
+        .map(|(id, body)| (*id, body, &*sources.get(*id).text))
+        .collect();
+    let module = Module::new(dir.to_path_buf(), with_text, var_values, loader);
+    let unit = dir_display(sources, files);
+    facts.extend(crate::facts::terraform::extract(&module, &unit));
+    facts
+}
+
+fn dir_display(sources: &SourceMap, files: &[(FileId, FileKind, &Path)]) -> String {
+    files.first().map(|(id, _, _)| unit_of(sources, *id)).unwrap_or_default()
+}
+
+/// Files that Terraform code reads with `file()` / `templatefile()`. Files already read are
+/// shared; new ones get ids after the ones in the source map and are registered afterwards.
+/// Only files below the scanned roots are read.
+struct Loader {
+    roots: Vec<PathBuf>,
+    known: HashMap<PathBuf, (FileId, Arc<str>)>,
+    extra: Mutex<Vec<(PathBuf, Arc<str>)>>,
+    extra_index: Mutex<HashMap<PathBuf, FileId>>,
+    base: u32,
+}
+
+impl Loader {
+    fn new(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)], roots: &[PathBuf]) -> Self {
+        let known = files
+            .iter()
+            .filter_map(|(id, _, path)| Some((path.canonicalize().ok()?, (*id, sources.get(*id).text.clone()))))
+            .collect();
+        Loader {
+            roots: roots.iter().filter_map(|r| r.canonicalize().ok()).collect(),
+            known,
+            extra: Mutex::new(Vec::new()),
+            extra_index: Mutex::new(HashMap::new()),
+            base: sources.len() as u32,
+        }
+    }
+
+    fn register(self, sources: &mut SourceMap) {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        for (path, text) in self.extra.into_inner().unwrap_or_default() {
+            sources.add(discover::display_path(&path, &cwd), text);
+        }
+    }
+}
+
+impl FileLoader for Loader {
+    fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
+        let canonical = path.canonicalize().ok()?;
+        if let Some((id, text)) = self.known.get(&canonical) {
+            return Some((*id, text.clone()));
+        }
+        if !self.roots.iter().any(|r| canonical.starts_with(r)) {
+            return None;
+        }
+        let mut index = self.extra_index.lock().ok()?;
+        let mut extra = self.extra.lock().ok()?;
+        if let Some(id) = index.get(&canonical) {
+            return Some((*id, extra[(id.0 - self.base) as usize].1.clone()));
+        }
+        let text: Arc<str> = read_text(&canonical).ok()?.into();
+        let id = FileId(self.base + extra.len() as u32);
+        extra.push((canonical.clone(), text.clone()));
+        index.insert(canonical, id);
+        Some((id, text))
+    }
+}
+
+/// Sort by path, position, rule id and message, so output does not depend on thread timing.
+fn sort_diagnostics(diagnostics: &mut [Diagnostic], sources: &SourceMap) {
+    diagnostics.sort_by(|a, b| {
+        let pa = &sources.get(a.primary.span.file).path;
+        let pb = &sources.get(b.primary.span.file).path;
+        (pa, a.primary.span.start, a.rule_id, &a.message).cmp(&(pb, b.primary.span.start, b.rule_id, &b.message))
+    });
+}

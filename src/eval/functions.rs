@@ -1,0 +1,474 @@
+//! The Terraform functions IRSA code really uses. Any other function is unknown.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hcl_edit::expr::FuncCall;
+
+use super::module::{EvalResult, Fail, Module, Scope, module_path};
+use super::value::{Str, Value, format_number};
+
+/// `file()` and `templatefile()` refuse files larger than this.
+const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+impl<'a> Module<'a> {
+    pub(super) fn call(&self, f: &FuncCall, scope: &Scope) -> EvalResult {
+        if f.name.is_namespaced() || f.args.expand_final() {
+            return Ok(Value::Unknown);
+        }
+        let name = f.name.name.as_str();
+        // `try` and `can` must see failures of their arguments instead of propagating them.
+        match name {
+            "try" => {
+                for arg in f.args.iter() {
+                    match self.eval(arg, scope) {
+                        Ok(v) if v.is_unknown() => return Ok(Value::Unknown),
+                        Ok(v) => return Ok(v),
+                        Err(Fail) => continue,
+                    }
+                }
+                return Err(Fail);
+            }
+            "can" => {
+                return Ok(match f.args.get(0).map(|a| self.eval(a, scope)) {
+                    Some(Ok(Value::Unknown)) => Value::Unknown,
+                    Some(Ok(_)) => Value::Bool(true),
+                    _ => Value::Bool(false),
+                });
+            }
+            _ => {}
+        }
+        let mut args = Vec::with_capacity(f.args.len());
+        for a in f.args.iter() {
+            args.push(self.eval(a, scope)?);
+        }
+        if name == "templatefile" {
+            return self.templatefile(&args);
+        }
+        if name == "file" {
+            return Ok(match args.first().and_then(Value::as_known_str) {
+                Some(path) => match self.read_file(path) {
+                    Some(text) => Value::str(text),
+                    None => Value::Unknown,
+                },
+                None => Value::Unknown,
+            });
+        }
+        Ok(call_pure(name, &args).unwrap_or(Value::Unknown))
+    }
+
+    fn read_file(&self, path: &str) -> Option<String> {
+        let full = module_path(&self.dir, path);
+        let (_, text) = self.loader.load(&full)?;
+        (text.len() <= MAX_FILE_BYTES).then(|| text.to_string())
+    }
+
+    fn templatefile(&self, args: &[Value]) -> EvalResult {
+        let (Some(path), vars) = (args.first().and_then(Value::as_known_str), args.get(1)) else {
+            return Ok(Value::Unknown);
+        };
+        let Some(text) = self.read_file(path) else {
+            return Ok(Value::Unknown);
+        };
+        let Ok(template) = hcl_edit::parser::parse_template(&text) else {
+            return Ok(Value::Unknown);
+        };
+        let scope = template_scope(vars);
+        self.eval_template(&template, &scope)
+    }
+}
+
+/// The variables a `templatefile()` call passes, as a scope.
+pub fn template_scope(vars: Option<&Value>) -> Scope {
+    let mut scope = Scope::default();
+    if let Some(Value::Map(m)) = vars {
+        for (k, v) in m {
+            scope = scope.with(k, v.clone());
+        }
+    }
+    scope
+}
+
+fn string_arg(args: &[Value], i: usize) -> Option<Str> {
+    args.get(i)?.to_str()
+}
+
+fn known_arg(args: &[Value], i: usize) -> Option<String> {
+    string_arg(args, i)?.as_known().map(str::to_string)
+}
+
+/// Functions that only depend on their arguments. `None` means unknown.
+fn call_pure(name: &str, args: &[Value]) -> Option<Value> {
+    let s = |i| string_arg(args, i);
+    let k = |i| known_arg(args, i);
+    Some(match name {
+        "replace" => {
+            let (from, to) = (k(1)?, k(2)?);
+            if from.len() > 1 && from.starts_with('/') && from.ends_with('/') {
+                return None; // a regular expression
+            }
+            Value::String(s(0)?.replace_literal(&from, &to)?)
+        }
+        "trimprefix" => {
+            let (v, p) = (s(0)?, k(1)?);
+            match v.starts_with(&p) {
+                super::value::Tri::Yes => Value::String(v.strip_prefix(&p)?),
+                super::value::Tri::No => Value::String(v),
+                super::value::Tri::Unknown => return None,
+            }
+        }
+        "trimsuffix" => {
+            let (v, p) = (s(0)?, k(1)?);
+            match v.ends_with(&p) {
+                super::value::Tri::Yes => Value::String(v.strip_suffix(&p)?),
+                super::value::Tri::No => Value::String(v),
+                super::value::Tri::Unknown => return None,
+            }
+        }
+        "trimspace" => Value::str(k(0)?.trim()),
+        "lower" => Value::str(k(0)?.to_lowercase()),
+        "upper" => Value::str(k(0)?.to_uppercase()),
+        "tostring" => match args.first()? {
+            Value::Null => Value::Null,
+            v => Value::String(v.to_str()?),
+        },
+        "tonumber" => Value::Number(k(0)?.trim().parse().ok()?),
+        "tolist" | "toset" => {
+            let mut l = args.first()?.as_list()?.to_vec();
+            if name == "toset" {
+                dedup_values(&mut l);
+            }
+            Value::List(l)
+        }
+        "tomap" => match args.first()? {
+            Value::Map(m) => Value::Map(m.clone()),
+            _ => return None,
+        },
+        "format" => Value::String(format(&k(0)?, &args[1..])?),
+        "join" => {
+            let sep = k(0)?;
+            let mut out = Str::default();
+            let mut first = true;
+            for list in &args[1..] {
+                for item in list.as_list()? {
+                    if !first {
+                        out.push_str(&sep);
+                    }
+                    first = false;
+                    out.append(&item.to_str()?);
+                }
+            }
+            Value::String(out)
+        }
+        "split" => {
+            let sep = k(0)?;
+            if sep.is_empty() {
+                return None;
+            }
+            Value::List(s(1)?.split_literal(&sep)?.into_iter().map(Value::String).collect())
+        }
+        "element" => {
+            let list = args.first()?.as_list()?;
+            let Value::Number(i) = args.get(1)? else { return None };
+            if list.is_empty() {
+                return None;
+            }
+            list[(*i as usize) % list.len()].clone()
+        }
+        "concat" => {
+            let mut out = Vec::new();
+            for l in args {
+                out.extend(l.as_list()?.iter().cloned());
+            }
+            Value::List(out)
+        }
+        "flatten" => Value::List(flatten(args.first()?)?),
+        "distinct" => {
+            let mut l = args.first()?.as_list()?.to_vec();
+            dedup_values(&mut l);
+            Value::List(l)
+        }
+        "compact" => Value::List(
+            args.first()?
+                .as_list()?
+                .iter()
+                .filter(|v| !matches!(v, Value::Null) && v.as_known_str() != Some(""))
+                .cloned()
+                .collect(),
+        ),
+        "length" => Value::Number(match args.first()? {
+            Value::List(l) => l.len() as f64,
+            Value::Map(m) => m.len() as f64,
+            Value::String(s) => s.as_known()?.chars().count() as f64,
+            _ => return None,
+        }),
+        "keys" => match args.first()? {
+            Value::Map(m) => Value::List(m.keys().map(|k| Value::str(k.clone())).collect()),
+            _ => return None,
+        },
+        "values" => match args.first()? {
+            Value::Map(m) => Value::List(m.values().cloned().collect()),
+            _ => return None,
+        },
+        "merge" => {
+            let mut out = BTreeMap::new();
+            for a in args {
+                match a {
+                    Value::Map(m) => out.extend(m.clone()),
+                    Value::Null => {}
+                    _ => return None,
+                }
+            }
+            Value::Map(out)
+        }
+        "lookup" => {
+            let key = k(1)?;
+            match args.first()? {
+                Value::Map(m) => match m.get(&key) {
+                    Some(v) => v.clone(),
+                    None => args.get(2)?.clone(),
+                },
+                _ => return None,
+            }
+        }
+        "contains" => {
+            let list = args.first()?.as_list()?;
+            let needle = args.get(1)?;
+            let mut unknown = false;
+            for item in list {
+                match super::expr::values_equal(item, needle) {
+                    super::value::Tri::Yes => return Some(Value::Bool(true)),
+                    super::value::Tri::Unknown => unknown = true,
+                    super::value::Tri::No => {}
+                }
+            }
+            if unknown {
+                return None;
+            }
+            Value::Bool(false)
+        }
+        "coalesce" => {
+            for a in args {
+                match a {
+                    Value::Null => continue,
+                    Value::String(s) if s.as_known() == Some("") => continue,
+                    Value::Unknown => return None,
+                    v => return Some(v.clone()),
+                }
+            }
+            return None;
+        }
+        "coalescelist" => {
+            for a in args {
+                match a.as_list() {
+                    Some([]) => continue,
+                    Some(_) => return Some(a.clone()),
+                    None => return None,
+                }
+            }
+            return None;
+        }
+        "basename" => Value::str(Path::new(&k(0)?).file_name()?.to_string_lossy().into_owned()),
+        "dirname" => Value::str(Path::new(&k(0)?).parent()?.to_string_lossy().into_owned()),
+        "substr" => {
+            let text = k(0)?;
+            let (Value::Number(off), Value::Number(len)) = (args.get(1)?, args.get(2)?) else {
+                return None;
+            };
+            let chars: Vec<char> = text.chars().collect();
+            let start = (*off as usize).min(chars.len());
+            let end = if *len < 0.0 { chars.len() } else { (start + *len as usize).min(chars.len()) };
+            Value::str(chars[start..end].iter().collect::<String>())
+        }
+        "startswith" => Value::Bool(match s(0)?.starts_with(&k(1)?) {
+            super::value::Tri::Yes => true,
+            super::value::Tri::No => false,
+            super::value::Tri::Unknown => return None,
+        }),
+        "endswith" => Value::Bool(match s(0)?.ends_with(&k(1)?) {
+            super::value::Tri::Yes => true,
+            super::value::Tri::No => false,
+            super::value::Tri::Unknown => return None,
+        }),
+        "jsonencode" => Value::String(json_encode(args.first()?)?),
+        "yamlencode" => Value::String(yaml_encode(args.first()?)?),
+        "range" => {
+            let nums: Vec<f64> = args.iter().map(|a| match a {
+                Value::Number(n) => Some(*n),
+                _ => None,
+            }).collect::<Option<_>>()?;
+            let (start, end, step) = match nums.as_slice() {
+                [e] => (0.0, *e, 1.0),
+                [s, e] => (*s, *e, 1.0),
+                [s, e, st] => (*s, *e, *st),
+                _ => return None,
+            };
+            if step == 0.0 || ((end - start) / step) > 10_000.0 {
+                return None;
+            }
+            let mut out = Vec::new();
+            let mut x = start;
+            while (step > 0.0 && x < end) || (step < 0.0 && x > end) {
+                out.push(Value::Number(x));
+                x += step;
+            }
+            Value::List(out)
+        }
+        _ => return None,
+    })
+}
+
+fn dedup_values(l: &mut Vec<Value>) {
+    let mut seen: Vec<Value> = Vec::new();
+    l.retain(|v| {
+        if seen.contains(v) {
+            false
+        } else {
+            seen.push(v.clone());
+            true
+        }
+    });
+}
+
+fn flatten(v: &Value) -> Option<Vec<Value>> {
+    let mut out = Vec::new();
+    for item in v.as_list()? {
+        match item {
+            Value::List(_) => out.extend(flatten(item)?),
+            Value::Unknown => return None,
+            other => out.push(other.clone()),
+        }
+    }
+    Some(out)
+}
+
+/// Terraform's `format` for the verbs IRSA code uses: `%s`, `%d`, `%v`, `%q`, `%%`.
+fn format(spec: &str, args: &[Value]) -> Option<Str> {
+    let mut out = Str::default();
+    let mut next = 0;
+    let mut chars = spec.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            let mut buf = [0u8; 4];
+            out.push_str(c.encode_utf8(&mut buf));
+            continue;
+        }
+        match chars.next()? {
+            '%' => out.push_str("%"),
+            's' | 'v' | 'd' => {
+                out.append(&args.get(next)?.to_str()?);
+                next += 1;
+            }
+            'q' => {
+                out.push_str("\"");
+                out.append(&args.get(next)?.to_str()?);
+                out.push_str("\"");
+                next += 1;
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// JSON text of a value; symbolic strings stay symbolic inside the text.
+pub(super) fn json_encode(v: &Value) -> Option<Str> {
+    let mut out = Str::default();
+    write_json(v, &mut out)?;
+    Some(out)
+}
+
+fn write_json(v: &Value, out: &mut Str) -> Option<()> {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&format_number(*n)),
+        Value::String(s) => {
+            out.push_str("\"");
+            for p in s.parts() {
+                match p {
+                    super::value::Part::Lit(l) => {
+                        let quoted = serde_json::to_string(l).ok()?;
+                        out.push_str(&quoted[1..quoted.len() - 1]);
+                    }
+                    super::value::Part::Sym(sym) => out.push_sym(sym.clone()),
+                }
+            }
+            out.push_str("\"");
+        }
+        Value::List(l) => {
+            out.push_str("[");
+            for (i, item) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",");
+                }
+                write_json(item, out)?;
+            }
+            out.push_str("]");
+        }
+        Value::Map(m) => {
+            out.push_str("{");
+            for (i, (k, item)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",");
+                }
+                out.push_str(&serde_json::to_string(k).ok()?);
+                out.push_str(":");
+                write_json(item, out)?;
+            }
+            out.push_str("}");
+        }
+        Value::Unknown => return None,
+    }
+    Some(())
+}
+
+/// YAML text of a value (block style, strings always quoted as JSON, which YAML accepts).
+fn yaml_encode(v: &Value) -> Option<Str> {
+    let mut out = Str::default();
+    write_yaml(v, 0, &mut out)?;
+    Some(out)
+}
+
+fn write_yaml(v: &Value, indent: usize, out: &mut Str) -> Option<()> {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Map(m) if !m.is_empty() => {
+            for (k, item) in m {
+                out.push_str(&format!("{pad}{}:", serde_json::to_string(k).ok()?));
+                write_yaml_child(item, indent, out)?;
+            }
+        }
+        Value::List(l) if !l.is_empty() => {
+            for item in l {
+                out.push_str(&format!("{pad}-"));
+                write_yaml_child(item, indent, out)?;
+            }
+        }
+        scalar => {
+            out.push_str(&pad);
+            write_json(scalar, out)?;
+            out.push_str("\n");
+        }
+    }
+    Some(())
+}
+
+fn write_yaml_child(item: &Value, indent: usize, out: &mut Str) -> Option<()> {
+    match item {
+        Value::Map(m) if !m.is_empty() => {
+            out.push_str("\n");
+            write_yaml(item, indent + 2, out)
+        }
+        Value::List(l) if !l.is_empty() => {
+            out.push_str("\n");
+            write_yaml(item, indent + 2, out)
+        }
+        scalar => {
+            out.push_str(" ");
+            write_json(scalar, out)?;
+            out.push_str("\n");
+            Some(())
+        }
+    }
+}
