@@ -22,6 +22,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod facts;
 pub mod link;
+pub mod output;
 pub mod parse;
 pub mod rules;
 pub mod source;
