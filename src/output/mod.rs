@@ -1,7 +1,7 @@
 //! Renders sorted diagnostics for people, editors, CI and other tools.
 //!
 //! Each format lives in its own module and converts our plain [`Diagnostic`] at this edge:
-//! `human` is the only module that knows miette, `json` owns its serde structs.
+//! `human` is the only module that knows miette, `json` and `sarif` own their serde structs.
 //! Nothing here decides what is reported, sorts, filters or writes to stdout: the caller
 //! passes the final list and prints the string it gets back.
 
@@ -9,6 +9,7 @@ mod compact;
 mod github;
 mod human;
 mod json;
+mod sarif;
 
 use std::fmt;
 use std::str::FromStr;
@@ -24,6 +25,8 @@ pub enum Format {
     Human,
     /// A versioned JSON document (see docs/json-format.md).
     Json,
+    /// SARIF 2.1.0, for code scanning dashboards.
+    Sarif,
     /// `path:line:col: level[ID] message`, one line each, for editors' quickfix lists.
     Compact,
     /// GitHub Actions workflow commands that annotate pull requests.
@@ -31,12 +34,19 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Human, Format::Json, Format::Compact, Format::Github];
+    pub const ALL: [Format; 5] = [
+        Format::Human,
+        Format::Json,
+        Format::Sarif,
+        Format::Compact,
+        Format::Github,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Format::Human => "human",
             Format::Json => "json",
+            Format::Sarif => "sarif",
             Format::Compact => "compact",
             Format::Github => "github",
         }
@@ -83,6 +93,7 @@ pub fn render(
     match format {
         Format::Human => human::render(diagnostics, sources, options),
         Format::Json => json::render(diagnostics, sources),
+        Format::Sarif => sarif::render(diagnostics, sources),
         Format::Compact => compact::render(diagnostics, sources),
         Format::Github => github::render(diagnostics, sources),
     }
