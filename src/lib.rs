@@ -24,6 +24,7 @@ pub mod engine;
 pub mod eval;
 pub mod facts;
 pub mod link;
+pub mod output;
 pub mod parse;
 pub mod rules;
 pub mod source;

@@ -1,0 +1,321 @@
+//! The `human` format: miette code frames for the terminal, then a one-line summary.
+//!
+//! This is the only module that knows miette. Each [`Diagnostic`] becomes a [`Report`]: the
+//! primary label and the related labels in the same file share one frame; a related label
+//! in another file becomes a child report with its own source, so both ends of a broken
+//! link are shown. Output is deterministic: a fixed width, no hyperlinks, and colour only
+//! when asked for.
+
+use std::fmt;
+
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, Severity,
+    SourceCode, SourceSpan, SpanContents,
+};
+
+use super::{RenderOptions, Summary};
+use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::source::{SourceFile, SourceMap, Span};
+
+/// Wide enough for a role ARN and a trust subject on one line, and fixed so that output
+/// does not depend on the terminal the tests run in.
+const WIDTH: usize = 100;
+
+pub(super) fn render(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    options: &RenderOptions,
+) -> String {
+    let theme = if options.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme.clone())
+        .with_links(false)
+        .with_width(WIDTH)
+        .with_show_related_as_nested(true);
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let report = Report::from_diagnostic(diagnostic, sources);
+        let handler = match footer(diagnostic, &theme) {
+            Some(footer) => handler.clone().with_footer(footer),
+            None => handler.clone(),
+        };
+        // Writing into a String cannot fail; miette only passes on the writer's errors.
+        handler
+            .render_report(&mut out, &report)
+            .expect("rendering into a String never fails");
+        out.push('\n');
+    }
+    out.push_str(&summary_line(Summary::count(diagnostics)));
+    out.push('\n');
+    out
+}
+
+/// `2 errors, 1 warning, 0 notes`, or `no problems found`.
+fn summary_line(summary: Summary) -> String {
+    if summary == Summary::default() {
+        return "no problems found".to_string();
+    }
+    let counted = |n: usize, word: &str| {
+        if n == 1 {
+            format!("{n} {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    format!(
+        "{}, {}, {}",
+        counted(summary.errors, "error"),
+        counted(summary.warnings, "warning"),
+        counted(summary.notes, "note"),
+    )
+}
+
+/// One diagnostic (or one related location of it) in the shape miette renders.
+#[derive(Debug)]
+struct Report<'a> {
+    code: Option<String>,
+    message: String,
+    severity: Severity,
+    source: FileSource<'a>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Report<'a>>,
+}
+
+impl<'a> Report<'a> {
+    fn from_diagnostic(diagnostic: &Diagnostic, sources: &'a SourceMap) -> Self {
+        let primary_file = diagnostic.primary.span.file;
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            label_text(&diagnostic.primary),
+            source_span(sources, diagnostic.primary.span),
+        )];
+        let mut related = Vec::new();
+        for label in &diagnostic.related {
+            if label.span.file == primary_file {
+                labels.push(LabeledSpan::new_with_span(
+                    label_text(label),
+                    source_span(sources, label.span),
+                ));
+            } else {
+                related.push(Report::related_elsewhere(label, sources));
+            }
+        }
+        Report {
+            code: Some(format!("{} {}", diagnostic.rule_id, diagnostic.rule_name)),
+            message: diagnostic.message.clone(),
+            severity: severity(diagnostic.level),
+            source: FileSource(sources.get(primary_file)),
+            labels,
+            related,
+        }
+    }
+
+    /// A related label in another file: its message heads the child report and the frame
+    /// underlines the span without repeating the message.
+    fn related_elsewhere(label: &Label, sources: &'a SourceMap) -> Self {
+        Report {
+            code: None,
+            message: label.message.clone(),
+            severity: Severity::Advice,
+            source: FileSource(sources.get(label.span.file)),
+            labels: vec![LabeledSpan::new_primary_with_span(
+                None,
+                source_span(sources, label.span),
+            )],
+            related: Vec::new(),
+        }
+    }
+}
+
+/// Help and notes go in miette's footer rather than its `help()`: the footer comes after
+/// the related frames, so the advice closes the report as in rustc, and miette has no
+/// notes of its own.
+fn footer(diagnostic: &Diagnostic, theme: &GraphicalTheme) -> Option<String> {
+    let help = theme.styles.help.style("help:");
+    let note = theme.styles.advice.style("note:");
+    let mut lines: Vec<String> = diagnostic
+        .help
+        .iter()
+        .map(|text| format!("{help} {text}"))
+        .collect();
+    lines.extend(diagnostic.notes.iter().map(|text| format!("{note} {text}")));
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+fn label_text(label: &Label) -> Option<String> {
+    (!label.message.is_empty()).then(|| label.message.clone())
+}
+
+fn severity(level: Level) -> Severity {
+    match level {
+        Level::Error => Severity::Error,
+        Level::Warning => Severity::Warning,
+        Level::Note => Severity::Advice,
+    }
+}
+
+/// A file as miette reads it. miette counts columns in bytes and lines at every `\r`; the
+/// frame header takes our line and column instead, so all formats print the same position.
+#[derive(Debug)]
+struct FileSource<'a>(&'a SourceFile);
+
+impl SourceCode for FileSource<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let file = self.0;
+        let contents = (*file.text).read_span(span, context_lines_before, context_lines_after)?;
+        let start = file.line_col(contents.span().offset() as u32);
+        Ok(Box::new(MietteSpanContents::new_named(
+            file.path.display().to_string(),
+            contents.data(),
+            *contents.span(),
+            start.line as usize - 1,
+            start.column as usize - 1,
+            contents.line_count(),
+        )))
+    }
+}
+
+/// Clamped into the text and onto char boundaries, so that a stale span still renders a
+/// frame rather than miette's "failed to read contents" line.
+fn source_span(sources: &SourceMap, span: Span) -> SourceSpan {
+    let text = &sources.get(span.file).text;
+    let clamp = |offset: u32| {
+        let mut offset = (offset as usize).min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    };
+    let start = clamp(span.start);
+    let end = clamp(span.end).max(start);
+    (start, end - start).into()
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report<'_> {}
+
+impl miette::Diagnostic for Report<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.code
+            .as_ref()
+            .map(|code| Box::new(code) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        Some(self.severity)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(
+            self.related
+                .iter()
+                .map(|report| report as &dyn miette::Diagnostic),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::test_project::Project;
+
+    fn render_plain(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
+        render(diagnostics, sources, &RenderOptions { color: false })
+    }
+
+    #[test]
+    fn shows_frames_of_both_files_with_code_help_and_notes() {
+        let project = Project::new();
+        let out = render_plain(&project.both(), &project.sources);
+        println!("{out}");
+        assert!(out.contains("IRSA003 trust-subject-mismatch"), "{out}");
+        assert!(out.contains("IRSA013 annotation-key-typo"), "{out}");
+        assert!(
+            out.contains("[infra/iam.tf:7:38]"),
+            "columns count characters: {out}"
+        );
+        assert!(out.contains("[k8s/service account.yaml:8:"), "{out}");
+        assert!(out.contains("system:serviceaccount:billing:api"), "{out}");
+        assert!(
+            out.contains("arn:aws:iam::111122223333:role/ledger-writer"),
+            "{out}"
+        );
+        assert!(out.contains("payments/api uses this role"), "{out}");
+        assert!(out.contains("role defined here"), "{out}");
+        assert!(
+            out.contains("help: allow system:serviceaccount:payments:api"),
+            "{out}"
+        );
+        assert!(out.contains("note: the sub claim"), "{out}");
+        assert!(
+            !out.contains('\u{1b}'),
+            "no ANSI escapes without colour: {out:?}"
+        );
+        assert!(out.ends_with("1 error, 1 warning, 0 notes\n"), "{out}");
+    }
+
+    #[test]
+    fn colour_adds_ansi_escapes() {
+        let project = Project::new();
+        let out = render(
+            &project.both(),
+            &project.sources,
+            &RenderOptions { color: true },
+        );
+        assert!(out.contains('\u{1b}'), "{out:?}");
+    }
+
+    #[test]
+    fn no_diagnostics_prints_only_the_summary() {
+        let project = Project::new();
+        assert_eq!(render_plain(&[], &project.sources), "no problems found\n");
+    }
+
+    #[test]
+    fn summary_pluralises_each_count() {
+        let summary = Summary {
+            errors: 2,
+            warnings: 1,
+            notes: 0,
+        };
+        assert_eq!(summary_line(summary), "2 errors, 1 warning, 0 notes");
+    }
+
+    #[test]
+    fn empty_span_in_an_empty_file_renders() {
+        let mut sources = SourceMap::default();
+        let empty = sources.add("empty.yaml".into(), "");
+        let diagnostic = Diagnostic::new(
+            &crate::rules::irsa000_parse_error::RULE,
+            Label::new(Span::file_start(empty), "here"),
+            "document is empty",
+        );
+        let out = render_plain(&[diagnostic], &sources);
+        println!("{out}");
+        assert!(out.contains("document is empty"), "{out}");
+        assert!(!out.contains("Failed to read"), "{out}");
+    }
+}

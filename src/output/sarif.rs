@@ -1,0 +1,525 @@
+//! The `sarif` format: SARIF 2.1.0 for code scanning dashboards (GitHub, Azure DevOps, IDEs).
+//!
+//! Hand-written serde structs hold only the parts of the standard we fill; they are checked
+//! against the official schema in the tests. Every rule of the registry is listed, not only
+//! those that fired, so a dashboard can show the documentation of any rule. Columns count
+//! Unicode code points, as our line/column arithmetic does, and `columnKind` says so.
+
+use serde::Serialize;
+
+use super::{forward_slash_path, line_cols};
+use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::rules::{RULES, RuleMeta};
+use crate::source::{SourceMap, Span};
+
+const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const REPOSITORY_URL: &str = "https://github.com/irsa-lint/irsa-lint";
+
+pub(super) fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
+    let log = SarifLog {
+        schema: SCHEMA_URI,
+        version: "2.1.0",
+        runs: vec![Run {
+            tool: Tool {
+                driver: Driver {
+                    name: env!("CARGO_PKG_NAME"),
+                    version: env!("CARGO_PKG_VERSION"),
+                    information_uri: REPOSITORY_URL,
+                    rules: RULES
+                        .iter()
+                        .map(|rule| ReportingDescriptor::new(rule.meta))
+                        .collect(),
+                },
+            },
+            column_kind: "unicodeCodePoints",
+            results: diagnostics
+                .iter()
+                .map(|diagnostic| SarifResult::new(diagnostic, sources))
+                .collect(),
+        }],
+    };
+    let mut out = serde_json::to_string_pretty(&log)
+        .expect("the SARIF structs hold only strings and numbers");
+    out.push('\n');
+    out
+}
+
+#[derive(Serialize)]
+struct SarifLog {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: Vec<Run>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run {
+    tool: Tool,
+    column_kind: &'static str,
+    results: Vec<SarifResult>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    driver: Driver,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver {
+    name: &'static str,
+    version: &'static str,
+    information_uri: &'static str,
+    rules: Vec<ReportingDescriptor>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportingDescriptor {
+    id: &'static str,
+    name: &'static str,
+    short_description: Text,
+    full_description: Text,
+    help: MultiformatText,
+    help_uri: String,
+    default_configuration: Configuration,
+}
+
+#[derive(Serialize)]
+struct Text {
+    text: String,
+}
+
+#[derive(Serialize)]
+struct MultiformatText {
+    text: &'static str,
+    markdown: &'static str,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult {
+    rule_id: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+    level: &'static str,
+    message: Text,
+    locations: Vec<Location>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<Location>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fixes: Vec<Fix>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<usize>,
+    physical_location: PhysicalLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Text>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    region: Region,
+}
+
+#[derive(Serialize)]
+struct ArtifactLocation {
+    uri: String,
+}
+
+/// SARIF regions are 1-based and the end column is exclusive, as our [`line_cols`] are.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: u32,
+    start_column: u32,
+    end_line: u32,
+    end_column: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Fix {
+    artifact_changes: Vec<ArtifactChange>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactChange {
+    artifact_location: ArtifactLocation,
+    replacements: Vec<Replacement>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Replacement {
+    deleted_region: Region,
+    inserted_content: Text,
+}
+
+impl ReportingDescriptor {
+    fn new(rule: &'static RuleMeta) -> Self {
+        ReportingDescriptor {
+            id: rule.id,
+            name: rule.name,
+            short_description: Text {
+                text: rule.summary.to_string(),
+            },
+            full_description: Text {
+                text: first_paragraph(rule.doc).unwrap_or_else(|| rule.summary.to_string()),
+            },
+            help: MultiformatText {
+                text: rule.doc,
+                markdown: rule.doc,
+            },
+            help_uri: format!("{REPOSITORY_URL}/blob/main/rules/{}.md", rule.id),
+            default_configuration: Configuration {
+                level: level(rule.default_level),
+            },
+        }
+    }
+}
+
+impl SarifResult {
+    fn new(diagnostic: &Diagnostic, sources: &SourceMap) -> Self {
+        SarifResult {
+            rule_id: diagnostic.rule_id,
+            rule_index: RULES
+                .iter()
+                .position(|rule| rule.meta.id == diagnostic.rule_id),
+            level: level(diagnostic.level),
+            message: Text {
+                text: message_text(diagnostic),
+            },
+            locations: vec![Location {
+                id: None,
+                physical_location: physical_location(sources, diagnostic.primary.span),
+                message: None,
+            }],
+            related_locations: diagnostic
+                .related
+                .iter()
+                .enumerate()
+                .map(|(id, label)| related_location(sources, id, label))
+                .collect(),
+            fixes: diagnostic
+                .fix
+                .iter()
+                .map(|fix| Fix {
+                    artifact_changes: vec![ArtifactChange {
+                        artifact_location: artifact_location(sources, fix.span),
+                        replacements: vec![Replacement {
+                            deleted_region: region(sources, fix.span),
+                            inserted_content: Text {
+                                text: fix.replacement.clone(),
+                            },
+                        }],
+                    }],
+                })
+                .collect(),
+        }
+    }
+}
+
+/// SARIF has one message per result: the help and notes follow the message on their own
+/// lines, as in the human output.
+fn message_text(diagnostic: &Diagnostic) -> String {
+    let mut text = diagnostic.message.clone();
+    if let Some(help) = &diagnostic.help {
+        text.push_str("\nhelp: ");
+        text.push_str(help);
+    }
+    for note in &diagnostic.notes {
+        text.push_str("\nnote: ");
+        text.push_str(note);
+    }
+    text
+}
+
+fn related_location(sources: &SourceMap, id: usize, label: &Label) -> Location {
+    Location {
+        id: Some(id),
+        physical_location: physical_location(sources, label.span),
+        message: Some(Text {
+            text: label.message.clone(),
+        }),
+    }
+}
+
+fn physical_location(sources: &SourceMap, span: Span) -> PhysicalLocation {
+    PhysicalLocation {
+        artifact_location: artifact_location(sources, span),
+        region: region(sources, span),
+    }
+}
+
+fn artifact_location(sources: &SourceMap, span: Span) -> ArtifactLocation {
+    ArtifactLocation {
+        uri: path_to_uri(&forward_slash_path(sources, span)),
+    }
+}
+
+fn region(sources: &SourceMap, span: Span) -> Region {
+    let (start, end) = line_cols(sources, span);
+    Region {
+        start_line: start.line,
+        start_column: start.column,
+        end_line: end.line,
+        end_column: end.column,
+    }
+}
+
+fn level(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Note => "note",
+    }
+}
+
+/// A relative path becomes a relative URI reference (resolved by viewers against the
+/// checkout); an absolute one becomes a `file://` URI. Everything but unreserved
+/// characters and `/` is percent-encoded; a `:` would otherwise read as a URI scheme.
+fn path_to_uri(path: &str) -> String {
+    let is_absolute = std::path::Path::new(path).is_absolute();
+    let mut uri = String::with_capacity(path.len() + 8);
+    if is_absolute {
+        uri.push_str(if path.starts_with('/') {
+            "file://"
+        } else {
+            "file:///"
+        });
+    }
+    for byte in path.bytes() {
+        let keep = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/')
+            || (is_absolute && byte == b':');
+        if keep {
+            uri.push(byte as char);
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
+}
+
+/// The first paragraph of a rule doc, after its `# ID: name` title and any headings,
+/// joined into one line.
+fn first_paragraph(doc: &str) -> Option<String> {
+    let is_heading_or_blank = |line: &&str| line.is_empty() || line.starts_with('#');
+    let paragraph: Vec<&str> = doc
+        .lines()
+        .map(str::trim)
+        .skip_while(is_heading_or_blank)
+        .take_while(|line| !is_heading_or_blank(line))
+        .collect();
+    (!paragraph.is_empty()).then(|| paragraph.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::output::test_project::Project;
+
+    const SCHEMA_FILE: &str = "schemas/sarif-schema-2.1.0.json";
+
+    /// The official OASIS schema lives in `shared/` beside the checkout (CI lays it there);
+    /// `IRSA_LINT_SHARED_DIR` points elsewhere, e.g. from a worktree outside the project.
+    fn official_schema() -> Value {
+        let shared = std::env::var_os("IRSA_LINT_SHARED_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+        let path = shared.join(SCHEMA_FILE);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|err| {
+            panic!(
+                "cannot read the SARIF schema at {} ({err}); put the project's shared/ folder \
+                 beside the checkout or set IRSA_LINT_SHARED_DIR to it",
+                path.display()
+            )
+        });
+        // The published 2.1.0 schema has a stray `]` in the `language` patterns, which
+        // jsonschema (rightly) rejects as a regex; the SARIF errata fix it (oasis-tcs/sarif-spec
+        // issue 488). We never emit `language`, so using the corrected pattern changes nothing
+        // about what our output is checked against.
+        let text = text.replace(
+            r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#,
+            r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#,
+        );
+        serde_json::from_str(&text).expect("the SARIF schema is JSON")
+    }
+
+    /// Every violation of the official schema, as `path: message` lines.
+    fn schema_violations(instance: &Value) -> Vec<String> {
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .should_validate_formats(true)
+            .build(&official_schema())
+            .expect("the SARIF schema compiles");
+        validator
+            .iter_errors(instance)
+            .map(|error| format!("{}: {error}", error.instance_path()))
+            .collect()
+    }
+
+    fn rendered(project: &Project) -> Value {
+        let out = render(&project.both(), &project.sources);
+        println!("{out}");
+        serde_json::from_str(&out).unwrap()
+    }
+
+    #[test]
+    fn output_conforms_to_the_official_schema() {
+        let project = Project::new();
+        let log = rendered(&project);
+        assert_eq!(schema_violations(&log), Vec::<String>::new(), "{log:#}");
+        let empty: Value = serde_json::from_str(&render(&[], &project.sources)).unwrap();
+        assert_eq!(schema_violations(&empty), Vec::<String>::new());
+    }
+
+    /// Proves the conformance test can fail: a 0-based line is what a renderer bug
+    /// would most likely produce.
+    #[test]
+    fn schema_rejects_a_region_starting_on_line_zero() {
+        let project = Project::new();
+        let mut log = rendered(&project);
+        log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+            json!(0);
+        let violations = schema_violations(&log);
+        assert!(
+            violations.iter().any(|v| v.contains("startLine")),
+            "{violations:?}"
+        );
+    }
+
+    /// Proves formats are asserted too: `uri-reference` rejects a raw space.
+    #[test]
+    fn schema_rejects_an_unencoded_space_in_a_uri() {
+        let project = Project::new();
+        let mut log = rendered(&project);
+        log["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+            json!("k8s/service account.yaml");
+        let violations = schema_violations(&log);
+        assert!(
+            violations.iter().any(|v| v.contains("/uri")),
+            "{violations:?}"
+        );
+    }
+
+    #[test]
+    fn result_points_at_primary_and_related_locations() {
+        let project = Project::new();
+        let log = rendered(&project);
+        let run = &log["runs"][0];
+        assert_eq!(run["columnKind"], "unicodeCodePoints");
+        let result = &run["results"][0];
+        assert_eq!(result["ruleId"], "IRSA003");
+        assert_eq!(result["level"], "error");
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(run["tool"]["driver"]["rules"][index]["id"], "IRSA003");
+        assert_eq!(
+            result["locations"][0]["physicalLocation"],
+            json!({
+                "artifactLocation": {"uri": "infra/iam.tf"},
+                "region": {"startLine": 7, "startColumn": 38, "endLine": 7, "endColumn": 73}
+            })
+        );
+        let related = &result["relatedLocations"][0];
+        assert_eq!(related["id"], 0);
+        assert_eq!(related["message"]["text"], "payments/api uses this role");
+        assert_eq!(
+            related["physicalLocation"]["artifactLocation"]["uri"],
+            "k8s/service%20account.yaml"
+        );
+        assert_eq!(result["relatedLocations"][1]["id"], 1);
+        assert!(
+            result["message"]["text"]
+                .as_str()
+                .unwrap()
+                .ends_with("\nhelp: allow system:serviceaccount:payments:api\nnote: the sub claim of the projected token is system:serviceaccount:<namespace>:<name>")
+        );
+        let replacement = &result["fixes"][0]["artifactChanges"][0]["replacements"][0];
+        assert_eq!(
+            replacement["insertedContent"]["text"],
+            "\"system:serviceaccount:payments:api\""
+        );
+        assert_eq!(run["results"][1]["level"], "warning");
+        assert!(run["results"][1].get("relatedLocations").is_none());
+    }
+
+    #[test]
+    fn driver_lists_every_rule_with_its_documentation() {
+        let project = Project::new();
+        let log = rendered(&project);
+        let driver = &log["runs"][0]["tool"]["driver"];
+        assert_eq!(driver["name"], "irsa-lint");
+        assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
+        let rules = driver["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), RULES.len());
+        for (descriptor, rule) in rules.iter().zip(RULES) {
+            assert_eq!(descriptor["id"], rule.meta.id);
+            assert_eq!(descriptor["name"], rule.meta.name);
+            assert_eq!(descriptor["shortDescription"]["text"], rule.meta.summary);
+            assert_eq!(descriptor["help"]["markdown"], rule.meta.doc);
+            assert_eq!(
+                descriptor["helpUri"],
+                format!(
+                    "https://github.com/irsa-lint/irsa-lint/blob/main/rules/{}.md",
+                    rule.meta.id
+                )
+            );
+        }
+        let irsa003 = &rules[3];
+        assert_eq!(
+            irsa003["fullDescription"]["text"],
+            "The role's trust policy does not admit the ServiceAccount that uses it."
+        );
+        assert_eq!(irsa003["defaultConfiguration"]["level"], "error");
+    }
+
+    #[test]
+    fn first_paragraph_skips_title_and_joins_lines() {
+        let doc = "# IRSA999: example\n\n## What it does\nFinds one\nthing.\n\nMore.\n";
+        assert_eq!(first_paragraph(doc).as_deref(), Some("Finds one thing."));
+        assert_eq!(first_paragraph("# IRSA999: only a title\n"), None);
+    }
+
+    #[test]
+    fn paths_become_uri_references() {
+        assert_eq!(
+            path_to_uri("k8s/service account.yaml"),
+            "k8s/service%20account.yaml"
+        );
+        assert_eq!(path_to_uri("a:b/100%#ä.tf"), "a%3Ab/100%25%23%C3%A4.tf");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn absolute_paths_become_file_uris() {
+        assert_eq!(
+            path_to_uri("/srv/infra/main.tf"),
+            "file:///srv/infra/main.tf"
+        );
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn absolute_paths_become_file_uris() {
+        assert_eq!(path_to_uri("C:/infra/main.tf"), "file:///C:/infra/main.tf");
+    }
+}
