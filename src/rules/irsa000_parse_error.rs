@@ -1,6 +1,6 @@
-//! IRSA000 parse-error: a Terraform file, manifest, YAML document or trust-policy JSON cannot be parsed.
+//! IRSA000 parse-error: a file, a YAML document or a trust-policy JSON cannot be parsed.
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
@@ -12,4 +12,11 @@ pub const RULE: RuleMeta = RuleMeta {
     doc: include_str!("../../rules/IRSA000.md"),
 };
 
-pub fn check(_ctx: &LintContext, _out: &mut Vec<Diagnostic>) {}
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    for e in &ctx.facts.parse_errors {
+        out.push(
+            Diagnostic::new(&RULE, Label::new(e.span, "cannot be parsed here"), e.message.clone())
+                .help("fix the syntax; the rest of the file and every other file were still checked"),
+        );
+    }
+}
