@@ -103,6 +103,9 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
     let ctx = LintContext::new(&facts, &sources);
     let mut diagnostics = crate::rules::run_all(&ctx);
     sort_diagnostics(&mut diagnostics, &sources);
+    // One finding per place: a statement shared by several role instances (for_each) or a
+    // policy document used by several roles is reported once.
+    diagnostics.dedup_by(|a, b| a.rule_id == b.rule_id && a.primary.span == b.primary.span && a.message == b.message);
     Ok(Report { sources, diagnostics })
 }
 

@@ -5,7 +5,9 @@
 //! that cannot be decided is unknown, and rules stay silent on unknown.
 
 use crate::eval::value::{Part, Str, Symbol, Tri};
-use crate::facts::{Condition, Effect, Facts, ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned, Statement};
+use crate::facts::{
+    Condition, Effect, Facts, OidcProvider, ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned, Statement,
+};
 use crate::source::SourceMap;
 
 pub const WEB_IDENTITY_ACTION: &str = "sts:AssumeRoleWithWebIdentity";
@@ -76,6 +78,14 @@ impl<'a> LintContext<'a> {
         LintContext { facts, sources, sa_links }
     }
 
+    /// Every trust statement of every role, with its role.
+    pub fn trust_statements(&self) -> impl Iterator<Item = (&'a Role, &'a Statement)> + '_ {
+        self.facts
+            .roles
+            .iter()
+            .flat_map(|r| r.trust.iter().flat_map(move |t| t.statements.iter().map(move |s| (r, s))))
+    }
+
     /// Roles that trust an EKS OIDC provider with the web identity action.
     pub fn irsa_roles(&self) -> impl Iterator<Item = &'a Role> + '_ {
         self.facts.roles.iter().filter(|r| {
@@ -87,6 +97,32 @@ impl<'a> LintContext<'a> {
 
     pub fn service_account(&self, link: &SaLink) -> &'a ServiceAccount {
         &self.facts.service_accounts[link.sa]
+    }
+
+    /// The roles a link names whose account is not known to differ from the annotation's:
+    /// the roles the ServiceAccount really assumes, as far as the files tell.
+    pub fn linked_roles(&self, link: &SaLink) -> Vec<&'a Role> {
+        let account = link.arn.account.as_known();
+        link.roles
+            .iter()
+            .map(|&i| &self.facts.roles[i])
+            .filter(|r| match (account, self.role_account(r)) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            })
+            .collect()
+    }
+
+    /// The declared OIDC providers a Federated principal provably names. The partition is
+    /// taken as the one the principal spells out, since a provider's own partition is only
+    /// known after apply.
+    pub fn providers_named(&self, federated: &Str) -> Vec<&'a OidcProvider> {
+        let federated = without_partition(federated);
+        self.facts
+            .providers
+            .iter()
+            .filter(|p| p.arn.as_ref().is_some_and(|arn| without_partition(arn).equals(&federated) == Tri::Yes))
+            .collect()
     }
 
     /// The account a role lives in, when the files say so.
@@ -155,6 +191,24 @@ fn link_service_account(facts: &Facts, index: usize, sa: &ServiceAccount) -> Opt
         }
     }
     Some(SaLink { sa: index, value, arn, roles, maybe_other })
+}
+
+/// `arn:<partition>:rest` with the partition dropped, so a literal `aws` and the provider's
+/// symbolic partition compare equal.
+pub fn without_partition(arn: &Str) -> Str {
+    match arn.split_literal(":") {
+        Some(parts) if parts.len() > 2 && parts[0].as_known() == Some("arn") => {
+            let mut out = Str::lit("arn::");
+            for (i, p) in parts[2..].iter().enumerate() {
+                if i > 0 {
+                    out.push_str(":");
+                }
+                out.append(p);
+            }
+            out
+        }
+        _ => arn.clone(),
+    }
 }
 
 /// The issuer (host and path) a Federated principal ARN names.
@@ -297,6 +351,14 @@ pub fn allows_web_identity(s: &Statement) -> Tri {
     result
 }
 
+/// The Federated principals of a statement that are EKS OIDC providers.
+pub fn eks_principals(s: &Statement) -> impl Iterator<Item = &Spanned<Str>> {
+    s.federated
+        .iter()
+        .flatten()
+        .filter(|f| federated_issuer(&f.value).is_some_and(|i| is_eks_issuer(&i)))
+}
+
 /// A statement about Kubernetes service accounts of an EKS cluster: its Federated principal is
 /// an EKS OIDC provider, or its `:sub` condition names `system:serviceaccount:` subjects.
 pub fn is_eks_statement(s: &Statement) -> bool {
@@ -310,6 +372,55 @@ pub fn is_eks_statement(s: &Statement) -> bool {
             && c.values.iter().flatten().any(|v| v.value.starts_with("system:serviceaccount:") == Tri::Yes)
     });
     federated || subjects
+}
+
+/// How a role's trust policy answers one claim value (`sub` or `aud`).
+#[derive(Debug)]
+pub enum Admission<'a> {
+    Admitted,
+    Unknown,
+    /// Provably rejected; the condition values that reject it, for the message.
+    Rejected(Vec<&'a Spanned<Str>>),
+}
+
+/// Whether any web-identity Allow statement of the role admits `claim` = `value`. For `aud`,
+/// only statements that also admit `subject` are considered.
+pub fn role_admits<'r>(role: &'r Role, claim: &str, value: &str, subject: Option<&str>) -> Admission<'r> {
+    let Some(trust) = &role.trust else {
+        return Admission::Unknown;
+    };
+    let mut rejecting = Vec::new();
+    let mut relevant = 0;
+    for s in &trust.statements {
+        if s.effect == Some(Effect::Deny)
+            || allows_web_identity(s) == Tri::No
+            || s.federated.as_ref().is_some_and(|f| f.is_empty())
+        {
+            continue;
+        }
+        if let Some(subject) = subject
+            && statement_admits(s, "sub", subject) == Tri::No
+        {
+            continue;
+        }
+        relevant += 1;
+        let certain = s.effect.is_some() && allows_web_identity(s) == Tri::Yes && s.federated.is_some();
+        match statement_admits(s, claim, value) {
+            Tri::No => rejecting.extend(
+                s.conditions
+                    .iter()
+                    .flatten()
+                    .filter(|c| key_is(&c.key.value, claim) && operator(&c.operator.value).is_some())
+                    .flat_map(|c| c.values.iter().flatten()),
+            ),
+            Tri::Yes if certain => return Admission::Admitted,
+            _ => return Admission::Unknown,
+        }
+    }
+    if relevant == 0 || !trust.complete {
+        return Admission::Unknown;
+    }
+    Admission::Rejected(rejecting)
 }
 
 /// IAM's `StringLike` glob: `*` any run of characters, `?` one character.

@@ -1,7 +1,10 @@
-//! IRSA003 trust-subject-mismatch: the role's trust policy does not admit the ServiceAccount that uses it.
+//! IRSA003 trust-subject-mismatch: the role's trust `:sub` condition does not admit the
+//! ServiceAccount that uses the role.
 
-use crate::diagnostic::{Diagnostic, Level};
-use crate::link::LintContext;
+use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::eval::value::Str;
+use crate::facts::{ServiceAccount, Spanned};
+use crate::link::{Admission, LintContext, role_admits};
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -12,4 +15,81 @@ pub const RULE: RuleMeta = RuleMeta {
     doc: include_str!("../../rules/IRSA003.md"),
 };
 
-pub fn check(_ctx: &LintContext, _out: &mut Vec<Diagnostic>) {}
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    for link in &ctx.sa_links {
+        let roles = ctx.linked_roles(link);
+        if roles.is_empty() {
+            continue;
+        }
+        let sa = ctx.service_account(link);
+        let subject = format!("system:serviceaccount:{}:{}", sa.namespace.value, sa.name.value);
+        let mut rejections = Vec::new();
+        for role in &roles {
+            match role_admits(role, "sub", &subject, None) {
+                Admission::Rejected(values) => rejections.push((role, values)),
+                _ => break,
+            }
+        }
+        if rejections.len() != roles.len() {
+            continue;
+        }
+        let (role, values) = &rejections[0];
+        out.push(diagnostic(sa, &subject, &link.arn.name, role.name_span, values));
+    }
+}
+
+fn diagnostic(sa: &ServiceAccount, subject: &str, role_name: &Str, role_span: crate::source::Span, values: &[&Spanned<Str>]) -> Diagnostic {
+    let admitted: Vec<String> = values.iter().map(|v| v.value.display()).collect();
+    let closest = values
+        .iter()
+        .filter_map(|v| Some((v, split_subject(v.value.as_known()?)?)))
+        .min_by_key(|(_, (ns, name))| {
+            usize::from(*ns != sa.namespace.value) + usize::from(*name != sa.name.value)
+        });
+    let (primary, label, help) = match closest.map(|(_, parts)| parts) {
+        Some((ns, name)) if name == sa.name.value && ns != sa.namespace.value => {
+            let span = if sa.namespace_explicit { sa.namespace.span } else { sa.name.span };
+            (
+                span,
+                format!("namespace {}", sa.namespace.value),
+                format!(
+                    "the namespace differs: move the service account to namespace {ns}, or admit {subject} in the trust policy"
+                ),
+            )
+        }
+        Some((ns, name)) if ns == sa.namespace.value && name != sa.name.value => (
+            sa.name.span,
+            format!("service account name {}", sa.name.value),
+            format!("the name differs: rename the service account to {name}, or admit {subject} in the trust policy"),
+        ),
+        _ => (
+            sa.name.span,
+            format!("subject {subject}"),
+            format!("admit {subject} in the role's trust policy, or use the service account it names"),
+        ),
+    };
+    let admitted_text = if admitted.is_empty() { "no service account".to_string() } else { admitted.join(", ") };
+    let mut d = Diagnostic::new(
+        &RULE,
+        Label::new(primary, label),
+        format!(
+            "service account {} assumes role {}, whose trust policy only admits {admitted_text}",
+            sa.qualified_name(),
+            role_name.display()
+        ),
+    )
+    .help(help);
+    for v in values {
+        d = d.related(v.span, format!("trust policy admits {}", v.value.display()));
+    }
+    if values.is_empty() {
+        d = d.related(role_span, format!("role {}", role_name.display()));
+    }
+    d
+}
+
+/// `system:serviceaccount:<ns>:<name>` → (ns, name).
+fn split_subject(subject: &str) -> Option<(&str, &str)> {
+    let rest = subject.strip_prefix("system:serviceaccount:")?;
+    rest.split_once(':')
+}

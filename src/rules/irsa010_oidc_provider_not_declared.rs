@@ -1,7 +1,9 @@
-//! IRSA010 oidc-provider-not-declared: the Federated principal names an OIDC provider the scanned Terraform does not declare.
+//! IRSA010 oidc-provider-not-declared: the Federated principal names an OIDC provider the
+//! scanned Terraform does not declare.
 
-use crate::diagnostic::{Diagnostic, Level};
-use crate::link::LintContext;
+use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::eval::value::Tri;
+use crate::link::{LintContext, eks_principals, federated_issuer, without_partition};
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -12,4 +14,35 @@ pub const RULE: RuleMeta = RuleMeta {
     doc: include_str!("../../rules/IRSA010.md"),
 };
 
-pub fn check(_ctx: &LintContext, _out: &mut Vec<Diagnostic>) {}
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    let providers = &ctx.facts.providers;
+    if providers.is_empty() || providers.iter().any(|p| p.arn.is_none()) {
+        return;
+    }
+    for (_, s) in ctx.trust_statements() {
+        for principal in eks_principals(s) {
+            if principal.value.has_unknown() {
+                continue;
+            }
+            let federated = without_partition(&principal.value);
+            let none_match = providers.iter().all(|p| {
+                p.arn.as_ref().is_some_and(|arn| without_partition(arn).equals(&federated) == Tri::No)
+            });
+            if !none_match {
+                continue;
+            }
+            let issuer = federated_issuer(&principal.value).map(|i| i.display()).unwrap_or_default();
+            let mut d = Diagnostic::new(
+                &RULE,
+                Label::new(principal.span, "no declared provider has this ARN"),
+                format!("Federated principal names the OIDC provider for {issuer}, which the scanned Terraform does not declare"),
+            )
+            .help("reference the provider's ARN (aws_iam_openid_connect_provider.<name>.arn) instead of writing it out, or declare the provider");
+            for p in providers.iter().take(3) {
+                let url = p.url.as_ref().map(|u| u.value.display()).unwrap_or_else(|| "an unknown URL".into());
+                d = d.related(p.span, format!("declared provider {} for {url}", p.address));
+            }
+            out.push(d);
+        }
+    }
+}

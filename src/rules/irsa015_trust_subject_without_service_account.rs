@@ -1,7 +1,10 @@
-//! IRSA015 trust-subject-without-service-account: a trust policy admits a ServiceAccount that no scanned manifest defines.
+//! IRSA015 trust-subject-without-service-account: a trust policy admits a ServiceAccount that
+//! no scanned manifest defines.
 
-use crate::diagnostic::{Diagnostic, Level};
-use crate::link::LintContext;
+use std::collections::HashSet;
+
+use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::link::{LintContext, Operator, closest, is_eks_statement, key_is, operator};
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -12,4 +15,58 @@ pub const RULE: RuleMeta = RuleMeta {
     doc: include_str!("../../rules/IRSA015.md"),
 };
 
-pub fn check(_ctx: &LintContext, _out: &mut Vec<Diagnostic>) {}
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    let facts = ctx.facts;
+    // Only provable when every ServiceAccount of the tree is visible.
+    if facts.service_accounts.is_empty() || facts.hidden_service_accounts {
+        return;
+    }
+    let defined: HashSet<(&str, &str)> = facts
+        .service_accounts
+        .iter()
+        .map(|s| (s.namespace.value.as_str(), s.name.value.as_str()))
+        .collect();
+    let names: Vec<String> = facts.service_accounts.iter().map(|s| s.qualified_name()).collect();
+    for (_, s) in ctx.trust_statements() {
+        if !is_eks_statement(s) {
+            continue;
+        }
+        for c in s.conditions.iter().flatten() {
+            if !key_is(&c.key.value, "sub") || operator(&c.operator.value).is_none() {
+                continue;
+            }
+            let like = operator(&c.operator.value) == Some(Operator::Like);
+            for v in c.values.iter().flatten() {
+                let Some(subject) = v.value.as_known() else { continue };
+                if like && subject.contains(['*', '?']) {
+                    continue;
+                }
+                let Some((ns, name)) = subject.strip_prefix("system:serviceaccount:").and_then(|r| r.split_once(':')) else {
+                    continue;
+                };
+                if defined.contains(&(ns, name)) {
+                    continue;
+                }
+                let wanted = format!("{ns}/{name}");
+                let mut d = Diagnostic::new(
+                    &RULE,
+                    Label::new(v.span, "no such service account in the scanned manifests"),
+                    format!("trust policy admits service account {wanted}, which no scanned manifest defines"),
+                );
+                match closest(&wanted, names.iter().map(String::as_str)) {
+                    Some(near) => {
+                        let sa = facts.service_accounts.iter().find(|s| s.qualified_name() == near);
+                        d = d.level(Level::Warning).help(format!("did you mean {near}?"));
+                        if let Some(sa) = sa {
+                            d = d.related(sa.name.span, format!("service account {near} is defined here"));
+                        }
+                    }
+                    None => {
+                        d = d.help("remove the subject if the service account is gone, or add its manifest to the scan");
+                    }
+                }
+                out.push(d);
+            }
+        }
+    }
+}

@@ -1,6 +1,8 @@
-//! IRSA016 workload-service-account-elsewhere: a workload's ServiceAccount is not in its namespace, but an IRSA ServiceAccount of that name exists in another.
+//! IRSA016 workload-service-account-elsewhere: a workload's ServiceAccount is not in its
+//! namespace, but an IRSA ServiceAccount of that name exists in another one.
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::facts::ROLE_ARN_KEY;
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
@@ -12,4 +14,37 @@ pub const RULE: RuleMeta = RuleMeta {
     doc: include_str!("../../rules/IRSA016.md"),
 };
 
-pub fn check(_ctx: &LintContext, _out: &mut Vec<Diagnostic>) {}
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    let facts = ctx.facts;
+    if facts.hidden_service_accounts {
+        return;
+    }
+    for w in &facts.workloads {
+        // Without a namespace in the manifest, `kubectl -n` decides: unknown.
+        let (Some(ns), Some(sa_name)) = (&w.namespace, &w.service_account) else { continue };
+        let same_name = || facts.service_accounts.iter().filter(|s| s.name.value == sa_name.value);
+        if same_name().any(|s| s.namespace.value == ns.value) {
+            continue;
+        }
+        let Some(elsewhere) = same_name().find(|s| s.annotation(ROLE_ARN_KEY).is_some()) else { continue };
+        out.push(
+            Diagnostic::new(
+                &RULE,
+                Label::new(sa_name.span, format!("not defined in namespace {}", ns.value)),
+                format!(
+                    "{} {}/{} uses service account {}, which exists with an IAM role only in namespace {}",
+                    w.kind,
+                    ns.value,
+                    w.name.value,
+                    sa_name.value,
+                    elsewhere.namespace.value
+                ),
+            )
+            .related(elsewhere.name.span, format!("service account {} is defined here", elsewhere.qualified_name()))
+            .help(format!(
+                "run the {} in namespace {}, or define service account {} in namespace {} (and admit it in the role's trust policy)",
+                w.kind, elsewhere.namespace.value, sa_name.value, ns.value
+            )),
+        );
+    }
+}

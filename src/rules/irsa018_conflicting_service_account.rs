@@ -1,6 +1,11 @@
-//! IRSA018 conflicting-service-account: one ServiceAccount is defined twice in one deployment unit with different roles.
+//! IRSA018 conflicting-service-account: one ServiceAccount is defined twice in one deployment
+//! unit with different roles.
 
-use crate::diagnostic::{Diagnostic, Level};
+use std::collections::BTreeMap;
+
+use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::eval::value::{Str, Tri};
+use crate::facts::{ROLE_ARN_KEY, ServiceAccount, Spanned};
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
@@ -12,4 +17,43 @@ pub const RULE: RuleMeta = RuleMeta {
     doc: include_str!("../../rules/IRSA018.md"),
 };
 
-pub fn check(_ctx: &LintContext, _out: &mut Vec<Diagnostic>) {}
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    let mut groups: BTreeMap<(&str, &str, &str), Vec<(&ServiceAccount, &Spanned<Str>)>> = BTreeMap::new();
+    for sa in &ctx.facts.service_accounts {
+        if let Some(arn) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) {
+            groups
+                .entry((sa.unit.as_str(), sa.namespace.value.as_str(), sa.name.value.as_str()))
+                .or_default()
+                .push((sa, arn));
+        }
+    }
+    for defs in groups.values_mut() {
+        // File path order, then position: "the second definition" is the later one.
+        defs.sort_by_key(|(s, _)| (ctx.sources.get(s.span.file).path.clone(), s.span.start));
+        let (_, first_arn) = defs[0];
+        for &(later, arn) in &defs[1..] {
+            if arn.value.equals(&first_arn.value) != Tri::No {
+                continue;
+            }
+            out.push(
+                Diagnostic::new(
+                    &RULE,
+                    Label::new(arn.span, "second definition"),
+                    format!(
+                        "service account {} is defined twice in {} with different roles: {} and {}",
+                        later.qualified_name(),
+                        display_unit(&later.unit),
+                        first_arn.value.display(),
+                        arn.value.display()
+                    ),
+                )
+                .related(first_arn.span, "first definition")
+                .help("keep one definition; whichever is applied last silently wins"),
+            );
+        }
+    }
+}
+
+fn display_unit(unit: &str) -> String {
+    if unit.is_empty() { "the top folder".into() } else { unit.to_string() }
+}

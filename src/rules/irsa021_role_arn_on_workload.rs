@@ -1,6 +1,8 @@
-//! IRSA021 role-arn-on-workload: the role-arn annotation is on a Pod or workload, where the webhook ignores it.
+//! IRSA021 role-arn-on-workload: the role-arn annotation is on a Pod or workload, where the
+//! webhook ignores it.
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::facts::ROLE_ARN_KEY;
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
@@ -12,4 +14,23 @@ pub const RULE: RuleMeta = RuleMeta {
     doc: include_str!("../../rules/IRSA021.md"),
 };
 
-pub fn check(_ctx: &LintContext, _out: &mut Vec<Diagnostic>) {}
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    for w in &ctx.facts.workloads {
+        for a in w.annotations.iter().filter(|a| a.key.value == ROLE_ARN_KEY) {
+            let sa_name = w.service_account.as_ref().map(|s| s.value.as_str()).unwrap_or("default");
+            let mut d = Diagnostic::new(
+                &RULE,
+                Label::new(a.key.span, "ignored on a workload"),
+                format!("{} {} carries {ROLE_ARN_KEY}, but the webhook only reads it from the ServiceAccount", w.kind, w.name.value),
+            )
+            .help(format!("move the annotation to ServiceAccount {sa_name} and set serviceAccountName"));
+            let sa = ctx.facts.service_accounts.iter().find(|s| {
+                s.name.value == sa_name && w.namespace.as_ref().is_none_or(|ns| ns.value == s.namespace.value)
+            });
+            if let Some(sa) = sa {
+                d = d.related(sa.name.span, format!("ServiceAccount {} is where it belongs", sa.qualified_name()));
+            }
+            out.push(d);
+        }
+    }
+}

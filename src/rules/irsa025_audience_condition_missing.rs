@@ -1,7 +1,9 @@
-//! IRSA025 audience-condition-missing: an EKS OIDC trust statement checks :sub but not :aud.
+//! IRSA025 audience-condition-missing: an EKS OIDC trust statement checks `:sub` but not `:aud`.
 
-use crate::diagnostic::{Diagnostic, Level};
-use crate::link::LintContext;
+use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::eval::value::Tri;
+use crate::facts::Effect;
+use crate::link::{LintContext, allows_web_identity, is_eks_statement, key_is, operator};
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -12,4 +14,27 @@ pub const RULE: RuleMeta = RuleMeta {
     doc: include_str!("../../rules/IRSA025.md"),
 };
 
-pub fn check(_ctx: &LintContext, _out: &mut Vec<Diagnostic>) {}
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    for (_, s) in ctx.trust_statements() {
+        if s.effect != Some(Effect::Allow) || allows_web_identity(s) != Tri::Yes || !is_eks_statement(s) {
+            continue;
+        }
+        let Some(conditions) = &s.conditions else { continue };
+        if conditions.iter().any(|c| key_is(&c.key.value, "aud")) {
+            continue;
+        }
+        let Some(sub) = conditions.iter().find(|c| key_is(&c.key.value, "sub") && operator(&c.operator.value).is_some())
+        else {
+            continue;
+        };
+        let aud_key = sub.key.value.display().trim_end_matches("sub").to_string() + "aud";
+        out.push(
+            Diagnostic::new(
+                &RULE,
+                Label::new(sub.key.span, "only the subject is checked"),
+                format!("trust statement checks {} but not {aud_key}", sub.key.value.display()),
+            )
+            .help(format!("add a StringEquals condition {aud_key} = sts.amazonaws.com (or the audience your service accounts request)")),
+        );
+    }
+}
