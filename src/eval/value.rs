@@ -340,12 +340,14 @@ fn is_cluster_name(key: &str) -> bool {
 }
 
 fn symbol_may_contain(sym: &Symbol, sep: &str) -> bool {
+    let only = |allowed: fn(char) -> bool| sep.chars().all(allowed);
     match sym {
-        Symbol::Account | Symbol::Partition | Symbol::Region => {
-            sep.chars().any(|c| c.is_ascii_alphanumeric())
-        }
-        Symbol::NameSuffix(_) => sep.chars().any(|c| c.is_ascii_alphanumeric()),
-        Symbol::Issuer(_) => sep != ":",
+        // 12 digits; a timestamp-like suffix
+        Symbol::Account | Symbol::NameSuffix(_) => only(|c| c.is_ascii_digit()),
+        // `aws-cn`, `eu-west-1`
+        Symbol::Partition | Symbol::Region => only(|c| c.is_ascii_alphanumeric() || c == '-'),
+        // `oidc.eks.<region>.amazonaws.com/id/<HEX>`: never a `:`, never an ARN fragment
+        Symbol::Issuer(_) => sep == "/" || sep == "." || only(|c| c.is_ascii_alphanumeric()),
         Symbol::Attribute(_) | Symbol::Unknown => true,
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::link::{LintContext, Operator, closest, is_eks_statement, key_is, operator};
+use crate::link::{LintContext, closest, is_eks_statement, key_is, operator};
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -35,10 +35,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             if !key_is(&c.key.value, "sub") || operator(&c.operator.value).is_none() {
                 continue;
             }
-            let like = operator(&c.operator.value) == Some(Operator::Like);
             for v in c.values.iter().flatten() {
                 let Some(subject) = v.value.as_known() else { continue };
-                if like && subject.contains(['*', '?']) {
+                // A glob names no single service account (with StringEquals it is IRSA007's).
+                if subject.contains(['*', '?']) {
                     continue;
                 }
                 let Some((ns, name)) = subject.strip_prefix("system:serviceaccount:").and_then(|r| r.split_once(':')) else {
