@@ -166,6 +166,10 @@ impl<'a> Module<'a> {
         }
     }
 
+    pub fn has_module_calls(&self) -> bool {
+        self.files.iter().any(|(_, body, _)| body.blocks().any(|b| b.ident.as_str() == "module"))
+    }
+
     pub fn source_text(&self, file: FileId) -> Option<&'a str> {
         self.files.iter().find(|(f, _, _)| *f == file).map(|(_, _, t)| *t)
     }

@@ -32,6 +32,9 @@ pub struct Facts {
     /// Some ServiceAccounts exist that could not be seen (Helm templates, unknown names):
     /// "no manifest defines this ServiceAccount" cannot be proven.
     pub hidden_service_accounts: bool,
+    /// Some roles exist whose names cannot be seen (created inside modules): "no role of
+    /// this name" cannot be proven.
+    pub hidden_roles: bool,
 }
 
 impl Facts {
@@ -43,6 +46,7 @@ impl Facts {
         self.workloads.extend(other.workloads);
         self.parse_errors.extend(other.parse_errors);
         self.hidden_service_accounts |= other.hidden_service_accounts;
+        self.hidden_roles |= other.hidden_roles;
     }
 }
 

@@ -31,6 +31,16 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
             service_accounts(m, res, unit, &mut facts);
         }
     }
+    // Charts and raw manifests applied from Terraform create ServiceAccounts we cannot see.
+    let opaque = ["helm_release", "kubernetes_manifest", "kubectl_manifest"];
+    if opaque.iter().any(|k| !m.resources_of(k, false).is_empty()) {
+        facts.hidden_service_accounts = true;
+    }
+    // Modules create roles and ServiceAccounts this version does not look into.
+    if m.has_module_calls() {
+        facts.hidden_roles = true;
+        facts.hidden_service_accounts = true;
+    }
     facts
 }
 

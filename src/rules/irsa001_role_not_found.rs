@@ -16,7 +16,7 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     let irsa_roles: Vec<_> = ctx.irsa_roles().collect();
-    if irsa_roles.is_empty() {
+    if irsa_roles.is_empty() || ctx.facts.hidden_roles {
         return;
     }
     // Every role's name must be known, or the annotation may name the one we cannot read.
