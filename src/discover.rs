@@ -44,9 +44,13 @@ pub fn discover(roots: &[PathBuf]) -> Result<Vec<Input>, MissingPath> {
     let mut out = Vec::new();
     for root in roots {
         let meta = std::fs::symlink_metadata(root).map_err(|_| MissingPath(root.clone()))?;
-        if !meta.is_dir() && !(meta.file_type().is_symlink() && root.is_dir()) {
+        let is_folder = meta.is_dir() || (meta.file_type().is_symlink() && root.is_dir());
+        if !is_folder {
             if let Some(kind) = classify(root) {
-                out.push(Input { path: root.clone(), kind });
+                out.push(Input {
+                    path: root.clone(),
+                    kind,
+                });
             }
             continue;
         }
@@ -64,7 +68,10 @@ pub fn discover(roots: &[PathBuf]) -> Result<Vec<Input>, MissingPath> {
                 continue;
             }
             if let Some(kind) = classify(entry.path()) {
-                out.push(Input { path: entry.into_path(), kind });
+                out.push(Input {
+                    path: entry.into_path(),
+                    kind,
+                });
             }
         }
     }
@@ -76,10 +83,10 @@ pub fn discover(roots: &[PathBuf]) -> Result<Vec<Input>, MissingPath> {
 /// The path as shown to the user: relative to the working directory when below it.
 pub fn display_path(path: &Path, cwd: &Path) -> PathBuf {
     let stripped = path.strip_prefix("./").unwrap_or(path);
-    if stripped.is_absolute() {
-        if let Ok(rel) = stripped.strip_prefix(cwd) {
-            return rel.to_path_buf();
-        }
+    if stripped.is_absolute()
+        && let Ok(rel) = stripped.strip_prefix(cwd)
+    {
+        return rel.to_path_buf();
     }
     stripped.to_path_buf()
 }

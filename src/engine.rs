@@ -90,7 +90,10 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
             }
             Err(message) => {
                 let id = sources.add(shown, "");
-                facts.parse_errors.push(ParseError { span: Span::file_start(id), message });
+                facts.parse_errors.push(ParseError {
+                    span: Span::file_start(id),
+                    message,
+                });
             }
         }
     }
@@ -105,14 +108,23 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
     sort_diagnostics(&mut diagnostics, &sources);
     // One finding per place: a statement shared by several role instances (for_each) or a
     // policy document used by several roles is reported once.
-    diagnostics.dedup_by(|a, b| a.rule_id == b.rule_id && a.primary.span == b.primary.span && a.message == b.message);
-    Ok(Report { sources, diagnostics })
+    diagnostics.dedup_by(|a, b| {
+        a.rule_id == b.rule_id && a.primary.span == b.primary.span && a.message == b.message
+    });
+    Ok(Report {
+        sources,
+        diagnostics,
+    })
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(format!("file is larger than {} MiB and was not read", MAX_FILE_BYTES / 1024 / 1024));
+        return Err(format!(
+            "file is larger than {} MiB and was not read",
+            MAX_FILE_BYTES / 1024 / 1024
+        ));
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
     String::from_utf8(bytes).map_err(|_| "file is not valid UTF-8 text".to_string())
@@ -129,7 +141,9 @@ fn io_message(e: &std::io::Error) -> String {
 /// The deployment unit of a file: its folder as shown to the user.
 fn unit_of(sources: &SourceMap, id: FileId) -> String {
     let path = &sources.get(id).path;
-    path.parent().map(|p| p.display().to_string()).unwrap_or_default()
+    path.parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) -> Facts {
@@ -173,7 +187,16 @@ fn terraform_facts(
         .collect();
     let per_module: Vec<Facts> = modules
         .par_iter()
-        .map(|(dir, module_files)| module_facts(sources, dir, module_files, &cli_var_files, &settings.vars, loader))
+        .map(|(dir, module_files)| {
+            module_facts(
+                sources,
+                dir,
+                module_files,
+                &cli_var_files,
+                &settings.vars,
+                loader,
+            )
+        })
         .collect();
     let mut facts = Facts::default();
     for f in per_module {
@@ -244,7 +267,10 @@ fn module_facts(
 }
 
 fn dir_display(sources: &SourceMap, files: &[(FileId, FileKind, &Path)]) -> String {
-    files.first().map(|(id, _, _)| unit_of(sources, *id)).unwrap_or_default()
+    files
+        .first()
+        .map(|(id, _, _)| unit_of(sources, *id))
+        .unwrap_or_default()
 }
 
 /// Files that Terraform code reads with `file()` / `templatefile()`. Files already read are
@@ -262,7 +288,12 @@ impl Loader {
     fn new(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)], roots: &[PathBuf]) -> Self {
         let known = files
             .iter()
-            .filter_map(|(id, _, path)| Some((path.canonicalize().ok()?, (*id, sources.get(*id).text.clone()))))
+            .filter_map(|(id, _, path)| {
+                Some((
+                    path.canonicalize().ok()?,
+                    (*id, sources.get(*id).text.clone()),
+                ))
+            })
             .collect();
         Loader {
             roots: roots.iter().filter_map(|r| r.canonicalize().ok()).collect(),
@@ -308,6 +339,11 @@ fn sort_diagnostics(diagnostics: &mut [Diagnostic], sources: &SourceMap) {
     diagnostics.sort_by(|a, b| {
         let pa = &sources.get(a.primary.span.file).path;
         let pb = &sources.get(b.primary.span.file).path;
-        (pa, a.primary.span.start, a.rule_id, &a.message).cmp(&(pb, b.primary.span.start, b.rule_id, &b.message))
+        (pa, a.primary.span.start, a.rule_id, &a.message).cmp(&(
+            pb,
+            b.primary.span.start,
+            b.rule_id,
+            &b.message,
+        ))
     });
 }

@@ -6,7 +6,8 @@
 
 use crate::eval::value::{Part, Str, Symbol, Tri};
 use crate::facts::{
-    Condition, Effect, Facts, OidcProvider, ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned, Statement,
+    Condition, Effect, Facts, OidcProvider, ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned,
+    Statement,
 };
 use crate::source::SourceMap;
 
@@ -29,7 +30,10 @@ impl RoleArn {
         let [arn_word, partition, service, region, account, resource] = parts.as_slice() else {
             return None;
         };
-        if arn_word.as_known() != Some("arn") || service.as_known() != Some("iam") || region.as_known() != Some("") {
+        if arn_word.as_known() != Some("arn")
+            || service.as_known() != Some("iam")
+            || region.as_known() != Some("")
+        {
             return None;
         }
         let rest = resource.strip_prefix("role/")?;
@@ -75,23 +79,30 @@ impl<'a> LintContext<'a> {
             .enumerate()
             .filter_map(|(i, sa)| link_service_account(facts, i, sa))
             .collect();
-        LintContext { facts, sources, sa_links }
+        LintContext {
+            facts,
+            sources,
+            sa_links,
+        }
     }
 
     /// Every trust statement of every role, with its role.
     pub fn trust_statements(&self) -> impl Iterator<Item = (&'a Role, &'a Statement)> + '_ {
-        self.facts
-            .roles
-            .iter()
-            .flat_map(|r| r.trust.iter().flat_map(move |t| t.statements.iter().map(move |s| (r, s))))
+        self.facts.roles.iter().flat_map(|r| {
+            r.trust
+                .iter()
+                .flat_map(move |t| t.statements.iter().map(move |s| (r, s)))
+        })
     }
 
     /// Roles that trust an EKS OIDC provider with the web identity action.
     pub fn irsa_roles(&self) -> impl Iterator<Item = &'a Role> + '_ {
         self.facts.roles.iter().filter(|r| {
-            r.trust
-                .as_ref()
-                .is_some_and(|t| t.statements.iter().any(|s| is_eks_statement(s) && s.effect == Some(Effect::Allow)))
+            r.trust.as_ref().is_some_and(|t| {
+                t.statements
+                    .iter()
+                    .any(|s| is_eks_statement(s) && s.effect == Some(Effect::Allow))
+            })
         })
     }
 
@@ -121,7 +132,11 @@ impl<'a> LintContext<'a> {
         self.facts
             .providers
             .iter()
-            .filter(|p| p.arn.as_ref().is_some_and(|arn| without_partition(arn).equals(&federated) == Tri::Yes))
+            .filter(|p| {
+                p.arn
+                    .as_ref()
+                    .is_some_and(|arn| without_partition(arn).equals(&federated) == Tri::Yes)
+            })
             .collect()
     }
 
@@ -134,7 +149,10 @@ impl<'a> LintContext<'a> {
         for s in role.trust.as_ref()?.statements.iter() {
             for f in s.federated.iter().flatten() {
                 let parts = f.value.split_literal(":")?;
-                if parts.len() >= 5 && parts[0].as_known() == Some("arn") && parts[2].as_known() == Some("iam") {
+                if parts.len() >= 5
+                    && parts[0].as_known() == Some("arn")
+                    && parts[2].as_known() == Some("iam")
+                {
                     let account = parts[4].as_known()?.to_string();
                     if found.as_ref().is_some_and(|a| *a != account) {
                         return None;
@@ -154,7 +172,10 @@ impl<'a> LintContext<'a> {
                 let from_arn = f
                     .value
                     .split_literal(":")
-                    .and_then(|p| (p.len() >= 2 && p[0].as_known() == Some("arn")).then(|| p[1].as_known().map(str::to_string)))
+                    .and_then(|p| {
+                        (p.len() >= 2 && p[0].as_known() == Some("arn"))
+                            .then(|| p[1].as_known().map(str::to_string))
+                    })
                     .flatten();
                 let from_issuer = federated_issuer(&f.value).and_then(|i| issuer_partition(&i));
                 for p in [from_arn, from_issuer].into_iter().flatten() {
@@ -190,7 +211,13 @@ fn link_service_account(facts: &Facts, index: usize, sa: &ServiceAccount) -> Opt
             RoleName::Unknown => maybe_other = true,
         }
     }
-    Some(SaLink { sa: index, value, arn, roles, maybe_other })
+    Some(SaLink {
+        sa: index,
+        value,
+        arn,
+        roles,
+        maybe_other,
+    })
 }
 
 /// `arn:<partition>:rest` with the partition dropped, so a literal `aws` and the provider's
@@ -223,7 +250,9 @@ pub fn federated_issuer(federated: &Str) -> Option<Str> {
 /// The issuer part of a condition key (`<issuer>:sub` → `<issuer>`).
 pub fn key_issuer(key: &Str) -> Option<Str> {
     let lower = key.to_ascii_lowercase();
-    lower.strip_suffix(":sub").or_else(|| lower.strip_suffix(":aud"))
+    lower
+        .strip_suffix(":sub")
+        .or_else(|| lower.strip_suffix(":aud"))
 }
 
 pub fn is_eks_issuer(issuer: &Str) -> bool {
@@ -285,7 +314,9 @@ pub fn operator(name: &str) -> Option<Operator> {
 pub fn value_admits(op: Operator, pattern: &Str, claim: &str) -> Tri {
     match op {
         Operator::Equals => pattern.equals(&Str::lit(claim)),
-        Operator::EqualsIgnoreCase => pattern.to_ascii_lowercase().equals(&Str::lit(claim.to_ascii_lowercase())),
+        Operator::EqualsIgnoreCase => pattern
+            .to_ascii_lowercase()
+            .equals(&Str::lit(claim.to_ascii_lowercase())),
         Operator::Like => match pattern.as_known() {
             Some(p) => Tri::from_bool(glob_match(p, claim)),
             None => Tri::Unknown,
@@ -341,7 +372,10 @@ pub fn allows_web_identity(s: &Statement) -> Tri {
     for a in actions {
         match a.value.as_known() {
             Some(p) => {
-                if glob_match(&p.to_ascii_lowercase(), &WEB_IDENTITY_ACTION.to_ascii_lowercase()) {
+                if glob_match(
+                    &p.to_ascii_lowercase(),
+                    &WEB_IDENTITY_ACTION.to_ascii_lowercase(),
+                ) {
                     return Tri::Yes;
                 }
             }
@@ -369,7 +403,10 @@ pub fn is_eks_statement(s: &Statement) -> bool {
         .any(|f| federated_issuer(&f.value).is_some_and(|i| is_eks_issuer(&i)));
     let subjects = s.conditions.iter().flatten().any(|c| {
         key_is(&c.key.value, "sub")
-            && c.values.iter().flatten().any(|v| v.value.starts_with("system:serviceaccount:") == Tri::Yes)
+            && c.values
+                .iter()
+                .flatten()
+                .any(|v| v.value.starts_with("system:serviceaccount:") == Tri::Yes)
     });
     federated || subjects
 }
@@ -385,7 +422,12 @@ pub enum Admission<'a> {
 
 /// Whether any web-identity Allow statement of the role admits `claim` = `value`. For `aud`,
 /// only statements that also admit `subject` are considered.
-pub fn role_admits<'r>(role: &'r Role, claim: &str, value: &str, subject: Option<&str>) -> Admission<'r> {
+pub fn role_admits<'r>(
+    role: &'r Role,
+    claim: &str,
+    value: &str,
+    subject: Option<&str>,
+) -> Admission<'r> {
     let Some(trust) = &role.trust else {
         return Admission::Unknown;
     };
@@ -404,13 +446,16 @@ pub fn role_admits<'r>(role: &'r Role, claim: &str, value: &str, subject: Option
             continue;
         }
         relevant += 1;
-        let certain = s.effect.is_some() && allows_web_identity(s) == Tri::Yes && s.federated.is_some();
+        let certain =
+            s.effect.is_some() && allows_web_identity(s) == Tri::Yes && s.federated.is_some();
         match statement_admits(s, claim, value) {
             Tri::No => rejecting.extend(
                 s.conditions
                     .iter()
                     .flatten()
-                    .filter(|c| key_is(&c.key.value, claim) && operator(&c.operator.value).is_some())
+                    .filter(|c| {
+                        key_is(&c.key.value, claim) && operator(&c.operator.value).is_some()
+                    })
                     .flat_map(|c| c.values.iter().flatten()),
             ),
             Tri::Yes if certain => return Admission::Admitted,
@@ -458,7 +503,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -482,7 +529,10 @@ mod tests {
 
     #[test]
     fn role_arn_with_path_parses() {
-        let arn = RoleArn::parse(&Str::lit("arn:aws:iam::482910375521:role/irsa/payments/ledger-api")).unwrap();
+        let arn = RoleArn::parse(&Str::lit(
+            "arn:aws:iam::482910375521:role/irsa/payments/ledger-api",
+        ))
+        .unwrap();
         assert_eq!(arn.path, Str::lit("/irsa/payments/"));
         assert_eq!(arn.name, Str::lit("ledger-api"));
         assert_eq!(arn.account, Str::lit("482910375521"));
@@ -491,8 +541,14 @@ mod tests {
 
     #[test]
     fn glob_follows_iam_string_like() {
-        assert!(glob_match("system:serviceaccount:payments:*", "system:serviceaccount:payments:api"));
-        assert!(!glob_match("system:serviceaccount:payments:*", "system:serviceaccount:billing:api"));
+        assert!(glob_match(
+            "system:serviceaccount:payments:*",
+            "system:serviceaccount:payments:api"
+        ));
+        assert!(!glob_match(
+            "system:serviceaccount:payments:*",
+            "system:serviceaccount:billing:api"
+        ));
         assert!(glob_match("sts:Assume*", "sts:AssumeRoleWithWebIdentity"));
         assert!(glob_match("a?c", "abc"));
     }

@@ -132,7 +132,9 @@ impl SourceFile {
 
     /// The text of the (1-based) line, without its line ending.
     pub fn line_text(&self, line: u32) -> &str {
-        let i = (line as usize).saturating_sub(1).min(self.line_starts.len() - 1);
+        let i = (line as usize)
+            .saturating_sub(1)
+            .min(self.line_starts.len() - 1);
         let start = self.line_starts[i] as usize;
         let end = self
             .line_starts
@@ -197,7 +199,13 @@ mod tests {
     fn line_col_counts_characters_and_utf16_units() {
         let f = SourceFile::new("a.yaml".into(), "a: 1\r\nname: \"日本😀x\"\n");
         let x = f.text.find('x').unwrap() as u32;
-        assert_eq!(f.line_col(x), LineCol { line: 2, column: 11 });
+        assert_eq!(
+            f.line_col(x),
+            LineCol {
+                line: 2,
+                column: 11
+            }
+        );
         assert_eq!(f.line_utf16(x), (1, 11));
         assert_eq!(f.offset_of_utf16(1, 11), x);
         assert_eq!(f.line_text(1), "a: 1");

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use hcl_edit::expr::{BinaryOperator, Expression, ForExpr, ObjectKey, TraversalOperator, UnaryOperator};
+use hcl_edit::expr::{
+    BinaryOperator, Expression, ForExpr, ObjectKey, TraversalOperator, UnaryOperator,
+};
 use hcl_edit::template::{Directive, Element, Template};
 
 use super::module::{EvalResult, Fail, Module, Scope};
@@ -17,7 +19,11 @@ impl<'a> Module<'a> {
         match expr {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
-            Expression::Number(n) => Ok(n.value().as_f64().map(Value::Number).unwrap_or(Value::Unknown)),
+            Expression::Number(n) => Ok(n
+                .value()
+                .as_f64()
+                .map(Value::Number)
+                .unwrap_or(Value::Unknown)),
             Expression::String(s) => Ok(Value::str(s.value().as_str())),
             Expression::Array(a) => {
                 let mut out = Vec::with_capacity(a.len());
@@ -31,7 +37,12 @@ impl<'a> Module<'a> {
                 for (k, v) in o.iter() {
                     let key = match k {
                         ObjectKey::Ident(i) => i.as_str().to_string(),
-                        ObjectKey::Expression(e) => match self.eval(e, scope)?.to_str().as_ref().and_then(Str::as_known) {
+                        ObjectKey::Expression(e) => match self
+                            .eval(e, scope)?
+                            .to_str()
+                            .as_ref()
+                            .and_then(Str::as_known)
+                        {
                             Some(k) => k.to_string(),
                             None => return Ok(Value::Unknown),
                         },
@@ -130,7 +141,9 @@ impl<'a> Module<'a> {
             value = match op {
                 TraversalOperator::GetAttr(name) => get_attr(&value, name.as_str())?,
                 TraversalOperator::Index(e) => index(&value, &self.eval(e, scope)?)?,
-                TraversalOperator::LegacyIndex(n) => index(&value, &Value::Number(*n.value() as f64))?,
+                TraversalOperator::LegacyIndex(n) => {
+                    index(&value, &Value::Number(*n.value() as f64))?
+                }
                 _ => return Ok(Value::Unknown),
             };
         }
@@ -220,7 +233,10 @@ impl<'a> Module<'a> {
                 let fe = &f.for_expr;
                 let collection = self.eval(&fe.collection_expr, scope)?;
                 let mut out = Str::default();
-                for (k, v) in iterate(&collection).ok_or(Fail).or(Ok::<_, Fail>(Vec::new()))? {
+                for (k, v) in iterate(&collection)
+                    .ok_or(Fail)
+                    .or(Ok::<_, Fail>(Vec::new()))?
+                {
                     let mut s = scope.with(fe.value_var.as_str(), v);
                     if let Some(kv) = &fe.key_var {
                         s = s.with(kv.as_str(), k);
@@ -271,7 +287,11 @@ impl<'a> Module<'a> {
                 None => list.push(value),
             }
         }
-        Ok(if f.key_expr.is_some() { Value::Map(map) } else { Value::List(list) })
+        Ok(if f.key_expr.is_some() {
+            Value::Map(map)
+        } else {
+            Value::List(list)
+        })
     }
 }
 
@@ -284,7 +304,11 @@ pub(super) fn iterate(collection: &Value) -> Option<Vec<(Value, Value)>> {
                 .map(|(i, v)| (Value::Number(i as f64), v.clone()))
                 .collect(),
         ),
-        Value::Map(m) => Some(m.iter().map(|(k, v)| (Value::str(k.clone()), v.clone())).collect()),
+        Value::Map(m) => Some(
+            m.iter()
+                .map(|(k, v)| (Value::str(k.clone()), v.clone()))
+                .collect(),
+        ),
         _ => None,
     }
 }
@@ -416,7 +440,11 @@ fn dedent(s: &Str, indent: usize) -> Str {
     };
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
-        let strip = line.bytes().take(indent).take_while(|b| *b == b' ' || *b == b'\t').count();
+        let strip = line
+            .bytes()
+            .take(indent)
+            .take_while(|b| *b == b' ' || *b == b'\t')
+            .count();
         out.push_str(&line[strip..]);
     }
     Str::lit(out)

@@ -165,11 +165,19 @@ fn call_pure(name: &str, args: &[Value]) -> Option<Value> {
             if sep.is_empty() {
                 return None;
             }
-            Value::List(s(1)?.split_literal(&sep)?.into_iter().map(Value::String).collect())
+            Value::List(
+                s(1)?
+                    .split_literal(&sep)?
+                    .into_iter()
+                    .map(Value::String)
+                    .collect(),
+            )
         }
         "element" => {
             let list = args.first()?.as_list()?;
-            let Value::Number(i) = args.get(1)? else { return None };
+            let Value::Number(i) = args.get(1)? else {
+                return None;
+            };
             if list.is_empty() {
                 return None;
             }
@@ -268,7 +276,12 @@ fn call_pure(name: &str, args: &[Value]) -> Option<Value> {
             }
             return None;
         }
-        "basename" => Value::str(Path::new(&k(0)?).file_name()?.to_string_lossy().into_owned()),
+        "basename" => Value::str(
+            Path::new(&k(0)?)
+                .file_name()?
+                .to_string_lossy()
+                .into_owned(),
+        ),
         "dirname" => Value::str(Path::new(&k(0)?).parent()?.to_string_lossy().into_owned()),
         "substr" => {
             let text = k(0)?;
@@ -277,7 +290,11 @@ fn call_pure(name: &str, args: &[Value]) -> Option<Value> {
             };
             let chars: Vec<char> = text.chars().collect();
             let start = (*off as usize).min(chars.len());
-            let end = if *len < 0.0 { chars.len() } else { (start + *len as usize).min(chars.len()) };
+            let end = if *len < 0.0 {
+                chars.len()
+            } else {
+                (start + *len as usize).min(chars.len())
+            };
             Value::str(chars[start..end].iter().collect::<String>())
         }
         "startswith" => Value::Bool(match s(0)?.starts_with(&k(1)?) {
@@ -293,10 +310,13 @@ fn call_pure(name: &str, args: &[Value]) -> Option<Value> {
         "jsonencode" => Value::String(json_encode(args.first()?)?),
         "yamlencode" => Value::String(yaml_encode(args.first()?)?),
         "range" => {
-            let nums: Vec<f64> = args.iter().map(|a| match a {
-                Value::Number(n) => Some(*n),
-                _ => None,
-            }).collect::<Option<_>>()?;
+            let nums: Vec<f64> = args
+                .iter()
+                .map(|a| match a {
+                    Value::Number(n) => Some(*n),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
             let (start, end, step) = match nums.as_slice() {
                 [e] => (0.0, *e, 1.0),
                 [s, e] => (*s, *e, 1.0),

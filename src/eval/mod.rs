@@ -20,3 +20,5 @@ use crate::source::FileId;
 pub trait FileLoader: Sync {
     fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)>;
 }
+#[cfg(test)]
+mod tests;

@@ -80,7 +80,11 @@ impl Scope {
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 }
 
@@ -152,13 +156,25 @@ impl<'a> Module<'a> {
                 ("resource", [kind, name]) => {
                     self.resources.entry(kind).or_default().insert(
                         name,
-                        Resource { kind, name, file, block, data: false },
+                        Resource {
+                            kind,
+                            name,
+                            file,
+                            block,
+                            data: false,
+                        },
                     );
                 }
                 ("data", [kind, name]) => {
                     self.data.entry(kind).or_default().insert(
                         name,
-                        Resource { kind, name, file, block, data: true },
+                        Resource {
+                            kind,
+                            name,
+                            file,
+                            block,
+                            data: true,
+                        },
                     );
                 }
                 _ => {}
@@ -167,11 +183,16 @@ impl<'a> Module<'a> {
     }
 
     pub fn has_module_calls(&self) -> bool {
-        self.files.iter().any(|(_, body, _)| body.blocks().any(|b| b.ident.as_str() == "module"))
+        self.files
+            .iter()
+            .any(|(_, body, _)| body.blocks().any(|b| b.ident.as_str() == "module"))
     }
 
     pub fn source_text(&self, file: FileId) -> Option<&'a str> {
-        self.files.iter().find(|(f, _, _)| *f == file).map(|(_, _, t)| *t)
+        self.files
+            .iter()
+            .find(|(f, _, _)| *f == file)
+            .map(|(_, _, t)| *t)
     }
 
     pub fn loader(&self) -> &'a dyn FileLoader {
@@ -183,14 +204,21 @@ impl<'a> Module<'a> {
         self.locals.get(name).copied()
     }
 
-    pub fn eval_template_public(&self, t: &hcl_edit::template::Template, scope: &Scope) -> EvalResult {
+    pub fn eval_template_public(
+        &self,
+        t: &hcl_edit::template::Template,
+        scope: &Scope,
+    ) -> EvalResult {
         self.eval_template(t, scope)
     }
 
     /// Every resource (or data source) of a type, in file and position order.
     pub fn resources_of(&self, kind: &str, data: bool) -> Vec<&Resource<'a>> {
         let map = if data { &self.data } else { &self.resources };
-        let mut out: Vec<&Resource<'a>> = map.get(kind).map(|m| m.values().collect()).unwrap_or_default();
+        let mut out: Vec<&Resource<'a>> = map
+            .get(kind)
+            .map(|m| m.values().collect())
+            .unwrap_or_default();
         out.sort_by_key(|r| (r.file, r.block.span().map(|s| s.start)));
         out
     }
@@ -244,7 +272,9 @@ impl<'a> Module<'a> {
         let Some(&(_, expr)) = self.locals.get(name) else {
             return Ok(Value::Unknown);
         };
-        self.memo(format!("local.{name}"), || self.eval(expr, &Scope::default()))
+        self.memo(format!("local.{name}"), || {
+            self.eval(expr, &Scope::default())
+        })
     }
 
     /// The instances of a resource with the scope each instance is evaluated in.
@@ -302,13 +332,23 @@ impl<'a> Module<'a> {
         ops: &[&TraversalOperator],
         scope: &Scope,
     ) -> Result<(Value, usize), Fail> {
-        let multi = res.block.body.has_attribute("for_each") || res.block.body.has_attribute("count");
+        let multi =
+            res.block.body.has_attribute("for_each") || res.block.body.has_attribute("count");
         if !multi {
             return match ops.first() {
-                Some(TraversalOperator::GetAttr(attr)) => {
-                    Ok((self.instance_attr(res, &InstanceKey::Single, &Scope::default(), attr.as_str())?, 1))
-                }
-                _ => Ok((self.instance_object(res, &InstanceKey::Single, &Scope::default())?, 0)),
+                Some(TraversalOperator::GetAttr(attr)) => Ok((
+                    self.instance_attr(
+                        res,
+                        &InstanceKey::Single,
+                        &Scope::default(),
+                        attr.as_str(),
+                    )?,
+                    1,
+                )),
+                _ => Ok((
+                    self.instance_object(res, &InstanceKey::Single, &Scope::default())?,
+                    0,
+                )),
             };
         }
         let Some(instances) = self.instances(res) else {
@@ -362,9 +402,18 @@ impl<'a> Module<'a> {
             .body
             .attributes()
             .map(|a| a.key.as_str().to_string())
-            .filter(|n| !matches!(n.as_str(), "for_each" | "count" | "depends_on" | "lifecycle" | "provider"))
+            .filter(|n| {
+                !matches!(
+                    n.as_str(),
+                    "for_each" | "count" | "depends_on" | "lifecycle" | "provider"
+                )
+            })
             .collect();
-        names.extend(computed_attribute_names(res.kind, res.data).iter().map(|s| s.to_string()));
+        names.extend(
+            computed_attribute_names(res.kind, res.data)
+                .iter()
+                .map(|s| s.to_string()),
+        );
         names.sort();
         names.dedup();
         let mut out = BTreeMap::new();
@@ -405,7 +454,12 @@ impl<'a> Module<'a> {
             }
             return Ok(Value::List(list));
         }
-        if res.block.body.blocks().any(|b| b.ident.as_str() == "dynamic") {
+        if res
+            .block
+            .body
+            .blocks()
+            .any(|b| b.ident.as_str() == "dynamic")
+        {
             return Ok(Value::Unknown);
         }
         // An optional argument that is not set is null; an attribute we do not model is
@@ -420,9 +474,11 @@ impl<'a> Module<'a> {
         }
         for b in body.blocks() {
             let v = self.block_value(&b.body, scope)?;
-            match out.entry(b.ident.as_str().to_string()).or_insert_with(|| Value::List(Vec::new())) {
-                Value::List(l) => l.push(v),
-                _ => {}
+            if let Value::List(l) = out
+                .entry(b.ident.as_str().to_string())
+                .or_insert_with(|| Value::List(Vec::new()))
+            {
+                l.push(v);
             }
         }
         Ok(Value::Map(out))
@@ -437,7 +493,9 @@ impl<'a> Module<'a> {
     ) -> Result<Option<Value>, Fail> {
         let address = format!("{}{}", res.address(), key.suffix());
         let v = match (res.data, res.kind, attr) {
-            (false, "aws_iam_role", "name" | "id") => Value::String(self.role_name(res, scope, &address)?),
+            (false, "aws_iam_role", "name" | "id") => {
+                Value::String(self.role_name(res, scope, &address)?)
+            }
             (false, "aws_iam_role", "path") => match self.configured_attr(res, scope, "path")? {
                 Value::Unknown if !res.block.body.has_attribute("path") => Value::str("/"),
                 v => v,
@@ -455,16 +513,20 @@ impl<'a> Module<'a> {
                     self.configured_attr(res, scope, "arn")?
                 } else {
                     match self.provider_host(res, scope)? {
-                        Some(host) => Value::String(arn("oidc-provider/", &Str::default()).concat(&host)),
+                        Some(host) => {
+                            Value::String(arn("oidc-provider/", &Str::default()).concat(&host))
+                        }
                         None => Value::Unknown,
                     }
                 }
             }
-            (_, "aws_iam_openid_connect_provider", "url") => match self.provider_host(res, scope)? {
-                // The provider reports its URL without the scheme once created.
-                Some(host) => Value::String(host),
-                None => Value::Unknown,
-            },
+            (_, "aws_iam_openid_connect_provider", "url") => {
+                match self.provider_host(res, scope)? {
+                    // The provider reports its URL without the scheme once created.
+                    Some(host) => Value::String(host),
+                    None => Value::Unknown,
+                }
+            }
             (_, "aws_eks_cluster", "identity") => {
                 let cluster = self.cluster_key(res, scope, &address)?;
                 let mut issuer = Str::lit("https://");
@@ -475,8 +537,12 @@ impl<'a> Module<'a> {
             (_, "aws_eks_cluster", "id") if res.data => self.configured_attr(res, scope, "name")?,
             (false, "aws_eks_cluster", "id") => self.configured_attr(res, scope, "name")?,
             (true, "aws_caller_identity", "account_id") => Value::String(Str::sym(Symbol::Account)),
-            (true, "aws_partition", "partition" | "id") => Value::String(Str::sym(Symbol::Partition)),
-            (true, "aws_region", "name" | "id" | "region") => Value::String(Str::sym(Symbol::Region)),
+            (true, "aws_partition", "partition" | "id") => {
+                Value::String(Str::sym(Symbol::Partition))
+            }
+            (true, "aws_region", "name" | "id" | "region") => {
+                Value::String(Str::sym(Symbol::Region))
+            }
             (true, "aws_iam_policy_document", _) => Value::Unknown,
             _ => return Ok(None),
         };
@@ -503,7 +569,9 @@ impl<'a> Module<'a> {
     fn provider_host(&self, res: &Resource<'a>, scope: &Scope) -> Result<Option<Str>, Fail> {
         if res.block.body.has_attribute("url") {
             let url = self.configured_attr(res, scope, "url")?;
-            return Ok(url.as_str().map(|u| u.strip_prefix("https://").unwrap_or_else(|| u.clone())));
+            return Ok(url
+                .as_str()
+                .map(|u| u.strip_prefix("https://").unwrap_or_else(|| u.clone())));
         }
         if res.data && res.block.body.has_attribute("arn") {
             let arn = self.configured_attr(res, scope, "arn")?;
@@ -519,7 +587,12 @@ impl<'a> Module<'a> {
 
     /// Clusters are keyed by name when it is known, so a resource and a data source that read
     /// the same cluster share one issuer.
-    fn cluster_key(&self, res: &Resource<'a>, scope: &Scope, address: &str) -> Result<String, Fail> {
+    fn cluster_key(
+        &self,
+        res: &Resource<'a>,
+        scope: &Scope,
+        address: &str,
+    ) -> Result<String, Fail> {
         let name = self.configured_attr(res, scope, "name")?;
         Ok(match name.as_known_str() {
             Some(n) if !n.is_empty() => n.to_string(),
@@ -552,11 +625,20 @@ fn computed_attribute_names(kind: &str, data: bool) -> &'static [&'static str] {
 }
 
 pub fn map_value<const N: usize>(entries: [(&str, Value); N]) -> Value {
-    Value::Map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    Value::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 /// Resolve a path given to `file()` against the module directory.
 pub fn module_path(dir: &Path, path: &str) -> PathBuf {
     let p = Path::new(path);
-    if p.is_absolute() { p.to_path_buf() } else { dir.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        dir.join(p)
+    }
 }

@@ -156,7 +156,8 @@ impl Str {
             Tri::Yes
         } else if self.is_known() || !prefix.starts_with(known) {
             Tri::No
-        } else if let Some(Part::Sym(Symbol::Issuer(_))) = self.parts.get(usize::from(!known.is_empty()))
+        } else if let Some(Part::Sym(Symbol::Issuer(_))) =
+            self.parts.get(usize::from(!known.is_empty()))
             && prefix[known.len()..].contains("://")
         {
             // An issuer symbol is a host and path, never a scheme.
@@ -218,8 +219,7 @@ impl Str {
             match p {
                 Part::Lit(s) => {
                     let touches_symbol = i > 0 || i + 1 < self.parts.len();
-                    if touches_symbol && partial_overlap(s, from, i > 0, i + 1 < self.parts.len())
-                    {
+                    if touches_symbol && partial_overlap(s, from, i > 0, i + 1 < self.parts.len()) {
                         return None;
                     }
                     out.push_str(&s.replace(from, to));
@@ -356,7 +356,8 @@ fn symbol_may_contain(sym: &Symbol, sep: &str) -> bool {
 fn partial_overlap(s: &str, needle: &str, sym_before: bool, sym_after: bool) -> bool {
     (1..needle.len()).any(|k| {
         needle.is_char_boundary(k)
-            && ((sym_after && s.ends_with(&needle[..k])) || (sym_before && s.starts_with(&needle[k..])))
+            && ((sym_after && s.ends_with(&needle[..k]))
+                || (sym_before && s.starts_with(&needle[k..])))
     })
 }
 
@@ -431,10 +432,12 @@ impl Value {
             (Value::List(l), Value::Number(n)) if *n >= 0.0 => {
                 l.get(*n as usize).cloned().unwrap_or(Value::Unknown)
             }
-            (Value::List(l), Value::String(s)) => match s.as_known().and_then(|s| s.parse::<usize>().ok()) {
-                Some(i) => l.get(i).cloned().unwrap_or(Value::Unknown),
-                None => Value::Unknown,
-            },
+            (Value::List(l), Value::String(s)) => {
+                match s.as_known().and_then(|s| s.parse::<usize>().ok()) {
+                    Some(i) => l.get(i).cloned().unwrap_or(Value::Unknown),
+                    None => Value::Unknown,
+                }
+            }
             (Value::Map(m), k) => match k.to_str().as_ref().and_then(Str::as_known) {
                 Some(k) => m.get(k).cloned().unwrap_or(Value::Unknown),
                 None => Value::Unknown,
@@ -500,6 +503,9 @@ mod tests {
         assert_eq!(a.equals(&Str::lit("arn:aws")), Tri::Unknown);
         assert_eq!(a.equals(&Str::lit("urn:aws")), Tri::No);
         assert_eq!(issuer("a").equals(&issuer("b")), Tri::No);
-        assert_eq!(issuer("aws_eks_cluster.a").equals(&issuer("b")), Tri::Unknown);
+        assert_eq!(
+            issuer("aws_eks_cluster.a").equals(&issuer("b")),
+            Tri::Unknown
+        );
     }
 }

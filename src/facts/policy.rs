@@ -32,7 +32,11 @@ enum Node {
 impl Node {
     fn span(&self) -> Span {
         match self {
-            Node::Str(_, s) | Node::Scalar(s) | Node::List(_, s) | Node::Map(_, s) | Node::Unknown(s) => *s,
+            Node::Str(_, s)
+            | Node::Scalar(s)
+            | Node::List(_, s)
+            | Node::Map(_, s)
+            | Node::Unknown(s) => *s,
         }
     }
 
@@ -62,15 +66,29 @@ pub struct PolicyReader<'m, 'a> {
 
 impl<'m, 'a> PolicyReader<'m, 'a> {
     pub fn new(module: &'m Module<'a>) -> Self {
-        PolicyReader { module, errors: Vec::new() }
+        PolicyReader {
+            module,
+            errors: Vec::new(),
+        }
     }
 
     /// Read the policy expression of an attribute (`assume_role_policy`).
-    pub fn read(&mut self, file: FileId, expr: &'a Expression, scope: &Scope) -> Option<TrustPolicy> {
+    pub fn read(
+        &mut self,
+        file: FileId,
+        expr: &'a Expression,
+        scope: &Scope,
+    ) -> Option<TrustPolicy> {
         self.read_at(file, expr, scope, 0)
     }
 
-    fn read_at(&mut self, file: FileId, expr: &'a Expression, scope: &Scope, depth: usize) -> Option<TrustPolicy> {
+    fn read_at(
+        &mut self,
+        file: FileId,
+        expr: &'a Expression,
+        scope: &Scope,
+        depth: usize,
+    ) -> Option<TrustPolicy> {
         if depth > MAX_INDIRECTIONS {
             return None;
         }
@@ -81,7 +99,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
                 let ops: Vec<&TraversalOperator> = t.operators.iter().map(|o| o.value()).collect();
                 let root = match &t.expr {
                     Expression::Variable(v) => v.as_str(),
-                    _ => return self.from_value(expr, span, scope),
+                    _ => return self.read_value(expr, span, scope),
                 };
                 match (root, ops.as_slice()) {
                     ("local", [TraversalOperator::GetAttr(name)]) => {
@@ -90,14 +108,26 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
                             None => None,
                         }
                     }
-                    ("data", [TraversalOperator::GetAttr(kind), TraversalOperator::GetAttr(name), rest @ ..])
-                        if kind.as_str() == "aws_iam_policy_document" =>
-                    {
-                        let doc = self.module.data_source("aws_iam_policy_document", name.as_str())?;
+                    (
+                        "data",
+                        [
+                            TraversalOperator::GetAttr(kind),
+                            TraversalOperator::GetAttr(name),
+                            rest @ ..,
+                        ],
+                    ) if kind.as_str() == "aws_iam_policy_document" => {
+                        let doc = self
+                            .module
+                            .data_source("aws_iam_policy_document", name.as_str())?;
                         let (index, attr) = match rest {
                             [TraversalOperator::GetAttr(a)] => (None, a.as_str()),
-                            [TraversalOperator::Index(i), TraversalOperator::GetAttr(a)] => (Some(i), a.as_str()),
-                            [TraversalOperator::LegacyIndex(_), TraversalOperator::GetAttr(a)] => (None, a.as_str()),
+                            [TraversalOperator::Index(i), TraversalOperator::GetAttr(a)] => {
+                                (Some(i), a.as_str())
+                            }
+                            [
+                                TraversalOperator::LegacyIndex(_),
+                                TraversalOperator::GetAttr(a),
+                            ] => (None, a.as_str()),
                             _ => return None,
                         };
                         if attr != "json" && attr != "minified_json" {
@@ -105,7 +135,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
                         }
                         self.policy_document(doc, index, scope)
                     }
-                    _ => self.from_value(expr, span, scope),
+                    _ => self.read_value(expr, span, scope),
                 }
             }
             Expression::FuncCall(f) if !f.name.is_namespaced() => match f.name.name.as_str() {
@@ -114,20 +144,26 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
                     let node = self.node_from_expr(file, arg, scope);
                     statements_from_node(&node)
                 }
-                "file" | "templatefile" => self.from_file(f, span, scope),
-                _ => self.from_value(expr, span, scope),
+                "file" | "templatefile" => self.read_policy_file(f, span, scope),
+                _ => self.read_value(expr, span, scope),
             },
             Expression::HeredocTemplate(h) => {
                 let body = h.template.span()?;
-                self.from_json_template(file, self.module.source_text(file)?, body, h.template.iter(), scope)
+                self.read_json_template(
+                    file,
+                    self.module.source_text(file)?,
+                    body,
+                    h.template.iter(),
+                    scope,
+                )
             }
-            _ => self.from_value(expr, span, scope),
+            _ => self.read_value(expr, span, scope),
         }
     }
 
     /// Fallback: evaluate the whole expression and parse the JSON it yields; every part of the
     /// policy is then shown at the expression.
-    fn from_value(&mut self, expr: &Expression, span: Span, scope: &Scope) -> Option<TrustPolicy> {
+    fn read_value(&mut self, expr: &Expression, span: Span, scope: &Scope) -> Option<TrustPolicy> {
         let value = self.module.eval(expr, scope).ok()?;
         let text = value.as_known_str()?;
         let parsed = parse_json(text)?;
@@ -135,13 +171,18 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
         statements_from_node(&node)
     }
 
-    fn from_file(&mut self, f: &hcl_edit::expr::FuncCall, span: Span, scope: &Scope) -> Option<TrustPolicy> {
+    fn read_policy_file(
+        &mut self,
+        f: &hcl_edit::expr::FuncCall,
+        span: Span,
+        scope: &Scope,
+    ) -> Option<TrustPolicy> {
         let path_value = self.module.eval(f.args.get(0)?, scope).ok()?;
         let path = crate::eval::module::module_path(&self.module.dir, path_value.as_known_str()?);
         let (file, text) = self.module.loader().load(&path)?;
         if f.name.name.as_str() == "file" {
             let range = 0..text.len();
-            return self.from_json_template(file, &text, range, std::iter::empty(), scope);
+            return self.read_json_template(file, &text, range, std::iter::empty(), scope);
         }
         let vars = match f.args.get(1) {
             Some(e) => self.module.eval(e, scope).ok()?,
@@ -150,13 +191,18 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
         let template = hcl_edit::parser::parse_template(&text).ok()?;
         if template.iter().any(|e| matches!(e, Element::Directive(_))) {
             let _ = span;
-            return self.from_value_of_template(&template, &vars, Span::file_start(file));
+            return self.read_template_value(&template, &vars, Span::file_start(file));
         }
         let tscope = template_scope(Some(&vars));
-        self.from_json_template(file, &text, 0..text.len(), template.iter(), &tscope)
+        self.read_json_template(file, &text, 0..text.len(), template.iter(), &tscope)
     }
 
-    fn from_value_of_template(&mut self, t: &hcl_edit::template::Template, vars: &Value, span: Span) -> Option<TrustPolicy> {
+    fn read_template_value(
+        &mut self,
+        t: &hcl_edit::template::Template,
+        vars: &Value,
+        span: Span,
+    ) -> Option<TrustPolicy> {
         let scope = template_scope(Some(vars));
         let value = self.module.eval_template_public(t, &scope).ok()?;
         let parsed = parse_json(value.as_known_str()?)?;
@@ -166,7 +212,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
     /// JSON written as template text: interpolations are masked with same-length placeholders
     /// so byte offsets stay those of the file, then each JSON string is rebuilt from the raw
     /// text and the interpolations' values.
-    fn from_json_template<'e>(
+    fn read_json_template<'e>(
         &mut self,
         file: FileId,
         text: &str,
@@ -180,7 +226,11 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
                 Element::Literal(_) => {}
                 Element::Interpolation(i) => {
                     let r = i.span()?;
-                    let v = self.module.eval(&i.expr, scope).ok().and_then(|v| v.to_str());
+                    let v = self
+                        .module
+                        .eval(&i.expr, scope)
+                        .ok()
+                        .and_then(|v| v.to_str());
                     holes.push((r, v));
                 }
                 // `%{ if }` / `%{ for }` inside a policy: the JSON shape is not the text's.
@@ -212,13 +262,20 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
         };
         let base = range.start;
         let to_span = |r: std::ops::Range<usize>| Span::new(file, base + r.start..base + r.end);
-        let rebuild = |r: std::ops::Range<usize>| rebuild_string(text, base + r.start + 1, base + r.end - 1, &holes);
+        let rebuild = |r: std::ops::Range<usize>| {
+            rebuild_string(text, base + r.start + 1, base + r.end - 1, &holes)
+        };
         let node = json_node(&parsed, &to_span, &rebuild);
         statements_from_node(&node)
     }
 
     /// Statements of a `data "aws_iam_policy_document"`, read from its blocks.
-    fn policy_document(&mut self, doc: &Resource<'a>, index: Option<&Expression>, scope: &Scope) -> Option<TrustPolicy> {
+    fn policy_document(
+        &mut self,
+        doc: &Resource<'a>,
+        index: Option<&Expression>,
+        scope: &Scope,
+    ) -> Option<TrustPolicy> {
         let m = self.module;
         let instances = m.instances(doc)?;
         let (_, doc_scope) = match index {
@@ -233,9 +290,14 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
             }
         };
         let body = &doc.block.body;
-        let complete = !["source_policy_documents", "override_policy_documents", "source_json", "override_json"]
-            .iter()
-            .any(|a| body.has_attribute(a));
+        let complete = ![
+            "source_policy_documents",
+            "override_policy_documents",
+            "source_json",
+            "override_json",
+        ]
+        .iter()
+        .any(|a| body.has_attribute(a));
         let mut statements = Vec::new();
         let mut known = true;
         for (block, s) in expand_blocks(m, body, "statement", &doc_scope, &mut known) {
@@ -254,7 +316,12 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
         let span = Span::new(file, block.span().unwrap_or(0..0));
         let effect = match body.get_attribute("effect") {
             None => Some(Effect::Allow),
-            Some(a) => match m.eval(&a.value, scope).ok().as_ref().and_then(Value::as_known_str) {
+            Some(a) => match m
+                .eval(&a.value, scope)
+                .ok()
+                .as_ref()
+                .and_then(Value::as_known_str)
+            {
                 Some("Allow") => Some(Effect::Allow),
                 Some("Deny") => Some(Effect::Deny),
                 _ => None,
@@ -271,9 +338,19 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
         let mut known = true;
         let mut federated = Some(Vec::new());
         for (p, s) in expand_blocks(m, body, "principals", scope, &mut known) {
-            let kind = p.body.get_attribute("type").and_then(|a| m.eval(&a.value, &s).ok());
-            let ids = p.body.get_attribute("identifiers").and_then(|a| spanned_strings(m, file, &a.value, &s));
-            match (kind.as_ref().and_then(Value::as_known_str), ids, federated.as_mut()) {
+            let kind = p
+                .body
+                .get_attribute("type")
+                .and_then(|a| m.eval(&a.value, &s).ok());
+            let ids = p
+                .body
+                .get_attribute("identifiers")
+                .and_then(|a| spanned_strings(m, file, &a.value, &s));
+            match (
+                kind.as_ref().and_then(Value::as_known_str),
+                ids,
+                federated.as_mut(),
+            ) {
                 (Some("Federated"), Some(ids), Some(list)) => list.extend(ids),
                 (Some(_), Some(_), _) => {}
                 _ => federated = None,
@@ -322,14 +399,24 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
                 for (k, v) in o.iter() {
                     let key = match k {
                         ObjectKey::Ident(i) => Some(Str::lit(i.as_str())),
-                        ObjectKey::Expression(e) => self.module.eval(e, scope).ok().and_then(|v| v.to_str()),
+                        ObjectKey::Expression(e) => {
+                            self.module.eval(e, scope).ok().and_then(|v| v.to_str())
+                        }
                     };
                     let key_span = Span::new(file, k.span().unwrap_or(0..0));
-                    entries.push((Spanned::new(key, key_span), self.node_from_expr(file, v.expr(), scope)));
+                    entries.push((
+                        Spanned::new(key, key_span),
+                        self.node_from_expr(file, v.expr(), scope),
+                    ));
                 }
                 Node::Map(entries, span)
             }
-            Expression::Array(a) => Node::List(a.iter().map(|e| self.node_from_expr(file, e, scope)).collect(), span),
+            Expression::Array(a) => Node::List(
+                a.iter()
+                    .map(|e| self.node_from_expr(file, e, scope))
+                    .collect(),
+                span,
+            ),
             Expression::Parenthesis(p) => self.node_from_expr(file, p.inner(), scope),
             other => match self.module.eval(other, scope) {
                 Ok(v) => node_from_value(&v, span),
@@ -342,14 +429,21 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
 /// Blocks of a kind, written out or generated by `dynamic` over a known collection, each with
 /// the scope its content is evaluated in. `known` turns false when a `dynamic` block's
 /// collection is unknown.
-fn expand_blocks<'a>(m: &Module<'a>, body: &'a Body, kind: &str, scope: &Scope, known: &mut bool) -> Vec<(&'a Block, Scope)> {
+fn expand_blocks<'a>(
+    m: &Module<'a>,
+    body: &'a Body,
+    kind: &str,
+    scope: &Scope,
+    known: &mut bool,
+) -> Vec<(&'a Block, Scope)> {
     let mut out = Vec::new();
     for block in body.blocks() {
         if block.ident.as_str() == kind {
             out.push((block, scope.clone()));
             continue;
         }
-        let is_dynamic_of_kind = block.ident.as_str() == "dynamic" && block.labels.first().map(|l| l.as_str()) == Some(kind);
+        let is_dynamic_of_kind = block.ident.as_str() == "dynamic"
+            && block.labels.first().map(|l| l.as_str()) == Some(kind);
         if !is_dynamic_of_kind {
             continue;
         }
@@ -361,15 +455,25 @@ fn expand_blocks<'a>(m: &Module<'a>, body: &'a Body, kind: &str, scope: &Scope, 
                 _ => None,
             })
             .unwrap_or_else(|| kind.to_string());
-        let collection = block.body.get_attribute("for_each").and_then(|a| m.eval(&a.value, scope).ok());
+        let collection = block
+            .body
+            .get_attribute("for_each")
+            .and_then(|a| m.eval(&a.value, scope).ok());
         let content = block.body.get_blocks("content").next();
         let (Some(collection), Some(content)) = (collection, content) else {
             *known = false;
             continue;
         };
         let items: Vec<(Value, Value)> = match &collection {
-            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect(),
-            Value::Map(map) => map.iter().map(|(k, v)| (Value::str(k.clone()), v.clone())).collect(),
+            Value::List(l) => l
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Number(i as f64), v.clone()))
+                .collect(),
+            Value::Map(map) => map
+                .iter()
+                .map(|(k, v)| (Value::str(k.clone()), v.clone()))
+                .collect(),
             _ => {
                 *known = false;
                 continue;
@@ -385,7 +489,12 @@ fn expand_blocks<'a>(m: &Module<'a>, body: &'a Body, kind: &str, scope: &Scope, 
 
 /// The strings of a list attribute, each spanned at its element when the list is written out.
 /// `None` when any element is unknown.
-pub(crate) fn spanned_strings(m: &Module<'_>, file: FileId, expr: &Expression, scope: &Scope) -> Option<Vec<Spanned<Str>>> {
+pub(crate) fn spanned_strings(
+    m: &Module<'_>,
+    file: FileId,
+    expr: &Expression,
+    scope: &Scope,
+) -> Option<Vec<Spanned<Str>>> {
     let mut out = Vec::new();
     if let Expression::Array(a) = expr {
         for e in a.iter() {
@@ -423,7 +532,12 @@ fn node_from_value(v: &Value, span: Span) -> Node {
         Value::List(l) => Node::List(l.iter().map(|x| node_from_value(x, span)).collect(), span),
         Value::Map(m) => Node::Map(
             m.iter()
-                .map(|(k, x)| (Spanned::new(Some(Str::lit(k.clone())), span), node_from_value(x, span)))
+                .map(|(k, x)| {
+                    (
+                        Spanned::new(Some(Str::lit(k.clone())), span),
+                        node_from_value(x, span),
+                    )
+                })
                 .collect(),
             span,
         ),
@@ -467,11 +581,15 @@ fn json_node(
     let range = |r: &jsonc_parser::common::Range| r.start..r.end;
     match v {
         JsonValue::StringLit(s) => {
-            let value = string_of(range(&s.range)).unwrap_or_else(|| Some(Str::lit(s.value.to_string())));
+            let value =
+                string_of(range(&s.range)).unwrap_or_else(|| Some(Str::lit(s.value.to_string())));
             Node::Str(value, span_of(range(&s.range)))
         }
         JsonValue::Array(a) => Node::List(
-            a.elements.iter().map(|e| json_node(e, span_of, string_of)).collect(),
+            a.elements
+                .iter()
+                .map(|e| json_node(e, span_of, string_of))
+                .collect(),
             span_of(range(&a.range)),
         ),
         JsonValue::Object(o) => Node::Map(
@@ -480,12 +598,18 @@ fn json_node(
                 .map(|p| {
                     let (key, r) = match &p.name {
                         ObjectPropName::String(s) => (
-                            string_of(range(&s.range)).unwrap_or_else(|| Some(Str::lit(s.value.to_string()))),
+                            string_of(range(&s.range))
+                                .unwrap_or_else(|| Some(Str::lit(s.value.to_string()))),
                             range(&s.range),
                         ),
-                        ObjectPropName::Word(w) => (Some(Str::lit(w.value.to_string())), range(&w.range)),
+                        ObjectPropName::Word(w) => {
+                            (Some(Str::lit(w.value.to_string())), range(&w.range))
+                        }
                     };
-                    (Spanned::new(key, span_of(r)), json_node(&p.value, span_of, string_of))
+                    (
+                        Spanned::new(key, span_of(r)),
+                        json_node(&p.value, span_of, string_of),
+                    )
                 })
                 .collect(),
             span_of(range(&o.range)),
@@ -497,7 +621,11 @@ fn json_node(
 }
 
 /// Whether every interpolation sits inside a JSON string of the masked text.
-fn holes_inside_strings(masked: &str, holes: &[(std::ops::Range<usize>, Option<Str>)], base: usize) -> bool {
+fn holes_inside_strings(
+    masked: &str,
+    holes: &[(std::ops::Range<usize>, Option<Str>)],
+    base: usize,
+) -> bool {
     let bytes = masked.as_bytes();
     let mut inside = vec![false; bytes.len() + 1];
     let (mut in_string, mut escaped) = (false, false);
@@ -515,14 +643,23 @@ fn holes_inside_strings(masked: &str, holes: &[(std::ops::Range<usize>, Option<S
             in_string = true;
         }
     }
-    holes.iter().all(|(r, _)| inside.get(r.start - base).copied().unwrap_or(false))
+    holes
+        .iter()
+        .all(|(r, _)| inside.get(r.start - base).copied().unwrap_or(false))
 }
 
 /// The value of the JSON string whose content is `text[start..end]`: literal stretches are
 /// JSON-unescaped, interpolations contribute their values. `Some(None)`: unknown.
-fn rebuild_string(text: &str, start: usize, end: usize, holes: &[(std::ops::Range<usize>, Option<Str>)]) -> Option<Option<Str>> {
-    let inner: Vec<&(std::ops::Range<usize>, Option<Str>)> =
-        holes.iter().filter(|(r, _)| r.start >= start && r.end <= end).collect();
+fn rebuild_string(
+    text: &str,
+    start: usize,
+    end: usize,
+    holes: &[(std::ops::Range<usize>, Option<Str>)],
+) -> Option<Option<Str>> {
+    let inner: Vec<&(std::ops::Range<usize>, Option<Str>)> = holes
+        .iter()
+        .filter(|(r, _)| r.start >= start && r.end <= end)
+        .collect();
     if inner.is_empty() {
         return None;
     }
@@ -564,7 +701,11 @@ fn statements_from_node(root: &Node) -> Option<TrustPolicy> {
             _ => complete = false,
         }
     }
-    Some(TrustPolicy { span, statements, complete })
+    Some(TrustPolicy {
+        span,
+        statements,
+        complete,
+    })
 }
 
 fn statement_from_node(n: &Node) -> Statement {
@@ -597,7 +738,13 @@ fn statement_from_node(n: &Node) -> Statement {
         None => Some(Vec::new()),
         Some(c) => conditions_from_node(c),
     };
-    Statement { span: n.span(), effect, actions, federated, conditions }
+    Statement {
+        span: n.span(),
+        effect,
+        actions,
+        federated,
+        conditions,
+    }
 }
 
 fn conditions_from_node(c: &Node) -> Option<Vec<Condition>> {
@@ -605,7 +752,9 @@ fn conditions_from_node(c: &Node) -> Option<Vec<Condition>> {
     let mut out = Vec::new();
     for (op, body) in ops {
         let op_name = op.value.as_ref()?.as_known()?.to_string();
-        let Node::Map(keys, _) = body else { return None };
+        let Node::Map(keys, _) = body else {
+            return None;
+        };
         for (key, values) in keys {
             out.push(Condition {
                 operator: Spanned::new(op_name.clone(), op.span),

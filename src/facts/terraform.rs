@@ -6,7 +6,9 @@ use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::Block;
 
 use super::policy::{PolicyReader, expr_span, spanned_strings};
-use super::{Annotation, Cluster, Facts, OidcProvider, Origin, Role, RoleName, ServiceAccount, Spanned};
+use super::{
+    Annotation, Cluster, Facts, OidcProvider, Origin, Role, RoleName, ServiceAccount, Spanned,
+};
 use crate::eval::module::{InstanceKey, Module, Resource, Scope};
 use crate::eval::value::{Str, Value};
 use crate::source::Span;
@@ -26,7 +28,10 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
             clusters(m, res, &mut facts);
         }
     }
-    for kind in ["kubernetes_service_account", "kubernetes_service_account_v1"] {
+    for kind in [
+        "kubernetes_service_account",
+        "kubernetes_service_account_v1",
+    ] {
         for res in m.resources_of(kind, false) {
             service_accounts(m, res, unit, &mut facts);
         }
@@ -88,7 +93,10 @@ fn roles(m: &Module<'_>, res: &Resource<'_>, accounts: &[String], facts: &mut Fa
         };
         let (path, path_span) = match body.get_attribute("path") {
             Some(a) => (
-                m.eval(&a.value, &scope).ok().and_then(|v| v.as_str().cloned()).filter(|s| !s.has_unknown()),
+                m.eval(&a.value, &scope)
+                    .ok()
+                    .and_then(|v| v.as_str().cloned())
+                    .filter(|s| !s.has_unknown()),
                 Some(expr_span(res.file, &a.value)),
             ),
             None => (Some(Str::lit("/")), None),
@@ -147,11 +155,23 @@ fn clusters(m: &Module<'_>, res: &Resource<'_>, facts: &mut Facts) {
         let issuer = m
             .instance_attr(res, &key, &scope, "identity")
             .ok()
-            .map(|v| v.index(&Value::Number(0.0)).get_attr("oidc").index(&Value::Number(0.0)).get_attr("issuer"));
-        let Some(issuer) = issuer.as_ref().and_then(Value::as_str).and_then(|s| s.strip_prefix("https://")) else {
+            .map(|v| {
+                v.index(&Value::Number(0.0))
+                    .get_attr("oidc")
+                    .index(&Value::Number(0.0))
+                    .get_attr("issuer")
+            });
+        let Some(issuer) = issuer
+            .as_ref()
+            .and_then(Value::as_str)
+            .and_then(|s| s.strip_prefix("https://"))
+        else {
             continue;
         };
-        let name = m.configured_attr(res, &scope, "name").ok().and_then(|v| v.as_str().cloned());
+        let name = m
+            .configured_attr(res, &scope, "name")
+            .ok()
+            .and_then(|v| v.as_str().cloned());
         facts.clusters.push(Cluster {
             address: address(res, &key),
             span: res.label_span(),
@@ -177,12 +197,21 @@ fn service_accounts(m: &Module<'_>, res: &Resource<'_>, unit: &str, facts: &mut 
     }
 }
 
-fn service_account(m: &Module<'_>, res: &Resource<'_>, metadata: &Block, scope: &Scope, unit: &str) -> Option<ServiceAccount> {
+fn service_account(
+    m: &Module<'_>,
+    res: &Resource<'_>,
+    metadata: &Block,
+    scope: &Scope,
+    unit: &str,
+) -> Option<ServiceAccount> {
     let file = res.file;
     let known = |name: &str| -> Option<Spanned<String>> {
         let a = metadata.body.get_attribute(name)?;
         let v = m.eval(&a.value, scope).ok()?;
-        Some(Spanned::new(v.as_known_str()?.to_string(), expr_span(file, &a.value)))
+        Some(Spanned::new(
+            v.as_known_str()?.to_string(),
+            expr_span(file, &a.value),
+        ))
     };
     let name = known("name")?;
     let (namespace, explicit) = match metadata.body.get_attribute("namespace") {
@@ -196,10 +225,17 @@ fn service_account(m: &Module<'_>, res: &Resource<'_>, metadata: &Block, scope: 
                 for (k, v) in o.iter() {
                     let key = match k {
                         ObjectKey::Ident(i) => Some(i.as_str().to_string()),
-                        ObjectKey::Expression(e) => m.eval(e, scope).ok().and_then(|v| v.as_known_str().map(str::to_string)),
+                        ObjectKey::Expression(e) => m
+                            .eval(e, scope)
+                            .ok()
+                            .and_then(|v| v.as_known_str().map(str::to_string)),
                     };
                     let Some(key) = key else { continue };
-                    let value = m.eval(v.expr(), scope).ok().and_then(|v| v.to_str()).filter(|s| !s.has_unknown());
+                    let value = m
+                        .eval(v.expr(), scope)
+                        .ok()
+                        .and_then(|v| v.to_str())
+                        .filter(|s| !s.has_unknown());
                     annotations.push(Annotation {
                         key: Spanned::new(key, Span::new(file, k.span().unwrap_or(0..0))),
                         value: value.map(|s| Spanned::new(s, expr_span(file, v.expr()))),
@@ -212,7 +248,10 @@ fn service_account(m: &Module<'_>, res: &Resource<'_>, metadata: &Block, scope: 
                     for (k, v) in map {
                         annotations.push(Annotation {
                             key: Spanned::new(k, span),
-                            value: v.to_str().filter(|s| !s.has_unknown()).map(|s| Spanned::new(s, span)),
+                            value: v
+                                .to_str()
+                                .filter(|s| !s.has_unknown())
+                                .map(|s| Spanned::new(s, span)),
                         });
                     }
                 }
@@ -236,7 +275,9 @@ fn provider_accounts(m: &Module<'_>) -> Vec<String> {
         .files
         .iter()
         .flat_map(|(_, body, _)| body.blocks())
-        .filter(|b| b.ident.as_str() == "provider" && b.labels.first().map(|l| l.as_str()) == Some("aws"))
+        .filter(|b| {
+            b.ident.as_str() == "provider" && b.labels.first().map(|l| l.as_str()) == Some("aws")
+        })
         .collect();
     let [provider] = providers.as_slice() else {
         return Vec::new();
@@ -245,7 +286,10 @@ fn provider_accounts(m: &Module<'_>) -> Vec<String> {
         return Vec::new();
     };
     match m.eval(&a.value, &Scope::default()) {
-        Ok(Value::List(l)) => l.iter().filter_map(|v| v.as_known_str().map(str::to_string)).collect(),
+        Ok(Value::List(l)) => l
+            .iter()
+            .filter_map(|v| v.as_known_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     }
 }

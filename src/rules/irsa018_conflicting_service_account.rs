@@ -17,8 +17,11 @@ pub const RULE: RuleMeta = RuleMeta {
     doc: include_str!("../../rules/IRSA018.md"),
 };
 
+/// A ServiceAccount and the role-arn it carries.
+type Definition<'a> = (&'a ServiceAccount, &'a Spanned<Str>);
+
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    let mut groups: BTreeMap<(&str, &str, &str), Vec<(&ServiceAccount, &Spanned<Str>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, &str, &str), Vec<Definition>> = BTreeMap::new();
     for sa in &ctx.facts.service_accounts {
         if let Some(arn) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) {
             groups

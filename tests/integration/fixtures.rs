@@ -28,7 +28,12 @@ fn cases() -> Vec<PathBuf> {
 
 fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     dirs.sort();
     dirs
@@ -58,21 +63,40 @@ fn expected(case: &Path) -> Vec<Finding> {
     let mut out = Vec::new();
     for file in files_below(case) {
         let rel = relative(&file, case);
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
         if rel == "expect.txt" {
-            for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
-                let (place, ids) = line.split_once(' ').unwrap_or_else(|| panic!("bad expect.txt line in {}: {line}", case.display()));
+            for line in text
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            {
+                let (place, ids) = line
+                    .split_once(' ')
+                    .unwrap_or_else(|| panic!("bad expect.txt line in {}: {line}", case.display()));
                 let (path, line_no) = place.rsplit_once(':').expect("expect.txt: path:LINE ID");
                 for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    out.push((path.to_string(), line_no.parse().expect("expect.txt line number"), id.to_string()));
+                    out.push((
+                        path.to_string(),
+                        line_no.parse().expect("expect.txt line number"),
+                        id.to_string(),
+                    ));
                 }
             }
             continue;
         }
         for (i, line) in text.lines().enumerate() {
             if let Some(at) = line.find("# expect:") {
-                for id in line[at + "# expect:".len()..].split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    out.push((rel.clone(), i as u32 + 1, id.split_whitespace().next().unwrap_or(id).to_string()));
+                for id in line[at + "# expect:".len()..]
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                {
+                    out.push((
+                        rel.clone(),
+                        i as u32 + 1,
+                        id.split_whitespace().next().unwrap_or(id).to_string(),
+                    ));
                 }
             }
         }
@@ -106,7 +130,11 @@ fn actual(case: &Path) -> (Vec<Finding>, String) {
 #[test]
 fn every_fixture_reports_exactly_what_it_marks() {
     let cases = cases();
-    assert!(cases.len() > 20, "expected many fixture cases, found {}", cases.len());
+    assert!(
+        cases.len() > 20,
+        "expected many fixture cases, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let want = expected(case);
@@ -120,15 +148,30 @@ fn every_fixture_reports_exactly_what_it_marks() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} fixture cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixture cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_rule_has_failing_and_passing_fixtures() {
     let mut by_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for case in cases() {
-        let group = case.parent().and_then(|g| g.file_name()).and_then(|n| n.to_str()).unwrap_or("").to_string();
-        let name = case.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        let group = case
+            .parent()
+            .and_then(|g| g.file_name())
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        let name = case
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
         for rule in RULES {
             if !group.starts_with(&format!("{}-", rule.meta.id)) {
                 continue;
@@ -136,16 +179,29 @@ fn every_rule_has_failing_and_passing_fixtures() {
             let entry = by_rule.entry(rule.meta.id).or_default();
             let fires = expected(&case).iter().any(|(_, _, id)| id == rule.meta.id);
             if name.starts_with("fail") {
-                assert!(fires, "{group}/{name} is a failing case but marks no {}", rule.meta.id);
+                assert!(
+                    fires,
+                    "{group}/{name} is a failing case but marks no {}",
+                    rule.meta.id
+                );
                 entry.0 += 1;
             } else if name.starts_with("pass") {
-                assert!(!fires, "{group}/{name} is a passing look-alike but marks {}", rule.meta.id);
+                assert!(
+                    !fires,
+                    "{group}/{name} is a passing look-alike but marks {}",
+                    rule.meta.id
+                );
                 entry.1 += 1;
             }
         }
     }
     for rule in RULES {
         let (fail, pass) = by_rule.get(rule.meta.id).copied().unwrap_or_default();
-        assert!(fail > 0 && pass > 0, "{} {} needs fixtures: {fail} failing, {pass} passing", rule.meta.id, rule.meta.name);
+        assert!(
+            fail > 0 && pass > 0,
+            "{} {} needs fixtures: {fail} failing, {pass} passing",
+            rule.meta.id,
+            rule.meta.name
+        );
     }
 }

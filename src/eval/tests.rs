@@ -1,0 +1,208 @@
+//! Evaluator behaviour as Terraform users rely on it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::FileLoader;
+use super::module::{InstanceKey, Module, Scope};
+use super::value::{Str, Symbol, Tri, Value};
+use crate::source::FileId;
+
+struct NoFiles;
+
+impl FileLoader for NoFiles {
+    fn load(&self, _path: &Path) -> Option<(FileId, Arc<str>)> {
+        None
+    }
+}
+
+/// Evaluate `local.<name>` in a module made of `hcl`, with `vars` set as by tfvars.
+fn local(hcl: &str, name: &str, vars: &[(&str, Value)]) -> Value {
+    let body = hcl_edit::parser::parse_body(hcl).expect("test HCL parses");
+    let vars: HashMap<String, Value> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let m = Module::new(
+        PathBuf::from("."),
+        vec![(FileId(0), &body, hcl)],
+        vars,
+        &NoFiles,
+    );
+    m.local(name).unwrap_or(Value::Unknown)
+}
+
+#[test]
+fn variables_take_tfvars_over_defaults() {
+    let hcl = r#"
+        variable "ns" { default = "payments" }
+        locals { subject = "system:serviceaccount:${var.ns}:ledger-api" }
+    "#;
+    assert_eq!(
+        local(hcl, "subject", &[]),
+        Value::str("system:serviceaccount:payments:ledger-api")
+    );
+    assert_eq!(
+        local(hcl, "subject", &[("ns", Value::str("billing"))]),
+        Value::str("system:serviceaccount:billing:ledger-api")
+    );
+}
+
+#[test]
+fn functions_irsa_code_uses() {
+    let hcl = r#"
+        locals {
+          url      = "https://oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2"
+          host     = replace(local.url, "https://", "")
+          trimmed  = trimprefix(local.url, "https://")
+          key      = format("%s:sub", local.host)
+          joined   = join(",", concat(["a"], ["b", "c"]))
+          second   = element(split("/", local.host), 1)
+          fallback = try(local.missing_map.key, "default")
+          first    = coalesce("", "payments")
+          looked   = lookup({ a = "x" }, "b", "y")
+          upper    = upper("ab")
+          base     = basename("policies/trust.json")
+          subjects = [for sa in ["api", "worker"] : "system:serviceaccount:payments:${sa}"]
+          missing_map = {}
+        }
+    "#;
+    assert_eq!(local(hcl, "host", &[]), local(hcl, "trimmed", &[]));
+    assert_eq!(
+        local(hcl, "key", &[]),
+        Value::str("oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2:sub")
+    );
+    assert_eq!(local(hcl, "joined", &[]), Value::str("a,b,c"));
+    assert_eq!(local(hcl, "second", &[]), Value::str("id"));
+    assert_eq!(local(hcl, "fallback", &[]), Value::str("default"));
+    assert_eq!(local(hcl, "first", &[]), Value::str("payments"));
+    assert_eq!(local(hcl, "looked", &[]), Value::str("y"));
+    assert_eq!(local(hcl, "upper", &[]), Value::str("AB"));
+    assert_eq!(local(hcl, "base", &[]), Value::str("trust.json"));
+    assert_eq!(
+        local(hcl, "subjects", &[]),
+        Value::List(vec![
+            Value::str("system:serviceaccount:payments:api"),
+            Value::str("system:serviceaccount:payments:worker")
+        ])
+    );
+}
+
+#[test]
+fn issuer_reached_two_ways_is_the_same_symbol() {
+    let hcl = r#"
+        resource "aws_eks_cluster" "main" { name = "platform" }
+        data "aws_eks_cluster" "this" { name = "platform" }
+        resource "aws_iam_openid_connect_provider" "eks" {
+          url = aws_eks_cluster.main.identity[0].oidc[0].issuer
+        }
+        locals {
+          from_resource = replace(aws_eks_cluster.main.identity[0].oidc[0].issuer, "https://", "")
+          from_data     = trimprefix(data.aws_eks_cluster.this.identity[0].oidc[0].issuer, "https://")
+          from_provider = aws_iam_openid_connect_provider.eks.url
+          arn           = aws_iam_openid_connect_provider.eks.arn
+        }
+    "#;
+    let issuer = Value::String(Str::sym(Symbol::Issuer("platform".into())));
+    assert_eq!(local(hcl, "from_resource", &[]), issuer);
+    assert_eq!(local(hcl, "from_data", &[]), issuer);
+    assert_eq!(local(hcl, "from_provider", &[]), issuer);
+    let arn = local(hcl, "arn", &[]);
+    assert_eq!(arn.as_str().unwrap().known_suffix(), "");
+    assert!(
+        arn.as_str()
+            .unwrap()
+            .display()
+            .ends_with(":oidc-provider/<issuer of cluster platform>")
+    );
+}
+
+#[test]
+fn module_outputs_and_unset_variables_are_unknown() {
+    let hcl = r#"
+        variable "account_id" {}
+        locals {
+          from_module = module.eks.oidc_provider_arn
+          arn         = "arn:aws:iam::${var.account_id}:role/x"
+        }
+    "#;
+    assert_eq!(local(hcl, "from_module", &[]), Value::Unknown);
+    let arn = local(hcl, "arn", &[]);
+    assert!(arn.as_str().unwrap().has_unknown());
+    assert_eq!(
+        arn.as_str()
+            .unwrap()
+            .equals(&Str::lit("arn:aws:iam::482910375521:role/x")),
+        Tri::Unknown
+    );
+}
+
+#[test]
+fn locals_that_refer_to_each_other_end_as_unknown() {
+    let hcl = r#"
+        locals {
+          a = "${local.b}-x"
+          b = "${local.a}-y"
+        }
+    "#;
+    let a = local(hcl, "a", &[]);
+    assert!(a.as_str().is_none_or(|s| s.has_unknown()), "{a:?}");
+}
+
+#[test]
+fn for_each_and_count_instances() {
+    let hcl = r#"
+        variable "services" {
+          default = { api = "payments", worker = "billing" }
+        }
+        resource "aws_iam_role" "irsa" {
+          for_each = var.services
+          name     = "${each.value}-${each.key}"
+        }
+        resource "aws_iam_role" "optional" {
+          count = var.enabled ? 1 : 0
+          name  = "optional-${count.index}"
+        }
+        variable "enabled" { default = false }
+        locals {
+          api_arn = aws_iam_role.irsa["api"].arn
+        }
+    "#;
+    let body = hcl_edit::parser::parse_body(hcl).unwrap();
+    let m = Module::new(
+        PathBuf::from("."),
+        vec![(FileId(0), &body, hcl)],
+        HashMap::new(),
+        &NoFiles,
+    );
+    let role = m.resource("aws_iam_role", "irsa").unwrap();
+    let instances = m.instances(role).unwrap();
+    let keys: Vec<InstanceKey> = instances.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            InstanceKey::Key("api".into()),
+            InstanceKey::Key("worker".into())
+        ]
+    );
+    let name = m
+        .instance_attr(role, &instances[1].0, &instances[1].1, "name")
+        .unwrap();
+    assert_eq!(name, Value::str("billing-worker"));
+    assert_eq!(
+        m.instances(m.resource("aws_iam_role", "optional").unwrap())
+            .unwrap()
+            .len(),
+        0
+    );
+    let arn = m.local("api_arn").unwrap();
+    assert!(
+        arn.as_str()
+            .unwrap()
+            .display()
+            .ends_with(":role/payments-api"),
+        "{arn:?}"
+    );
+    let _ = Scope::default();
+}
