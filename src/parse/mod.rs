@@ -1,2 +1,4 @@
 //! Parsers: HCL, YAML and policy JSON. Parsing never fails: each parser returns what it could
 //! read plus errors, which become IRSA000 diagnostics.
+
+pub mod yaml;
