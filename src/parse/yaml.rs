@@ -51,7 +51,7 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
             chunk_start_char: offsets.char_of_byte(chunk.start),
             index_drift: reserved_directive_drift(chunk_text),
         };
-        let (documents, error) = stream::load_documents(chunk_text);
+        let (documents, error) = stream::load_documents(chunk_text, &kind_may_yield_facts);
         let mut reader = ManifestReader {
             positions: &positions,
             syntax,
@@ -70,6 +70,11 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
         }
     }
     facts
+}
+
+/// Documents of other kinds are only checked for syntax (see `stream::load_documents`).
+fn kind_may_yield_facts(kind: &str) -> bool {
+    kind == "ServiceAccount" || kind.ends_with("List") || workload_shape(kind).is_some()
 }
 
 /// Turns the loaded documents of one chunk into facts.
@@ -453,6 +458,21 @@ mod tests {
     }
 
     #[test]
+    fn kind_is_found_wherever_it_is_written_and_the_later_one_wins() {
+        let text = "metadata: {name: last}\nkind: ServiceAccount\n---\n\
+                    kind: ConfigMap\nmetadata: {name: rewritten}\n\"kind\": ServiceAccount\n---\n\
+                    kind: ServiceAccount\nmetadata: {name: demoted}\nkind: ConfigMap\n---\n\
+                    {kind: ServiceAccount, metadata: {name: flow}}\n---\n\
+                    x: &k kind\n*k : ServiceAccount\nmetadata: {name: aliased}\n";
+        let names: Vec<_> = yaml(text)
+            .service_accounts
+            .iter()
+            .map(|sa| sa.name.value.clone())
+            .collect();
+        assert_eq!(names, ["last", "rewritten", "flow", "aliased"]);
+    }
+
+    #[test]
     fn every_object_of_a_list_is_read() {
         let text = "apiVersion: v1\nkind: List\nitems:\n- kind: ServiceAccount\n  \
                     metadata: {name: a, namespace: ns}\n- kind: Deployment\n  metadata:\n    \
@@ -509,18 +529,27 @@ mod tests {
 
     #[test]
     fn a_billion_laughs_is_an_error_not_a_hang() {
-        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 1..10 {
-            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
-            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
-        }
-        text.push_str("---\nkind: ServiceAccount\nmetadata: {name: after}\n");
+        // 10 anchors of 10 aliases each: 10^10 nodes if expanded.
+        let bomb = |kind: &str| {
+            let mut text = format!("kind: {kind}\nmetadata: {{name: bomb}}\n");
+            text.push_str("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+            for i in 1..10 {
+                let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+                text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+            }
+            text + "---\nkind: ServiceAccount\nmetadata: {name: after}\n"
+        };
         let started = Instant::now();
-        let facts = yaml(&text);
-        assert!(started.elapsed() < Duration::from_secs(5));
+        let facts = yaml(&bomb("ServiceAccount"));
         assert_eq!(facts.parse_errors.len(), 1);
         assert!(facts.parse_errors[0].message.contains("alias"));
+        assert_eq!(facts.service_accounts.len(), 1);
         assert_eq!(facts.service_accounts[0].name.value, "after");
+        // A kind that yields no facts is only checked for syntax: its aliases never expand.
+        let facts = yaml(&bomb("ConfigMap"));
+        assert!(facts.parse_errors.is_empty());
+        assert_eq!(facts.service_accounts.len(), 1);
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

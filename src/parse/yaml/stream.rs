@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use saphyr::{MarkedYaml, YamlLoader};
-use saphyr_parser::{Event, Parser, SpannedEventReceiver};
+use saphyr_parser::{Event, Parser, Span, SpannedEventReceiver};
 
 /// saphyr's parser, its tree's `Drop` and its alias expansion recurse once per nesting level,
 /// so a hostile file of 100,000 `- ` would overflow the stack. Flow collections are capped at
@@ -91,28 +91,42 @@ fn is_marker_line(line: &str, marker: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
 }
 
-/// Load the documents of one chunk, keeping scalars as written.
+/// Load the documents of one chunk whose root `kind` is `wanted`, keeping scalars as written.
 ///
-/// Returns every document completed before an error, and the error. Drives saphyr's parser
-/// event by event instead of calling its recursive `Parser::load`, which is what lets the
-/// nesting depth be checked before anything recurses.
-pub(super) fn load_documents(chunk: &str) -> (Vec<MarkedYaml<'_>>, Option<LoadError>) {
+/// Returns every such document completed before an error, and the error. Other documents
+/// are only checked for syntax. Drives saphyr's parser event by event instead of calling
+/// its recursive `Parser::load`, which is what lets the nesting depth be checked before
+/// anything recurses.
+pub(super) fn load_documents<'input>(
+    chunk: &'input str,
+    wanted: &dyn Fn(&str) -> bool,
+) -> (Vec<MarkedYaml<'input>>, Option<LoadError>) {
+    match load_gated(chunk, Some(wanted)) {
+        Some(loaded) => loaded,
+        // A skipped document wrote `kind` again; the later one wins and may be wanted.
+        None => load_gated(chunk, None).unwrap_or_default(),
+    }
+}
+
+/// `None` when a document skipped by `wanted` turns out to have a second `kind`.
+fn load_gated<'input>(
+    chunk: &'input str,
+    wanted: Option<&dyn Fn(&str) -> bool>,
+) -> Option<(Vec<MarkedYaml<'input>>, Option<LoadError>)> {
     let mut parser = Parser::new_from_str(chunk);
     let mut loader = YamlLoader::<MarkedYaml>::default();
     // Keep `3600` as the text "3600" rather than a number whose text is lost.
     loader.early_parse(false);
     // kubectl lets the later of two equal keys win; the YAML spec would reject the file.
     loader.allow_duplicate_keys(true);
+    let mut gate = wanted.map(KindGate::new);
     let mut depth = 0usize;
     let error = loop {
         let (event, span) = match parser.next_event() {
             None => break None,
             Some(Ok(next)) => next,
             Some(Err(error)) => {
-                break Some(LoadError {
-                    char_index: error.marker().index(),
-                    message: format!("invalid YAML: {}", error.info()),
-                });
+                break Some(LoadError::from_scan(error.marker().index(), error.info()));
             }
         };
         match event {
@@ -126,16 +140,160 @@ pub(super) fn load_documents(chunk: &str) -> (Vec<MarkedYaml<'_>>, Option<LoadEr
                 message: format!("nesting deeper than {MAX_NESTING} levels"),
             });
         }
-        loader.on_event(event, span);
+        match gate.as_mut() {
+            None => loader.on_event(event, span),
+            Some(gate) => {
+                if gate.watch(&event, depth) == Watch::KindRewrittenWhileSkipping {
+                    return None;
+                }
+                gate.route(event, span, &mut loader);
+            }
+        }
         if let Some(error) = loader.error() {
             // The alias expansion budget (billion laughs) is enforced by the loader.
-            break Some(LoadError {
-                char_index: error.marker().index(),
-                message: format!("invalid YAML: {}", error.info()),
-            });
+            break Some(LoadError::from_scan(error.marker().index(), error.info()));
         }
     };
-    (loader.into_documents(), error)
+    Some((loader.into_documents(), error))
+}
+
+impl LoadError {
+    fn from_scan(char_index: usize, info: &str) -> Self {
+        LoadError {
+            char_index,
+            message: format!("invalid YAML: {info}"),
+        }
+    }
+}
+
+/// Decides per document whether saphyr's tree is worth building.
+///
+/// Only some kinds can yield facts, while ConfigMaps and CRDs make up most of the bytes of a
+/// large repository. Checking their syntax without building a tree was measured 1.3 to 1.8
+/// times faster.
+/// Events are held back until the root mapping's `kind` is known (it is usually the first
+/// or second key), then replayed into the loader or dropped.
+struct KindGate<'w, 'input> {
+    wanted: &'w dyn Fn(&str) -> bool,
+    state: GateState,
+    held: Vec<(Event<'input>, Span)>,
+    root_is_mapping: bool,
+    /// The next complete node directly in the root mapping is a key (else a value).
+    next_is_key: bool,
+    after_kind_key: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum GateState {
+    Hold,
+    Load,
+    Skip,
+}
+
+#[derive(PartialEq, Eq)]
+enum Watch {
+    Continue,
+    KindRewrittenWhileSkipping,
+}
+
+impl<'w, 'input> KindGate<'w, 'input> {
+    fn new(wanted: &'w dyn Fn(&str) -> bool) -> Self {
+        KindGate {
+            wanted,
+            state: GateState::Hold,
+            held: Vec::new(),
+            root_is_mapping: false,
+            next_is_key: true,
+            after_kind_key: false,
+        }
+    }
+
+    /// Follow the root mapping's keys; `depth` is the nesting after `event`.
+    fn watch(&mut self, event: &Event, depth: usize) -> Watch {
+        match event {
+            Event::DocumentStart(_) => {
+                self.reset();
+                return Watch::Continue;
+            }
+            // No `kind` at the root: the document yields no facts.
+            Event::DocumentEnd if self.state == GateState::Hold => {
+                self.state = GateState::Skip;
+                return Watch::Continue;
+            }
+            Event::MappingStart(..) if depth == 1 => {
+                self.root_is_mapping = true;
+                return Watch::Continue;
+            }
+            // Only a root mapping can be an object.
+            Event::SequenceStart(..) if depth == 1 && self.state == GateState::Hold => {
+                self.state = GateState::Skip;
+                return Watch::Continue;
+            }
+            _ => {}
+        }
+        let completes_root_node = self.root_is_mapping
+            && depth == 1
+            && matches!(
+                event,
+                Event::Scalar(..) | Event::Alias(..) | Event::MappingEnd | Event::SequenceEnd
+            );
+        if !completes_root_node {
+            return Watch::Continue;
+        }
+        let is_key = self.next_is_key;
+        self.next_is_key = !is_key;
+        if is_key {
+            self.after_kind_key = matches!(event, Event::Scalar(key, ..) if key == "kind");
+            // An alias key might stand for `kind`: only the tree can tell.
+            if matches!(event, Event::Alias(..)) {
+                return self.decide(GateState::Load);
+            }
+            return Watch::Continue;
+        }
+        if !std::mem::take(&mut self.after_kind_key) {
+            return Watch::Continue;
+        }
+        match event {
+            Event::Scalar(kind, ..) if !(self.wanted)(kind) => self.decide(GateState::Skip),
+            _ => self.decide(GateState::Load),
+        }
+    }
+
+    /// Settle the document's fate; a second `kind` after a skip needs the whole tree.
+    fn decide(&mut self, wanted_state: GateState) -> Watch {
+        match self.state {
+            GateState::Hold => self.state = wanted_state,
+            GateState::Skip => return Watch::KindRewrittenWhileSkipping,
+            GateState::Load => {}
+        }
+        Watch::Continue
+    }
+
+    fn reset(&mut self) {
+        self.state = GateState::Hold;
+        self.held.clear();
+        self.root_is_mapping = false;
+        self.next_is_key = true;
+        self.after_kind_key = false;
+    }
+
+    fn route(
+        &mut self,
+        event: Event<'input>,
+        span: Span,
+        loader: &mut YamlLoader<'input, MarkedYaml<'input>>,
+    ) {
+        match self.state {
+            GateState::Hold => self.held.push((event, span)),
+            GateState::Load => {
+                for (held_event, held_span) in self.held.drain(..) {
+                    loader.on_event(held_event, held_span);
+                }
+                loader.on_event(event, span);
+            }
+            GateState::Skip => self.held.clear(),
+        }
+    }
 }
 
 #[cfg(test)]
