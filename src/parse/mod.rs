@@ -1,4 +1,5 @@
 //! Parsers: HCL, YAML and policy JSON. Parsing never fails: each parser returns what it could
 //! read plus errors, which become IRSA000 diagnostics.
+
 pub mod hcl;
 pub mod yaml;

@@ -1,15 +1,637 @@
-//! TEMPORARY until the YAML branch lands.
-use crate::facts::Facts;
+//! Kubernetes manifests (YAML or JSON) → ServiceAccount and workload facts, with exact spans.
+//!
+//! This module reads the few fields IRSA wiring depends on: names, namespaces, annotations
+//! and the service account a pod template runs as. It knows nothing of rules, linking or
+//! output, and keeps no syntax tree: each document is parsed, read and dropped.
+//!
+//! Parsing never fails: a document that cannot be read becomes one [`ParseError`] and the
+//! other documents of the file are still read. Spans are byte ranges of the file and cover
+//! a value's text only (no quotes), so a fix can replace exactly that text.
+
+mod positions;
+mod stream;
+
+use saphyr::{MarkedYaml, ScalarStyle, YamlData};
+
+use crate::eval::value::Str;
+use crate::facts::{Annotation, Facts, Origin, ParseError, ServiceAccount, Spanned, Workload};
 use crate::source::FileId;
+use positions::{CharOffsets, ChunkPositions, reserved_directive_drift};
+
+/// Which syntax the file was written in. JSON files are only manifests when they look like one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManifestSyntax {
     Yaml,
     Json,
 }
-pub fn extract_manifests(
-    _file: FileId,
-    _text: &str,
-    _syntax: ManifestSyntax,
-    _unit: &str,
-) -> Facts {
-    Facts::default()
+
+/// Extract ServiceAccounts, workloads and parse errors from one manifest file.
+/// `unit` is the deployment unit (the engine passes the file's folder); copy it into every fact.
+pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit: &str) -> Facts {
+    let mut facts = Facts::default();
+    match syntax {
+        // A Helm or Go template is not YAML until rendered, and may define any ServiceAccount.
+        ManifestSyntax::Yaml if text.contains("{{") => {
+            facts.hidden_service_accounts = true;
+            return facts;
+        }
+        // Most JSON files are not manifests; skip them without parsing.
+        ManifestSyntax::Json if !(text.contains("\"apiVersion\"") && text.contains("\"kind\"")) => {
+            return facts;
+        }
+        _ => {}
+    }
+    let offsets = CharOffsets::new(text);
+    for chunk in stream::split_documents(text) {
+        let chunk_text = &text[chunk.clone()];
+        let positions = ChunkPositions {
+            file,
+            text,
+            offsets: &offsets,
+            chunk_start_char: offsets.char_of_byte(chunk.start),
+            index_drift: reserved_directive_drift(chunk_text),
+        };
+        let (documents, error) = stream::load_documents(chunk_text, &kind_may_yield_facts);
+        let mut reader = ManifestReader {
+            positions: &positions,
+            syntax,
+            unit,
+            facts: &mut facts,
+        };
+        for document in &documents {
+            reader.read_document(document);
+        }
+        // Not every .json file is a manifest: its syntax errors are not ours to report.
+        if let Some(error) = error.filter(|_| syntax == ManifestSyntax::Yaml) {
+            facts.parse_errors.push(ParseError {
+                span: positions.error_span(error.char_index),
+                message: error.message,
+            });
+        }
+    }
+    facts
+}
+
+/// Documents of other kinds are only checked for syntax (see `stream::load_documents`).
+fn kind_may_yield_facts(kind: &str) -> bool {
+    kind == "ServiceAccount" || kind.ends_with("List") || workload_shape(kind).is_some()
+}
+
+/// Turns the loaded documents of one chunk into facts.
+struct ManifestReader<'a> {
+    positions: &'a ChunkPositions<'a>,
+    syntax: ManifestSyntax,
+    unit: &'a str,
+    facts: &'a mut Facts,
+}
+
+/// Where a workload keeps its pod spec and the metadata of its pod template(s).
+struct WorkloadShape {
+    pod_spec: &'static [&'static str],
+    template_metadata: &'static [&'static [&'static str]],
+}
+
+fn workload_shape(kind: &str) -> Option<WorkloadShape> {
+    const TEMPLATE_SPEC: &[&str] = &["spec", "template", "spec"];
+    const TEMPLATE_METADATA: &[&str] = &["spec", "template", "metadata"];
+    let shape = match kind {
+        "Pod" => WorkloadShape {
+            pod_spec: &["spec"],
+            template_metadata: &[],
+        },
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "Rollout" => {
+            WorkloadShape {
+                pod_spec: TEMPLATE_SPEC,
+                template_metadata: &[TEMPLATE_METADATA],
+            }
+        }
+        "CronJob" => WorkloadShape {
+            pod_spec: &["spec", "jobTemplate", "spec", "template", "spec"],
+            template_metadata: &[
+                &["spec", "jobTemplate", "metadata"],
+                &["spec", "jobTemplate", "spec", "template", "metadata"],
+            ],
+        },
+        _ => return None,
+    };
+    Some(shape)
+}
+
+impl ManifestReader<'_> {
+    /// A document is one object, or a `List` (`v1/List`, `ServiceAccountList`, ...) of them.
+    fn read_document(&mut self, document: &MarkedYaml) {
+        let Some((kind, _)) = get(document, "kind").and_then(scalar) else {
+            return;
+        };
+        if self.syntax == ManifestSyntax::Json && get(document, "apiVersion").is_none() {
+            return;
+        }
+        if !kind.ends_with("List") {
+            self.read_object(document);
+            return;
+        }
+        if let Some(YamlData::Sequence(items)) = get(document, "items").map(|i| &untag(i).data) {
+            for item in items {
+                self.read_object(item);
+            }
+        }
+    }
+
+    fn read_object(&mut self, object: &MarkedYaml) {
+        let Some((kind, _)) = get(object, "kind").and_then(scalar) else {
+            return;
+        };
+        if kind == "ServiceAccount" {
+            self.read_service_account(object);
+        } else if let Some(shape) = workload_shape(kind) {
+            self.read_workload(object, kind, &shape);
+        }
+    }
+
+    fn read_service_account(&mut self, object: &MarkedYaml) {
+        let metadata = get(object, "metadata");
+        let Some(name) = self.identity_field(metadata, "name") else {
+            return;
+        };
+        let (namespace, namespace_explicit) = match self.identity_field(metadata, "namespace") {
+            Some(namespace) => (namespace, true),
+            None => (Spanned::new("default".to_owned(), name.span), false),
+        };
+        let mut annotations = Vec::new();
+        self.read_annotations(metadata, &mut annotations);
+        self.facts.service_accounts.push(ServiceAccount {
+            span: self.positions.node_span(object),
+            name,
+            namespace,
+            namespace_explicit,
+            annotations,
+            unit: self.unit.to_owned(),
+            origin: Origin::Manifest,
+        });
+    }
+
+    fn read_workload(&mut self, object: &MarkedYaml, kind: &str, shape: &WorkloadShape) {
+        let metadata = get(object, "metadata");
+        let Some(name) = self.identity_field(metadata, "name") else {
+            return;
+        };
+        let pod_spec = get_path(object, shape.pod_spec);
+        // Kubernetes itself falls back to the deprecated field when the new one is empty.
+        let service_account = self
+            .identity_field(pod_spec, "serviceAccountName")
+            .or_else(|| self.identity_field(pod_spec, "serviceAccount"));
+        let mut annotations = Vec::new();
+        self.read_annotations(metadata, &mut annotations);
+        for path in shape.template_metadata {
+            self.read_annotations(get_path(object, path), &mut annotations);
+        }
+        self.facts.workloads.push(Workload {
+            kind: kind.to_owned(),
+            span: self.positions.node_span(object),
+            name,
+            namespace: self.identity_field(metadata, "namespace"),
+            service_account,
+            annotations,
+            unit: self.unit.to_owned(),
+        });
+    }
+
+    /// A name, namespace or service account name. Null and empty mean "not set", as they do
+    /// to Kubernetes; a value that is not a scalar is ignored.
+    fn identity_field(&self, parent: Option<&MarkedYaml>, key: &str) -> Option<Spanned<String>> {
+        let node = get(parent?, key)?;
+        let (text, style) = scalar(node)?;
+        if text.is_empty() || is_null(text, style) {
+            return None;
+        }
+        Some(Spanned::new(
+            text.to_owned(),
+            self.positions.scalar_span(node, style),
+        ))
+    }
+
+    /// Append `metadata.annotations`. Values are kept as written (`3600`, `true`); a null
+    /// value is the empty string; a key or value that is not a scalar is skipped.
+    fn read_annotations(&self, metadata: Option<&MarkedYaml>, out: &mut Vec<Annotation>) {
+        let annotations = metadata.and_then(|m| get(m, "annotations")).map(untag);
+        let Some(YamlData::Mapping(entries)) = annotations.map(|a| &a.data) else {
+            return;
+        };
+        let first_of_this_mapping = out.len();
+        for (key, value) in entries {
+            let (Some((key_text, key_style)), Some((value_text, value_style))) =
+                (scalar(key), scalar(value))
+            else {
+                continue;
+            };
+            if is_null(key_text, key_style) {
+                continue;
+            }
+            let value_text = if is_null(value_text, value_style) {
+                ""
+            } else {
+                value_text
+            };
+            // `a` and `"a"` are different keys to saphyr but the same to kubectl: the later wins.
+            if let Some(earlier) = out[first_of_this_mapping..]
+                .iter()
+                .position(|a| a.key.value == key_text)
+            {
+                out.remove(first_of_this_mapping + earlier);
+            }
+            out.push(Annotation {
+                key: Spanned::new(
+                    key_text.to_owned(),
+                    self.positions.scalar_span(key, key_style),
+                ),
+                value: Some(Spanned::new(
+                    Str::lit(value_text),
+                    self.positions.scalar_span(value, value_style),
+                )),
+            });
+        }
+    }
+}
+
+/// A collection node without its custom tag (`!foo {a: 1}`); tags never change what we read.
+fn untag<'n, 'input>(node: &'n MarkedYaml<'input>) -> &'n MarkedYaml<'input> {
+    let mut node = node;
+    while let YamlData::Tagged(_, inner) = &node.data {
+        node = inner;
+    }
+    node
+}
+
+/// The value of `key` in a mapping. When a key is written twice, the later one wins.
+fn get<'n, 'input>(node: &'n MarkedYaml<'input>, key: &str) -> Option<&'n MarkedYaml<'input>> {
+    let YamlData::Mapping(entries) = &untag(node).data else {
+        return None;
+    };
+    // saphyr already merged keys written alike (keeping the later value); keys written in
+    // different styles (`kind`, `"kind"`) are distinct to it, hence the last match.
+    entries
+        .iter()
+        .rev()
+        .find(|(k, _)| scalar(k).is_some_and(|(text, _)| text == key))
+        .map(|(_, value)| value)
+}
+
+fn get_path<'n, 'input>(
+    node: &'n MarkedYaml<'input>,
+    path: &[&str],
+) -> Option<&'n MarkedYaml<'input>> {
+    path.iter().try_fold(node, |node, key| get(node, key))
+}
+
+/// The text of a scalar as written (after unquoting and unescaping) and its style.
+fn scalar<'n>(node: &'n MarkedYaml) -> Option<(&'n str, ScalarStyle)> {
+    match &node.data {
+        YamlData::Representation(text, style, _) => Some((text, *style)),
+        _ => None,
+    }
+}
+
+/// A plain `null`, `~` or nothing at all (YAML 1.2 core schema); quoted, it is a string.
+fn is_null(text: &str, style: ScalarStyle) -> bool {
+    style == ScalarStyle::Plain && matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::source::{LineCol, SourceFile, Span};
+
+    const FILE: FileId = FileId(0);
+
+    fn yaml(text: &str) -> Facts {
+        extract_manifests(FILE, text, ManifestSyntax::Yaml, "deploy/app")
+    }
+
+    fn line_col(text: &str, span: Span) -> LineCol {
+        SourceFile::new("m.yaml".into(), text).line_col(span.start)
+    }
+
+    fn slice(text: &str, span: Span) -> &str {
+        &text[span.range()]
+    }
+
+    #[test]
+    fn namespace_position_is_exact_after_non_ascii_text() {
+        let text = "# Zahlungsdienst für Ärzte 😀\napiVersion: v1\nkind: ServiceAccount\n\
+                    metadata:\n  name: \"zähler\"\n  namespace: 'paiement-é'\n";
+        let facts = yaml(text);
+        let sa = &facts.service_accounts[0];
+        assert_eq!(sa.name.value, "zähler");
+        assert_eq!(slice(text, sa.name.span), "zähler");
+        assert_eq!(slice(text, sa.namespace.span), "paiement-é");
+        assert_eq!(
+            line_col(text, sa.namespace.span),
+            LineCol {
+                line: 6,
+                column: 15
+            }
+        );
+        assert!(sa.namespace_explicit);
+        assert_eq!(sa.unit, "deploy/app");
+        assert_eq!(sa.origin, Origin::Manifest);
+    }
+
+    #[test]
+    fn namespace_position_is_exact_in_a_crlf_file_with_a_bom() {
+        let text = "\u{feff}apiVersion: v1\r\nkind: ServiceAccount\r\nmetadata:\r\n  \
+                    name: api # ☃\r\n  namespace: payments\r\n";
+        let facts = yaml(text);
+        let sa = &facts.service_accounts[0];
+        assert_eq!(slice(text, sa.namespace.span), "payments");
+        assert_eq!(
+            line_col(text, sa.namespace.span),
+            LineCol {
+                line: 5,
+                column: 14
+            }
+        );
+        assert!(facts.parse_errors.is_empty());
+    }
+
+    #[test]
+    fn spans_stay_exact_after_a_non_ascii_directive_and_before_trailing_comments() {
+        let text = "%FOO bär\n---\nkind: ServiceAccount\nmetadata:\n  \
+                    name: \"api\"  # the API\n  namespace: 'pay'\t\n  annotations:\n    \
+                    note: |\n      !important\n    tagged: !!str &a |\n      x\n";
+        let facts = yaml(text);
+        let sa = &facts.service_accounts[0];
+        assert_eq!(slice(text, sa.name.span), "api");
+        assert_eq!(slice(text, sa.namespace.span), "pay");
+        assert_eq!(
+            line_col(text, sa.namespace.span),
+            LineCol {
+                line: 6,
+                column: 15
+            }
+        );
+        let value_of = |key: &str| sa.annotation(key).unwrap().value.clone().unwrap().span;
+        assert_eq!(slice(text, value_of("note")), "!important");
+        assert_eq!(slice(text, value_of("tagged")), "x");
+    }
+
+    #[test]
+    fn a_broken_document_is_one_error_and_the_others_are_still_read() {
+        let text = "kind: ServiceAccount\nmetadata:\n  name: first\n---\n\
+                    kind: ServiceAccount\nmetadata:\n  name: [broken\n  other: x\n---\n\
+                    kind: ServiceAccount\nmetadata:\n  name: third\n";
+        let facts = yaml(text);
+        let names: Vec<_> = facts
+            .service_accounts
+            .iter()
+            .map(|sa| sa.name.value.as_str())
+            .collect();
+        assert_eq!(names, ["first", "third"]);
+        assert_eq!(facts.parse_errors.len(), 1);
+        let error = &facts.parse_errors[0];
+        assert!(
+            error.message.starts_with("invalid YAML: "),
+            "{}",
+            error.message
+        );
+        assert!(!error.message.ends_with('.'));
+        assert_eq!(line_col(text, error.span).line, 8);
+    }
+
+    #[test]
+    fn namespace_defaults_to_default_at_the_name() {
+        let text = "kind: ServiceAccount\nmetadata:\n  name: api\n  namespace:\n";
+        let sa = &yaml(text).service_accounts[0];
+        assert_eq!(sa.namespace.value, "default");
+        assert_eq!(sa.namespace.span, sa.name.span);
+        assert!(!sa.namespace_explicit);
+        assert_eq!(sa.qualified_name(), "default/api");
+    }
+
+    #[test]
+    fn annotations_keep_values_as_written_with_spans_inside_quotes() {
+        let text = "kind: ServiceAccount\nmetadata:\n  name: api\n  annotations:\n    \
+                    \"eks.amazonaws.com/role-arn\": 'arn:aws:iam::111122223333:role/api'\n    \
+                    eks.amazonaws.com/token-expiration: 3600\n    \
+                    eks.amazonaws.com/sts-regional-endpoints: true\n    \
+                    empty: ~\n    nested: {a: b}\n";
+        let sa = &yaml(text).service_accounts[0];
+        let role = sa.annotation("eks.amazonaws.com/role-arn").unwrap();
+        let value = role.value.as_ref().unwrap();
+        assert_eq!(slice(text, role.key.span), "eks.amazonaws.com/role-arn");
+        assert_eq!(
+            slice(text, value.span),
+            "arn:aws:iam::111122223333:role/api"
+        );
+        let text_of = |key: &str| {
+            sa.annotation(key)
+                .unwrap()
+                .value
+                .as_ref()
+                .unwrap()
+                .value
+                .clone()
+        };
+        assert_eq!(
+            text_of("eks.amazonaws.com/token-expiration"),
+            Str::lit("3600")
+        );
+        assert_eq!(
+            text_of("eks.amazonaws.com/sts-regional-endpoints"),
+            Str::lit("true")
+        );
+        assert_eq!(text_of("empty"), Str::lit(""));
+        assert!(sa.annotation("nested").is_none());
+    }
+
+    #[test]
+    fn a_key_written_twice_takes_the_later_value() {
+        let text = "kind: ServiceAccount\nmetadata:\n  name: old\n  name: new\n  \
+                    annotations:\n    a: 1\n    \"a\": 2\n    a: 3\n";
+        let sa = &yaml(text).service_accounts[0];
+        assert_eq!(sa.name.value, "new");
+        assert_eq!(sa.annotations.len(), 1);
+        let value = sa.annotations[0].value.as_ref().unwrap();
+        assert_eq!(value.value, Str::lit("3"));
+        assert_eq!(slice(text, value.span), "3");
+    }
+
+    #[test]
+    fn kind_is_found_wherever_it_is_written_and_the_later_one_wins() {
+        let text = "metadata: {name: last}\nkind: ServiceAccount\n---\n\
+                    kind: ConfigMap\nmetadata: {name: rewritten}\n\"kind\": ServiceAccount\n---\n\
+                    kind: ServiceAccount\nmetadata: {name: demoted}\nkind: ConfigMap\n---\n\
+                    {kind: ServiceAccount, metadata: {name: flow}}\n---\n\
+                    x: &k kind\n*k : ServiceAccount\nmetadata: {name: aliased}\n";
+        let names: Vec<_> = yaml(text)
+            .service_accounts
+            .iter()
+            .map(|sa| sa.name.value.clone())
+            .collect();
+        assert_eq!(names, ["last", "rewritten", "flow", "aliased"]);
+    }
+
+    #[test]
+    fn every_object_of_a_list_is_read() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- kind: ServiceAccount\n  \
+                    metadata: {name: a, namespace: ns}\n- kind: Deployment\n  metadata:\n    \
+                    name: web\n  spec:\n    template:\n      spec:\n        serviceAccountName: a\n\
+                    - just a string\n";
+        let facts = yaml(text);
+        assert_eq!(facts.service_accounts[0].qualified_name(), "ns/a");
+        let web = &facts.workloads[0];
+        assert_eq!(
+            (web.kind.as_str(), web.name.value.as_str()),
+            ("Deployment", "web")
+        );
+        assert_eq!(web.service_account.as_ref().unwrap().value, "a");
+        assert!(web.namespace.is_none());
+    }
+
+    #[test]
+    fn cronjob_reads_its_job_and_pod_template_annotations() {
+        let text = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\n  \
+                    namespace: jobs\n  annotations: {own: '1'}\nspec:\n  jobTemplate:\n    \
+                    metadata:\n      annotations: {job: '2'}\n    spec:\n      template:\n        \
+                    metadata:\n          annotations:\n            \
+                    eks.amazonaws.com/role-arn: arn:aws:iam::1:role/x\n        spec:\n          \
+                    serviceAccount: legacy\n";
+        let facts = yaml(text);
+        let job = &facts.workloads[0];
+        assert_eq!(job.kind, "CronJob");
+        assert_eq!(job.namespace.as_ref().unwrap().value, "jobs");
+        assert_eq!(job.service_account.as_ref().unwrap().value, "legacy");
+        let keys: Vec<_> = job
+            .annotations
+            .iter()
+            .map(|a| a.key.value.as_str())
+            .collect();
+        assert_eq!(keys, ["own", "job", "eks.amazonaws.com/role-arn"]);
+    }
+
+    #[test]
+    fn service_account_name_wins_over_the_deprecated_field() {
+        let text = "kind: Pod\nmetadata:\n  name: p\nspec:\n  serviceAccount: old\n  \
+                    serviceAccountName: new\n";
+        let pod = &yaml(text).workloads[0];
+        assert_eq!(pod.service_account.as_ref().unwrap().value, "new");
+    }
+
+    #[test]
+    fn object_span_runs_from_first_key_to_last_value() {
+        let text = "# leading\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  \
+                    name: api\n  labels: {a: b}\n# trailing comment\n\n---\nkind: Pod\n";
+        let sa = &yaml(text).service_accounts[0];
+        assert!(slice(text, sa.span).starts_with("apiVersion: v1\n"));
+        assert!(slice(text, sa.span).ends_with("labels: {a: b}"));
+    }
+
+    #[test]
+    fn a_billion_laughs_is_an_error_not_a_hang() {
+        // 10 anchors of 10 aliases each: 10^10 nodes if expanded.
+        let bomb = |kind: &str| {
+            let mut text = format!("kind: {kind}\nmetadata: {{name: bomb}}\n");
+            text.push_str("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+            for i in 1..10 {
+                let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+                text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+            }
+            text + "---\nkind: ServiceAccount\nmetadata: {name: after}\n"
+        };
+        let started = Instant::now();
+        let facts = yaml(&bomb("ServiceAccount"));
+        assert_eq!(facts.parse_errors.len(), 1);
+        assert!(facts.parse_errors[0].message.contains("alias"));
+        assert_eq!(facts.service_accounts.len(), 1);
+        assert_eq!(facts.service_accounts[0].name.value, "after");
+        // A kind that yields no facts is only checked for syntax: its aliases never expand.
+        let facts = yaml(&bomb("ConfigMap"));
+        assert!(facts.parse_errors.is_empty());
+        assert_eq!(facts.service_accounts.len(), 1);
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        for text in ["[".repeat(100_000), "- ".repeat(100_000) + "x\n"] {
+            let facts = yaml(&text);
+            assert_eq!(facts.parse_errors.len(), 1);
+        }
+        let facts = yaml(&("- ".repeat(100_000) + "x\n"));
+        assert_eq!(
+            facts.parse_errors[0].message,
+            format!("nesting deeper than {} levels", stream::MAX_NESTING)
+        );
+    }
+
+    #[test]
+    fn nesting_just_below_the_limit_is_read() {
+        // The document's own mapping is one level, each `- ` another.
+        let dashes = stream::MAX_NESTING - 1;
+        let text = format!(
+            "kind: Pod\nmetadata: {{name: p}}\nx:\n{}y\n",
+            "- ".repeat(dashes)
+        );
+        let facts = yaml(&text);
+        assert!(facts.parse_errors.is_empty(), "{:?}", facts.parse_errors);
+        assert_eq!(facts.workloads.len(), 1);
+    }
+
+    #[test]
+    fn helm_templates_are_skipped_and_hide_service_accounts() {
+        let text = "kind: ServiceAccount\nmetadata:\n  name: {{ .Values.name }}\n";
+        let facts = yaml(text);
+        assert!(facts.hidden_service_accounts);
+        assert!(facts.service_accounts.is_empty() && facts.parse_errors.is_empty());
+    }
+
+    #[test]
+    fn json_that_is_not_a_manifest_is_silent() {
+        let json = |text: &str| extract_manifests(FILE, text, ManifestSyntax::Json, ".");
+        let broken = json(r#"{"apiVersion": "v1", "kind": "ServiceAccount", "#);
+        assert!(broken.parse_errors.is_empty());
+        assert!(
+            json(r#"{"kind": "ServiceAccount", "metadata": {"name": "a"}}"#)
+                .service_accounts
+                .is_empty()
+        );
+        assert!(
+            json(r#"{"compilerOptions": {"strict": true}}"#)
+                .parse_errors
+                .is_empty()
+        );
+        let text = "{\n\t\"apiVersion\": \"v1\",\n\t\"kind\": \"ServiceAccount\",\n\t\
+                    \"metadata\": {\"name\": \"api\", \"namespace\": \"pay\\u00e9\"}\n}\n";
+        let facts = json(text);
+        let sa = &facts.service_accounts[0];
+        assert_eq!(sa.namespace.value, "payé");
+        assert_eq!(slice(text, sa.namespace.span), "pay\\u00e9");
+        assert!(slice(text, sa.span).starts_with('{') && slice(text, sa.span).ends_with('}'));
+    }
+
+    #[test]
+    fn odd_shapes_are_skipped_quietly() {
+        for text in [
+            "",
+            "# only a comment\n",
+            "---\n...\n",
+            "- a\n- b\n",
+            "just a string\n",
+            "kind: [ServiceAccount]\n",
+            "kind: ServiceAccount\nmetadata: [name]\n",
+            "kind: ServiceAccount\nmetadata:\n  name: {a: b}\n",
+            "kind: Deployment\nmetadata: {name: d}\nspec: [template]\n",
+            "kind: List\nitems: {a: b}\n",
+            "? [complex, key]\n: value\nkind: Pod\n",
+        ] {
+            let facts = yaml(text);
+            assert!(
+                facts.parse_errors.is_empty(),
+                "{text:?}: {:?}",
+                facts.parse_errors
+            );
+            assert!(facts.service_accounts.is_empty(), "{text:?}");
+        }
+    }
 }
