@@ -4,7 +4,7 @@
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Str;
 use crate::facts::{ServiceAccount, Spanned};
-use crate::link::{Admission, LintContext, role_admits};
+use crate::link::{Admission, LintContext, glob_match, role_admits};
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -34,6 +34,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let (role, values) = &rejections[0];
+        // A StringEquals value with a wildcard that would match is IRSA007's finding.
+        if values.iter().any(|v| v.value.as_known().is_some_and(|t| t.contains(['*', '?']) && glob_match(t, &subject))) {
+            continue;
+        }
         out.push(diagnostic(sa, &subject, &link.arn.name, role.name_span, values));
     }
 }
@@ -44,10 +48,12 @@ fn diagnostic(sa: &ServiceAccount, subject: &str, role_name: &Str, role_span: cr
         .iter()
         .filter_map(|v| Some((v, split_subject(v.value.as_known()?)?)))
         .min_by_key(|(_, (ns, name))| {
-            usize::from(*ns != sa.namespace.value) + usize::from(*name != sa.name.value)
+            usize::from(!glob_match(ns, &sa.namespace.value)) + usize::from(!glob_match(name, &sa.name.value))
         });
+    let ns_ok = |ns: &str| glob_match(ns, &sa.namespace.value);
+    let name_ok = |name: &str| glob_match(name, &sa.name.value);
     let (primary, label, help) = match closest.map(|(_, parts)| parts) {
-        Some((ns, name)) if name == sa.name.value && ns != sa.namespace.value => {
+        Some((ns, name)) if name_ok(name) && !ns_ok(ns) => {
             let span = if sa.namespace_explicit { sa.namespace.span } else { sa.name.span };
             (
                 span,
@@ -57,7 +63,7 @@ fn diagnostic(sa: &ServiceAccount, subject: &str, role_name: &Str, role_span: cr
                 ),
             )
         }
-        Some((ns, name)) if ns == sa.namespace.value && name != sa.name.value => (
+        Some((ns, name)) if ns_ok(ns) && !name_ok(name) => (
             sa.name.span,
             format!("service account name {}", sa.name.value),
             format!("the name differs: rename the service account to {name}, or admit {subject} in the trust policy"),

@@ -16,12 +16,17 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     let providers = &ctx.facts.providers;
-    if providers.is_empty() || providers.iter().any(|p| p.arn.is_none()) {
+    if providers.iter().any(|p| p.arn.is_none()) {
         return;
     }
     for (_, s) in ctx.trust_statements() {
         for principal in eks_principals(s) {
             if principal.value.has_unknown() {
+                continue;
+            }
+            // With no provider declared at all, only a cluster created here proves that its
+            // provider is missing; a literal ARN may point at a provider managed elsewhere.
+            if providers.is_empty() && !names_cluster_created_here(ctx, &principal.value) {
                 continue;
             }
             let federated = without_partition(&principal.value);
@@ -37,7 +42,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 Label::new(principal.span, "no declared provider has this ARN"),
                 format!("Federated principal names the OIDC provider for {issuer}, which the scanned Terraform does not declare"),
             )
-            .help("reference the provider's ARN (aws_iam_openid_connect_provider.<name>.arn) instead of writing it out, or declare the provider");
+            .help(if providers.is_empty() {
+                "declare an aws_iam_openid_connect_provider for the cluster and use its ARN (aws_iam_openid_connect_provider.<name>.arn); skip this if the provider is created outside Terraform (eksctl)"
+            } else {
+                "use the declared provider's ARN (aws_iam_openid_connect_provider.<name>.arn) instead of writing it out"
+            });
             for p in providers.iter().take(3) {
                 let url = p.url.as_ref().map(|u| u.value.display()).unwrap_or_else(|| "an unknown URL".into());
                 d = d.related(p.span, format!("declared provider {} for {url}", p.address));
@@ -45,4 +54,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             out.push(d);
         }
     }
+}
+
+/// Whether the principal names the issuer of an `aws_eks_cluster` resource of the scan.
+fn names_cluster_created_here(ctx: &LintContext, principal: &crate::eval::value::Str) -> bool {
+    let Some(issuer) = federated_issuer(principal) else { return false };
+    ctx.facts
+        .clusters
+        .iter()
+        .any(|c| !c.address.starts_with("data.") && c.issuer.equals(&issuer) == Tri::Yes)
 }
