@@ -1,17 +1,22 @@
-fn main() {
-    let paths = std::env::args().skip(1).map(Into::into).collect();
-    let report = irsa_lint::engine::lint(&irsa_lint::engine::Settings {
-        paths,
-        ..Default::default()
-    })
-    .unwrap();
-    print!(
-        "{}",
-        irsa_lint::output::render(
-            irsa_lint::output::Format::Human,
-            &report.diagnostics,
-            &report.sources,
-            &Default::default()
-        )
-    );
+//! The `irsa-lint` binary: parse the command line, run one subcommand, exit with its status.
+//!
+//! Flags and their validation live in `cli`, what each subcommand does in `commands`; the
+//! linting itself is the library's.
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let status = match Cli::parse().command {
+        Command::Check(args) => commands::check(args),
+        Command::Explain(args) => commands::explain(args),
+        Command::Rules(args) => commands::rules(args),
+    };
+    ExitCode::from(status)
 }

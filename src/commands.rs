@@ -1,0 +1,254 @@
+//! What each subcommand does with resolved settings: call the library, print, pick the exit
+//! status.
+//!
+//! Findings and requested output go to stdout; anything about the invocation itself goes to
+//! stderr as `error: ...`. This module owns the exit statuses and nothing else decides them.
+
+use std::io::{self, Write};
+
+use irsa_lint::diagnostic::Diagnostic;
+use irsa_lint::engine;
+use irsa_lint::output;
+use irsa_lint::rules::{self, RULES, Rule};
+
+use crate::cli::{self, CheckArgs, Environment, ExplainArgs, FailOn, RulesArgs, RulesFormat};
+
+/// Nothing at or above the `--fail-on` level, or a successful `explain` / `rules`.
+pub const SUCCESS: u8 = 0;
+/// At least one finding at or above the `--fail-on` level.
+pub const FINDINGS: u8 = 1;
+/// The invocation cannot run: a usage error, a missing path, an unknown rule.
+pub const USAGE: u8 = 2;
+
+pub fn check(args: CheckArgs) -> u8 {
+    let read_stdin = || io::read_to_string(io::stdin());
+    let settings = match cli::resolve_check(args, Environment::current(), read_stdin) {
+        Ok(settings) => settings,
+        Err(err) => return usage_error(&err),
+    };
+    let report = match engine::lint(&settings.engine) {
+        Ok(report) => report,
+        Err(err) => return usage_error(&err),
+    };
+    if report.sources.is_empty() {
+        eprintln!("warning: no .tf, .tfvars, .yaml, .yml or .json file found to lint");
+    }
+    let rendered = output::render(
+        settings.format,
+        &report.diagnostics,
+        &report.sources,
+        &settings.render,
+    );
+    print(&rendered);
+    if fails(&report.diagnostics, settings.fail_on) {
+        FINDINGS
+    } else {
+        SUCCESS
+    }
+}
+
+pub fn explain(args: ExplainArgs) -> u8 {
+    let Some(rule) = rules::find(&args.rule) else {
+        eprintln!("error: no rule has the id or name `{}`", args.rule);
+        let close = close_rules(&args.rule);
+        if !close.is_empty() {
+            let names: Vec<String> = close
+                .iter()
+                .map(|r| format!("{} ({})", r.meta.id, r.meta.name))
+                .collect();
+            eprintln!("  did you mean: {}?", names.join(", "));
+        }
+        eprintln!("  run `irsa-lint rules` to list every rule");
+        return USAGE;
+    };
+    let doc = rule.meta.doc;
+    if doc.ends_with('\n') {
+        print(doc);
+    } else {
+        print(&format!("{doc}\n"));
+    }
+    SUCCESS
+}
+
+pub fn rules(args: RulesArgs) -> u8 {
+    match args.format {
+        RulesFormat::Human => print(&rules_table()),
+        RulesFormat::Json => print(&rules_json()),
+    }
+    SUCCESS
+}
+
+fn usage_error(err: &dyn std::fmt::Display) -> u8 {
+    eprintln!("error: {err}");
+    USAGE
+}
+
+/// Write to stdout. A reader that goes away early (`irsa-lint rules | head -1`) is not an
+/// error: the exit status still says what was found.
+fn print(text: &str) {
+    let mut stdout = io::stdout().lock();
+    let written = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    if let Err(err) = written
+        && err.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to standard output: {err}");
+    }
+}
+
+fn fails(diagnostics: &[Diagnostic], fail_on: FailOn) -> bool {
+    fail_on
+        .threshold()
+        .is_some_and(|threshold| diagnostics.iter().any(|d| d.level >= threshold))
+}
+
+/// Rules whose id or name is a few typos away from what was asked, closest first.
+fn close_rules(query: &str) -> Vec<&'static Rule> {
+    let query = query.to_ascii_lowercase();
+    let allowed = (query.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &'static Rule)> = RULES
+        .iter()
+        .filter_map(|rule| {
+            let id = edit_distance(&query, &rule.meta.id.to_ascii_lowercase());
+            let name = edit_distance(&query, rule.meta.name);
+            let distance = id.min(name);
+            (distance <= allowed).then_some((distance, rule))
+        })
+        .collect();
+    scored.sort_by_key(|(distance, rule)| (*distance, rule.meta.id));
+    scored.into_iter().take(5).map(|(_, rule)| rule).collect()
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// One line per rule with aligned columns, under a header.
+fn rules_table() -> String {
+    let header = ["ID", "NAME", "LEVEL", "SUMMARY"];
+    let rows: Vec<[&str; 4]> = RULES
+        .iter()
+        .map(|r| {
+            let m = r.meta;
+            [m.id, m.name, m.default_level.as_str(), m.summary]
+        })
+        .collect();
+    let width = |column: usize| {
+        rows.iter()
+            .map(|row| row[column].len())
+            .chain([header[column].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths = [width(0), width(1), width(2)];
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        out.push_str(&format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}\n",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+        ));
+    }
+    out
+}
+
+#[derive(serde::Serialize)]
+struct RuleRow {
+    id: &'static str,
+    name: &'static str,
+    default_level: &'static str,
+    summary: &'static str,
+}
+
+fn rules_json() -> String {
+    let rows: Vec<RuleRow> = RULES
+        .iter()
+        .map(|r| RuleRow {
+            id: r.meta.id,
+            name: r.meta.name,
+            default_level: r.meta.default_level.as_str(),
+            summary: r.meta.summary,
+        })
+        .collect();
+    let mut out = serde_json::to_string_pretty(&rows).expect("rule rows are plain strings");
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use irsa_lint::diagnostic::{Label, Level};
+    use irsa_lint::source::{FileId, Span};
+
+    use super::*;
+
+    fn finding(level: Level) -> Diagnostic {
+        let span = Span::file_start(FileId(0));
+        Diagnostic::new(RULES[0].meta, Label::new(span, "here"), "a finding").level(level)
+    }
+
+    #[test]
+    fn fail_on_compares_levels_at_or_above() {
+        let warning = [finding(Level::Warning)];
+        assert!(!fails(&warning, FailOn::Error));
+        assert!(fails(&warning, FailOn::Warning));
+        assert!(fails(&warning, FailOn::Note));
+        assert!(!fails(&warning, FailOn::Never));
+        let note = [finding(Level::Note)];
+        assert!(!fails(&note, FailOn::Warning));
+        assert!(fails(&note, FailOn::Note));
+        let error = [finding(Level::Error)];
+        assert!(fails(&error, FailOn::Error));
+        assert!(!fails(&error, FailOn::Never));
+        assert!(!fails(&[], FailOn::Note));
+    }
+
+    #[test]
+    fn close_rules_suggests_near_ids_and_names() {
+        let ids = |query| -> Vec<&str> { close_rules(query).iter().map(|r| r.meta.id).collect() };
+        assert_eq!(ids("parse-eror"), ["IRSA000"]);
+        assert_eq!(ids("trust-subject-mismach"), ["IRSA003"]);
+        assert_eq!(ids("irsa3")[0], "IRSA003");
+        assert!(ids("nope").is_empty());
+    }
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn rules_table_aligns_columns_under_a_header() {
+        let table = rules_table();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), RULES.len() + 1);
+        assert!(lines[0].starts_with("ID "));
+        let name_column = lines[0].find("NAME").unwrap();
+        let level_column = lines[0].find("LEVEL").unwrap();
+        for (line, rule) in lines[1..].iter().zip(RULES) {
+            assert_eq!(&line[name_column..][..rule.meta.name.len()], rule.meta.name);
+            let level = rule.meta.default_level.as_str();
+            assert_eq!(&line[level_column..][..level.len()], level);
+            assert!(line.ends_with(rule.meta.summary));
+        }
+    }
+}
