@@ -1,5 +1,12 @@
-//! The one integration test binary (one link step instead of one per file).
+//! The one integration test binary: every file under `tests/integration/` is a module here,
+//! so the suite links once. Add a module for a new area rather than a new test binary.
 //!
-//! - `fixtures`: every fixture project, findings checked against inline markers.
+//! Modules:
+//! - `cli`: runs the real `irsa-lint` binary on temporary folders and checks what a user
+//!   sees: exit statuses, each output format, stdin, ignored files, relative paths,
+//!   determinism and that the scanned tree is never modified.
+//! - `fixtures`: every fixture project under `fixtures/`, its findings checked exactly
+//!   against the expectations written next to the input.
 
+mod cli;
 mod fixtures;

@@ -1,0 +1,645 @@
+//! The real `irsa-lint` binary, run the way a user runs it: in a project folder, with
+//! relative paths, reading what it prints and its exit status.
+//!
+//! Only IRSA000 (parse-error) is used to make findings: a Terraform file whose block is
+//! never closed. That keeps these tests about the command line, not about any rule.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use irsa_lint::rules::RULES;
+use serde_json::Value;
+
+/// An `aws_iam_role` block that is never closed: IRSA000 at line 2, column 13.
+const BROKEN_TF: &str = "resource \"aws_iam_role\" \"x\" {\n  name = \"a\"\n";
+const VALID_TF: &str = "resource \"aws_iam_role\" \"ok\" {\n  name = \"ok\"\n}\n";
+const IRSA000_DOC: &str = include_str!("../../rules/IRSA000.md");
+const FORMATS: [&str; 5] = ["human", "json", "sarif", "compact", "github"];
+
+/// A temporary project folder, deleted when dropped.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+/// What one run of the binary showed.
+#[derive(Debug)]
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Project {
+    fn new() -> Self {
+        Project {
+            dir: tempfile::tempdir().expect("a temporary folder can be created"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn file(&self, relative: &str, contents: impl AsRef<[u8]>) -> &Self {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+        self
+    }
+
+    /// Run `irsa-lint ARGS` in the project folder with nothing on stdin.
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_in(".", args, None, &[])
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        self.run_in(".", args, Some(stdin), &[])
+    }
+
+    fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_in(".", args, None, env)
+    }
+
+    fn run_in(
+        &self,
+        subfolder: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_irsa-lint"));
+        command
+            .args(args)
+            .current_dir(self.path().join(subfolder))
+            .env_remove("NO_COLOR")
+            .envs(env.iter().copied())
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the irsa-lint binary starts");
+        if let Some(text) = stdin {
+            // irsa-lint may exit on a usage error before reading; that is not this
+            // harness's failure to report.
+            let mut pipe = child.stdin.take().unwrap();
+            if let Err(err) = pipe.write_all(text.as_bytes()) {
+                assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+            }
+        }
+        let output = child.wait_with_output().unwrap();
+        Run {
+            status: output.status.code().expect("irsa-lint exits, not killed"),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
+    /// Every folder and file below the project, with each file's bytes.
+    fn snapshot(&self) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+        fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let relative = path.strip_prefix(root).unwrap().to_path_buf();
+                if path.is_dir() {
+                    out.insert(relative, None);
+                    walk(root, &path, out);
+                } else {
+                    out.insert(relative, Some(std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(self.path(), self.path(), &mut out);
+        out
+    }
+}
+
+/// A project with one finding: `infra/main.tf` does not parse; `k8s/` has a valid file.
+fn broken_project() -> Project {
+    let project = Project::new();
+    project
+        .file("infra/main.tf", BROKEN_TF)
+        .file("infra/variables.tf", VALID_TF)
+        .file("k8s/sa.yaml", "apiVersion: v1\nkind: ServiceAccount\n");
+    project
+}
+
+fn clean_project() -> Project {
+    let project = Project::new();
+    project.file("infra/main.tf", VALID_TF);
+    project
+}
+
+/// A project with findings in several folders and of several kinds, to shake out any
+/// dependence on thread timing.
+fn busy_project() -> Project {
+    let project = Project::new();
+    for unit in ["alpha", "beta", "gamma", "delta"] {
+        project
+            .file(&format!("{unit}/main.tf"), BROKEN_TF)
+            .file(&format!("{unit}/ok.tf"), VALID_TF)
+            .file(&format!("{unit}/terraform.tfvars"), "region = \n");
+    }
+    project.file("beta/latin1.tf", b"# caf\xe9\n");
+    project
+}
+
+fn parse_json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+#[test]
+fn exit_status_follows_fail_on() {
+    let broken = broken_project();
+    let clean = clean_project();
+    let cases: [(&[&str], i32, i32); 5] = [
+        (&[], 1, 0),
+        (&["--fail-on", "error"], 1, 0),
+        (&["--fail-on", "warning"], 1, 0),
+        (&["--fail-on", "note"], 1, 0),
+        (&["--fail-on", "never"], 0, 0),
+    ];
+    for (flags, on_broken, on_clean) in cases {
+        let args: Vec<&str> = ["check"].iter().chain(flags).copied().collect();
+        let run = broken.run(&args);
+        assert_eq!(run.status, on_broken, "broken project, {flags:?}: {run:?}");
+        assert!(run.stderr.is_empty(), "{run:?}");
+        assert_eq!(
+            clean.run(&args).status,
+            on_clean,
+            "clean project, {flags:?}"
+        );
+    }
+}
+
+#[test]
+fn clean_project_says_no_problems() {
+    let run = clean_project().run(&["check"]);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert_eq!(run.stdout, "no problems found\n");
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn a_folder_without_lintable_files_warns_on_stderr() {
+    let project = Project::new();
+    project.file("README.md", "# nothing to lint\n");
+    let run = project.run(&["check", "--format", "compact"]);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.starts_with("warning: no .tf"), "{run:?}");
+}
+
+#[test]
+fn missing_path_exits_2_with_its_name() {
+    for fail_on in ["error", "never"] {
+        let run = broken_project().run(&["check", "infra", "nope", "--fail-on", fail_on]);
+        assert_eq!(run.status, 2, "{run:?}");
+        assert_eq!(run.stderr, "error: path does not exist: nope\n");
+        assert_eq!(run.stdout, "");
+    }
+}
+
+#[test]
+fn var_without_equals_is_a_usage_error() {
+    let project = clean_project();
+    let run = project.run(&["check", "--var", "region"]);
+    assert_eq!(run.status, 2, "{run:?}");
+    assert!(run.stderr.contains("--var <NAME=VALUE>"), "{run:?}");
+    assert!(run.stderr.contains("expected NAME=VALUE"), "{run:?}");
+    assert_eq!(run.stdout, "");
+    let run = project.run(&["check", "--var", "region=eu-west-1", "--var", "a=b=c"]);
+    assert_eq!(run.status, 0, "{run:?}");
+}
+
+#[test]
+fn missing_var_file_is_a_usage_error() {
+    let project = clean_project();
+    project.file("prod.tfvars", "region = \"eu-west-1\"\n");
+    let run = project.run(&["check", "--var-file", "staging.tfvars"]);
+    assert_eq!(run.status, 2, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "error: var file does not exist: staging.tfvars\n"
+    );
+    assert_eq!(
+        project.run(&["check", "--var-file", "prod.tfvars"]).status,
+        0
+    );
+}
+
+#[test]
+fn clap_usage_errors_exit_2() {
+    let project = broken_project();
+    let cases: [&[&str]; 6] = [
+        &[],
+        &["lint"],
+        &["check", "--format", "xml"],
+        &["check", "--fail-on", "sometimes", "--fail-on", "never"],
+        &["check", "--colour", "never"],
+        &["explain"],
+    ];
+    for args in cases {
+        let run = project.run(args);
+        assert_eq!(run.status, 2, "{args:?}: {run:?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+        assert!(!run.stderr.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn dash_twice_is_a_usage_error() {
+    let run = clean_project().run_with_stdin(&["check", "-", "-"], VALID_TF);
+    assert_eq!(run.status, 2, "{run:?}");
+    assert!(run.stderr.starts_with("error: `-`"), "{run:?}");
+}
+
+#[test]
+fn version_and_help() {
+    let project = Project::new();
+    let run = project.run(&["--version"]);
+    assert_eq!(run.status, 0);
+    assert_eq!(
+        run.stdout,
+        format!("irsa-lint {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let run = project.run(&["--help"]);
+    assert_eq!(run.status, 0);
+    assert!(
+        run.stdout
+            .starts_with("Find the silent mistakes in EKS IAM Roles for Service Accounts wiring")
+    );
+    for command in ["check", "explain", "rules"] {
+        assert!(run.stdout.contains(&format!("  {command} ")), "{command}");
+    }
+    let run = project.run(&["check", "--help"]);
+    assert_eq!(run.status, 0);
+    for flag in [
+        "--format",
+        "--fail-on",
+        "--var-file",
+        "--var <NAME=VALUE>",
+        "--stdin-filename",
+        "--color",
+        "Exit status:",
+    ] {
+        assert!(run.stdout.contains(flag), "{flag} in {}", run.stdout);
+    }
+}
+
+#[test]
+fn human_format_shows_the_frame_and_a_summary() {
+    let run = broken_project().run(&["check"]);
+    assert_eq!(run.status, 1);
+    assert!(run.stdout.contains("IRSA000 parse-error"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("[infra/main.tf:2:13]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.ends_with("\n1 error, 0 warnings, 0 notes\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn json_format_is_version_1() {
+    let run = broken_project().run(&["check", "--format", "json"]);
+    assert_eq!(run.status, 1);
+    let json = parse_json(&run);
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["tool"]["name"], "irsa-lint");
+    assert_eq!(json["summary"]["errors"], 1);
+    let diagnostics = json["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0]["rule_id"], "IRSA000");
+    assert_eq!(diagnostics[0]["rule_name"], "parse-error");
+    assert_eq!(diagnostics[0]["level"], "error");
+    let location = &diagnostics[0]["location"];
+    assert_eq!(location["path"], "infra/main.tf");
+    assert_eq!(location["start"]["line"], 2);
+    assert_eq!(location["start"]["column"], 13);
+}
+
+#[test]
+fn json_format_without_findings_is_a_complete_document() {
+    let run = clean_project().run(&["check", "--format", "json"]);
+    assert_eq!(run.status, 0);
+    let json = parse_json(&run);
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["diagnostics"], Value::Array(Vec::new()));
+}
+
+#[test]
+fn compact_format_is_one_line_per_finding() {
+    let run = broken_project().run(&["check", "--format", "compact"]);
+    assert_eq!(run.status, 1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with("infra/main.tf:2:13: error[IRSA000] invalid HCL: "),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn github_format_is_workflow_commands() {
+    let run = broken_project().run(&["check", "--format", "github"]);
+    assert_eq!(run.status, 1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with(
+            "::error file=infra/main.tf,line=2,col=13,endLine=2,endColumn=13,\
+             title=IRSA000 parse-error::invalid HCL: "
+        ),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn sarif_format_is_version_2_1_0() {
+    let run = broken_project().run(&["check", "--format", "sarif"]);
+    assert_eq!(run.status, 1);
+    let sarif = parse_json(&run);
+    assert_eq!(sarif["version"], "2.1.0");
+    let run0 = &sarif["runs"][0];
+    assert_eq!(run0["tool"]["driver"]["name"], "irsa-lint");
+    let results = run0["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ruleId"], "IRSA000");
+    let location = &results[0]["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "infra/main.tf");
+    assert_eq!(location["region"]["startLine"], 2);
+}
+
+#[test]
+fn output_is_byte_identical_across_runs_and_argument_orders() {
+    let project = busy_project();
+    for format in FORMATS {
+        let first = project.run(&["check", "--format", format]);
+        assert_eq!(first.status, 1, "{format}: {first:?}");
+        let again = project.run(&["check", "--format", format]);
+        assert_eq!(first.stdout, again.stdout, "{format} differs between runs");
+        let reordered = project.run(&[
+            "check", "--format", format, "delta", "beta", "gamma", "alpha",
+        ]);
+        assert_eq!(
+            first.stdout, reordered.stdout,
+            "{format} depends on argument order"
+        );
+    }
+    let compact = project.run(&["check", "--format", "compact"]).stdout;
+    let files: Vec<&str> = compact
+        .lines()
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    let mut sorted = files.clone();
+    sorted.sort();
+    assert_eq!(files, sorted, "findings are sorted by file");
+    assert_eq!(files.len(), 9, "{compact}");
+}
+
+#[test]
+fn no_ansi_escapes_unless_colour_is_forced() {
+    let project = broken_project();
+    let has_escape = |run: &Run| run.stdout.contains('\u{1b}');
+    // stdout is a pipe here, as in CI, so `auto` means no colour.
+    assert!(!has_escape(&project.run(&["check"])));
+    assert!(!has_escape(
+        &project.run_with_env(&["check"], &[("NO_COLOR", "1")])
+    ));
+    assert!(!has_escape(&project.run(&["check", "--color", "never"])));
+    assert!(!has_escape(&project.run_with_env(
+        &["check", "--color", "auto"],
+        &[("NO_COLOR", "1")]
+    )));
+    // The check above can fail: forced colour does print escapes.
+    let forced = project.run(&["check", "--color", "always"]);
+    assert_eq!(forced.status, 1);
+    assert!(has_escape(&forced), "{}", forced.stdout);
+    for format in ["json", "sarif", "compact", "github"] {
+        let run = project.run(&["check", "--color", "always", "--format", format]);
+        assert!(!has_escape(&run), "{format} is never coloured");
+    }
+}
+
+#[test]
+fn explain_prints_the_rule_doc_by_id_or_name() {
+    let project = Project::new();
+    for query in ["IRSA000", "irsa000", "parse-error", "Parse-Error"] {
+        let run = project.run(&["explain", query]);
+        assert_eq!(run.status, 0, "{query}: {run:?}");
+        assert_eq!(run.stdout, IRSA000_DOC, "{query}");
+        assert_eq!(run.stderr, "");
+    }
+}
+
+#[test]
+fn explain_unknown_rule_exits_2_and_suggests() {
+    let project = Project::new();
+    let run = project.run(&["explain", "nope"]);
+    assert_eq!(run.status, 2, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .starts_with("error: no rule has the id or name `nope`\n")
+    );
+    assert!(run.stderr.contains("irsa-lint rules"), "{}", run.stderr);
+    let run = project.run(&["explain", "parse-eror"]);
+    assert_eq!(run.status, 2);
+    assert!(
+        run.stderr.contains("did you mean: IRSA000 (parse-error)?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn rules_lists_every_rule_in_id_order() {
+    assert_eq!(RULES.len(), 21, "the registry has 21 rules");
+    let run = Project::new().run(&["rules"]);
+    assert_eq!(run.status, 0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("ID"), "a header comes first");
+    let ids: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    let expected: Vec<&str> = RULES.iter().map(|r| r.meta.id).collect();
+    assert_eq!(ids, expected);
+    for (line, rule) in lines[1..].iter().zip(RULES) {
+        assert!(line.contains(rule.meta.name), "{line}");
+        assert!(line.ends_with(rule.meta.summary), "{line}");
+    }
+}
+
+#[test]
+fn rules_as_json() {
+    let run = Project::new().run(&["rules", "--format", "json"]);
+    assert_eq!(run.status, 0);
+    let rules = parse_json(&run);
+    let rules = rules.as_array().unwrap();
+    assert_eq!(rules.len(), RULES.len());
+    assert_eq!(
+        rules[0],
+        serde_json::json!({
+            "id": "IRSA000",
+            "name": "parse-error",
+            "default_level": "error",
+            "summary": RULES[0].meta.summary,
+        })
+    );
+}
+
+#[test]
+fn stdin_is_read_as_the_named_file() {
+    let project = clean_project();
+    let args = [
+        "check",
+        "-",
+        "--stdin-filename",
+        "main.tf",
+        "--format",
+        "compact",
+    ];
+    let run = project.run_with_stdin(&args, BROKEN_TF);
+    assert_eq!(run.status, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("main.tf:2:13: error[IRSA000] invalid HCL: "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.lines().count(), 1, "only stdin, not the folder");
+    let run = project.run_with_stdin(&args, VALID_TF);
+    assert_eq!(run.status, 0, "{run:?}");
+}
+
+#[test]
+fn stdin_together_with_folders() {
+    let project = broken_project();
+    let run = project.run_with_stdin(
+        &[
+            "check",
+            "-",
+            "infra",
+            "--stdin-filename",
+            "rendered/main.tf",
+            "--format",
+            "compact",
+        ],
+        BROKEN_TF,
+    );
+    assert_eq!(run.status, 1, "{run:?}");
+    let files: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(files, ["infra/main.tf", "rendered/main.tf"]);
+}
+
+#[test]
+fn gitignored_and_hidden_files_are_not_read() {
+    let project = clean_project();
+    project
+        .file(".gitignore", "generated/\nscratch.tf\n")
+        .file("generated/main.tf", BROKEN_TF)
+        .file("infra/scratch.tf", BROKEN_TF)
+        .file(".terraform/modules/vpc/main.tf", BROKEN_TF)
+        .file("infra/.terraform/modules/eks/main.tf", BROKEN_TF)
+        .file(".git/hooks/x.tf", BROKEN_TF);
+    let run = project.run(&["check", "--format", "compact"]);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert_eq!(run.stdout, "");
+    // The same broken text outside those places is found, so the check above can fail.
+    project.file("infra/visible.tf", BROKEN_TF);
+    let run = project.run(&["check", "--format", "compact"]);
+    assert_eq!(run.status, 1);
+    let files: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(files, ["infra/visible.tf"]);
+}
+
+#[test]
+fn a_file_path_lints_only_that_file() {
+    let project = broken_project();
+    project.file("infra/other.tf", BROKEN_TF);
+    for path in ["infra/main.tf", "./infra/main.tf"] {
+        let run = project.run(&["check", path, "--format", "compact"]);
+        assert_eq!(run.status, 1, "{path}: {run:?}");
+        assert_eq!(run.stdout.lines().count(), 1, "{path}: {}", run.stdout);
+        assert!(
+            run.stdout.starts_with("infra/main.tf:2:13: "),
+            "{path}: {}",
+            run.stdout
+        );
+    }
+    let run = project.run(&["check", "infra/variables.tf"]);
+    assert_eq!(run.status, 0, "{run:?}");
+}
+
+#[test]
+fn paths_are_shown_relative_to_the_working_directory() {
+    let project = broken_project();
+    let absolute = project.path().canonicalize().unwrap();
+    let absolute_infra = absolute.join("infra");
+    let cases: [(&str, &[&str], &str); 5] = [
+        (".", &[], "infra/main.tf:2:13: "),
+        (".", &["."], "infra/main.tf:2:13: "),
+        (".", &["./infra/"], "infra/main.tf:2:13: "),
+        (
+            ".",
+            &[absolute_infra.to_str().unwrap()],
+            "infra/main.tf:2:13: ",
+        ),
+        ("infra", &[], "main.tf:2:13: "),
+    ];
+    for (cwd, paths, expected) in cases {
+        let args: Vec<&str> = ["check", "--format", "compact"]
+            .iter()
+            .chain(paths)
+            .copied()
+            .collect();
+        let run = project.run_in(cwd, &args, None, &[]);
+        assert_eq!(run.status, 1, "{cwd} {paths:?}: {run:?}");
+        assert!(
+            run.stdout.starts_with(expected),
+            "{cwd} {paths:?}: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn the_scanned_tree_is_not_modified() {
+    let project = busy_project();
+    project
+        .file(".gitignore", "ignored/\n")
+        .file("ignored/main.tf", BROKEN_TF)
+        .file("k8s/sa.yaml", "apiVersion: v1\nkind: ServiceAccount\n")
+        .file("prod.tfvars", "region = \"eu-west-1\"\n");
+    let before = project.snapshot();
+    for format in FORMATS {
+        project.run(&["check", "--format", format, "--var-file", "prod.tfvars"]);
+    }
+    project.run_with_stdin(
+        &["check", "-", ".", "--stdin-filename", "alpha/main.tf"],
+        VALID_TF,
+    );
+    project.run(&["check", "--fail-on", "never", "--var", "region=us-east-1"]);
+    assert_eq!(project.snapshot(), before);
+}
