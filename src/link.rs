@@ -55,9 +55,20 @@ impl RoleArn {
 
 /// Accounts that only appear in documentation.
 const PLACEHOLDER_ACCOUNTS: &[&str] = &["000000000000", "123456789012", "111122223333"];
-const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+const PARTITIONS: &[&str] = &[
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
 /// Terraform namespaces whose references only render inside Terraform.
-const TERRAFORM_ROOTS: &[&str] = &["local.", "var.", "data.", "module.", "aws_", "each.", "count."];
+const TERRAFORM_ROOTS: &[&str] = &[
+    "local.", "var.", "data.", "module.", "aws_", "each.", "count.",
+];
 
 /// What is wrong with an annotation value, and how to fix it; `None` when it is a valid role
 /// ARN, empty, or wholly a template placeholder (unknown).
@@ -78,17 +89,29 @@ pub fn role_arn_problem(text: &str) -> Option<(String, String)> {
         return None; // a partly templated value: unknown, not wrong
     }
     if text.trim() != text {
-        return Some(("it has leading or trailing whitespace".into(), "remove the whitespace".into()));
+        return Some((
+            "it has leading or trailing whitespace".into(),
+            "remove the whitespace".into(),
+        ));
     }
     let parts: Vec<&str> = text.splitn(6, ':').collect();
     let [arn, partition, service, region, account, resource] = parts.as_slice() else {
-        return Some((format!("it does not have the shape {shape}"), format!("write it as {shape}")));
+        return Some((
+            format!("it does not have the shape {shape}"),
+            format!("write it as {shape}"),
+        ));
     };
     if *arn != "arn" || !PARTITIONS.contains(partition) || *service != "iam" || !region.is_empty() {
-        return Some((format!("it does not have the shape {shape}"), format!("write it as {shape}")));
+        return Some((
+            format!("it does not have the shape {shape}"),
+            format!("write it as {shape}"),
+        ));
     }
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Some((format!("account `{account}` is not 12 digits"), "use the 12-digit id of the account the role lives in".into()));
+        return Some((
+            format!("account `{account}` is not 12 digits"),
+            "use the 12-digit id of the account the role lives in".into(),
+        ));
     }
     if PLACEHOLDER_ACCOUNTS.contains(account) {
         return Some((
@@ -98,14 +121,22 @@ pub fn role_arn_problem(text: &str) -> Option<(String, String)> {
     }
     let Some(path_and_name) = resource.strip_prefix("role/") else {
         let kind = resource.split('/').next().unwrap_or(resource);
-        return Some((format!("it is an IAM {kind} ARN, not a role ARN"), "use the ARN of the IAM role (…:role/<name>), not of its policy".into()));
+        return Some((
+            format!("it is an IAM {kind} ARN, not a role ARN"),
+            "use the ARN of the IAM role (…:role/<name>), not of its policy".into(),
+        ));
     };
     let name = path_and_name.rsplit('/').next().unwrap_or("");
     let name_ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
     if !name_ok {
-        return Some((format!("role name `{name}` is not a valid IAM role name"), "role names use letters, digits and +=,.@_- (at most 64)".into()));
+        return Some((
+            format!("role name `{name}` is not a valid IAM role name"),
+            "role names use letters, digits and +=,.@_- (at most 64)".into(),
+        ));
     }
     None
 }
@@ -115,13 +146,20 @@ fn is_placeholder(text: &str) -> bool {
     let t = text.trim();
     (t.starts_with("${") && t.ends_with('}') && t.matches("${").count() == 1)
         || (t.starts_with("{{") && t.ends_with("}}"))
-        || (t.starts_with('$') && t[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && t.len() > 1)
+        || (t.starts_with('$')
+            && t[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && t.len() > 1)
 }
 
 /// The reference starting at `root` inside `{...}`, for the message.
 fn reference_at(text: &str, root: &str) -> String {
     let start = text.find(&format!("{{{root}")).map(|i| i + 1).unwrap_or(0);
-    let end = text[start..].find('}').map(|i| start + i).unwrap_or(text.len());
+    let end = text[start..]
+        .find('}')
+        .map(|i| start + i)
+        .unwrap_or(text.len());
     text[start..end].to_string()
 }
 
@@ -265,7 +303,11 @@ impl<'a> LintContext<'a> {
 fn link_service_account(facts: &Facts, index: usize, sa: &ServiceAccount) -> Option<SaLink> {
     let value = sa.annotation(ROLE_ARN_KEY)?.value.clone()?;
     // An annotation that cannot be a role ARN is IRSA012's finding alone.
-    if value.value.as_known().is_some_and(|t| role_arn_problem(t).is_some()) {
+    if value
+        .value
+        .as_known()
+        .is_some_and(|t| role_arn_problem(t).is_some())
+    {
         return None;
     }
     let arn = RoleArn::parse(&value.value)?;
