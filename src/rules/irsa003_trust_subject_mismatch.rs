@@ -4,7 +4,7 @@
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Str;
 use crate::facts::{ServiceAccount, Spanned};
-use crate::link::{Admission, LintContext, glob_match, role_admits};
+use crate::link::{Admission, LintContext, edit_distance, glob_match, role_admits};
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -58,15 +58,23 @@ fn diagnostic(sa: &ServiceAccount, subject: &str, role_name: &Str, role_span: cr
             (
                 span,
                 format!("namespace {}", sa.namespace.value),
-                format!(
-                    "the namespace differs: move the service account to namespace {ns}, or admit {subject} in the trust policy"
-                ),
+                if is_typo(ns, &sa.namespace.value) {
+                    format!("the trust policy's namespace {ns} looks like a typo: did you mean {subject}?")
+                } else {
+                    format!(
+                        "the namespace differs: move the service account to namespace {ns}, or admit {subject} in the trust policy"
+                    )
+                },
             )
         }
         Some((ns, name)) if ns_ok(ns) && !name_ok(name) => (
             sa.name.span,
             format!("service account name {}", sa.name.value),
-            format!("the name differs: rename the service account to {name}, or admit {subject} in the trust policy"),
+            if is_typo(name, &sa.name.value) {
+                format!("the trust policy's name {name} looks like a typo: did you mean {subject}?")
+            } else {
+                format!("the name differs: rename the service account to {name}, or admit {subject} in the trust policy")
+            },
         ),
         _ => (
             sa.name.span,
@@ -92,6 +100,11 @@ fn diagnostic(sa: &ServiceAccount, subject: &str, role_name: &Str, role_span: cr
         d = d.related(role_span, format!("role {}", role_name.display()));
     }
     d
+}
+
+/// A literal that differs by a character or two from what the ServiceAccount says.
+fn is_typo(written: &str, actual: &str) -> bool {
+    !written.contains(['*', '?']) && edit_distance(written, actual) <= 2
 }
 
 /// `system:serviceaccount:<ns>:<name>` → (ns, name).

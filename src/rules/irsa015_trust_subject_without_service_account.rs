@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::link::{LintContext, closest, is_eks_statement, key_is, operator};
+use crate::facts::Role;
+use crate::link::{Admission, LintContext, closest, is_eks_statement, key_is, operator, role_admits};
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -27,8 +28,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         .map(|s| (s.namespace.value.as_str(), s.name.value.as_str()))
         .collect();
     let names: Vec<String> = facts.service_accounts.iter().map(|s| s.qualified_name()).collect();
-    for (_, s) in ctx.trust_statements() {
-        if !is_eks_statement(s) {
+    for (role, s) in ctx.trust_statements() {
+        // A role whose own ServiceAccount it rejects is IRSA003's finding: the subject that
+        // has no ServiceAccount is the other end of that same broken link.
+        if !is_eks_statement(s) || rejects_its_service_account(ctx, role) {
             continue;
         }
         for c in s.conditions.iter().flatten() {
@@ -69,4 +72,14 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+fn rejects_its_service_account(ctx: &LintContext, role: &Role) -> bool {
+    ctx.sa_links.iter().any(|link| {
+        ctx.linked_roles(link).iter().any(|r| std::ptr::eq(*r, role)) && {
+            let sa = ctx.service_account(link);
+            let subject = format!("system:serviceaccount:{}:{}", sa.namespace.value, sa.name.value);
+            matches!(role_admits(role, "sub", &subject, None), Admission::Rejected(_))
+        }
+    })
 }
