@@ -31,7 +31,8 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
     let mut facts = Facts::default();
     match syntax {
         // A Helm or Go template is not YAML until rendered, and may define any ServiceAccount.
-        ManifestSyntax::Yaml if text.contains("{{") => {
+        // Likewise a Terraform template with directives (`%{ if }`), read with templatefile().
+        ManifestSyntax::Yaml if text.contains("{{") || text.contains("%{") => {
             facts.hidden_service_accounts = true;
             return facts;
         }
@@ -62,7 +63,16 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
             reader.read_document(document);
         }
         // Not every .json file is a manifest: its syntax errors are not ours to report.
+        // A file with `${...}` placeholders is a template whose rendering is what counts;
+        // and where saphyr is stricter than the libyaml family (kubectl's go-yaml is a port of
+        // libyaml), the document still applies: neither is a finding, only unseen objects.
         if let Some(error) = error.filter(|_| syntax == ManifestSyntax::Yaml) {
+            let resource_limit =
+                error.message.contains("alias") || error.message.contains("nesting");
+            if text.contains("${") || (!resource_limit && libyaml_accepts(chunk_text)) {
+                facts.hidden_service_accounts = true;
+                continue;
+            }
             facts.parse_errors.push(ParseError {
                 span: positions.error_span(error.char_index),
                 message: error.message,
@@ -70,6 +80,13 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
         }
     }
     facts
+}
+
+/// Whether libyaml (through serde_yaml) reads every document of the chunk.
+fn libyaml_accepts(chunk: &str) -> bool {
+    use serde::Deserialize;
+    serde_yaml::Deserializer::from_str(chunk)
+        .all(|doc| serde::de::IgnoredAny::deserialize(doc).is_ok())
 }
 
 /// Documents of other kinds are only checked for syntax (see `stream::load_documents`).
@@ -400,6 +417,31 @@ mod tests {
     }
 
     #[test]
+    fn terraform_templates_are_not_reported_as_broken_yaml() {
+        let directives = "service:\n%{ if enable_ipv6 ~}\n  ipv6: true\n%{ endif ~}\n";
+        let facts = yaml(directives);
+        assert!(facts.parse_errors.is_empty() && facts.hidden_service_accounts);
+        let placeholders =
+            "controller:\n  ipFamilies:\n    - ${enable_ipv6 ? \"IPv6\" : \"IPv4\"}\n";
+        let facts = yaml(placeholders);
+        assert!(facts.parse_errors.is_empty() && facts.hidden_service_accounts);
+    }
+
+    #[test]
+    fn what_kubectl_reads_is_not_a_parse_error() {
+        // A flow sequence closed at its key's indentation: saphyr refuses it, libyaml (and
+        // kubectl's go-yaml) read it.
+        let text = "kind: NodePool\nspec:\n  values: [\n    \"c5d\",\n    \"m5d\"\n  ]\n";
+        assert!(
+            yaml(text).parse_errors.is_empty(),
+            "{:?}",
+            yaml(text).parse_errors
+        );
+        let broken = "kind: ConfigMap\ndata:\n  a: \"unterminated\n";
+        assert_eq!(yaml(broken).parse_errors.len(), 1);
+    }
+
+    #[test]
     fn namespace_defaults_to_default_at_the_name() {
         let text = "kind: ServiceAccount\nmetadata:\n  name: api\n  namespace:\n";
         let sa = &yaml(text).service_accounts[0];
@@ -556,7 +598,7 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         for text in ["[".repeat(100_000), "- ".repeat(100_000) + "x\n"] {
             let facts = yaml(&text);
-            assert_eq!(facts.parse_errors.len(), 1);
+            assert_eq!(facts.parse_errors.len(), 1, "{}", &text[..4]);
         }
         let facts = yaml(&("- ".repeat(100_000) + "x\n"));
         assert_eq!(
