@@ -205,3 +205,39 @@ fn every_rule_has_failing_and_passing_fixtures() {
         );
     }
 }
+
+/// The same broken link, written in every layout (heredoc, jsonencode, policy document, file,
+/// templatefile; issuer literal, variable, tfvars or reference; ServiceAccount in YAML, JSON,
+/// a List or Terraform), gives the same finding with the same message.
+#[test]
+fn every_layout_gives_the_same_finding() {
+    let layouts = sorted_dirs(&fixtures_root().join("layouts"));
+    assert!(
+        layouts.len() >= 10,
+        "expected the layout variants, found {}",
+        layouts.len()
+    );
+    let messages = |case: &Path| -> Vec<(String, String)> {
+        let report = lint(&Settings {
+            paths: vec![case.to_path_buf()],
+            ..Settings::default()
+        })
+        .expect("layout folders exist");
+        report
+            .diagnostics
+            .iter()
+            .map(|d| (d.rule_id.to_string(), d.message.clone()))
+            .collect()
+    };
+    let first = messages(&layouts[0]);
+    assert!(!first.is_empty());
+    for case in &layouts[1..] {
+        assert_eq!(
+            messages(case),
+            first,
+            "{} differs from {}",
+            relative(case, &fixtures_root()),
+            relative(&layouts[0], &fixtures_root())
+        );
+    }
+}
