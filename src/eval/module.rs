@@ -153,27 +153,21 @@ impl<'a> Module<'a> {
                         self.locals.insert(attr.key.as_str(), (file, &attr.value));
                     }
                 }
-                ("resource", [kind, name]) => {
-                    self.resources.entry(kind).or_default().insert(
+                (kind @ ("resource" | "data"), [type_name, name]) => {
+                    let data = kind == "data";
+                    let index = if data {
+                        &mut self.data
+                    } else {
+                        &mut self.resources
+                    };
+                    index.entry(type_name).or_default().insert(
                         name,
                         Resource {
-                            kind,
+                            kind: type_name,
                             name,
                             file,
                             block,
-                            data: false,
-                        },
-                    );
-                }
-                ("data", [kind, name]) => {
-                    self.data.entry(kind).or_default().insert(
-                        name,
-                        Resource {
-                            kind,
-                            name,
-                            file,
-                            block,
-                            data: true,
+                            data,
                         },
                     );
                 }

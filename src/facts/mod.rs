@@ -180,6 +180,14 @@ impl ServiceAccount {
         self.annotations.iter().find(|a| a.key.value == key)
     }
 
+    /// The `sub` claim of this ServiceAccount's projected token.
+    pub fn subject(&self) -> String {
+        format!(
+            "system:serviceaccount:{}:{}",
+            self.namespace.value, self.name.value
+        )
+    }
+
     pub fn qualified_name(&self) -> String {
         format!("{}/{}", self.namespace.value, self.name.value)
     }

@@ -22,7 +22,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let sa = ctx.service_account(link);
-        let subject = format!("system:serviceaccount:{}:{}", sa.namespace.value, sa.name.value);
+        let subject = sa.subject();
         let mut rejections = Vec::new();
         for role in &roles {
             match role_admits(role, "sub", &subject, None) {

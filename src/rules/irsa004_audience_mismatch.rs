@@ -31,7 +31,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             },
             None => (DEFAULT_AUDIENCE.to_string(), None),
         };
-        let subject = format!("system:serviceaccount:{}:{}", sa.namespace.value, sa.name.value);
+        let subject = sa.subject();
         if let Some(d) = trust_rejects(&roles, link, &audience, audience_span, &subject, sa.qualified_name()) {
             out.push(d);
         } else if let Some(d) = provider_rejects(ctx, &roles, &audience, audience_span, &subject, sa.qualified_name()) {

@@ -78,7 +78,7 @@ fn rejects_its_service_account(ctx: &LintContext, role: &Role) -> bool {
     ctx.sa_links.iter().any(|link| {
         ctx.linked_roles(link).iter().any(|r| std::ptr::eq(*r, role)) && {
             let sa = ctx.service_account(link);
-            let subject = format!("system:serviceaccount:{}:{}", sa.namespace.value, sa.name.value);
+            let subject = sa.subject();
             matches!(role_admits(role, "sub", &subject, None), Admission::Rejected(_))
         }
     })
