@@ -30,7 +30,7 @@ pub fn check(args: CheckArgs) -> u8 {
         Ok(report) => report,
         Err(err) => return usage_error(&err),
     };
-    if report.sources.is_empty() {
+    if report.files_read == 0 {
         eprintln!("warning: no .tf, .tfvars, .yaml, .yml or .json file found to lint");
     }
     let rendered = output::render(

@@ -3,7 +3,7 @@
 //! Files are read and parsed in parallel; each Terraform module directory is evaluated on its
 //! own thread; only facts (not syntax trees) outlive this module.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -11,9 +11,12 @@ use rayon::prelude::*;
 
 use crate::diagnostic::Diagnostic;
 use crate::discover::{self, FileKind, Input};
+use hcl_edit::structure::Body;
+
 use crate::eval::FileLoader;
 use crate::eval::module::Module;
 use crate::eval::value::Value;
+use crate::eval::workspace::{ModuleDir, ParsedFile, Workspace, normalize};
 use crate::facts::{Facts, ParseError};
 use crate::link::LintContext;
 use crate::parse::yaml::{ManifestSyntax, extract_manifests};
@@ -37,6 +40,8 @@ pub struct Settings {
 pub struct Report {
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
+    /// How many of the user's files were read (the source map also holds built-in models).
+    pub files_read: usize,
 }
 
 #[derive(Debug)]
@@ -98,9 +103,10 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
         }
     }
 
+    let files_read = sources.len();
     facts.extend(manifest_facts(&sources, &files));
-    let loader = Loader::new(&sources, &files, &paths);
-    facts.extend(terraform_facts(&sources, &files, settings, &loader));
+    let (terraform, loader) = terraform_facts(&mut sources, &files, settings, &paths);
+    facts.extend(terraform);
     loader.register(&mut sources);
 
     let ctx = LintContext::new(&facts, &sources);
@@ -114,6 +120,7 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
     Ok(Report {
         sources,
         diagnostics,
+        files_read,
     })
 }
 
@@ -167,109 +174,151 @@ fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) ->
 }
 
 fn terraform_facts(
-    sources: &SourceMap,
+    sources: &mut SourceMap,
     files: &[(FileId, FileKind, PathBuf)],
     settings: &Settings,
-    loader: &Loader,
-) -> Facts {
+    roots: &[PathBuf],
+) -> (Facts, Loader) {
+    // The models' texts are registered first, so that the loader's new ids come after them.
+    let models = crate::eval::models::load(sources);
+    let loader = Loader::new(sources, files, roots);
+    let mut facts = Facts::default();
     // Module directories, each with its .tf and .tfvars files in path order.
-    let mut modules: BTreeMap<PathBuf, Vec<(FileId, FileKind, &Path)>> = BTreeMap::new();
+    let mut by_dir: BTreeMap<PathBuf, Vec<(FileId, FileKind, &Path)>> = BTreeMap::new();
     for (id, kind, path) in files {
         if matches!(kind, FileKind::Terraform | FileKind::TfVars) {
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            modules.entry(dir).or_default().push((*id, *kind, path));
+            by_dir
+                .entry(normalize(&dir))
+                .or_default()
+                .push((*id, *kind, path));
         }
     }
-    let cli_var_files: Vec<(PathBuf, String)> = settings
+    let parsed: Vec<(PathBuf, ModuleDir, Vec<(String, Body)>, Vec<ParseError>)> = by_dir
+        .into_par_iter()
+        .map(|(dir, dir_files)| parse_dir(sources, dir, &dir_files))
+        .collect();
+    let mut dirs = HashMap::new();
+    let mut tfvars = HashMap::new();
+    for (dir, module_dir, dir_tfvars, errors) in parsed {
+        facts.parse_errors.extend(errors);
+        if !module_dir.files.is_empty() {
+            dirs.insert(dir.clone(), module_dir);
+            tfvars.insert(dir, dir_tfvars);
+        }
+    }
+    let workspace = Workspace {
+        dirs,
+        models,
+        loader: &loader,
+    };
+    // A directory another scanned module calls is evaluated through its callers, with their
+    // inputs, not on its own with its defaults.
+    let called: HashSet<PathBuf> = workspace
+        .dirs
+        .values()
+        .flat_map(ModuleDir::local_calls)
+        .collect();
+    let mut root_dirs: Vec<&PathBuf> = workspace
+        .dirs
+        .keys()
+        .filter(|d| !called.contains(*d))
+        .collect();
+    root_dirs.sort();
+    let cli_var_files: Vec<Body> = settings
         .var_files
         .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok().map(|t| (p.clone(), t)))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|t| hcl_edit::parser::parse_body(&t).ok())
         .collect();
-    let per_module: Vec<Facts> = modules
+    let per_root: Vec<Facts> = root_dirs
         .par_iter()
-        .map(|(dir, module_files)| {
-            module_facts(
-                sources,
-                dir,
-                module_files,
+        .map(|dir| {
+            let module_dir = &workspace.dirs[*dir];
+            let var_values = variable_values(
+                &workspace,
+                module_dir,
+                &tfvars[*dir],
                 &cli_var_files,
                 &settings.vars,
-                loader,
-            )
+            );
+            let module = Module::root(&workspace, module_dir, var_values);
+            let unit = dir_unit(sources, module_dir);
+            crate::facts::terraform::extract(&module, &unit)
         })
         .collect();
-    let mut facts = Facts::default();
-    for f in per_module {
+    for f in per_root {
         facts.extend(f);
     }
-    facts
+    drop(workspace);
+    (facts, loader)
 }
 
-fn module_facts(
-    sources: &SourceMap,
-    dir: &Path,
-    files: &[(FileId, FileKind, &Path)],
-    cli_var_files: &[(PathBuf, String)],
-    cli_vars: &[(String, String)],
-    loader: &Loader,
-) -> Facts {
-    let mut facts = Facts::default();
-    let mut bodies = Vec::new();
+type ParsedDir = (PathBuf, ModuleDir, Vec<(String, Body)>, Vec<ParseError>);
+
+/// Parse the `.tf` and `.tfvars` files of one directory.
+fn parse_dir(sources: &SourceMap, dir: PathBuf, files: &[(FileId, FileKind, &Path)]) -> ParsedDir {
+    let mut parsed = Vec::new();
     let mut tfvars = Vec::new();
+    let mut errors = Vec::new();
     for &(id, kind, path) in files {
-        let text = &sources.get(id).text;
-        match crate::parse::hcl::parse_body(id, text) {
-            Ok(body) if kind == FileKind::Terraform => bodies.push((id, body)),
+        let text = sources.get(id).text.clone();
+        match crate::parse::hcl::parse_body(id, &text) {
+            Ok(body) if kind == FileKind::Terraform => parsed.push(ParsedFile { id, body, text }),
             Ok(body) => {
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
                 if name == "terraform.tfvars" || name.ends_with(".auto.tfvars") {
                     tfvars.push((name.to_string(), body));
                 }
             }
-            Err(e) => facts.parse_errors.push(e),
+            Err(e) => errors.push(e),
         }
     }
-    if bodies.is_empty() {
-        return facts;
-    }
-    // terraform.tfvars first, then *.auto.tfvars in lexical order, then flags.
+    // terraform.tfvars first, then *.auto.tfvars in lexical order.
     tfvars.sort_by_key(|(name, _)| (name != "terraform.tfvars", name.clone()));
-    let mut var_values = HashMap::new();
-    let empty = Module::new(dir.to_path_buf(), Vec::new(), HashMap::new(), loader);
+    let module_dir = ModuleDir {
+        dir: dir.clone(),
+        files: parsed,
+        is_model: false,
+    };
+    (dir, module_dir, tfvars, errors)
+}
+
+/// A root module's variables as `terraform plan` would set them: tfvars files, then
+/// `--var-file`, then `--var`.
+fn variable_values(
+    workspace: &Workspace<'_>,
+    dir: &ModuleDir,
+    tfvars: &[(String, Body)],
+    cli_var_files: &[Body],
+    cli_vars: &[(String, String)],
+) -> HashMap<String, Value> {
+    let empty = ModuleDir {
+        dir: dir.dir.clone(),
+        files: Vec::new(),
+        is_model: false,
+    };
+    let evaluator = Module::root(workspace, &empty, HashMap::new());
     let scope = Default::default();
-    for (_, body) in &tfvars {
+    let mut values = HashMap::new();
+    for body in tfvars.iter().map(|(_, b)| b).chain(cli_var_files) {
         for attr in body.attributes() {
-            if let Ok(v) = empty.eval(&attr.value, &scope) {
-                var_values.insert(attr.key.as_str().to_string(), v);
-            }
-        }
-    }
-    for (_, text) in cli_var_files {
-        if let Ok(body) = hcl_edit::parser::parse_body(text) {
-            for attr in body.attributes() {
-                if let Ok(v) = empty.eval(&attr.value, &scope) {
-                    var_values.insert(attr.key.as_str().to_string(), v);
-                }
+            if let Ok(v) = evaluator.eval(&attr.value, &scope) {
+                values.insert(attr.key.as_str().to_string(), v);
             }
         }
     }
     for (k, v) in cli_vars {
-        var_values.insert(k.clone(), Value::str(v.clone()));
+        values.insert(k.clone(), Value::str(v.clone()));
     }
-    let with_text: Vec<_> = bodies
-        .iter()
-        .map(|(id, body)| (*id, body, &*sources.get(*id).text))
-        .collect();
-    let module = Module::new(dir.to_path_buf(), with_text, var_values, loader);
-    let unit = dir_display(sources, files);
-    facts.extend(crate::facts::terraform::extract(&module, &unit));
-    facts
+    values
 }
 
-fn dir_display(sources: &SourceMap, files: &[(FileId, FileKind, &Path)]) -> String {
-    files
+/// The deployment unit of a root module: its directory as shown to the user.
+fn dir_unit(sources: &SourceMap, dir: &ModuleDir) -> String {
+    dir.files
         .first()
-        .map(|(id, _, _)| unit_of(sources, *id))
+        .map(|f| unit_of(sources, f.id))
         .unwrap_or_default()
 }
 

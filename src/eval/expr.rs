@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use hcl_edit::Span as _;
 use hcl_edit::expr::{
     BinaryOperator, Expression, ForExpr, ObjectKey, TraversalOperator, UnaryOperator,
 };
@@ -24,7 +25,9 @@ impl<'a> Module<'a> {
                 .as_f64()
                 .map(Value::Number)
                 .unwrap_or(Value::Unknown)),
-            Expression::String(s) => Ok(Value::str(s.value().as_str())),
+            Expression::String(s) => Ok(Value::String(
+                Str::lit(s.value().as_str()).with_origin(self.origin_of(s.span())),
+            )),
             Expression::Array(a) => {
                 let mut out = Vec::with_capacity(a.len());
                 for e in a.iter() {
@@ -51,16 +54,20 @@ impl<'a> Module<'a> {
                 }
                 Ok(Value::Map(out))
             }
-            Expression::StringTemplate(t) => self.eval_template_elements(t.iter(), scope),
+            Expression::StringTemplate(t) => {
+                let v = self.eval_template_elements(t.iter(), scope)?;
+                Ok(self.written_at(v, t.span()))
+            }
             Expression::HeredocTemplate(h) => {
                 let v = self.eval_template(&h.template, scope)?;
-                Ok(match (h.indent(), v) {
+                let v = match (h.indent(), v) {
                     (Some(indent), Value::String(s)) => Value::String(dedent(&s, indent)),
                     (_, v) => v,
-                })
+                };
+                Ok(self.written_at(v, h.span()))
             }
             Expression::Parenthesis(p) => self.eval(p.inner(), scope),
-            Expression::Variable(v) => Ok(self.root(v.as_str(), scope)),
+            Expression::Variable(v) => Ok(self.scope_variable(v.as_str(), scope)),
             Expression::Conditional(c) => match self.eval(&c.cond_expr, scope)?.truthy() {
                 Some(true) => self.eval(&c.true_expr, scope),
                 Some(false) => self.eval(&c.false_expr, scope),
@@ -94,8 +101,17 @@ impl<'a> Module<'a> {
         }
     }
 
+    /// A string built by a template of the user's is shown where the template is written; one
+    /// built inside a model keeps the origin of what was interpolated into it.
+    fn written_at(&self, v: Value, range: Option<std::ops::Range<usize>>) -> Value {
+        match (v, self.origin_of(range)) {
+            (Value::String(s), Some(origin)) => Value::String(s.with_origin(Some(origin))),
+            (v, _) => v,
+        }
+    }
+
     /// The value of a bare identifier: a scope variable, or unknown.
-    fn root(&self, name: &str, scope: &Scope) -> Value {
+    fn scope_variable(&self, name: &str, scope: &Scope) -> Value {
         scope.get(name).cloned().unwrap_or(Value::Unknown)
     }
 
@@ -182,6 +198,10 @@ impl<'a> Module<'a> {
                 },
                 _ => Ok((Value::Unknown, &[])),
             },
+            "module" => match attr(0) {
+                Some(name) => self.module_reference(name, &ops[1..], scope),
+                None => Ok((Value::Unknown, &[])),
+            },
             kind => match attr(0).and_then(|name| self.resource(kind, name)) {
                 Some(res) => {
                     let (v, used) = self.resource_reference(res, &ops[1..], scope)?;
@@ -190,6 +210,49 @@ impl<'a> Module<'a> {
                 // module outputs, `terraform.workspace`, resources declared elsewhere
                 None => Ok((Value::Unknown, &[])),
             },
+        }
+    }
+
+    /// `module.NAME[...].OUTPUT`: the output of the child instance, or unknown when the call
+    /// cannot be followed.
+    fn module_reference<'o>(
+        &self,
+        name: &str,
+        ops: &'o [&'o TraversalOperator],
+        scope: &Scope,
+    ) -> Result<(Value, &'o [&'o TraversalOperator]), Fail> {
+        let Some(instances) = self.module_instances(name) else {
+            return Ok((Value::Unknown, &[]));
+        };
+        let single = matches!(
+            instances.as_slice(),
+            [(super::module::InstanceKey::Single, _)]
+        );
+        let (child, rest) = if single {
+            (instances[0].1.clone(), ops)
+        } else {
+            match ops.first() {
+                Some(TraversalOperator::Index(i)) => {
+                    let key = self.eval(i, scope)?;
+                    let found = instances.iter().find(|(k, _)| match (k, &key) {
+                        (super::module::InstanceKey::Index(n), Value::Number(x)) => *n as f64 == *x,
+                        (super::module::InstanceKey::Key(k), v) => {
+                            v.as_known_str() == Some(k.as_str())
+                        }
+                        _ => false,
+                    });
+                    match found {
+                        Some((_, m)) => (m.clone(), &ops[1..]),
+                        None if key.is_unknown() => return Ok((Value::Unknown, &[])),
+                        None => return Err(Fail),
+                    }
+                }
+                _ => return Ok((Value::Unknown, &[])),
+            }
+        };
+        match rest.first() {
+            Some(TraversalOperator::GetAttr(out)) => Ok((child.output(out.as_str())?, &rest[1..])),
+            _ => Ok((child.outputs()?, rest)),
         }
     }
 

@@ -7,8 +7,10 @@
 mod expr;
 mod functions;
 pub use functions::template_scope;
+pub mod models;
 pub mod module;
 pub mod value;
+pub mod workspace;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -4,6 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, TraversalOperator};
@@ -11,10 +12,18 @@ use hcl_edit::structure::{Block, Body};
 
 use super::FileLoader;
 use super::value::{Str, Symbol, Value};
+use super::workspace::{ModuleDir, Workspace, is_local_source, literal_source};
 use crate::source::{FileId, Span};
 
 /// The most expression evaluation steps one module may take before the rest is unknown.
 const MAX_STEPS: u64 = 2_000_000;
+/// How deep module calls are followed (a module that calls itself ends here).
+pub const MAX_MODULE_DEPTH: usize = 16;
+/// How many module instances one root module's tree may create.
+pub const MAX_MODULE_INSTANCES: usize = 2_000;
+
+/// The instances of one module call, each an evaluated child module.
+pub type ModuleInstances<'a> = Rc<Vec<(InstanceKey, Rc<Module<'a>>)>>;
 
 /// A resource or data block.
 pub struct Resource<'a> {
@@ -36,15 +45,7 @@ impl Resource<'_> {
 
     /// The span of the block's labels, where "this resource" is shown.
     pub fn label_span(&self) -> Span {
-        let start = self.block.ident.span().map(|r| r.start).unwrap_or(0);
-        let end = self
-            .block
-            .labels
-            .last()
-            .and_then(|l| l.span())
-            .map(|r| r.end)
-            .unwrap_or(start);
-        Span::new(self.file, start..end)
+        Span::new(self.file, label_range(self.block))
     }
 }
 
@@ -98,6 +99,24 @@ pub type EvalResult = Result<Value, Fail>;
 pub struct Module<'a> {
     /// The module directory on disk, for `file()` paths.
     pub dir: PathBuf,
+    pub workspace: &'a Workspace<'a>,
+    /// A built-in model of a registry module: spans in it are replaced by the user's.
+    pub is_model: bool,
+    /// The module instance's address prefix (`module.irsa["ebs"].`), empty for a root.
+    pub address: String,
+    /// The labels of the caller's module block, shown for a value a model made up itself.
+    pub call_site: Option<Span>,
+    depth: usize,
+    /// The module directories from the root down to this one, to refuse a cycle.
+    ancestors: Vec<PathBuf>,
+    /// Module instances created in this root's tree, shared by all of them.
+    instance_budget: Rc<Cell<usize>>,
+    /// The file whose expression is being evaluated, to record where literals come from.
+    current_file: Cell<Option<FileId>>,
+    module_calls: HashMap<&'a str, (FileId, &'a Block)>,
+    /// Where the caller wrote each input of this module instance.
+    input_spans: HashMap<String, Span>,
+    children: RefCell<HashMap<String, Option<ModuleInstances<'a>>>>,
     /// Files of the module with their parsed bodies and their text.
     pub files: Vec<(FileId, &'a Body, &'a str)>,
     variables: HashMap<&'a str, (FileId, &'a Block)>,
@@ -113,23 +132,49 @@ pub struct Module<'a> {
 }
 
 impl<'a> Module<'a> {
-    /// Index a module. `var_values` are the values set by tfvars files and flags, in
+    /// A root module. `var_values` are the values set by tfvars files and flags, in
     /// precedence order already applied.
-    pub fn new(
-        dir: PathBuf,
-        files: Vec<(FileId, &'a Body, &'a str)>,
+    pub fn root(
+        workspace: &'a Workspace<'a>,
+        dir: &'a ModuleDir,
         var_values: HashMap<String, Value>,
-        loader: &'a dyn FileLoader,
     ) -> Self {
+        Module::new(workspace, dir, var_values, String::new(), None, 0)
+    }
+
+    fn new(
+        workspace: &'a Workspace<'a>,
+        module_dir: &'a ModuleDir,
+        var_values: HashMap<String, Value>,
+        address: String,
+        call_site: Option<Span>,
+        depth: usize,
+    ) -> Self {
+        let files: Vec<(FileId, &'a Body, &'a str)> = module_dir
+            .files
+            .iter()
+            .map(|f| (f.id, &f.body, &*f.text))
+            .collect();
         let mut m = Module {
-            dir,
+            dir: module_dir.dir.clone(),
+            workspace,
+            is_model: module_dir.is_model,
+            address,
+            call_site,
+            depth,
+            ancestors: Vec::new(),
+            instance_budget: Rc::new(Cell::new(MAX_MODULE_INSTANCES)),
+            current_file: Cell::new(None),
+            module_calls: HashMap::new(),
+            input_spans: HashMap::new(),
+            children: RefCell::new(HashMap::new()),
             files: Vec::new(),
             variables: HashMap::new(),
             var_values,
             locals: HashMap::new(),
             resources: HashMap::new(),
             data: HashMap::new(),
-            loader,
+            loader: workspace.loader,
             cache: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(HashSet::new()),
             steps: Cell::new(0),
@@ -147,6 +192,9 @@ impl<'a> Module<'a> {
             match (block.ident.as_str(), labels.as_slice()) {
                 ("variable", [name]) => {
                     self.variables.insert(name, (file, block));
+                }
+                ("module", [name]) => {
+                    self.module_calls.insert(name, (file, block));
                 }
                 ("locals", []) => {
                     for attr in block.body.attributes() {
@@ -174,12 +222,6 @@ impl<'a> Module<'a> {
                 _ => {}
             }
         }
-    }
-
-    pub fn has_module_calls(&self) -> bool {
-        self.files
-            .iter()
-            .any(|(_, body, _)| body.blocks().any(|b| b.ident.as_str() == "module"))
     }
 
     pub fn source_text(&self, file: FileId) -> Option<&'a str> {
@@ -251,32 +293,189 @@ impl<'a> Module<'a> {
         if let Some(v) = self.var_values.get(name) {
             return Ok(v.clone());
         }
-        let Some(&(_, block)) = self.variables.get(name) else {
+        let Some(&(file, block)) = self.variables.get(name) else {
             return Ok(Value::Unknown);
         };
         match block.body.get_attribute("default") {
             Some(attr) => self.memo(format!("var.{name}"), || {
-                self.eval(&attr.value, &Scope::default())
+                self.eval_in(file, &attr.value, &Scope::default())
             }),
             None => Ok(Value::Unknown),
         }
     }
 
     pub fn local(&self, name: &str) -> EvalResult {
-        let Some(&(_, expr)) = self.locals.get(name) else {
+        let Some(&(file, expr)) = self.locals.get(name) else {
             return Ok(Value::Unknown);
         };
         self.memo(format!("local.{name}"), || {
-            self.eval(expr, &Scope::default())
+            self.eval_in(file, expr, &Scope::default())
         })
+    }
+
+    /// Evaluate an expression written in `file`: literals remember where they were written.
+    pub fn eval_in(&self, file: FileId, expr: &Expression, scope: &Scope) -> EvalResult {
+        let previous = self.current_file.replace(Some(file));
+        let result = self.eval(expr, scope);
+        self.current_file.set(previous);
+        result
+    }
+
+    /// Where a literal at `range` of the current file was written, when that is the user's.
+    pub(super) fn origin_of(&self, range: Option<std::ops::Range<usize>>) -> Option<Span> {
+        if self.is_model {
+            return None;
+        }
+        Some(Span::new(self.current_file.get()?, range?))
+    }
+
+    /// A span for a fact: in the user's code as is; in a model, where the value was written
+    /// by the user (its origin), or else the module call.
+    pub fn user_span(&self, span: Span, origin: Option<Span>) -> Span {
+        if !self.is_model {
+            return span;
+        }
+        origin.or(self.call_site).unwrap_or(span)
+    }
+
+    /// The instances of a module call, each evaluated with its inputs. `None` when the call
+    /// cannot be followed (unknown source, unknown instances, too deep).
+    pub fn module_instances(&self, name: &str) -> Option<ModuleInstances<'a>> {
+        if let Some(cached) = self.children.borrow().get(name) {
+            return cached.clone();
+        }
+        let computed = self.instantiate(name).map(Rc::new);
+        self.children
+            .borrow_mut()
+            .insert(name.to_string(), computed.clone());
+        computed
+    }
+
+    /// Names of the module calls, in file and position order.
+    pub fn module_call_names(&self) -> Vec<&'a str> {
+        let mut calls: Vec<(&'a str, FileId, usize)> = self
+            .module_calls
+            .iter()
+            .map(|(n, (f, b))| (*n, *f, b.span().map(|s| s.start).unwrap_or(0)))
+            .collect();
+        calls.sort_by_key(|(_, f, start)| (*f, *start));
+        calls.into_iter().map(|(n, _, _)| n).collect()
+    }
+
+    fn instantiate(&self, name: &str) -> Option<Vec<(InstanceKey, Rc<Module<'a>>)>> {
+        if self.depth >= MAX_MODULE_DEPTH {
+            return None;
+        }
+        let &(file, block) = self.module_calls.get(name)?;
+        let source = literal_source(block)?;
+        let version = block
+            .body
+            .get_attribute("version")
+            .and_then(|a| match &a.value {
+                Expression::String(s) => Some(s.value().to_string()),
+                _ => None,
+            });
+        let dir = if is_local_source(&source) {
+            self.workspace.local_dir(&self.dir, &source)?
+        } else {
+            &self.workspace.model(&source, version.as_deref())?.dir
+        };
+        if dir.dir == self.dir || self.ancestors.contains(&dir.dir) {
+            return None; // a module that calls itself
+        }
+        let instances = self.instances_of(file, block)?;
+        let budget = self.instance_budget.get();
+        if instances.len() > budget {
+            return None;
+        }
+        self.instance_budget.set(budget - instances.len());
+        let call_site = self.user_span(Span::new(file, label_range(block)), None);
+        let mut out = Vec::new();
+        for (key, scope) in instances {
+            let mut inputs = HashMap::new();
+            let mut input_spans = HashMap::new();
+            for attr in block.body.attributes() {
+                let arg = attr.key.as_str();
+                if matches!(
+                    arg,
+                    "source" | "version" | "for_each" | "count" | "providers" | "depends_on"
+                ) {
+                    continue;
+                }
+                let value = self
+                    .eval_in(file, &attr.value, &scope)
+                    .unwrap_or(Value::Unknown);
+                inputs.insert(arg.to_string(), value);
+                let span = Span::new(file, attr.value.span().unwrap_or(0..0));
+                input_spans.insert(arg.to_string(), self.user_span(span, None));
+            }
+            let address = format!("{}module.{name}{}.", self.address, key.suffix());
+            let mut child = Module::new(
+                self.workspace,
+                dir,
+                inputs,
+                address,
+                Some(call_site),
+                self.depth + 1,
+            );
+            child.input_spans = input_spans;
+            child.instance_budget = self.instance_budget.clone();
+            child.ancestors = self.ancestors.clone();
+            child.ancestors.push(self.dir.clone());
+            out.push((key, Rc::new(child)));
+        }
+        Some(out)
+    }
+
+    /// Where the caller wrote an input of this module instance.
+    pub fn input_span(&self, name: &str) -> Option<Span> {
+        self.input_spans.get(name).copied()
+    }
+
+    /// The value of an output of this module.
+    pub fn output(&self, name: &str) -> EvalResult {
+        for &(file, body, _) in &self.files {
+            for block in body.blocks() {
+                if block.ident.as_str() == "output"
+                    && block.labels.first().map(|l| l.as_str()) == Some(name)
+                {
+                    return match block.body.get_attribute("value") {
+                        Some(a) => self.memo(format!("output.{name}"), || {
+                            self.eval_in(file, &a.value, &Scope::default())
+                        }),
+                        None => Ok(Value::Unknown),
+                    };
+                }
+            }
+        }
+        // An output the module does not declare: Terraform would refuse the reference.
+        Ok(Value::Unknown)
+    }
+
+    /// All outputs as an object (a reference to the whole module instance).
+    pub fn outputs(&self) -> EvalResult {
+        let mut out = BTreeMap::new();
+        for &(_, body, _) in &self.files {
+            for block in body.blocks().filter(|b| b.ident.as_str() == "output") {
+                if let Some(label) = block.labels.first() {
+                    out.insert(label.as_str().to_string(), self.output(label.as_str())?);
+                }
+            }
+        }
+        Ok(Value::Map(out))
     }
 
     /// The instances of a resource with the scope each instance is evaluated in.
     /// `None` when the set of instances is unknown.
     pub fn instances(&self, res: &Resource<'a>) -> Option<Vec<(InstanceKey, Scope)>> {
-        let body = &res.block.body;
+        self.instances_of(res.file, res.block)
+    }
+
+    /// The instances of a block with `for_each` or `count` (a resource or a module call).
+    pub fn instances_of(&self, file: FileId, block: &Block) -> Option<Vec<(InstanceKey, Scope)>> {
+        let body = &block.body;
         if let Some(attr) = body.get_attribute("for_each") {
-            let value = self.eval(&attr.value, &Scope::default()).ok()?;
+            let value = self.eval_in(file, &attr.value, &Scope::default()).ok()?;
             let pairs: Vec<(String, Value)> = match value {
                 Value::Map(m) => m.into_iter().collect(),
                 Value::List(l) => {
@@ -300,7 +499,7 @@ impl<'a> Module<'a> {
             );
         }
         if let Some(attr) = body.get_attribute("count") {
-            let n = match self.eval(&attr.value, &Scope::default()).ok()? {
+            let n = match self.eval_in(file, &attr.value, &Scope::default()).ok()? {
                 Value::Number(n) if (0.0..=10_000.0).contains(&n) => n as usize,
                 Value::Bool(b) => b as usize,
                 _ => return None,
@@ -438,14 +637,25 @@ impl<'a> Module<'a> {
     /// A configured argument or nested block, evaluated in the instance's scope.
     pub fn configured_attr(&self, res: &Resource<'a>, scope: &Scope, attr: &str) -> EvalResult {
         if let Some(a) = res.block.body.get_attribute(attr) {
-            return self.eval(&a.value, scope);
+            return self.eval_in(res.file, &a.value, scope);
         }
-        let blocks: Vec<&Block> = res.block.body.get_blocks(attr).collect();
+        let blocks: Vec<&'a Block> = res
+            .block
+            .body
+            .blocks()
+            .filter(|b| b.ident.as_str() == attr)
+            .collect();
         if !blocks.is_empty() {
             let mut list = Vec::new();
+            let previous = self.current_file.replace(Some(res.file));
             for b in blocks {
-                list.push(self.block_value(&b.body, scope)?);
+                let value = self.block_value(&b.body, scope);
+                if value.is_err() {
+                    self.current_file.set(previous);
+                }
+                list.push(value?);
             }
+            self.current_file.set(previous);
             return Ok(Value::List(list));
         }
         if res
@@ -492,6 +702,7 @@ impl<'a> Module<'a> {
             }
             (false, "aws_iam_role", "path") => match self.configured_attr(res, scope, "path")? {
                 Value::Unknown if !res.block.body.has_attribute("path") => Value::str("/"),
+                Value::Null => Value::str("/"),
                 v => v,
             },
             (false, "aws_iam_role", "arn") => {
@@ -543,16 +754,19 @@ impl<'a> Module<'a> {
         Ok(Some(v))
     }
 
-    /// The role's name: `name`, `name_prefix` plus a random suffix, or generated.
+    /// The role's name: `name`, `name_prefix` plus a random suffix, or generated. An argument
+    /// set to `null` counts as not set, as in Terraform.
     pub fn role_name(&self, res: &Resource<'a>, scope: &Scope, address: &str) -> Result<Str, Fail> {
-        if res.block.body.has_attribute("name") {
-            return Ok(match self.configured_attr(res, scope, "name")? {
-                Value::String(s) => s,
-                _ => Str::sym(Symbol::Unknown),
-            });
+        match self.configured_attr(res, scope, "name")? {
+            Value::Null => {}
+            Value::String(s) if res.block.body.has_attribute("name") => return Ok(s),
+            _ if res.block.body.has_attribute("name") => return Ok(Str::sym(Symbol::Unknown)),
+            _ => {}
         }
         let mut name = match self.configured_attr(res, scope, "name_prefix")? {
             Value::String(s) if res.block.body.has_attribute("name_prefix") => s,
+            Value::Null => Str::default(),
+            _ if res.block.body.has_attribute("name_prefix") => Str::sym(Symbol::Unknown),
             _ => Str::default(),
         };
         name.push_sym(Symbol::NameSuffix(address.to_string()));
@@ -616,6 +830,17 @@ fn computed_attribute_names(kind: &str, data: bool) -> &'static [&'static str] {
         (true, "aws_partition") => &["partition"],
         _ => &[],
     }
+}
+
+fn label_range(block: &Block) -> std::ops::Range<usize> {
+    let start = block.ident.span().map(|r| r.start).unwrap_or(0);
+    let end = block
+        .labels
+        .last()
+        .and_then(|l| l.span())
+        .map(|r| r.end)
+        .unwrap_or(start);
+    start..end
 }
 
 pub fn map_value<const N: usize>(entries: [(&str, Value); N]) -> Value {

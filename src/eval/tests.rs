@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::FileLoader;
-use super::module::{InstanceKey, Module, Scope};
+use super::module::{InstanceKey, Module};
 use super::value::{Str, Symbol, Tri, Value};
+use super::workspace::{ModuleDir, ParsedFile, Workspace};
 use crate::source::FileId;
 
 struct NoFiles;
@@ -17,19 +18,46 @@ impl FileLoader for NoFiles {
     }
 }
 
+/// A workspace of module directories, each with the given file texts.
+fn workspace(dirs: &[(&str, &[&str])]) -> Workspace<'static> {
+    let mut next = 0;
+    let dirs = dirs
+        .iter()
+        .map(|(dir, texts)| {
+            let files = texts
+                .iter()
+                .map(|t| {
+                    next += 1;
+                    ParsedFile {
+                        id: FileId(next),
+                        body: hcl_edit::parser::parse_body(t).expect("test HCL parses"),
+                        text: Arc::from(*t),
+                    }
+                })
+                .collect();
+            let module_dir = ModuleDir {
+                dir: PathBuf::from(dir),
+                files,
+                is_model: false,
+            };
+            (PathBuf::from(dir), module_dir)
+        })
+        .collect();
+    Workspace {
+        dirs,
+        models: Vec::new(),
+        loader: &NoFiles,
+    }
+}
+
 /// Evaluate `local.<name>` in a module made of `hcl`, with `vars` set as by tfvars.
 fn local(hcl: &str, name: &str, vars: &[(&str, Value)]) -> Value {
-    let body = hcl_edit::parser::parse_body(hcl).expect("test HCL parses");
+    let ws = workspace(&[("root", &[hcl])]);
     let vars: HashMap<String, Value> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    let m = Module::new(
-        PathBuf::from("."),
-        vec![(FileId(0), &body, hcl)],
-        vars,
-        &NoFiles,
-    );
+    let m = Module::root(&ws, &ws.dirs[&PathBuf::from("root")], vars);
     m.local(name).unwrap_or(Value::Unknown)
 }
 
@@ -169,13 +197,8 @@ fn for_each_and_count_instances() {
           api_arn = aws_iam_role.irsa["api"].arn
         }
     "#;
-    let body = hcl_edit::parser::parse_body(hcl).unwrap();
-    let m = Module::new(
-        PathBuf::from("."),
-        vec![(FileId(0), &body, hcl)],
-        HashMap::new(),
-        &NoFiles,
-    );
+    let ws = workspace(&[("root", &[hcl])]);
+    let m = Module::root(&ws, &ws.dirs[&PathBuf::from("root")], HashMap::new());
     let role = m.resource("aws_iam_role", "irsa").unwrap();
     let instances = m.instances(role).unwrap();
     let keys: Vec<InstanceKey> = instances.iter().map(|(k, _)| k.clone()).collect();
@@ -204,5 +227,53 @@ fn for_each_and_count_instances() {
             .ends_with(":role/payments-api"),
         "{arn:?}"
     );
-    let _ = Scope::default();
+}
+
+#[test]
+fn local_module_inputs_and_outputs_flow_both_ways() {
+    let root = r#"
+        module "irsa" {
+          for_each  = { api = "payments", worker = "billing" }
+          source    = "./modules/irsa"
+          namespace = each.value
+          name      = "ledger-${each.key}"
+        }
+        locals {
+          worker_subject = module.irsa["worker"].subject
+          api_role       = module.irsa["api"].role_arn
+        }
+    "#;
+    let child = r#"
+        variable "namespace" { default = "default" }
+        variable "name" {}
+        resource "aws_iam_role" "this" { name = var.name }
+        output "subject"  { value = "system:serviceaccount:${var.namespace}:${var.name}" }
+        output "role_arn" { value = aws_iam_role.this.arn }
+    "#;
+    let ws = workspace(&[("root", &[root]), ("root/modules/irsa", &[child])]);
+    let m = Module::root(&ws, &ws.dirs[&PathBuf::from("root")], HashMap::new());
+    assert_eq!(
+        m.local("worker_subject").unwrap(),
+        Value::str("system:serviceaccount:billing:ledger-worker")
+    );
+    let arn = m.local("api_role").unwrap();
+    assert!(
+        arn.as_str()
+            .unwrap()
+            .display()
+            .ends_with(":role/ledger-api"),
+        "{arn:?}"
+    );
+}
+
+#[test]
+fn a_module_that_calls_itself_ends_as_unknown() {
+    let looping = r#"
+        module "again" { source = "./" }
+        output "x" { value = module.again.x }
+        locals { x = module.again.x }
+    "#;
+    let ws = workspace(&[("loop", &[looping])]);
+    let m = Module::root(&ws, &ws.dirs[&PathBuf::from("loop")], HashMap::new());
+    assert_eq!(m.local("x").unwrap(), Value::Unknown);
 }

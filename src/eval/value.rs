@@ -52,9 +52,41 @@ pub enum Part {
 
 /// A string that may contain symbolic parts. Adjacent literals are always merged, so two
 /// strings built differently but meaning the same thing have equal parts.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+///
+/// `origin` is where the string was written in the user's files, when that is known; it
+/// follows the value through variables, module inputs and templates of built-in module
+/// models, so a finding about a value can point at the line the user wrote. It takes no part
+/// in comparisons.
+#[derive(Debug, Clone, Default)]
 pub struct Str {
     parts: Vec<Part>,
+    pub origin: Option<crate::source::Span>,
+}
+
+impl PartialEq for Str {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts == other.parts
+    }
+}
+
+impl Eq for Str {}
+
+impl std::hash::Hash for Str {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.parts.hash(state);
+    }
+}
+
+impl PartialOrd for Str {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Str {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts.cmp(&other.parts)
+    }
 }
 
 /// The answer to a question about values that may be symbolic.
@@ -79,13 +111,20 @@ impl Str {
         }
         Str {
             parts: vec![Part::Lit(s)],
+            origin: None,
         }
     }
 
     pub fn sym(sym: Symbol) -> Str {
         Str {
             parts: vec![Part::Sym(sym)],
+            origin: None,
         }
+    }
+
+    pub fn with_origin(mut self, origin: Option<crate::source::Span>) -> Str {
+        self.origin = origin;
+        self
     }
 
     pub fn parts(&self) -> &[Part] {
@@ -108,6 +147,9 @@ impl Str {
     }
 
     pub fn append(&mut self, other: &Str) {
+        if self.origin.is_none() {
+            self.origin = other.origin;
+        }
         for p in &other.parts {
             match p {
                 Part::Lit(s) => self.push_str(s),
@@ -214,7 +256,10 @@ impl Str {
         if from.is_empty() {
             return None;
         }
-        let mut out = Str::default();
+        let mut out = Str {
+            parts: Vec::new(),
+            origin: self.origin,
+        };
         for (i, p) in self.parts.iter().enumerate() {
             match p {
                 Part::Lit(s) => {
@@ -234,7 +279,7 @@ impl Str {
     /// in a way that changes the result (symbols never contain `:` or `/` boundaries we
     /// split on, except issuers and attributes, which may contain `/`).
     pub fn split_literal(&self, sep: &str) -> Option<Vec<Str>> {
-        let mut out = vec![Str::default()];
+        let mut out = vec![Str::default().with_origin(self.origin)];
         for p in &self.parts {
             match p {
                 Part::Lit(s) => {
@@ -243,7 +288,7 @@ impl Str {
                         out.last_mut().unwrap().push_str(first);
                     }
                     for piece in pieces {
-                        out.push(Str::lit(piece));
+                        out.push(Str::lit(piece).with_origin(self.origin));
                     }
                 }
                 Part::Sym(s) => {
@@ -310,7 +355,10 @@ impl Str {
 
     /// Lowercase the literal parts (IAM condition keys compare case-insensitively).
     pub fn to_ascii_lowercase(&self) -> Str {
-        let mut out = Str::default();
+        let mut out = Str {
+            parts: Vec::new(),
+            origin: self.origin,
+        };
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(&s.to_ascii_lowercase()),

@@ -28,6 +28,9 @@ pub struct Facts {
     pub clusters: Vec<Cluster>,
     pub service_accounts: Vec<ServiceAccount>,
     pub workloads: Vec<Workload>,
+    pub pod_identities: Vec<PodIdentityAssociation>,
+    pub addon_roles: Vec<AddonRole>,
+    pub helm_releases: Vec<HelmRelease>,
     pub parse_errors: Vec<ParseError>,
     /// Some ServiceAccounts exist that could not be seen (Helm templates, unknown names):
     /// "no manifest defines this ServiceAccount" cannot be proven.
@@ -44,6 +47,9 @@ impl Facts {
         self.clusters.extend(other.clusters);
         self.service_accounts.extend(other.service_accounts);
         self.workloads.extend(other.workloads);
+        self.pod_identities.extend(other.pod_identities);
+        self.addon_roles.extend(other.addon_roles);
+        self.helm_releases.extend(other.helm_releases);
         self.parse_errors.extend(other.parse_errors);
         self.hidden_service_accounts |= other.hidden_service_accounts;
         self.hidden_roles |= other.hidden_roles;
@@ -110,6 +116,8 @@ pub struct Statement {
     pub actions: Option<Vec<Spanned<Str>>>,
     /// Federated principals; `None` when unknown.
     pub federated: Option<Vec<Spanned<Str>>>,
+    /// Service principals (`pods.eks.amazonaws.com`); `None` when unknown.
+    pub services: Option<Vec<Spanned<Str>>>,
     /// Conditions; `None` when unknown.
     pub conditions: Option<Vec<Condition>>,
 }
@@ -208,10 +216,49 @@ pub struct Workload {
     pub unit: String,
 }
 
+/// An `aws_eks_pod_identity_association` (or one a module model creates).
+#[derive(Debug, Clone)]
+pub struct PodIdentityAssociation {
+    pub address: String,
+    pub span: Span,
+    pub namespace: Spanned<String>,
+    pub service_account: Spanned<String>,
+    /// `None` when unknown.
+    pub role_arn: Option<Spanned<Str>>,
+}
+
+/// A role a module builds for a known add-on (a policy flag such as
+/// `attach_ebs_csi_policy = true`), and the ServiceAccount that add-on runs as by default.
+#[derive(Debug, Clone)]
+pub struct AddonRole {
+    /// The address of the role (in `roles`).
+    pub role_address: String,
+    pub addon: String,
+    /// The input that says which add-on it is for, e.g. `attach_ebs_csi_policy`.
+    pub flag: String,
+    pub span: Span,
+    pub namespace: String,
+    pub service_account: String,
+}
+
+/// What a Helm release installs, as far as IRSA is concerned.
+#[derive(Debug, Clone)]
+pub struct HelmRelease {
+    pub address: String,
+    pub span: Span,
+    /// The chart as written (`aws-load-balancer-controller`, `../charts/x`).
+    pub chart: String,
+    pub release_name: String,
+    pub namespace: String,
+    /// Values that set an IRSA annotation, by dotted key path as written.
+    pub annotation_settings: Vec<Spanned<String>>,
+}
+
 pub const ROLE_ARN_KEY: &str = "eks.amazonaws.com/role-arn";
 pub const AUDIENCE_KEY: &str = "eks.amazonaws.com/audience";
 pub const REGIONAL_STS_KEY: &str = "eks.amazonaws.com/sts-regional-endpoints";
 pub const TOKEN_EXPIRATION_KEY: &str = "eks.amazonaws.com/token-expiration";
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+pub mod kubernetes;
 pub mod policy;
 pub mod terraform;

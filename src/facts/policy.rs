@@ -290,21 +290,23 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
             }
         };
         let body = &doc.block.body;
-        let complete = ![
+        let merges_other_documents = [
             "source_policy_documents",
             "override_policy_documents",
             "source_json",
             "override_json",
         ]
         .iter()
-        .any(|a| body.has_attribute(a));
+        .filter_map(|a| body.get_attribute(a))
+        .any(|a| !matches!(m.eval_in(doc.file, &a.value, &doc_scope), Ok(Value::Null)));
+        let complete = !merges_other_documents;
         let mut statements = Vec::new();
         let mut known = true;
         for (block, s) in expand_blocks(m, body, "statement", &doc_scope, &mut known) {
             statements.push(self.document_statement(doc.file, block, &s));
         }
         Some(TrustPolicy {
-            span: doc.label_span(),
+            span: m.user_span(doc.label_span(), None),
             statements,
             complete: complete && known,
         })
@@ -337,6 +339,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
         };
         let mut known = true;
         let mut federated = Some(Vec::new());
+        let mut services = Some(Vec::new());
         for (p, s) in expand_blocks(m, body, "principals", scope, &mut known) {
             let kind = p
                 .body
@@ -346,18 +349,23 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
                 .body
                 .get_attribute("identifiers")
                 .and_then(|a| spanned_strings(m, file, &a.value, &s));
-            match (
-                kind.as_ref().and_then(Value::as_known_str),
-                ids,
-                federated.as_mut(),
-            ) {
-                (Some("Federated"), Some(ids), Some(list)) => list.extend(ids),
-                (Some(_), Some(_), _) => {}
-                _ => federated = None,
+            match (kind.as_ref().and_then(Value::as_known_str), ids) {
+                (Some("Federated"), Some(ids)) => {
+                    federated.iter_mut().for_each(|l| l.extend(ids.clone()))
+                }
+                (Some("Service"), Some(ids)) => {
+                    services.iter_mut().for_each(|l| l.extend(ids.clone()))
+                }
+                (Some(_), Some(_)) => {}
+                _ => {
+                    federated = None;
+                    services = None;
+                }
             }
         }
         if !known {
             federated = None;
+            services = None;
         }
         let mut cond_known = true;
         let mut conditions = Vec::new();
@@ -375,24 +383,27 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
                 cond_known = false;
                 continue;
             };
+            let operator_span = m.user_span(expr_span(file, &test.value), None);
+            let key_span = m.user_span(expr_span(file, &variable.value), key.origin);
             conditions.push(Condition {
-                operator: Spanned::new(op.to_string(), expr_span(file, &test.value)),
-                key: Spanned::new(key, expr_span(file, &variable.value)),
+                operator: Spanned::new(op.to_string(), operator_span),
+                key: Spanned::new(key, key_span),
                 values: values.and_then(|v| spanned_strings(m, file, &v.value, &s)),
             });
         }
         Statement {
-            span,
+            span: m.user_span(span, None),
             effect,
             actions,
             federated,
+            services,
             conditions: cond_known.then_some(conditions),
         }
     }
 
     /// A policy written as an HCL expression (the argument of `jsonencode`).
     fn node_from_expr(&mut self, file: FileId, expr: &Expression, scope: &Scope) -> Node {
-        let span = expr_span(file, expr);
+        let span = self.module.user_span(expr_span(file, expr), None);
         match expr {
             Expression::Object(o) => {
                 let mut entries = Vec::new();
@@ -403,7 +414,10 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
                             self.module.eval(e, scope).ok().and_then(|v| v.to_str())
                         }
                     };
-                    let key_span = Span::new(file, k.span().unwrap_or(0..0));
+                    let key_span = self.module.user_span(
+                        Span::new(file, k.span().unwrap_or(0..0)),
+                        key.as_ref().and_then(|k| k.origin),
+                    );
                     entries.push((
                         Spanned::new(key, key_span),
                         self.node_from_expr(file, v.expr(), scope),
@@ -419,7 +433,10 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
             ),
             Expression::Parenthesis(p) => self.node_from_expr(file, p.inner(), scope),
             other => match self.module.eval(other, scope) {
-                Ok(v) => node_from_value(&v, span),
+                Ok(v) => {
+                    let origin = v.as_str().and_then(|s| s.origin);
+                    node_from_value(&v, self.module.user_span(expr_span(file, other), origin))
+                }
                 Err(_) => Node::Unknown(span),
             },
         }
@@ -498,28 +515,36 @@ pub(crate) fn spanned_strings(
     let mut out = Vec::new();
     if let Expression::Array(a) = expr {
         for e in a.iter() {
-            let span = expr_span(file, e);
-            match m.eval(e, scope).ok()? {
-                Value::List(items) => {
-                    for item in items {
-                        out.push(Spanned::new(item.to_str()?, span));
-                    }
-                }
-                v => out.push(Spanned::new(v.to_str()?, span)),
-            }
+            push_strings(m, expr_span(file, e), m.eval(e, scope).ok()?, &mut out)?;
         }
         return Some(out);
     }
-    let span = expr_span(file, expr);
-    match m.eval(expr, scope).ok()? {
-        Value::List(items) => {
-            for item in items {
-                out.push(Spanned::new(item.to_str()?, span));
-            }
-        }
-        v => out.push(Spanned::new(v.to_str()?, span)),
-    }
+    push_strings(
+        m,
+        expr_span(file, expr),
+        m.eval(expr, scope).ok()?,
+        &mut out,
+    )?;
     Some(out)
+}
+
+/// Push a string or each string of a list, spanned where the user wrote it.
+fn push_strings(
+    m: &Module<'_>,
+    span: Span,
+    value: Value,
+    out: &mut Vec<Spanned<Str>>,
+) -> Option<()> {
+    let items = match value {
+        Value::List(items) => items,
+        v => vec![v],
+    };
+    for item in items {
+        let s = item.to_str()?;
+        let at = m.user_span(span, s.origin);
+        out.push(Spanned::new(s, at));
+    }
+    Some(())
 }
 
 pub fn expr_span(file: FileId, expr: &Expression) -> Span {
@@ -725,15 +750,16 @@ fn statement_from_node(n: &Node) -> Statement {
             None => Some(Vec::new()),
         }
     };
-    let federated = match n.get("Principal") {
+    let principal = |kind: &str| match n.get("Principal") {
         None => Some(Vec::new()),
-        Some(p @ Node::Map(..)) if !p.has_unknown_keys() => match p.get("Federated") {
+        Some(p @ Node::Map(..)) if !p.has_unknown_keys() => match p.get(kind) {
             Some(f) => string_list(f),
             None => Some(Vec::new()),
         },
         Some(Node::Str(Some(_), _)) => Some(Vec::new()),
         _ => None,
     };
+    let (federated, services) = (principal("Federated"), principal("Service"));
     let conditions = match n.get("Condition") {
         None => Some(Vec::new()),
         Some(c) => conditions_from_node(c),
@@ -743,6 +769,7 @@ fn statement_from_node(n: &Node) -> Statement {
         effect,
         actions,
         federated,
+        services,
         conditions,
     }
 }

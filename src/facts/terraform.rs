@@ -1,5 +1,8 @@
-//! Facts from one evaluated Terraform module: roles, OIDC providers, clusters and the
-//! ServiceAccounts Terraform creates itself.
+//! Facts from one evaluated Terraform module and, recursively, the modules it calls: roles,
+//! OIDC providers, clusters, and the Kubernetes objects Terraform creates itself.
+//!
+//! Facts of a built-in model of a registry module are placed in the user's code: at the
+//! input the value came from, or else at the module call.
 
 use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, ObjectKey};
@@ -7,13 +10,15 @@ use hcl_edit::structure::Block;
 
 use super::policy::{PolicyReader, expr_span, spanned_strings};
 use super::{
-    Annotation, Cluster, Facts, OidcProvider, Origin, Role, RoleName, ServiceAccount, Spanned,
+    AddonRole, Annotation, Cluster, Facts, OidcProvider, Origin, PodIdentityAssociation, Role,
+    RoleName, ServiceAccount, Spanned,
 };
 use crate::eval::module::{InstanceKey, Module, Resource, Scope};
 use crate::eval::value::{Str, Value};
 use crate::source::Span;
 
-/// Extract every fact of a module. `unit` names the module directory.
+/// Extract every fact of a module and of the modules it calls. `unit` names the root module's
+/// directory (one `terraform apply`).
 pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     let mut facts = Facts::default();
     let accounts = provider_accounts(m);
@@ -36,35 +41,69 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
             service_accounts(m, res, unit, &mut facts);
         }
     }
-    // Charts and raw manifests applied from Terraform create ServiceAccounts we cannot see.
-    let opaque = ["helm_release", "kubernetes_manifest", "kubectl_manifest"];
-    if opaque.iter().any(|k| !m.resources_of(k, false).is_empty()) {
-        facts.hidden_service_accounts = true;
+    for res in m.resources_of("aws_eks_pod_identity_association", false) {
+        pod_identities(m, res, &mut facts);
     }
-    // Modules create roles and ServiceAccounts this version does not look into.
-    if m.has_module_calls() {
-        facts.hidden_roles = true;
-        facts.hidden_service_accounts = true;
+    for res in m.resources_of("irsa_lint_addon_role", false) {
+        addon_roles(m, res, &mut facts);
+    }
+    facts.extend(super::kubernetes::extract(m, unit));
+    for name in m.module_call_names() {
+        match m.module_instances(name) {
+            Some(instances) => {
+                for (_, child) in instances.iter() {
+                    facts.extend(extract(child, unit));
+                }
+            }
+            // A module we cannot follow may create any role or ServiceAccount.
+            None => {
+                facts.hidden_roles = true;
+                facts.hidden_service_accounts = true;
+            }
+        }
     }
     facts
 }
 
-/// Instances of a resource; an unknown set of instances yields nothing and is reported
-/// through `unknown`.
-fn each_instance<'a>(m: &Module<'a>, res: &Resource<'a>) -> Option<Vec<(InstanceKey, Scope)>> {
-    m.instances(res)
+fn address<'a>(m: &Module<'a>, res: &Resource<'a>, key: &InstanceKey) -> String {
+    format!("{}{}{}", m.address, res.address(), key.suffix())
 }
 
-fn address(res: &Resource<'_>, key: &InstanceKey) -> String {
-    format!("{}{}", res.address(), key.suffix())
+/// The span of an attribute's value: where the user wrote it (see [`Module::user_span`]).
+fn value_span(
+    m: &Module<'_>,
+    file: crate::source::FileId,
+    expr: &Expression,
+    value: Option<&Value>,
+) -> Span {
+    let origin = value.and_then(Value::as_str).and_then(|s| s.origin);
+    m.user_span(expr_span(file, expr), origin)
 }
 
-fn roles(m: &Module<'_>, res: &Resource<'_>, accounts: &[String], facts: &mut Facts) {
-    let label = res.label_span();
+/// A string argument; `Null` (not set) is `None`, like an absent argument.
+fn set_string<'a>(
+    m: &Module<'a>,
+    res: &Resource<'a>,
+    scope: &Scope,
+    name: &str,
+) -> Option<(Value, Span)> {
+    let a = res.block.body.get_attribute(name)?;
+    let v = m
+        .eval_in(res.file, &a.value, scope)
+        .unwrap_or(Value::Unknown);
+    if matches!(v, Value::Null) {
+        return None;
+    }
+    let span = value_span(m, res.file, &a.value, Some(&v));
+    Some((v, span))
+}
+
+fn roles<'a>(m: &Module<'a>, res: &Resource<'a>, accounts: &[String], facts: &mut Facts) {
+    let label = m.user_span(res.label_span(), None);
     let body = &res.block.body;
-    let Some(instances) = each_instance(m, res) else {
+    let Some(instances) = m.instances(res) else {
         facts.roles.push(Role {
-            address: res.address(),
+            address: format!("{}{}", m.address, res.address()),
             span: label,
             name: RoleName::Unknown,
             name_span: label,
@@ -76,29 +115,25 @@ fn roles(m: &Module<'_>, res: &Resource<'_>, accounts: &[String], facts: &mut Fa
         return;
     };
     for (key, scope) in instances {
-        let (name, name_span) = if let Some(a) = body.get_attribute("name") {
-            let name = match m.eval(&a.value, &scope) {
-                Ok(Value::String(s)) if !s.has_unknown() => RoleName::Exact(s),
-                _ => RoleName::Unknown,
-            };
-            (name, expr_span(res.file, &a.value))
-        } else if let Some(a) = body.get_attribute("name_prefix") {
-            let name = match m.eval(&a.value, &scope) {
-                Ok(Value::String(s)) if !s.has_unknown() => RoleName::Prefix(s),
-                _ => RoleName::Unknown,
-            };
-            (name, expr_span(res.file, &a.value))
+        let known = |v: Value| match v {
+            Value::String(s) if !s.has_unknown() => Some(s),
+            _ => None,
+        };
+        let (name, name_span) = if let Some((v, span)) = set_string(m, res, &scope, "name") {
+            (
+                known(v).map(RoleName::Exact).unwrap_or(RoleName::Unknown),
+                span,
+            )
+        } else if let Some((v, span)) = set_string(m, res, &scope, "name_prefix") {
+            (
+                known(v).map(RoleName::Prefix).unwrap_or(RoleName::Unknown),
+                span,
+            )
         } else {
             (RoleName::Unknown, label)
         };
-        let (path, path_span) = match body.get_attribute("path") {
-            Some(a) => (
-                m.eval(&a.value, &scope)
-                    .ok()
-                    .and_then(|v| v.as_str().cloned())
-                    .filter(|s| !s.has_unknown()),
-                Some(expr_span(res.file, &a.value)),
-            ),
+        let (path, path_span) = match set_string(m, res, &scope, "path") {
+            Some((v, span)) => (known(v), Some(span)),
             None => (Some(Str::lit("/")), None),
         };
         let mut reader = PolicyReader::new(m);
@@ -107,7 +142,7 @@ fn roles(m: &Module<'_>, res: &Resource<'_>, accounts: &[String], facts: &mut Fa
             .and_then(|a| reader.read(res.file, &a.value, &scope));
         facts.parse_errors.extend(reader.errors);
         facts.roles.push(Role {
-            address: address(res, &key),
+            address: address(m, res, &key),
             span: label,
             name,
             name_span,
@@ -119,15 +154,15 @@ fn roles(m: &Module<'_>, res: &Resource<'_>, accounts: &[String], facts: &mut Fa
     }
 }
 
-fn providers(m: &Module<'_>, res: &Resource<'_>, facts: &mut Facts) {
-    let Some(instances) = each_instance(m, res) else {
+fn providers<'a>(m: &Module<'a>, res: &Resource<'a>, facts: &mut Facts) {
+    let Some(instances) = m.instances(res) else {
         return;
     };
     let body = &res.block.body;
     for (key, scope) in instances {
-        let url = body.get_attribute("url").and_then(|a| {
-            let v = m.eval(&a.value, &scope).ok()?.as_str()?.clone();
-            (!v.has_unknown()).then(|| Spanned::new(v, expr_span(res.file, &a.value)))
+        let url = set_string(m, res, &scope, "url").and_then(|(v, span)| {
+            let v = v.as_str()?.clone();
+            (!v.has_unknown()).then(|| Spanned::new(v, span))
         });
         let client_ids = body
             .get_attribute("client_id_list")
@@ -138,8 +173,8 @@ fn providers(m: &Module<'_>, res: &Resource<'_>, facts: &mut Facts) {
             .and_then(|v| v.as_str().cloned())
             .filter(|s| !s.has_unknown());
         facts.providers.push(OidcProvider {
-            address: address(res, &key),
-            span: res.label_span(),
+            address: address(m, res, &key),
+            span: m.user_span(res.label_span(), None),
             url,
             client_ids,
             arn,
@@ -147,8 +182,8 @@ fn providers(m: &Module<'_>, res: &Resource<'_>, facts: &mut Facts) {
     }
 }
 
-fn clusters(m: &Module<'_>, res: &Resource<'_>, facts: &mut Facts) {
-    let Some(instances) = each_instance(m, res) else {
+fn clusters<'a>(m: &Module<'a>, res: &Resource<'a>, facts: &mut Facts) {
+    let Some(instances) = m.instances(res) else {
         return;
     };
     for (key, scope) in instances {
@@ -173,16 +208,16 @@ fn clusters(m: &Module<'_>, res: &Resource<'_>, facts: &mut Facts) {
             .ok()
             .and_then(|v| v.as_str().cloned());
         facts.clusters.push(Cluster {
-            address: address(res, &key),
-            span: res.label_span(),
+            address: address(m, res, &key),
+            span: m.user_span(res.label_span(), None),
             name,
             issuer,
         });
     }
 }
 
-fn service_accounts(m: &Module<'_>, res: &Resource<'_>, unit: &str, facts: &mut Facts) {
-    let Some(instances) = each_instance(m, res) else {
+fn service_accounts<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
+    let Some(instances) = m.instances(res) else {
         facts.hidden_service_accounts = true;
         return;
     };
@@ -207,59 +242,22 @@ fn service_account(
     let file = res.file;
     let known = |name: &str| -> Option<Spanned<String>> {
         let a = metadata.body.get_attribute(name)?;
-        let v = m.eval(&a.value, scope).ok()?;
-        Some(Spanned::new(
-            v.as_known_str()?.to_string(),
-            expr_span(file, &a.value),
-        ))
+        let v = m.eval_in(file, &a.value, scope).ok()?;
+        let span = value_span(m, file, &a.value, Some(&v));
+        Some(Spanned::new(v.as_known_str()?.to_string(), span))
     };
     let name = known("name")?;
     let (namespace, explicit) = match metadata.body.get_attribute("namespace") {
         Some(_) => (known("namespace")?, true),
         None => (Spanned::new("default".to_string(), name.span), false),
     };
-    let mut annotations = Vec::new();
-    if let Some(a) = metadata.body.get_attribute("annotations") {
-        match &a.value {
-            Expression::Object(o) => {
-                for (k, v) in o.iter() {
-                    let key = match k {
-                        ObjectKey::Ident(i) => Some(i.as_str().to_string()),
-                        ObjectKey::Expression(e) => m
-                            .eval(e, scope)
-                            .ok()
-                            .and_then(|v| v.as_known_str().map(str::to_string)),
-                    };
-                    let Some(key) = key else { continue };
-                    let value = m
-                        .eval(v.expr(), scope)
-                        .ok()
-                        .and_then(|v| v.to_str())
-                        .filter(|s| !s.has_unknown());
-                    annotations.push(Annotation {
-                        key: Spanned::new(key, Span::new(file, k.span().unwrap_or(0..0))),
-                        value: value.map(|s| Spanned::new(s, expr_span(file, v.expr()))),
-                    });
-                }
-            }
-            other => {
-                if let Ok(Value::Map(map)) = m.eval(other, scope) {
-                    let span = expr_span(file, other);
-                    for (k, v) in map {
-                        annotations.push(Annotation {
-                            key: Spanned::new(k, span),
-                            value: v
-                                .to_str()
-                                .filter(|s| !s.has_unknown())
-                                .map(|s| Spanned::new(s, span)),
-                        });
-                    }
-                }
-            }
-        }
-    }
+    let annotations = metadata
+        .body
+        .get_attribute("annotations")
+        .map(|a| annotations_of(m, file, &a.value, scope))
+        .unwrap_or_default();
     Some(ServiceAccount {
-        span: res.label_span(),
+        span: m.user_span(res.label_span(), None),
         name,
         namespace,
         namespace_explicit: explicit,
@@ -267,6 +265,115 @@ fn service_account(
         unit: unit.to_string(),
         origin: Origin::Terraform,
     })
+}
+
+/// The annotations of a Terraform map, each key and value spanned where it is written.
+pub(super) fn annotations_of(
+    m: &Module<'_>,
+    file: crate::source::FileId,
+    expr: &Expression,
+    scope: &Scope,
+) -> Vec<Annotation> {
+    let mut out = Vec::new();
+    match expr {
+        Expression::Object(o) => {
+            for (k, v) in o.iter() {
+                let key = match k {
+                    ObjectKey::Ident(i) => Some(i.as_str().to_string()),
+                    ObjectKey::Expression(e) => m
+                        .eval_in(file, e, scope)
+                        .ok()
+                        .and_then(|v| v.as_known_str().map(str::to_string)),
+                };
+                let Some(key) = key else { continue };
+                let value = m.eval_in(file, v.expr(), scope).ok();
+                let span = value_span(m, file, v.expr(), value.as_ref());
+                let value = value.and_then(|v| v.to_str()).filter(|s| !s.has_unknown());
+                out.push(Annotation {
+                    key: Spanned::new(
+                        key,
+                        m.user_span(Span::new(file, k.span().unwrap_or(0..0)), None),
+                    ),
+                    value: value.map(|s| Spanned::new(s, span)),
+                });
+            }
+        }
+        other => {
+            if let Ok(Value::Map(map)) = m.eval_in(file, other, scope) {
+                let span = m.user_span(expr_span(file, other), None);
+                for (k, v) in map {
+                    let value = v.to_str().filter(|s| !s.has_unknown());
+                    out.push(Annotation {
+                        key: Spanned::new(k, span),
+                        value: value.map(|s| {
+                            let at = m.user_span(span, s.origin);
+                            Spanned::new(s, at)
+                        }),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn pod_identities<'a>(m: &Module<'a>, res: &Resource<'a>, facts: &mut Facts) {
+    let Some(instances) = m.instances(res) else {
+        return;
+    };
+    for (key, scope) in instances {
+        let text = |name: &str| -> Option<Spanned<String>> {
+            let (v, span) = set_string(m, res, &scope, name)?;
+            Some(Spanned::new(v.as_known_str()?.to_string(), span))
+        };
+        let (Some(namespace), Some(service_account)) = (text("namespace"), text("service_account"))
+        else {
+            continue;
+        };
+        let role_arn = set_string(m, res, &scope, "role_arn").and_then(|(v, span)| {
+            let s = v.as_str()?.clone();
+            (!s.has_unknown()).then(|| Spanned::new(s, span))
+        });
+        facts.pod_identities.push(PodIdentityAssociation {
+            address: address(m, res, &key),
+            span: m.user_span(res.label_span(), None),
+            namespace,
+            service_account,
+            role_arn,
+        });
+    }
+}
+
+/// `irsa_lint_addon_role` is a pseudo-resource of the built-in models: the role the model
+/// builds for an add-on, and the add-on's own ServiceAccount.
+fn addon_roles<'a>(m: &Module<'a>, res: &Resource<'a>, facts: &mut Facts) {
+    let Some(instances) = m.instances(res) else {
+        return;
+    };
+    for (_, scope) in instances {
+        let text = |name: &str| {
+            set_string(m, res, &scope, name).and_then(|(v, _)| v.as_known_str().map(str::to_string))
+        };
+        let (Some(role), Some(addon), Some(flag), Some(namespace), Some(service_account)) = (
+            text("role_address"),
+            text("addon"),
+            text("flag"),
+            text("namespace"),
+            text("service_account"),
+        ) else {
+            continue;
+        };
+        facts.addon_roles.push(AddonRole {
+            role_address: format!("{}{role}", m.address),
+            addon,
+            span: m
+                .input_span(&flag)
+                .unwrap_or_else(|| m.user_span(res.label_span(), None)),
+            flag,
+            namespace,
+            service_account,
+        });
+    }
 }
 
 /// The accounts a module's single AWS provider is pinned to with `allowed_account_ids`.
