@@ -194,7 +194,7 @@ fn terraform_facts(
                 .push((*id, *kind, path));
         }
     }
-    let parsed: Vec<(PathBuf, ModuleDir, Vec<(String, Body)>, Vec<ParseError>)> = by_dir
+    let parsed: Vec<ParsedDir> = by_dir
         .into_par_iter()
         .map(|(dir, dir_files)| parse_dir(sources, dir, &dir_files))
         .collect();

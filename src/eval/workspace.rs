@@ -32,10 +32,10 @@ impl ModuleDir {
         let mut out = Vec::new();
         for f in &self.files {
             for block in f.body.blocks().filter(|b| b.ident.as_str() == "module") {
-                if let Some(source) = literal_source(block) {
-                    if is_local_source(&source) {
-                        out.push(normalize(&self.dir.join(source)));
-                    }
+                if let Some(source) = literal_source(block)
+                    && is_local_source(&source)
+                {
+                    out.push(normalize(&self.dir.join(source)));
                 }
             }
         }

@@ -1,15 +1,622 @@
-//! Kubernetes objects Terraform creates: Helm releases, `kubernetes_manifest` and
-//! `kubectl_manifest`.
+//! Kubernetes objects Terraform creates: Helm releases (through what irsa-lint knows of their
+//! charts), `kubernetes_manifest` and `kubectl_manifest`.
 
-use super::Facts;
-use crate::eval::module::Module;
+use std::collections::{BTreeMap, HashMap};
 
-pub fn extract(m: &Module<'_>, _unit: &str) -> Facts {
+use hcl_edit::expr::{Expression, ObjectKey};
+
+use super::charts::{self, Chart, DefaultName};
+use super::policy::{expand_blocks, expr_span};
+use super::{Annotation, Facts, HelmRelease, Origin, ROLE_ARN_KEY, ServiceAccount, Spanned};
+use crate::eval::module::{Module, Resource, Scope};
+use crate::eval::value::{Str, Value};
+use crate::source::{FileId, Span};
+
+pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     let mut facts = Facts::default();
-    // Charts and raw manifests applied from Terraform create ServiceAccounts we cannot see.
-    let opaque = ["helm_release", "kubernetes_manifest", "kubectl_manifest"];
-    if opaque.iter().any(|k| !m.resources_of(k, false).is_empty()) {
-        facts.hidden_service_accounts = true;
+    for res in m.resources_of("helm_release", false) {
+        helm_release(m, res, unit, &mut facts);
+    }
+    for res in m.resources_of("kubernetes_manifest", false) {
+        kubernetes_manifest(m, res, unit, &mut facts);
+    }
+    for res in m.resources_of("kubectl_manifest", false) {
+        kubectl_manifest(m, res, unit, &mut facts);
     }
     facts
+}
+
+/// A values key as Helm splits it: `a.b\.c` is `["a", "b.c"]`.
+pub fn split_key(key: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = key.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                out.last_mut().unwrap().push('.');
+                chars.next();
+            }
+            '.' => out.push(String::new()),
+            c => out.last_mut().unwrap().push(c),
+        }
+    }
+    out
+}
+
+pub fn join_key(path: &[String]) -> String {
+    path.iter()
+        .map(|p| p.replace('.', "\\."))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Merged chart values with where each leaf was last set.
+#[derive(Default)]
+struct Values {
+    tree: BTreeMap<String, Value>,
+    spans: HashMap<Vec<String>, Span>,
+    /// Where the key of a `set` entry is written (its `name`).
+    key_spans: HashMap<Vec<String>, Span>,
+    /// Some values could not be evaluated: a missing key proves nothing.
+    unknown: bool,
+}
+
+impl Values {
+    /// Merge a map of values (later wins, maps merge deeply), every leaf spanned by `span_of`.
+    fn merge(&mut self, value: &Value, span_of: &dyn Fn(&[String]) -> Span) {
+        match value {
+            Value::Map(m) => {
+                merge_into(&mut self.tree, m, &mut Vec::new(), &mut self.spans, span_of)
+            }
+            Value::Null => {}
+            _ => self.unknown = true,
+        }
+    }
+
+    fn set(&mut self, path: Vec<String>, value: Value, span: Span) {
+        let mut node = &mut self.tree;
+        for seg in &path[..path.len() - 1] {
+            let entry = node
+                .entry(seg.clone())
+                .or_insert_with(|| Value::Map(BTreeMap::new()));
+            if !matches!(entry, Value::Map(_)) {
+                *entry = Value::Map(BTreeMap::new());
+            }
+            let Value::Map(next) = entry else {
+                unreachable!("made a map above")
+            };
+            node = next;
+        }
+        if let Some(last) = path.last() {
+            node.insert(last.clone(), value);
+        }
+        self.spans.insert(path, span);
+    }
+
+    fn get(&self, path: &[String]) -> Option<&Value> {
+        let (first, rest) = path.split_first()?;
+        let mut v = self.tree.get(first)?;
+        for seg in rest {
+            v = match v {
+                Value::Map(m) => m.get(seg)?,
+                _ => return None,
+            };
+        }
+        Some(v)
+    }
+}
+
+fn merge_into(
+    into: &mut BTreeMap<String, Value>,
+    from: &BTreeMap<String, Value>,
+    path: &mut Vec<String>,
+    spans: &mut HashMap<Vec<String>, Span>,
+    span_of: &dyn Fn(&[String]) -> Span,
+) {
+    for (k, v) in from {
+        path.push(k.clone());
+        match (into.get_mut(k), v) {
+            (Some(Value::Map(existing)), Value::Map(new)) => {
+                merge_into(existing, new, path, spans, span_of)
+            }
+            (_, Value::Map(new)) => {
+                let mut fresh = BTreeMap::new();
+                merge_into(&mut fresh, new, path, spans, span_of);
+                into.insert(k.clone(), Value::Map(fresh));
+            }
+            _ => {
+                into.insert(k.clone(), v.clone());
+                spans.insert(path.clone(), span_of(path));
+            }
+        }
+        path.pop();
+    }
+}
+
+fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
+    let Some(instances) = m.instances(res) else {
+        facts.hidden_service_accounts = true;
+        return;
+    };
+    for (key, scope) in instances {
+        let text = |name: &str| -> Option<String> {
+            let a = res.block.body.get_attribute(name)?;
+            m.eval_in(res.file, &a.value, &scope)
+                .ok()?
+                .as_known_str()
+                .map(str::to_string)
+        };
+        let label = m.user_span(res.label_span(), None);
+        let (Some(chart_arg), Some(release)) = (text("chart"), text("name")) else {
+            facts.hidden_service_accounts = true;
+            continue;
+        };
+        let Some(chart) = charts::find(&chart_arg) else {
+            // A chart irsa-lint does not know may create any ServiceAccount.
+            facts.hidden_service_accounts = true;
+            continue;
+        };
+        let namespace = match res.block.body.get_attribute("namespace") {
+            Some(a) => match m
+                .eval_in(res.file, &a.value, &scope)
+                .ok()
+                .and_then(|v| v.as_known_str().map(str::to_string))
+            {
+                Some(ns) => Spanned::new(ns, m.user_span(expr_span(res.file, &a.value), None)),
+                None => {
+                    facts.hidden_service_accounts = true;
+                    continue;
+                }
+            },
+            None => Spanned::new("default".to_string(), label),
+        };
+        let values = release_values(m, res, &scope, &chart_arg);
+        let annotation_settings = values
+            .spans
+            .iter()
+            .filter(|(path, _)| path.last().map(String::as_str) == Some(ROLE_ARN_KEY))
+            .map(|(path, span)| {
+                Spanned::new(join_key(path), *values.key_spans.get(path).unwrap_or(span))
+            })
+            .collect();
+        facts.helm_releases.push(HelmRelease {
+            address: format!("{}{}{}", m.address, res.address(), key.suffix()),
+            span: label,
+            chart: chart.name.to_string(),
+            release_name: release.clone(),
+            namespace: namespace.value.clone(),
+            annotation_settings,
+        });
+        match chart_service_account(chart, &release, &values, label, namespace, unit) {
+            Some(Some(sa)) => facts.service_accounts.push(sa),
+            Some(None) => {}
+            None => facts.hidden_service_accounts = true,
+        }
+    }
+}
+
+/// The ServiceAccount a known chart creates: `Some(None)` when it creates none, `None` when
+/// that cannot be told.
+fn chart_service_account(
+    chart: &Chart,
+    release: &str,
+    values: &Values,
+    label: Span,
+    namespace: Spanned<String>,
+    unit: &str,
+) -> Option<Option<ServiceAccount>> {
+    let base = split_key(chart.service_account);
+    let at = |leaf: &str| {
+        let mut p = base.clone();
+        p.push(leaf.to_string());
+        p
+    };
+    match values.get(&at("create")).map(Value::truthy) {
+        Some(Some(false)) => return Some(None),
+        Some(None) => return None,
+        _ => {}
+    }
+    let name_path = at("name");
+    let name = match values
+        .get(&name_path)
+        .and_then(Value::as_known_str)
+        .filter(|n| !n.is_empty())
+    {
+        Some(n) => Spanned::new(
+            n.to_string(),
+            values.spans.get(&name_path).copied().unwrap_or(label),
+        ),
+        None if values.unknown => return None,
+        None => {
+            let top = |k: &str| {
+                values
+                    .get(&[k.to_string()])
+                    .and_then(Value::as_known_str)
+                    .map(str::to_string)
+            };
+            let default = match chart.default_name {
+                DefaultName::Fixed(n) => n.to_string(),
+                DefaultName::Fullname => charts::fullname(
+                    release,
+                    chart.name,
+                    top("nameOverride").as_deref(),
+                    top("fullnameOverride").as_deref(),
+                ),
+                DefaultName::Unknown => return None,
+            };
+            Spanned::new(default, label)
+        }
+    };
+    let annotations_path = split_key(&chart.annotations_key());
+    let mut annotations = Vec::new();
+    if let Some(Value::Map(map)) = values.get(&annotations_path) {
+        for (k, v) in map {
+            let mut p = annotations_path.clone();
+            p.push(k.clone());
+            let span = values.spans.get(&p).copied().unwrap_or(label);
+            annotations.push(Annotation {
+                key: Spanned::new(k.clone(), span),
+                value: v
+                    .to_str()
+                    .filter(|s| !s.has_unknown())
+                    .map(|s| Spanned::new(s, span)),
+            });
+        }
+    }
+    let explicit = namespace.span != label;
+    Some(Some(ServiceAccount {
+        span: label,
+        name,
+        namespace,
+        namespace_explicit: explicit,
+        annotations,
+        unit: unit.to_string(),
+        origin: Origin::Terraform,
+    }))
+}
+
+/// The values of a release: a local chart's `values.yaml`, then `values` in order, then `set`.
+fn release_values<'a>(
+    m: &Module<'a>,
+    res: &Resource<'a>,
+    scope: &Scope,
+    chart_arg: &str,
+) -> Values {
+    let mut values = Values::default();
+    let label = m.user_span(res.label_span(), None);
+    if (chart_arg.starts_with("./") || chart_arg.starts_with("../"))
+        && let Some((_, text)) = m.loader().load(&m.dir.join(chart_arg).join("values.yaml"))
+    {
+        match yaml_value(&text) {
+            Some(v) => values.merge(&v, &|_| label),
+            None => values.unknown = true,
+        }
+    }
+    let body = &res.block.body;
+    if let Some(a) = body.get_attribute("values") {
+        match &a.value {
+            Expression::Array(items) => {
+                for item in items.iter() {
+                    values_item(m, res.file, item, scope, &mut values);
+                }
+            }
+            other => match m.eval_in(res.file, other, scope) {
+                Ok(Value::List(l)) => {
+                    let span = m.user_span(expr_span(res.file, other), None);
+                    for v in l {
+                        merge_text_or_map(&v, span, &mut values);
+                    }
+                }
+                _ => values.unknown = true,
+            },
+        }
+    }
+    set_entries(m, res, scope, &mut values);
+    values
+}
+
+/// One element of `values = [...]`: `yamlencode({...})` keeps the spans of the object's
+/// leaves; YAML text (a heredoc, `file`, `templatefile`) is spanned at the element.
+fn values_item(
+    m: &Module<'_>,
+    file: FileId,
+    item: &Expression,
+    scope: &Scope,
+    values: &mut Values,
+) {
+    let span = m.user_span(expr_span(file, item), None);
+    if let Expression::FuncCall(f) = item
+        && f.name.name.as_str() == "yamlencode"
+        && let Some(arg) = f.args.get(0)
+    {
+        match m.eval_in(file, arg, scope) {
+            Ok(v @ Value::Map(_)) => {
+                let mut leaves = HashMap::new();
+                leaf_spans(m, file, arg, &mut Vec::new(), &mut leaves);
+                values.merge(&v, &|path| leaves.get(path).copied().unwrap_or(span));
+            }
+            _ => values.unknown = true,
+        }
+        return;
+    }
+    match m.eval_in(file, item, scope) {
+        Ok(v) => merge_text_or_map(&v, span, values),
+        Err(_) => values.unknown = true,
+    }
+}
+
+fn merge_text_or_map(v: &Value, span: Span, values: &mut Values) {
+    match v {
+        Value::String(s) => match s.as_known().and_then(yaml_value) {
+            Some(parsed) => values.merge(&parsed, &|_| span),
+            None => values.unknown = true,
+        },
+        Value::Map(_) => values.merge(v, &|_| span),
+        _ => values.unknown = true,
+    }
+}
+
+/// Spans of the leaves of an HCL object expression, by key path.
+fn leaf_spans(
+    m: &Module<'_>,
+    file: FileId,
+    expr: &Expression,
+    path: &mut Vec<String>,
+    out: &mut HashMap<Vec<String>, Span>,
+) {
+    match expr {
+        Expression::Object(o) => {
+            for (k, v) in o.iter() {
+                let key = match k {
+                    ObjectKey::Ident(i) => i.as_str().to_string(),
+                    ObjectKey::Expression(Expression::String(s)) => s.value().to_string(),
+                    ObjectKey::Expression(_) => continue,
+                };
+                path.push(key);
+                leaf_spans(m, file, v.expr(), path, out);
+                path.pop();
+            }
+        }
+        Expression::Parenthesis(p) => leaf_spans(m, file, p.inner(), path, out),
+        leaf => {
+            out.insert(path.clone(), m.user_span(expr_span(file, leaf), None));
+        }
+    }
+}
+
+/// `set` and `set_list` blocks (Helm provider v2, also `dynamic`), and `set = [{...}]` lists
+/// (v3), in order: later wins.
+fn set_entries<'a>(m: &Module<'a>, res: &Resource<'a>, scope: &Scope, values: &mut Values) {
+    let body = &res.block.body;
+    let file = res.file;
+    for kind in ["set", "set_list", "set_sensitive"] {
+        let mut known = true;
+        for (block, s) in expand_blocks(m, body, kind, scope, &mut known) {
+            let name_attr = block.body.get_attribute("name");
+            let name = name_attr.and_then(|a| m.eval_in(file, &a.value, &s).ok());
+            let value_attr = block.body.get_attribute("value");
+            let value = value_attr
+                .and_then(|a| m.eval_in(file, &a.value, &s).ok())
+                .unwrap_or(Value::Unknown);
+            let span = value_attr
+                .map(|a| {
+                    m.user_span(
+                        expr_span(file, &a.value),
+                        value.as_str().and_then(|v| v.origin),
+                    )
+                })
+                .unwrap_or_else(|| m.user_span(res.label_span(), None));
+            match name.as_ref().and_then(Value::as_known_str) {
+                Some(n) => {
+                    if let Some(a) = name_attr {
+                        values
+                            .key_spans
+                            .insert(split_key(n), m.user_span(expr_span(file, &a.value), None));
+                    }
+                    values.set(split_key(n), value, span);
+                }
+                None => values.unknown = true,
+            }
+        }
+        if !known {
+            values.unknown = true;
+        }
+        // Helm provider v3: `set = [{ name = ..., value = ... }]`
+        if let Some(a) = body.get_attribute(kind) {
+            let entries: Vec<&Expression> = match &a.value {
+                Expression::Array(items) => items.iter().collect(),
+                _ => Vec::new(),
+            };
+            match m.eval_in(file, &a.value, scope) {
+                Ok(Value::List(list)) => {
+                    for (i, entry) in list.iter().enumerate() {
+                        let field_span = |field: &str| {
+                            entries
+                                .get(i)
+                                .and_then(|e| object_field(e, field))
+                                .map(|e| m.user_span(expr_span(file, e), None))
+                                .unwrap_or_else(|| m.user_span(expr_span(file, &a.value), None))
+                        };
+                        match entry.get_attr("name").as_known_str() {
+                            Some(n) => {
+                                values.key_spans.insert(split_key(n), field_span("name"));
+                                values.set(
+                                    split_key(n),
+                                    entry.get_attr("value"),
+                                    field_span("value"),
+                                );
+                            }
+                            None => values.unknown = true,
+                        }
+                    }
+                }
+                _ => values.unknown = true,
+            }
+        }
+    }
+}
+
+fn object_field<'e>(expr: &'e Expression, field: &str) -> Option<&'e Expression> {
+    let Expression::Object(o) = expr else {
+        return None;
+    };
+    o.iter().find_map(|(k, v)| match k {
+        ObjectKey::Ident(i) if i.as_str() == field => Some(v.expr()),
+        _ => None,
+    })
+}
+
+/// YAML text as a value, through libyaml (no spans: the caller spans it as a whole).
+pub fn yaml_value(text: &str) -> Option<Value> {
+    let parsed: serde_json::Value = serde_yaml::from_str(text).ok()?;
+    Some(json_to_value(&parsed))
+}
+
+fn json_to_value(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => n.as_f64().map(Value::Number).unwrap_or(Value::Unknown),
+        serde_json::Value::String(s) => Value::String(Str::lit(s.clone())),
+        serde_json::Value::Array(a) => Value::List(a.iter().map(json_to_value).collect()),
+        serde_json::Value::Object(o) => Value::Map(
+            o.iter()
+                .map(|(k, v)| (k.clone(), json_to_value(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// `kubernetes_manifest { manifest = {...} }`: a ServiceAccount becomes a fact; anything else
+/// that could be one (unknown kind) hides ServiceAccounts.
+fn kubernetes_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
+    let Some(instances) = m.instances(res) else {
+        facts.hidden_service_accounts = true;
+        return;
+    };
+    let Some(attr) = res.block.body.get_attribute("manifest") else {
+        return;
+    };
+    for (_, scope) in instances {
+        let manifest = m
+            .eval_in(res.file, &attr.value, &scope)
+            .unwrap_or(Value::Unknown);
+        let mut leaves = HashMap::new();
+        leaf_spans(m, res.file, &attr.value, &mut Vec::new(), &mut leaves);
+        let fallback = m.user_span(expr_span(res.file, &attr.value), None);
+        let span_of = |path: &[&str]| {
+            let key: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+            leaves.get(&key).copied().unwrap_or(fallback)
+        };
+        match manifest.get_attr("kind").as_known_str() {
+            Some("ServiceAccount") => {
+                match object_service_account(&manifest, &span_of, fallback, unit) {
+                    Some(sa) => facts.service_accounts.push(sa),
+                    None => facts.hidden_service_accounts = true,
+                }
+            }
+            Some(_) => {}
+            None => facts.hidden_service_accounts = true,
+        }
+    }
+}
+
+/// A ServiceAccount object given as a value, spanned through `span_of(path)`.
+fn object_service_account(
+    object: &Value,
+    span_of: &dyn Fn(&[&str]) -> Span,
+    span: Span,
+    unit: &str,
+) -> Option<ServiceAccount> {
+    let metadata = object.get_attr("metadata");
+    let name = Spanned::new(
+        metadata.get_attr("name").as_known_str()?.to_string(),
+        span_of(&["metadata", "name"]),
+    );
+    let (namespace, explicit) = match metadata.get_attr("namespace") {
+        Value::Unknown if !matches!(&metadata, Value::Map(m) if m.contains_key("namespace")) => {
+            (Spanned::new("default".to_string(), name.span), false)
+        }
+        v => (
+            Spanned::new(
+                v.as_known_str()?.to_string(),
+                span_of(&["metadata", "namespace"]),
+            ),
+            true,
+        ),
+    };
+    let mut annotations = Vec::new();
+    if let Value::Map(map) = metadata.get_attr("annotations") {
+        for (k, v) in map {
+            let at = span_of(&["metadata", "annotations", k.as_str()]);
+            annotations.push(Annotation {
+                key: Spanned::new(k, at),
+                value: v
+                    .to_str()
+                    .filter(|s| !s.has_unknown())
+                    .map(|s| Spanned::new(s, at)),
+            });
+        }
+    }
+    Some(ServiceAccount {
+        span,
+        name,
+        namespace,
+        namespace_explicit: explicit,
+        annotations,
+        unit: unit.to_string(),
+        origin: Origin::Terraform,
+    })
+}
+
+/// `kubectl_manifest { yaml_body = ... }`: YAML written in Terraform (a heredoc, a
+/// `templatefile`) is read like a manifest and shown at the attribute. `file()` of a YAML
+/// file of the tree is already read as a manifest.
+fn kubectl_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
+    let Some(attr) = res.block.body.get_attribute("yaml_body") else {
+        return;
+    };
+    if matches!(&attr.value, Expression::FuncCall(f) if f.name.name.as_str() == "file") {
+        return;
+    }
+    let Some(instances) = m.instances(res) else {
+        facts.hidden_service_accounts = true;
+        return;
+    };
+    let span = m.user_span(expr_span(res.file, &attr.value), None);
+    for (_, scope) in instances {
+        let text = m.eval_in(res.file, &attr.value, &scope).ok();
+        let Some(object) = text
+            .as_ref()
+            .and_then(Value::as_known_str)
+            .and_then(yaml_value)
+        else {
+            facts.hidden_service_accounts = true;
+            continue;
+        };
+        if object.get_attr("kind").as_known_str() == Some("ServiceAccount") {
+            match object_service_account(&object, &|_| span, span, unit) {
+                Some(sa) => facts.service_accounts.push(sa),
+                None => facts.hidden_service_accounts = true,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helm_keys_split_on_unescaped_dots() {
+        assert_eq!(
+            split_key(r"serviceAccount.annotations.eks\.amazonaws\.com/role-arn"),
+            vec![
+                "serviceAccount",
+                "annotations",
+                "eks.amazonaws.com/role-arn"
+            ]
+        );
+        assert_eq!(join_key(&split_key(r"a.b\.c")), r"a.b\.c");
+    }
 }

@@ -47,6 +47,16 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     for res in m.resources_of("irsa_lint_addon_role", false) {
         addon_roles(m, res, &mut facts);
     }
+    // EKS add-ons create their ServiceAccounts inside the cluster, out of sight; so does
+    // anything a model marks as such.
+    let hidden = ["aws_eks_addon", "irsa_lint_hidden_service_accounts"];
+    if hidden.iter().any(|k| {
+        m.resources_of(k, false)
+            .iter()
+            .any(|r| m.instances(r).is_none_or(|i| !i.is_empty()))
+    }) {
+        facts.hidden_service_accounts = true;
+    }
     facts.extend(super::kubernetes::extract(m, unit));
     for name in m.module_call_names() {
         match m.module_instances(name) {

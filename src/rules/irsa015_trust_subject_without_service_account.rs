@@ -31,7 +31,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (role, s) in ctx.trust_statements() {
         // A role whose own ServiceAccount it rejects is IRSA003's finding: the subject that
         // has no ServiceAccount is the other end of that same broken link.
-        if !is_eks_statement(s) || rejects_its_service_account(ctx, role) {
+        // An add-on's role admits a ServiceAccount the add-on creates in the cluster.
+        let addon_role = ctx.facts.addon_roles.iter().any(|a| a.role_address == role.address);
+        if !is_eks_statement(s) || addon_role || rejects_its_service_account(ctx, role) {
             continue;
         }
         for c in s.conditions.iter().flatten() {

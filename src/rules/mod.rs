@@ -57,8 +57,14 @@ declare_rules! {
     irsa016_workload_service_account_elsewhere,
     irsa017_partition_mismatch,
     irsa018_conflicting_service_account,
+    irsa019_irsa_and_pod_identity,
+    irsa020_pod_identity_trust,
     irsa021_role_arn_on_workload,
+    irsa022_generated_role_name_hardcoded,
+    irsa023_pod_identity_role_in_annotation,
     irsa025_audience_condition_missing,
+    irsa026_chart_ignores_annotation,
+    irsa027_addon_service_account_mismatch,
 }
 
 /// Find a rule by id (`IRSA003`, any case) or name (`trust-subject-mismatch`).

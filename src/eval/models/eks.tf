@@ -9,6 +9,10 @@ variable "name" { default = null }
 variable "enable_irsa" { default = true }
 variable "create" { default = true }
 variable "create_cluster" { default = true }
+# EKS add-ons (`cluster_addons` before v21, `addons` since) run as ServiceAccounts the
+# scanned tree does not define.
+variable "cluster_addons" { default = {} }
+variable "addons" { default = {} }
 
 locals {
   # v21 renamed `cluster_name` to `name`.
@@ -30,6 +34,10 @@ resource "aws_iam_openid_connect_provider" "oidc_provider" {
 }
 
 data "aws_partition" "current" {}
+
+resource "irsa_lint_hidden_service_accounts" "addons" {
+  count = length(merge(var.cluster_addons, var.addons)) > 0 ? 1 : 0
+}
 
 output "cluster_name" { value = try(aws_eks_cluster.this[0].name, "") }
 output "cluster_id" { value = try(aws_eks_cluster.this[0].id, "") }

@@ -1,0 +1,41 @@
+//! IRSA019 irsa-and-pod-identity: a ServiceAccount has a role-arn annotation and a Pod
+//! Identity association; Pod Identity wins and the IRSA role is ignored.
+
+use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::facts::ROLE_ARN_KEY;
+use crate::link::LintContext;
+use crate::rules::RuleMeta;
+
+pub const RULE: RuleMeta = RuleMeta {
+    id: "IRSA019",
+    name: "irsa-and-pod-identity",
+    default_level: Level::Warning,
+    summary: "a ServiceAccount has both a role-arn annotation and a Pod Identity association",
+    doc: include_str!("../../rules/IRSA019.md"),
+};
+
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    for assoc in &ctx.facts.pod_identities {
+        for sa in &ctx.facts.service_accounts {
+            if sa.namespace.value != assoc.namespace.value || sa.name.value != assoc.service_account.value {
+                continue;
+            }
+            let Some(annotation) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) else {
+                continue;
+            };
+            out.push(
+                Diagnostic::new(
+                    &RULE,
+                    Label::new(annotation.span, "ignored while a Pod Identity association exists"),
+                    format!(
+                        "service account {} has an IRSA role and a Pod Identity association; Pod Identity takes precedence, so {} is never used",
+                        sa.qualified_name(),
+                        annotation.value.display()
+                    ),
+                )
+                .related(assoc.span, format!("Pod Identity association {}", assoc.address))
+                .help("keep one mechanism: remove the role-arn annotation once the Pod Identity role has the permissions, or remove the association"),
+            );
+        }
+    }
+}

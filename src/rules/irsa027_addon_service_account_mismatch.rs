@@ -1,0 +1,55 @@
+//! IRSA027 addon-service-account-mismatch: a role built for a known add-on trusts another
+//! ServiceAccount than the add-on's.
+
+use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::link::{Admission, LintContext, role_admits};
+use crate::rules::RuleMeta;
+
+pub const RULE: RuleMeta = RuleMeta {
+    id: "IRSA027",
+    name: "addon-service-account-mismatch",
+    default_level: Level::Warning,
+    summary: "a role built for a known add-on trusts another ServiceAccount than the add-on runs as",
+    doc: include_str!("../../rules/IRSA027.md"),
+};
+
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    for addon in &ctx.facts.addon_roles {
+        let Some(role) = ctx.facts.roles.iter().find(|r| r.address == addon.role_address) else {
+            continue;
+        };
+        let subject = format!("system:serviceaccount:{}:{}", addon.namespace, addon.service_account);
+        let Admission::Rejected(values) = role_admits(role, "sub", &subject, None) else {
+            continue;
+        };
+        // The add-on may run as what the trust admits: a ServiceAccount of that name defined
+        // in the tree, or a Helm release of the add-on's chart that may rename it.
+        let admitted_defined = values.iter().any(|v| {
+            ctx.facts.service_accounts.iter().any(|sa| v.value.equals(&crate::eval::value::Str::lit(sa.subject())) != crate::eval::value::Tri::No)
+        });
+        let chart_installed = ctx.facts.helm_releases.iter().any(|r| r.chart == addon.addon);
+        if admitted_defined || chart_installed || values.is_empty() {
+            continue;
+        }
+        let admitted: Vec<String> = values.iter().map(|v| v.value.display()).collect();
+        let mut d = Diagnostic::new(
+            &RULE,
+            Label::new(values[0].span, format!("{} runs as {}/{}", addon.addon, addon.namespace, addon.service_account)),
+            format!(
+                "role {} is built for {} ({}), but trusts {} while the add-on runs as service account {}/{}",
+                role.address,
+                addon.addon,
+                addon.flag,
+                admitted.join(", "),
+                addon.namespace,
+                addon.service_account
+            ),
+        )
+        .related(addon.span, format!("{} makes this the {} role", addon.flag, addon.addon))
+        .help(format!("admit {}:{} (namespace_service_accounts), the ServiceAccount the add-on runs as", addon.namespace, addon.service_account));
+        for v in &values[1..] {
+            d = d.related(v.span, format!("trust policy admits {}", v.value.display()));
+        }
+        out.push(d);
+    }
+}
