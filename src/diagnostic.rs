@@ -98,6 +98,16 @@ impl Diagnostic {
         self
     }
 
+    /// Name the module instance a finding comes from (`in module.irsa["api"]`), when the
+    /// thing it is about lives in a module.
+    pub fn in_module(self, module: &str) -> Self {
+        if module.is_empty() {
+            self
+        } else {
+            self.note(format!("in {module}"))
+        }
+    }
+
     pub fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {
         self.fix = Some(Fix {
             span,

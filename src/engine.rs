@@ -112,10 +112,21 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
     let ctx = LintContext::new(&facts, &sources);
     let mut diagnostics = crate::rules::run_all(&ctx);
     sort_diagnostics(&mut diagnostics, &sources);
-    // One finding per place: a statement shared by several role instances (for_each) or a
-    // policy document used by several roles is reported once.
-    diagnostics.dedup_by(|a, b| {
-        a.rule_id == b.rule_id && a.primary.span == b.primary.span && a.message == b.message
+    // One finding per place: a statement shared by several role instances (for_each, module
+    // instances) or a policy document used by several roles is reported once, with a note
+    // for each instance.
+    diagnostics.dedup_by(|later, kept| {
+        let same = later.rule_id == kept.rule_id
+            && later.primary.span == kept.primary.span
+            && later.message == kept.message;
+        if same {
+            for note in later.notes.drain(..) {
+                if !kept.notes.contains(&note) {
+                    kept.notes.push(note);
+                }
+            }
+        }
+        same
     });
     Ok(Report {
         sources,

@@ -77,6 +77,8 @@ pub enum RoleName {
 pub struct Role {
     /// Terraform address, e.g. `aws_iam_role.alb["prod"]`.
     pub address: String,
+    /// The module instance the role is declared in (`module.irsa["api"]`), empty at the root.
+    pub module: String,
     /// The block's labels, where "the role" is shown when nothing more precise exists.
     pub span: Span,
     pub name: RoleName,

@@ -114,6 +114,7 @@ fn roles<'a>(m: &Module<'a>, res: &Resource<'a>, accounts: &[String], facts: &mu
     let Some(instances) = m.instances(res) else {
         facts.roles.push(Role {
             address: format!("{}{}", m.address, res.address()),
+            module: m.address.trim_end_matches('.').to_string(),
             span: label,
             name: RoleName::Unknown,
             name_span: label,
@@ -153,6 +154,7 @@ fn roles<'a>(m: &Module<'a>, res: &Resource<'a>, accounts: &[String], facts: &mu
         facts.parse_errors.extend(reader.errors);
         facts.roles.push(Role {
             address: address(m, res, &key),
+            module: m.address.trim_end_matches('.').to_string(),
             span: label,
             name,
             name_span,

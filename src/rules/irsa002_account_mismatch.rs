@@ -40,6 +40,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         {
             d = d.fix(link.value.span, text.replacen(&format!("::{account}:"), &format!("::{role_account}:"), 1));
         }
-        out.push(d);
+        out.push(d.in_module(&role.module));
     }
 }

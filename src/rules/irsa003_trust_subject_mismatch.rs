@@ -38,7 +38,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if values.iter().any(|v| v.value.as_known().is_some_and(|t| t.contains(['*', '?']) && glob_match(t, &subject))) {
             continue;
         }
-        out.push(diagnostic(sa, &subject, &link.arn.name, role.name_span, values));
+        out.push(diagnostic(sa, &subject, &link.arn.name, role.name_span, values).in_module(&role.module));
     }
 }
 

@@ -33,9 +33,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         };
         let subject = sa.subject();
         if let Some(d) = trust_rejects(&roles, link, &audience, audience_span, &subject, sa.qualified_name()) {
-            out.push(d);
+            out.push(d.in_module(&roles[0].module));
         } else if let Some(d) = provider_rejects(ctx, &roles, &audience, audience_span, &subject, sa.qualified_name()) {
-            out.push(d);
+            out.push(d.in_module(&roles[0].module));
         }
     }
 }

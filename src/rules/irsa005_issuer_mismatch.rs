@@ -15,7 +15,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (_, s) in ctx.trust_statements() {
+    for (role, s) in ctx.trust_statements() {
         let principals: Vec<_> = eks_principals(s).collect();
         if principals.is_empty() || s.federated.as_ref().is_some_and(|f| f.len() != principals.len()) {
             continue;
@@ -51,8 +51,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 .help(format!(
                     "build the condition key from the same issuer as the Federated principal: {principal_issuer}:{}",
                     if key_is(&c.key.value, "sub") { "sub" } else { "aud" }
-                )),
-            );
+                )).in_module(&role.module));
         }
     }
 }

@@ -14,7 +14,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (_, s) in ctx.trust_statements() {
+    for (role, s) in ctx.trust_statements() {
         for c in s.conditions.iter().flatten() {
             let scheme = ["https://", "http://"].into_iter().find(|p| c.key.value.starts_with(p) == Tri::Yes);
             let Some(scheme) = scheme else { continue };
@@ -27,8 +27,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 )
                 .help(format!(
                     "IAM names OIDC condition keys without the scheme: use {fixed}, e.g. built with replace(<issuer url>, \"https://\", \"\")"
-                )),
-            );
+                )).in_module(&role.module));
         }
     }
 }

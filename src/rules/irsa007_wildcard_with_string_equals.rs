@@ -14,7 +14,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (_, s) in ctx.trust_statements() {
+    for (role, s) in ctx.trust_statements() {
         for c in s.conditions.iter().flatten() {
             if !matches!(operator(&c.operator.value), Some(Operator::Equals | Operator::EqualsIgnoreCase)) {
                 continue;
@@ -39,7 +39,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 if written.trim_matches('"') == c.operator.value {
                     d = d.fix(c.operator.span, written.replace(&c.operator.value, &like));
                 }
-                out.push(d);
+                out.push(d.in_module(&role.module));
             }
         }
     }

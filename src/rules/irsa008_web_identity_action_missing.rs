@@ -16,7 +16,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (_, s) in ctx.trust_statements() {
+    for (role, s) in ctx.trust_statements() {
         if s.effect != Some(Effect::Allow) || allows_web_identity(s) != Tri::No {
             continue;
         }
@@ -45,6 +45,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 d = d.fix(only.span, text.replace("sts:AssumeRole", WEB_IDENTITY_ACTION));
             }
         }
-        out.push(d);
+        out.push(d.in_module(&role.module));
     }
 }

@@ -18,7 +18,7 @@ pub const RULE: RuleMeta = RuleMeta {
 const CATCH_ALL: &[&str] = &["*", "system:*", "system:serviceaccount:*", "system:serviceaccount:*:*"];
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (_, s) in ctx.trust_statements() {
+    for (role, s) in ctx.trust_statements() {
         if s.effect != Some(Effect::Allow) || allows_web_identity(s) != Tri::Yes {
             continue;
         }
@@ -51,6 +51,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if let Some(span) = d_related.take() {
             d = d.related(span, "admits every subject");
         }
-        out.push(d);
+        out.push(d.in_module(&role.module));
     }
 }

@@ -19,7 +19,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     if providers.iter().any(|p| p.arn.is_none()) {
         return;
     }
-    for (_, s) in ctx.trust_statements() {
+    for (role, s) in ctx.trust_statements() {
         for principal in eks_principals(s) {
             if principal.value.has_unknown() {
                 continue;
@@ -51,7 +51,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 let url = p.url.as_ref().map(|u| u.value.display()).unwrap_or_else(|| "an unknown URL".into());
                 d = d.related(p.span, format!("declared provider {} for {url}", p.address));
             }
-            out.push(d);
+            out.push(d.in_module(&role.module));
         }
     }
 }

@@ -46,6 +46,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 d = d.fix(link.value.span, format!("{}:role{role_path}{name}", &text[..text.len() - old.len()]));
             }
         }
-        out.push(d);
+        out.push(d.in_module(&role.module));
     }
 }

@@ -70,7 +70,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         d = d.help("remove the subject if the service account is gone, or add its manifest to the scan");
                     }
                 }
-                out.push(d);
+                out.push(d.in_module(&role.module));
             }
         }
     }

@@ -41,6 +41,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         {
             d = d.fix(link.value.span, format!("arn:{expected}:{rest}"));
         }
-        out.push(d);
+        out.push(d.in_module(&role.module));
     }
 }

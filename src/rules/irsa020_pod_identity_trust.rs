@@ -45,8 +45,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             .related(role.name_span, format!("role {}", arn.name.display()))
             .help(format!(
                 "add a trust statement: Allow, Principal {{ Service = \"{POD_IDENTITY_SERVICE}\" }}, Action [\"sts:AssumeRole\", \"sts:TagSession\"]"
-            )),
-        );
+            )).in_module(&role.module));
     }
 }
 

@@ -23,7 +23,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         }
         let Some(written) = link.arn.name.as_known() else { continue };
         let prefixed = ctx.facts.roles.iter().find(|r| match &r.name {
-            RoleName::Prefix(p) => p.as_known().is_some_and(|p| !p.is_empty() && link.arn.name.starts_with(p) == Tri::Yes),
+            // The generated name itself, or the prefix taken for the name (`alb` for `alb-`).
+            RoleName::Prefix(p) => p.as_known().is_some_and(|p| {
+                !p.is_empty() && (link.arn.name.starts_with(p) == Tri::Yes || written == p.trim_end_matches(['-', '_']))
+            }),
             _ => false,
         });
         let Some(role) = prefixed else { continue };
@@ -39,7 +42,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .related(role.name_span, format!("role {} gets a random suffix here", role.address))
-            .help("pass the role's ARN from Terraform (an output, or create the ServiceAccount with kubernetes_service_account_v1), or give the role a fixed name (`name`, `use_name_prefix = false`)"),
-        );
+            .help("pass the role's ARN from Terraform (an output, or create the ServiceAccount with kubernetes_service_account_v1), or give the role a fixed name (`name`, `use_name_prefix = false`)").in_module(&role.module));
     }
 }

@@ -15,7 +15,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (_, s) in ctx.trust_statements() {
+    for (role, s) in ctx.trust_statements() {
         if s.effect != Some(Effect::Allow) || allows_web_identity(s) != Tri::Yes || !is_eks_statement(s) {
             continue;
         }
@@ -34,7 +34,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 Label::new(sub.key.span, "only the subject is checked"),
                 format!("trust statement checks {} but not {aud_key}", sub.key.value.display()),
             )
-            .help(format!("add a StringEquals condition {aud_key} = sts.amazonaws.com (or the audience your service accounts request)")),
-        );
+            .help(format!("add a StringEquals condition {aud_key} = sts.amazonaws.com (or the audience your service accounts request)")).in_module(&role.module));
     }
 }

@@ -50,6 +50,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         for v in &values[1..] {
             d = d.related(v.span, format!("trust policy admits {}", v.value.display()));
         }
-        out.push(d);
+        out.push(d.in_module(&role.module));
     }
 }

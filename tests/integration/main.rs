@@ -5,8 +5,10 @@
 //! - `cli`: runs the real `irsa-lint` binary on temporary folders and checks what a user
 //!   sees: exit statuses, each output format, stdin, ignored files, relative paths,
 //!   determinism and that the scanned tree is never modified.
+//! - `modules`: findings inside modules name the module instances behind them.
 //! - `fixtures`: every fixture project under `fixtures/`, its findings checked exactly
 //!   against the expectations written next to the input.
 
 mod cli;
 mod fixtures;
+mod modules;
