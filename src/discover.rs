@@ -1,10 +1,15 @@
 //! Walk the given paths and classify what irsa-lint reads.
 //!
-//! Hidden folders (`.git/`, `.terraform/`) and what `.gitignore` ignores are skipped, links
+//! `.git/`, `.terraform/` and what `.gitignore` ignores are skipped, links
 //! are not followed, and the order is sorted so that every run sees the same files in the
 //! same order.
 
 use std::path::{Path, PathBuf};
+
+/// Folders that hold copies or caches, never the configuration: Git's own, and the module
+/// and provider caches of `terraform init` and Terragrunt. Other hidden folders (a lab's
+/// `.workshop/terraform`) may hold real configuration and are read.
+const SKIPPED_FOLDERS: &[&str] = &[".git", ".terraform", ".terragrunt-cache"];
 
 /// What a file is to irsa-lint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +60,8 @@ pub fn discover(roots: &[PathBuf]) -> Result<Vec<Input>, MissingPath> {
             continue;
         }
         let walker = ignore::WalkBuilder::new(root)
-            .hidden(true)
+            .hidden(false)
+            .filter_entry(|e| !SKIPPED_FOLDERS.iter().any(|f| e.file_name() == *f))
             .git_ignore(true)
             .git_exclude(true)
             .git_global(false)

@@ -63,7 +63,21 @@ struct Loaded {
     text: Result<String, String>,
 }
 
+/// Stack for each worker: evaluation recurses through expressions, references and modules,
+/// and deeply nested input must end as a diagnostic, not a stack overflow.
+const WORKER_STACK_BYTES: usize = 256 * 1024 * 1024;
+
 pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
+    match rayon::ThreadPoolBuilder::new()
+        .stack_size(WORKER_STACK_BYTES)
+        .build()
+    {
+        Ok(pool) => pool.install(|| lint_on_this_pool(settings)),
+        Err(_) => lint_on_this_pool(settings),
+    }
+}
+
+fn lint_on_this_pool(settings: &Settings) -> Result<Report, EngineError> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut paths = settings.paths.clone();
     if paths.is_empty() && settings.stdin.is_none() {
@@ -81,6 +95,7 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
     let mut sources = SourceMap::default();
     let mut facts = Facts::default();
     let mut files: Vec<(FileId, FileKind, PathBuf)> = Vec::new();
+    let mut encrypted_tfvars: HashSet<PathBuf> = HashSet::new();
     if let Some((name, text)) = &settings.stdin {
         let id = sources.add(name.clone(), text.as_str());
         let kind = discover::classify(name).unwrap_or(FileKind::Yaml);
@@ -92,6 +107,16 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
             Ok(text) => {
                 let id = sources.add(shown, text);
                 files.push((id, l.input.kind, l.input.path));
+            }
+            // What an encrypted file says is unknown: its ServiceAccounts are unseen, and a
+            // module whose tfvars are encrypted has no known variable values.
+            Err(message) if message == ENCRYPTED => {
+                facts.hidden_service_accounts = true;
+                if l.input.kind == FileKind::TfVars
+                    && let Some(dir) = l.input.path.parent()
+                {
+                    encrypted_tfvars.insert(normalize(dir));
+                }
             }
             Err(message) => {
                 let id = sources.add(shown, "");
@@ -105,7 +130,8 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
 
     let files_read = sources.len();
     facts.extend(manifest_facts(&sources, &files));
-    let (terraform, loader) = terraform_facts(&mut sources, &files, settings, &paths);
+    let (terraform, loader) =
+        terraform_facts(&mut sources, &files, settings, &paths, &encrypted_tfvars);
     facts.extend(terraform);
     loader.register(&mut sources);
 
@@ -145,8 +171,16 @@ fn read_text(path: &Path) -> Result<String, String> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
+    if bytes.starts_with(GIT_CRYPT_HEADER) {
+        return Err(ENCRYPTED.to_string());
+    }
     String::from_utf8(bytes).map_err(|_| "file is not valid UTF-8 text".to_string())
 }
+
+/// Files kept encrypted in the repository by git-crypt start with this header.
+const GIT_CRYPT_HEADER: &[u8] = b"\0GITCRYPT\0";
+/// Not an error: an encrypted file is unknown content.
+const ENCRYPTED: &str = "encrypted";
 
 fn io_message(e: &std::io::Error) -> String {
     match e.kind() {
@@ -189,6 +223,7 @@ fn terraform_facts(
     files: &[(FileId, FileKind, PathBuf)],
     settings: &Settings,
     roots: &[PathBuf],
+    encrypted_tfvars: &HashSet<PathBuf>,
 ) -> (Facts, Loader) {
     // The models' texts are registered first, so that the loader's new ids come after them.
     let models = crate::eval::models::load(sources);
@@ -253,7 +288,10 @@ fn terraform_facts(
                 &cli_var_files,
                 &settings.vars,
             );
-            let module = Module::root(&workspace, module_dir, var_values);
+            let mut module = Module::root(&workspace, module_dir, var_values);
+            if encrypted_tfvars.contains(*dir) {
+                module.hide_defaults();
+            }
             let unit = dir_unit(sources, module_dir);
             crate::facts::terraform::extract(&module, &unit)
         })

@@ -85,8 +85,10 @@ pub fn role_arn_problem(text: &str) -> Option<(String, String)> {
             ));
         }
     }
-    if text.contains("${") || text.contains("{{") {
-        return None; // a partly templated value: unknown, not wrong
+    // A partly templated value is unknown, not wrong: `${ACCOUNT_ID}` (envsubst), `{{ }}`
+    // (Helm), `<ACCOUNT_ID>` (replaced by sed before applying).
+    if text.contains("${") || text.contains("{{") || has_angle_placeholder(text) {
+        return None;
     }
     if text.trim() != text {
         return Some((
@@ -139,6 +141,18 @@ pub fn role_arn_problem(text: &str) -> Option<(String, String)> {
         ));
     }
     None
+}
+
+/// `<ACCOUNT_ID>`-style placeholders: a bracketed upper-case word.
+fn has_angle_placeholder(text: &str) -> bool {
+    text.split('<').skip(1).any(|rest| {
+        rest.split_once('>').is_some_and(|(word, _)| {
+            !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        })
+    })
 }
 
 /// A value that is wholly `${VAR}`, `$VAR` or `{{ ... }}`: rendered later, unknown now.

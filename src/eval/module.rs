@@ -111,6 +111,9 @@ pub struct Module<'a> {
     ancestors: Vec<PathBuf>,
     /// Module instances created in this root's tree, shared by all of them.
     instance_budget: Rc<Cell<usize>>,
+    /// Variables not set by the caller are unknown rather than their defaults (their real
+    /// values are in a file irsa-lint cannot read).
+    defaults_hidden: bool,
     /// The file whose expression is being evaluated, to record where literals come from.
     current_file: Cell<Option<FileId>>,
     module_calls: HashMap<&'a str, (FileId, &'a Block)>,
@@ -164,6 +167,7 @@ impl<'a> Module<'a> {
             depth,
             ancestors: Vec::new(),
             instance_budget: Rc::new(Cell::new(MAX_MODULE_INSTANCES)),
+            defaults_hidden: false,
             current_file: Cell::new(None),
             module_calls: HashMap::new(),
             input_spans: HashMap::new(),
@@ -296,6 +300,9 @@ impl<'a> Module<'a> {
         let Some(&(file, block)) = self.variables.get(name) else {
             return Ok(Value::Unknown);
         };
+        if self.defaults_hidden {
+            return Ok(Value::Unknown);
+        }
         match block.body.get_attribute("default") {
             Some(attr) => self.memo(format!("var.{name}"), || {
                 self.eval_in(file, &attr.value, &Scope::default())
@@ -344,7 +351,15 @@ impl<'a> Module<'a> {
         if let Some(cached) = self.children.borrow().get(name) {
             return cached.clone();
         }
+        // Two calls whose inputs read each other's outputs (the EKS module taking the EBS CSI
+        // role's ARN, the role taking the cluster's provider): while one is being set up, the
+        // other sees it as unknown.
+        let guard = format!("module.{name}");
+        if !self.in_progress.borrow_mut().insert(guard.clone()) {
+            return None;
+        }
         let computed = self.instantiate(name).map(Rc::new);
+        self.in_progress.borrow_mut().remove(&guard);
         self.children
             .borrow_mut()
             .insert(name.to_string(), computed.clone());
@@ -425,6 +440,11 @@ impl<'a> Module<'a> {
             out.push((key, Rc::new(child)));
         }
         Some(out)
+    }
+
+    /// Treat unset variables as unknown (an encrypted tfvars file sets them out of sight).
+    pub fn hide_defaults(&mut self) {
+        self.defaults_hidden = true;
     }
 
     /// Where the caller wrote an input of this module instance.

@@ -277,3 +277,25 @@ fn a_module_that_calls_itself_ends_as_unknown() {
     let m = Module::root(&ws, &ws.dirs[&PathBuf::from("loop")], HashMap::new());
     assert_eq!(m.local("x").unwrap(), Value::Unknown);
 }
+
+#[test]
+fn modules_that_read_each_others_outputs_do_not_loop() {
+    let root = r#"
+        module "a" {
+          source = "./a"
+          x      = [module.b.y]
+        }
+        module "b" {
+          source = "./a"
+          x      = { v = module.a.y }
+        }
+        locals { y = module.a.y }
+    "#;
+    let child = r#"
+        variable "x" {}
+        output "y" { value = "fixed" }
+    "#;
+    let ws = workspace(&[("root", &[root]), ("root/a", &[child])]);
+    let m = Module::root(&ws, &ws.dirs[&PathBuf::from("root")], HashMap::new());
+    assert_eq!(m.local("y").unwrap(), Value::str("fixed"));
+}

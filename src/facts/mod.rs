@@ -79,6 +79,8 @@ pub struct Role {
     pub address: String,
     /// The module instance the role is declared in (`module.irsa["api"]`), empty at the root.
     pub module: String,
+    /// The root module (one `terraform apply`) the role belongs to.
+    pub unit: String,
     /// The block's labels, where "the role" is shown when nothing more precise exists.
     pub span: Span,
     pub name: RoleName,
@@ -222,6 +224,8 @@ pub struct Workload {
 #[derive(Debug, Clone)]
 pub struct PodIdentityAssociation {
     pub address: String,
+    /// The root module (one `terraform apply`) it belongs to.
+    pub unit: String,
     pub span: Span,
     pub namespace: Spanned<String>,
     pub service_account: Spanned<String>,

@@ -23,7 +23,7 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     let mut facts = Facts::default();
     let accounts = provider_accounts(m);
     for res in m.resources_of("aws_iam_role", false) {
-        roles(m, res, &accounts, &mut facts);
+        roles(m, res, &accounts, unit, &mut facts);
     }
     for data in [false, true] {
         for res in m.resources_of("aws_iam_openid_connect_provider", data) {
@@ -42,7 +42,7 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
         }
     }
     for res in m.resources_of("aws_eks_pod_identity_association", false) {
-        pod_identities(m, res, &mut facts);
+        pod_identities(m, res, unit, &mut facts);
     }
     for res in m.resources_of("irsa_lint_addon_role", false) {
         addon_roles(m, res, &mut facts);
@@ -108,13 +108,20 @@ fn set_string<'a>(
     Some((v, span))
 }
 
-fn roles<'a>(m: &Module<'a>, res: &Resource<'a>, accounts: &[String], facts: &mut Facts) {
+fn roles<'a>(
+    m: &Module<'a>,
+    res: &Resource<'a>,
+    accounts: &[String],
+    unit: &str,
+    facts: &mut Facts,
+) {
     let label = m.user_span(res.label_span(), None);
     let body = &res.block.body;
     let Some(instances) = m.instances(res) else {
         facts.roles.push(Role {
             address: format!("{}{}", m.address, res.address()),
             module: m.address.trim_end_matches('.').to_string(),
+            unit: unit.to_string(),
             span: label,
             name: RoleName::Unknown,
             name_span: label,
@@ -155,6 +162,7 @@ fn roles<'a>(m: &Module<'a>, res: &Resource<'a>, accounts: &[String], facts: &mu
         facts.roles.push(Role {
             address: address(m, res, &key),
             module: m.address.trim_end_matches('.').to_string(),
+            unit: unit.to_string(),
             span: label,
             name,
             name_span,
@@ -329,7 +337,7 @@ pub(super) fn annotations_of(
     out
 }
 
-fn pod_identities<'a>(m: &Module<'a>, res: &Resource<'a>, facts: &mut Facts) {
+fn pod_identities<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
     let Some(instances) = m.instances(res) else {
         return;
     };
@@ -348,6 +356,7 @@ fn pod_identities<'a>(m: &Module<'a>, res: &Resource<'a>, facts: &mut Facts) {
         });
         facts.pod_identities.push(PodIdentityAssociation {
             address: address(m, res, &key),
+            unit: unit.to_string(),
             span: m.user_span(res.label_span(), None),
             namespace,
             service_account,

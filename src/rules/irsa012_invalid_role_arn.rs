@@ -38,6 +38,7 @@ mod tests {
         assert!(problem("arn:aws:iam::482910375521:role/irsa/payments-api").is_none());
         assert!(problem("${ROLE_ARN}").is_none());
         assert!(problem("arn:aws:iam::${ACCOUNT_ID}:role/x").is_none());
+        assert!(problem("arn:aws:iam::<ACCOUNT_ID>:role/agent").is_none());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! Identity association; Pod Identity wins and the IRSA role is ignored.
 
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::facts::ROLE_ARN_KEY;
+use crate::facts::{Origin, PodIdentityAssociation, ROLE_ARN_KEY};
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
@@ -16,8 +16,11 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for assoc in &ctx.facts.pod_identities {
-        for sa in &ctx.facts.service_accounts {
-            if sa.namespace.value != assoc.namespace.value || sa.name.value != assoc.service_account.value {
+        for (index, sa) in ctx.facts.service_accounts.iter().enumerate() {
+            if sa.namespace.value != assoc.namespace.value
+                || sa.name.value != assoc.service_account.value
+                || !same_deployment(ctx, index, assoc)
+            {
                 continue;
             }
             let Some(annotation) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) else {
@@ -38,4 +41,19 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// Whether the ServiceAccount and the association provably belong together: both in one
+/// Terraform root, or the ServiceAccount's role defined in the association's root. Two labs
+/// of one repository that reuse a name are not the same cluster.
+fn same_deployment(ctx: &LintContext, sa_index: usize, assoc: &PodIdentityAssociation) -> bool {
+    let sa = &ctx.facts.service_accounts[sa_index];
+    if sa.origin == Origin::Terraform && sa.unit == assoc.unit {
+        return true;
+    }
+    ctx.sa_links
+        .iter()
+        .filter(|l| l.sa == sa_index)
+        .flat_map(|l| l.roles.iter())
+        .any(|&r| ctx.facts.roles[r].unit == assoc.unit)
 }

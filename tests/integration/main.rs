@@ -6,9 +6,11 @@
 //!   sees: exit statuses, each output format, stdin, ignored files, relative paths,
 //!   determinism and that the scanned tree is never modified.
 //! - `modules`: findings inside modules name the module instances behind them.
+//! - `real_world`: patterns from public repositories that were once false findings or crashes.
 //! - `fixtures`: every fixture project under `fixtures/`, its findings checked exactly
 //!   against the expectations written next to the input.
 
 mod cli;
 mod fixtures;
 mod modules;
+mod real_world;
