@@ -335,8 +335,12 @@ fn link_service_account(facts: &Facts, index: usize, sa: &ServiceAccount) -> Opt
                 Tri::No => {}
             },
             RoleName::Prefix(prefix) => {
-                let prefix = prefix.as_known().unwrap_or("");
-                if arn.name.starts_with(prefix) != Tri::No {
+                // The role's own ARN from Terraform carries its generated name symbolically.
+                let mut generated = prefix.clone();
+                generated.push_sym(Symbol::NameSuffix(role.address.clone()));
+                if generated.equals(&arn.name) == Tri::Yes {
+                    roles.push(i);
+                } else if arn.name.starts_with(prefix.as_known().unwrap_or("")) != Tri::No {
                     maybe_other = true;
                 }
             }

@@ -9,6 +9,7 @@ mod functions;
 pub use functions::template_scope;
 pub mod models;
 pub mod module;
+mod types;
 pub mod value;
 pub mod workspace;
 

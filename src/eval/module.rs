@@ -294,10 +294,15 @@ impl<'a> Module<'a> {
     }
 
     pub fn variable(&self, name: &str) -> EvalResult {
+        let declared = self.variables.get(name).copied();
+        let ty = declared.and_then(|(_, block)| block.body.get_attribute("type"));
         if let Some(v) = self.var_values.get(name) {
-            return Ok(v.clone());
+            return Ok(match ty {
+                Some(t) => self.conform(v.clone(), &t.value),
+                None => v.clone(),
+            });
         }
-        let Some(&(file, block)) = self.variables.get(name) else {
+        let Some((file, block)) = declared else {
             return Ok(Value::Unknown);
         };
         if self.defaults_hidden {
@@ -305,7 +310,11 @@ impl<'a> Module<'a> {
         }
         match block.body.get_attribute("default") {
             Some(attr) => self.memo(format!("var.{name}"), || {
-                self.eval_in(file, &attr.value, &Scope::default())
+                let v = self.eval_in(file, &attr.value, &Scope::default())?;
+                Ok(match ty {
+                    Some(t) => self.conform(v, &t.value),
+                    None => v,
+                })
             }),
             None => Ok(Value::Unknown),
         }
@@ -715,7 +724,7 @@ impl<'a> Module<'a> {
         scope: &Scope,
         attr: &str,
     ) -> Result<Option<Value>, Fail> {
-        let address = format!("{}{}", res.address(), key.suffix());
+        let address = format!("{}{}{}", self.address, res.address(), key.suffix());
         let v = match (res.data, res.kind, attr) {
             (false, "aws_iam_role", "name" | "id") => {
                 Value::String(self.role_name(res, scope, &address)?)

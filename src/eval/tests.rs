@@ -299,3 +299,25 @@ fn modules_that_read_each_others_outputs_do_not_loop() {
     let m = Module::root(&ws, &ws.dirs[&PathBuf::from("root")], HashMap::new());
     assert_eq!(m.local("y").unwrap(), Value::str("fixed"));
 }
+
+#[test]
+fn optional_object_attributes_are_filled_in() {
+    let hcl = r#"
+        variable "services" {
+          type = map(object({
+            namespace       = string
+            service_account = optional(string)
+            audience        = optional(string, "sts.amazonaws.com")
+          }))
+          default = {
+            worker = { namespace = "payments" }
+          }
+        }
+        locals {
+          sa       = coalesce(var.services["worker"].service_account, "ledger-worker")
+          audience = var.services["worker"].audience
+        }
+    "#;
+    assert_eq!(local(hcl, "sa", &[]), Value::str("ledger-worker"));
+    assert_eq!(local(hcl, "audience", &[]), Value::str("sts.amazonaws.com"));
+}

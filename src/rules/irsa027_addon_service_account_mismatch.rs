@@ -18,6 +18,14 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         let Some(role) = ctx.facts.roles.iter().find(|r| r.address == addon.role_address) else {
             continue;
         };
+        // A ServiceAccount of the tree that uses this role is IRSA003's to compare.
+        let used_here = ctx
+            .sa_links
+            .iter()
+            .any(|l| ctx.linked_roles(l).iter().any(|r| std::ptr::eq(*r, role)));
+        if used_here {
+            continue;
+        }
         let subject = format!("system:serviceaccount:{}:{}", addon.namespace, addon.service_account);
         let Admission::Rejected(values) = role_admits(role, "sub", &subject, None) else {
             continue;
