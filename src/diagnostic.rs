@@ -108,6 +108,12 @@ impl Diagnostic {
         }
     }
 
+    /// Repeat how a rendering tool changed the object the finding is about.
+    pub fn rendered(mut self, how: &[String]) -> Self {
+        self.notes.extend(how.iter().cloned());
+        self
+    }
+
     pub fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {
         self.fix = Some(Fix {
             span,

@@ -199,6 +199,13 @@ fn unit_of(sources: &SourceMap, id: FileId) -> String {
 }
 
 fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) -> Facts {
+    let yaml_files: Vec<(FileId, PathBuf)> = files
+        .iter()
+        .filter(|(_, kind, _)| *kind == FileKind::Yaml)
+        .map(|(id, _, path)| (*id, path.clone()))
+        .collect();
+    // Kustomizations first: the files they use count only as rendered.
+    let rendered = crate::facts::kustomize::render_all(sources, &yaml_files);
     let per_file: Vec<Facts> = files
         .par_iter()
         .filter_map(|(id, kind, _)| {
@@ -208,10 +215,15 @@ fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) ->
                 _ => return None,
             };
             let text = &sources.get(*id).text;
-            Some(extract_manifests(*id, text, syntax, &unit_of(sources, *id)))
+            let mut facts = extract_manifests(*id, text, syntax, &unit_of(sources, *id));
+            if rendered.owned.contains(id) {
+                facts.service_accounts.clear();
+                facts.workloads.clear();
+            }
+            Some(facts)
         })
         .collect();
-    let mut facts = Facts::default();
+    let mut facts = rendered.facts;
     for f in per_file {
         facts.extend(f);
     }

@@ -272,6 +272,7 @@ fn chart_service_account(
         annotations,
         unit: unit.to_string(),
         origin: Origin::Terraform,
+        rendered: Vec::new(),
     }))
 }
 
@@ -566,6 +567,7 @@ fn object_service_account(
         annotations,
         unit: unit.to_string(),
         origin: Origin::Terraform,
+        rendered: Vec::new(),
     })
 }
 

@@ -185,6 +185,9 @@ pub struct ServiceAccount {
     /// The deployment unit: manifests in one folder are applied together.
     pub unit: String,
     pub origin: Origin,
+    /// How a rendering tool changed the object on its way to the cluster (`namespace set to
+    /// prod by overlays/prod/kustomization.yaml`); findings about it repeat these as notes.
+    pub rendered: Vec<String>,
 }
 
 impl ServiceAccount {
@@ -218,6 +221,8 @@ pub struct Workload {
     /// Annotations of the object's own metadata and of its pod template(s).
     pub annotations: Vec<Annotation>,
     pub unit: String,
+    /// How a rendering tool changed the object (see [`ServiceAccount::rendered`]).
+    pub rendered: Vec<String>,
 }
 
 /// An `aws_eks_pod_identity_association` (or one a module model creates).
@@ -267,5 +272,6 @@ pub const TOKEN_EXPIRATION_KEY: &str = "eks.amazonaws.com/token-expiration";
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
 pub mod charts;
 pub mod kubernetes;
+pub mod kustomize;
 pub mod policy;
 pub mod terraform;

@@ -284,6 +284,7 @@ fn service_account(
         annotations,
         unit: unit.to_string(),
         origin: Origin::Terraform,
+        rendered: Vec::new(),
     })
 }
 

@@ -184,6 +184,7 @@ impl ManifestReader<'_> {
             annotations,
             unit: self.unit.to_owned(),
             origin: Origin::Manifest,
+            rendered: Vec::new(),
         });
     }
 
@@ -210,6 +211,7 @@ impl ManifestReader<'_> {
             service_account,
             annotations,
             unit: self.unit.to_owned(),
+            rendered: Vec::new(),
         });
     }
 

@@ -47,7 +47,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             "service account {} uses role {wanted}, which the scanned Terraform does not define",
             sa.qualified_name()
         );
-        let mut d = Diagnostic::new(&RULE, Label::new(link.value.span, "no role of this name"), message);
+        let mut d = Diagnostic::new(&RULE, Label::new(link.value.span, "no role of this name"), message)
+        .rendered(&sa.rendered);
         match closest(wanted, names.iter().copied()) {
             Some(near) => {
                 let role = irsa_roles.iter().find(|r| matches!(&r.name, RoleName::Exact(n) if n.as_known() == Some(near)));

@@ -33,6 +33,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 sa.qualified_name()
             ),
         )
+        .rendered(&sa.rendered)
         .related(role.span, format!("role {name} is defined here, in account {role_account}"))
         .help(format!("use account {role_account} in the annotation"));
         if sa.origin == Origin::Manifest

@@ -92,6 +92,7 @@ fn diagnostic(sa: &ServiceAccount, subject: &str, role_name: &Str, role_span: cr
             role_name.display()
         ),
     )
+        .rendered(&sa.rendered)
     .help(help);
     for v in values {
         d = d.related(v.span, format!("trust policy admits {}", v.value.display()));

@@ -36,6 +36,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 sa.qualified_name()
             ),
         )
+        .rendered(&sa.rendered)
         .related(role.path_span.unwrap_or(role.span), format!("role {name} has path {role_path}"))
         .help(format!("the role's ARN is ...:role{role_path}{name}"));
         if sa.origin == Origin::Manifest

@@ -24,6 +24,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 Label::new(value.span, problem.clone()),
                 format!("role-arn annotation of service account {} is not a role ARN: {problem}", sa.qualified_name()),
             )
+        .rendered(&sa.rendered)
             .help(help),
         );
     }

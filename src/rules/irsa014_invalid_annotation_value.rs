@@ -30,6 +30,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             if let Some((what, help)) = problem(text) {
                 out.push(
                     Diagnostic::new(&RULE, Label::new(value.span, what.clone()), format!("{key} of service account {} {what}", sa.qualified_name()))
+        .rendered(&sa.rendered)
                         .help(help),
                 );
             }

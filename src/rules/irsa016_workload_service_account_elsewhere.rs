@@ -40,6 +40,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     elsewhere.namespace.value
                 ),
             )
+        .rendered(&w.rendered)
             .related(elsewhere.name.span, format!("service account {} is defined here", elsewhere.qualified_name()))
             .help(format!(
                 "run the {} in namespace {}, or define service account {} in namespace {} (and admit it in the role's trust policy)",

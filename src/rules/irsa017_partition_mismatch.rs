@@ -33,6 +33,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 link.arn.name.display()
             ),
         )
+        .rendered(&sa.rendered)
         .related(role.span, format!("role trusts an OIDC provider in partition {expected}"))
         .help(format!("write the ARN as arn:{expected}:iam::..."));
         if sa.origin == Origin::Manifest

@@ -50,6 +50,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         arn.value.display()
                     ),
                 )
+        .rendered(&later.rendered)
                 .related(first_arn.span, "first definition")
                 .help("keep one definition; whichever is applied last silently wins"),
             );

@@ -36,6 +36,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         annotation.value.display()
                     ),
                 )
+        .rendered(&sa.rendered)
                 .related(assoc.span, format!("Pod Identity association {}", assoc.address))
                 .help("keep one mechanism: remove the role-arn annotation once the Pod Identity role has the permissions, or remove the association"),
             );

@@ -23,6 +23,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 Label::new(a.key.span, "ignored on a workload"),
                 format!("{} {} carries {ROLE_ARN_KEY}, but the webhook only reads it from the ServiceAccount", w.kind, w.name.value),
             )
+        .rendered(&w.rendered)
             .help(format!("move the annotation to ServiceAccount {sa_name} and set serviceAccountName"));
             let sa = ctx.facts.service_accounts.iter().find(|s| {
                 s.name.value == sa_name && w.namespace.as_ref().is_none_or(|ns| ns.value == s.namespace.value)

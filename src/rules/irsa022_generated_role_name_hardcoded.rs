@@ -41,6 +41,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     prefix.display()
                 ),
             )
+        .rendered(&sa.rendered)
             .related(role.name_span, format!("role {} gets a random suffix here", role.address))
             .help("pass the role's ARN from Terraform (an output, or create the ServiceAccount with kubernetes_service_account_v1), or give the role a fixed name (`name`, `use_name_prefix = false`)").in_module(&role.module));
     }

@@ -41,6 +41,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     link.arn.name.display()
                 ),
             )
+        .rendered(&sa.rendered)
             .related(role.name_span, format!("role {} is a Pod Identity role", link.arn.name.display()))
             .help("associate the role with the ServiceAccount through EKS Pod Identity instead of the annotation, or add an sts:AssumeRoleWithWebIdentity statement for the cluster's OIDC provider").in_module(&role.module));
     }
