@@ -223,8 +223,23 @@ fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) ->
             Some(facts)
         })
         .collect();
-    let mut facts = rendered.facts;
-    for f in per_file {
+    // Argo CD Applications decide where folders and charts land.
+    let applications = crate::facts::argo::render(sources, &yaml_files, &rendered.views);
+    let mut facts = applications.facts;
+    for (dir, view) in rendered.views {
+        if !applications.claimed_views.contains(&dir) {
+            facts.extend(view);
+        }
+    }
+    for (mut f, (id, _, _)) in per_file.into_iter().zip(
+        files
+            .iter()
+            .filter(|(_, k, _)| matches!(k, FileKind::Yaml | FileKind::Json)),
+    ) {
+        if applications.owned.contains(id) {
+            f.service_accounts.clear();
+            f.workloads.clear();
+        }
         facts.extend(f);
     }
     facts

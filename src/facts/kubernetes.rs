@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use hcl_edit::expr::{Expression, ObjectKey};
 
-use super::charts::{self, Chart, DefaultName};
+use super::charts::{self, DefaultName};
 use super::policy::{expand_blocks, expr_span};
 use super::{Annotation, Facts, HelmRelease, Origin, ROLE_ARN_KEY, ServiceAccount, Spanned};
 use crate::eval::module::{Module, Resource, Scope};
@@ -52,18 +52,18 @@ pub fn join_key(path: &[String]) -> String {
 
 /// Merged chart values with where each leaf was last set.
 #[derive(Default)]
-struct Values {
-    tree: BTreeMap<String, Value>,
-    spans: HashMap<Vec<String>, Span>,
+pub(crate) struct Values {
+    pub(crate) tree: BTreeMap<String, Value>,
+    pub(crate) spans: HashMap<Vec<String>, Span>,
     /// Where the key of a `set` entry is written (its `name`).
-    key_spans: HashMap<Vec<String>, Span>,
+    pub(crate) key_spans: HashMap<Vec<String>, Span>,
     /// Some values could not be evaluated: a missing key proves nothing.
-    unknown: bool,
+    pub(crate) unknown: bool,
 }
 
 impl Values {
     /// Merge a map of values (later wins, maps merge deeply), every leaf spanned by `span_of`.
-    fn merge(&mut self, value: &Value, span_of: &dyn Fn(&[String]) -> Span) {
+    pub(crate) fn merge(&mut self, value: &Value, span_of: &dyn Fn(&[String]) -> Span) {
         match value {
             Value::Map(m) => {
                 merge_into(&mut self.tree, m, &mut Vec::new(), &mut self.spans, span_of)
@@ -73,7 +73,7 @@ impl Values {
         }
     }
 
-    fn set(&mut self, path: Vec<String>, value: Value, span: Span) {
+    pub(crate) fn set(&mut self, path: Vec<String>, value: Value, span: Span) {
         let mut node = &mut self.tree;
         for seg in &path[..path.len() - 1] {
             let entry = node
@@ -93,7 +93,7 @@ impl Values {
         self.spans.insert(path, span);
     }
 
-    fn get(&self, path: &[String]) -> Option<&Value> {
+    pub(crate) fn get(&self, path: &[String]) -> Option<&Value> {
         let (first, rest) = path.split_first()?;
         let mut v = self.tree.get(first)?;
         for seg in rest {
@@ -187,7 +187,16 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             namespace: namespace.value.clone(),
             annotation_settings,
         });
-        match chart_service_account(chart, &release, &values, label, namespace, unit) {
+        match chart_service_account(
+            chart.name,
+            chart.service_account,
+            chart.default_name,
+            &release,
+            &values,
+            label,
+            namespace,
+            unit,
+        ) {
             Some(Some(sa)) => facts.service_accounts.push(sa),
             Some(None) => {}
             None => facts.hidden_service_accounts = true,
@@ -197,15 +206,18 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
 
 /// The ServiceAccount a known chart creates: `Some(None)` when it creates none, `None` when
 /// that cannot be told.
-fn chart_service_account(
-    chart: &Chart,
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn chart_service_account(
+    chart_name: &str,
+    service_account_key: &str,
+    default_name: DefaultName,
     release: &str,
     values: &Values,
     label: Span,
     namespace: Spanned<String>,
     unit: &str,
 ) -> Option<Option<ServiceAccount>> {
-    let base = split_key(chart.service_account);
+    let base = split_key(service_account_key);
     let at = |leaf: &str| {
         let mut p = base.clone();
         p.push(leaf.to_string());
@@ -234,11 +246,11 @@ fn chart_service_account(
                     .and_then(Value::as_known_str)
                     .map(str::to_string)
             };
-            let default = match chart.default_name {
+            let default = match default_name {
                 DefaultName::Fixed(n) => n.to_string(),
                 DefaultName::Fullname => charts::fullname(
                     release,
-                    chart.name,
+                    chart_name,
                     top("nameOverride").as_deref(),
                     top("fullnameOverride").as_deref(),
                 ),
@@ -247,7 +259,7 @@ fn chart_service_account(
             Spanned::new(default, label)
         }
     };
-    let annotations_path = split_key(&chart.annotations_key());
+    let annotations_path = split_key(&format!("{service_account_key}.annotations"));
     let mut annotations = Vec::new();
     if let Some(Value::Map(map)) = values.get(&annotations_path) {
         for (k, v) in map {

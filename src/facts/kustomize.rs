@@ -24,7 +24,8 @@ const MAX_DEPTH: usize = 20;
 /// The rendered views and the files they own.
 #[derive(Default)]
 pub struct Rendered {
-    pub facts: Facts,
+    /// The objects of each view, by the folder of its kustomization.
+    pub views: BTreeMap<PathBuf, Facts>,
     /// Files read through a kustomization: their objects count only as rendered.
     pub owned: HashSet<FileId>,
 }
@@ -86,7 +87,7 @@ pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> Rendered 
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         let view = tree.render(dir, *id, &unit, 0, &mut out.owned);
-        out.facts.extend(view);
+        out.views.insert(dir.clone(), view);
     }
     out
 }

@@ -270,6 +270,7 @@ pub const AUDIENCE_KEY: &str = "eks.amazonaws.com/audience";
 pub const REGIONAL_STS_KEY: &str = "eks.amazonaws.com/sts-regional-endpoints";
 pub const TOKEN_EXPIRATION_KEY: &str = "eks.amazonaws.com/token-expiration";
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+pub mod argo;
 pub mod charts;
 pub mod kubernetes;
 pub mod kustomize;

@@ -1,0 +1,423 @@
+//! Argo CD `Application`s (and the `template` of `ApplicationSet`s), and the local Helm charts
+//! they or Terraform install.
+//!
+//! An Application decides where a folder of the repository lands: its manifests or its
+//! kustomization get the destination namespace where they set none, and a chart folder gets
+//! its release name and namespace. A chart's ServiceAccount follows the common
+//! `serviceAccount.{create,name,annotations}` values when its templates read them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::charts::{self, DefaultName};
+use super::kubernetes::{Values, chart_service_account, split_key, yaml_value};
+use super::{Facts, Spanned};
+use crate::eval::value::Value;
+use crate::eval::workspace::normalize;
+use crate::parse::yaml::{ManifestSyntax, extract_manifests};
+use crate::source::{FileId, SourceMap, Span};
+
+/// Folders of manifests claimed by an Application, with the facts it renders for them.
+#[derive(Default)]
+pub struct Applications {
+    pub facts: Facts,
+    /// Files whose objects count only as the Application renders them.
+    pub owned: HashSet<FileId>,
+    /// Kustomize views an Application deploys (their folders).
+    pub claimed_views: HashSet<PathBuf>,
+}
+
+pub fn render(
+    sources: &SourceMap,
+    files: &[(FileId, PathBuf)],
+    views: &BTreeMap<PathBuf, Facts>,
+) -> Applications {
+    let by_path: HashMap<PathBuf, FileId> =
+        files.iter().map(|(id, p)| (normalize(p), *id)).collect();
+    let mut out = Applications::default();
+    for (id, path) in files {
+        let text = &sources.get(*id).text;
+        if !text.contains("argoproj.io") {
+            continue;
+        }
+        for doc in serde_yaml::Deserializer::from_str(text) {
+            let Ok(doc) = serde_json::Value::deserialize(doc) else {
+                continue;
+            };
+            let spec = match doc.get("kind").and_then(|k| k.as_str()) {
+                Some("Application") => doc.get("spec"),
+                Some("ApplicationSet") => doc.pointer("/spec/template/spec"),
+                _ => None,
+            };
+            let Some(spec) = spec else { continue };
+            let app = App {
+                sources,
+                by_path: &by_path,
+                file: *id,
+                dir: normalize(path.parent().unwrap_or(Path::new(""))),
+                name: doc
+                    .pointer("/metadata/name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string(),
+            };
+            app.render(spec, views, &mut out);
+        }
+    }
+    out
+}
+
+use serde::Deserialize;
+
+struct App<'a> {
+    sources: &'a SourceMap,
+    by_path: &'a HashMap<PathBuf, FileId>,
+    file: FileId,
+    dir: PathBuf,
+    name: String,
+}
+
+impl App<'_> {
+    fn render(
+        &self,
+        spec: &serde_json::Value,
+        views: &BTreeMap<PathBuf, Facts>,
+        out: &mut Applications,
+    ) {
+        let Some(namespace) = spec
+            .pointer("/destination/namespace")
+            .and_then(|v| v.as_str())
+        else {
+            return;
+        };
+        if namespace.contains("{{") {
+            out.facts.hidden_service_accounts = true; // an ApplicationSet generator decides
+            return;
+        }
+        let ns_span = self.line_after("destination:", "namespace:");
+        let sources: Vec<&serde_json::Value> = match spec.get("sources").and_then(|s| s.as_array())
+        {
+            Some(list) => list.iter().collect(),
+            None => spec.get("source").into_iter().collect(),
+        };
+        for source in sources {
+            if let Some(chart) = source.get("chart").and_then(|c| c.as_str()) {
+                self.remote_chart(chart, source, namespace, ns_span, out);
+            } else if let Some(path) = source.get("path").and_then(|p| p.as_str()) {
+                self.folder(path, source, namespace, ns_span, views, out);
+            }
+        }
+    }
+
+    /// The span of the first line containing `needle` after a line containing `after`.
+    fn line_after(&self, after: &str, needle: &str) -> Span {
+        let text = &self.sources.get(self.file).text;
+        let start = text.find(after).map(|i| i + after.len()).unwrap_or(0);
+        match text[start..].find(needle) {
+            Some(i) => {
+                let value_start = start + i + needle.len();
+                let line_end = text[value_start..]
+                    .find('\n')
+                    .map(|j| value_start + j)
+                    .unwrap_or(text.len());
+                let value = text[value_start..line_end].trim();
+                let offset = value_start + text[value_start..line_end].find(value).unwrap_or(0);
+                Span::new(self.file, offset..offset + value.len())
+            }
+            None => Span::file_start(self.file),
+        }
+    }
+
+    fn release_name(&self, source: &serde_json::Value) -> String {
+        source
+            .pointer("/helm/releaseName")
+            .and_then(|v| v.as_str())
+            .unwrap_or(&self.name)
+            .to_string()
+    }
+
+    /// Helm values an Application sets: `valueFiles` (of the chart folder), `values` (YAML
+    /// text), `valuesObject`, then `parameters`.
+    fn helm_values(
+        &self,
+        source: &serde_json::Value,
+        chart_dir: Option<&Path>,
+        values: &mut Values,
+    ) {
+        let span = self.line_after("helm:", "");
+        if let (Some(files), Some(dir)) = (
+            source
+                .pointer("/helm/valueFiles")
+                .and_then(|v| v.as_array()),
+            chart_dir,
+        ) {
+            for f in files.iter().filter_map(|f| f.as_str()) {
+                match self
+                    .by_path
+                    .get(&normalize(&dir.join(f)))
+                    .and_then(|id| yaml_value(&self.sources.get(*id).text))
+                {
+                    Some(v) => values.merge(&v, &|_| span),
+                    None => values.unknown = true,
+                }
+            }
+        }
+        if let Some(text) = source.pointer("/helm/values").and_then(|v| v.as_str()) {
+            match yaml_value(text) {
+                Some(v) => values.merge(&v, &|_| span),
+                None => values.unknown = true,
+            }
+        }
+        if let Some(object) = source.pointer("/helm/valuesObject")
+            && let Some(v) = yaml_value(&object.to_string())
+        {
+            values.merge(&v, &|_| span);
+        }
+        for p in source
+            .pointer("/helm/parameters")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(name), Some(value)) = (
+                p.get("name").and_then(|v| v.as_str()),
+                p.get("value").and_then(|v| v.as_str()),
+            ) {
+                values.set(split_key(name), Value::str(value), span);
+            }
+        }
+    }
+
+    fn remote_chart(
+        &self,
+        chart: &str,
+        source: &serde_json::Value,
+        namespace: &str,
+        ns_span: Span,
+        out: &mut Applications,
+    ) {
+        let Some(known) = charts::find(chart) else {
+            out.facts.hidden_service_accounts = true;
+            return;
+        };
+        let mut values = Values::default();
+        self.helm_values(source, None, &mut values);
+        let label = self.line_after("metadata:", "name:");
+        let namespace = Spanned::new(namespace.to_string(), ns_span);
+        match chart_service_account(
+            known.name,
+            known.service_account,
+            known.default_name,
+            &self.release_name(source),
+            &values,
+            label,
+            namespace,
+            &self.unit(),
+        ) {
+            Some(Some(mut sa)) => {
+                sa.rendered.push(self.note());
+                out.facts.service_accounts.push(sa);
+            }
+            Some(None) => {}
+            None => out.facts.hidden_service_accounts = true,
+        }
+    }
+
+    fn unit(&self) -> String {
+        self.sources
+            .get(self.file)
+            .path
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
+
+    fn note(&self) -> String {
+        format!(
+            "deployed by Argo CD Application {} ({})",
+            self.name,
+            self.sources.get(self.file).path.display()
+        )
+    }
+
+    /// The folder a source path names: relative to the repository root, which is one of the
+    /// Application file's ancestors.
+    fn resolve(&self, path: &str) -> Option<PathBuf> {
+        let mut dir = Some(self.dir.as_path());
+        while let Some(d) = dir {
+            let candidate = normalize(&d.join(path));
+            if self
+                .by_path
+                .keys()
+                .any(|p| p.starts_with(&candidate) && p != &candidate)
+            {
+                return Some(candidate);
+            }
+            dir = d.parent();
+        }
+        None
+    }
+
+    fn folder(
+        &self,
+        path: &str,
+        source: &serde_json::Value,
+        namespace: &str,
+        ns_span: Span,
+        views: &BTreeMap<PathBuf, Facts>,
+        out: &mut Applications,
+    ) {
+        let Some(folder) = self.resolve(path) else {
+            out.facts.hidden_service_accounts = true; // another repository
+            return;
+        };
+        if let Some(&chart_file) = self.by_path.get(&folder.join("Chart.yaml")) {
+            self.local_chart(&folder, chart_file, source, namespace, ns_span, out);
+            return;
+        }
+        let mut facts = match views.get(&folder) {
+            Some(view) => {
+                out.claimed_views.insert(folder.clone());
+                clone_objects(view)
+            }
+            None => {
+                let recurse = source
+                    .pointer("/directory/recurse")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false);
+                let mut facts = Facts::default();
+                for (p, id) in self.by_path {
+                    let inside = if recurse {
+                        p.starts_with(&folder)
+                    } else {
+                        p.parent() == Some(folder.as_path())
+                    };
+                    if inside && is_manifest(p) {
+                        out.owned.insert(*id);
+                        let mut f = extract_manifests(
+                            *id,
+                            &self.sources.get(*id).text,
+                            ManifestSyntax::Yaml,
+                            &self.unit(),
+                        );
+                        f.parse_errors.clear();
+                        facts.extend(f);
+                    }
+                }
+                facts
+            }
+        };
+        for sa in &mut facts.service_accounts {
+            if !sa.namespace_explicit {
+                sa.namespace = Spanned::new(namespace.to_string(), ns_span);
+                sa.namespace_explicit = true;
+            }
+            sa.rendered.push(self.note());
+        }
+        for w in &mut facts.workloads {
+            if w.namespace.is_none() {
+                w.namespace = Some(Spanned::new(namespace.to_string(), ns_span));
+            }
+        }
+        out.facts.extend(facts);
+    }
+
+    /// A chart folder of the repository: its ServiceAccount, when its templates follow the
+    /// common `serviceAccount` values.
+    fn local_chart(
+        &self,
+        folder: &Path,
+        chart_file: FileId,
+        source: &serde_json::Value,
+        namespace: &str,
+        ns_span: Span,
+        out: &mut Applications,
+    ) {
+        match local_chart_service_account(
+            self.sources,
+            self.by_path,
+            folder,
+            chart_file,
+            &self.release_name(source),
+            namespace,
+            ns_span,
+            &self.unit(),
+            |values| self.helm_values(source, Some(folder), values),
+        ) {
+            Some(Some(mut sa)) => {
+                sa.rendered.push(self.note());
+                out.facts.service_accounts.push(sa);
+            }
+            Some(None) => {}
+            None => out.facts.hidden_service_accounts = true,
+        }
+    }
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    ) && !path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("kustomization"))
+}
+
+fn clone_objects(view: &Facts) -> Facts {
+    Facts {
+        service_accounts: view.service_accounts.clone(),
+        workloads: view.workloads.clone(),
+        hidden_service_accounts: view.hidden_service_accounts,
+        ..Facts::default()
+    }
+}
+
+/// The ServiceAccount of a chart folder for one release: `Some(None)` when it creates none,
+/// `None` when that cannot be told (templates that do not read `serviceAccount` values).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn local_chart_service_account(
+    sources: &SourceMap,
+    by_path: &HashMap<PathBuf, FileId>,
+    folder: &Path,
+    chart_file: FileId,
+    release: &str,
+    namespace: &str,
+    ns_span: Span,
+    unit: &str,
+    extra_values: impl FnOnce(&mut Values),
+) -> Option<Option<super::ServiceAccount>> {
+    let chart = yaml_value(&sources.get(chart_file).text)?;
+    let chart_name = chart.get_attr("name").as_known_str()?.to_string();
+    // Only a chart whose templates read the common values is understood.
+    let reads_convention = by_path.iter().any(|(p, id)| {
+        p.starts_with(folder.join("templates"))
+            && sources
+                .get(*id)
+                .text
+                .contains(".Values.serviceAccount.annotations")
+    });
+    if !reads_convention {
+        return None;
+    }
+    let mut values = Values::default();
+    let label = Span::file_start(chart_file);
+    if let Some(&id) = by_path.get(&folder.join("values.yaml")) {
+        match yaml_value(&sources.get(id).text) {
+            Some(v) => values.merge(&v, &|_| Span::file_start(id)),
+            None => values.unknown = true,
+        }
+    }
+    extra_values(&mut values);
+    let namespace = Spanned::new(namespace.to_string(), ns_span);
+    chart_service_account(
+        &chart_name,
+        "serviceAccount",
+        DefaultName::Fullname,
+        release,
+        &values,
+        label,
+        namespace,
+        unit,
+    )
+}
