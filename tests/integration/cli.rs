@@ -647,3 +647,72 @@ fn the_scanned_tree_is_not_modified() {
     project.run(&["check", "--fail-on", "never", "--var", "region=us-east-1"]);
     assert_eq!(project.snapshot(), before);
 }
+
+/// What `kustomize build overlays/prod` or `helm template` would print, piped in, gives the
+/// same findings as linting the sources themselves.
+#[test]
+fn rendered_output_on_stdin_gives_the_findings_of_the_sources() {
+    let project = Project::new();
+    project.file(
+        "infra/iam.tf",
+        r#"
+resource "aws_iam_role" "api" {
+  name = "payments-api"
+  assume_role_policy = jsonencode({
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Principal = { Federated = "arn:aws:iam::482910375521:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/7D1E3F9A" }
+      Condition = { StringEquals = {
+        "oidc.eks.eu-west-1.amazonaws.com/id/7D1E3F9A:sub" = "system:serviceaccount:payments:payments-api"
+        "oidc.eks.eu-west-1.amazonaws.com/id/7D1E3F9A:aud" = "sts.amazonaws.com"
+      } }
+    }]
+  })
+}
+"#,
+    );
+    project.file(
+        "k8s/base/serviceaccount.yaml",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: payments-api\n  namespace: payments\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/payments-api\n",
+    );
+    project.file(
+        "k8s/base/kustomization.yaml",
+        "resources:\n  - serviceaccount.yaml\n",
+    );
+    project.file(
+        "k8s/overlays/prod/kustomization.yaml",
+        "namespace: payments-prod\nnamePrefix: prod-\nresources:\n  - ../../base\n",
+    );
+    // `kustomize build k8s/overlays/prod`, written out by hand.
+    let rendered = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/payments-api\n  name: prod-payments-api\n  namespace: payments-prod\n";
+    let findings = |run: &Run| -> Vec<(String, String)> {
+        parse_json(run)["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["rule_id"].as_str().unwrap().to_string(),
+                    d["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let from_sources = project.run(&["check", "infra", "k8s", "--format", "json"]);
+    let from_stdin = project.run_with_stdin(
+        &[
+            "check",
+            "-",
+            "--stdin-filename",
+            "rendered.yaml",
+            "infra",
+            "--format",
+            "json",
+        ],
+        rendered,
+    );
+    assert_eq!(from_sources.status, 1, "{from_sources:?}");
+    assert!(!findings(&from_sources).is_empty());
+    assert_eq!(findings(&from_stdin), findings(&from_sources));
+}
