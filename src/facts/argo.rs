@@ -40,8 +40,8 @@ pub fn render(
         if !text.contains("argoproj.io") {
             continue;
         }
-        for doc in serde_yaml::Deserializer::from_str(text) {
-            let Ok(doc) = serde_json::Value::deserialize(doc) else {
+        for range in crate::parse::yaml::document_ranges(text) {
+            let Ok(doc) = serde_yaml::from_str::<serde_json::Value>(&text[range.clone()]) else {
                 continue;
             };
             let spec = match doc.get("kind").and_then(|k| k.as_str()) {
@@ -54,6 +54,7 @@ pub fn render(
                 sources,
                 by_path: &by_path,
                 file: *id,
+                range,
                 dir: normalize(path.parent().unwrap_or(Path::new(""))),
                 name: doc
                     .pointer("/metadata/name")
@@ -67,12 +68,12 @@ pub fn render(
     out
 }
 
-use serde::Deserialize;
-
 struct App<'a> {
     sources: &'a SourceMap,
     by_path: &'a HashMap<PathBuf, FileId>,
     file: FileId,
+    /// This Application's document in the file.
+    range: std::ops::Range<usize>,
     dir: PathBuf,
     name: String,
 }
@@ -94,7 +95,7 @@ impl App<'_> {
             out.facts.hidden_service_accounts = true; // an ApplicationSet generator decides
             return;
         }
-        let ns_span = self.line_after("destination:", "namespace:");
+        let ns_span = self.value_span(&["destination", "namespace"]);
         let sources: Vec<&serde_json::Value> = match spec.get("sources").and_then(|s| s.as_array())
         {
             Some(list) => list.iter().collect(),
@@ -109,23 +110,30 @@ impl App<'_> {
         }
     }
 
-    /// The span of the first line containing `needle` after a line containing `after`.
-    fn line_after(&self, after: &str, needle: &str) -> Span {
+    /// The span of the value of the YAML key path `keys` (each found after the previous one)
+    /// in this Application's document, without a trailing comment; the document's start
+    /// when it is not found.
+    fn value_span(&self, keys: &[&str]) -> Span {
         let text = &self.sources.get(self.file).text;
-        let start = text.find(after).map(|i| i + after.len()).unwrap_or(0);
-        match text[start..].find(needle) {
-            Some(i) => {
-                let value_start = start + i + needle.len();
-                let line_end = text[value_start..]
-                    .find('\n')
-                    .map(|j| value_start + j)
-                    .unwrap_or(text.len());
-                let value = text[value_start..line_end].trim();
-                let offset = value_start + text[value_start..line_end].find(value).unwrap_or(0);
-                Span::new(self.file, offset..offset + value.len())
+        let doc = &text[self.range.clone()];
+        let mut at = 0;
+        for key in keys {
+            let pattern = format!("{key}:");
+            let found = doc[at..].match_indices(&pattern).find(|(i, _)| {
+                let start = at + i;
+                start == 0 || matches!(doc.as_bytes()[start - 1], b' ' | b'\n' | b'-')
+            });
+            match found {
+                Some((i, _)) => at += i + pattern.len(),
+                None => return Span::new(self.file, self.range.start..self.range.start),
             }
-            None => Span::file_start(self.file),
         }
+        let line_end = doc[at..].find('\n').map(|j| at + j).unwrap_or(doc.len());
+        let line = &doc[at..line_end];
+        let value = line.split(" #").next().unwrap_or(line).trim();
+        let offset = at + line.find(value).unwrap_or(0);
+        let start = self.range.start + offset;
+        Span::new(self.file, start..start + value.len())
     }
 
     fn release_name(&self, source: &serde_json::Value) -> String {
@@ -137,14 +145,14 @@ impl App<'_> {
     }
 
     /// Helm values an Application sets: `valueFiles` (of the chart folder), `values` (YAML
-    /// text), `valuesObject`, then `parameters`.
+    /// text), `valuesObject`, then `parameters`, each shown where it is written.
     fn helm_values(
         &self,
         source: &serde_json::Value,
         chart_dir: Option<&Path>,
         values: &mut Values,
     ) {
-        let span = self.line_after("helm:", "");
+        let helm = self.value_span(&["helm"]);
         if let (Some(files), Some(dir)) = (
             source
                 .pointer("/helm/valueFiles")
@@ -157,21 +165,25 @@ impl App<'_> {
                     .get(&normalize(&dir.join(f)))
                     .and_then(|id| yaml_value(&self.sources.get(*id).text))
                 {
-                    Some(v) => values.merge(&v, &|_| span),
+                    Some(v) => values.merge(&v, &|_| helm),
                     None => values.unknown = true,
                 }
             }
         }
         if let Some(text) = source.pointer("/helm/values").and_then(|v| v.as_str()) {
             match yaml_value(text) {
-                Some(v) => values.merge(&v, &|_| span),
+                Some(v) => values.merge(&v, &|_| self.value_span(&["helm", "values"])),
                 None => values.unknown = true,
             }
         }
         if let Some(object) = source.pointer("/helm/valuesObject")
             && let Some(v) = yaml_value(&object.to_string())
         {
-            values.merge(&v, &|_| span);
+            values.merge(&v, &|path| {
+                let mut keys = vec!["helm", "valuesObject"];
+                keys.extend(path.iter().map(String::as_str));
+                self.value_span(&keys)
+            });
         }
         for p in source
             .pointer("/helm/parameters")
@@ -183,6 +195,7 @@ impl App<'_> {
                 p.get("name").and_then(|v| v.as_str()),
                 p.get("value").and_then(|v| v.as_str()),
             ) {
+                let span = self.value_span(&["parameters", &format!("name: {name}"), "value"]);
                 values.set(split_key(name), Value::str(value), span);
             }
         }
@@ -202,7 +215,7 @@ impl App<'_> {
         };
         let mut values = Values::default();
         self.helm_values(source, None, &mut values);
-        let label = self.line_after("metadata:", "name:");
+        let label = self.value_span(&["metadata", "name"]);
         let namespace = Spanned::new(namespace.to_string(), ns_span);
         match chart_service_account(
             known.name,

@@ -591,7 +591,10 @@ fn apply_namespace(doc: &serde_json::Value, shown: &str, facts: &mut Facts) {
         return;
     };
     for sa in &mut facts.service_accounts {
-        if sa.namespace.value != ns {
+        if !sa.namespace_explicit {
+            sa.rendered
+                .push(format!("namespace set to {ns} by {shown}"));
+        } else if sa.namespace.value != ns {
             sa.rendered.push(format!(
                 "namespace {} changed to {ns} by {shown}",
                 sa.namespace.value

@@ -11,6 +11,11 @@
 mod positions;
 mod stream;
 
+/// The byte ranges of the documents of a YAML stream (split at `---` and `...` lines).
+pub fn document_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    stream::split_documents(text)
+}
+
 use saphyr::{MarkedYaml, ScalarStyle, YamlData};
 
 use crate::eval::value::Str;
