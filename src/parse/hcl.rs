@@ -24,7 +24,7 @@ pub fn parse_body(file: FileId, text: &str) -> Result<Body, ParseError> {
     })
 }
 
-fn lowercase_first(s: &str) -> String {
+pub(crate) fn lowercase_first(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
