@@ -30,6 +30,13 @@ pub struct Input {
 /// The kind of a file by its name, or `None` when irsa-lint does not read it.
 pub fn classify(path: &Path) -> Option<FileKind> {
     let name = path.file_name()?.to_str()?;
+    // Terraform's JSON syntax, before the `.json` of Kubernetes manifests
+    if crate::parse::tfjson::is_tf_json(name) {
+        return Some(FileKind::Terraform);
+    }
+    if crate::parse::tfjson::is_tfvars_json(name) {
+        return Some(FileKind::TfVars);
+    }
     let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
     match ext.as_str() {
         "tf" => Some(FileKind::Terraform),
@@ -95,4 +102,21 @@ pub fn display_path(path: &Path, cwd: &Path) -> PathBuf {
         return rel.to_path_buf();
     }
     stripped.to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FileKind, classify};
+    use std::path::Path;
+
+    #[test]
+    fn terraform_json_is_terraform_and_other_json_is_manifests() {
+        let kind = |name: &str| classify(Path::new(name));
+        assert_eq!(kind("infra/main.tf.json"), Some(FileKind::Terraform));
+        assert_eq!(kind("infra/CDK.TF.JSON"), Some(FileKind::Terraform));
+        assert_eq!(kind("infra/terraform.tfvars.json"), Some(FileKind::TfVars));
+        assert_eq!(kind("infra/prod.auto.tfvars.json"), Some(FileKind::TfVars));
+        assert_eq!(kind("k8s/serviceaccount.json"), Some(FileKind::Json));
+        assert_eq!(kind("infra/main.tf"), Some(FileKind::Terraform));
+    }
 }

@@ -301,8 +301,17 @@ fn terraform_facts(
     let cli_var_files: Vec<Body> = settings
         .var_files
         .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter_map(|t| hcl_edit::parser::parse_body(&t).ok())
+        .filter_map(|p| Some((std::fs::read_to_string(p).ok()?, p)))
+        .filter_map(|(t, p)| {
+            // Terraform reads a `--var-file` as JSON when its name ends in `.json`.
+            let json = p
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            match json {
+                true => crate::parse::tfjson::parse_tfvars_json(FileId(0), &t).ok(),
+                false => hcl_edit::parser::parse_body(&t).ok(),
+            }
+        })
         .collect();
     let per_root: Vec<Facts> = root_dirs
         .par_iter()
@@ -339,25 +348,42 @@ fn parse_dir(sources: &SourceMap, dir: PathBuf, files: &[(FileId, FileKind, &Pat
     let mut errors = Vec::new();
     for &(id, kind, path) in files {
         let text = sources.get(id).text.clone();
-        match crate::parse::hcl::parse_body(id, &text) {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        match parse_terraform(id, kind, name, &text) {
             Ok(body) if kind == FileKind::Terraform => parsed.push(ParsedFile { id, body, text }),
             Ok(body) => {
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if name == "terraform.tfvars" || name.ends_with(".auto.tfvars") {
+                if is_loaded_tfvars(name) {
                     tfvars.push((name.to_string(), body));
                 }
             }
             Err(e) => errors.push(e),
         }
     }
-    // terraform.tfvars first, then *.auto.tfvars in lexical order.
-    tfvars.sort_by_key(|(name, _)| (name != "terraform.tfvars", name.clone()));
+    // terraform.tfvars(.json) first, then *.auto.tfvars(.json) in lexical order.
+    tfvars.sort_by_key(|(name, _)| (!name.starts_with("terraform.tfvars"), name.clone()));
     let module_dir = ModuleDir {
         dir: dir.clone(),
         files: parsed,
         is_model: false,
     };
     (dir, module_dir, tfvars, errors)
+}
+
+/// A `.tf` or `.tfvars` file in HCL or in Terraform's JSON syntax, by its name.
+fn parse_terraform(id: FileId, kind: FileKind, name: &str, text: &str) -> Result<Body, ParseError> {
+    use crate::parse::tfjson;
+    match kind {
+        FileKind::Terraform if tfjson::is_tf_json(name) => tfjson::parse_tf_json(id, text),
+        FileKind::TfVars if tfjson::is_tfvars_json(name) => tfjson::parse_tfvars_json(id, text),
+        _ => crate::parse::hcl::parse_body(id, text),
+    }
+}
+
+/// The variable files Terraform loads by itself.
+fn is_loaded_tfvars(name: &str) -> bool {
+    matches!(name, "terraform.tfvars" | "terraform.tfvars.json")
+        || name.ends_with(".auto.tfvars")
+        || name.ends_with(".auto.tfvars.json")
 }
 
 /// A root module's variables as `terraform plan` would set them: tfvars files, then

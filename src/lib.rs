@@ -3,7 +3,8 @@
 //! # Code map
 //! - `source`: files, spans, line/column.
 //! - `discover`: walk the given paths, classify files.
-//! - `parse/`: HCL, YAML and policy JSON, never failing.
+//! - `parse/`: HCL, Terraform JSON (into the same syntax tree as HCL), YAML and policy JSON,
+//!   never failing.
 //! - `eval/`: Terraform values (known / symbolic / unknown) and module evaluation.
 //! - `facts/`: roles, trust statements, providers, clusters, ServiceAccounts, workloads.
 //! - `link`: ServiceAccount ↔ role ↔ provider ↔ cluster.

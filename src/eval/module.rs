@@ -259,7 +259,7 @@ impl<'a> Module<'a> {
             .get(kind)
             .map(|m| m.values().collect())
             .unwrap_or_default();
-        out.sort_by_key(|r| (r.file, r.block.span().map(|s| s.start)));
+        out.sort_by_key(|r| (r.file, block_range(r.block).start));
         out
     }
 
@@ -380,7 +380,7 @@ impl<'a> Module<'a> {
         let mut calls: Vec<(&'a str, FileId, usize)> = self
             .module_calls
             .iter()
-            .map(|(n, (f, b))| (*n, *f, b.span().map(|s| s.start).unwrap_or(0)))
+            .map(|(n, (f, b))| (*n, *f, block_range(b).start))
             .collect();
         calls.sort_by_key(|(_, f, start)| (*f, *start));
         calls.into_iter().map(|(n, _, _)| n).collect()
@@ -859,6 +859,22 @@ fn computed_attribute_names(kind: &str, data: bool) -> &'static [&'static str] {
         (true, "aws_partition") => &["partition"],
         _ => &[],
     }
+}
+
+/// The bytes a block takes. A block read from Terraform JSON has no span of its own: it runs
+/// from its type name's position to the end of the last thing in it.
+pub fn block_range(block: &Block) -> std::ops::Range<usize> {
+    if let Some(span) = block.span() {
+        return span;
+    }
+    let start = block.ident.span().map(|r| r.start).unwrap_or(0);
+    let label_end = block.labels.iter().filter_map(|l| l.span()).map(|r| r.end);
+    let body_end = block.body.iter().filter_map(|s| match s {
+        hcl_edit::structure::Structure::Attribute(a) => a.value.span().map(|r| r.end),
+        hcl_edit::structure::Structure::Block(b) => Some(block_range(b).end),
+    });
+    let end = label_end.chain(body_end).max().unwrap_or(start).max(start);
+    start..end
 }
 
 fn label_range(block: &Block) -> std::ops::Range<usize> {

@@ -315,7 +315,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
     fn document_statement(&mut self, file: FileId, block: &'a Block, scope: &Scope) -> Statement {
         let m = self.module;
         let body = &block.body;
-        let span = Span::new(file, block.span().unwrap_or(0..0));
+        let span = Span::new(file, crate::eval::module::block_range(block));
         let effect = match body.get_attribute("effect") {
             None => Some(Effect::Allow),
             Some(a) => match m
@@ -571,7 +571,7 @@ fn node_from_value(v: &Value, span: Span) -> Node {
     }
 }
 
-fn strict_options() -> jsonc_parser::ParseOptions {
+pub(crate) fn strict_options() -> jsonc_parser::ParseOptions {
     jsonc_parser::ParseOptions {
         allow_comments: false,
         allow_loose_object_property_names: false,

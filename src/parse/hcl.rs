@@ -61,7 +61,7 @@ fn rename_key_at(text: &str, offset: usize) -> Option<String> {
     Some(out)
 }
 
-fn lowercase_first(s: &str) -> String {
+pub(crate) fn lowercase_first(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
