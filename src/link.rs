@@ -193,6 +193,8 @@ pub struct LintContext<'a> {
     pub facts: &'a Facts,
     pub sources: &'a SourceMap,
     pub sa_links: Vec<SaLink>,
+    /// The account of each role (by index in `facts.roles`), computed once: rules ask often.
+    role_accounts: Vec<Option<String>>,
 }
 
 impl<'a> LintContext<'a> {
@@ -203,10 +205,22 @@ impl<'a> LintContext<'a> {
             .enumerate()
             .filter_map(|(i, sa)| link_service_account(facts, i, sa))
             .collect();
-        LintContext {
+        let mut ctx = LintContext {
             facts,
             sources,
             sa_links,
+            role_accounts: Vec::new(),
+        };
+        ctx.role_accounts = facts.roles.iter().map(|r| ctx.compute_role_account(r)).collect();
+        ctx
+    }
+
+    /// The account a role lives in, when the files say so.
+    pub fn role_account(&self, role: &Role) -> Option<String> {
+        let index = self.facts.roles.iter().position(|r| std::ptr::eq(r, role));
+        match index.and_then(|i| self.role_accounts.get(i)) {
+            Some(account) => account.clone(),
+            None => self.compute_role_account(role),
         }
     }
 
@@ -240,11 +254,11 @@ impl<'a> LintContext<'a> {
         let account = link.arn.account.as_known();
         link.roles
             .iter()
-            .map(|&i| &self.facts.roles[i])
-            .filter(|r| match (account, self.role_account(r)) {
+            .filter(|&&i| match (account, self.role_accounts.get(i).and_then(Option::as_deref)) {
                 (Some(a), Some(b)) => a == b,
                 _ => true,
             })
+            .map(|&i| &self.facts.roles[i])
             .collect()
     }
 
@@ -264,8 +278,7 @@ impl<'a> LintContext<'a> {
             .collect()
     }
 
-    /// The account a role lives in, when the files say so.
-    pub fn role_account(&self, role: &Role) -> Option<String> {
+    fn compute_role_account(&self, role: &Role) -> Option<String> {
         if let [account] = role.provider_accounts.as_slice() {
             return Some(account.clone());
         }

@@ -30,13 +30,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     if names.len() != irsa_roles.len() {
         return;
     }
+    let accounts: Vec<Option<String>> = irsa_roles.iter().map(|r| ctx.role_account(r)).collect();
     for link in &ctx.sa_links {
         if !link.roles.is_empty() || link.maybe_other {
             continue;
         }
         let Some(wanted) = link.arn.name.as_known() else { continue };
         // A role in an account none of the scanned roles live in is managed elsewhere.
-        let accounts: Vec<Option<String>> = irsa_roles.iter().map(|r| ctx.role_account(r)).collect();
         if let Some(account) = link.arn.account.as_known()
             && accounts.iter().all(|a| a.as_deref().is_some_and(|a| a != account))
         {

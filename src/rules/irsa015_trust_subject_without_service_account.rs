@@ -28,12 +28,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         .map(|s| (s.namespace.value.as_str(), s.name.value.as_str()))
         .collect();
     let names: Vec<String> = facts.service_accounts.iter().map(|s| s.qualified_name()).collect();
+    let rejecting = roles_rejecting_their_service_account(ctx);
     for (role, s) in ctx.trust_statements() {
         // A role whose own ServiceAccount it rejects is IRSA003's finding: the subject that
         // has no ServiceAccount is the other end of that same broken link.
         // An add-on's role admits a ServiceAccount the add-on creates in the cluster.
         let addon_role = ctx.facts.addon_roles.iter().any(|a| a.role_address == role.address);
-        if !is_eks_statement(s) || addon_role || rejects_its_service_account(ctx, role) {
+        if !is_eks_statement(s) || addon_role || rejecting.contains(&(role as *const Role)) {
             continue;
         }
         for c in s.conditions.iter().flatten() {
@@ -76,12 +77,17 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn rejects_its_service_account(ctx: &LintContext, role: &Role) -> bool {
-    ctx.sa_links.iter().any(|link| {
-        ctx.linked_roles(link).iter().any(|r| std::ptr::eq(*r, role)) && {
-            let sa = ctx.service_account(link);
-            let subject = sa.subject();
-            matches!(role_admits(role, "sub", &subject, None), Admission::Rejected(_))
+/// Roles a scanned ServiceAccount uses but whose trust rejects it (IRSA003's findings),
+/// computed once for all statements.
+fn roles_rejecting_their_service_account(ctx: &LintContext) -> HashSet<*const Role> {
+    let mut out = HashSet::new();
+    for link in &ctx.sa_links {
+        let subject = ctx.service_account(link).subject();
+        for role in ctx.linked_roles(link) {
+            if matches!(role_admits(role, "sub", &subject, None), Admission::Rejected(_)) {
+                out.insert(role as *const Role);
+            }
         }
-    })
+    }
+    out
 }
