@@ -201,8 +201,9 @@ fn unit_of(sources: &SourceMap, id: FileId) -> String {
 fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) -> Facts {
     let per_file: Vec<Facts> = files
         .par_iter()
-        .filter_map(|(id, kind, _)| {
+        .filter_map(|(id, kind, path)| {
             let syntax = match kind {
+                FileKind::Yaml if discover::is_manifest_template(path) => ManifestSyntax::Template,
                 FileKind::Yaml => ManifestSyntax::Yaml,
                 FileKind::Json => ManifestSyntax::Json,
                 _ => return None,
