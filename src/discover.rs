@@ -27,8 +27,14 @@ pub struct Input {
     pub kind: FileKind,
 }
 
+/// Manifests that envsubst or Terraform's `templatefile` render before they are applied.
+const MANIFEST_TEMPLATE_SUFFIXES: &[&str] = &[".yaml.tpl", ".yml.tpl", ".tftpl"];
+
 /// The kind of a file by its name, or `None` when irsa-lint does not read it.
 pub fn classify(path: &Path) -> Option<FileKind> {
+    if is_manifest_template(path) {
+        return Some(FileKind::Yaml);
+    }
     let name = path.file_name()?.to_str()?;
     // Terraform's JSON syntax, before the `.json` of Kubernetes manifests
     if crate::parse::tfjson::is_tf_json(name) {
@@ -45,6 +51,18 @@ pub fn classify(path: &Path) -> Option<FileKind> {
         "json" => Some(FileKind::Json),
         _ => None,
     }
+}
+
+/// Whether a file is a manifest template (`*.yaml.tpl`, `*.yml.tpl`, `*.tftpl`): read as YAML
+/// whose placeholders are unknown and whose syntax errors are not reported.
+pub fn is_manifest_template(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let name = name.to_ascii_lowercase();
+    MANIFEST_TEMPLATE_SUFFIXES
+        .iter()
+        .any(|suffix| name.len() > suffix.len() && name.ends_with(suffix))
 }
 
 /// A path given on the command line that does not exist.
@@ -106,8 +124,7 @@ pub fn display_path(path: &Path, cwd: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::{FileKind, classify};
-    use std::path::Path;
+    use super::*;
 
     #[test]
     fn terraform_json_is_terraform_and_other_json_is_manifests() {
@@ -118,5 +135,18 @@ mod tests {
         assert_eq!(kind("infra/prod.auto.tfvars.json"), Some(FileKind::TfVars));
         assert_eq!(kind("k8s/serviceaccount.json"), Some(FileKind::Json));
         assert_eq!(kind("infra/main.tf"), Some(FileKind::Terraform));
+    }
+
+    #[test]
+    fn manifest_templates_are_read_as_yaml() {
+        for name in ["k8s/sa.yaml.tpl", "SA.YML.TPL", "templates/aws-auth.tftpl"] {
+            assert_eq!(classify(Path::new(name)), Some(FileKind::Yaml), "{name}");
+            assert!(is_manifest_template(Path::new(name)), "{name}");
+        }
+        for name in ["k8s/sa.yaml", "trust.json.tpl", "notes.tpl", ".tftpl"] {
+            assert!(!is_manifest_template(Path::new(name)), "{name}");
+        }
+        assert_eq!(classify(Path::new("trust.json.tpl")), None);
+        assert_eq!(classify(Path::new("k8s/sa.yaml")), Some(FileKind::Yaml));
     }
 }

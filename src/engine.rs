@@ -208,8 +208,9 @@ fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) ->
     let rendered = crate::facts::kustomize::render_all(sources, &yaml_files);
     let per_file: Vec<Facts> = files
         .par_iter()
-        .filter_map(|(id, kind, _)| {
+        .filter_map(|(id, kind, path)| {
             let syntax = match kind {
+                FileKind::Yaml if discover::is_manifest_template(path) => ManifestSyntax::Template,
                 FileKind::Yaml => ManifestSyntax::Yaml,
                 FileKind::Json => ManifestSyntax::Json,
                 _ => return None,

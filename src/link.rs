@@ -211,7 +211,11 @@ impl<'a> LintContext<'a> {
             sa_links,
             role_accounts: Vec::new(),
         };
-        ctx.role_accounts = facts.roles.iter().map(|r| ctx.compute_role_account(r)).collect();
+        ctx.role_accounts = facts
+            .roles
+            .iter()
+            .map(|r| ctx.compute_role_account(r))
+            .collect();
         ctx
     }
 
@@ -254,9 +258,14 @@ impl<'a> LintContext<'a> {
         let account = link.arn.account.as_known();
         link.roles
             .iter()
-            .filter(|&&i| match (account, self.role_accounts.get(i).and_then(Option::as_deref)) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
+            .filter(|&&i| {
+                match (
+                    account,
+                    self.role_accounts.get(i).and_then(Option::as_deref),
+                ) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
             })
             .map(|&i| &self.facts.roles[i])
             .collect()

@@ -28,6 +28,10 @@ pub enum Symbol {
     /// A part that cannot be evaluated at all (a module output inside a string template).
     /// It never compares equal to anything, not even to itself.
     Unknown,
+    /// A placeholder a template tool replaces before a manifest is applied (`${ACCOUNT_ID}`,
+    /// `$ACCOUNT_ID`, `{{ .Values.account }}`, `%{ if x }...`), kept as written. The same
+    /// placeholder twice in one rendering is the same text.
+    Placeholder(String),
 }
 
 impl Symbol {
@@ -40,6 +44,7 @@ impl Symbol {
             Symbol::NameSuffix(_) => "<random suffix>".into(),
             Symbol::Attribute(a) => format!("<{a}>"),
             Symbol::Unknown => "<unknown>".into(),
+            Symbol::Placeholder(text) => text.clone(),
         }
     }
 }
@@ -397,6 +402,8 @@ fn symbol_may_contain(sym: &Symbol, sep: &str) -> bool {
         // `oidc.eks.<region>.amazonaws.com/id/<HEX>`: never a `:`, never an ARN fragment
         Symbol::Issuer(_) => sep == "/" || sep == "." || only(|c| c.is_ascii_alphanumeric()),
         Symbol::Attribute(_) | Symbol::Unknown => true,
+        // One field of an ARN (the account, the name), never its `:` separators.
+        Symbol::Placeholder(_) => !sep.contains(':'),
     }
 }
 

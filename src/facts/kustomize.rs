@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::{Annotation, Facts, ServiceAccount, Spanned, Workload};
+use super::{Annotation, Facts, PodServiceAccount, ServiceAccount, Spanned, Workload};
 use crate::eval::value::Str;
 use crate::eval::workspace::normalize;
 use crate::parse::yaml::{ManifestSyntax, extract_manifests};
@@ -362,7 +362,7 @@ fn respan(facts: &mut Facts, span: Span) {
         if let Some(ns) = &mut w.namespace {
             ns.span = span;
         }
-        if let Some(sa) = &mut w.service_account {
+        if let PodServiceAccount::Named(sa) = &mut w.service_account {
             sa.span = span;
         }
     }
@@ -428,8 +428,8 @@ fn apply_patch(patch: &Patch, target: Option<&Target>, shown: &str, unit: &str, 
                     .iter_mut()
                     .filter(|w| w.kind == p.kind && w.name.value == p.name.value)
                 {
-                    if let Some(sa) = &p.service_account {
-                        w.service_account = Some(sa.clone());
+                    if let PodServiceAccount::Named(_) = &p.service_account {
+                        w.service_account = p.service_account.clone();
                     }
                     w.annotations.extend(p.annotations.iter().cloned());
                     w.rendered.push(format!("patched by a patch of {shown}"));
@@ -532,7 +532,7 @@ fn json_op_on_workload(op: &JsonOp, span: Span, shown: &str, w: &mut Workload) {
         return;
     }
     if let Some(t) = op.value.as_ref().and_then(|v| v.as_str()) {
-        w.service_account = Some(Spanned::new(t.to_string(), span));
+        w.service_account = PodServiceAccount::Named(Spanned::new(t.to_string(), span));
         w.rendered.push(format!(
             "serviceAccountName set to {t} by a JSON patch of {shown}"
         ));
@@ -572,7 +572,7 @@ fn apply_names(doc: &serde_json::Value, shown: &str, facts: &mut Facts) {
     }
     for w in &mut facts.workloads {
         w.name.value = format!("{prefix}{}{suffix}", w.name.value);
-        if let Some(sa) = &mut w.service_account
+        if let PodServiceAccount::Named(sa) = &mut w.service_account
             && renamed.contains(&sa.value)
         {
             let new = format!("{prefix}{}{suffix}", sa.value);

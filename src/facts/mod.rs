@@ -214,15 +214,41 @@ pub struct Workload {
     pub kind: String,
     pub span: Span,
     pub name: Spanned<String>,
-    /// `None` when the manifest does not say (the namespace comes from `kubectl -n`).
+    /// `None` when the manifest does not say (the namespace comes from `kubectl -n`) or
+    /// leaves it to a template placeholder.
     pub namespace: Option<Spanned<String>>,
-    /// `serviceAccountName` (or the deprecated `serviceAccount`); `None` when absent.
-    pub service_account: Option<Spanned<String>>,
+    /// `serviceAccountName` (or the deprecated `serviceAccount`).
+    pub service_account: PodServiceAccount,
     /// Annotations of the object's own metadata and of its pod template(s).
     pub annotations: Vec<Annotation>,
+    /// Names of the environment variables the pod's containers and init containers set in
+    /// `env` (not `envFrom`, whose names are unknown), each spanned at the name.
+    pub env: Vec<Spanned<String>>,
     pub unit: String,
     /// How a rendering tool changed the object (see [`ServiceAccount::rendered`]).
     pub rendered: Vec<String>,
+}
+
+impl Workload {
+    /// The name of the ServiceAccount the pod runs as; `None` when it is unknown.
+    pub fn service_account_name(&self) -> Option<&str> {
+        match &self.service_account {
+            PodServiceAccount::Default => Some("default"),
+            PodServiceAccount::Named(name) => Some(&name.value),
+            PodServiceAccount::Unknown => None,
+        }
+    }
+}
+
+/// The ServiceAccount a pod spec names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PodServiceAccount {
+    /// Not set: Kubernetes runs the pod as `default`.
+    Default,
+    Named(Spanned<String>),
+    /// Set to a template placeholder or to something that is not a name: known only once
+    /// the template is rendered.
+    Unknown,
 }
 
 /// An `aws_eks_pod_identity_association` (or one a module model creates).

@@ -1,13 +1,19 @@
 //! Kubernetes manifests (YAML or JSON) → ServiceAccount and workload facts, with exact spans.
 //!
-//! This module reads the few fields IRSA wiring depends on: names, namespaces, annotations
-//! and the service account a pod template runs as. It knows nothing of rules, linking or
-//! output, and keeps no syntax tree: each document is parsed, read and dropped.
+//! This module reads the few fields IRSA wiring depends on: names, namespaces, annotations,
+//! the service account a pod template runs as and the environment variables its containers
+//! set. It knows nothing of rules, linking or output, and keeps no syntax tree: each document
+//! is parsed, read and dropped.
+//!
+//! Template placeholders (`${VAR}`, `$VAR`, `{{ }}`, `%{ }`) are unknown, never wrong: an
+//! annotation value keeps them as symbols, and a ServiceAccount whose name or namespace holds
+//! one is not a fact (it would be compared as written) but hides ServiceAccounts.
 //!
 //! Parsing never fails: a document that cannot be read becomes one [`ParseError`] and the
 //! other documents of the file are still read. Spans are byte ranges of the file and cover
 //! a value's text only (no quotes), so a fix can replace exactly that text.
 
+mod placeholders;
 mod positions;
 mod stream;
 
@@ -18,9 +24,11 @@ pub fn document_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
 
 use saphyr::{MarkedYaml, ScalarStyle, YamlData};
 
-use crate::eval::value::Str;
-use crate::facts::{Annotation, Facts, Origin, ParseError, ServiceAccount, Spanned, Workload};
+use crate::facts::{
+    Annotation, Facts, Origin, ParseError, PodServiceAccount, ServiceAccount, Spanned, Workload,
+};
 use crate::source::FileId;
+use placeholders::{has_placeholder, template_str};
 use positions::{CharOffsets, ChunkPositions, reserved_directive_drift};
 
 /// Which syntax the file was written in. JSON files are only manifests when they look like one.
@@ -28,6 +36,10 @@ use positions::{CharOffsets, ChunkPositions, reserved_directive_drift};
 pub enum ManifestSyntax {
     Yaml,
     Json,
+    /// A manifest that envsubst or Terraform's `templatefile` renders before it is applied
+    /// (`*.yaml.tpl`, `*.tftpl`). Read as YAML; it may not be YAML until rendered, so its
+    /// syntax errors are never reported.
+    Template,
 }
 
 /// Extract ServiceAccounts, workloads and parse errors from one manifest file.
@@ -71,7 +83,11 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
         // A file with `${...}` placeholders is a template whose rendering is what counts;
         // and where saphyr is stricter than the libyaml family (kubectl's go-yaml is a port of
         // libyaml), the document still applies: neither is a finding, only unseen objects.
-        if let Some(error) = error.filter(|_| syntax == ManifestSyntax::Yaml) {
+        if let Some(error) = error.filter(|_| syntax != ManifestSyntax::Json) {
+            if syntax == ManifestSyntax::Template {
+                facts.hidden_service_accounts |= template_may_define_service_accounts(text);
+                continue;
+            }
             let resource_limit =
                 error.message.contains("alias") || error.message.contains("nesting");
             if text.contains("${") || (!resource_limit && libyaml_accepts(chunk_text)) {
@@ -94,9 +110,30 @@ fn libyaml_accepts(chunk: &str) -> bool {
         .all(|doc| serde::de::IgnoredAny::deserialize(doc).is_ok())
 }
 
+/// Whether a template that could not be read may have defined a ServiceAccount: it names the
+/// kind, or leaves a kind to a placeholder. A shell script named `.tftpl` does neither.
+fn template_may_define_service_accounts(text: &str) -> bool {
+    text.contains("ServiceAccount")
+        || text
+            .lines()
+            .any(|line| line.trim_start().starts_with("kind:") && has_placeholder(line))
+}
+
 /// Documents of other kinds are only checked for syntax (see `stream::load_documents`).
 fn kind_may_yield_facts(kind: &str) -> bool {
-    kind == "ServiceAccount" || kind.ends_with("List") || workload_shape(kind).is_some()
+    kind == "ServiceAccount"
+        || kind.ends_with("List")
+        || workload_shape(kind).is_some()
+        || has_placeholder(kind)
+}
+
+/// A name or namespace as a manifest sets it.
+enum Identity {
+    /// Not set, null or empty.
+    Absent,
+    Known(Spanned<String>),
+    /// A template placeholder, or a value that is not a scalar: known only once rendered.
+    Unknown,
 }
 
 /// Turns the loaded documents of one chunk into facts.
@@ -163,7 +200,10 @@ impl ManifestReader<'_> {
         let Some((kind, _)) = get(object, "kind").and_then(scalar) else {
             return;
         };
-        if kind == "ServiceAccount" {
+        if has_placeholder(kind) {
+            // Any kind once rendered, a ServiceAccount among them.
+            self.facts.hidden_service_accounts = true;
+        } else if kind == "ServiceAccount" {
             self.read_service_account(object);
         } else if let Some(shape) = workload_shape(kind) {
             self.read_workload(object, kind, &shape);
@@ -172,12 +212,21 @@ impl ManifestReader<'_> {
 
     fn read_service_account(&mut self, object: &MarkedYaml) {
         let metadata = get(object, "metadata");
-        let Some(name) = self.identity_field(metadata, "name") else {
-            return;
+        let name = match self.identity(metadata, "name") {
+            Identity::Known(name) => name,
+            Identity::Absent => return,
+            Identity::Unknown => {
+                self.facts.hidden_service_accounts = true;
+                return;
+            }
         };
-        let (namespace, namespace_explicit) = match self.identity_field(metadata, "namespace") {
-            Some(namespace) => (namespace, true),
-            None => (Spanned::new("default".to_owned(), name.span), false),
+        let (namespace, namespace_explicit) = match self.identity(metadata, "namespace") {
+            Identity::Known(namespace) => (namespace, true),
+            Identity::Absent => (Spanned::new("default".to_owned(), name.span), false),
+            Identity::Unknown => {
+                self.facts.hidden_service_accounts = true;
+                return;
+            }
         };
         let mut annotations = Vec::new();
         self.read_annotations(metadata, &mut annotations);
@@ -200,9 +249,19 @@ impl ManifestReader<'_> {
         };
         let pod_spec = get_path(object, shape.pod_spec);
         // Kubernetes itself falls back to the deprecated field when the new one is empty.
-        let service_account = self
-            .identity_field(pod_spec, "serviceAccountName")
-            .or_else(|| self.identity_field(pod_spec, "serviceAccount"));
+        let service_account = match self.identity(pod_spec, "serviceAccountName") {
+            Identity::Absent => self.identity(pod_spec, "serviceAccount"),
+            set => set,
+        };
+        let service_account = match service_account {
+            Identity::Absent => PodServiceAccount::Default,
+            Identity::Known(name) => PodServiceAccount::Named(name),
+            Identity::Unknown => PodServiceAccount::Unknown,
+        };
+        let namespace = match self.identity(metadata, "namespace") {
+            Identity::Known(namespace) => Some(namespace),
+            Identity::Absent | Identity::Unknown => None,
+        };
         let mut annotations = Vec::new();
         self.read_annotations(metadata, &mut annotations);
         for path in shape.template_metadata {
@@ -212,16 +271,45 @@ impl ManifestReader<'_> {
             kind: kind.to_owned(),
             span: self.positions.node_span(object),
             name,
-            namespace: self.identity_field(metadata, "namespace"),
+            namespace,
             service_account,
             annotations,
+            env: self.read_env(pod_spec),
             unit: self.unit.to_owned(),
             rendered: Vec::new(),
         });
     }
 
-    /// A name, namespace or service account name. Null and empty mean "not set", as they do
-    /// to Kubernetes; a value that is not a scalar is ignored.
+    /// Names of the variables the pod spec's containers and init containers set in `env`.
+    fn read_env(&self, pod_spec: Option<&MarkedYaml>) -> Vec<Spanned<String>> {
+        let mut names = Vec::new();
+        for containers in ["initContainers", "containers"] {
+            for container in sequence(pod_spec.and_then(|spec| get(spec, containers))) {
+                for variable in sequence(get(container, "env")) {
+                    names.extend(self.identity_field(Some(variable), "name"));
+                }
+            }
+        }
+        names
+    }
+
+    /// A name or namespace, telling a placeholder (unknown) from an absent field.
+    fn identity(&self, parent: Option<&MarkedYaml>, key: &str) -> Identity {
+        match self.identity_field(parent, key) {
+            Some(field) if has_placeholder(&field.value) => Identity::Unknown,
+            Some(field) => Identity::Known(field),
+            None if parent
+                .and_then(|p| get(p, key))
+                .is_some_and(|node| scalar(node).is_none()) =>
+            {
+                Identity::Unknown
+            }
+            None => Identity::Absent,
+        }
+    }
+
+    /// A name, namespace or service account name as written. Null and empty mean "not set",
+    /// as they do to Kubernetes; a value that is not a scalar is `None` too (see `identity`).
     fn identity_field(&self, parent: Option<&MarkedYaml>, key: &str) -> Option<Spanned<String>> {
         let node = get(parent?, key)?;
         let (text, style) = scalar(node)?;
@@ -269,7 +357,7 @@ impl ManifestReader<'_> {
                     self.positions.scalar_span(key, key_style),
                 ),
                 value: Some(Spanned::new(
-                    Str::lit(value_text),
+                    template_str(value_text),
                     self.positions.scalar_span(value, value_style),
                 )),
             });
@@ -300,6 +388,14 @@ fn get<'n, 'input>(node: &'n MarkedYaml<'input>, key: &str) -> Option<&'n Marked
         .map(|(_, value)| value)
 }
 
+/// The items of a sequence; nothing when the node is absent or not a sequence.
+fn sequence<'n, 'input>(node: Option<&'n MarkedYaml<'input>>) -> &'n [MarkedYaml<'input>] {
+    match node.map(|n| &untag(n).data) {
+        Some(YamlData::Sequence(items)) => items,
+        _ => &[],
+    }
+}
+
 fn get_path<'n, 'input>(
     node: &'n MarkedYaml<'input>,
     path: &[&str],
@@ -325,6 +421,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+    use crate::eval::value::Str;
     use crate::source::{LineCol, SourceFile, Span};
 
     const FILE: FileId = FileId(0);
@@ -534,7 +631,7 @@ mod tests {
             (web.kind.as_str(), web.name.value.as_str()),
             ("Deployment", "web")
         );
-        assert_eq!(web.service_account.as_ref().unwrap().value, "a");
+        assert_eq!(web.service_account_name(), Some("a"));
         assert!(web.namespace.is_none());
     }
 
@@ -550,7 +647,7 @@ mod tests {
         let job = &facts.workloads[0];
         assert_eq!(job.kind, "CronJob");
         assert_eq!(job.namespace.as_ref().unwrap().value, "jobs");
-        assert_eq!(job.service_account.as_ref().unwrap().value, "legacy");
+        assert_eq!(job.service_account_name(), Some("legacy"));
         let keys: Vec<_> = job
             .annotations
             .iter()
@@ -564,7 +661,7 @@ mod tests {
         let text = "kind: Pod\nmetadata:\n  name: p\nspec:\n  serviceAccount: old\n  \
                     serviceAccountName: new\n";
         let pod = &yaml(text).workloads[0];
-        assert_eq!(pod.service_account.as_ref().unwrap().value, "new");
+        assert_eq!(pod.service_account_name(), Some("new"));
     }
 
     #[test]
@@ -657,6 +754,183 @@ mod tests {
         assert_eq!(sa.namespace.value, "payé");
         assert_eq!(slice(text, sa.namespace.span), "pay\\u00e9");
         assert!(slice(text, sa.span).starts_with('{') && slice(text, sa.span).ends_with('}'));
+    }
+
+    fn template(text: &str) -> Facts {
+        extract_manifests(FILE, text, ManifestSyntax::Template, "k8s")
+    }
+
+    /// The rule ids the whole rule set reports for one manifest file.
+    fn rule_ids(text: &str, syntax: ManifestSyntax) -> Vec<&'static str> {
+        let mut sources = crate::source::SourceMap::default();
+        let file = sources.add("k8s/sa.yaml.tpl".into(), text);
+        let facts = extract_manifests(file, text, syntax, "k8s");
+        let ctx = crate::link::LintContext::new(&facts, &sources);
+        crate::rules::run_all(&ctx)
+            .iter()
+            .map(|d| d.rule_id)
+            .collect()
+    }
+
+    #[test]
+    fn a_placeholder_in_a_service_account_name_or_namespace_hides_it() {
+        for (name, namespace) in [
+            ("${SA_NAME}", "pay"),
+            ("api", "$NAMESPACE"),
+            ("\"{{ .Values.name }}\"", "pay"),
+            ("{{ .Values.name }}", "pay"),
+            ("api-%{ if blue }blue%{ endif }", "pay"),
+        ] {
+            let text = format!(
+                "kind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {namespace}\n---\n\
+                 kind: ServiceAccount\nmetadata:\n  name: worker\n  namespace: pay\n"
+            );
+            let facts = template(&text);
+            assert!(facts.hidden_service_accounts, "{name} {namespace}");
+            assert!(
+                facts.parse_errors.is_empty(),
+                "{name}: {:?}",
+                facts.parse_errors
+            );
+            let names: Vec<_> = facts
+                .service_accounts
+                .iter()
+                .map(|s| s.qualified_name())
+                .collect();
+            assert_eq!(names, ["pay/worker"], "{name} {namespace}");
+        }
+        let literal = template("kind: ServiceAccount\nmetadata:\n  name: api\n  namespace: pay\n");
+        assert!(!literal.hidden_service_accounts);
+        assert_eq!(literal.service_accounts.len(), 1);
+    }
+
+    #[test]
+    fn a_placeholder_annotation_value_stays_a_value_with_its_text() {
+        let text = "kind: ServiceAccount\nmetadata:\n  name: api\n  namespace: pay\n  annotations:\n    \
+                    eks.amazonaws.com/role-arn: arn:aws:iam::${ACCOUNT_ID}:role/pay-api\n";
+        let facts = template(text);
+        let sa = &facts.service_accounts[0];
+        let value = sa
+            .annotation("eks.amazonaws.com/role-arn")
+            .unwrap()
+            .value
+            .clone()
+            .unwrap();
+        assert_eq!(value.value.as_known(), None);
+        assert_eq!(
+            value.value.display(),
+            "arn:aws:iam::${ACCOUNT_ID}:role/pay-api"
+        );
+        assert_eq!(
+            slice(text, value.span),
+            "arn:aws:iam::${ACCOUNT_ID}:role/pay-api"
+        );
+        let arn = crate::link::RoleArn::parse(&value.value).unwrap();
+        assert_eq!(
+            (arn.account.as_known(), arn.name.as_known()),
+            (None, Some("pay-api"))
+        );
+    }
+
+    #[test]
+    fn placeholder_values_are_never_findings_of_the_annotation_rules() {
+        let sa = |annotations: &str| {
+            format!(
+                "kind: ServiceAccount\nmetadata:\n  name: api\n  namespace: pay\n  annotations:\n{annotations}"
+            )
+        };
+        let cases = [
+            // IRSA012: not a role ARN as written, fine once rendered.
+            sa("    eks.amazonaws.com/role-arn: arn:aws:iam::$ACCOUNT_ID:role/pay-api\n"),
+            sa(
+                "    eks.amazonaws.com/role-arn: '%{ if prod }arn:aws:iam::482910375521:role/pay-api%{ endif }'\n",
+            ),
+            sa("    eks.amazonaws.com/role-arn: ${ROLE_ARN}\n"),
+            sa("    eks.amazonaws.com/role-arn: \"{{ .Values.roleArn }}\"\n"),
+            // IRSA013: a key left to a placeholder is not a near miss.
+            sa("    eks.amazonaws.com/${ROLE_KEY}: arn:aws:iam::482910375521:role/pay-api\n"),
+            // IRSA014: neither a Go bool nor a number as written.
+            sa(
+                "    eks.amazonaws.com/sts-regional-endpoints: $REGIONAL\n    \
+                eks.amazonaws.com/token-expiration: ${TOKEN_SECONDS}\n",
+            ),
+            // IRSA018: the same ServiceAccount twice, once with a placeholder account.
+            sa("    eks.amazonaws.com/role-arn: arn:aws:iam::${ACCOUNT_ID}:role/pay-api\n")
+                + "---\n"
+                + &sa("    eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/pay-api\n"),
+        ];
+        for text in &cases {
+            for syntax in [ManifestSyntax::Template, ManifestSyntax::Yaml] {
+                assert_eq!(
+                    rule_ids(text, syntax),
+                    Vec::<&str>::new(),
+                    "{syntax:?}\n{text}"
+                );
+            }
+        }
+        // The literal parts are still compared: two different role names conflict.
+        let conflict =
+            sa("    eks.amazonaws.com/role-arn: arn:aws:iam::${ACCOUNT_ID}:role/pay-api\n")
+                + "---\n"
+                + &sa(
+                    "    eks.amazonaws.com/role-arn: arn:aws:iam::${ACCOUNT_ID}:role/pay-worker\n",
+                );
+        assert_eq!(rule_ids(&conflict, ManifestSyntax::Template), ["IRSA018"]);
+    }
+
+    #[test]
+    fn a_workload_placeholder_service_account_or_namespace_is_unknown() {
+        let text = "kind: Deployment\nmetadata:\n  name: api\n  namespace: ${NAMESPACE}\nspec:\n  \
+                    template:\n    spec:\n      serviceAccountName: ${SERVICE_ACCOUNT}\n";
+        let facts = template(text);
+        let w = &facts.workloads[0];
+        assert!(w.namespace.is_none());
+        assert_eq!(w.service_account, PodServiceAccount::Unknown);
+        assert_eq!(w.service_account_name(), None);
+        assert!(!facts.hidden_service_accounts);
+        let absent = yaml("kind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n");
+        assert_eq!(
+            absent.workloads[0].service_account,
+            PodServiceAccount::Default
+        );
+    }
+
+    #[test]
+    fn env_names_of_containers_and_init_containers_are_read_at_the_name() {
+        let text = "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  \
+                    jobTemplate:\n    spec:\n      template:\n        spec:\n          \
+                    initContainers:\n          - name: init\n            env:\n            \
+                    - {name: \"AWS_ROLE_ARN\", value: x}\n          containers:\n          \
+                    - name: job\n            envFrom:\n            - secretRef: {name: aws}\n            \
+                    env:\n            - name: AWS_REGION\n              value: eu-west-1\n            \
+                    - name: AWS_ACCESS_KEY_ID\n              valueFrom:\n                \
+                    secretKeyRef: {name: aws, key: id}\n            - value: no-name\n          \
+                    - name: sidecar\n";
+        let facts = yaml(text);
+        let env: Vec<_> = facts.workloads[0]
+            .env
+            .iter()
+            .map(|v| v.value.as_str())
+            .collect();
+        assert_eq!(env, ["AWS_ROLE_ARN", "AWS_REGION", "AWS_ACCESS_KEY_ID"]);
+        for v in &facts.workloads[0].env {
+            assert_eq!(slice(text, v.span), v.value);
+        }
+    }
+
+    #[test]
+    fn a_template_that_is_not_yaml_is_never_an_error() {
+        let directives = "%{ for sa in service_accounts ~}\n---\nkind: ServiceAccount\nmetadata:\n  \
+                          name: ${sa}\n  namespace: [%{ endfor ~}\n";
+        let facts = template(directives);
+        assert!(facts.parse_errors.is_empty());
+        assert!(facts.hidden_service_accounts);
+        let script = "#!/bin/bash\nset -o xtrace\n/etc/eks/bootstrap.sh ${cluster_name} \\\n  \
+                      --kubelet-extra-args '--node-labels=${labels}' : [\n";
+        let facts = template(script);
+        assert!(facts.parse_errors.is_empty());
+        assert!(!facts.hidden_service_accounts);
+        assert!(template("kind: ${KIND}\nmetadata: {name: x}\n").hidden_service_accounts);
     }
 
     #[test]

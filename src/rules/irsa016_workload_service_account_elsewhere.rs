@@ -2,7 +2,7 @@
 //! namespace, but an IRSA ServiceAccount of that name exists in another one.
 
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::facts::ROLE_ARN_KEY;
+use crate::facts::{PodServiceAccount, ROLE_ARN_KEY};
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
@@ -21,7 +21,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     }
     for w in &facts.workloads {
         // Without a namespace in the manifest, `kubectl -n` decides: unknown.
-        let (Some(ns), Some(sa_name)) = (&w.namespace, &w.service_account) else { continue };
+        let (Some(ns), PodServiceAccount::Named(sa_name)) = (&w.namespace, &w.service_account) else { continue };
         let same_name = || facts.service_accounts.iter().filter(|s| s.name.value == sa_name.value);
         if same_name().any(|s| s.namespace.value == ns.value) {
             continue;

@@ -17,16 +17,17 @@ pub const RULE: RuleMeta = RuleMeta {
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for w in &ctx.facts.workloads {
         for a in w.annotations.iter().filter(|a| a.key.value == ROLE_ARN_KEY) {
-            let sa_name = w.service_account.as_ref().map(|s| s.value.as_str()).unwrap_or("default");
+            let sa_name = w.service_account_name();
+            let target = sa_name.map_or("the pod's ServiceAccount".to_owned(), |name| format!("ServiceAccount {name}"));
             let mut d = Diagnostic::new(
                 &RULE,
                 Label::new(a.key.span, "ignored on a workload"),
                 format!("{} {} carries {ROLE_ARN_KEY}, but the webhook only reads it from the ServiceAccount", w.kind, w.name.value),
             )
         .rendered(&w.rendered)
-            .help(format!("move the annotation to ServiceAccount {sa_name} and set serviceAccountName"));
+            .help(format!("move the annotation to {target} and set serviceAccountName"));
             let sa = ctx.facts.service_accounts.iter().find(|s| {
-                s.name.value == sa_name && w.namespace.as_ref().is_none_or(|ns| ns.value == s.namespace.value)
+                sa_name == Some(s.name.value.as_str()) && w.namespace.as_ref().is_none_or(|ns| ns.value == s.namespace.value)
             });
             if let Some(sa) = sa {
                 d = d.related(sa.name.span, format!("ServiceAccount {} is where it belongs", sa.qualified_name()));

@@ -62,6 +62,7 @@ declare_rules! {
     irsa021_role_arn_on_workload,
     irsa022_generated_role_name_hardcoded,
     irsa023_pod_identity_role_in_annotation,
+    irsa024_env_overrides_irsa,
     irsa025_audience_condition_missing,
     irsa026_chart_ignores_annotation,
     irsa027_addon_service_account_mismatch,
