@@ -5,7 +5,8 @@
 //! - `discover`: walk the given paths, classify files.
 //! - `parse/`: HCL, YAML and policy JSON, never failing.
 //! - `eval/`: Terraform values (known / symbolic / unknown) and module evaluation.
-//! - `facts/`: roles, trust statements, providers, clusters, ServiceAccounts, workloads.
+//! - `facts/`: roles, trust statements, providers, clusters, ServiceAccounts, workloads, from
+//!   Terraform, manifests and eksctl configs.
 //! - `link`: ServiceAccount ↔ role ↔ provider ↔ cluster.
 //! - `rules/`: one file per rule, one registry list.
 //! - `diagnostic`: the one finding model.

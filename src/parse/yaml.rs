@@ -7,6 +7,9 @@
 //! Parsing never fails: a document that cannot be read becomes one [`ParseError`] and the
 //! other documents of the file are still read. Spans are byte ranges of the file and cover
 //! a value's text only (no quotes), so a fix can replace exactly that text.
+//!
+//! [`read_documents`] and the node helpers are shared with the reader of eksctl configs
+//! (`facts::eksctl`), which reads another kind from the same files.
 
 mod positions;
 mod stream;
@@ -15,8 +18,9 @@ use saphyr::{MarkedYaml, ScalarStyle, YamlData};
 
 use crate::eval::value::Str;
 use crate::facts::{Annotation, Facts, Origin, ParseError, ServiceAccount, Spanned, Workload};
-use crate::source::FileId;
-use positions::{CharOffsets, ChunkPositions, reserved_directive_drift};
+use crate::source::{FileId, Span};
+pub(crate) use positions::ChunkPositions;
+use positions::{CharOffsets, reserved_directive_drift};
 
 /// Which syntax the file was written in. JSON files are only manifests when they look like one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +36,7 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
     match syntax {
         // A Helm or Go template is not YAML until rendered, and may define any ServiceAccount.
         // Likewise a Terraform template with directives (`%{ if }`), read with templatefile().
-        ManifestSyntax::Yaml if text.contains("{{") || text.contains("%{") => {
+        ManifestSyntax::Yaml if is_template(text) => {
             facts.hidden_service_accounts = true;
             return facts;
         }
@@ -42,7 +46,64 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
         }
         _ => {}
     }
+    let errors = read_documents(
+        file,
+        text,
+        &kind_may_yield_facts,
+        &mut |document, positions| {
+            ManifestReader {
+                positions,
+                syntax,
+                unit,
+                facts: &mut facts,
+            }
+            .read_document(document);
+        },
+    );
+    // Not every .json file is a manifest: its syntax errors are not ours to report.
+    if syntax == ManifestSyntax::Json {
+        return facts;
+    }
+    for error in errors {
+        if error.applies_anyway {
+            facts.hidden_service_accounts = true;
+        } else {
+            facts.parse_errors.push(ParseError {
+                span: error.span,
+                message: error.message,
+            });
+        }
+    }
+    facts
+}
+
+/// A Helm, Go or Terraform template (`{{ }}`, `%{ }`): not YAML until rendered.
+pub(crate) fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("%{")
+}
+
+/// Why one document chunk could not be read.
+pub(crate) struct DocumentError {
+    pub(crate) span: Span,
+    pub(crate) message: String,
+    /// The chunk is still applied as written, so the error is no finding, only unseen
+    /// objects: a file with `${...}` placeholders is a template whose rendering is what
+    /// counts, and where saphyr is stricter than the libyaml family (kubectl's go-yaml and
+    /// eksctl's are ports of libyaml), the document still applies.
+    pub(crate) applies_anyway: bool,
+}
+
+/// Load every document of a file whose root `kind` passes `wanted`, hand each to `read`
+/// with the positions of its chunk, and return the errors of the chunks that could not be
+/// read. Documents of other kinds are only checked for syntax.
+pub(crate) fn read_documents(
+    file: FileId,
+    text: &str,
+    wanted: &dyn Fn(&str) -> bool,
+    read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
+) -> Vec<DocumentError> {
     let offsets = CharOffsets::new(text);
+    let mut errors = Vec::new();
     for chunk in stream::split_documents(text) {
         let chunk_text = &text[chunk.clone()];
         let positions = ChunkPositions {
@@ -52,34 +113,22 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
             chunk_start_char: offsets.char_of_byte(chunk.start),
             index_drift: reserved_directive_drift(chunk_text),
         };
-        let (documents, error) = stream::load_documents(chunk_text, &kind_may_yield_facts);
-        let mut reader = ManifestReader {
-            positions: &positions,
-            syntax,
-            unit,
-            facts: &mut facts,
-        };
+        let (documents, error) = stream::load_documents(chunk_text, wanted);
         for document in &documents {
-            reader.read_document(document);
+            read(document, &positions);
         }
-        // Not every .json file is a manifest: its syntax errors are not ours to report.
-        // A file with `${...}` placeholders is a template whose rendering is what counts;
-        // and where saphyr is stricter than the libyaml family (kubectl's go-yaml is a port of
-        // libyaml), the document still applies: neither is a finding, only unseen objects.
-        if let Some(error) = error.filter(|_| syntax == ManifestSyntax::Yaml) {
+        if let Some(error) = error {
             let resource_limit =
                 error.message.contains("alias") || error.message.contains("nesting");
-            if text.contains("${") || (!resource_limit && libyaml_accepts(chunk_text)) {
-                facts.hidden_service_accounts = true;
-                continue;
-            }
-            facts.parse_errors.push(ParseError {
+            errors.push(DocumentError {
                 span: positions.error_span(error.char_index),
+                applies_anyway: text.contains("${")
+                    || (!resource_limit && libyaml_accepts(chunk_text)),
                 message: error.message,
             });
         }
     }
-    facts
+    errors
 }
 
 /// Whether libyaml (through serde_yaml) reads every document of the chunk.
@@ -167,15 +216,16 @@ impl ManifestReader<'_> {
 
     fn read_service_account(&mut self, object: &MarkedYaml) {
         let metadata = get(object, "metadata");
-        let Some(name) = self.identity_field(metadata, "name") else {
+        let Some(name) = identity_field(self.positions, metadata, "name") else {
             return;
         };
-        let (namespace, namespace_explicit) = match self.identity_field(metadata, "namespace") {
-            Some(namespace) => (namespace, true),
-            None => (Spanned::new("default".to_owned(), name.span), false),
-        };
+        let (namespace, namespace_explicit) =
+            match identity_field(self.positions, metadata, "namespace") {
+                Some(namespace) => (namespace, true),
+                None => (Spanned::new("default".to_owned(), name.span), false),
+            };
         let mut annotations = Vec::new();
-        self.read_annotations(metadata, &mut annotations);
+        read_annotations(self.positions, metadata, &mut annotations);
         self.facts.service_accounts.push(ServiceAccount {
             span: self.positions.node_span(object),
             name,
@@ -189,89 +239,93 @@ impl ManifestReader<'_> {
 
     fn read_workload(&mut self, object: &MarkedYaml, kind: &str, shape: &WorkloadShape) {
         let metadata = get(object, "metadata");
-        let Some(name) = self.identity_field(metadata, "name") else {
+        let Some(name) = identity_field(self.positions, metadata, "name") else {
             return;
         };
         let pod_spec = get_path(object, shape.pod_spec);
         // Kubernetes itself falls back to the deprecated field when the new one is empty.
-        let service_account = self
-            .identity_field(pod_spec, "serviceAccountName")
-            .or_else(|| self.identity_field(pod_spec, "serviceAccount"));
+        let service_account = identity_field(self.positions, pod_spec, "serviceAccountName")
+            .or_else(|| identity_field(self.positions, pod_spec, "serviceAccount"));
         let mut annotations = Vec::new();
-        self.read_annotations(metadata, &mut annotations);
+        read_annotations(self.positions, metadata, &mut annotations);
         for path in shape.template_metadata {
-            self.read_annotations(get_path(object, path), &mut annotations);
+            read_annotations(self.positions, get_path(object, path), &mut annotations);
         }
         self.facts.workloads.push(Workload {
             kind: kind.to_owned(),
             span: self.positions.node_span(object),
             name,
-            namespace: self.identity_field(metadata, "namespace"),
+            namespace: identity_field(self.positions, metadata, "namespace"),
             service_account,
             annotations,
             unit: self.unit.to_owned(),
         });
     }
+}
 
-    /// A name, namespace or service account name. Null and empty mean "not set", as they do
-    /// to Kubernetes; a value that is not a scalar is ignored.
-    fn identity_field(&self, parent: Option<&MarkedYaml>, key: &str) -> Option<Spanned<String>> {
-        let node = get(parent?, key)?;
-        let (text, style) = scalar(node)?;
-        if text.is_empty() || is_null(text, style) {
-            return None;
-        }
-        Some(Spanned::new(
-            text.to_owned(),
-            self.positions.scalar_span(node, style),
-        ))
+/// A name, namespace or service account name. Null and empty mean "not set", as they do to
+/// Kubernetes (and to eksctl); a value that is not a scalar is ignored.
+pub(crate) fn identity_field(
+    positions: &ChunkPositions,
+    parent: Option<&MarkedYaml>,
+    key: &str,
+) -> Option<Spanned<String>> {
+    let node = get(parent?, key)?;
+    let (text, style) = scalar(node)?;
+    if text.is_empty() || is_null(text, style) {
+        return None;
     }
+    Some(Spanned::new(
+        text.to_owned(),
+        positions.scalar_span(node, style),
+    ))
+}
 
-    /// Append `metadata.annotations`. Values are kept as written (`3600`, `true`); a null
-    /// value is the empty string; a key or value that is not a scalar is skipped.
-    fn read_annotations(&self, metadata: Option<&MarkedYaml>, out: &mut Vec<Annotation>) {
-        let annotations = metadata.and_then(|m| get(m, "annotations")).map(untag);
-        let Some(YamlData::Mapping(entries)) = annotations.map(|a| &a.data) else {
-            return;
+/// Append `metadata.annotations`. Values are kept as written (`3600`, `true`); a null value
+/// is the empty string; a key or value that is not a scalar is skipped.
+pub(crate) fn read_annotations(
+    positions: &ChunkPositions,
+    metadata: Option<&MarkedYaml>,
+    out: &mut Vec<Annotation>,
+) {
+    let annotations = metadata.and_then(|m| get(m, "annotations")).map(untag);
+    let Some(YamlData::Mapping(entries)) = annotations.map(|a| &a.data) else {
+        return;
+    };
+    let first_of_this_mapping = out.len();
+    for (key, value) in entries {
+        let (Some((key_text, key_style)), Some((value_text, value_style))) =
+            (scalar(key), scalar(value))
+        else {
+            continue;
         };
-        let first_of_this_mapping = out.len();
-        for (key, value) in entries {
-            let (Some((key_text, key_style)), Some((value_text, value_style))) =
-                (scalar(key), scalar(value))
-            else {
-                continue;
-            };
-            if is_null(key_text, key_style) {
-                continue;
-            }
-            let value_text = if is_null(value_text, value_style) {
-                ""
-            } else {
-                value_text
-            };
-            // `a` and `"a"` are different keys to saphyr but the same to kubectl: the later wins.
-            if let Some(earlier) = out[first_of_this_mapping..]
-                .iter()
-                .position(|a| a.key.value == key_text)
-            {
-                out.remove(first_of_this_mapping + earlier);
-            }
-            out.push(Annotation {
-                key: Spanned::new(
-                    key_text.to_owned(),
-                    self.positions.scalar_span(key, key_style),
-                ),
-                value: Some(Spanned::new(
-                    Str::lit(value_text),
-                    self.positions.scalar_span(value, value_style),
-                )),
-            });
+        if is_null(key_text, key_style) {
+            continue;
         }
+        let value_text = if is_null(value_text, value_style) {
+            ""
+        } else {
+            value_text
+        };
+        // `a` and `"a"` are different keys to saphyr but the same to kubectl: the later wins.
+        if let Some(earlier) = out[first_of_this_mapping..]
+            .iter()
+            .position(|a| a.key.value == key_text)
+        {
+            out.remove(first_of_this_mapping + earlier);
+        }
+        out.push(Annotation {
+            key: Spanned::new(key_text.to_owned(), positions.scalar_span(key, key_style)),
+            value: Some(Spanned::new(
+                Str::lit(value_text),
+                positions.scalar_span(value, value_style),
+            )),
+        });
     }
 }
 
 /// A collection node without its custom tag (`!foo {a: 1}`); tags never change what we read.
-fn untag<'n, 'input>(node: &'n MarkedYaml<'input>) -> &'n MarkedYaml<'input> {
+pub(crate) fn untag<'n, 'input>(node: &'n MarkedYaml<'input>) -> &'n MarkedYaml<'input> {
     let mut node = node;
     while let YamlData::Tagged(_, inner) = &node.data {
         node = inner;
@@ -280,7 +334,10 @@ fn untag<'n, 'input>(node: &'n MarkedYaml<'input>) -> &'n MarkedYaml<'input> {
 }
 
 /// The value of `key` in a mapping. When a key is written twice, the later one wins.
-fn get<'n, 'input>(node: &'n MarkedYaml<'input>, key: &str) -> Option<&'n MarkedYaml<'input>> {
+pub(crate) fn get<'n, 'input>(
+    node: &'n MarkedYaml<'input>,
+    key: &str,
+) -> Option<&'n MarkedYaml<'input>> {
     let YamlData::Mapping(entries) = &untag(node).data else {
         return None;
     };
@@ -293,7 +350,7 @@ fn get<'n, 'input>(node: &'n MarkedYaml<'input>, key: &str) -> Option<&'n Marked
         .map(|(_, value)| value)
 }
 
-fn get_path<'n, 'input>(
+pub(crate) fn get_path<'n, 'input>(
     node: &'n MarkedYaml<'input>,
     path: &[&str],
 ) -> Option<&'n MarkedYaml<'input>> {
@@ -301,7 +358,7 @@ fn get_path<'n, 'input>(
 }
 
 /// The text of a scalar as written (after unquoting and unescaping) and its style.
-fn scalar<'n>(node: &'n MarkedYaml) -> Option<(&'n str, ScalarStyle)> {
+pub(crate) fn scalar<'n>(node: &'n MarkedYaml) -> Option<(&'n str, ScalarStyle)> {
     match &node.data {
         YamlData::Representation(text, style, _) => Some((text, *style)),
         _ => None,
@@ -309,7 +366,7 @@ fn scalar<'n>(node: &'n MarkedYaml) -> Option<(&'n str, ScalarStyle)> {
 }
 
 /// A plain `null`, `~` or nothing at all (YAML 1.2 core schema); quoted, it is a string.
-fn is_null(text: &str, style: ScalarStyle) -> bool {
+pub(crate) fn is_null(text: &str, style: ScalarStyle) -> bool {
     style == ScalarStyle::Plain && matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
