@@ -17,6 +17,7 @@ use crate::eval::FileLoader;
 use crate::eval::module::Module;
 use crate::eval::value::Value;
 use crate::eval::workspace::{ModuleDir, ParsedFile, Workspace, normalize};
+use crate::facts::eksctl::extract_cluster_config;
 use crate::facts::{Facts, ParseError};
 use crate::link::LintContext;
 use crate::parse::yaml::{ManifestSyntax, extract_manifests};
@@ -216,7 +217,13 @@ fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) ->
                 _ => return None,
             };
             let text = &sources.get(*id).text;
-            let mut facts = extract_manifests(*id, text, syntax, &unit_of(sources, *id));
+            let unit = unit_of(sources, *id);
+            let mut facts = extract_manifests(*id, text, syntax, &unit);
+            // The manifest reader skips ClusterConfig documents (a kind it does not read) but
+            // reports the file's syntax errors; the eksctl reader reads only those documents.
+            if syntax == ManifestSyntax::Yaml && text.contains("ClusterConfig") {
+                facts.extend(extract_cluster_config(*id, text, &unit));
+            }
             if rendered.owned.contains(id) {
                 facts.service_accounts.clear();
                 facts.workloads.clear();
@@ -498,4 +505,47 @@ fn sort_diagnostics(diagnostics: &mut [Diagnostic], sources: &SourceMap) {
             &b.message,
         ))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml_facts(text: &str) -> Facts {
+        let mut sources = SourceMap::default();
+        let path = PathBuf::from("cluster/cluster.yaml");
+        let id = sources.add(path.clone(), text);
+        manifest_facts(&sources, &[(id, FileKind::Yaml, path)])
+    }
+
+    const CLUSTER_CONFIG: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\
+                                  metadata: {name: prod, region: eu-west-1}\niam:\n  \
+                                  withOIDC: true\n  serviceAccounts:\n    \
+                                  - metadata: {name: api, namespace: pay}\n      \
+                                  attachPolicyARNs: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n";
+
+    #[test]
+    fn a_cluster_config_file_is_read_once_and_its_errors_reported_once() {
+        let text = format!(
+            "{CLUSTER_CONFIG}---\napiVersion: v1\nkind: ServiceAccount\n\
+             metadata: {{name: worker, namespace: pay}}\n---\nkind: ConfigMap\ndata: [broken\n"
+        );
+        let facts = yaml_facts(&text);
+        let mut names: Vec<_> = facts
+            .service_accounts
+            .iter()
+            .map(|sa| sa.qualified_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["pay/api", "pay/worker"]);
+        assert_eq!(facts.roles.len(), 1);
+        assert_eq!(facts.providers.len(), 1);
+        assert_eq!(facts.parse_errors.len(), 1);
+        let units: Vec<_> = facts.service_accounts.iter().map(|sa| &sa.unit).collect();
+        assert_eq!(units, ["cluster", "cluster (eksctl cluster prod)"]);
+        let broken = CLUSTER_CONFIG.replace("{name: api,", "{name: [api,");
+        let facts = yaml_facts(&broken);
+        assert!(facts.roles.is_empty() && facts.service_accounts.is_empty());
+        assert_eq!(facts.parse_errors.len(), 1);
+    }
 }

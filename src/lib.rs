@@ -6,7 +6,8 @@
 //! - `parse/`: HCL, Terraform JSON (into the same syntax tree as HCL), YAML and policy JSON,
 //!   never failing.
 //! - `eval/`: Terraform values (known / symbolic / unknown) and module evaluation.
-//! - `facts/`: roles, trust statements, providers, clusters, ServiceAccounts, workloads.
+//! - `facts/`: roles, trust statements, providers, clusters, ServiceAccounts, workloads, from
+//!   Terraform, manifests and eksctl configs.
 //! - `link`: ServiceAccount ↔ role ↔ provider ↔ cluster.
 //! - `rules/`: one file per rule, one registry list.
 //! - `diagnostic`: the one finding model.

@@ -21,7 +21,8 @@ pub enum Symbol {
     Partition,
     /// The region the AWS provider runs in.
     Region,
-    /// The random suffix Terraform appends to a `name_prefix`.
+    /// The random suffix Terraform appends to a `name_prefix` (or CloudFormation to the name
+    /// it generates for a role eksctl does not name), keyed by the role's address.
     NameSuffix(String),
     /// Any other after-apply attribute, by its Terraform address.
     Attribute(String),

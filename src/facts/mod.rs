@@ -63,8 +63,8 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// An IAM role name as written: exact, a prefix Terraform completes with a random suffix,
-/// or unknown.
+/// An IAM role name as written: exact, a prefix Terraform (or CloudFormation, for eksctl)
+/// completes with a random suffix, or unknown.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RoleName {
     Exact(Str),
@@ -72,14 +72,17 @@ pub enum RoleName {
     Unknown,
 }
 
-/// An `aws_iam_role` instance (one per `for_each` key or `count` index).
+/// An `aws_iam_role` instance (one per `for_each` key or `count` index), or a role an eksctl
+/// config makes.
 #[derive(Debug, Clone)]
 pub struct Role {
-    /// Terraform address, e.g. `aws_iam_role.alb["prod"]`.
+    /// Terraform address, e.g. `aws_iam_role.alb["prod"]`; for eksctl
+    /// `eksctl:<cluster>:<namespace>/<name>`.
     pub address: String,
     /// The module instance the role is declared in (`module.irsa["api"]`), empty at the root.
     pub module: String,
-    /// The root module (one `terraform apply`) the role belongs to.
+    /// The root module (one `terraform apply`) the role belongs to; the folder of an eksctl
+    /// config.
     pub unit: String,
     /// The block's labels, where "the role" is shown when nothing more precise exists.
     pub span: Span,
@@ -161,6 +164,8 @@ pub struct Cluster {
 /// Where a Kubernetes object was declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
+    /// A YAML or JSON file where its values are written as they apply: a manifest, or an
+    /// eksctl config (whose ServiceAccounts eksctl creates).
     Manifest,
     Terraform,
 }
@@ -251,7 +256,8 @@ pub enum PodServiceAccount {
     Unknown,
 }
 
-/// An `aws_eks_pod_identity_association` (or one a module model creates).
+/// An `aws_eks_pod_identity_association` (or one a module model or an eksctl config
+/// creates).
 #[derive(Debug, Clone)]
 pub struct PodIdentityAssociation {
     pub address: String,
@@ -297,7 +303,10 @@ pub const REGIONAL_STS_KEY: &str = "eks.amazonaws.com/sts-regional-endpoints";
 pub const TOKEN_EXPIRATION_KEY: &str = "eks.amazonaws.com/token-expiration";
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
 pub mod argo;
+/// The service principal a Pod Identity role trusts.
+pub const POD_IDENTITY_SERVICE: &str = "pods.eks.amazonaws.com";
 pub mod charts;
+pub mod eksctl;
 pub mod kubernetes;
 pub mod kustomize;
 pub mod policy;

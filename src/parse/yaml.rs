@@ -29,7 +29,8 @@ use crate::facts::{
 };
 use crate::source::FileId;
 use placeholders::{has_placeholder, template_str};
-use positions::{CharOffsets, ChunkPositions, reserved_directive_drift};
+pub(crate) use positions::ChunkPositions;
+use positions::{CharOffsets, reserved_directive_drift};
 
 /// Which syntax the file was written in. JSON files are only manifests when they look like one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +102,79 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
         }
     }
     facts
+}
+
+/// A Helm, Go or Terraform template (`{{ }}`, `%{ }`): not YAML until rendered.
+pub(crate) fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("%{")
+}
+
+/// Load every document of a file whose root `kind` passes `wanted` and hand each to `read`
+/// with the positions of its chunk. Returns whether some chunk could not be read although it
+/// is still applied as written (placeholders, or syntax only saphyr refuses): what it holds
+/// is unseen. Syntax errors themselves are the manifest reader's to report. For readers of
+/// other kinds of YAML (eksctl's `ClusterConfig`).
+pub(crate) fn read_documents(
+    file: FileId,
+    text: &str,
+    wanted: &dyn Fn(&str) -> bool,
+    read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
+) -> bool {
+    let offsets = CharOffsets::new(text);
+    let mut unseen = false;
+    for chunk in stream::split_documents(text) {
+        let chunk_text = &text[chunk.clone()];
+        let positions = ChunkPositions {
+            file,
+            text,
+            offsets: &offsets,
+            chunk_start_char: offsets.char_of_byte(chunk.start),
+            index_drift: reserved_directive_drift(chunk_text),
+        };
+        let (documents, error) = stream::load_documents(chunk_text, wanted);
+        for document in &documents {
+            read(document, &positions);
+        }
+        if let Some(error) = error {
+            let resource_limit =
+                error.message.contains("alias") || error.message.contains("nesting");
+            unseen |= text.contains("${") || (!resource_limit && libyaml_accepts(chunk_text));
+        }
+    }
+    unseen
+}
+
+/// A name or namespace as written (see `ManifestReader::identity_field`), for other readers.
+pub(crate) fn identity_field(
+    positions: &ChunkPositions,
+    parent: Option<&MarkedYaml>,
+    key: &str,
+) -> Option<Spanned<String>> {
+    let node = get(parent?, key)?;
+    let (text, style) = scalar(node)?;
+    if text.is_empty() || is_null(text, style) {
+        return None;
+    }
+    Some(Spanned::new(
+        text.to_owned(),
+        positions.scalar_span(node, style),
+    ))
+}
+
+/// `metadata.annotations` (see `ManifestReader::read_annotations`), for other readers.
+pub(crate) fn read_annotations(
+    positions: &ChunkPositions,
+    metadata: Option<&MarkedYaml>,
+    out: &mut Vec<Annotation>,
+) {
+    let mut facts = Facts::default();
+    let reader = ManifestReader {
+        positions,
+        syntax: ManifestSyntax::Yaml,
+        unit: "",
+        facts: &mut facts,
+    };
+    reader.read_annotations(metadata, out);
 }
 
 /// Whether libyaml (through serde_yaml) reads every document of the chunk.
@@ -311,15 +385,7 @@ impl ManifestReader<'_> {
     /// A name, namespace or service account name as written. Null and empty mean "not set",
     /// as they do to Kubernetes; a value that is not a scalar is `None` too (see `identity`).
     fn identity_field(&self, parent: Option<&MarkedYaml>, key: &str) -> Option<Spanned<String>> {
-        let node = get(parent?, key)?;
-        let (text, style) = scalar(node)?;
-        if text.is_empty() || is_null(text, style) {
-            return None;
-        }
-        Some(Spanned::new(
-            text.to_owned(),
-            self.positions.scalar_span(node, style),
-        ))
+        identity_field(self.positions, parent, key)
     }
 
     /// Append `metadata.annotations`. Values are kept as written (`3600`, `true`); a null
@@ -366,7 +432,7 @@ impl ManifestReader<'_> {
 }
 
 /// A collection node without its custom tag (`!foo {a: 1}`); tags never change what we read.
-fn untag<'n, 'input>(node: &'n MarkedYaml<'input>) -> &'n MarkedYaml<'input> {
+pub(crate) fn untag<'n, 'input>(node: &'n MarkedYaml<'input>) -> &'n MarkedYaml<'input> {
     let mut node = node;
     while let YamlData::Tagged(_, inner) = &node.data {
         node = inner;
@@ -375,7 +441,10 @@ fn untag<'n, 'input>(node: &'n MarkedYaml<'input>) -> &'n MarkedYaml<'input> {
 }
 
 /// The value of `key` in a mapping. When a key is written twice, the later one wins.
-fn get<'n, 'input>(node: &'n MarkedYaml<'input>, key: &str) -> Option<&'n MarkedYaml<'input>> {
+pub(crate) fn get<'n, 'input>(
+    node: &'n MarkedYaml<'input>,
+    key: &str,
+) -> Option<&'n MarkedYaml<'input>> {
     let YamlData::Mapping(entries) = &untag(node).data else {
         return None;
     };
@@ -396,7 +465,7 @@ fn sequence<'n, 'input>(node: Option<&'n MarkedYaml<'input>>) -> &'n [MarkedYaml
     }
 }
 
-fn get_path<'n, 'input>(
+pub(crate) fn get_path<'n, 'input>(
     node: &'n MarkedYaml<'input>,
     path: &[&str],
 ) -> Option<&'n MarkedYaml<'input>> {
@@ -404,7 +473,7 @@ fn get_path<'n, 'input>(
 }
 
 /// The text of a scalar as written (after unquoting and unescaping) and its style.
-fn scalar<'n>(node: &'n MarkedYaml) -> Option<(&'n str, ScalarStyle)> {
+pub(crate) fn scalar<'n>(node: &'n MarkedYaml) -> Option<(&'n str, ScalarStyle)> {
     match &node.data {
         YamlData::Representation(text, style, _) => Some((text, *style)),
         _ => None,
@@ -412,7 +481,7 @@ fn scalar<'n>(node: &'n MarkedYaml) -> Option<(&'n str, ScalarStyle)> {
 }
 
 /// A plain `null`, `~` or nothing at all (YAML 1.2 core schema); quoted, it is a string.
-fn is_null(text: &str, style: ScalarStyle) -> bool {
+pub(crate) fn is_null(text: &str, style: ScalarStyle) -> bool {
     style == ScalarStyle::Plain && matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 

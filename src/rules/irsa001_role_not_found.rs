@@ -1,5 +1,5 @@
-//! IRSA001 role-not-found: a ServiceAccount's role-arn names a role the scanned Terraform
-//! does not define, while it defines IRSA roles that could be meant.
+//! IRSA001 role-not-found: a ServiceAccount's role-arn names a role the scanned Terraform (or
+//! eksctl config) does not define, while it defines IRSA roles that could be meant.
 
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::facts::{Origin, RoleName};
@@ -10,7 +10,7 @@ pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA001",
     name: "role-not-found",
     default_level: Level::Warning,
-    summary: "a ServiceAccount's role-arn names a role the scanned Terraform does not define",
+    summary: "a ServiceAccount's role-arn names a role the scanned Terraform or eksctl configs do not define",
     doc: include_str!("../../rules/IRSA001.md"),
 };
 
@@ -44,7 +44,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         }
         let sa = ctx.service_account(link);
         let message = format!(
-            "service account {} uses role {wanted}, which the scanned Terraform does not define",
+            "service account {} uses role {wanted}, which the scanned Terraform and eksctl configs do not define",
             sa.qualified_name()
         );
         let mut d = Diagnostic::new(&RULE, Label::new(link.value.span, "no role of this name"), message)
@@ -69,7 +69,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 listed.dedup();
                 let shown: Vec<&str> = listed.iter().take(5).copied().collect();
                 d = d.help(format!(
-                    "use the ARN of a role the Terraform defines ({}{}), or check that the role is managed elsewhere",
+                    "use the ARN of a role defined here ({}{}), or check that the role is managed elsewhere",
                     shown.join(", "),
                     if listed.len() > 5 { ", ..." } else { "" }
                 ));

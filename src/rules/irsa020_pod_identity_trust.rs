@@ -15,7 +15,7 @@ pub const RULE: RuleMeta = RuleMeta {
     doc: include_str!("../../rules/IRSA020.md"),
 };
 
-pub const POD_IDENTITY_SERVICE: &str = "pods.eks.amazonaws.com";
+pub use crate::facts::POD_IDENTITY_SERVICE;
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for assoc in &ctx.facts.pod_identities {

@@ -87,7 +87,7 @@ pub(super) fn reserved_directive_drift(chunk: &str) -> usize {
 }
 
 /// Positions inside one document chunk of a file.
-pub(super) struct ChunkPositions<'a> {
+pub(crate) struct ChunkPositions<'a> {
     pub(super) file: FileId,
     /// The whole file: spans are offsets into it.
     pub(super) text: &'a str,
@@ -125,7 +125,7 @@ impl ChunkPositions<'_> {
     }
 
     /// The text of a scalar as written: without quotes, tag, anchor or block header.
-    pub(super) fn scalar_span(&self, node: &MarkedYaml, style: ScalarStyle) -> Span {
+    pub(crate) fn scalar_span(&self, node: &MarkedYaml, style: ScalarStyle) -> Span {
         let (written_start, mut end) = self.range(node.span.start, node.span.end);
         if self.is_alias(written_start, end) {
             // The value is written at the anchor; the alias is what is written here.
@@ -225,7 +225,7 @@ impl ChunkPositions<'_> {
     /// saphyr ends a block collection where the next token starts, which would take in the
     /// comments and blank lines that follow it, and ends a flow collection just before its
     /// closing bracket. The end of the last value is what the user sees as the object's end.
-    pub(super) fn node_span(&self, node: &MarkedYaml) -> Span {
+    pub(crate) fn node_span(&self, node: &MarkedYaml) -> Span {
         let (start, _) = self.range(node.span.start, node.span.end);
         Span::new(self.file, start..self.node_end(node))
     }
