@@ -151,11 +151,19 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             facts.hidden_service_accounts = true;
             continue;
         };
-        let Some(chart) = charts::find(&chart_arg) else {
-            // A chart irsa-lint does not know may create any ServiceAccount.
-            facts.hidden_service_accounts = true;
-            continue;
-        };
+        // A chart of the repository itself that follows the common `serviceAccount` values
+        // (as `helm create` scaffolds it), else a chart irsa-lint knows.
+        let local = local_chart(m, &chart_arg);
+        let (chart_name, service_account_key, default_name) =
+            match (&local, charts::find(&chart_arg)) {
+                (Some(name), _) => (name.as_str(), "serviceAccount", DefaultName::Fullname),
+                (None, Some(known)) => (known.name, known.service_account, known.default_name),
+                (None, None) => {
+                    // A chart irsa-lint does not know may create any ServiceAccount.
+                    facts.hidden_service_accounts = true;
+                    continue;
+                }
+            };
         let namespace = match res.block.body.get_attribute("namespace") {
             Some(a) => match m
                 .eval_in(res.file, &a.value, &scope)
@@ -182,15 +190,15 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
         facts.helm_releases.push(HelmRelease {
             address: format!("{}{}{}", m.address, res.address(), key.suffix()),
             span: label,
-            chart: chart.name.to_string(),
+            chart: chart_name.to_string(),
             release_name: release.clone(),
             namespace: namespace.value.clone(),
             annotation_settings,
         });
         match chart_service_account(
-            chart.name,
-            chart.service_account,
-            chart.default_name,
+            chart_name,
+            service_account_key,
+            default_name,
             &release,
             &values,
             label,
@@ -286,6 +294,26 @@ pub(crate) fn chart_service_account(
         origin: Origin::Terraform,
         rendered: Vec::new(),
     }))
+}
+
+/// The name of a local chart (`chart = "../charts/ledger"`) whose ServiceAccount template
+/// reads the common `serviceAccount` values.
+fn local_chart(m: &Module<'_>, chart_arg: &str) -> Option<String> {
+    if !(chart_arg.starts_with("./") || chart_arg.starts_with("../")) {
+        return None;
+    }
+    let dir = m.dir.join(chart_arg);
+    let (_, chart) = m.loader().load(&dir.join("Chart.yaml"))?;
+    let (_, template) = m
+        .loader()
+        .load(&dir.join("templates").join("serviceaccount.yaml"))?;
+    if !template.contains(".Values.serviceAccount.annotations") {
+        return None;
+    }
+    yaml_value(&chart)?
+        .get_attr("name")
+        .as_known_str()
+        .map(str::to_string)
 }
 
 /// The values of a release: a local chart's `values.yaml`, then `values` in order, then `set`.
