@@ -60,43 +60,34 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
         }
         _ => {}
     }
-    let offsets = CharOffsets::new(text);
-    for chunk in stream::split_documents(text) {
-        let chunk_text = &text[chunk.clone()];
-        let positions = ChunkPositions {
-            file,
-            text,
-            offsets: &offsets,
-            chunk_start_char: offsets.char_of_byte(chunk.start),
-            index_drift: reserved_directive_drift(chunk_text),
-        };
-        let (documents, error) = stream::load_documents(chunk_text, &kind_may_yield_facts);
-        let mut reader = ManifestReader {
-            positions: &positions,
-            syntax,
-            unit,
-            facts: &mut facts,
-        };
-        for document in &documents {
-            reader.read_document(document);
-        }
-        // Not every .json file is a manifest: its syntax errors are not ours to report.
-        // A file with `${...}` placeholders is a template whose rendering is what counts;
-        // and where saphyr is stricter than the libyaml family (kubectl's go-yaml is a port of
-        // libyaml), the document still applies: neither is a finding, only unseen objects.
-        if let Some(error) = error.filter(|_| syntax != ManifestSyntax::Json) {
-            if syntax == ManifestSyntax::Template {
-                facts.hidden_service_accounts |= template_may_define_service_accounts(text);
-                continue;
+    let mut errors = Vec::new();
+    read_chunks(
+        file,
+        text,
+        &kind_may_yield_facts,
+        &mut |document, positions| {
+            ManifestReader {
+                positions,
+                syntax,
+                unit,
+                facts: &mut facts,
             }
-            let resource_limit =
-                error.message.contains("alias") || error.message.contains("nesting");
-            if text.contains("${") || (!resource_limit && libyaml_accepts(chunk_text)) {
-                facts.hidden_service_accounts = true;
-                continue;
-            }
+            .read_document(document)
+        },
+        &mut |error| errors.push(error),
+    );
+    // Not every .json file is a manifest: its syntax errors are not ours to report.
+    if syntax == ManifestSyntax::Json {
+        return facts;
+    }
+    for error in errors {
+        if syntax == ManifestSyntax::Template {
+            facts.hidden_service_accounts |= template_may_define_service_accounts(text);
+        } else if error.applies_anyway {
+            facts.hidden_service_accounts = true;
+        } else {
             facts.parse_errors.push(ParseError {
-                span: positions.error_span(error.char_index),
+                span: error.span,
                 message: error.message,
             });
         }
@@ -120,8 +111,34 @@ pub(crate) fn read_documents(
     wanted: &dyn Fn(&str) -> bool,
     read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
 ) -> bool {
-    let offsets = CharOffsets::new(text);
     let mut unseen = false;
+    read_chunks(file, text, wanted, read, &mut |error| {
+        unseen |= error.applies_anyway
+    });
+    unseen
+}
+
+/// Why one document chunk could not be read.
+struct ChunkError {
+    span: crate::source::Span,
+    message: String,
+    /// The chunk is still applied as written, so the error is no finding, only unseen
+    /// objects: a file with `${...}` placeholders is a template whose rendering is what
+    /// counts, and where saphyr is stricter than the libyaml family (kubectl's go-yaml is a
+    /// port of libyaml), the document still applies.
+    applies_anyway: bool,
+}
+
+/// Split a stream into document chunks and load each on its own, so one broken document
+/// does not hide the others.
+fn read_chunks(
+    file: FileId,
+    text: &str,
+    wanted: &dyn Fn(&str) -> bool,
+    read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
+    on_error: &mut dyn FnMut(ChunkError),
+) {
+    let offsets = CharOffsets::new(text);
     for chunk in stream::split_documents(text) {
         let chunk_text = &text[chunk.clone()];
         let positions = ChunkPositions {
@@ -138,10 +155,14 @@ pub(crate) fn read_documents(
         if let Some(error) = error {
             let resource_limit =
                 error.message.contains("alias") || error.message.contains("nesting");
-            unseen |= text.contains("${") || (!resource_limit && libyaml_accepts(chunk_text));
+            on_error(ChunkError {
+                span: positions.error_span(error.char_index),
+                applies_anyway: text.contains("${")
+                    || (!resource_limit && libyaml_accepts(chunk_text)),
+                message: error.message,
+            });
         }
     }
-    unseen
 }
 
 /// A name or namespace as written (see `ManifestReader::identity_field`), for other readers.
