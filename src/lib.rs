@@ -5,9 +5,13 @@
 //! - `discover`: walk the given paths, classify files.
 //! - `parse/`: HCL, Terraform JSON (into the same syntax tree as HCL), YAML and policy JSON,
 //!   never failing.
-//! - `eval/`: Terraform values (known / symbolic / unknown) and module evaluation.
-//! - `facts/`: roles, trust statements, providers, clusters, ServiceAccounts, workloads, from
-//!   Terraform, manifests and eksctl configs.
+//! - `eval/`: Terraform values (known / symbolic / unknown) and module evaluation: local
+//!   modules through their callers, registry modules through the Terraform models in
+//!   `eval/models/` (`workspace`, `models`, `module`, `expr`, `functions`, `types`).
+//! - `facts/`: roles, trust statements, providers, clusters, ServiceAccounts, workloads, Pod
+//!   Identity associations, from Terraform (`terraform`, `policy`, `kubernetes` with the chart
+//!   data in `charts`), manifests rendered the way they reach the cluster (`kustomize`,
+//!   `argo`) and eksctl configs (`eksctl`).
 //! - `link`: ServiceAccount ↔ role ↔ provider ↔ cluster.
 //! - `rules/`: one file per rule, one registry list.
 //! - `diagnostic`: the one finding model.
@@ -19,6 +23,9 @@
 //! - **Unknown is not wrong**: a value that cannot be evaluated never produces a finding.
 //! - **Never write**: nothing under the scanned roots is ever modified.
 //! - **Deterministic**: diagnostics are sorted by file, position and rule id.
+//! - **Facts point at the user's lines**: a fact made by a built-in module model or a
+//!   rendering tool (kustomize, Argo CD, Helm values) carries the span of the input the user
+//!   wrote, with notes saying what changed it on the way.
 
 pub mod diagnostic;
 pub mod discover;
