@@ -44,23 +44,32 @@ pub fn render(
             let Ok(doc) = serde_yaml::from_str::<serde_json::Value>(&text[range.clone()]) else {
                 continue;
             };
-            let spec = match doc.get("kind").and_then(|k| k.as_str()) {
-                Some("Application") => doc.get("spec"),
-                Some("ApplicationSet") => doc.pointer("/spec/template/spec"),
-                _ => None,
+            // An ApplicationSet generates Applications from its template, named by it.
+            let (spec, name) = match doc.get("kind").and_then(|k| k.as_str()) {
+                Some("Application") => (doc.get("spec"), doc.pointer("/metadata/name")),
+                Some("ApplicationSet") => (
+                    doc.pointer("/spec/template/spec"),
+                    doc.pointer("/spec/template/metadata/name"),
+                ),
+                _ => (None, None),
             };
             let Some(spec) = spec else { continue };
+            // Generator placeholders (`{{region}}`) are filled in per generated Application:
+            // what the template says is unknown until then.
+            if doc
+                .pointer("/spec/template")
+                .is_some_and(|t| t.to_string().contains("{{"))
+            {
+                out.facts.hidden_service_accounts = true;
+                continue;
+            }
             let app = App {
                 sources,
                 by_path: &by_path,
                 file: *id,
                 range,
                 dir: normalize(path.parent().unwrap_or(Path::new(""))),
-                name: doc
-                    .pointer("/metadata/name")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_string(),
+                name: name.and_then(|v| v.as_str()).unwrap_or("").to_string(),
             };
             app.render(spec, views, &mut out);
         }
@@ -105,7 +114,33 @@ impl App<'_> {
             if let Some(chart) = source.get("chart").and_then(|c| c.as_str()) {
                 self.remote_chart(chart, source, namespace, ns_span, out);
             } else if let Some(path) = source.get("path").and_then(|p| p.as_str()) {
-                self.folder(path, source, namespace, ns_span, views, out);
+                // Argo CD's own kustomize options: a namespace moves every object; patches,
+                // images or replicas and the like change what irsa-lint does not replay.
+                let kustomize = source.get("kustomize").and_then(|k| k.as_object());
+                if kustomize.is_some_and(|k| k.keys().any(|key| key != "namespace")) {
+                    // Its objects are not what lands; nothing about them is known.
+                    let mut discarded = Applications::default();
+                    self.folder(path, source, namespace, ns_span, views, &mut discarded);
+                    out.owned.extend(discarded.owned);
+                    out.claimed_views.extend(discarded.claimed_views);
+                    out.facts.hidden_service_accounts = true;
+                    continue;
+                }
+                match kustomize
+                    .and_then(|k| k.get("namespace"))
+                    .and_then(|n| n.as_str())
+                {
+                    Some(forced) if !forced.is_empty() => {
+                        let span = self.value_span(&["kustomize", "namespace"]);
+                        let before = out.facts.service_accounts.len();
+                        self.folder(path, source, forced, span, views, out);
+                        for sa in &mut out.facts.service_accounts[before..] {
+                            sa.namespace = Spanned::new(forced.to_string(), span);
+                            sa.namespace_explicit = true;
+                        }
+                    }
+                    _ => self.folder(path, source, namespace, ns_span, views, out),
+                }
             }
         }
     }

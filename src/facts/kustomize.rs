@@ -587,7 +587,12 @@ fn apply_names(doc: &serde_json::Value, shown: &str, facts: &mut Facts) {
 
 /// `namespace` moves every object of the view into one namespace.
 fn apply_namespace(doc: &serde_json::Value, shown: &str, facts: &mut Facts) {
-    let Some(ns) = doc.get("namespace").and_then(|v| v.as_str()) else {
+    // An empty namespace sets nothing (kustomize's transformer returns early on it).
+    let Some(ns) = doc
+        .get("namespace")
+        .and_then(|v| v.as_str())
+        .filter(|ns| !ns.is_empty())
+    else {
         return;
     };
     for sa in &mut facts.service_accounts {
