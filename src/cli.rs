@@ -42,6 +42,21 @@ Exit status:
 Folders are walked recursively; hidden folders (.git/, .terraform/) and files ignored by
 .gitignore are skipped.";
 
+const COMPLETIONS_AFTER_HELP: &str = "\
+Examples:
+  irsa-lint completions bash > ~/.local/share/bash-completion/completions/irsa-lint
+  irsa-lint completions fish > ~/.config/fish/completions/irsa-lint.fish
+  irsa-lint completions zsh > ~/.zfunc/_irsa-lint    (a folder on $fpath, before compinit)";
+
+const MAN_AFTER_HELP: &str = "\
+Examples:
+  irsa-lint man | man -l -                  Read irsa-lint(1) now
+  irsa-lint man check > irsa-lint-check.1   Write irsa-lint-check(1) for installing";
+
+/// The subcommands that have a page of their own, irsa-lint-NAME(1); irsa-lint(1) refers
+/// to each of them.
+pub const MAN_PAGES: [&str; 5] = ["check", "explain", "rules", "completions", "man"];
+
 #[derive(Debug, Parser)]
 #[command(
     name = "irsa-lint",
@@ -66,6 +81,12 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List every rule with its name, default level and summary
     Rules(RulesArgs),
+    /// Print a shell completion script to standard output
+    #[command(after_help = COMPLETIONS_AFTER_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the manual page, in roff, to standard output
+    #[command(after_help = MAN_AFTER_HELP)]
+    Man(ManArgs),
 }
 
 /// `check` flags as the user typed them; see [`resolve_check`] for what they become.
@@ -115,6 +136,20 @@ pub struct RulesArgs {
     /// How to print the list
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = RulesFormat::Human)]
     pub format: RulesFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Print irsa-lint-COMMAND(1) instead of irsa-lint(1)
+    #[arg(value_name = "COMMAND", value_parser = MAN_PAGES)]
+    pub command: Option<String>,
 }
 
 /// The least severe level that makes `check` exit 1.
@@ -392,6 +427,28 @@ mod tests {
         assert!(!use_color(ColorChoice::Auto, PIPE));
         assert!(use_color(ColorChoice::Always, terminal_no_color));
         assert!(!use_color(ColorChoice::Never, terminal));
+    }
+
+    #[test]
+    fn completions_take_one_of_the_supported_shells() {
+        for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+            let cli = Cli::try_parse_from(["irsa-lint", "completions", shell]).unwrap();
+            assert!(matches!(cli.command, Command::Completions(_)), "{shell}");
+        }
+        let err = Cli::try_parse_from(["irsa-lint", "completions", "tcsh"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        let err = Cli::try_parse_from(["irsa-lint", "completions"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn every_subcommand_but_help_has_a_man_page() {
+        let subcommands: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .filter(|name| name != "help")
+            .collect();
+        assert_eq!(subcommands, MAN_PAGES);
     }
 
     #[test]

@@ -11,7 +11,12 @@ use irsa_lint::engine;
 use irsa_lint::output;
 use irsa_lint::rules::{self, RULES, Rule};
 
-use crate::cli::{self, CheckArgs, Environment, ExplainArgs, FailOn, RulesArgs, RulesFormat};
+use clap::CommandFactory;
+
+use crate::cli::{
+    self, CheckArgs, Cli, CompletionsArgs, Environment, ExplainArgs, FailOn, ManArgs, RulesArgs,
+    RulesFormat,
+};
 
 /// Nothing at or above the `--fail-on` level, or a successful `explain` / `rules`.
 pub const SUCCESS: u8 = 0;
@@ -76,6 +81,47 @@ pub fn rules(args: RulesArgs) -> u8 {
         RulesFormat::Json => print(&rules_json()),
     }
     SUCCESS
+}
+
+pub fn completions(args: CompletionsArgs) -> u8 {
+    print(&completion_script(args.shell));
+    SUCCESS
+}
+
+pub fn man(args: ManArgs) -> u8 {
+    print(&man_page(args.command.as_deref()));
+    SUCCESS
+}
+
+/// Generated from the clap definitions, so a new flag or subcommand completes without a
+/// second list to keep in step.
+fn completion_script(shell: clap_complete::Shell) -> String {
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "irsa-lint", &mut script);
+    String::from_utf8(script).expect("clap_complete writes UTF-8")
+}
+
+/// irsa-lint(1), or irsa-lint-SUBCOMMAND(1), from the same clap definitions as `--help`.
+/// `subcommand` is one of [`cli::MAN_PAGES`] (clap checked it).
+fn man_page(subcommand: Option<&str>) -> String {
+    // `help` would be a page that only says to read the others.
+    let mut command = Cli::command().disable_help_subcommand(true);
+    // Building gives each subcommand its display name, irsa-lint-check, for its title.
+    command.build();
+    let page_command = match subcommand {
+        None => command,
+        Some(name) => command
+            .find_subcommand(name)
+            .expect("clap accepts only the names in MAN_PAGES")
+            .clone(),
+    };
+    let mut page = Vec::new();
+    clap_mangen::Man::new(page_command)
+        .source(format!("irsa-lint {}", env!("CARGO_PKG_VERSION")))
+        .render(&mut page)
+        .expect("rendering into memory cannot fail");
+    String::from_utf8(page).expect("clap_mangen writes UTF-8")
 }
 
 fn usage_error(err: &dyn std::fmt::Display) -> u8 {
@@ -234,6 +280,57 @@ mod tests {
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn completion_scripts_name_every_subcommand() {
+        use clap_complete::Shell;
+        let bash = completion_script(Shell::Bash);
+        for subcommand in ["check", "explain", "rules", "completions", "man"] {
+            assert!(bash.contains(subcommand), "{subcommand} in {bash}");
+        }
+        assert!(bash.contains("--fail-on"), "{bash}");
+        for shell in [Shell::Zsh, Shell::Fish, Shell::PowerShell, Shell::Elvish] {
+            let script = completion_script(shell);
+            assert!(script.contains("explain"), "{shell}: {script}");
+        }
+    }
+
+    /// The page's `.TH` line. Only clap_mangen's definition of the apostrophe string
+    /// (`.ie` / `.el`) may come before it.
+    fn title_line(page: &str) -> &str {
+        let first_request = page
+            .lines()
+            .find(|line| !line.starts_with(".ie ") && !line.starts_with(".el "))
+            .unwrap_or_default();
+        assert!(first_request.starts_with(".TH "), "{page}");
+        first_request
+    }
+
+    #[test]
+    fn man_page_is_roff_referring_to_each_subcommand_page() {
+        let page = man_page(None);
+        let version = env!("CARGO_PKG_VERSION");
+        let title = format!(".TH irsa-lint 1  \"irsa-lint {version}\" ");
+        assert_eq!(title_line(&page), title);
+        for subcommand in cli::MAN_PAGES {
+            let reference = format!("irsa\\-lint\\-{}(1)", subcommand.replace('-', "\\-"));
+            assert!(page.contains(&reference), "{reference} in {page}");
+        }
+        assert!(!page.contains("irsa\\-lint\\-help(1)"), "{page}");
+    }
+
+    #[test]
+    fn subcommand_man_pages_are_titled_and_list_their_flags() {
+        let page = man_page(Some("check"));
+        assert!(page.contains("\\-\\-fail\\-on"), "{page}");
+        assert!(page.contains("Exit status:"), "{page}");
+        for subcommand in cli::MAN_PAGES {
+            let page = man_page(Some(subcommand));
+            let version = env!("CARGO_PKG_VERSION");
+            let title = format!(".TH irsa-lint-{subcommand} 1  \"irsa-lint {version}\" ");
+            assert_eq!(title_line(&page), title);
+        }
     }
 
     #[test]

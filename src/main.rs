@@ -17,6 +17,8 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check(args),
         Command::Explain(args) => commands::explain(args),
         Command::Rules(args) => commands::rules(args),
+        Command::Completions(args) => commands::completions(args),
+        Command::Man(args) => commands::man(args),
     };
     ExitCode::from(status)
 }

@@ -6,6 +6,8 @@
 //!   sees: exit statuses, each output format, stdin, ignored files, relative paths,
 //!   determinism and that the scanned tree is never modified.
 //! - `modules`: findings inside modules name the module instances behind them.
+//! - `precommit`: the real `pre-commit` runs our hook on a throwaway git repository; it
+//!   must be on PATH (`.ci/run` installs it).
 //! - `real_world`: patterns from public repositories that were once false findings or crashes.
 //! - `fixtures`: every fixture project under `fixtures/`, its findings checked exactly
 //!   against the expectations written next to the input.
@@ -13,4 +15,5 @@
 mod cli;
 mod fixtures;
 mod modules;
+mod precommit;
 mod real_world;
