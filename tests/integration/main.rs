@@ -5,6 +5,8 @@
 //! - `cli`: runs the real `irsa-lint` binary on temporary folders and checks what a user
 //!   sees: exit statuses, each output format, stdin, ignored files, relative paths,
 //!   determinism and that the scanned tree is never modified.
+//! - `graph`: `irsa-lint graph` on the examples and temporary projects: the table's links,
+//!   the Mermaid and dot grammars, and the README's picture matching the real output.
 //! - `modules`: findings inside modules name the module instances behind them.
 //! - `real_world`: patterns from public repositories that were once false findings or crashes.
 //! - `fixtures`: every fixture project under `fixtures/`, its findings checked exactly
@@ -12,5 +14,6 @@
 
 mod cli;
 mod fixtures;
+mod graph;
 mod modules;
 mod real_world;
