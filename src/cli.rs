@@ -1,9 +1,10 @@
 //! The command line: clap's raw flags, then their resolution into validated settings.
 //!
 //! Parsing (clap) checks the shape of each flag and exits 2 on its own errors. Resolution
-//! ([`resolve_check`]) turns raw `check` flags into what the engine and the renderer need:
-//! it decides colour, reads standard input for `-`, and rejects what clap cannot see (`-`
-//! given twice, a `--var-file` that does not exist). Nothing here lints, renders or prints.
+//! ([`resolve_check`], [`resolve_graph`]) turns raw flags into what the engine and the
+//! renderer need: it decides colour, reads standard input for `-`, and rejects what clap
+//! cannot see (`-` given twice, a `--var-file` that does not exist). Nothing here lints,
+//! renders or prints.
 
 use std::fmt;
 use std::io;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use irsa_lint::diagnostic::Level;
 use irsa_lint::engine::Settings;
+use irsa_lint::graph;
 use irsa_lint::output::{Format, RenderOptions};
 
 const ABOUT: &str = "Find the silent mistakes in EKS IAM Roles for Service Accounts wiring";
@@ -30,6 +32,7 @@ Examples:
   irsa-lint check                       Lint the current folder
   irsa-lint check infra/ k8s/           Lint Terraform and manifests together
   irsa-lint check --format github .     Annotate a pull request from GitHub Actions
+  irsa-lint graph --format mermaid .    Draw ServiceAccount → role → provider → cluster
   helm template charts/api | irsa-lint check - --stdin-filename rendered.yaml infra/
   irsa-lint explain IRSA003             Why a rule fires and how to fix it";
 
@@ -55,7 +58,14 @@ Examples:
 
 /// The subcommands that have a page of their own, irsa-lint-NAME(1); irsa-lint(1) refers
 /// to each of them.
-pub const MAN_PAGES: [&str; 5] = ["check", "explain", "rules", "completions", "man"];
+pub const MAN_PAGES: [&str; 6] = ["check", "explain", "rules", "completions", "man", "graph"];
+const GRAPH_AFTER_HELP: &str = "\
+Each link is `ok`, `broken (IRSAxxx)` where `check` reports that rule on it, or `unknown`
+where the scanned files cannot tell (a role or provider defined elsewhere).
+
+Exit status:
+  0  the graph was printed, whatever its links
+  2  usage error, or a PATH that does not exist";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,22 +97,18 @@ pub enum Command {
     /// Print the manual page, in roff, to standard output
     #[command(after_help = MAN_AFTER_HELP)]
     Man(ManArgs),
+    /// Show each ServiceAccount's chain: role, OIDC provider, cluster, and which links are
+    /// broken
+    #[command(after_help = GRAPH_AFTER_HELP)]
+    Graph(GraphArgs),
 }
 
-/// `check` flags as the user typed them; see [`resolve_check`] for what they become.
+/// What to read, shared by `check` and `graph`; see [`resolve_inputs`].
 #[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Files or folders to lint; `-` reads standard input (named by --stdin-filename)
+pub struct InputArgs {
+    /// Files or folders to read; `-` reads standard input (named by --stdin-filename)
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-
-    /// How to print findings
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Human)]
-    pub format: Format,
-
-    /// Exit 1 when a finding is at least this severe
-    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = FailOn::Error)]
-    pub fail_on: FailOn,
 
     /// Terraform variables file, applied after terraform.tfvars and *.auto.tfvars
     /// (repeatable)
@@ -117,11 +123,37 @@ pub struct CheckArgs {
     /// read it
     #[arg(long, value_name = "NAME", default_value = "stdin.yaml")]
     pub stdin_filename: PathBuf,
+}
+
+/// `check` flags as the user typed them; see [`resolve_check`] for what they become.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// How to print findings
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Exit 1 when a finding is at least this severe
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
 
     /// Colour the human format; `auto` colours only a terminal, and never when NO_COLOR is
     /// set
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// `graph` flags as the user typed them; see [`resolve_graph`].
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// How to print the chains
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = graph::Format::Table)]
+    pub format: graph::Format,
 }
 
 #[derive(Debug, Args)]
@@ -259,12 +291,46 @@ impl fmt::Display for UsageError {
     }
 }
 
+/// What `graph` runs with, once every flag has been validated.
+#[derive(Debug)]
+pub struct GraphSettings {
+    pub engine: Settings,
+    pub format: graph::Format,
+}
+
 /// Turn raw `check` flags into settings. `read_stdin` is called only when a PATH is `-`.
 pub fn resolve_check(
     args: CheckArgs,
     env: Environment,
     read_stdin: impl FnOnce() -> io::Result<String>,
 ) -> Result<CheckSettings, UsageError> {
+    Ok(CheckSettings {
+        engine: resolve_inputs(args.input, read_stdin)?,
+        format: args.format,
+        render: RenderOptions {
+            color: use_color(args.color, env),
+        },
+        fail_on: args.fail_on,
+    })
+}
+
+/// Turn raw `graph` flags into settings, as [`resolve_check`] does.
+pub fn resolve_graph(
+    args: GraphArgs,
+    read_stdin: impl FnOnce() -> io::Result<String>,
+) -> Result<GraphSettings, UsageError> {
+    Ok(GraphSettings {
+        engine: resolve_inputs(args.input, read_stdin)?,
+        format: args.format,
+    })
+}
+
+/// The engine's settings from the input flags. `read_stdin` is called only when a PATH is
+/// `-`.
+fn resolve_inputs(
+    args: InputArgs,
+    read_stdin: impl FnOnce() -> io::Result<String>,
+) -> Result<Settings, UsageError> {
     let is_stdin = |path: &PathBuf| path.as_os_str() == "-";
     let (stdin_markers, mut paths): (Vec<PathBuf>, Vec<PathBuf>) =
         args.paths.into_iter().partition(is_stdin);
@@ -282,18 +348,11 @@ pub fn resolve_check(
     if let Some(missing) = args.var_files.iter().find(|p| !Path::is_file(p)) {
         return Err(UsageError::MissingVarFile(missing.clone()));
     }
-    Ok(CheckSettings {
-        engine: Settings {
-            paths,
-            var_files: args.var_files,
-            vars: args.vars,
-            stdin,
-        },
-        format: args.format,
-        render: RenderOptions {
-            color: use_color(args.color, env),
-        },
-        fail_on: args.fail_on,
+    Ok(Settings {
+        paths,
+        var_files: args.var_files,
+        vars: args.vars,
+        stdin,
     })
 }
 
@@ -449,6 +508,21 @@ mod tests {
             .filter(|name| name != "help")
             .collect();
         assert_eq!(subcommands, MAN_PAGES);
+    }
+
+    #[test]
+    fn graph_reads_inputs_like_check_and_defaults_to_a_table() {
+        let cli = Cli::try_parse_from(["irsa-lint", "graph", "infra", "--var", "env=prod"])
+            .expect("the test's flags are valid");
+        let Command::Graph(args) = cli.command else {
+            panic!("expected graph");
+        };
+        let settings = resolve_graph(args, no_stdin).unwrap();
+        assert_eq!(settings.format, graph::Format::Table);
+        assert_eq!(settings.engine.paths, vec![PathBuf::from("infra")]);
+        assert_eq!(settings.engine.vars, vec![("env".into(), "prod".into())]);
+        let err = Cli::try_parse_from(["irsa-lint", "graph", "--format", "human"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
     }
 
     #[test]

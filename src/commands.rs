@@ -8,14 +8,15 @@ use std::io::{self, Write};
 
 use irsa_lint::diagnostic::Diagnostic;
 use irsa_lint::engine;
+use irsa_lint::graph;
 use irsa_lint::output;
 use irsa_lint::rules::{self, RULES, Rule};
 
 use clap::CommandFactory;
 
 use crate::cli::{
-    self, CheckArgs, Cli, CompletionsArgs, Environment, ExplainArgs, FailOn, ManArgs, RulesArgs,
-    RulesFormat,
+    self, CheckArgs, Cli, CompletionsArgs, Environment, ExplainArgs, FailOn, GraphArgs, ManArgs,
+    RulesArgs, RulesFormat,
 };
 
 /// Nothing at or above the `--fail-on` level, or a successful `explain` / `rules`.
@@ -36,7 +37,7 @@ pub fn check(args: CheckArgs) -> u8 {
         Err(err) => return usage_error(&err),
     };
     if report.files_read == 0 {
-        eprintln!("warning: no .tf, .tfvars, .yaml, .yml or .json file found to lint");
+        eprintln!("{NOTHING_READ}");
     }
     let rendered = output::render(
         settings.format,
@@ -50,6 +51,27 @@ pub fn check(args: CheckArgs) -> u8 {
     } else {
         SUCCESS
     }
+}
+
+const NOTHING_READ: &str = "warning: no .tf, .tfvars, .yaml, .yml or .json file found to lint";
+
+/// Print the wiring graph. Broken links are what `check` is for: the graph always exits 0.
+pub fn graph(args: GraphArgs) -> u8 {
+    let read_stdin = || io::read_to_string(io::stdin());
+    let settings = match cli::resolve_graph(args, read_stdin) {
+        Ok(settings) => settings,
+        Err(err) => return usage_error(&err),
+    };
+    let analysis = match engine::analyze(&settings.engine) {
+        Ok(analysis) => analysis,
+        Err(err) => return usage_error(&err),
+    };
+    if analysis.files_read == 0 {
+        eprintln!("{NOTHING_READ}");
+    }
+    let chains = graph::chains(&analysis.context(), &analysis.diagnostics);
+    print(&graph::render(settings.format, &chains));
+    SUCCESS
 }
 
 pub fn explain(args: ExplainArgs) -> u8 {

@@ -45,6 +45,23 @@ pub struct Report {
     pub files_read: usize,
 }
 
+/// A lint run with the facts it was made from, for views of the wiring itself (`graph`):
+/// the same facts, links and findings that `check` reports, nothing recomputed differently.
+pub struct Analysis {
+    pub sources: SourceMap,
+    pub facts: Facts,
+    /// Sorted and deduplicated exactly as in [`Report::diagnostics`].
+    pub diagnostics: Vec<Diagnostic>,
+    pub files_read: usize,
+}
+
+impl Analysis {
+    /// The linked facts the rules read. Linking is pure, so this equals the rules' context.
+    pub fn context(&self) -> LintContext<'_> {
+        LintContext::new(&self.facts, &self.sources)
+    }
+}
+
 #[derive(Debug)]
 pub enum EngineError {
     MissingPath(PathBuf),
@@ -69,16 +86,26 @@ struct Loaded {
 const WORKER_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
+    let analysis = analyze(settings)?;
+    Ok(Report {
+        sources: analysis.sources,
+        diagnostics: analysis.diagnostics,
+        files_read: analysis.files_read,
+    })
+}
+
+/// What [`lint`] does, keeping the facts the findings were made from.
+pub fn analyze(settings: &Settings) -> Result<Analysis, EngineError> {
     match rayon::ThreadPoolBuilder::new()
         .stack_size(WORKER_STACK_BYTES)
         .build()
     {
-        Ok(pool) => pool.install(|| lint_on_this_pool(settings)),
-        Err(_) => lint_on_this_pool(settings),
+        Ok(pool) => pool.install(|| analyze_on_this_pool(settings)),
+        Err(_) => analyze_on_this_pool(settings),
     }
 }
 
-fn lint_on_this_pool(settings: &Settings) -> Result<Report, EngineError> {
+fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut paths = settings.paths.clone();
     if paths.is_empty() && settings.stdin.is_none() {
@@ -136,8 +163,7 @@ fn lint_on_this_pool(settings: &Settings) -> Result<Report, EngineError> {
     facts.extend(terraform);
     loader.register(&mut sources);
 
-    let ctx = LintContext::new(&facts, &sources);
-    let mut diagnostics = crate::rules::run_all(&ctx);
+    let mut diagnostics = crate::rules::run_all(&LintContext::new(&facts, &sources));
     sort_diagnostics(&mut diagnostics, &sources);
     // One finding per place: a statement shared by several role instances (for_each, module
     // instances) or a policy document used by several roles is reported once, with a note
@@ -155,8 +181,9 @@ fn lint_on_this_pool(settings: &Settings) -> Result<Report, EngineError> {
         }
         same
     });
-    Ok(Report {
+    Ok(Analysis {
         sources,
+        facts,
         diagnostics,
         files_read,
     })

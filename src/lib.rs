@@ -16,6 +16,8 @@
 //! - `rules/`: one file per rule, one registry list.
 //! - `diagnostic`: the one finding model.
 //! - `output/`: human, json, sarif, compact, github renderers.
+//! - `graph/`: the chains ServiceAccount → role → provider → cluster, with each link's state
+//!   taken from the findings; table, dot and Mermaid renderers.
 //! - `engine`: discover → parse → evaluate → extract → link → rules → sort.
 //!
 //! # Invariants
@@ -32,6 +34,7 @@ pub mod discover;
 pub mod engine;
 pub mod eval;
 pub mod facts;
+pub mod graph;
 pub mod link;
 pub mod output;
 pub mod parse;

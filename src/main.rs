@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => commands::rules(args),
         Command::Completions(args) => commands::completions(args),
         Command::Man(args) => commands::man(args),
+        Command::Graph(args) => commands::graph(args),
     };
     ExitCode::from(status)
 }

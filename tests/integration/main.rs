@@ -5,6 +5,8 @@
 //! - `cli`: runs the real `irsa-lint` binary on temporary folders and checks what a user
 //!   sees: exit statuses, each output format, stdin, ignored files, relative paths,
 //!   determinism and that the scanned tree is never modified.
+//! - `graph`: `irsa-lint graph` on the examples and temporary projects: the table's links,
+//!   the Mermaid and dot grammars, and the README's picture matching the real output.
 //! - `modules`: findings inside modules name the module instances behind them.
 //! - `precommit`: the real `pre-commit` runs our hook on a throwaway git repository; it
 //!   must be on PATH (`.ci/run` installs it).
@@ -14,6 +16,7 @@
 
 mod cli;
 mod fixtures;
+mod graph;
 mod modules;
 mod precommit;
 mod real_world;

@@ -1,0 +1,219 @@
+//! The wiring graph: for every ServiceAccount that uses an IAM role, the chain
+//! ServiceAccount → role → OIDC provider → cluster, each link `ok`, `broken (IRSAxxx)` or
+//! `unknown`.
+//!
+//! It draws what `check` already knows and decides nothing of its own: the nodes come from
+//! the facts and their links, and a link is broken only where a rule reported a finding on
+//! it. A link the files cannot settle is unknown, never broken. Rendering (`table`, `dot`,
+//! `mermaid`) sees only [`Chain`]s, never facts, spans or diagnostics.
+
+mod dot;
+mod drawing;
+mod findings;
+mod irsa;
+mod mermaid;
+mod pod_identity;
+mod table;
+
+use std::fmt;
+
+use crate::diagnostic::Diagnostic;
+use crate::eval::value::Tri;
+use crate::facts::{Cluster, OidcProvider};
+use crate::link::LintContext;
+use crate::source::Span;
+
+use findings::Findings;
+
+/// How `irsa-lint graph` prints the chains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns: service account, role, provider, cluster, status.
+    Table,
+    /// A Graphviz digraph (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart, which GitHub and GitLab draw in Markdown.
+    Mermaid,
+}
+
+/// Where a node is written, as `path:line`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    pub path: String,
+    pub line: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.path, self.line)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NodeKind {
+    ServiceAccount,
+    Role,
+    /// An OIDC provider, trusted through `sts:AssumeRoleWithWebIdentity` (IRSA).
+    Provider,
+    /// The Pod Identity service, which a Pod Identity role trusts in place of a provider.
+    PodIdentity,
+    Cluster,
+}
+
+impl NodeKind {
+    /// What the node is, for drawings where no column header says it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            NodeKind::ServiceAccount => "ServiceAccount",
+            NodeKind::Role => "IAM role",
+            NodeKind::Provider => "OIDC provider",
+            NodeKind::PodIdentity => "Pod Identity",
+            NodeKind::Cluster => "EKS cluster",
+        }
+    }
+}
+
+/// One thing in the chain. Fields are in sort order: by place first, so that chains are
+/// listed in the order of the files.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Node {
+    pub location: Location,
+    pub kind: NodeKind,
+    /// What the user calls it: `payments/api`, a role name, a Terraform address.
+    pub label: String,
+}
+
+/// The state of one link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Link {
+    Ok,
+    /// A rule reported this link: its id.
+    Broken(&'static str),
+    /// The files cannot tell (a role or provider outside the scan, a value known only after
+    /// apply).
+    Unknown,
+}
+
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Link::Ok => f.write_str("ok"),
+            Link::Broken(rule) => write!(f, "broken ({rule})"),
+            Link::Unknown => f.write_str("unknown"),
+        }
+    }
+}
+
+/// ServiceAccount → role → provider → cluster. A missing node ends the chain there; the
+/// links after it are unknown.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Chain {
+    pub service_account: Node,
+    pub role: Option<Node>,
+    pub to_role: Link,
+    pub provider: Option<Node>,
+    pub to_provider: Link,
+    pub cluster: Option<Node>,
+    pub to_cluster: Link,
+}
+
+/// The provider and cluster end of a chain, found from a role.
+#[derive(Debug, Clone)]
+struct Tail {
+    provider: Option<Node>,
+    to_provider: Link,
+    cluster: Option<Node>,
+    to_cluster: Link,
+}
+
+impl Tail {
+    const UNKNOWN: Tail = Tail {
+        provider: None,
+        to_provider: Link::Unknown,
+        cluster: None,
+        to_cluster: Link::Unknown,
+    };
+}
+
+impl Chain {
+    fn new(service_account: Node, role: Option<Node>, to_role: Link, tail: Tail) -> Chain {
+        Chain {
+            service_account,
+            role,
+            to_role,
+            provider: tail.provider,
+            to_provider: tail.to_provider,
+            cluster: tail.cluster,
+            to_cluster: tail.to_cluster,
+        }
+    }
+}
+
+/// Every chain of a linted scan, sorted by the ServiceAccount's place, duplicates removed.
+pub fn chains(ctx: &LintContext, diagnostics: &[Diagnostic]) -> Vec<Chain> {
+    let findings = Findings::new(diagnostics);
+    let mut out = Vec::new();
+    irsa::chains(ctx, &findings, &mut out);
+    pod_identity::chains(ctx, &findings, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The chains in one format, ending with a newline.
+pub fn render(format: Format, chains: &[Chain]) -> String {
+    match format {
+        Format::Table => table::render(chains),
+        Format::Dot => dot::render(chains),
+        Format::Mermaid => mermaid::render(chains),
+    }
+}
+
+fn node(ctx: &LintContext, kind: NodeKind, label: impl Into<String>, span: Span) -> Node {
+    let file = ctx.sources.get(span.file);
+    Node {
+        location: Location {
+            path: file.path.display().to_string(),
+            line: file.line_col(span.start).line,
+        },
+        kind,
+        label: label.into(),
+    }
+}
+
+fn provider_node(ctx: &LintContext, provider: &OidcProvider) -> Node {
+    node(ctx, NodeKind::Provider, &provider.address, provider.span)
+}
+
+/// The cluster whose issuer the provider's URL is, when the files prove it.
+fn cluster_of_provider(ctx: &LintContext, provider: &OidcProvider) -> (Option<Node>, Link) {
+    let issuer = provider.url.as_ref().map(|url| {
+        url.value
+            .strip_prefix("https://")
+            .unwrap_or_else(|| url.value.clone())
+    });
+    match issuer {
+        Some(issuer) => cluster_of_issuer(ctx, &issuer),
+        None => (None, Link::Unknown),
+    }
+}
+
+fn cluster_of_issuer(ctx: &LintContext, issuer: &crate::eval::value::Str) -> (Option<Node>, Link) {
+    let cluster = ctx
+        .facts
+        .clusters
+        .iter()
+        .find(|c| c.issuer.equals(issuer) == Tri::Yes);
+    match cluster {
+        Some(c) => (Some(cluster_node(ctx, c)), Link::Ok),
+        None => (None, Link::Unknown),
+    }
+}
+
+fn cluster_node(ctx: &LintContext, cluster: &Cluster) -> Node {
+    let label = match cluster.name.as_ref().and_then(|n| n.as_known()) {
+        Some(name) => format!("{name} ({})", cluster.address),
+        None => cluster.address.clone(),
+    };
+    node(ctx, NodeKind::Cluster, label, cluster.span)
+}

@@ -1,0 +1,99 @@
+//! Which of the engine's findings break which link of a chain.
+//!
+//! A link is broken only when `check` reported it: the graph looks findings up by where
+//! their rule puts the primary label, and never re-derives a rule's verdict.
+
+use crate::diagnostic::Diagnostic;
+use crate::facts::ServiceAccount;
+use crate::source::Span;
+
+/// Rules that put their primary label on a role-arn annotation's value because the value
+/// does not name the role it should.
+pub const ANNOTATION_RULES: &[&str] = &[
+    "IRSA001", "IRSA002", "IRSA011", "IRSA012", "IRSA017", "IRSA022", "IRSA023",
+];
+/// Rules that say the role's trust (or its provider) rejects a ServiceAccount's token.
+pub const TRUST_RULES: &[&str] = &["IRSA003", "IRSA004"];
+/// The Federated principal names a provider the scan does not declare.
+pub const UNDECLARED_PROVIDER_RULES: &[&str] = &["IRSA010"];
+/// A Pod Identity association's role does not trust the Pod Identity service.
+pub const POD_IDENTITY_TRUST_RULES: &[&str] = &["IRSA020"];
+
+pub struct Findings<'d> {
+    diagnostics: &'d [Diagnostic],
+}
+
+impl<'d> Findings<'d> {
+    pub fn new(diagnostics: &'d [Diagnostic]) -> Self {
+        Findings { diagnostics }
+    }
+
+    /// The rule of the first finding (in output order) of `rules` whose primary label lies
+    /// within `span`.
+    pub fn within(&self, span: Span, rules: &[&str]) -> Option<&'static str> {
+        self.of(rules)
+            .find(|d| contains(span, d.primary.span))
+            .map(|d| d.rule_id)
+    }
+
+    /// A trust finding about this ServiceAccount. IRSA003 is labelled on the ServiceAccount;
+    /// IRSA004 is labelled on the audience annotation when there is one, and otherwise on
+    /// the trust policy or the provider, where only its message says which ServiceAccount
+    /// it is about.
+    pub fn against_service_account(&self, sa: &ServiceAccount) -> Option<&'static str> {
+        let named = format!("service account {} ", sa.qualified_name());
+        self.of(TRUST_RULES)
+            .find(|d| contains(sa.span, d.primary.span) || d.message.starts_with(&named))
+            .map(|d| d.rule_id)
+    }
+
+    fn of<'a>(&'a self, rules: &'a [&str]) -> impl Iterator<Item = &'d Diagnostic> + 'a {
+        self.diagnostics
+            .iter()
+            .filter(move |d| rules.contains(&d.rule_id))
+    }
+}
+
+fn contains(outer: Span, inner: Span) -> bool {
+    outer.file == inner.file && outer.start <= inner.start && inner.end <= outer.end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Label;
+    use crate::rules::find;
+    use crate::source::FileId;
+
+    fn finding(rule: &str, start: u32, end: u32) -> Diagnostic {
+        let span = Span {
+            file: FileId(0),
+            start,
+            end,
+        };
+        Diagnostic::new(
+            find(rule).unwrap().meta,
+            Label::new(span, "here"),
+            "a finding",
+        )
+    }
+
+    #[test]
+    fn a_finding_counts_only_inside_the_span_and_for_the_rules_asked() {
+        let diagnostics = [finding("IRSA014", 10, 20), finding("IRSA001", 12, 18)];
+        let findings = Findings::new(&diagnostics);
+        let value = Span {
+            file: FileId(0),
+            start: 10,
+            end: 20,
+        };
+        assert_eq!(findings.within(value, ANNOTATION_RULES), Some("IRSA001"));
+        let elsewhere = Span {
+            file: FileId(1),
+            ..value
+        };
+        assert_eq!(findings.within(elsewhere, ANNOTATION_RULES), None);
+        let narrower = Span { end: 15, ..value };
+        assert_eq!(findings.within(narrower, ANNOTATION_RULES), None);
+    }
+}

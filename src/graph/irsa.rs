@@ -1,0 +1,184 @@
+//! Chains of ServiceAccounts with an `eks.amazonaws.com/role-arn` annotation: the role the
+//! annotation names, the OIDC provider the role's trust policy names, the provider's cluster.
+
+use super::findings::{ANNOTATION_RULES, Findings, UNDECLARED_PROVIDER_RULES};
+use super::{Chain, Link, Node, NodeKind, Tail, cluster_of_issuer, cluster_of_provider, node};
+use crate::eval::value::Str;
+use crate::eval::value::Tri;
+use crate::facts::{Effect, ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned};
+use crate::link::{
+    Admission, LintContext, RoleArn, SaLink, allows_web_identity, federated_issuer, role_admits,
+    role_arn_problem, statement_admits,
+};
+
+pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
+    for (index, sa) in ctx.facts.service_accounts.iter().enumerate() {
+        let Some(annotation) = sa.annotation(ROLE_ARN_KEY) else {
+            continue;
+        };
+        let sa_node = node(
+            ctx,
+            NodeKind::ServiceAccount,
+            sa.qualified_name(),
+            sa.name.span,
+        );
+        // A value Terraform cannot evaluate names no role the graph could show.
+        let Some(value) = &annotation.value else {
+            out.push(Chain::new(sa_node, None, Link::Unknown, Tail::UNKNOWN));
+            continue;
+        };
+        let broken = findings.within(value.span, ANNOTATION_RULES);
+        let link = ctx.sa_links.iter().find(|l| l.sa == index);
+        let linked = link.map(|l| ctx.linked_roles(l)).unwrap_or_default();
+        let to_role = match broken {
+            Some(rule) => Link::Broken(rule),
+            None if linked.is_empty() => Link::Unknown,
+            None => Link::Ok,
+        };
+        let shown = shown_roles(ctx, link, linked);
+        if shown.is_empty() {
+            let role = role_not_scanned(ctx, link, value);
+            out.push(Chain::new(sa_node, Some(role), to_role, Tail::UNKNOWN));
+            continue;
+        }
+        for role in shown {
+            let role_node = role_node(ctx, role);
+            let tail = tail(ctx, findings, sa, role);
+            out.push(Chain::new(sa_node.clone(), Some(role_node), to_role, tail));
+        }
+    }
+}
+
+/// The roles the annotation is linked to; when none is (its account differs), the roles of
+/// that name, so that the broken link points at the role that was probably meant.
+fn shown_roles<'a>(
+    ctx: &LintContext<'a>,
+    link: Option<&SaLink>,
+    linked: Vec<&'a Role>,
+) -> Vec<&'a Role> {
+    if !linked.is_empty() {
+        return linked;
+    }
+    link.map(|l| l.roles.iter().map(|&i| &ctx.facts.roles[i]).collect())
+        .unwrap_or_default()
+}
+
+/// A role the scan does not define, shown where the annotation names it: by its name when
+/// the annotation is a role ARN, else as written.
+fn role_not_scanned(ctx: &LintContext, link: Option<&SaLink>, value: &Spanned<Str>) -> Node {
+    let written = value.value.display();
+    let label = match link
+        .map(|l| &l.arn)
+        .or(RoleArn::parse(&value.value).as_ref())
+    {
+        Some(arn) => format!("{} (not in the scan)", arn.name.display()),
+        None if value.value.as_known().and_then(role_arn_problem).is_some() => {
+            format!("{written} (not a role ARN)")
+        }
+        None => format!("{written} (known once rendered)"),
+    };
+    node(ctx, NodeKind::Role, label, value.span)
+}
+
+pub fn role_node(ctx: &LintContext, role: &Role) -> Node {
+    let label = match &role.name {
+        RoleName::Exact(name) => name.display(),
+        RoleName::Prefix(prefix) => format!("{}<random suffix>", prefix.display()),
+        RoleName::Unknown => role.address.clone(),
+    };
+    node(ctx, NodeKind::Role, label, role.span)
+}
+
+/// The provider the role's trust names for this ServiceAccount, and its cluster.
+fn tail(ctx: &LintContext, findings: &Findings, sa: &ServiceAccount, role: &Role) -> Tail {
+    let principals = trusted_principals(role, &sa.subject());
+    let broken = findings.against_service_account(sa).or_else(|| {
+        principals
+            .iter()
+            .find_map(|p| findings.within(p.span, UNDECLARED_PROVIDER_RULES))
+    });
+    let admitted = matches!(
+        role_admits(role, "sub", &sa.subject(), None),
+        Admission::Admitted
+    );
+    let declared = principals
+        .iter()
+        .find_map(|p| ctx.providers_named(&p.value).into_iter().next());
+    if let Some(provider) = declared {
+        let (cluster, to_cluster) = cluster_of_provider(ctx, provider);
+        let to_provider = match broken {
+            Some(rule) => Link::Broken(rule),
+            None if admitted => Link::Ok,
+            None => Link::Unknown,
+        };
+        return Tail {
+            provider: Some(super::provider_node(ctx, provider)),
+            to_provider,
+            cluster,
+            to_cluster,
+        };
+    }
+    let to_provider = broken.map_or(Link::Unknown, Link::Broken);
+    match principals.first() {
+        Some(principal) => undeclared_provider_tail(ctx, principal, to_provider),
+        None => Tail {
+            to_provider,
+            ..Tail::UNKNOWN
+        },
+    }
+}
+
+/// A Federated principal no declared provider matches: shown where the trust policy names
+/// it; its issuer may still be a scanned cluster's.
+fn undeclared_provider_tail(
+    ctx: &LintContext,
+    principal: &Spanned<Str>,
+    to_provider: Link,
+) -> Tail {
+    let issuer = federated_issuer(&principal.value);
+    let name = issuer
+        .as_ref()
+        .map_or_else(|| principal.value.display(), Str::display);
+    let provider = node(
+        ctx,
+        NodeKind::Provider,
+        format!("{name} (not declared)"),
+        principal.span,
+    );
+    let (cluster, to_cluster) = match &issuer {
+        Some(issuer) => cluster_of_issuer(ctx, issuer),
+        None => (None, Link::Unknown),
+    };
+    Tail {
+        provider: Some(provider),
+        to_provider,
+        cluster,
+        to_cluster,
+    }
+}
+
+/// The Federated principals of the web-identity statements that may admit `subject`; of all
+/// web-identity statements when none does, to show which provider the rejecting role trusts.
+fn trusted_principals<'r>(role: &'r Role, subject: &str) -> Vec<&'r Spanned<Str>> {
+    let Some(trust) = &role.trust else {
+        return Vec::new();
+    };
+    let web_identity: Vec<_> = trust
+        .statements
+        .iter()
+        .filter(|s| s.effect != Some(Effect::Deny) && allows_web_identity(s) != Tri::No)
+        .collect();
+    let admitting: Vec<_> = web_identity
+        .iter()
+        .filter(|s| statement_admits(s, "sub", subject) != Tri::No)
+        .collect();
+    let chosen = if admitting.is_empty() {
+        web_identity.iter().collect()
+    } else {
+        admitting
+    };
+    chosen
+        .into_iter()
+        .flat_map(|s| s.federated.iter().flatten())
+        .collect()
+}
