@@ -2,6 +2,7 @@
 //!
 //! # Code map
 //! - `source`: files, spans, line/column.
+//! - `config`: `.irsa-lint.toml`, found, read and checked (with positions) into settings.
 //! - `discover`: walk the given paths, classify files.
 //! - `parse/`: HCL, Terraform JSON (into the same syntax tree as HCL), YAML and policy JSON,
 //!   never failing.
@@ -11,15 +12,22 @@
 //! - `link`: ServiceAccount ↔ role ↔ provider ↔ cluster.
 //! - `rules/`: one file per rule, one registry list.
 //! - `diagnostic`: the one finding model.
+//! - `suppress`: `# irsa-lint: ignore[ID] reason` comments, applied after the rules.
+//! - `baseline`: fingerprints of accepted findings (`--write-baseline`, `--baseline`).
 //! - `output/`: human, json, sarif, compact, github renderers.
-//! - `engine`: discover → parse → evaluate → extract → link → rules → sort.
+//! - `engine`: discover → parse → evaluate → extract → link → rules → suppress → levels →
+//!   baseline → sort.
 //!
 //! # Invariants
 //! - **Parsing never fails**: errors become IRSA000 diagnostics and the rest is still linted.
 //! - **Unknown is not wrong**: a value that cannot be evaluated never produces a finding.
 //! - **Never write**: nothing under the scanned roots is ever modified.
 //! - **Deterministic**: diagnostics are sorted by file, position and rule id.
+//! - **One result for every consumer**: rule levels, suppressions and the baseline are applied
+//!   in the engine, so every output format (and an editor) sees the same findings.
 
+pub mod baseline;
+pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod engine;
@@ -30,3 +38,4 @@ pub mod output;
 pub mod parse;
 pub mod rules;
 pub mod source;
+pub mod suppress;

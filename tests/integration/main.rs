@@ -5,12 +5,15 @@
 //! - `cli`: runs the real `irsa-lint` binary on temporary folders and checks what a user
 //!   sees: exit statuses, each output format, stdin, ignored files, relative paths,
 //!   determinism and that the scanned tree is never modified.
+//! - `config`: `.irsa-lint.toml` (rule levels, exclude, variables, external roles, fail_on),
+//!   suppression comments and baselines, through the real binary.
 //! - `modules`: findings inside modules name the module instances behind them.
 //! - `real_world`: patterns from public repositories that were once false findings or crashes.
 //! - `fixtures`: every fixture project under `fixtures/`, its findings checked exactly
 //!   against the expectations written next to the input.
 
 mod cli;
+mod config;
 mod fixtures;
 mod modules;
 mod real_world;
