@@ -2,15 +2,18 @@
 //!
 //! Parsing (clap) checks the shape of each flag and exits 2 on its own errors. Resolution
 //! ([`resolve_check`], [`resolve_graph`]) turns raw flags into what the engine and the
-//! renderer need: it decides colour, reads standard input for `-`, and rejects what clap
-//! cannot see (`-` given twice, a `--var-file` that does not exist). Nothing here lints,
-//! renders or prints.
+//! renderer need: `check` reads `.irsa-lint.toml` and lays the flags over it (flags win), both
+//! decide colour, read standard input for `-` and the `--baseline` file, and reject what clap
+//! cannot see (`-` given twice, a `--var-file` that does not exist, a mistake in the
+//! configuration file). Nothing here lints, renders or prints.
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use irsa_lint::baseline::Baseline;
+use irsa_lint::config::{self, Config, ConfigError};
 use irsa_lint::diagnostic::Level;
 use irsa_lint::engine::Settings;
 use irsa_lint::graph;
@@ -33,6 +36,9 @@ Examples:
   irsa-lint check infra/ k8s/           Lint Terraform and manifests together
   irsa-lint check --format github .     Annotate a pull request from GitHub Actions
   irsa-lint graph --format mermaid .    Draw ServiceAccount → role → provider → cluster
+  irsa-lint check --write-baseline irsa-lint-baseline.json
+                                        Accept today's findings; later runs with
+                                        --baseline irsa-lint-baseline.json show new ones
   helm template charts/api | irsa-lint check - --stdin-filename rendered.yaml infra/
   irsa-lint explain IRSA003             Why a rule fires and how to fix it";
 
@@ -43,7 +49,12 @@ Exit status:
   2  usage error, or a PATH that does not exist
 
 Folders are walked recursively; hidden folders (.git/, .terraform/) and files ignored by
-.gitignore are skipped.";
+.gitignore are skipped.
+
+Configuration: the nearest .irsa-lint.toml in the working directory or a folder above it
+(or --config FILE) sets rule levels, excluded paths, variables, roles managed elsewhere and
+fail_on; flags win over it. A finding is suppressed by a comment on its line or alone on the
+line above: # irsa-lint: ignore[IRSA003] why it is accepted";
 
 const COMPLETIONS_AFTER_HELP: &str = "\
 Examples:
@@ -135,14 +146,28 @@ pub struct CheckArgs {
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Human)]
     pub format: Format,
 
-    /// Exit 1 when a finding is at least this severe
-    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = FailOn::Error)]
-    pub fail_on: FailOn,
+    /// Exit 1 when a finding is at least this severe [default: fail_on of .irsa-lint.toml,
+    /// or error]
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub fail_on: Option<FailOn>,
 
     /// Colour the human format; `auto` colours only a terminal, and never when NO_COLOR is
     /// set
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Read this configuration file instead of the nearest .irsa-lint.toml; relative paths
+    /// in it are relative to the working directory
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Report only findings that this baseline file (from --write-baseline) does not record
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record the current findings in FILE as accepted, print nothing and exit 0
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 /// `graph` flags as the user typed them; see [`resolve_graph`].
@@ -197,6 +222,17 @@ pub enum FailOn {
     Never,
 }
 
+impl From<config::FailOn> for FailOn {
+    fn from(fail_on: config::FailOn) -> Self {
+        match fail_on {
+            config::FailOn::Error => FailOn::Error,
+            config::FailOn::Warning => FailOn::Warning,
+            config::FailOn::Note => FailOn::Note,
+            config::FailOn::Never => FailOn::Never,
+        }
+    }
+}
+
 impl FailOn {
     /// The level at and above which findings fail the run; `None` for `never`.
     pub fn threshold(self) -> Option<Level> {
@@ -245,6 +281,10 @@ pub struct CheckSettings {
     pub format: Format,
     pub render: RenderOptions,
     pub fail_on: FailOn,
+    /// `--write-baseline`: record the findings there instead of printing them.
+    pub write_baseline: Option<PathBuf>,
+    /// About the configuration, for stderr: settings that have no effect yet.
+    pub warnings: Vec<String>,
 }
 
 /// The parts of the process's surroundings that change how `check` behaves, passed in so
@@ -272,6 +312,8 @@ pub enum UsageError {
     StdinGivenTwice,
     MissingVarFile(PathBuf),
     UnreadableStdin(io::Error),
+    Config(ConfigError),
+    Baseline { path: PathBuf, message: String },
 }
 
 impl fmt::Display for UsageError {
@@ -287,6 +329,10 @@ impl fmt::Display for UsageError {
                 write!(f, "standard input is not valid UTF-8 text")
             }
             UsageError::UnreadableStdin(err) => write!(f, "cannot read standard input: {err}"),
+            UsageError::Config(err) => write!(f, "{err}"),
+            UsageError::Baseline { path, message } => {
+                write!(f, "baseline {}: {message}", path.display())
+            }
         }
     }
 }
@@ -298,23 +344,48 @@ pub struct GraphSettings {
     pub format: graph::Format,
 }
 
-/// Turn raw `check` flags into settings. `read_stdin` is called only when a PATH is `-`.
+/// Turn raw `check` flags into settings, over the configuration file found from `cwd` (an
+/// absolute path) or named by `--config`. `read_stdin` is called only when a PATH is `-`.
 pub fn resolve_check(
     args: CheckArgs,
     env: Environment,
+    cwd: &Path,
     read_stdin: impl FnOnce() -> io::Result<String>,
 ) -> Result<CheckSettings, UsageError> {
+    let config = read_config(args.config.as_deref(), cwd)?.unwrap_or_default();
+    let mut engine = resolve_inputs(args.input, read_stdin)?;
+    // The file's first, so that values from the command line are applied last.
+    engine.var_files = config
+        .var_files
+        .into_iter()
+        .chain(engine.var_files)
+        .collect();
+    engine.vars = config.variables.into_iter().chain(engine.vars).collect();
+    engine.rule_levels = config.rules;
+    engine.exclude = config.exclude;
+    engine.external_roles = config.external_roles;
+    engine.baseline = match &args.baseline {
+        Some(path) => Some(read_baseline(path, cwd)?),
+        None => None,
+    };
+    let fail_on = args
+        .fail_on
+        .or(config.fail_on.map(FailOn::from))
+        .unwrap_or(FailOn::Error);
     Ok(CheckSettings {
-        engine: resolve_inputs(args.input, read_stdin)?,
+        engine,
         format: args.format,
         render: RenderOptions {
             color: use_color(args.color, env),
         },
-        fail_on: args.fail_on,
+        fail_on,
+        write_baseline: args.write_baseline,
+        warnings: config.warnings.iter().map(ToString::to_string).collect(),
     })
 }
 
-/// Turn raw `graph` flags into settings, as [`resolve_check`] does.
+/// Turn raw `graph` flags into settings, as [`resolve_check`] does (without the
+/// configuration file's rule settings, which do not change the chains).
 pub fn resolve_graph(
     args: GraphArgs,
     read_stdin: impl FnOnce() -> io::Result<String>,
@@ -353,7 +424,37 @@ fn resolve_inputs(
         var_files: args.var_files,
         vars: args.vars,
         stdin,
+        ..Settings::default()
     })
+}
+
+/// The file `--config` names (its relative paths relative to `cwd`, as on the command line),
+/// else the nearest `.irsa-lint.toml` (relative to its folder), else none.
+fn read_config(flag: Option<&Path>, cwd: &Path) -> Result<Option<Config>, UsageError> {
+    let (file, shown, base) = match flag {
+        Some(path) => (cwd.join(path), path.to_path_buf(), cwd.to_path_buf()),
+        None => match config::find(cwd) {
+            Some((shown, folder)) => (folder.join(config::FILE_NAME), shown, folder),
+            None => return Ok(None),
+        },
+    };
+    config::load(&file, &shown, &base)
+        .map(Some)
+        .map_err(UsageError::Config)
+}
+
+fn read_baseline(path: &Path, cwd: &Path) -> Result<Baseline, UsageError> {
+    let error = |message: String| UsageError::Baseline {
+        path: path.to_path_buf(),
+        message,
+    };
+    let absolute = cwd.join(path);
+    let text = std::fs::read_to_string(&absolute).map_err(|err| match err.kind() {
+        io::ErrorKind::NotFound => error("file does not exist".to_string()),
+        _ => error(format!("cannot read: {err}")),
+    })?;
+    let dir = absolute.parent().unwrap_or(cwd);
+    Baseline::parse(&text, dir).map_err(error)
 }
 
 fn use_color(choice: ColorChoice, env: Environment) -> bool {
@@ -384,8 +485,15 @@ mod tests {
         }
     }
 
+    /// A working directory with no configuration file in it or above it.
+    fn no_config() -> PathBuf {
+        std::env::temp_dir().join("irsa-lint-unit-tests-without-configuration")
+    }
+
     fn resolve(argv: &[&str]) -> Result<CheckSettings, UsageError> {
-        resolve_check(check_args(argv), PIPE, || Ok("from stdin".to_string()))
+        resolve_check(check_args(argv), PIPE, &no_config(), || {
+            Ok("from stdin".to_string())
+        })
     }
 
     fn no_stdin() -> io::Result<String> {
@@ -399,7 +507,7 @@ mod tests {
 
     #[test]
     fn no_path_means_the_current_folder() {
-        let settings = resolve_check(check_args(&[]), PIPE, no_stdin).unwrap();
+        let settings = resolve_check(check_args(&[]), PIPE, &no_config(), no_stdin).unwrap();
         assert_eq!(settings.engine.paths, vec![PathBuf::from(".")]);
         assert!(settings.engine.stdin.is_none());
         assert_eq!(settings.format, Format::Human);
@@ -437,7 +545,7 @@ mod tests {
     #[test]
     fn unreadable_stdin_is_a_usage_error_that_says_why() {
         let invalid = || Err(io::Error::new(io::ErrorKind::InvalidData, "bad bytes"));
-        let err = resolve_check(check_args(&["-"]), PIPE, invalid).unwrap_err();
+        let err = resolve_check(check_args(&["-"]), PIPE, &no_config(), invalid).unwrap_err();
         assert_eq!(err.to_string(), "standard input is not valid UTF-8 text");
     }
 
@@ -523,6 +631,45 @@ mod tests {
         assert_eq!(settings.engine.vars, vec![("env".into(), "prod".into())]);
         let err = Cli::try_parse_from(["irsa-lint", "graph", "--format", "human"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn flags_win_over_the_configuration_file() {
+        let project = tempfile::tempdir().unwrap();
+        std::fs::write(
+            project.path().join(config::FILE_NAME),
+            "fail_on = \"warning\"\n[variables]\nregion = \"us-east-1\"\n",
+        )
+        .unwrap();
+        let resolve_in = |argv: &[&str]| {
+            resolve_check(check_args(argv), PIPE, project.path(), no_stdin).unwrap()
+        };
+        let from_file = resolve_in(&[]);
+        assert_eq!(from_file.fail_on, FailOn::Warning);
+        let flags = resolve_in(&["--fail-on", "never", "--var", "region=eu-west-1"]);
+        assert_eq!(flags.fail_on, FailOn::Never);
+        // Both are applied in order: the flag's value last, so it wins.
+        assert_eq!(
+            flags.engine.vars,
+            [
+                ("region".to_string(), "us-east-1".to_string()),
+                ("region".to_string(), "eu-west-1".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn baseline_and_write_baseline_exclude_each_other() {
+        let err = Cli::try_parse_from([
+            "irsa-lint",
+            "check",
+            "--baseline",
+            "a.json",
+            "--write-baseline",
+            "b.json",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! stderr as `error: ...`. This module owns the exit statuses and nothing else decides them.
 
 use std::io::{self, Write};
+use std::path::Path;
 
+use irsa_lint::baseline;
 use irsa_lint::diagnostic::Diagnostic;
-use irsa_lint::engine;
+use irsa_lint::engine::{self, Report};
 use irsa_lint::graph;
 use irsa_lint::output;
 use irsa_lint::rules::{self, RULES, Rule};
@@ -28,16 +30,23 @@ pub const USAGE: u8 = 2;
 
 pub fn check(args: CheckArgs) -> u8 {
     let read_stdin = || io::read_to_string(io::stdin());
-    let settings = match cli::resolve_check(args, Environment::current(), read_stdin) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let settings = match cli::resolve_check(args, Environment::current(), &cwd, read_stdin) {
         Ok(settings) => settings,
         Err(err) => return usage_error(&err),
     };
+    for warning in &settings.warnings {
+        eprintln!("warning: {warning}");
+    }
     let report = match engine::lint(&settings.engine) {
         Ok(report) => report,
         Err(err) => return usage_error(&err),
     };
     if report.files_read == 0 {
         eprintln!("{NOTHING_READ}");
+    }
+    if let Some(path) = &settings.write_baseline {
+        return write_baseline(path, &report, &cwd);
     }
     let rendered = output::render(
         settings.format,
@@ -71,6 +80,29 @@ pub fn graph(args: GraphArgs) -> u8 {
     }
     let chains = graph::chains(&analysis.context(), &analysis.diagnostics);
     print(&graph::render(settings.format, &chains));
+    0
+}
+
+/// Record the findings as accepted. Nothing is printed on stdout: the findings are not the
+/// output of this run, the file is.
+fn write_baseline(path: &Path, report: &Report, cwd: &Path) -> u8 {
+    let absolute = cwd.join(path);
+    let place = baseline::Place {
+        cwd,
+        dir: absolute.parent().unwrap_or(cwd),
+    };
+    let text = baseline::render(&report.diagnostics, &report.sources, place);
+    if let Err(err) = std::fs::write(&absolute, text) {
+        eprintln!("error: cannot write baseline {}: {err}", path.display());
+        return USAGE;
+    }
+    let count = report.diagnostics.len();
+    let findings = if count == 1 { "finding" } else { "findings" };
+    eprintln!(
+        "wrote {count} {findings} to {}; run with --baseline {} to report only new ones",
+        path.display(),
+        path.display()
+    );
     SUCCESS
 }
 

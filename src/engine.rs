@@ -1,7 +1,11 @@
-//! The pipeline: discover → read → parse → evaluate → extract facts → link → rules → sort.
+//! The pipeline: discover → read → parse → evaluate → extract facts → link → rules →
+//! suppressions → configured levels → baseline → sort.
 //!
 //! Files are read and parsed in parallel; each Terraform module directory is evaluated on its
-//! own thread; only facts (not syntax trees) outlive this module.
+//! own thread; only facts (not syntax trees) outlive this module. What the configuration says
+//! (rules off or at another level, excluded paths, roles managed elsewhere), suppression
+//! comments and the baseline are all applied here, so that every consumer of a [`Report`]
+//! sees the same findings.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -9,6 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+use crate::baseline::Baseline;
+use crate::config::{Exclude, RuleLevels};
 use crate::diagnostic::Diagnostic;
 use crate::discover::{self, FileKind, Input};
 use hcl_edit::structure::Body;
@@ -19,7 +25,7 @@ use crate::eval::value::Value;
 use crate::eval::workspace::{ModuleDir, ParsedFile, Workspace, normalize};
 use crate::facts::eksctl::extract_cluster_config;
 use crate::facts::{Facts, ParseError};
-use crate::link::LintContext;
+use crate::link::{ExternalRoles, LintContext};
 use crate::parse::yaml::{ManifestSyntax, extract_manifests};
 use crate::source::{FileId, SourceMap, Span};
 
@@ -36,6 +42,15 @@ pub struct Settings {
     pub vars: Vec<(String, String)>,
     /// Text read from standard input and the name it is shown under.
     pub stdin: Option<(PathBuf, String)>,
+    /// `[rules]`: rules turned off are not run; the others' findings get the level set.
+    pub rule_levels: RuleLevels,
+    /// `exclude`: files found in folders that it matches are not read. A file named in
+    /// `paths` is always read.
+    pub exclude: Option<Exclude>,
+    /// `external_roles` and `external_accounts`: roles IRSA001 does not miss.
+    pub external_roles: ExternalRoles,
+    /// `--baseline`: findings already accepted, not reported.
+    pub baseline: Option<Baseline>,
 }
 
 pub struct Report {
@@ -111,7 +126,10 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     if paths.is_empty() && settings.stdin.is_none() {
         paths.push(PathBuf::from("."));
     }
-    let inputs = discover::discover(&paths).map_err(|m| EngineError::MissingPath(m.0))?;
+    let mut inputs = discover::discover(&paths).map_err(|m| EngineError::MissingPath(m.0))?;
+    if let Some(exclude) = &settings.exclude {
+        inputs.retain(|input| paths.contains(&input.path) || !exclude.excludes(&input.path, &cwd));
+    }
     let loaded: Vec<Loaded> = inputs
         .into_par_iter()
         .map(|input| {
@@ -163,11 +181,44 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     facts.extend(terraform);
     loader.register(&mut sources);
 
-    let mut diagnostics = crate::rules::run_all(&LintContext::new(&facts, &sources));
-    sort_diagnostics(&mut diagnostics, &sources);
-    // One finding per place: a statement shared by several role instances (for_each, module
-    // instances) or a policy document used by several roles is reported once, with a note
-    // for each instance.
+    let diagnostics = {
+        let ctx =
+            LintContext::new(&facts, &sources).with_external_roles(settings.external_roles.clone());
+        findings(&ctx, settings, &cwd)
+    };
+    Ok(Analysis {
+        sources,
+        facts,
+        diagnostics,
+        files_read,
+    })
+}
+
+/// Run the rules that are on, then apply suppressions, the configured levels and the
+/// baseline, in that order: a suppressed finding never reaches the baseline, and IRSA028
+/// findings get their configured level like any other.
+fn findings(ctx: &LintContext, settings: &Settings, cwd: &Path) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for rule in crate::rules::RULES {
+        if !settings.rule_levels.is_off(rule.meta.id) {
+            (rule.check)(ctx, &mut diagnostics);
+        }
+    }
+    sort_diagnostics(&mut diagnostics, ctx.sources);
+    merge_duplicates(&mut diagnostics);
+    let mut diagnostics = crate::suppress::apply(diagnostics, ctx.sources, &settings.rule_levels);
+    settings.rule_levels.apply(&mut diagnostics);
+    if let Some(baseline) = &settings.baseline {
+        baseline.filter(&mut diagnostics, ctx.sources, cwd);
+    }
+    sort_diagnostics(&mut diagnostics, ctx.sources);
+    diagnostics
+}
+
+/// One finding per place: a statement shared by several role instances (for_each, module
+/// instances) or a policy document used by several roles is reported once, with a note for
+/// each instance. `diagnostics` must be sorted.
+fn merge_duplicates(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.dedup_by(|later, kept| {
         let same = later.rule_id == kept.rule_id
             && later.primary.span == kept.primary.span
@@ -181,12 +232,6 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
         }
         same
     });
-    Ok(Analysis {
-        sources,
-        facts,
-        diagnostics,
-        files_read,
-    })
 }
 
 fn read_text(path: &Path) -> Result<String, String> {

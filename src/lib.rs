@@ -2,6 +2,7 @@
 //!
 //! # Code map
 //! - `source`: files, spans, line/column.
+//! - `config`: `.irsa-lint.toml`, found, read and checked (with positions) into settings.
 //! - `discover`: walk the given paths, classify files.
 //! - `parse/`: HCL, Terraform JSON (into the same syntax tree as HCL), YAML and policy JSON,
 //!   never failing.
@@ -15,10 +16,13 @@
 //! - `link`: ServiceAccount ↔ role ↔ provider ↔ cluster.
 //! - `rules/`: one file per rule, one registry list.
 //! - `diagnostic`: the one finding model.
+//! - `suppress`: `# irsa-lint: ignore[ID] reason` comments, applied after the rules.
+//! - `baseline`: fingerprints of accepted findings (`--write-baseline`, `--baseline`).
 //! - `output/`: human, json, sarif, compact, github renderers.
 //! - `graph/`: the chains ServiceAccount → role → provider → cluster, with each link's state
 //!   taken from the findings; table, dot and Mermaid renderers.
-//! - `engine`: discover → parse → evaluate → extract → link → rules → sort.
+//! - `engine`: discover → parse → evaluate → extract → link → rules → suppress → levels →
+//!   baseline → sort.
 //!
 //! # Invariants
 //! - **Parsing never fails**: errors become IRSA000 diagnostics and the rest is still linted.
@@ -28,7 +32,11 @@
 //! - **Facts point at the user's lines**: a fact made by a built-in module model or a
 //!   rendering tool (kustomize, Argo CD, Helm values) carries the span of the input the user
 //!   wrote, with notes saying what changed it on the way.
+//! - **One result for every consumer**: rule levels, suppressions and the baseline are applied
+//!   in the engine, so every output format (and an editor) sees the same findings.
 
+pub mod baseline;
+pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod engine;
@@ -40,3 +48,4 @@ pub mod output;
 pub mod parse;
 pub mod rules;
 pub mod source;
+pub mod suppress;

@@ -189,10 +189,40 @@ pub struct SaLink {
     pub maybe_other: bool,
 }
 
+/// Roles managed outside the scanned files (`external_roles` and `external_accounts` in
+/// `.irsa-lint.toml`): an annotation naming one is not a role the scan failed to find.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExternalRoles {
+    /// Role ARNs; `*` matches any run of characters.
+    pub roles: Vec<String>,
+    /// 12-digit account ids whose roles are all managed elsewhere.
+    pub accounts: Vec<String>,
+}
+
+impl ExternalRoles {
+    /// Whether the annotation of a link names one of them. Only a fully known ARN can match a
+    /// listed role; an account matches as soon as it is known.
+    pub fn contains(&self, link: &SaLink) -> bool {
+        let in_account = link
+            .arn
+            .account
+            .as_known()
+            .is_some_and(|account| self.accounts.iter().any(|a| a == account));
+        let listed = link
+            .value
+            .value
+            .as_known()
+            .is_some_and(|arn| self.roles.iter().any(|role| glob_match(role, arn)));
+        in_account || listed
+    }
+}
+
 pub struct LintContext<'a> {
     pub facts: &'a Facts,
     pub sources: &'a SourceMap,
     pub sa_links: Vec<SaLink>,
+    /// Roles the configuration says are managed elsewhere.
+    pub external_roles: ExternalRoles,
     /// The account of each role (by index in `facts.roles`), computed once: rules ask often.
     role_accounts: Vec<Option<String>>,
 }
@@ -209,6 +239,7 @@ impl<'a> LintContext<'a> {
             facts,
             sources,
             sa_links,
+            external_roles: ExternalRoles::default(),
             role_accounts: Vec::new(),
         };
         ctx.role_accounts = facts
@@ -217,6 +248,11 @@ impl<'a> LintContext<'a> {
             .map(|r| ctx.compute_role_account(r))
             .collect();
         ctx
+    }
+
+    pub fn with_external_roles(mut self, external_roles: ExternalRoles) -> Self {
+        self.external_roles = external_roles;
+        self
     }
 
     /// The account a role lives in, when the files say so.

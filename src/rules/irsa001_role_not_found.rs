@@ -32,7 +32,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     }
     let accounts: Vec<Option<String>> = irsa_roles.iter().map(|r| ctx.role_account(r)).collect();
     for link in &ctx.sa_links {
-        if !link.roles.is_empty() || link.maybe_other {
+        if !link.roles.is_empty() || link.maybe_other || ctx.external_roles.contains(link) {
             continue;
         }
         let Some(wanted) = link.arn.name.as_known() else { continue };
@@ -69,7 +69,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 listed.dedup();
                 let shown: Vec<&str> = listed.iter().take(5).copied().collect();
                 d = d.help(format!(
-                    "use the ARN of a role defined here ({}{}), or check that the role is managed elsewhere",
+                    "use the ARN of a role defined here ({}{}), or, if the role is managed elsewhere, list it in `external_roles` in .irsa-lint.toml",
                     shown.join(", "),
                     if listed.len() > 5 { ", ..." } else { "" }
                 ));

@@ -66,12 +66,31 @@ declare_rules! {
     irsa025_audience_condition_missing,
     irsa026_chart_ignores_annotation,
     irsa027_addon_service_account_mismatch,
+    irsa028_invalid_suppression,
 }
 
 /// Find a rule by id (`IRSA003`, any case) or name (`trust-subject-mismatch`).
 pub fn find(id_or_name: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| {
         r.meta.id.eq_ignore_ascii_case(id_or_name) || r.meta.name.eq_ignore_ascii_case(id_or_name)
+    })
+}
+
+/// The rule id (`IRSA003`) or name closest to a mistyped one, spelled as the rule spells it,
+/// for "did you mean".
+pub fn suggest(id_or_name: &str) -> Option<&'static str> {
+    let query = id_or_name.to_ascii_lowercase();
+    let ids: Vec<String> = RULES
+        .iter()
+        .map(|r| r.meta.id.to_ascii_lowercase())
+        .collect();
+    let names = RULES.iter().map(|r| r.meta.name);
+    let near = crate::link::closest(&query, names.chain(ids.iter().map(String::as_str)))?;
+    let rule = find(near)?;
+    Some(if near == rule.meta.name {
+        rule.meta.name
+    } else {
+        rule.meta.id
     })
 }
 

@@ -7,6 +7,8 @@
 //!   determinism and that the scanned tree is never modified.
 //! - `graph`: `irsa-lint graph` on the examples and temporary projects: the table's links,
 //!   the Mermaid and dot grammars, and the README's picture matching the real output.
+//! - `config`: `.irsa-lint.toml` (rule levels, exclude, variables, external roles, fail_on),
+//!   suppression comments and baselines, through the real binary.
 //! - `modules`: findings inside modules name the module instances behind them.
 //! - `precommit`: the real `pre-commit` runs our hook on a throwaway git repository; it
 //!   must be on PATH (`.ci/run` installs it).
@@ -15,6 +17,7 @@
 //!   against the expectations written next to the input.
 
 mod cli;
+mod config;
 mod fixtures;
 mod graph;
 mod modules;
