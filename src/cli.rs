@@ -253,6 +253,7 @@ pub fn resolve_check(
             var_files: args.var_files,
             vars: args.vars,
             stdin,
+            ..Settings::default()
         },
         format: args.format,
         render: RenderOptions {
