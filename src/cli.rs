@@ -66,7 +66,16 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List every rule with its name, default level and summary
     Rules(RulesArgs),
+    /// Run a language server on standard input and output, for editors
+    #[command(after_help = LSP_AFTER_HELP)]
+    Lsp,
 }
+
+const LSP_AFTER_HELP: &str = "\
+The server lints the workspace folders the editor opens, with unsaved edits in place of the
+files on disk, and re-lints after every edit of a .tf, .tfvars, .yaml, .yml or .json file.
+Hover over a finding shows its rule's documentation; findings with a known fix offer it as a
+quick fix.";
 
 /// `check` flags as the user typed them; see [`resolve_check`] for what they become.
 #[derive(Debug, Args)]

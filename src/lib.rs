@@ -13,6 +13,7 @@
 //! - `diagnostic`: the one finding model.
 //! - `output/`: human, json, sarif, compact, github renderers.
 //! - `engine`: discover → parse → evaluate → extract → link → rules → sort.
+//! - `lsp/`: the language server (`irsa-lint lsp`); the only place LSP types appear.
 //!
 //! # Invariants
 //! - **Parsing never fails**: errors become IRSA000 diagnostics and the rest is still linted.
@@ -26,6 +27,7 @@ pub mod engine;
 pub mod eval;
 pub mod facts;
 pub mod link;
+pub mod lsp;
 pub mod output;
 pub mod parse;
 pub mod rules;

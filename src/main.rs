@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check(args),
         Command::Explain(args) => commands::explain(args),
         Command::Rules(args) => commands::rules(args),
+        Command::Lsp => commands::lsp(),
     };
     ExitCode::from(status)
 }
