@@ -5,6 +5,9 @@
 //! - `cli`: runs the real `irsa-lint` binary on temporary folders and checks what a user
 //!   sees: exit statuses, each output format, stdin, ignored files, relative paths,
 //!   determinism and that the scanned tree is never modified.
+//! - `lsp`: runs `irsa-lint lsp` as an editor would, over framed JSON-RPC on stdio: findings
+//!   at UTF-16 positions, cleared and restored across files by unsaved edits, hover, quick
+//!   fix, clean shutdown.
 //! - `modules`: findings inside modules name the module instances behind them.
 //! - `real_world`: patterns from public repositories that were once false findings or crashes.
 //! - `fixtures`: every fixture project under `fixtures/`, its findings checked exactly
@@ -12,5 +15,6 @@
 
 mod cli;
 mod fixtures;
+mod lsp;
 mod modules;
 mod real_world;
