@@ -69,7 +69,15 @@ Examples:
 
 /// The subcommands that have a page of their own, irsa-lint-NAME(1); irsa-lint(1) refers
 /// to each of them.
-pub const MAN_PAGES: [&str; 6] = ["check", "explain", "rules", "completions", "man", "graph"];
+pub const MAN_PAGES: [&str; 7] = [
+    "check",
+    "explain",
+    "rules",
+    "completions",
+    "man",
+    "graph",
+    "lsp",
+];
 const GRAPH_AFTER_HELP: &str = "\
 Each link is `ok`, `broken (IRSAxxx)` where `check` reports that rule on it, or `unknown`
 where the scanned files cannot tell (a role or provider defined elsewhere).
@@ -112,7 +120,16 @@ pub enum Command {
     /// broken
     #[command(after_help = GRAPH_AFTER_HELP)]
     Graph(GraphArgs),
+    /// Run a language server on standard input and output, for editors
+    #[command(after_help = LSP_AFTER_HELP)]
+    Lsp,
 }
+
+const LSP_AFTER_HELP: &str = "\
+The server lints the workspace folders the editor opens, with unsaved edits in place of the
+files on disk, and re-lints after every edit of a .tf, .tfvars, .yaml, .yml or .json file.
+Hover over a finding shows its rule's documentation; findings with a known fix offer it as a
+quick fix.";
 
 /// What to read, shared by `check` and `graph`; see [`resolve_inputs`].
 #[derive(Debug, Args)]

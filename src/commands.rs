@@ -27,6 +27,9 @@ pub const SUCCESS: u8 = 0;
 pub const FINDINGS: u8 = 1;
 /// The invocation cannot run: a usage error, a missing path, an unknown rule.
 pub const USAGE: u8 = 2;
+/// The language server's client exited without `shutdown` first, or the connection broke
+/// (the status the protocol asks for).
+pub const LSP_ABORTED: u8 = 1;
 
 pub fn check(args: CheckArgs) -> u8 {
     let read_stdin = || io::read_to_string(io::stdin());
@@ -176,6 +179,16 @@ fn man_page(subcommand: Option<&str>) -> String {
         .render(&mut page)
         .expect("rendering into memory cannot fail");
     String::from_utf8(page).expect("clap_mangen writes UTF-8")
+}
+
+pub fn lsp() -> u8 {
+    match irsa_lint::lsp::run() {
+        Ok(()) => SUCCESS,
+        Err(err) => {
+            eprintln!("error: language server: {err}");
+            LSP_ABORTED
+        }
+    }
 }
 
 fn usage_error(err: &dyn std::fmt::Display) -> u8 {

@@ -2,14 +2,17 @@
 //! suppressions → configured levels → baseline → sort.
 //!
 //! Files are read and parsed in parallel; each Terraform module directory is evaluated on its
-//! own thread; only facts (not syntax trees) outlive this module. What the configuration says
-//! (rules off or at another level, excluded paths, roles managed elsewhere), suppression
-//! comments and the baseline are all applied here, so that every consumer of a [`Report`]
-//! sees the same findings.
+//! own thread; only facts (not syntax trees) outlive this module — except in a [`Cache`],
+//! which the caller (the language server) keeps across runs so that an edit re-reads and
+//! re-parses only the files that changed. Open editor texts come in as `overlays`. What the
+//! configuration says (rules off or at another level, excluded paths, roles managed
+//! elsewhere), suppression comments and the baseline are all applied here, so that every
+//! consumer of a [`Report`] sees the same findings.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
 
 use rayon::prelude::*;
 
@@ -51,6 +54,138 @@ pub struct Settings {
     pub external_roles: ExternalRoles,
     /// `--baseline`: findings already accepted, not reported.
     pub baseline: Option<Baseline>,
+    /// Texts that replace what is on disk (an editor's unsaved documents), by the path the
+    /// walk finds the file under. A path the walk does not find is not added.
+    pub overlays: HashMap<PathBuf, Arc<str>>,
+    /// What earlier runs read and parsed, reused for files that have not changed. The
+    /// language server keeps one across edits; a single `check` has no use for it.
+    pub cache: Option<Arc<Cache>>,
+}
+
+/// Texts, syntax trees and facts kept between runs, so that re-linting after a one-file
+/// edit does not re-read or re-parse the files that did not change.
+///
+/// A disk text is reused while the file's modification time and length are the ones seen
+/// when it was read. A file's syntax tree or manifest facts are reused while its file id,
+/// shown path and whole text are the ones they were computed from: they are a function of
+/// exactly these (the syntax follows from the file name), so the reuse cannot change a
+/// finding.
+#[derive(Default)]
+pub struct Cache {
+    disk: Mutex<HashMap<PathBuf, DiskText>>,
+    terraform: PerFile<Result<Body, ParseError>>,
+    manifests: PerFile<Facts>,
+}
+
+struct DiskText {
+    modified: SystemTime,
+    len: u64,
+    text: Arc<str>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("disk_texts", &lock(&self.disk).len())
+            .field("terraform_files", &lock(&self.terraform.0).len())
+            .field("manifests", &lock(&self.manifests.0).len())
+            .finish()
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; every entry is
+/// written whole, so the map is still consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Cache {
+    /// The file's text, from the cache when the file is unchanged since it was read.
+    fn read(&self, path: &Path) -> Result<Arc<str>, String> {
+        // Stamped before reading: a write between the two makes the stamp stale, so the
+        // next run reads the file again rather than keeping an old text.
+        let stamp = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        if let Some((modified, len)) = stamp
+            && let Some(hit) = lock(&self.disk).get(path)
+            && hit.modified == modified
+            && hit.len == len
+        {
+            return Ok(hit.text.clone());
+        }
+        let text: Arc<str> = read_text(path)?.into();
+        if let Some((modified, len)) = stamp {
+            let entry = DiskText {
+                modified,
+                len,
+                text: text.clone(),
+            };
+            lock(&self.disk).insert(path.to_path_buf(), entry);
+        }
+        Ok(text)
+    }
+}
+
+/// What was computed from each file.
+struct PerFile<T>(Mutex<HashMap<FileId, Computed<T>>>);
+
+/// A value and the input it was computed from.
+struct Computed<T> {
+    shown: PathBuf,
+    text: Arc<str>,
+    value: T,
+}
+
+impl<T> Default for PerFile<T> {
+    fn default() -> Self {
+        PerFile(Mutex::default())
+    }
+}
+
+impl<T> PerFile<T> {
+    /// The stored result for this file and text, or `compute`'s, stored for next time.
+    /// The lock is not held while computing, so files are still parsed in parallel.
+    fn get(
+        &self,
+        id: FileId,
+        file: &crate::source::SourceFile,
+        copy: fn(&T) -> T,
+        compute: impl FnOnce() -> T,
+    ) -> T {
+        if let Some(hit) = lock(&self.0).get(&id)
+            && hit.shown == file.path
+            && (Arc::ptr_eq(&hit.text, &file.text) || hit.text == file.text)
+        {
+            return copy(&hit.value);
+        }
+        let value = compute();
+        let entry = Computed {
+            shown: file.path.clone(),
+            text: file.text.clone(),
+            value: copy(&value),
+        };
+        lock(&self.0).insert(id, entry);
+        value
+    }
+}
+
+/// Written out field by field (facts are not `Clone`): a new field fails to compile here
+/// rather than being silently dropped from cached facts.
+fn clone_facts(f: &Facts) -> Facts {
+    Facts {
+        roles: f.roles.clone(),
+        providers: f.providers.clone(),
+        clusters: f.clusters.clone(),
+        service_accounts: f.service_accounts.clone(),
+        workloads: f.workloads.clone(),
+        pod_identities: f.pod_identities.clone(),
+        addon_roles: f.addon_roles.clone(),
+        helm_releases: f.helm_releases.clone(),
+        parse_errors: f.parse_errors.clone(),
+        hidden_service_accounts: f.hidden_service_accounts,
+        hidden_roles: f.hidden_roles,
+    }
 }
 
 pub struct Report {
@@ -93,7 +228,7 @@ impl std::fmt::Display for EngineError {
 /// A file read from disk: its text, or why it could not be read.
 struct Loaded {
     input: Input,
-    text: Result<String, String>,
+    text: Result<Arc<str>, String>,
 }
 
 /// Stack for each worker: evaluation recurses through expressions, references and modules,
@@ -133,7 +268,7 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     let loaded: Vec<Loaded> = inputs
         .into_par_iter()
         .map(|input| {
-            let text = read_text(&input.path);
+            let text = read_input(&input.path, settings);
             Loaded { input, text }
         })
         .collect();
@@ -175,7 +310,7 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     }
 
     let files_read = sources.len();
-    facts.extend(manifest_facts(&sources, &files));
+    facts.extend(manifest_facts(&sources, &files, settings.cache.as_deref()));
     let (terraform, loader) =
         terraform_facts(&mut sources, &files, settings, &paths, &encrypted_tfvars);
     facts.extend(terraform);
@@ -234,6 +369,17 @@ fn merge_duplicates(diagnostics: &mut Vec<Diagnostic>) {
     });
 }
 
+/// An editor's text for the file when there is one, else the file on disk.
+fn read_input(path: &Path, settings: &Settings) -> Result<Arc<str>, String> {
+    if let Some(text) = settings.overlays.get(path) {
+        return Ok(text.clone());
+    }
+    match &settings.cache {
+        Some(cache) => cache.read(path),
+        None => read_text(path).map(Arc::from),
+    }
+}
+
 fn read_text(path: &Path) -> Result<String, String> {
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
@@ -271,7 +417,11 @@ fn unit_of(sources: &SourceMap, id: FileId) -> String {
         .unwrap_or_default()
 }
 
-fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) -> Facts {
+fn manifest_facts(
+    sources: &SourceMap,
+    files: &[(FileId, FileKind, PathBuf)],
+    cache: Option<&Cache>,
+) -> Facts {
     let yaml_files: Vec<(FileId, PathBuf)> = files
         .iter()
         .filter(|(_, kind, _)| *kind == FileKind::Yaml)
@@ -288,14 +438,13 @@ fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) ->
                 FileKind::Json => ManifestSyntax::Json,
                 _ => return None,
             };
-            let text = &sources.get(*id).text;
-            let unit = unit_of(sources, *id);
-            let mut facts = extract_manifests(*id, text, syntax, &unit);
-            // The manifest reader skips ClusterConfig documents (a kind it does not read) but
-            // reports the file's syntax errors; the eksctl reader reads only those documents.
-            if syntax == ManifestSyntax::Yaml && text.contains("ClusterConfig") {
-                facts.extend(extract_cluster_config(*id, text, &unit));
-            }
+            let extract = || file_manifest_facts(sources, *id, syntax);
+            let mut facts = match cache {
+                Some(cache) => cache
+                    .manifests
+                    .get(*id, sources.get(*id), clone_facts, extract),
+                None => extract(),
+            };
             if rendered.owned.contains(id) {
                 facts.service_accounts.clear();
                 facts.workloads.clear();
@@ -325,6 +474,19 @@ fn manifest_facts(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)]) ->
     facts
 }
 
+/// What one manifest file says on its own, before kustomize and Argo CD views are applied.
+fn file_manifest_facts(sources: &SourceMap, id: FileId, syntax: ManifestSyntax) -> Facts {
+    let text = &sources.get(id).text;
+    let unit = unit_of(sources, id);
+    let mut facts = extract_manifests(id, text, syntax, &unit);
+    // The manifest reader skips ClusterConfig documents (a kind it does not read) but
+    // reports the file's syntax errors; the eksctl reader reads only those documents.
+    if syntax == ManifestSyntax::Yaml && text.contains("ClusterConfig") {
+        facts.extend(extract_cluster_config(id, text, &unit));
+    }
+    facts
+}
+
 fn terraform_facts(
     sources: &mut SourceMap,
     files: &[(FileId, FileKind, PathBuf)],
@@ -349,7 +511,7 @@ fn terraform_facts(
     }
     let parsed: Vec<ParsedDir> = by_dir
         .into_par_iter()
-        .map(|(dir, dir_files)| parse_dir(sources, dir, &dir_files))
+        .map(|(dir, dir_files)| parse_dir(sources, dir, &dir_files, settings.cache.as_deref()))
         .collect();
     let mut dirs = HashMap::new();
     let mut tfvars = HashMap::new();
@@ -422,14 +584,26 @@ fn terraform_facts(
 type ParsedDir = (PathBuf, ModuleDir, Vec<(String, Body)>, Vec<ParseError>);
 
 /// Parse the `.tf` and `.tfvars` files of one directory.
-fn parse_dir(sources: &SourceMap, dir: PathBuf, files: &[(FileId, FileKind, &Path)]) -> ParsedDir {
+fn parse_dir(
+    sources: &SourceMap,
+    dir: PathBuf,
+    files: &[(FileId, FileKind, &Path)],
+    cache: Option<&Cache>,
+) -> ParsedDir {
     let mut parsed = Vec::new();
     let mut tfvars = Vec::new();
     let mut errors = Vec::new();
     for &(id, kind, path) in files {
         let text = sources.get(id).text.clone();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        match parse_terraform(id, kind, name, &text) {
+        let parse = || parse_terraform(id, kind, name, &text);
+        let parsed_file = match cache {
+            Some(cache) => cache
+                .terraform
+                .get(id, sources.get(id), Clone::clone, parse),
+            None => parse(),
+        };
+        match parsed_file {
             Ok(body) if kind == FileKind::Terraform => parsed.push(ParsedFile { id, body, text }),
             Ok(body) => {
                 if is_loaded_tfvars(name) {
@@ -587,7 +761,86 @@ mod tests {
         let mut sources = SourceMap::default();
         let path = PathBuf::from("cluster/cluster.yaml");
         let id = sources.add(path.clone(), text);
-        manifest_facts(&sources, &[(id, FileKind::Yaml, path)])
+        manifest_facts(&sources, &[(id, FileKind::Yaml, path)], None)
+    }
+
+    const ROLE_TF: &str = r#"resource "aws_iam_openid_connect_provider" "eks" {
+  url = "https://oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A"
+}
+resource "aws_iam_role" "api" {
+  name = "ledger-api"
+  assume_role_policy = jsonencode({
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = aws_iam_openid_connect_provider.eks.arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = { StringEquals = {
+        "oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:sub" = "system:serviceaccount:pay:api"
+        "oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:aud" = "sts.amazonaws.com"
+      } }
+    }]
+  })
+}
+"#;
+
+    fn service_account(role: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: pay\n  \
+             annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/{role}\n"
+        )
+    }
+
+    fn findings(report: &Report) -> Vec<(&'static str, String, u32)> {
+        let d = &report.diagnostics;
+        d.iter()
+            .map(|d| (d.rule_id, d.message.clone(), d.primary.span.start))
+            .collect()
+    }
+
+    #[test]
+    fn overlays_win_over_the_disk_and_the_cache_never_changes_a_finding() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = dir.path().join("sa.yaml");
+        std::fs::write(dir.path().join("main.tf"), ROLE_TF).unwrap();
+        std::fs::write(&yaml, service_account("ledger-apii")).unwrap();
+        let cache = Arc::new(Cache::default());
+        let run = |overlays: HashMap<PathBuf, Arc<str>>, cache: Option<Arc<Cache>>| {
+            let paths = vec![dir.path().to_path_buf()];
+            let settings = Settings {
+                paths,
+                overlays,
+                cache,
+                ..Settings::default()
+            };
+            findings(&lint(&settings).unwrap())
+        };
+        let uncached = run(HashMap::new(), None);
+        assert_eq!(uncached.len(), 1, "{uncached:?}");
+        assert_eq!(uncached[0].0, "IRSA001");
+        assert_eq!(run(HashMap::new(), Some(cache.clone())), uncached);
+        assert_eq!(
+            run(HashMap::new(), Some(cache.clone())),
+            uncached,
+            "from the cache"
+        );
+
+        let fixed: Arc<str> = service_account("ledger-api").into();
+        let overlay = HashMap::from([(yaml.clone(), fixed.clone())]);
+        assert_eq!(run(overlay, Some(cache.clone())), []);
+        assert_eq!(
+            run(HashMap::new(), Some(cache.clone())),
+            uncached,
+            "the disk again"
+        );
+
+        // A file changed on disk is read again (its length differs, whatever the clock).
+        std::fs::write(&yaml, &*fixed).unwrap();
+        assert_eq!(run(HashMap::new(), Some(cache.clone())), []);
+        let renamed = ROLE_TF.replace("\"ledger-api\"", "\"ledger-apiii\"");
+        std::fs::write(dir.path().join("main.tf"), renamed).unwrap();
+        let after = run(HashMap::new(), Some(cache));
+        assert_eq!(after, run(HashMap::new(), None));
+        assert_eq!(after.len(), 1, "{after:?}");
     }
 
     const CLUSTER_CONFIG: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\

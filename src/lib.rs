@@ -23,6 +23,7 @@
 //!   taken from the findings; table, dot and Mermaid renderers.
 //! - `engine`: discover → parse → evaluate → extract → link → rules → suppress → levels →
 //!   baseline → sort.
+//! - `lsp/`: the language server (`irsa-lint lsp`); the only place LSP types appear.
 //!
 //! # Invariants
 //! - **Parsing never fails**: errors become IRSA000 diagnostics and the rest is still linted.
@@ -44,6 +45,7 @@ pub mod eval;
 pub mod facts;
 pub mod graph;
 pub mod link;
+pub mod lsp;
 pub mod output;
 pub mod parse;
 pub mod rules;

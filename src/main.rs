@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Completions(args) => commands::completions(args),
         Command::Man(args) => commands::man(args),
         Command::Graph(args) => commands::graph(args),
+        Command::Lsp => commands::lsp(),
     };
     ExitCode::from(status)
 }

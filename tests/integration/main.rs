@@ -9,6 +9,9 @@
 //!   the Mermaid and dot grammars, and the README's picture matching the real output.
 //! - `config`: `.irsa-lint.toml` (rule levels, exclude, variables, external roles, fail_on),
 //!   suppression comments and baselines, through the real binary.
+//! - `lsp`: runs `irsa-lint lsp` as an editor would, over framed JSON-RPC on stdio: findings
+//!   at UTF-16 positions, cleared and restored across files by unsaved edits, hover, quick
+//!   fix, clean shutdown.
 //! - `modules`: findings inside modules name the module instances behind them.
 //! - `precommit`: the real `pre-commit` runs our hook on a throwaway git repository; it
 //!   must be on PATH (`.ci/run` installs it).
@@ -20,6 +23,7 @@ mod cli;
 mod config;
 mod fixtures;
 mod graph;
+mod lsp;
 mod modules;
 mod precommit;
 mod real_world;

@@ -1,0 +1,277 @@
+//! The server's state between messages: workspace roots, open documents, the engine's cache
+//! and the findings last published for each file.
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidChangeWatchedFiles, DidChangeWorkspaceFolders, DidCloseTextDocument,
+    DidOpenTextDocument, DidSaveTextDocument, Notification as _, PublishDiagnostics,
+};
+use lsp_types::request::{CodeActionRequest, HoverRequest, Request as _};
+use lsp_types::{
+    CodeActionParams, DidChangeTextDocumentParams, DidChangeWorkspaceFoldersParams,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams, HoverParams,
+    InitializeParams, PublishDiagnosticsParams, Uri,
+};
+
+use super::convert::{self, FileFindings};
+use super::documents::{Document, Documents};
+use super::features;
+use crate::engine::{self, Cache, Settings};
+
+pub struct Server<'c> {
+    connection: &'c Connection,
+    roots: Vec<PathBuf>,
+    documents: Documents,
+    cache: Arc<Cache>,
+    /// The findings last published, only for files that had some.
+    published: BTreeMap<PathBuf, FileFindings>,
+    /// A lintable file changed since the last lint.
+    stale: bool,
+}
+
+/// What one run of the engine gave.
+enum Linted {
+    Report(engine::Report),
+    /// No workspace folder and no open document: every finding is cleared.
+    Nothing,
+    /// The run failed: the findings published before stay.
+    Failed,
+}
+
+/// The folders to lint: the workspace folders, else the root URI of older clients.
+pub fn workspace_roots(params: &InitializeParams) -> Vec<PathBuf> {
+    if let Some(folders) = &params.workspace_folders
+        && !folders.is_empty()
+    {
+        return folders
+            .iter()
+            .filter_map(|f| super::uri::to_path(&f.uri))
+            .collect();
+    }
+    #[allow(deprecated)]
+    let root = params.root_uri.as_ref();
+    root.and_then(super::uri::to_path).into_iter().collect()
+}
+
+/// The path of a document irsa-lint reads (`.tf`, `.tfvars`, `.yaml`, `.yml`, `.json`, ...).
+fn lintable(uri: &Uri) -> Option<PathBuf> {
+    let path = super::uri::to_path(uri)?;
+    crate::discover::classify(&path).map(|_| path)
+}
+
+impl<'c> Server<'c> {
+    pub fn new(connection: &'c Connection, roots: Vec<PathBuf>) -> Self {
+        Server {
+            connection,
+            roots,
+            documents: Documents::default(),
+            cache: Arc::new(Cache::default()),
+            published: BTreeMap::new(),
+            stale: true,
+        }
+    }
+
+    pub fn is_stale(&self) -> bool {
+        self.stale
+    }
+
+    pub fn on_notification(&mut self, n: Notification) {
+        match n.method.as_str() {
+            DidOpenTextDocument::METHOD => self.with(n, |s, p: DidOpenTextDocumentParams| {
+                let Some(path) = lintable(&p.text_document.uri) else {
+                    return;
+                };
+                let document = Document {
+                    uri: p.text_document.uri,
+                    version: p.text_document.version,
+                    text: p.text_document.text.into(),
+                };
+                s.documents.open(path, document);
+                s.stale = true;
+            }),
+            DidChangeTextDocument::METHOD => self.with(n, |s, p: DidChangeTextDocumentParams| {
+                let Some(path) = lintable(&p.text_document.uri) else {
+                    return;
+                };
+                let (version, changes) = (p.text_document.version, p.content_changes);
+                s.stale |= s.documents.change(&path, version, changes);
+            }),
+            DidSaveTextDocument::METHOD => self.with(n, |s, p: DidSaveTextDocumentParams| {
+                s.stale |= lintable(&p.text_document.uri).is_some();
+            }),
+            DidCloseTextDocument::METHOD => self.with(n, |s, p: DidCloseTextDocumentParams| {
+                if let Some(path) = lintable(&p.text_document.uri) {
+                    s.stale |= s.documents.close(&path);
+                }
+            }),
+            DidChangeWorkspaceFolders::METHOD => {
+                self.with(n, |s, p: DidChangeWorkspaceFoldersParams| {
+                    let removed: Vec<PathBuf> = (p.event.removed.iter())
+                        .filter_map(|f| super::uri::to_path(&f.uri))
+                        .collect();
+                    s.roots.retain(|r| !removed.contains(r));
+                    let added = p.event.added.iter();
+                    s.roots
+                        .extend(added.filter_map(|f| super::uri::to_path(&f.uri)));
+                    s.stale = true;
+                })
+            }
+            // Files changed on disk behind the editor's back (a checkout, a generator).
+            DidChangeWatchedFiles::METHOD => self.stale = true,
+            _ => {}
+        }
+    }
+
+    /// Decode a notification's parameters and act on them; malformed ones are ignored, as
+    /// the protocol has no way to answer a notification.
+    fn with<P: serde::de::DeserializeOwned>(
+        &mut self,
+        n: Notification,
+        act: impl FnOnce(&mut Self, P),
+    ) {
+        match serde_json::from_value::<P>(n.params) {
+            Ok(params) => act(self, params),
+            Err(e) => log(&format!("ignored {}: {e}", n.method)),
+        }
+    }
+
+    pub fn on_request(&mut self, request: Request) {
+        // Positions in a request refer to the text as edited so far.
+        if self.stale {
+            self.relint();
+        }
+        let id = request.id.clone();
+        let response = match request.method.as_str() {
+            HoverRequest::METHOD => self.answer(request, |s, p: HoverParams| {
+                let at = p.text_document_position_params;
+                let path = super::uri::to_path(&at.text_document.uri);
+                let findings = s.findings_of(path.as_deref());
+                let text = path.as_ref().and_then(|p| s.documents.get(p));
+                features::hover(findings, text.map(|d| &*d.text), at.position)
+            }),
+            CodeActionRequest::METHOD => self.answer(request, |s, p: CodeActionParams| {
+                let path = super::uri::to_path(&p.text_document.uri);
+                let only = p.context.only.as_deref();
+                features::code_actions(s.findings_of(path.as_deref()), p.range, only)
+            }),
+            method => Response::new_err(
+                id,
+                ErrorCode::MethodNotFound as i32,
+                format!("irsa-lint does not answer {method}"),
+            ),
+        };
+        self.send(response.into());
+    }
+
+    fn answer<P, R>(&self, request: Request, act: impl FnOnce(&Self, P) -> R) -> Response
+    where
+        P: serde::de::DeserializeOwned,
+        R: serde::Serialize,
+    {
+        match serde_json::from_value::<P>(request.params) {
+            Ok(params) => Response::new_ok(request.id, act(self, params)),
+            Err(e) => Response::new_err(
+                request.id,
+                ErrorCode::InvalidParams as i32,
+                format!("bad {} params: {e}", request.method),
+            ),
+        }
+    }
+
+    fn findings_of(&self, path: Option<&Path>) -> &[convert::Finding] {
+        path.and_then(|p| self.published.get(p))
+            .map_or(&[], |f| &f.findings)
+    }
+
+    /// Lint the workspace with the open texts and publish what changed: the findings of
+    /// every file that has some, and an empty list for every file that had some before.
+    pub fn relint(&mut self) {
+        self.stale = false;
+        let started = Instant::now();
+        let (fresh, files_read) = match self.lint() {
+            Linted::Report(report) => (
+                convert::findings_by_file(&report, &self.documents.uris()),
+                report.files_read,
+            ),
+            Linted::Nothing => (BTreeMap::new(), 0),
+            Linted::Failed => return,
+        };
+        for (path, file) in &fresh {
+            self.publish(
+                path,
+                file.uri.clone(),
+                file.findings.iter().map(|f| f.diagnostic.clone()).collect(),
+            );
+        }
+        let cleared: Vec<(PathBuf, Uri)> = (self.published.iter())
+            .filter(|(path, _)| !fresh.contains_key(*path))
+            .map(|(path, old)| (path.clone(), old.uri.clone()))
+            .collect();
+        for (path, uri) in cleared {
+            self.publish(&path, uri, Vec::new());
+        }
+        self.published = fresh;
+        log(&format!(
+            "linted {} files in {:.1} ms",
+            files_read,
+            started.elapsed().as_secs_f64() * 1000.0
+        ));
+    }
+
+    fn lint(&self) -> Linted {
+        let mut paths: Vec<PathBuf> = self.roots.iter().filter(|r| r.exists()).cloned().collect();
+        // A document outside every workspace folder is linted too, on its own terms.
+        let outside = (self.documents.paths())
+            .filter(|p| !self.roots.iter().any(|r| p.starts_with(r)) && p.is_file());
+        paths.extend(outside.cloned());
+        if paths.is_empty() {
+            return Linted::Nothing;
+        }
+        let settings = Settings {
+            paths,
+            overlays: self.documents.overlays(),
+            cache: Some(self.cache.clone()),
+            ..Settings::default()
+        };
+        // Half-typed text must never take the editor's linter down: a panic in the engine
+        // costs this one run, and the findings published before stay.
+        match catch_unwind(AssertUnwindSafe(|| engine::lint(&settings))) {
+            Ok(Ok(report)) => Linted::Report(report),
+            Ok(Err(e)) => {
+                log(&format!("cannot lint: {e}"));
+                Linted::Failed
+            }
+            Err(_) => {
+                log("the engine panicked; keeping the findings of the last run");
+                Linted::Failed
+            }
+        }
+    }
+
+    fn publish(&self, path: &Path, uri: Uri, diagnostics: Vec<lsp_types::Diagnostic>) {
+        let version = self.documents.get(path).map(|d| d.version);
+        let params = PublishDiagnosticsParams {
+            uri,
+            diagnostics,
+            version,
+        };
+        let notification = Notification::new(PublishDiagnostics::METHOD.to_string(), params);
+        self.send(notification.into());
+    }
+
+    fn send(&self, message: Message) {
+        // A client that went away ends the main loop on its next receive.
+        let _ = self.connection.sender.send(message);
+    }
+}
+
+/// Standard error is the server's log: editors show it in their output panel.
+fn log(message: &str) {
+    eprintln!("irsa-lint: {message}");
+}

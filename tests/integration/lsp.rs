@@ -1,0 +1,362 @@
+//! `irsa-lint lsp` driven over standard input and output as an editor drives it:
+//! Content-Length framed JSON-RPC, one request or notification at a time.
+//!
+//! The workspace has a Terraform role trusting `payments:ledger-api` and a ServiceAccount
+//! whose role-arn names `ledger-apii`, on a line with non-ASCII text (and a character
+//! outside the Basic Multilingual Plane) before the value, so that a column counted in
+//! bytes or in characters instead of UTF-16 units fails. Every read has a deadline: a
+//! server that hangs fails the test instead of blocking it.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+const ROLE_TF: &str = r#"resource "aws_iam_openid_connect_provider" "eks" {
+  url            = "https://oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A"
+  client_id_list = ["sts.amazonaws.com"]
+}
+
+resource "aws_iam_role" "ledger_api" {
+  name = "ledger-api"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = aws_iam_openid_connect_provider.eks.arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:sub" = "system:serviceaccount:payments:ledger-api"
+          "oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:aud" = "sts.amazonaws.com"
+        }
+      }
+    }]
+  })
+}
+"#;
+
+const TYPO_ARN: &str = "arn:aws:iam::482910375521:role/ledger-apii";
+const FIXED_ARN: &str = "arn:aws:iam::482910375521:role/ledger-api";
+
+fn service_account_yaml() -> String {
+    format!(
+        "# 台帳 API: the payments ledger\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  \
+         name: ledger-api\n  namespace: payments\n  annotations: {{ledger.example.com/名前: \
+         台帳😀, eks.amazonaws.com/role-arn: \"{TYPO_ARN}\"}}\n"
+    )
+}
+
+/// The `file:` URI of a path, every byte but unreserved ones and `/` escaped.
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file://");
+    for byte in path.to_str().expect("temporary paths are UTF-8").bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            uri.push(byte as char);
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
+}
+
+/// A running `irsa-lint lsp` and the messages it has sent that no one has looked at yet.
+struct Client {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    incoming: Receiver<Value>,
+    backlog: VecDeque<Value>,
+    stderr: Arc<Mutex<String>>,
+    next_id: i64,
+}
+
+impl Client {
+    fn start(cwd: &Path) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_irsa-lint"))
+            .arg("lsp")
+            .current_dir(cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("irsa-lint starts");
+        let (sender, incoming) = channel();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            while let Some(message) = read_frame(&mut stdout) {
+                if sender.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut child_stderr = child.stderr.take().unwrap();
+        let log = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0; 4096];
+            while let Ok(n @ 1..) = child_stderr.read(&mut buffer) {
+                log.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+        Client {
+            stdin: child.stdin.take(),
+            child,
+            incoming,
+            backlog: VecDeque::new(),
+            stderr,
+            next_id: 0,
+        }
+    }
+
+    fn send(&mut self, message: Value) {
+        let body = message.to_string();
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// Send a request and return its result; what arrives meanwhile is kept for later.
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let message = self.receive(deadline, &format!("the response to {method}"));
+            if message["id"] == id && message.get("method").is_none() {
+                assert!(message.get("error").is_none(), "{method} failed: {message}");
+                return message["result"].clone();
+            }
+            self.backlog.push_back(message);
+        }
+    }
+
+    /// The first diagnostics published for `uri` that `wanted` accepts; earlier messages are
+    /// read and dropped, so a later call never sees what an earlier one skipped.
+    fn diagnostics_for(
+        &mut self,
+        uri: &str,
+        what: &str,
+        wanted: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let message = match self.backlog.pop_front() {
+                Some(message) => message,
+                None => self.receive(deadline, what),
+            };
+            if message["method"] == "textDocument/publishDiagnostics"
+                && message["params"]["uri"] == uri
+            {
+                let diagnostics = message["params"]["diagnostics"].as_array().unwrap();
+                if wanted(diagnostics) {
+                    return diagnostics.clone();
+                }
+            }
+        }
+    }
+
+    fn receive(&mut self, deadline: Instant, what: &str) -> Value {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.incoming.recv_timeout(left) {
+            Ok(message) => message,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("no {what} within {DEADLINE:?}; server log:\n{}", self.log())
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!(
+                    "the server closed its output before {what}; log:\n{}",
+                    self.log()
+                )
+            }
+        }
+    }
+
+    fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Wait for the process to end, at most until the deadline.
+    fn exit_status(&mut self) -> i32 {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status
+                    .code()
+                    .expect("the server exited, not killed by a signal");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit after `exit`; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Client {
+    /// A failed test must not leave a server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One `Content-Length` framed message, or `None` at the end of the stream.
+fn read_frame(reader: &mut impl BufRead) -> Option<Value> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(value) = line.strip_prefix("Content-Length: ") {
+            length = value.parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+fn position(line: u64, character: u64) -> Value {
+    json!({"line": line, "character": character})
+}
+
+fn open(client: &mut Client, uri: &str, language: &str, text: &str) {
+    let document = json!({"uri": uri, "languageId": language, "version": 1, "text": text});
+    client.notify("textDocument/didOpen", json!({"textDocument": document}));
+}
+
+fn change(client: &mut Client, uri: &str, version: i64, text: &str) {
+    let params = json!({
+        "textDocument": {"uri": uri, "version": version},
+        "contentChanges": [{"text": text}],
+    });
+    client.notify("textDocument/didChange", params);
+}
+
+fn has_irsa001(diagnostics: &[Value]) -> bool {
+    diagnostics.iter().any(|d| d["code"] == "IRSA001")
+}
+
+#[test]
+fn edits_in_terraform_clear_and_restore_findings_in_a_manifest() {
+    let workspace = tempfile::tempdir().unwrap();
+    let root = workspace.path();
+    let yaml = service_account_yaml();
+    std::fs::create_dir_all(root.join("infra")).unwrap();
+    std::fs::create_dir_all(root.join("k8s")).unwrap();
+    std::fs::write(root.join("infra/main.tf"), ROLE_TF).unwrap();
+    std::fs::write(root.join("k8s/sa.yaml"), &yaml).unwrap();
+    let tf_uri = file_uri(&root.join("infra/main.tf"));
+    let yaml_uri = file_uri(&root.join("k8s/sa.yaml"));
+
+    // Run where an editor often does, in the workspace, so the engine's relative paths
+    // have to be mapped back to the client's URIs.
+    let mut client = Client::start(root);
+    let init = client.request(
+        "initialize",
+        json!({"processId": null, "rootUri": file_uri(root), "capabilities": {}}),
+    );
+    assert_eq!(init["capabilities"]["hoverProvider"], true, "{init}");
+    client.notify("initialized", json!({}));
+
+    // The workspace is linted on start, before any document is open.
+    client.diagnostics_for(&yaml_uri, "findings on start", has_irsa001);
+
+    open(&mut client, &tf_uri, "terraform", ROLE_TF);
+    open(&mut client, &yaml_uri, "yaml", &yaml);
+    let diagnostics = client.diagnostics_for(&yaml_uri, "IRSA001 for the yaml", has_irsa001);
+    let [diagnostic] = &diagnostics[..] else {
+        panic!("expected one diagnostic, got {diagnostics:#?}");
+    };
+    // The ARN starts on line 7 after 73 characters, 74 UTF-16 units (😀 is two), 84 bytes.
+    let annotation_line = yaml.lines().nth(6).unwrap();
+    let prefix = &annotation_line[..annotation_line.find(TYPO_ARN).unwrap()];
+    let counts = (
+        prefix.chars().count(),
+        prefix.encode_utf16().count(),
+        prefix.len(),
+    );
+    assert_eq!(counts, (73, 74, 84));
+    assert_eq!(diagnostic["range"]["start"], position(6, 74));
+    assert_eq!(
+        diagnostic["range"]["end"],
+        position(6, 74 + TYPO_ARN.len() as u64)
+    );
+    assert_eq!(diagnostic["severity"], 1, "an error: a close name is known");
+    assert_eq!(diagnostic["source"], "irsa-lint");
+    let message = diagnostic["message"].as_str().unwrap();
+    assert!(message.contains("ledger-apii"), "{message}");
+    assert!(
+        message.contains("help: did you mean `ledger-api`?"),
+        "{message}"
+    );
+    let related = &diagnostic["relatedInformation"][0];
+    assert_eq!(related["location"]["uri"], tf_uri.as_str());
+    // `  name = "ledger-api"` on line 7 of the .tf, quotes included.
+    assert_eq!(related["location"]["range"]["start"], position(6, 9));
+    assert_eq!(related["location"]["range"]["end"], position(6, 21));
+
+    // Hover inside the finding: the rule's documentation.
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": yaml_uri}, "position": position(6, 80)}),
+    );
+    let contents = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(contents.contains("IRSA001"), "{hover}");
+    assert_eq!(hover["contents"]["kind"], "markdown");
+
+    // The quick fix replaces the ARN with the defined role's.
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": {"uri": yaml_uri},
+            "range": diagnostic["range"],
+            "context": {"diagnostics": [diagnostic]},
+        }),
+    );
+    let action = &actions[0];
+    assert_eq!(action["kind"], "quickfix", "{actions}");
+    let edits = &action["edit"]["changes"][yaml_uri.as_str()];
+    assert_eq!(edits[0]["range"], diagnostic["range"], "{actions}");
+    assert_eq!(edits[0]["newText"], FIXED_ARN, "{actions}");
+
+    // Renaming the role in Terraform, unsaved, makes the annotation right: cleared.
+    change(
+        &mut client,
+        &tf_uri,
+        2,
+        &ROLE_TF.replace("\"ledger-api\"", "\"ledger-apii\""),
+    );
+    client.diagnostics_for(&yaml_uri, "the cleared list", |d| d.is_empty());
+
+    // And back: the finding returns.
+    change(&mut client, &tf_uri, 3, ROLE_TF);
+    client.diagnostics_for(&yaml_uri, "IRSA001 again", has_irsa001);
+
+    let shutdown = client.request("shutdown", Value::Null);
+    assert_eq!(shutdown, Value::Null);
+    client.notify("exit", Value::Null);
+    drop(client.stdin.take());
+    assert_eq!(client.exit_status(), 0, "log:\n{}", client.log());
+}
