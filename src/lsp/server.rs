@@ -224,6 +224,28 @@ impl<'c> Server<'c> {
         ));
     }
 
+    /// The workspace's `.irsa-lint.toml`, as `check` reads it from the first workspace folder:
+    /// rule levels, excluded paths, roles managed elsewhere and variables. A file with a
+    /// mistake is logged and left out, so the editor still gets findings.
+    fn apply_configuration(&self, settings: &mut Settings) {
+        let Some(root) = self.roots.first() else {
+            return;
+        };
+        let Some((shown, folder)) = crate::config::find(root) else {
+            return;
+        };
+        match crate::config::load(&folder.join(crate::config::FILE_NAME), &shown, &folder) {
+            Ok(config) => {
+                settings.rule_levels = config.rules;
+                settings.exclude = config.exclude;
+                settings.external_roles = config.external_roles;
+                settings.var_files = config.var_files;
+                settings.vars = config.variables;
+            }
+            Err(err) => log(&format!("{err}")),
+        }
+    }
+
     fn lint(&self) -> Linted {
         let mut paths: Vec<PathBuf> = self.roots.iter().filter(|r| r.exists()).cloned().collect();
         // A document outside every workspace folder is linted too, on its own terms.
@@ -233,12 +255,13 @@ impl<'c> Server<'c> {
         if paths.is_empty() {
             return Linted::Nothing;
         }
-        let settings = Settings {
+        let mut settings = Settings {
             paths,
             overlays: self.documents.overlays(),
             cache: Some(self.cache.clone()),
             ..Settings::default()
         };
+        self.apply_configuration(&mut settings);
         // Half-typed text must never take the editor's linter down: a panic in the engine
         // costs this one run, and the findings published before stay.
         match catch_unwind(AssertUnwindSafe(|| engine::lint(&settings))) {

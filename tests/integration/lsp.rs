@@ -360,3 +360,38 @@ fn edits_in_terraform_clear_and_restore_findings_in_a_manifest() {
     drop(client.stdin.take());
     assert_eq!(client.exit_status(), 0, "log:\n{}", client.log());
 }
+
+/// The editor sees what `check` sees: the workspace's `.irsa-lint.toml` applies.
+#[test]
+fn the_workspace_configuration_applies_in_the_editor() {
+    let workspace = tempfile::tempdir().unwrap();
+    let root = workspace.path();
+    std::fs::create_dir_all(root.join("infra")).unwrap();
+    std::fs::create_dir_all(root.join("k8s")).unwrap();
+    std::fs::write(root.join("infra/main.tf"), ROLE_TF).unwrap();
+    std::fs::write(root.join("k8s/sa.yaml"), service_account_yaml()).unwrap();
+    std::fs::write(
+        root.join(".irsa-lint.toml"),
+        "[rules]\nrole-not-found = \"note\"\n",
+    )
+    .unwrap();
+    let yaml_uri = file_uri(&root.join("k8s/sa.yaml"));
+    let mut client = Client::start(root);
+    client.request(
+        "initialize",
+        json!({"processId": null, "rootUri": file_uri(root), "capabilities": {}}),
+    );
+    client.notify("initialized", json!({}));
+    let diagnostics =
+        client.diagnostics_for(&yaml_uri, "IRSA001 at the configured level", has_irsa001);
+    let [diagnostic] = &diagnostics[..] else {
+        panic!("expected one diagnostic, got {diagnostics:#?}");
+    };
+    assert_eq!(
+        diagnostic["severity"], 3,
+        "a note (information), as configured"
+    );
+    client.request("shutdown", json!(null));
+    client.notify("exit", json!(null));
+    assert_eq!(client.exit_status(), 0);
+}
