@@ -23,6 +23,7 @@ use crate::discover::{self, FileKind, Input};
 use hcl_edit::structure::Body;
 
 use crate::eval::FileLoader;
+use crate::eval::models::Model;
 use crate::eval::module::Module;
 use crate::eval::value::Value;
 use crate::eval::workspace::{ModuleDir, ParsedFile, Workspace, normalize};
@@ -310,9 +311,14 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     }
 
     let files_read = sources.len();
-    facts.extend(manifest_facts(&sources, &files, settings.cache.as_deref()));
-    let (terraform, loader) =
-        terraform_facts(&mut sources, &files, settings, &paths, &encrypted_tfvars);
+    // The models' texts are registered first, so that the loader's new ids come after them.
+    let models = crate::eval::models::load(&mut sources);
+    // Manifests and Terraform are read side by side: each alone leaves cores idle at its end.
+    let (manifests, (terraform, loader)) = rayon::join(
+        || manifest_facts(&sources, &files, settings.cache.as_deref()),
+        || terraform_facts(&sources, models, &files, settings, &paths, &encrypted_tfvars),
+    );
+    facts.extend(manifests);
     facts.extend(terraform);
     loader.register(&mut sources);
 
@@ -488,16 +494,14 @@ fn file_manifest_facts(sources: &SourceMap, id: FileId, syntax: ManifestSyntax) 
 }
 
 fn terraform_facts(
-    sources: &mut SourceMap,
+    sources: &SourceMap,
+    models: Vec<Model>,
     files: &[(FileId, FileKind, PathBuf)],
     settings: &Settings,
     roots: &[PathBuf],
     encrypted_tfvars: &HashSet<PathBuf>,
 ) -> (Facts, Loader) {
-    // The models' texts are registered first, so that the loader's new ids come after them.
-    let models = crate::eval::models::load(sources);
     let loader = Loader::new(sources, files, roots);
-    let sources = &*sources;
     let cache = settings.cache.as_deref();
     // Module directories, each with its .tf and .tfvars files in path order.
     let mut by_dir: BTreeMap<PathBuf, Vec<(FileId, FileKind, &Path)>> = BTreeMap::new();
