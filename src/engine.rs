@@ -316,7 +316,16 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     // Manifests and Terraform are read side by side: each alone leaves cores idle at its end.
     let (manifests, (terraform, loader)) = rayon::join(
         || manifest_facts(&sources, &files, settings.cache.as_deref()),
-        || terraform_facts(&sources, models, &files, settings, &paths, &encrypted_tfvars),
+        || {
+            terraform_facts(
+                &sources,
+                models,
+                &files,
+                settings,
+                &paths,
+                &encrypted_tfvars,
+            )
+        },
     );
     facts.extend(manifests);
     facts.extend(terraform);
@@ -573,8 +582,8 @@ fn terraform_facts(
         .map(|(dir, dir_files)| {
             let (dir, module_dir, dir_tfvars, errors) =
                 parse_dir(sources, dir.clone(), dir_files, cache);
-            let facts = (!module_dir.files.is_empty())
-                .then(|| root.facts(&dir, &module_dir, &dir_tfvars));
+            let facts =
+                (!module_dir.files.is_empty()).then(|| root.facts(&dir, &module_dir, &dir_tfvars));
             (dir, errors, facts)
         })
         .collect();
@@ -598,8 +607,10 @@ fn terraform_facts(
     root_facts.extend(evaluated);
 
     // Parse errors first, then each root's facts, both in directory order.
-    let mut facts = Facts::default();
-    facts.parse_errors = parse_errors.into_values().flatten().collect();
+    let mut facts = Facts {
+        parse_errors: parse_errors.into_values().flatten().collect(),
+        ..Facts::default()
+    };
     for f in root_facts.into_values() {
         facts.extend(f);
     }
@@ -786,7 +797,9 @@ impl Loader {
         self.known.get_or_init(|| {
             self.files
                 .iter()
-                .filter_map(|(path, id, text)| Some((path.canonicalize().ok()?, (*id, text.clone()))))
+                .filter_map(|(path, id, text)| {
+                    Some((path.canonicalize().ok()?, (*id, text.clone())))
+                })
                 .collect()
         })
     }

@@ -259,7 +259,10 @@ impl<'a> LintContext<'a> {
 
     /// The account a role lives in, when the files say so.
     pub fn role_account(&self, role: &Role) -> Option<String> {
-        match self.role_index(role).and_then(|i| self.role_accounts.get(i)) {
+        match self
+            .role_index(role)
+            .and_then(|i| self.role_accounts.get(i))
+        {
             Some(account) => account.clone(),
             None => self.compute_role_account(role),
         }
@@ -735,37 +738,6 @@ pub fn closest<'c>(wanted: &str, candidates: impl IntoIterator<Item = &'c str>) 
         .map(|(_, c)| c)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn role_arn_with_path_parses() {
-        let arn = RoleArn::parse(&Str::lit(
-            "arn:aws:iam::482910375521:role/irsa/payments/ledger-api",
-        ))
-        .unwrap();
-        assert_eq!(arn.path, Str::lit("/irsa/payments/"));
-        assert_eq!(arn.name, Str::lit("ledger-api"));
-        assert_eq!(arn.account, Str::lit("482910375521"));
-        assert!(RoleArn::parse(&Str::lit("arn:aws:iam::482910375521:policy/x")).is_none());
-    }
-
-    #[test]
-    fn glob_follows_iam_string_like() {
-        assert!(glob_match(
-            "system:serviceaccount:payments:*",
-            "system:serviceaccount:payments:api"
-        ));
-        assert!(!glob_match(
-            "system:serviceaccount:payments:*",
-            "system:serviceaccount:billing:api"
-        ));
-        assert!(glob_match("sts:Assume*", "sts:AssumeRoleWithWebIdentity"));
-        assert!(glob_match("a?c", "abc"));
-    }
-}
-
 /// Roles by their name when it is fully known, so that linking a ServiceAccount does not
 /// compare its annotation with every role (quadratic in a large monorepo). Two known names
 /// are equal exactly when their texts are, so a known annotation name can only match the
@@ -806,5 +778,36 @@ impl<'f> RolesByName<'f> {
         candidates.extend(self.known.get(text).into_iter().flatten());
         candidates.sort_unstable();
         candidates
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arn_with_path_parses() {
+        let arn = RoleArn::parse(&Str::lit(
+            "arn:aws:iam::482910375521:role/irsa/payments/ledger-api",
+        ))
+        .unwrap();
+        assert_eq!(arn.path, Str::lit("/irsa/payments/"));
+        assert_eq!(arn.name, Str::lit("ledger-api"));
+        assert_eq!(arn.account, Str::lit("482910375521"));
+        assert!(RoleArn::parse(&Str::lit("arn:aws:iam::482910375521:policy/x")).is_none());
+    }
+
+    #[test]
+    fn glob_follows_iam_string_like() {
+        assert!(glob_match(
+            "system:serviceaccount:payments:*",
+            "system:serviceaccount:payments:api"
+        ));
+        assert!(!glob_match(
+            "system:serviceaccount:payments:*",
+            "system:serviceaccount:billing:api"
+        ));
+        assert!(glob_match("sts:Assume*", "sts:AssumeRoleWithWebIdentity"));
+        assert!(glob_match("a?c", "abc"));
     }
 }

@@ -45,8 +45,14 @@ fn generate(services: usize, out: &Path) -> std::io::Result<usize> {
             write(&infra.join("main.tf"), &team_main_tf(&team))?;
         }
         write(&infra.join(format!("{}-iam.tf", svc.name)), &svc.role_tf())?;
-        write(&infra.join(format!("{}-data.tf", svc.name)), &svc.unrelated_tf())?;
-        let k8s = out.join(&team).join("k8s").join(format!("{}.yaml", svc.name));
+        write(
+            &infra.join(format!("{}-data.tf", svc.name)),
+            &svc.unrelated_tf(),
+        )?;
+        let k8s = out
+            .join(&team)
+            .join("k8s")
+            .join(format!("{}.yaml", svc.name));
         let namespace = if i % MISMATCH_EVERY == 0 {
             injected += 1;
             format!("{}-preview", svc.namespace)
