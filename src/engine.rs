@@ -396,15 +396,19 @@ fn read_input(path: &Path, settings: &Settings) -> Result<Arc<str>, String> {
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
-    if meta.len() > MAX_FILE_BYTES {
+    use std::io::Read;
+    let cannot_read = |e: std::io::Error| format!("cannot read file: {}", io_message(&e));
+    // One open and one stat per file: in a large tree the system calls are a cost of their own.
+    let mut file = std::fs::File::open(path).map_err(cannot_read)?;
+    let len = file.metadata().map_err(cannot_read)?.len();
+    if len > MAX_FILE_BYTES {
         return Err(format!(
             "file is larger than {} MiB and was not read",
             MAX_FILE_BYTES / 1024 / 1024
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut bytes).map_err(cannot_read)?;
     if bytes.starts_with(GIT_CRYPT_HEADER) {
         return Err(ENCRYPTED.to_string());
     }
