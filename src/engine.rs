@@ -348,12 +348,18 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
 /// baseline, in that order: a suppressed finding never reaches the baseline, and IRSA028
 /// findings get their configured level like any other.
 fn findings(ctx: &LintContext, settings: &Settings, cwd: &Path) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
-    for rule in crate::rules::RULES {
-        if !settings.rule_levels.is_off(rule.meta.id) {
-            (rule.check)(ctx, &mut diagnostics);
-        }
-    }
+    // Rules are pure and independent: run side by side, their findings are joined in
+    // registry order, exactly as if run one after the other.
+    let per_rule: Vec<Vec<Diagnostic>> = crate::rules::RULES
+        .par_iter()
+        .filter(|rule| !settings.rule_levels.is_off(rule.meta.id))
+        .map(|rule| {
+            let mut found = Vec::new();
+            (rule.check)(ctx, &mut found);
+            found
+        })
+        .collect();
+    let mut diagnostics: Vec<Diagnostic> = per_rule.into_iter().flatten().collect();
     sort_diagnostics(&mut diagnostics, ctx.sources);
     merge_duplicates(&mut diagnostics);
     let mut diagnostics = crate::suppress::apply(diagnostics, ctx.sources, &settings.rule_levels);
