@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
 
 use rayon::prelude::*;
@@ -23,6 +23,7 @@ use crate::discover::{self, FileKind, Input};
 use hcl_edit::structure::Body;
 
 use crate::eval::FileLoader;
+use crate::eval::models::Model;
 use crate::eval::module::Module;
 use crate::eval::value::Value;
 use crate::eval::workspace::{ModuleDir, ParsedFile, Workspace, normalize};
@@ -310,9 +311,23 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     }
 
     let files_read = sources.len();
-    facts.extend(manifest_facts(&sources, &files, settings.cache.as_deref()));
-    let (terraform, loader) =
-        terraform_facts(&mut sources, &files, settings, &paths, &encrypted_tfvars);
+    // The models' texts are registered first, so that the loader's new ids come after them.
+    let models = crate::eval::models::load(&mut sources);
+    // Manifests and Terraform are read side by side: each alone leaves cores idle at its end.
+    let (manifests, (terraform, loader)) = rayon::join(
+        || manifest_facts(&sources, &files, settings.cache.as_deref()),
+        || {
+            terraform_facts(
+                &sources,
+                models,
+                &files,
+                settings,
+                &paths,
+                &encrypted_tfvars,
+            )
+        },
+    );
+    facts.extend(manifests);
     facts.extend(terraform);
     loader.register(&mut sources);
 
@@ -333,12 +348,18 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
 /// baseline, in that order: a suppressed finding never reaches the baseline, and IRSA028
 /// findings get their configured level like any other.
 fn findings(ctx: &LintContext, settings: &Settings, cwd: &Path) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
-    for rule in crate::rules::RULES {
-        if !settings.rule_levels.is_off(rule.meta.id) {
-            (rule.check)(ctx, &mut diagnostics);
-        }
-    }
+    // Rules are pure and independent: run side by side, their findings are joined in
+    // registry order, exactly as if run one after the other.
+    let per_rule: Vec<Vec<Diagnostic>> = crate::rules::RULES
+        .par_iter()
+        .filter(|rule| !settings.rule_levels.is_off(rule.meta.id))
+        .map(|rule| {
+            let mut found = Vec::new();
+            (rule.check)(ctx, &mut found);
+            found
+        })
+        .collect();
+    let mut diagnostics: Vec<Diagnostic> = per_rule.into_iter().flatten().collect();
     sort_diagnostics(&mut diagnostics, ctx.sources);
     merge_duplicates(&mut diagnostics);
     let mut diagnostics = crate::suppress::apply(diagnostics, ctx.sources, &settings.rule_levels);
@@ -381,15 +402,19 @@ fn read_input(path: &Path, settings: &Settings) -> Result<Arc<str>, String> {
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
-    if meta.len() > MAX_FILE_BYTES {
+    use std::io::Read;
+    let cannot_read = |e: std::io::Error| format!("cannot read file: {}", io_message(&e));
+    // One open and one stat per file: in a large tree the system calls are a cost of their own.
+    let mut file = std::fs::File::open(path).map_err(cannot_read)?;
+    let len = file.metadata().map_err(cannot_read)?.len();
+    if len > MAX_FILE_BYTES {
         return Err(format!(
             "file is larger than {} MiB and was not read",
             MAX_FILE_BYTES / 1024 / 1024
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut bytes).map_err(cannot_read)?;
     if bytes.starts_with(GIT_CRYPT_HEADER) {
         return Err(ENCRYPTED.to_string());
     }
@@ -488,16 +513,15 @@ fn file_manifest_facts(sources: &SourceMap, id: FileId, syntax: ManifestSyntax) 
 }
 
 fn terraform_facts(
-    sources: &mut SourceMap,
+    sources: &SourceMap,
+    models: Vec<Model>,
     files: &[(FileId, FileKind, PathBuf)],
     settings: &Settings,
     roots: &[PathBuf],
     encrypted_tfvars: &HashSet<PathBuf>,
 ) -> (Facts, Loader) {
-    // The models' texts are registered first, so that the loader's new ids come after them.
-    let models = crate::eval::models::load(sources);
     let loader = Loader::new(sources, files, roots);
-    let mut facts = Facts::default();
+    let cache = settings.cache.as_deref();
     // Module directories, each with its .tf and .tfvars files in path order.
     let mut by_dir: BTreeMap<PathBuf, Vec<(FileId, FileKind, &Path)>> = BTreeMap::new();
     for (id, kind, path) in files {
@@ -509,14 +533,42 @@ fn terraform_facts(
                 .push((*id, *kind, path));
         }
     }
-    let parsed: Vec<ParsedDir> = by_dir
+    // Syntax trees are many times the size of their text, so only the directories that take
+    // part in a local module call (as caller or callee) are kept in memory together. A
+    // directory whose text never says `module` calls none; when no caller calls it either,
+    // it is a root on its own and is parsed, evaluated and dropped in one go.
+    let may_call = |dir_files: &[(FileId, FileKind, &Path)]| {
+        dir_files
+            .iter()
+            .any(|(id, _, _)| sources.get(*id).text.contains("module"))
+    };
+    let (callers, others): (Vec<_>, Vec<_>) = by_dir
+        .iter()
+        .partition(|(_, dir_files)| may_call(dir_files));
+    let mut kept: Vec<ParsedDir> = callers
         .into_par_iter()
-        .map(|(dir, dir_files)| parse_dir(sources, dir, &dir_files, settings.cache.as_deref()))
+        .map(|(dir, dir_files)| parse_dir(sources, dir.clone(), dir_files, cache))
         .collect();
+    // A directory another scanned module calls is evaluated through its callers, with their
+    // inputs, not on its own with its defaults.
+    let called: HashSet<PathBuf> = kept
+        .iter()
+        .flat_map(|(_, module_dir, _, _)| module_dir.local_calls())
+        .collect();
+    let (callees, standalone): (Vec<_>, Vec<_>) = others
+        .into_iter()
+        .partition(|(dir, _)| called.contains(*dir));
+    kept.par_extend(
+        callees
+            .into_par_iter()
+            .map(|(dir, dir_files)| parse_dir(sources, dir.clone(), dir_files, cache)),
+    );
+
+    let mut parse_errors: BTreeMap<PathBuf, Vec<ParseError>> = BTreeMap::new();
     let mut dirs = HashMap::new();
     let mut tfvars = HashMap::new();
-    for (dir, module_dir, dir_tfvars, errors) in parsed {
-        facts.parse_errors.extend(errors);
+    for (dir, module_dir, dir_tfvars, errors) in kept {
+        parse_errors.insert(dir.clone(), errors);
         if !module_dir.files.is_empty() {
             dirs.insert(dir.clone(), module_dir);
             tfvars.insert(dir, dir_tfvars);
@@ -527,20 +579,86 @@ fn terraform_facts(
         models,
         loader: &loader,
     };
-    // A directory another scanned module calls is evaluated through its callers, with their
-    // inputs, not on its own with its defaults.
-    let called: HashSet<PathBuf> = workspace
-        .dirs
-        .values()
-        .flat_map(ModuleDir::local_calls)
+    let cli_var_files = cli_var_files(settings);
+    let root = RootInputs {
+        workspace: &workspace,
+        sources,
+        settings,
+        cli_var_files: &cli_var_files,
+        encrypted_tfvars,
+    };
+    let streamed: Vec<(PathBuf, Vec<ParseError>, Option<Facts>)> = standalone
+        .into_par_iter()
+        .map(|(dir, dir_files)| {
+            let (dir, module_dir, dir_tfvars, errors) =
+                parse_dir(sources, dir.clone(), dir_files, cache);
+            let facts =
+                (!module_dir.files.is_empty()).then(|| root.facts(&dir, &module_dir, &dir_tfvars));
+            (dir, errors, facts)
+        })
         .collect();
-    let mut root_dirs: Vec<&PathBuf> = workspace
+    let mut root_facts: BTreeMap<PathBuf, Facts> = BTreeMap::new();
+    for (dir, errors, facts) in streamed {
+        parse_errors.insert(dir.clone(), errors);
+        root_facts.extend(facts.map(|f| (dir, f)));
+    }
+    let kept_roots: Vec<&PathBuf> = workspace
         .dirs
         .keys()
         .filter(|d| !called.contains(*d))
         .collect();
-    root_dirs.sort();
-    let cli_var_files: Vec<Body> = settings
+    let evaluated: Vec<(PathBuf, Facts)> = kept_roots
+        .into_par_iter()
+        .map(|dir| {
+            let facts = root.facts(dir, &workspace.dirs[dir], &tfvars[dir]);
+            (dir.clone(), facts)
+        })
+        .collect();
+    root_facts.extend(evaluated);
+
+    // Parse errors first, then each root's facts, both in directory order.
+    let mut facts = Facts {
+        parse_errors: parse_errors.into_values().flatten().collect(),
+        ..Facts::default()
+    };
+    for f in root_facts.into_values() {
+        facts.extend(f);
+    }
+    drop(workspace);
+    (facts, loader)
+}
+
+/// What evaluating a root module needs besides the module itself.
+struct RootInputs<'r> {
+    workspace: &'r Workspace<'r>,
+    sources: &'r SourceMap,
+    settings: &'r Settings,
+    cli_var_files: &'r [Body],
+    encrypted_tfvars: &'r HashSet<PathBuf>,
+}
+
+impl RootInputs<'_> {
+    /// Evaluate one root module and extract its facts.
+    fn facts(&self, dir: &Path, module_dir: &ModuleDir, tfvars: &[(String, Body)]) -> Facts {
+        let var_values = variable_values(
+            self.workspace,
+            module_dir,
+            tfvars,
+            self.cli_var_files,
+            &self.settings.vars,
+        );
+        let mut module = Module::root(self.workspace, module_dir, var_values);
+        if self.encrypted_tfvars.contains(dir) {
+            module.hide_defaults();
+        }
+        let unit = dir_unit(self.sources, module_dir);
+        crate::facts::terraform::extract(&module, &unit)
+    }
+}
+
+/// The `--var-file` files, parsed once for every root module.
+fn cli_var_files(settings: &Settings) -> Vec<Body> {
+    settings
         .var_files
         .iter()
         .filter_map(|p| Some((std::fs::read_to_string(p).ok()?, p)))
@@ -554,31 +672,7 @@ fn terraform_facts(
                 false => hcl_edit::parser::parse_body(&t).ok(),
             }
         })
-        .collect();
-    let per_root: Vec<Facts> = root_dirs
-        .par_iter()
-        .map(|dir| {
-            let module_dir = &workspace.dirs[*dir];
-            let var_values = variable_values(
-                &workspace,
-                module_dir,
-                &tfvars[*dir],
-                &cli_var_files,
-                &settings.vars,
-            );
-            let mut module = Module::root(&workspace, module_dir, var_values);
-            if encrypted_tfvars.contains(*dir) {
-                module.hide_defaults();
-            }
-            let unit = dir_unit(sources, module_dir);
-            crate::facts::terraform::extract(&module, &unit)
-        })
-        .collect();
-    for f in per_root {
-        facts.extend(f);
-    }
-    drop(workspace);
-    (facts, loader)
+        .collect()
 }
 
 type ParsedDir = (PathBuf, ModuleDir, Vec<(String, Body)>, Vec<ParseError>);
@@ -683,7 +777,11 @@ fn dir_unit(sources: &SourceMap, dir: &ModuleDir) -> String {
 /// Only files below the scanned roots are read.
 struct Loader {
     roots: Vec<PathBuf>,
-    known: HashMap<PathBuf, (FileId, Arc<str>)>,
+    /// The files already read, with their ids, until the first `file()` call asks for them
+    /// by canonical path; most trees never call it, and resolving every path costs a system
+    /// call per file.
+    files: Vec<(PathBuf, FileId, Arc<str>)>,
+    known: OnceLock<HashMap<PathBuf, (FileId, Arc<str>)>>,
     extra: Mutex<Vec<(PathBuf, Arc<str>)>>,
     extra_index: Mutex<HashMap<PathBuf, FileId>>,
     base: u32,
@@ -691,22 +789,29 @@ struct Loader {
 
 impl Loader {
     fn new(sources: &SourceMap, files: &[(FileId, FileKind, PathBuf)], roots: &[PathBuf]) -> Self {
-        let known = files
+        let files = files
             .iter()
-            .filter_map(|(id, _, path)| {
-                Some((
-                    path.canonicalize().ok()?,
-                    (*id, sources.get(*id).text.clone()),
-                ))
-            })
+            .map(|(id, _, path)| (path.clone(), *id, sources.get(*id).text.clone()))
             .collect();
         Loader {
             roots: roots.iter().filter_map(|r| r.canonicalize().ok()).collect(),
-            known,
+            files,
+            known: OnceLock::new(),
             extra: Mutex::new(Vec::new()),
             extra_index: Mutex::new(HashMap::new()),
             base: sources.len() as u32,
         }
+    }
+
+    fn known(&self) -> &HashMap<PathBuf, (FileId, Arc<str>)> {
+        self.known.get_or_init(|| {
+            self.files
+                .iter()
+                .filter_map(|(path, id, text)| {
+                    Some((path.canonicalize().ok()?, (*id, text.clone())))
+                })
+                .collect()
+        })
     }
 
     fn register(self, sources: &mut SourceMap) {
@@ -720,7 +825,7 @@ impl Loader {
 impl FileLoader for Loader {
     fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
         let canonical = path.canonicalize().ok()?;
-        if let Some((id, text)) = self.known.get(&canonical) {
+        if let Some((id, text)) = self.known().get(&canonical) {
             return Some((*id, text.clone()));
         }
         if !self.roots.iter().any(|r| canonical.starts_with(r)) {

@@ -24,12 +24,16 @@
 //! - `engine`: discover → parse → evaluate → extract → link → rules → suppress → levels →
 //!   baseline → sort.
 //! - `lsp/`: the language server (`irsa-lint lsp`); the only place LSP types appear.
+//! - `bin/irsa-lint-gen`, `bin/irsa-lint-parse-floor`: the benchmark's synthetic monorepo
+//!   and its parse-only floor (`scripts/bench.sh`); not part of the library.
 //!
 //! # Invariants
 //! - **Parsing never fails**: errors become IRSA000 diagnostics and the rest is still linted.
 //! - **Unknown is not wrong**: a value that cannot be evaluated never produces a finding.
 //! - **Never write**: nothing under the scanned roots is ever modified.
 //! - **Deterministic**: diagnostics are sorted by file, position and rule id.
+//! - **Linear**: nothing compares every fact with every other (links go through indexes),
+//!   and only the syntax trees that local module calls need are held at once.
 //! - **Facts point at the user's lines**: a fact made by a built-in module model or a
 //!   rendering tool (kustomize, Argo CD, Helm values) carries the span of the input the user
 //!   wrote, with notes saying what changed it on the way.

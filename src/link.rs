@@ -10,6 +10,7 @@ use crate::facts::{
     Statement,
 };
 use crate::source::SourceMap;
+use std::collections::HashMap;
 
 pub const WEB_IDENTITY_ACTION: &str = "sts:AssumeRoleWithWebIdentity";
 
@@ -229,11 +230,12 @@ pub struct LintContext<'a> {
 
 impl<'a> LintContext<'a> {
     pub fn new(facts: &'a Facts, sources: &'a SourceMap) -> Self {
+        let roles_by_name = RolesByName::new(facts);
         let sa_links = facts
             .service_accounts
             .iter()
             .enumerate()
-            .filter_map(|(i, sa)| link_service_account(facts, i, sa))
+            .filter_map(|(i, sa)| link_service_account(facts, &roles_by_name, i, sa))
             .collect();
         let mut ctx = LintContext {
             facts,
@@ -257,11 +259,23 @@ impl<'a> LintContext<'a> {
 
     /// The account a role lives in, when the files say so.
     pub fn role_account(&self, role: &Role) -> Option<String> {
-        let index = self.facts.roles.iter().position(|r| std::ptr::eq(r, role));
-        match index.and_then(|i| self.role_accounts.get(i)) {
+        match self
+            .role_index(role)
+            .and_then(|i| self.role_accounts.get(i))
+        {
             Some(account) => account.clone(),
             None => self.compute_role_account(role),
         }
+    }
+
+    /// The index of `role` in `facts.roles`, found from its address: rules ask for every
+    /// role, and a search would make them quadratic.
+    fn role_index(&self, role: &Role) -> Option<usize> {
+        let size = std::mem::size_of::<Role>().max(1);
+        let base = self.facts.roles.as_ptr() as usize;
+        let offset = (role as *const Role as usize).checked_sub(base)?;
+        let index = offset / size;
+        (offset % size == 0 && index < self.facts.roles.len()).then_some(index)
     }
 
     /// Every trust statement of every role, with its role.
@@ -372,7 +386,12 @@ impl<'a> LintContext<'a> {
     }
 }
 
-fn link_service_account(facts: &Facts, index: usize, sa: &ServiceAccount) -> Option<SaLink> {
+fn link_service_account(
+    facts: &Facts,
+    roles_by_name: &RolesByName,
+    index: usize,
+    sa: &ServiceAccount,
+) -> Option<SaLink> {
     let value = sa.annotation(ROLE_ARN_KEY)?.value.clone()?;
     // An annotation that cannot be a role ARN is IRSA012's finding alone.
     if value
@@ -385,7 +404,9 @@ fn link_service_account(facts: &Facts, index: usize, sa: &ServiceAccount) -> Opt
     let arn = RoleArn::parse(&value.value)?;
     let mut roles = Vec::new();
     let mut maybe_other = false;
-    for (i, role) in facts.roles.iter().enumerate() {
+    let candidates = roles_by_name.candidates(&arn.name);
+    for i in candidates {
+        let role = &facts.roles[i];
         match &role.name {
             RoleName::Exact(name) => match name.equals(&arn.name) {
                 Tri::Yes => roles.push(i),
@@ -715,6 +736,49 @@ pub fn closest<'c>(wanted: &str, candidates: impl IntoIterator<Item = &'c str>) 
         .filter(|(d, c)| *d <= limit && *c != wanted)
         .min()
         .map(|(_, c)| c)
+}
+
+/// Roles by their name when it is fully known, so that linking a ServiceAccount does not
+/// compare its annotation with every role (quadratic in a large monorepo). Two known names
+/// are equal exactly when their texts are, so a known annotation name can only match the
+/// roles filed under it and the roles whose name is not fully known.
+struct RolesByName<'f> {
+    known: HashMap<&'f str, Vec<usize>>,
+    /// Roles with a symbolic, generated or unknown name: every annotation is compared with
+    /// them.
+    others: Vec<usize>,
+    all: usize,
+}
+
+impl<'f> RolesByName<'f> {
+    fn new(facts: &'f Facts) -> Self {
+        let mut known: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut others = Vec::new();
+        for (i, role) in facts.roles.iter().enumerate() {
+            match &role.name {
+                RoleName::Exact(name) if let Some(text) = name.as_known() => {
+                    known.entry(text).or_default().push(i)
+                }
+                _ => others.push(i),
+            }
+        }
+        RolesByName {
+            known,
+            others,
+            all: facts.roles.len(),
+        }
+    }
+
+    /// The indexes of the roles `name` may equal, in order.
+    fn candidates(&self, name: &Str) -> Vec<usize> {
+        let Some(text) = name.as_known() else {
+            return (0..self.all).collect();
+        };
+        let mut candidates = self.others.clone();
+        candidates.extend(self.known.get(text).into_iter().flatten());
+        candidates.sort_unstable();
+        candidates
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! namespace, but an IRSA ServiceAccount of that name exists in another one.
 
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::facts::{PodServiceAccount, ROLE_ARN_KEY};
+use std::collections::HashMap;
+
+use crate::facts::{PodServiceAccount, ROLE_ARN_KEY, ServiceAccount};
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
@@ -19,10 +21,15 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     if facts.hidden_service_accounts {
         return;
     }
+    // By name, once: a search per workload is quadratic in a large monorepo.
+    let mut by_name: HashMap<&str, Vec<&ServiceAccount>> = HashMap::new();
+    for sa in &facts.service_accounts {
+        by_name.entry(sa.name.value.as_str()).or_default().push(sa);
+    }
     for w in &facts.workloads {
         // Without a namespace in the manifest, `kubectl -n` decides: unknown.
         let (Some(ns), PodServiceAccount::Named(sa_name)) = (&w.namespace, &w.service_account) else { continue };
-        let same_name = || facts.service_accounts.iter().filter(|s| s.name.value == sa_name.value);
+        let same_name = || by_name.get(sa_name.value.as_str()).into_iter().flatten().copied();
         if same_name().any(|s| s.namespace.value == ns.value) {
             continue;
         }

@@ -1,6 +1,8 @@
 //! IRSA019 irsa-and-pod-identity: a ServiceAccount has a role-arn annotation and a Pod
 //! Identity association; Pod Identity wins and the IRSA role is ignored.
 
+use std::collections::HashMap;
+
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::facts::{Origin, PodIdentityAssociation, ROLE_ARN_KEY};
 use crate::link::LintContext;
@@ -15,12 +17,20 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    // By namespace and name, once: a search per association is quadratic in a large tree.
+    let mut by_name: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (index, sa) in ctx.facts.service_accounts.iter().enumerate() {
+        let key = (sa.namespace.value.as_str(), sa.name.value.as_str());
+        by_name.entry(key).or_default().push(index);
+    }
     for assoc in &ctx.facts.pod_identities {
-        for (index, sa) in ctx.facts.service_accounts.iter().enumerate() {
-            if sa.namespace.value != assoc.namespace.value
-                || sa.name.value != assoc.service_account.value
-                || !same_deployment(ctx, index, assoc)
-            {
+        let key = (
+            assoc.namespace.value.as_str(),
+            assoc.service_account.value.as_str(),
+        );
+        for &index in by_name.get(&key).into_iter().flatten() {
+            let sa = &ctx.facts.service_accounts[index];
+            if !same_deployment(ctx, index, assoc) {
                 continue;
             }
             let Some(annotation) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) else {

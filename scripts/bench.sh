@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Whole-program benchmark: generates synthetic monorepos of N services (irsa-lint-gen) and
+# measures, for each, wall time and peak RSS of `irsa-lint check` and of the parse-only floor
+# (irsa-lint-parse-floor), and of checkov when it is installed. Checks that the findings
+# count equals the injected mismatches and that output is byte-identical with one thread.
+# Each figure is the best of RUNS runs (default 3).
+#
+# Usage: scripts/bench.sh [N]...        (default: 1000 10000)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000)
+runs=${RUNS:-3}
+
+cargo build --release --quiet --bin irsa-lint --bin irsa-lint-gen --bin irsa-lint-parse-floor
+bin="${CARGO_TARGET_DIR:-target}/release"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# best_of CMD...: runs CMD $runs times (output to $work/out); prints "seconds peak_kib" of the
+# fastest run. Wall time is taken in nanoseconds: /usr/bin/time rounds to 10 ms.
+best_of() {
+    local best="" line start end
+    for _ in $(seq "$runs"); do
+        start=$(date +%s%N)
+        /usr/bin/time -f "%M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
+        end=$(date +%s%N)
+        line="$(awk -v ns=$((end - start)) 'BEGIN{printf "%.3f", ns / 1e9}') $(tail -n 1 "$work/time")"
+        if [ -z "$best" ] || awk -v a="${line%% *}" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then
+            best=$line
+        fi
+    done
+    echo "$best"
+}
+
+status=0
+printf '%-7s %7s %7s %9s %9s %7s %8s %9s %s\n' \
+    N files MB check_s floor_s ratio RSS_MB findings checkov_s
+for n in "${sizes[@]}"; do
+    tree="$work/tree-$n"
+    injected=$("$bin/irsa-lint-gen" "$n" "$tree")
+    files=$(find "$tree" -type f | wc -l)
+    mb=$(du -sb "$tree" | awk '{printf "%.1f", $1 / 1e6}')
+
+    read -r check_s check_kib < <(cd "$tree" && best_of "$bin/irsa-lint" check --format compact --fail-on never .)
+    cp "$work/out" "$work/check-$n"
+    read -r floor_s floor_kib < <(cd "$tree" && best_of "$bin/irsa-lint-parse-floor" .)
+    findings=$(grep -c 'IRSA' "$work/check-$n" || true)
+    (cd "$tree" && RAYON_NUM_THREADS=1 "$bin/irsa-lint" check --format compact --fail-on never .) \
+        >"$work/check-$n-1thread"
+
+    checkov_s=-
+    if command -v checkov >/dev/null; then
+        read -r checkov_s _ < <(runs=1 best_of checkov --quiet --compact -d "$tree")
+    fi
+
+    ratio=$(awk -v c="$check_s" -v f="$floor_s" 'BEGIN{printf "%.2f", (f > 0 ? c / f : 0)}')
+    printf '%-7s %7s %7s %9s %9s %7s %8s %9s %s\n' "$n" "$files" "$mb" "$check_s" \
+        "$floor_s" "$ratio" "$((check_kib / 1024))" "$findings" "$checkov_s"
+    echo "${n} ${check_s}" >>"$work/times"
+    [ "$checkov_s" = - ] ||
+        awk -v c="$check_s" -v k="$checkov_s" 'BEGIN{printf "        checkov / check: %.0fx\n", k / c}'
+    echo "        floor RSS: $((floor_kib / 1024)) MB"
+
+    if [ "$findings" != "$injected" ]; then
+        echo "FAIL: N=$n: $findings findings, $injected injected" >&2
+        status=1
+    fi
+    if ! cmp -s "$work/check-$n" "$work/check-$n-1thread"; then
+        echo "FAIL: N=$n: output differs between 1 thread and the default" >&2
+        status=1
+    fi
+done
+if [ "$(wc -l <"$work/times")" -ge 2 ]; then
+    awk 'NR == 1 {n0 = $1; t0 = $2} END {printf "time growth %dx services: %.1fx\n", $1 / n0, $2 / t0}' \
+        "$work/times"
+fi
+exit $status
