@@ -35,6 +35,51 @@ use crate::source::{FileId, SourceMap, Span};
 /// Files larger than this are not parsed (one IRSA000 says so).
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Files whose brackets nest deeper than this are not parsed (one IRSA000 says where): the
+/// parsers and the evaluator recurse per level, and no real configuration comes close.
+pub const MAX_NESTING: usize = 500;
+
+/// The offset of the first bracket that opens level `MAX_NESTING + 1`, counting `[`, `{`
+/// and `(` outside double-quoted strings. A cheap scan that bounds every parser's and the
+/// evaluator's recursion at once, whatever the syntax.
+fn too_deeply_nested(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (offset, byte) in text.bytes().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' | b'\n' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(offset);
+                }
+            }
+            b']' | b'}' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn too_deep_error(id: FileId, offset: usize) -> ParseError {
+    ParseError {
+        span: Span::new(id, offset..offset + 1),
+        message: format!(
+            "brackets are nested more than {MAX_NESTING} levels deep here; the file was not parsed"
+        ),
+    }
+}
+
 /// What to lint and how to evaluate it.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
@@ -280,14 +325,21 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     if let Some((name, text)) = &settings.stdin {
         let id = sources.add(name.clone(), text.as_str());
         let kind = discover::classify(name).unwrap_or(FileKind::Yaml);
-        files.push((id, kind, name.clone()));
+        match too_deeply_nested(text) {
+            Some(offset) => facts.parse_errors.push(too_deep_error(id, offset)),
+            None => files.push((id, kind, name.clone())),
+        }
     }
     for l in loaded {
         let shown = discover::display_path(&l.input.path, &cwd);
         match l.text {
             Ok(text) => {
+                let too_deep = too_deeply_nested(&text);
                 let id = sources.add(shown, text);
-                files.push((id, l.input.kind, l.input.path));
+                match too_deep {
+                    Some(offset) => facts.parse_errors.push(too_deep_error(id, offset)),
+                    None => files.push((id, l.input.kind, l.input.path)),
+                }
             }
             // What an encrypted file says is unknown: its ServiceAccounts are unseen, and a
             // module whose tfvars are encrypted has no known variable values.
@@ -383,6 +435,11 @@ fn read_input(path: &Path, settings: &Settings) -> Result<Arc<str>, String> {
 fn read_text(path: &Path) -> Result<String, String> {
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
+    // A FIFO or device named on the command line would block or never end; the walk
+    // itself only yields regular files.
+    if !meta.is_file() {
+        return Err("not a regular file, so it was not read".to_string());
+    }
     if meta.len() > MAX_FILE_BYTES {
         return Err(format!(
             "file is larger than {} MiB and was not read",

@@ -132,6 +132,8 @@ pub struct Module<'a> {
     cache: RefCell<HashMap<String, Value>>,
     in_progress: RefCell<HashSet<String>>,
     steps: Cell<u64>,
+    /// A `templatefile()` is being rendered: Terraform refuses to nest them.
+    pub(super) in_template: Cell<bool>,
 }
 
 impl<'a> Module<'a> {
@@ -182,6 +184,7 @@ impl<'a> Module<'a> {
             cache: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(HashSet::new()),
             steps: Cell::new(0),
+            in_template: Cell::new(false),
         };
         for &(file, body, _) in &files {
             m.index_body(file, body);
