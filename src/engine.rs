@@ -228,6 +228,7 @@ fn clone_facts(f: &Facts) -> Facts {
         addon_roles: f.addon_roles.clone(),
         helm_releases: f.helm_releases.clone(),
         parse_errors: f.parse_errors.clone(),
+        limits_hit: f.limits_hit.clone(),
         hidden_service_accounts: f.hidden_service_accounts,
         hidden_roles: f.hidden_roles,
     }
@@ -628,7 +629,9 @@ fn terraform_facts(
                 module.hide_defaults();
             }
             let unit = dir_unit(sources, module_dir);
-            crate::facts::terraform::extract(&module, &unit)
+            let mut facts = crate::facts::terraform::extract(&module, &unit);
+            facts.limits_hit = module.limits_hit();
+            facts
         })
         .collect();
     for f in per_root {

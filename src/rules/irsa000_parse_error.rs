@@ -19,4 +19,12 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 .help("fix the syntax; the rest of the file and every other file were still checked"),
         );
     }
+    for e in &ctx.facts.limits_hit {
+        out.push(
+            Diagnostic::new(&RULE, Label::new(e.span, "evaluation stopped here"), e.message.clone())
+                .level(Level::Warning)
+                .help("no finding depends on the unknown values; simplify the configuration to have it checked")
+                .note("irsa-lint bounds evaluation so that no input can make it run forever"),
+        );
+    }
 }

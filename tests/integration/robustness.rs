@@ -462,3 +462,51 @@ fn locals_that_reference_each_other_end_as_unknown() {
     linted.assert_witness();
     assert_eq!(linted.in_file("infra/main.tf"), []);
 }
+
+#[test]
+fn modules_nested_too_deep_are_named_where_evaluation_stopped() {
+    let tree = Tree::new();
+    for i in 0..20 {
+        tree.file(
+            &format!("infra/m{i}/main.tf"),
+            format!("module \"next\" {{\n  source = \"../m{}\"\n}}\n", i + 1),
+        );
+    }
+    let linted = tree.lint();
+    linted.assert_witness();
+    let stopped = linted.in_file("infra/m16/main.tf");
+    assert_eq!(stopped.len(), 1, "{:?}", linted.findings());
+    assert_eq!((stopped[0].0, stopped[0].2), (1, "IRSA000"));
+    assert!(
+        stopped[0].3.contains("module next is nested more than 16"),
+        "{stopped:?}"
+    );
+    let level = linted
+        .report
+        .diagnostics
+        .iter()
+        .find(|d| d.rule_id == "IRSA000");
+    assert_eq!(level.unwrap().level.as_str(), "warning");
+}
+
+#[test]
+fn the_evaluation_step_limit_is_reported_once_per_module() {
+    let tree = Tree::new();
+    tree.file(
+        "infra/main.tf",
+        "locals {\n  grid = [for i in range(3000) : [for j in range(3000) : \"${i}-${j}\"]]\n}\n\
+         resource \"aws_iam_role\" \"r\" {\n  name = local.grid[1][2]\n}\n",
+    );
+    let linted = tree.lint();
+    linted.assert_witness();
+    let stopped = linted.in_file("infra/main.tf");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(
+        (stopped[0].0, stopped[0].1, stopped[0].2),
+        (1, 1, "IRSA000")
+    );
+    assert!(
+        stopped[0].3.contains("stopped after 2000000 steps"),
+        "{stopped:?}"
+    );
+}
