@@ -496,7 +496,15 @@ fn manifest_facts(
                 FileKind::Json => ManifestSyntax::Json,
                 _ => return None,
             };
-            let extract = || file_manifest_facts(sources, *id, syntax);
+            let extract = || {
+                let name = path.file_name().unwrap_or_default();
+                guarded(*id, name, "", || file_manifest_facts(sources, *id, syntax)).unwrap_or_else(
+                    |error| Facts {
+                        parse_errors: vec![error],
+                        ..Facts::default()
+                    },
+                )
+            };
             let mut facts = match cache {
                 Some(cache) => cache
                     .manifests
@@ -629,9 +637,19 @@ fn terraform_facts(
                 module.hide_defaults();
             }
             let unit = dir_unit(sources, module_dir);
-            let mut facts = crate::facts::terraform::extract(&module, &unit);
-            facts.limits_hit = module.limits_hit();
-            facts
+            let Some(first) = module_dir.files.first() else {
+                return Facts::default();
+            };
+            let name = sources.get(first.id).path.file_name().unwrap_or_default();
+            let evaluated = guarded(first.id, name, "eval:", || {
+                let mut facts = crate::facts::terraform::extract(&module, &unit);
+                facts.limits_hit = module.limits_hit();
+                facts
+            });
+            evaluated.unwrap_or_else(|error| Facts {
+                parse_errors: vec![error],
+                ..Facts::default()
+            })
         })
         .collect();
     for f in per_root {
@@ -656,7 +674,12 @@ fn parse_dir(
     for &(id, kind, path) in files {
         let text = sources.get(id).text.clone();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let parse = || parse_terraform(id, kind, name, &text);
+        let parse = || {
+            guarded(id, name.as_ref(), "", || {
+                parse_terraform(id, kind, name, &text)
+            })
+            .and_then(|parsed| parsed)
+        };
         let parsed_file = match cache {
             Some(cache) => cache
                 .terraform
@@ -797,6 +820,41 @@ impl FileLoader for Loader {
         index.insert(canonical, id);
         Some((id, text))
     }
+}
+
+/// The last line of defence: a panic while reading one file (or evaluating one root module,
+/// named by its first file) becomes an IRSA000 error on that file instead of ending the
+/// run. The error fails the fixture and CLI tests like any unexpected finding.
+///
+/// `IRSA_LINT_TEST_PANIC_ON` (debug builds only) makes the boundary provable: set to a
+/// file name, reading that file panics; set to `eval:` and a file name, evaluating the
+/// root module of that file does.
+fn guarded<T>(
+    file: FileId,
+    name: &std::ffi::OsStr,
+    stage: &str,
+    work: impl FnOnce() -> T,
+) -> Result<T, ParseError> {
+    let run = || {
+        if cfg!(debug_assertions)
+            && let Ok(target) = std::env::var("IRSA_LINT_TEST_PANIC_ON")
+            && target.strip_prefix(stage) == name.to_str()
+        {
+            panic!("test panic requested by IRSA_LINT_TEST_PANIC_ON={target}");
+        }
+        work()
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        ParseError {
+            span: Span::file_start(file),
+            message: format!("internal error while reading this file: {message}; please report it"),
+        }
+    })
 }
 
 /// Sort by path, position, rule id and message, so output does not depend on thread timing.

@@ -510,3 +510,63 @@ fn the_evaluation_step_limit_is_reported_once_per_module() {
         "{stopped:?}"
     );
 }
+
+/// Run the real binary with `IRSA_LINT_TEST_PANIC_ON` set (honoured by debug builds only).
+fn run_with_panic_on(tree: &Tree, target: &str) -> (i32, Vec<(String, String, String)>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_irsa-lint"))
+        .args(["check", "--format", "json", "."])
+        .env("IRSA_LINT_TEST_PANIC_ON", target)
+        .current_dir(tree.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["diagnostics"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{json}"))
+        .iter()
+        .map(|d| {
+            let path = d["location"]["path"].as_str().or(d["path"].as_str());
+            (
+                path.unwrap_or_default().to_string(),
+                d["rule_id"]
+                    .as_str()
+                    .or(d["code"].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                d["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), findings)
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_panic_while_reading_one_file_is_an_internal_error_on_that_file() {
+    let tree = Tree::new();
+    tree.file("infra/main.tf", "locals { a = 1 }\n");
+    tree.file("k8s/other.yaml", WITNESS_SA.replace("pay", "other"));
+    for (target, file) in [
+        ("main.tf", "infra/main.tf"),
+        ("other.yaml", "k8s/other.yaml"),
+        ("eval:main.tf", "infra/main.tf"),
+    ] {
+        let (status, findings) = run_with_panic_on(&tree, target);
+        assert_eq!(status, 1, "{target}: an internal error fails the run");
+        let internal: Vec<_> = findings
+            .iter()
+            .filter(|f| f.2.starts_with("internal error while reading this file"))
+            .collect();
+        assert_eq!(internal.len(), 1, "{target}: {findings:?}");
+        assert_eq!(internal[0].0, file, "{target}");
+        assert!(
+            internal[0].2.contains("test panic requested"),
+            "{internal:?}"
+        );
+        assert!(internal[0].2.ends_with("please report it"), "{internal:?}");
+        assert!(
+            findings.iter().any(|f| f.0 == "witness/sa.yaml"),
+            "{target}: the rest of the tree is still linted: {findings:?}"
+        );
+    }
+}
