@@ -48,6 +48,8 @@ for target in "${targets[@]}"; do
     seed "$target"
     mkdir -p "fuzz/artifacts/$target"
     log="fuzz/artifacts/$target/run.log"
+    # Built first, so that the time printed is fuzzing time only.
+    cargo ${FUZZ_TOOLCHAIN-+nightly} fuzz build -O "$target"
     start=$(date +%s)
     status=0
     cargo ${FUZZ_TOOLCHAIN-+nightly} fuzz run -O "$target" "fuzz/corpus/$target" -- \
