@@ -961,6 +961,20 @@ resource "aws_iam_role" "api" {
         assert_eq!(after.len(), 1, "{after:?}");
     }
 
+    /// A file that the walk found and that is gone when it is read (deleted by another
+    /// process in between) is one IRSA000 on its path; the rest of the run goes on.
+    #[test]
+    fn a_file_that_vanishes_after_the_walk_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gone.tf");
+        std::fs::write(&path, "locals {}\n").unwrap();
+        let found = discover::discover(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found.len(), 1);
+        std::fs::remove_file(&path).unwrap();
+        let err = read_input(&found[0].path, &Settings::default()).unwrap_err();
+        assert_eq!(err, "cannot read file: file vanished while reading");
+    }
+
     const CLUSTER_CONFIG: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\
                                   metadata: {name: prod, region: eu-west-1}\niam:\n  \
                                   withOIDC: true\n  serviceAccounts:\n    \

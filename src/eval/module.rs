@@ -370,9 +370,17 @@ impl<'a> Module<'a> {
         let Some(&(file, expr)) = self.locals.get(name) else {
             return Ok(Value::Unknown);
         };
-        self.memo(format!("local.{name}"), || {
-            self.eval_in(file, expr, &Scope::default())
-        })
+        let key = format!("local.{name}");
+        if self.in_progress.borrow().contains(&key) {
+            // Terraform rejects the cycle; say so rather than leave the value silently unknown.
+            let span = self.user_span(Span::new(file, expr.span().unwrap_or(0..0)), None);
+            let message = format!(
+                "local.{name} depends on itself; terraform rejects the cycle and its value is \
+                 unknown here"
+            );
+            self.limit_hit(span, message);
+        }
+        self.memo(key, || self.eval_in(file, expr, &Scope::default()))
     }
 
     /// Evaluate an expression written in `file`: literals remember where they were written.

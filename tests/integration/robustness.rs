@@ -2,6 +2,10 @@
 //! can with a position, and still lint the rest of the tree. Each tree holds a witness pair
 //! next to the bad file (a ServiceAccount with a misspelt annotation key, IRSA013); its
 //! finding must still appear. Crashes found by fuzzing (`scripts/fuzz.sh`) are kept here.
+//!
+//! A file that vanishes between the walk and the read is a unit test in `engine.rs` (the
+//! gap cannot be hit from outside). A cycle through locals is reported (an IRSA000 warning)
+//! and its values stay unknown.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -451,7 +455,7 @@ fn for_each_over_a_million_element_range_is_bounded() {
 }
 
 #[test]
-fn locals_that_reference_each_other_end_as_unknown() {
+fn locals_that_reference_each_other_are_reported_as_a_cycle() {
     let tree = Tree::new();
     tree.file(
         "infra/main.tf",
@@ -460,7 +464,13 @@ fn locals_that_reference_each_other_end_as_unknown() {
     );
     let linted = tree.lint();
     linted.assert_witness();
-    assert_eq!(linted.in_file("infra/main.tf"), []);
+    let cycle = linted.in_file("infra/main.tf");
+    assert_eq!(cycle.len(), 1, "{cycle:?}");
+    assert_eq!((cycle[0].0, cycle[0].2), (2, "IRSA000"));
+    assert!(
+        cycle[0].3.contains("local.a depends on itself"),
+        "{cycle:?}"
+    );
 }
 
 #[test]
