@@ -35,7 +35,9 @@ pub fn classify(path: &Path) -> Option<FileKind> {
     if is_manifest_template(path) {
         return Some(FileKind::Yaml);
     }
-    let name = path.file_name()?.to_str()?;
+    // A name that is not UTF-8 is still classified by its (ASCII) extension and read.
+    let name = path.file_name()?.to_string_lossy();
+    let name = name.as_ref();
     // Terraform's JSON syntax, before the `.json` of Kubernetes manifests
     if crate::parse::tfjson::is_tf_json(name) {
         return Some(FileKind::Terraform);

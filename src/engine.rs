@@ -36,6 +36,51 @@ use crate::source::{FileId, SourceMap, Span};
 /// Files larger than this are not parsed (one IRSA000 says so).
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Files whose brackets nest deeper than this are not parsed (one IRSA000 says where): the
+/// parsers and the evaluator recurse per level, and no real configuration comes close.
+pub const MAX_NESTING: usize = 500;
+
+/// The offset of the first bracket that opens level `MAX_NESTING + 1`, counting `[`, `{`
+/// and `(` outside double-quoted strings. A cheap scan that bounds every parser's and the
+/// evaluator's recursion at once, whatever the syntax.
+fn too_deeply_nested(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (offset, byte) in text.bytes().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' | b'\n' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(offset);
+                }
+            }
+            b']' | b'}' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn too_deep_error(id: FileId, offset: usize) -> ParseError {
+    ParseError {
+        span: Span::new(id, offset..offset + 1),
+        message: format!(
+            "brackets are nested more than {MAX_NESTING} levels deep here; the file was not parsed"
+        ),
+    }
+}
+
 /// What to lint and how to evaluate it.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
@@ -184,6 +229,7 @@ fn clone_facts(f: &Facts) -> Facts {
         addon_roles: f.addon_roles.clone(),
         helm_releases: f.helm_releases.clone(),
         parse_errors: f.parse_errors.clone(),
+        limits_hit: f.limits_hit.clone(),
         hidden_service_accounts: f.hidden_service_accounts,
         hidden_roles: f.hidden_roles,
     }
@@ -281,14 +327,21 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     if let Some((name, text)) = &settings.stdin {
         let id = sources.add(name.clone(), text.as_str());
         let kind = discover::classify(name).unwrap_or(FileKind::Yaml);
-        files.push((id, kind, name.clone()));
+        match too_deeply_nested(text) {
+            Some(offset) => facts.parse_errors.push(too_deep_error(id, offset)),
+            None => files.push((id, kind, name.clone())),
+        }
     }
     for l in loaded {
         let shown = discover::display_path(&l.input.path, &cwd);
         match l.text {
             Ok(text) => {
+                let too_deep = too_deeply_nested(&text);
                 let id = sources.add(shown, text);
-                files.push((id, l.input.kind, l.input.path));
+                match too_deep {
+                    Some(offset) => facts.parse_errors.push(too_deep_error(id, offset)),
+                    None => files.push((id, l.input.kind, l.input.path)),
+                }
             }
             // What an encrypted file says is unknown: its ServiceAccounts are unseen, and a
             // module whose tfvars are encrypted has no known variable values.
@@ -404,9 +457,14 @@ fn read_input(path: &Path, settings: &Settings) -> Result<Arc<str>, String> {
 fn read_text(path: &Path) -> Result<String, String> {
     use std::io::Read;
     let cannot_read = |e: std::io::Error| format!("cannot read file: {}", io_message(&e));
-    // One open and one stat per file: in a large tree the system calls are a cost of their own.
-    let mut file = std::fs::File::open(path).map_err(cannot_read)?;
-    let len = file.metadata().map_err(cannot_read)?.len();
+    // Stat before opening: opening a FIFO named on the command line would block until a
+    // writer comes, and a device may never end (the walk itself only yields regular files).
+    // One stat and one open per file: in a large tree the system calls are a cost of their own.
+    let meta = std::fs::metadata(path).map_err(cannot_read)?;
+    if !meta.is_file() {
+        return Err("not a regular file, so it was not read".to_string());
+    }
+    let len = meta.len();
     if len > MAX_FILE_BYTES {
         return Err(format!(
             "file is larger than {} MiB and was not read",
@@ -414,6 +472,7 @@ fn read_text(path: &Path) -> Result<String, String> {
         ));
     }
     let mut bytes = Vec::with_capacity(len as usize);
+    let mut file = std::fs::File::open(path).map_err(cannot_read)?;
     file.read_to_end(&mut bytes).map_err(cannot_read)?;
     if bytes.starts_with(GIT_CRYPT_HEADER) {
         return Err(ENCRYPTED.to_string());
@@ -463,7 +522,15 @@ fn manifest_facts(
                 FileKind::Json => ManifestSyntax::Json,
                 _ => return None,
             };
-            let extract = || file_manifest_facts(sources, *id, syntax);
+            let extract = || {
+                let name = path.file_name().unwrap_or_default();
+                guarded(*id, name, "", || file_manifest_facts(sources, *id, syntax)).unwrap_or_else(
+                    |error| Facts {
+                        parse_errors: vec![error],
+                        ..Facts::default()
+                    },
+                )
+            };
             let mut facts = match cache {
                 Some(cache) => cache
                     .manifests
@@ -652,7 +719,25 @@ impl RootInputs<'_> {
             module.hide_defaults();
         }
         let unit = dir_unit(self.sources, module_dir);
-        crate::facts::terraform::extract(&module, &unit)
+        let Some(first) = module_dir.files.first() else {
+            return Facts::default();
+        };
+        let name = self
+            .sources
+            .get(first.id)
+            .path
+            .file_name()
+            .unwrap_or_default();
+        // An internal bug while evaluating costs this root module, not the run.
+        let evaluated = guarded(first.id, name, "eval:", || {
+            let mut facts = crate::facts::terraform::extract(&module, &unit);
+            facts.limits_hit = module.limits_hit();
+            facts
+        });
+        evaluated.unwrap_or_else(|error| Facts {
+            parse_errors: vec![error],
+            ..Facts::default()
+        })
     }
 }
 
@@ -690,7 +775,12 @@ fn parse_dir(
     for &(id, kind, path) in files {
         let text = sources.get(id).text.clone();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let parse = || parse_terraform(id, kind, name, &text);
+        let parse = || {
+            guarded(id, name.as_ref(), "", || {
+                parse_terraform(id, kind, name, &text)
+            })
+            .and_then(|parsed| parsed)
+        };
         let parsed_file = match cache {
             Some(cache) => cache
                 .terraform
@@ -844,6 +934,41 @@ impl FileLoader for Loader {
     }
 }
 
+/// The last line of defence: a panic while reading one file (or evaluating one root module,
+/// named by its first file) becomes an IRSA000 error on that file instead of ending the
+/// run. The error fails the fixture and CLI tests like any unexpected finding.
+///
+/// `IRSA_LINT_TEST_PANIC_ON` (debug builds only) makes the boundary provable: set to a
+/// file name, reading that file panics; set to `eval:` and a file name, evaluating the
+/// root module of that file does.
+fn guarded<T>(
+    file: FileId,
+    name: &std::ffi::OsStr,
+    stage: &str,
+    work: impl FnOnce() -> T,
+) -> Result<T, ParseError> {
+    let run = || {
+        if cfg!(debug_assertions)
+            && let Ok(target) = std::env::var("IRSA_LINT_TEST_PANIC_ON")
+            && target.strip_prefix(stage) == name.to_str()
+        {
+            panic!("test panic requested by IRSA_LINT_TEST_PANIC_ON={target}");
+        }
+        work()
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        ParseError {
+            span: Span::file_start(file),
+            message: format!("internal error while reading this file: {message}; please report it"),
+        }
+    })
+}
+
 /// Sort by path, position, rule id and message, so output does not depend on thread timing.
 fn sort_diagnostics(diagnostics: &mut [Diagnostic], sources: &SourceMap) {
     diagnostics.sort_by(|a, b| {
@@ -946,6 +1071,20 @@ resource "aws_iam_role" "api" {
         let after = run(HashMap::new(), Some(cache));
         assert_eq!(after, run(HashMap::new(), None));
         assert_eq!(after.len(), 1, "{after:?}");
+    }
+
+    /// A file that the walk found and that is gone when it is read (deleted by another
+    /// process in between) is one IRSA000 on its path; the rest of the run goes on.
+    #[test]
+    fn a_file_that_vanishes_after_the_walk_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gone.tf");
+        std::fs::write(&path, "locals {}\n").unwrap();
+        let found = discover::discover(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found.len(), 1);
+        std::fs::remove_file(&path).unwrap();
+        let err = read_input(&found[0].path, &Settings::default()).unwrap_err();
+        assert_eq!(err, "cannot read file: file vanished while reading");
     }
 
     const CLUSTER_CONFIG: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\

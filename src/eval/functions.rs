@@ -73,8 +73,15 @@ impl<'a> Module<'a> {
         let Ok(template) = hcl_edit::parser::parse_template(&text) else {
             return Ok(Value::Unknown);
         };
+        // Terraform refuses a template that calls `templatefile` again; without this, a
+        // template that includes itself would recurse until the stack overflows.
+        if self.in_template.replace(true) {
+            return Ok(Value::Unknown);
+        }
         let scope = template_scope(vars);
-        self.eval_template(&template, &scope)
+        let value = self.eval_template(&template, &scope);
+        self.in_template.set(false);
+        value
     }
 }
 

@@ -13,6 +13,7 @@ use hcl_edit::structure::{Block, Body};
 use super::FileLoader;
 use super::value::{Str, Symbol, Value};
 use super::workspace::{ModuleDir, Workspace, is_local_source, literal_source};
+use crate::facts::ParseError;
 use crate::source::{FileId, Span};
 
 /// The most expression evaluation steps one module may take before the rest is unknown.
@@ -111,6 +112,8 @@ pub struct Module<'a> {
     ancestors: Vec<PathBuf>,
     /// Module instances created in this root's tree, shared by all of them.
     instance_budget: Rc<Cell<usize>>,
+    /// Where this root's tree hit an evaluation limit, shared by all of its modules.
+    limits_hit: Rc<RefCell<Vec<ParseError>>>,
     /// Variables not set by the caller are unknown rather than their defaults (their real
     /// values are in a file irsa-lint cannot read).
     defaults_hidden: bool,
@@ -132,6 +135,8 @@ pub struct Module<'a> {
     cache: RefCell<HashMap<String, Value>>,
     in_progress: RefCell<HashSet<String>>,
     steps: Cell<u64>,
+    /// A `templatefile()` is being rendered: Terraform refuses to nest them.
+    pub(super) in_template: Cell<bool>,
 }
 
 impl<'a> Module<'a> {
@@ -167,6 +172,7 @@ impl<'a> Module<'a> {
             depth,
             ancestors: Vec::new(),
             instance_budget: Rc::new(Cell::new(MAX_MODULE_INSTANCES)),
+            limits_hit: Rc::default(),
             defaults_hidden: false,
             current_file: Cell::new(None),
             module_calls: HashMap::new(),
@@ -182,6 +188,7 @@ impl<'a> Module<'a> {
             cache: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(HashSet::new()),
             steps: Cell::new(0),
+            in_template: Cell::new(false),
         };
         for &(file, body, _) in &files {
             m.index_body(file, body);
@@ -275,7 +282,46 @@ impl<'a> Module<'a> {
     pub(super) fn step(&self) -> bool {
         let n = self.steps.get() + 1;
         self.steps.set(n);
+        if n == MAX_STEPS + 1 {
+            self.limit_hit(
+                self.module_span(),
+                format!(
+                    "evaluation of {} stopped after {MAX_STEPS} steps; the values it had not \
+                 reached are unknown",
+                    self.shown_name()
+                ),
+            );
+        }
         n <= MAX_STEPS
+    }
+
+    /// Where this root's tree hit an evaluation limit, in the order they were hit.
+    pub fn limits_hit(&self) -> Vec<ParseError> {
+        self.limits_hit.borrow().clone()
+    }
+
+    fn limit_hit(&self, span: Span, message: String) {
+        let mut hits = self.limits_hit.borrow_mut();
+        if !hits.iter().any(|h| h.span == span && h.message == message) {
+            hits.push(ParseError { span, message });
+        }
+    }
+
+    /// The module as the user knows it: its address, or its folder for a root module.
+    fn shown_name(&self) -> String {
+        match self.address.strip_suffix('.') {
+            Some(address) => address.to_string(),
+            None => format!("the module in {}", self.dir.display()),
+        }
+    }
+
+    /// The caller's module block, or the start of the module's first file for a root.
+    fn module_span(&self) -> Span {
+        match (self.call_site, self.files.first()) {
+            (Some(call_site), _) => call_site,
+            (None, Some((file, _, _))) => Span::file_start(*file),
+            (None, None) => Span::file_start(FileId(0)),
+        }
     }
 
     /// Evaluate with a cycle guard and a cache, keyed by a reference's address.
@@ -324,9 +370,17 @@ impl<'a> Module<'a> {
         let Some(&(file, expr)) = self.locals.get(name) else {
             return Ok(Value::Unknown);
         };
-        self.memo(format!("local.{name}"), || {
-            self.eval_in(file, expr, &Scope::default())
-        })
+        let key = format!("local.{name}");
+        if self.in_progress.borrow().contains(&key) {
+            // Terraform rejects the cycle; say so rather than leave the value silently unknown.
+            let span = self.user_span(Span::new(file, expr.span().unwrap_or(0..0)), None);
+            let message = format!(
+                "local.{name} depends on itself; terraform rejects the cycle and its value is \
+                 unknown here"
+            );
+            self.limit_hit(span, message);
+        }
+        self.memo(key, || self.eval_in(file, expr, &Scope::default()))
     }
 
     /// Evaluate an expression written in `file`: literals remember where they were written.
@@ -387,10 +441,18 @@ impl<'a> Module<'a> {
     }
 
     fn instantiate(&self, name: &str) -> Option<Vec<(InstanceKey, Rc<Module<'a>>)>> {
+        let &(file, block) = self.module_calls.get(name)?;
         if self.depth >= MAX_MODULE_DEPTH {
+            let span = self.user_span(Span::new(file, label_range(block)), None);
+            self.limit_hit(
+                span,
+                format!(
+                    "module {name} is nested more than {MAX_MODULE_DEPTH} modules deep and was not \
+                 evaluated; its values are unknown"
+                ),
+            );
             return None;
         }
-        let &(file, block) = self.module_calls.get(name)?;
         let source = literal_source(block)?;
         let version = block
             .body
@@ -444,6 +506,7 @@ impl<'a> Module<'a> {
             );
             child.input_spans = input_spans;
             child.instance_budget = self.instance_budget.clone();
+            child.limits_hit = self.limits_hit.clone();
             child.ancestors = self.ancestors.clone();
             child.ancestors.push(self.dir.clone());
             out.push((key, Rc::new(child)));

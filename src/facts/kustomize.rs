@@ -279,7 +279,7 @@ impl Tree<'_> {
         match self.file_text(dir, path, owned) {
             Some((id, text)) => match json_ops(&text) {
                 Some(ops) => Patch::Json(Some(ops), span),
-                None => Patch::Merge(self.objects(id, "")),
+                None => Patch::Merge(Box::new(self.objects(id, ""))),
             },
             None => Patch::Unknown,
         }
@@ -304,7 +304,7 @@ fn key_span(sources: &SourceMap, id: FileId, key: &str) -> Span {
 
 enum Patch {
     /// Objects of a strategic merge patch, read as facts with their spans.
-    Merge(Facts),
+    Merge(Box<Facts>),
     /// JSON 6902 operations; `None` when they cannot be read.
     Json(Option<Vec<JsonOp>>, Span),
     Unknown,
@@ -340,7 +340,7 @@ fn inline_patch(text: &str, span: Span) -> Patch {
     let mut facts = extract_manifests(span.file, text, ManifestSyntax::Yaml, "");
     facts.parse_errors.clear();
     respan(&mut facts, span);
-    Patch::Merge(facts)
+    Patch::Merge(Box::new(facts))
 }
 
 /// Move every span of facts read from text that is not a file of its own.

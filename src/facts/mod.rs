@@ -32,6 +32,8 @@ pub struct Facts {
     pub addon_roles: Vec<AddonRole>,
     pub helm_releases: Vec<HelmRelease>,
     pub parse_errors: Vec<ParseError>,
+    /// Where a resource limit stopped evaluation; what lies beyond it is unknown.
+    pub limits_hit: Vec<ParseError>,
     /// Some ServiceAccounts exist that could not be seen (Helm templates, unknown names):
     /// "no manifest defines this ServiceAccount" cannot be proven.
     pub hidden_service_accounts: bool,
@@ -51,6 +53,7 @@ impl Facts {
         self.addon_roles.extend(other.addon_roles);
         self.helm_releases.extend(other.helm_releases);
         self.parse_errors.extend(other.parse_errors);
+        self.limits_hit.extend(other.limits_hit);
         self.hidden_service_accounts |= other.hidden_service_accounts;
         self.hidden_roles |= other.hidden_roles;
     }

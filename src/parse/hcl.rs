@@ -22,7 +22,14 @@ pub fn parse_body(file: FileId, text: &str) -> Result<Body, ParseError> {
             Ok(body) => return Ok(body),
             Err(err) => err,
         };
-        let offset = err.location().offset().min(text.len());
+        let mut offset = err.location().offset().min(text.len());
+        // At the end of a CRLF line, point where an LF file's error would be: at the `\r`.
+        if text.as_bytes().get(offset) == Some(&b'\n')
+            && offset > 0
+            && text.as_bytes()[offset - 1] == b'\r'
+        {
+            offset -= 1;
+        }
         // Terraform takes the last of two equal keys in an object literal; hcl-edit refuses
         // the file. Rename the repeated key (same length, so offsets hold) and read on.
         if err.message().contains("redefined object key")

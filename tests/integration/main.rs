@@ -15,6 +15,10 @@
 //! - `modules`: findings inside modules name the module instances behind them.
 //! - `precommit`: the real `pre-commit` runs our hook on a throwaway git repository; it
 //!   must be on PATH (`.ci/run` installs it).
+//! - `robustness`: hostile and broken input (binary files, deep nesting, alias bombs,
+//!   symlink loops, FIFOs, cycles): no panic, no hang, the rest of the tree still linted.
+//! - `safety`: the README's guarantees: the fixtures are not written, the shipped code starts
+//!   no process and opens no socket, `file()` never reads outside the scanned roots.
 //! - `real_world`: patterns from public repositories that were once false findings or crashes.
 //! - `fixtures`: every fixture project under `fixtures/`, its findings checked exactly
 //!   against the expectations written next to the input.
@@ -27,3 +31,5 @@ mod lsp;
 mod modules;
 mod precommit;
 mod real_world;
+mod robustness;
+mod safety;

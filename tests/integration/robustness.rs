@@ -1,0 +1,582 @@
+//! Hostile and broken input: every case must end without a panic or a hang, report what it
+//! can with a position, and still lint the rest of the tree. Each tree holds a witness pair
+//! next to the bad file (a ServiceAccount with a misspelt annotation key, IRSA013); its
+//! finding must still appear. Crashes found by fuzzing (`scripts/fuzz.sh`) are kept here.
+//!
+//! A file that vanishes between the walk and the read is a unit test in `engine.rs` (the
+//! gap cannot be hit from outside). A cycle through locals is reported (an IRSA000 warning)
+//! and its values stay unknown.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use irsa_lint::engine::{Report, Settings, lint};
+
+/// A ServiceAccount whose annotation key is misspelt: IRSA013 on line 7, a finding that
+/// depends on this file alone (an unknown role name elsewhere would hide IRSA001).
+const WITNESS_SA: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  \
+                          namespace: pay\n  annotations:\n    eks.amazonaws.com/role-arm: \
+                          arn:aws:iam::482910375521:role/ledger-api\n";
+
+/// An `aws_iam_role` block that is never closed: IRSA000 at line 2, column 13.
+const BROKEN_TF: &str = "resource \"aws_iam_role\" \"x\" {\n  name = \"a\"\n";
+
+/// Generous: a debug build on a busy two-core machine. A hang is minutes, not seconds.
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+struct Tree {
+    dir: tempfile::TempDir,
+}
+
+impl Tree {
+    /// A tree with the witness pair in `witness/`.
+    fn new() -> Tree {
+        let tree = Tree {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        tree.file("witness/sa.yaml", WITNESS_SA);
+        tree
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn file(&self, relative: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// Lint the whole tree within the time limit, on another thread so that a hang fails
+    /// the test instead of blocking the suite.
+    fn lint(&self) -> Linted {
+        lint_within_limit(vec![self.path().to_path_buf()])
+    }
+
+    /// Run the real binary on the tree; returns the exit status and the JSON output.
+    fn run(&self) -> (i32, serde_json::Value) {
+        let out = Command::new(env!("CARGO_BIN_EXE_irsa-lint"))
+            .args(["check", "--format", "json", "."])
+            .current_dir(self.path())
+            .output()
+            .unwrap();
+        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        (out.status.code().unwrap_or(-1), json)
+    }
+}
+
+struct Linted {
+    report: Report,
+    root: PathBuf,
+}
+
+fn lint_within_limit(paths: Vec<PathBuf>) -> Linted {
+    let root = paths[0].clone();
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        let settings = Settings {
+            paths,
+            ..Settings::default()
+        };
+        let _ = send.send(lint(&settings).unwrap());
+    });
+    let report = receive
+        .recv_timeout(TIME_LIMIT)
+        .expect("linting ends within the time limit, without a panic");
+    Linted { report, root }
+}
+
+impl Linted {
+    /// (file relative to the tree, line, column, rule id, message) of every finding.
+    fn findings(&self) -> Vec<(String, u32, u32, &'static str, String)> {
+        let sources = &self.report.sources;
+        self.report
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let file = sources.get(d.primary.span.file);
+                let at = file.line_col(d.primary.span.start);
+                let path = file.path.strip_prefix(&self.root).unwrap_or(&file.path);
+                let path = path.to_string_lossy().replace('\\', "/");
+                (path, at.line, at.column, d.rule_id, d.message.clone())
+            })
+            .collect()
+    }
+
+    fn in_file(&self, name: &str) -> Vec<(u32, u32, &'static str, String)> {
+        self.findings()
+            .into_iter()
+            .filter(|f| f.0 == name)
+            .map(|(_, line, column, id, message)| (line, column, id, message))
+            .collect()
+    }
+
+    /// The witness pair's finding is still there: the rest of the tree was linted.
+    fn assert_witness(&self) {
+        let witness = self.in_file("witness/sa.yaml");
+        assert!(
+            witness.iter().any(|f| f.0 == 7 && f.2 == "IRSA013"),
+            "the rest of the tree is still linted: {:?}",
+            self.findings()
+        );
+    }
+}
+
+#[test]
+fn a_binary_file_named_tf_is_one_parse_error_at_its_start() {
+    let tree = Tree::new();
+    tree.file("infra/blob.tf", [0u8, 159, 146, 150, 0xff, 0, 1, 2]);
+    let linted = tree.lint();
+    linted.assert_witness();
+    let blob = linted.in_file("infra/blob.tf");
+    assert_eq!(blob.len(), 1, "{blob:?}");
+    assert_eq!((blob[0].0, blob[0].1, blob[0].2), (1, 1, "IRSA000"));
+    assert!(blob[0].3.contains("not valid UTF-8"), "{blob:?}");
+    let (status, _) = tree.run();
+    assert_eq!(status, 1, "a parse error is an error-level finding");
+}
+
+#[test]
+fn invalid_utf8_in_a_manifest_is_one_parse_error() {
+    let tree = Tree::new();
+    let mut text = WITNESS_SA.replace("pay", "other").into_bytes();
+    text.extend_from_slice(b"  label: caf\xe9\n");
+    tree.file("k8s/latin1.yaml", text);
+    let linted = tree.lint();
+    linted.assert_witness();
+    let latin1 = linted.in_file("k8s/latin1.yaml");
+    assert_eq!(latin1.len(), 1, "{latin1:?}");
+    assert_eq!((latin1[0].0, latin1[0].2), (1, "IRSA000"));
+}
+
+#[test]
+fn a_byte_order_mark_keeps_positions() {
+    let tree = Tree::new();
+    tree.file("infra/bom.tf", format!("\u{feff}{BROKEN_TF}"));
+    tree.file("k8s/bom.yaml", format!("\u{feff}{WITNESS_SA}"));
+    let linted = tree.lint();
+    linted.assert_witness();
+    let bom = linted.in_file("infra/bom.tf");
+    assert_eq!(bom.len(), 1, "{bom:?}");
+    assert_eq!((bom[0].0, bom[0].2), (2, "IRSA000"));
+    let sa = linted.in_file("k8s/bom.yaml");
+    assert!(sa.iter().any(|f| f.0 == 7 && f.2 == "IRSA013"), "{sa:?}");
+}
+
+#[test]
+fn crlf_line_endings_keep_lines_and_columns() {
+    let tree = Tree::new();
+    tree.file("infra/lf.tf", BROKEN_TF);
+    tree.file("other/crlf.tf", BROKEN_TF.replace('\n', "\r\n"));
+    tree.file("k8s/crlf.yaml", WITNESS_SA.replace('\n', "\r\n"));
+    let linted = tree.lint();
+    linted.assert_witness();
+    let lf = linted.in_file("infra/lf.tf");
+    let crlf = linted.in_file("other/crlf.tf");
+    assert_eq!(lf.len(), 1, "{lf:?}");
+    assert_eq!((lf[0].0, lf[0].1), (crlf[0].0, crlf[0].1), "{crlf:?}");
+    let sa = linted.in_file("k8s/crlf.yaml");
+    assert!(sa.iter().any(|f| f.0 == 7 && f.2 == "IRSA013"), "{sa:?}");
+}
+
+#[test]
+fn tabs_are_one_column_each() {
+    let tree = Tree::new();
+    tree.file("infra/tabs.tf", BROKEN_TF.replace("  ", "\t"));
+    let linted = tree.lint();
+    linted.assert_witness();
+    let tabs = linted.in_file("infra/tabs.tf");
+    assert_eq!(tabs.len(), 1, "{tabs:?}");
+    assert_eq!((tabs[0].0, tabs[0].2), (2, "IRSA000"));
+}
+
+#[test]
+fn empty_files_are_read_and_say_nothing() {
+    let tree = Tree::new();
+    for name in [
+        "infra/empty.tf",
+        "k8s/empty.yaml",
+        "k8s/empty.json",
+        "x.tf.json",
+    ] {
+        tree.file(name, "");
+    }
+    let linted = tree.lint();
+    linted.assert_witness();
+    for name in ["infra/empty.tf", "k8s/empty.yaml"] {
+        assert_eq!(linted.in_file(name), [], "{name}");
+    }
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_reported_and_not_read() {
+    let tree = Tree::new();
+    let big = tree.file("infra/big.tf", "");
+    // Sparse: 50 MB on paper, nothing on disk.
+    std::fs::File::options()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(50 * 1024 * 1024)
+        .unwrap();
+    let linted = tree.lint();
+    linted.assert_witness();
+    let found = linted.in_file("infra/big.tf");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0, found[0].1, found[0].2), (1, 1, "IRSA000"));
+    assert!(found[0].3.contains("larger than 16 MiB"), "{found:?}");
+}
+
+#[test]
+fn deep_nesting_does_not_overflow_the_stack() {
+    let depth = 100_000;
+    let tree = Tree::new();
+    let open = "[".repeat(depth);
+    let close = "]".repeat(depth);
+    tree.file(
+        "infra/deep.tf",
+        format!("locals {{\n  x = {open}{close}\n}}\n"),
+    );
+    let braces = "{\"a\": ".repeat(depth) + "1" + &"}".repeat(depth);
+    tree.file("k8s/deep.json", &braces);
+    tree.file("k8s/deep.yaml", format!("{open}{close}\n"));
+    tree.file(
+        "json/main.tf.json",
+        format!("{{\"locals\": {{\"x\": {braces}}}}}"),
+    );
+    let linted = tree.lint();
+    linted.assert_witness();
+    for name in [
+        "infra/deep.tf",
+        "k8s/deep.json",
+        "k8s/deep.yaml",
+        "json/main.tf.json",
+    ] {
+        let found = linted.in_file(name);
+        assert_eq!(found.len(), 1, "{name}: {found:?}");
+        assert_eq!(found[0].2, "IRSA000", "{name}");
+        assert!(
+            found[0].3.contains("nested more than 500 levels"),
+            "{found:?}"
+        );
+    }
+    let found = linted.in_file("infra/deep.tf");
+    // `locals {` is the first level: the 500th `[` opens level 501.
+    assert_eq!(
+        (found[0].0, found[0].1),
+        (2, 506),
+        "at the bracket that is too deep"
+    );
+}
+
+#[test]
+fn a_yaml_alias_bomb_ends_quickly() {
+    let mut bomb = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    let mut previous = 'a';
+    for name in "bcdefghi".chars() {
+        let refs = vec![format!("*{previous}"); 9].join(",");
+        bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        previous = name;
+    }
+    let tree = Tree::new();
+    tree.file(
+        "k8s/bomb.yaml",
+        format!("apiVersion: v1\nkind: ServiceAccount\n{bomb}"),
+    );
+    let started = Instant::now();
+    let linted = tree.lint();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    linted.assert_witness();
+}
+
+#[test]
+fn duplicate_yaml_keys_do_not_stop_the_run() {
+    let tree = Tree::new();
+    let duplicated = WITNESS_SA.replace("  name: api\n", "  name: api\n  name: api\n");
+    tree.file("k8s/duplicate.yaml", duplicated.replace("pay", "other"));
+    let linted = tree.lint();
+    linted.assert_witness();
+}
+
+#[test]
+fn a_ten_megabyte_line_is_read_in_bounded_time() {
+    let tree = Tree::new();
+    let line = "x".repeat(10 * 1024 * 1024);
+    tree.file("infra/long.tf", format!("locals {{ long = \"{line}\" }}\n"));
+    tree.file(
+        "k8s/long.yaml",
+        format!("# {line}\n{}", WITNESS_SA.replace("pay", "x")),
+    );
+    let started = Instant::now();
+    let linted = tree.lint();
+    assert!(started.elapsed() < TIME_LIMIT);
+    linted.assert_witness();
+    assert_eq!(linted.in_file("infra/long.tf"), []);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_not_followed() {
+    let tree = Tree::new();
+    std::fs::create_dir_all(tree.path().join("loop")).unwrap();
+    std::os::unix::fs::symlink("..", tree.path().join("loop/up")).unwrap();
+    std::os::unix::fs::symlink("self", tree.path().join("loop/self")).unwrap();
+    std::os::unix::fs::symlink("b.tf", tree.path().join("loop/a.tf")).unwrap();
+    std::os::unix::fs::symlink("a.tf", tree.path().join("loop/b.tf")).unwrap();
+    let linted = tree.lint();
+    linted.assert_witness();
+    assert!(linted.findings().iter().all(|f| !f.0.starts_with("loop")));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_out_of_the_root_is_not_followed() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.tf"), BROKEN_TF).unwrap();
+    let tree = Tree::new();
+    std::os::unix::fs::symlink(outside.path(), tree.path().join("outside")).unwrap();
+    let link = tree.path().join("linked.tf");
+    std::os::unix::fs::symlink(outside.path().join("secret.tf"), link).unwrap();
+    let linted = tree.lint();
+    linted.assert_witness();
+    let ids: Vec<_> = linted.findings().into_iter().map(|f| f.3).collect();
+    assert!(!ids.contains(&"IRSA000"), "{:?}", linted.findings());
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_is_reported_or_read_as_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let tree = Tree::new();
+    let locked = tree.file("infra/locked.tf", BROKEN_TF);
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root (CI containers) reads a mode-000 file anyway: then it is linted like any other.
+    let readable_anyway = std::fs::read(&locked).is_ok();
+    let linted = tree.lint();
+    linted.assert_witness();
+    let found = linted.in_file("infra/locked.tf");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].2, "IRSA000");
+    if readable_anyway {
+        assert_eq!(found[0].0, 2, "read and parsed: {found:?}");
+    } else {
+        assert_eq!((found[0].0, found[0].1), (1, 1));
+        assert!(found[0].3.contains("permission denied"), "{found:?}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_still_read() {
+    use std::os::unix::ffi::OsStrExt;
+    let tree = Tree::new();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.tf");
+    std::fs::write(tree.path().join("infra").join(name), BROKEN_TF)
+        .or_else(|_| {
+            std::fs::create_dir_all(tree.path().join("infra"))?;
+            std::fs::write(tree.path().join("infra").join(name), BROKEN_TF)
+        })
+        .unwrap();
+    let linted = tree.lint();
+    linted.assert_witness();
+    let found: Vec<_> = linted
+        .findings()
+        .into_iter()
+        .filter(|f| f.0.starts_with("infra/caf"))
+        .collect();
+    assert_eq!(found.len(), 1, "{:?}", linted.findings());
+    assert_eq!((found[0].1, found[0].3), (2, "IRSA000"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_skipped_not_waited_on() {
+    let tree = Tree::new();
+    let fifo = tree.path().join("infra/pipe.tf");
+    std::fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let linted = tree.lint();
+    linted.assert_witness();
+    // Named on the command line, it is reported, not opened.
+    let named = lint_within_limit(vec![fifo.clone(), tree.path().join("witness")]);
+    let found = named.findings();
+    let ids: Vec<_> = found.iter().map(|f| f.3).collect();
+    assert_eq!(ids, ["IRSA000", "IRSA013"], "{found:?}");
+    assert!(found[0].4.contains("not a regular file"), "{found:?}");
+}
+
+#[test]
+fn a_template_that_includes_itself_ends() {
+    let tree = Tree::new();
+    tree.file(
+        "infra/main.tf",
+        "locals { x = templatefile(\"${path.module}/self.tpl\", {}) }\n\
+         resource \"aws_iam_role\" \"r\" {\n  name = local.x\n}\n",
+    );
+    tree.file(
+        "infra/self.tpl",
+        "${templatefile(\"${path.module}/self.tpl\", {})}",
+    );
+    tree.lint().assert_witness();
+}
+
+#[test]
+fn a_module_that_sources_itself_ends() {
+    let tree = Tree::new();
+    tree.file(
+        "infra/main.tf",
+        "module \"again\" {\n  source = \"./\"\n}\nmodule \"up\" {\n  source = \"../infra\"\n}\n",
+    );
+    tree.lint().assert_witness();
+}
+
+#[test]
+fn for_each_over_a_million_element_range_is_bounded() {
+    let tree = Tree::new();
+    tree.file(
+        "infra/main.tf",
+        "resource \"aws_iam_role\" \"many\" {\n  for_each = toset([for i in range(1000000) : \
+         tostring(i)])\n  name = \"r-${each.key}\"\n}\n",
+    );
+    tree.lint().assert_witness();
+}
+
+#[test]
+fn locals_that_reference_each_other_are_reported_as_a_cycle() {
+    let tree = Tree::new();
+    tree.file(
+        "infra/main.tf",
+        "locals {\n  a = local.b\n  b = \"${local.a}-x\"\n}\n\
+         resource \"aws_iam_role\" \"cycle\" {\n  name = local.a\n}\n",
+    );
+    let linted = tree.lint();
+    linted.assert_witness();
+    let cycle = linted.in_file("infra/main.tf");
+    assert_eq!(cycle.len(), 1, "{cycle:?}");
+    assert_eq!((cycle[0].0, cycle[0].2), (2, "IRSA000"));
+    assert!(
+        cycle[0].3.contains("local.a depends on itself"),
+        "{cycle:?}"
+    );
+}
+
+#[test]
+fn modules_nested_too_deep_are_named_where_evaluation_stopped() {
+    let tree = Tree::new();
+    for i in 0..20 {
+        tree.file(
+            &format!("infra/m{i}/main.tf"),
+            format!("module \"next\" {{\n  source = \"../m{}\"\n}}\n", i + 1),
+        );
+    }
+    let linted = tree.lint();
+    linted.assert_witness();
+    let stopped = linted.in_file("infra/m16/main.tf");
+    assert_eq!(stopped.len(), 1, "{:?}", linted.findings());
+    assert_eq!((stopped[0].0, stopped[0].2), (1, "IRSA000"));
+    assert!(
+        stopped[0].3.contains("module next is nested more than 16"),
+        "{stopped:?}"
+    );
+    let level = linted
+        .report
+        .diagnostics
+        .iter()
+        .find(|d| d.rule_id == "IRSA000");
+    assert_eq!(level.unwrap().level.as_str(), "warning");
+}
+
+#[test]
+fn the_evaluation_step_limit_is_reported_once_per_module() {
+    let tree = Tree::new();
+    tree.file(
+        "infra/main.tf",
+        "locals {\n  grid = [for i in range(3000) : [for j in range(3000) : \"${i}-${j}\"]]\n}\n\
+         resource \"aws_iam_role\" \"r\" {\n  name = local.grid[1][2]\n}\n",
+    );
+    let linted = tree.lint();
+    linted.assert_witness();
+    let stopped = linted.in_file("infra/main.tf");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(
+        (stopped[0].0, stopped[0].1, stopped[0].2),
+        (1, 1, "IRSA000")
+    );
+    assert!(
+        stopped[0].3.contains("stopped after 2000000 steps"),
+        "{stopped:?}"
+    );
+}
+
+/// Run the real binary with `IRSA_LINT_TEST_PANIC_ON` set (honoured by debug builds only).
+fn run_with_panic_on(tree: &Tree, target: &str) -> (i32, Vec<(String, String, String)>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_irsa-lint"))
+        .args(["check", "--format", "json", "."])
+        .env("IRSA_LINT_TEST_PANIC_ON", target)
+        .current_dir(tree.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["diagnostics"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{json}"))
+        .iter()
+        .map(|d| {
+            let path = d["location"]["path"].as_str().or(d["path"].as_str());
+            (
+                path.unwrap_or_default().to_string(),
+                d["rule_id"]
+                    .as_str()
+                    .or(d["code"].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                d["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), findings)
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_panic_while_reading_one_file_is_an_internal_error_on_that_file() {
+    let tree = Tree::new();
+    tree.file("infra/main.tf", "locals { a = 1 }\n");
+    tree.file("k8s/other.yaml", WITNESS_SA.replace("pay", "other"));
+    for (target, file) in [
+        ("main.tf", "infra/main.tf"),
+        ("other.yaml", "k8s/other.yaml"),
+        ("eval:main.tf", "infra/main.tf"),
+    ] {
+        let (status, findings) = run_with_panic_on(&tree, target);
+        assert_eq!(status, 1, "{target}: an internal error fails the run");
+        let internal: Vec<_> = findings
+            .iter()
+            .filter(|f| f.2.starts_with("internal error while reading this file"))
+            .collect();
+        assert_eq!(internal.len(), 1, "{target}: {findings:?}");
+        assert_eq!(internal[0].0, file, "{target}");
+        assert!(
+            internal[0].2.contains("test panic requested"),
+            "{internal:?}"
+        );
+        assert!(internal[0].2.ends_with("please report it"), "{internal:?}");
+        assert!(
+            findings.iter().any(|f| f.0 == "witness/sa.yaml"),
+            "{target}: the rest of the tree is still linted: {findings:?}"
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! The guarantees in the README's "Guarantees" section, checked: linting never writes the
+//! scanned tree, the code starts no process and opens no socket, and Terraform's `file()`
+//! never reads outside the scanned roots.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use irsa_lint::engine::{Settings, lint};
+
+type Snapshot = BTreeMap<PathBuf, Option<(Vec<u8>, SystemTime)>>;
+
+/// Every folder and file below `root`, with each file's bytes and modification time.
+fn snapshot(root: &Path) -> Snapshot {
+    fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let relative = path.strip_prefix(root).unwrap().to_path_buf();
+            if path.is_dir() {
+                out.insert(relative, None);
+                walk(root, &path, out);
+            } else {
+                let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+                out.insert(relative, Some((std::fs::read(&path).unwrap(), modified)));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+#[test]
+fn linting_every_fixture_writes_nothing() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixtures = repo.join("fixtures");
+    let before = snapshot(&fixtures);
+    for args in [
+        &["check", "--format", "json", "fixtures"][..],
+        &["check", "--format", "sarif", "fixtures"],
+        &["check", "--format", "human", "fixtures"],
+        &["graph", "fixtures"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_irsa-lint"))
+            .args(args)
+            .current_dir(repo)
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {out:?}"
+        );
+    }
+    assert!(before == snapshot(&fixtures), "the fixtures changed");
+}
+
+/// The source files of the binary and library, without their unit tests.
+fn shipped_sources() -> Vec<(PathBuf, String)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let shipped = match text.find("#[cfg(test)]") {
+                    Some(at) => text[..at].to_string(),
+                    None => text,
+                };
+                out.push((path, shipped));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut out);
+    assert!(out.len() > 20, "the sources were found");
+    out
+}
+
+#[test]
+fn no_subprocess_and_no_network_in_the_shipped_code() {
+    const FORBIDDEN: &[&str] = &[
+        "process::Command",
+        "Command::new(",
+        "std::net",
+        "TcpStream",
+        "TcpListener",
+        "UdpSocket",
+        "UnixStream",
+        "ToSocketAddrs",
+    ];
+    for (path, text) in shipped_sources() {
+        for word in FORBIDDEN {
+            assert!(!text.contains(word), "{} uses {word}", path.display());
+        }
+    }
+    let manifest = include_str!("../../Cargo.toml");
+    let dependencies = manifest.split("[dev-dependencies]").next().unwrap();
+    for client in ["reqwest", "ureq", "hyper", "curl", "attohttpc", "isahc"] {
+        assert!(!dependencies.contains(client), "depends on {client}");
+    }
+}
+
+#[test]
+fn the_only_file_ever_written_is_the_baseline() {
+    const WRITES: &[&str] = &[
+        "fs::write",
+        "File::create",
+        "OpenOptions",
+        "create_dir",
+        "remove_file",
+        "remove_dir",
+        "fs::rename",
+        "fs::copy",
+        "set_permissions",
+    ];
+    let mut writers = Vec::new();
+    for (path, text) in shipped_sources() {
+        for word in WRITES {
+            if text.contains(word) {
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                writers.push((name, *word));
+            }
+        }
+    }
+    // The baseline file `--write-baseline` names, and the benchmark generator's output tree
+    // (a tool of its own, `irsa-lint-gen`, that never reads a tree it writes).
+    assert_eq!(
+        writers,
+        [
+            ("commands.rs".to_string(), "fs::write"),
+            ("irsa-lint-gen.rs".to_string(), "fs::write"),
+            ("irsa-lint-gen.rs".to_string(), "create_dir"),
+        ]
+    );
+}
+
+/// A trust policy whose condition key has a scheme: IRSA006 wherever it is read.
+const POLICY: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [{
+    "Effect": "Allow",
+    "Principal": {"Federated": "arn:aws:iam::482910375521:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A"},
+    "Action": "sts:AssumeRoleWithWebIdentity",
+    "Condition": {"StringEquals": {"https://oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:sub": "system:serviceaccount:pay:api"}}
+  }]
+}
+"#;
+
+fn role_reading(path: &str) -> String {
+    format!(
+        "resource \"aws_iam_role\" \"api\" {{\n  name = \"api\"\n  \
+         assume_role_policy = file(\"${{path.module}}/{path}\")\n}}\n"
+    )
+}
+
+#[test]
+fn file_never_reads_outside_the_scanned_roots() {
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::write(outer.path().join("outside.json"), POLICY).unwrap();
+    let repo = outer.path().join("repo");
+    std::fs::create_dir_all(repo.join("infra")).unwrap();
+    std::fs::create_dir_all(repo.join("inside")).unwrap();
+    std::fs::write(repo.join("inside/policy.txt"), POLICY).unwrap();
+    let lint_with = |main_tf: String| {
+        std::fs::write(repo.join("infra/main.tf"), main_tf).unwrap();
+        let report = lint(&Settings {
+            paths: vec![repo.clone()],
+            ..Settings::default()
+        })
+        .unwrap();
+        let ids: Vec<_> = report.diagnostics.iter().map(|d| d.rule_id).collect();
+        let read_outside = report
+            .sources
+            .iter()
+            .any(|(_, f)| f.path.to_string_lossy().contains("outside.json"));
+        (ids, read_outside)
+    };
+    // The same policy below the root is read, so the check below can fail.
+    let (inside, _) = lint_with(role_reading("../inside/policy.txt"));
+    assert!(inside.contains(&"IRSA006"), "{inside:?}");
+    let (outside, read_outside) = lint_with(role_reading("../../outside.json"));
+    assert!(!outside.contains(&"IRSA006"), "{outside:?}");
+    assert!(!read_outside);
+    #[cfg(unix)]
+    {
+        // Nor through a link below the root that points out of it.
+        std::os::unix::fs::symlink(
+            outer.path().join("outside.json"),
+            repo.join("infra/link.txt"),
+        )
+        .unwrap();
+        let (linked, read_outside) = lint_with(role_reading("link.txt"));
+        assert!(!linked.contains(&"IRSA006"), "{linked:?}");
+        assert!(!read_outside);
+    }
+}
