@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Time from a one-file edit to its published diagnostics, with `irsa-lint lsp` driven over
+stdio as an editor drives it, in a workspace made by irsa-lint-gen.
+
+    scripts/lsp-bench.py [SERVICES] [EDITS]     (defaults: 1000 services, 50 edits)
+
+Each edit moves one ServiceAccount's namespace away from what its role trusts and back, so
+every edit changes that file's findings; the time is from sending didChange to receiving
+publishDiagnostics for that file.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def frame(message):
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def read_message(stream):
+    length = None
+    while True:
+        line = stream.readline()
+        if not line:
+            raise EOFError("the server closed its output")
+        if line in (b"\r\n", b"\n"):
+            break
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return json.loads(stream.read(length))
+
+
+def main():
+    services = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    edits = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bins"], cwd=ROOT, check=True)
+    binary = os.path.join(ROOT, "target", "release", "irsa-lint")
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = os.path.join(tmp, "repo")
+        subprocess.run([os.path.join(ROOT, "target", "release", "irsa-lint-gen"), str(services), workspace],
+                       check=True, stdout=subprocess.DEVNULL)
+        path = os.path.join(workspace, "team-0001", "k8s", "svc-00051.yaml")
+        uri = "file://" + path
+        text = open(path).read()
+        namespace = text.split("namespace: ", 1)[1].split("\n", 1)[0]
+        moved = text.replace(f"namespace: {namespace}\n", f"namespace: {namespace}-moved\n", 1)
+        assert moved != text, "the generated ServiceAccount has the expected namespace"
+        server = subprocess.Popen([binary, "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
+
+        def send(message):
+            server.stdin.write(frame(message))
+            server.stdin.flush()
+
+        def wait_for(predicate):
+            while True:
+                message = read_message(server.stdout)
+                if predicate(message):
+                    return message
+
+        started = time.perf_counter()
+        send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+              "params": {"processId": None, "rootUri": "file://" + workspace, "capabilities": {}}})
+        wait_for(lambda m: m.get("id") == 1)
+        send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics")
+        first = time.perf_counter() - started
+        send({"jsonrpc": "2.0", "method": "textDocument/didOpen",
+              "params": {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}}})
+        is_ours = lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+        timings = []
+        for version in range(2, edits + 2):
+            body = moved if version % 2 == 0 else text
+            before = time.perf_counter()
+            send({"jsonrpc": "2.0", "method": "textDocument/didChange",
+                  "params": {"textDocument": {"uri": uri, "version": version},
+                             "contentChanges": [{"text": body}]}})
+            # The edited file's diagnostics for this version (a finding when moved, none when back).
+            wait_for(lambda m: is_ours(m) and (len(m["params"]["diagnostics"]) > 0) == (body is moved))
+            timings.append((time.perf_counter() - before) * 1000)
+        send({"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": None})
+        wait_for(lambda m: m.get("id") == 2)
+        send({"jsonrpc": "2.0", "method": "exit", "params": None})
+        server.wait(timeout=30)
+        files = sum(len(f) for _, _, f in os.walk(workspace))
+        print(f"services={services} files={files} first_lint={first * 1000:.0f} ms "
+              f"edit_to_diagnostics median={statistics.median(timings):.1f} ms "
+              f"p90={sorted(timings)[int(len(timings) * 0.9)]:.1f} ms over {edits} edits")
+
+
+if __name__ == "__main__":
+    main()
