@@ -256,7 +256,8 @@ impl<'a> Module<'a> {
         }
     }
 
-    pub(super) fn eval_template(&self, t: &Template, scope: &Scope) -> EvalResult {
+    /// Evaluate a template (a `templatefile()` body, a heredoc) to a string.
+    pub fn eval_template(&self, t: &Template, scope: &Scope) -> EvalResult {
         self.eval_template_elements(t.iter(), scope)
     }
 

@@ -251,14 +251,6 @@ impl<'a> Module<'a> {
         self.locals.get(name).copied()
     }
 
-    pub fn eval_template_public(
-        &self,
-        t: &hcl_edit::template::Template,
-        scope: &Scope,
-    ) -> EvalResult {
-        self.eval_template(t, scope)
-    }
-
     /// Every resource (or data source) of a type, in file and position order.
     pub fn resources_of(&self, kind: &str, data: bool) -> Vec<&Resource<'a>> {
         let map = if data { &self.data } else { &self.resources };

@@ -204,7 +204,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
         span: Span,
     ) -> Option<TrustPolicy> {
         let scope = template_scope(Some(vars));
-        let value = self.module.eval_template_public(t, &scope).ok()?;
+        let value = self.module.eval_template(t, &scope).ok()?;
         let parsed = parse_json(value.as_known_str()?)?;
         statements_from_node(&json_node(&parsed, &|_r| span, &|_r| None))
     }
