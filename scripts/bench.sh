@@ -13,7 +13,7 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000)
 runs=${RUNS:-3}
 
-cargo build --release --quiet --bin irsa-lint --bin irsa-lint-gen --bin irsa-lint-parse-floor
+cargo build --release --quiet -p irsa-lint -p irsa-lint-dev
 bin="${CARGO_TARGET_DIR:-target}/release"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

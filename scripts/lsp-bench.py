@@ -40,7 +40,7 @@ def read_message(stream):
 def main():
     services = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     edits = int(sys.argv[2]) if len(sys.argv) > 2 else 50
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bins"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--workspace", "--bins"], cwd=ROOT, check=True)
     binary = os.path.join(ROOT, "target", "release", "irsa-lint")
     with tempfile.TemporaryDirectory() as tmp:
         workspace = os.path.join(tmp, "repo")

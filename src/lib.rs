@@ -24,8 +24,9 @@
 //! - `engine`: discover → parse → evaluate → extract → link → rules → suppress → levels →
 //!   baseline → sort.
 //! - `lsp/`: the language server (`irsa-lint lsp`); the only place LSP types appear.
-//! - `bin/irsa-lint-gen`, `bin/irsa-lint-parse-floor`: the benchmark's synthetic monorepo
-//!   and its parse-only floor (`scripts/bench.sh`); not part of the library.
+//! - `dev/` (a crate of its own, never installed): `irsa-lint-gen` and
+//!   `irsa-lint-parse-floor`, the benchmark's synthetic monorepo and its parse-only floor
+//!   (`scripts/bench.sh`), and `cargo bench -p irsa-lint-dev`.
 //!
 //! # Invariants
 //! - **Parsing never fails**: errors become IRSA000 diagnostics and the rest is still linted.

@@ -330,29 +330,15 @@ fn first_paragraph(doc: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use serde_json::{Value, json};
 
     use super::*;
     use crate::output::test_project::Project;
 
-    const SCHEMA_FILE: &str = "schemas/sarif-schema-2.1.0.json";
-
-    /// The official OASIS schema lives in `shared/` beside the checkout (CI lays it there);
-    /// `IRSA_LINT_SHARED_DIR` points elsewhere, e.g. from a worktree outside the project.
+    /// The official OASIS SARIF 2.1.0 schema, vendored in `tests/data/` so that the test
+    /// needs nothing beside the checkout.
     fn official_schema() -> Value {
-        let shared = std::env::var_os("IRSA_LINT_SHARED_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-        let path = shared.join(SCHEMA_FILE);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|err| {
-            panic!(
-                "cannot read the SARIF schema at {} ({err}); put the project's shared/ folder \
-                 beside the checkout or set IRSA_LINT_SHARED_DIR to it",
-                path.display()
-            )
-        });
+        let text = include_str!("../../tests/data/sarif-schema-2.1.0.json");
         // The published 2.1.0 schema has a stray `]` in the `language` patterns, which
         // jsonschema (rightly) rejects as a regex; the SARIF errata fix it (oasis-tcs/sarif-spec
         // issue 488). We never emit `language`, so using the corrected pattern changes nothing

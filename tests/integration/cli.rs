@@ -716,3 +716,48 @@ resource "aws_iam_role" "api" {
     assert!(!findings(&from_sources).is_empty());
     assert_eq!(findings(&from_stdin), findings(&from_sources));
 }
+
+/// The two lines of README.md's Quick start: its first `sh` block.
+fn quick_start_lines() -> Vec<String> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md is readable");
+    let section = readme
+        .split("\n## Quick start\n")
+        .nth(1)
+        .expect("README.md has a Quick start section");
+    let section = section.split("\n## ").next().unwrap();
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the Quick start has a sh block");
+    block.lines().map(str::to_string).collect()
+}
+
+/// The Quick start's first line runs the linter on a bundled example and passes; its
+/// second is the test command (`scripts/quickstart.sh` runs both on a fresh clone in CI).
+#[test]
+fn the_quick_start_lints_a_bundled_example_and_names_the_test_script() {
+    let lines = quick_start_lines();
+    assert_eq!(lines.len(), 2, "exactly two lines: {lines:?}");
+    let args = lines[0]
+        .strip_prefix("cargo run --release -- ")
+        .expect("the first line runs the linter through cargo");
+    let args: Vec<&str> = args.split_whitespace().collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(env!("CARGO_BIN_EXE_irsa-lint"))
+        .args(&args)
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("IRSA003 trust-subject-mismatch"),
+        "{stdout}"
+    );
+    assert_eq!(lines[1], "scripts/test.sh");
+    let script = std::fs::read_to_string(root.join("scripts/test.sh")).unwrap();
+    assert!(script.contains("cargo test --workspace --all-targets"));
+}

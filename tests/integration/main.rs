@@ -14,7 +14,7 @@
 //!   fix, clean shutdown.
 //! - `modules`: findings inside modules name the module instances behind them.
 //! - `precommit`: the real `pre-commit` runs our hook on a throwaway git repository; it
-//!   must be on PATH (`.ci/run` installs it).
+//!   must be on PATH (`scripts/test.sh` installs it).
 //! - `robustness`: hostile and broken input (binary files, deep nesting, alias bombs,
 //!   symlink loops, FIFOs, cycles): no panic, no hang, the rest of the tree still linted.
 //! - `safety`: the README's guarantees: the fixtures are not written, the shipped code starts

@@ -5,9 +5,10 @@
 //! `entry`. That spares pre-commit a `cargo install` of irsa-lint (minutes, and the crate
 //! registry) while `files`, `pass_filenames` and `require_serial` are the real file's.
 //!
-//! `pre-commit` must be on PATH; `.ci/run` installs it from PyPI. Without it these tests
-//! fail rather than skip. HOME, PRE_COMMIT_HOME and git's configuration all point
-//! into the temporary folder, so nothing outside it is written.
+//! `pre-commit` must be on PATH; `scripts/test.sh` (the README's test command) installs it
+//! from PyPI into a virtualenv under `target/`. Without it these tests fail rather than
+//! skip. HOME, PRE_COMMIT_HOME and git's configuration all point into the temporary folder,
+//! so nothing outside it is written.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -139,7 +140,7 @@ impl HookRepository {
             ),
             Err(err) => panic!(
                 "pre-commit is not on PATH ({err}). These tests run the real pre-commit; \
-                 install it with `python3 -m pip install pre-commit` (.ci/run does)"
+                 run the suite with scripts/test.sh, which installs it"
             ),
         }
     }

@@ -3,7 +3,7 @@
 //! on their own. Plain `std::time` (no harness); each figure is the best of five runs.
 //! The whole-program comparison with the parse-only floor is `scripts/bench.sh`.
 //!
-//! Run with `cargo bench --bench components`.
+//! Run with `cargo bench -p irsa-lint-dev --bench components`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
