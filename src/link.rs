@@ -298,6 +298,13 @@ impl<'a> LintContext<'a> {
         })
     }
 
+    /// The link of the ServiceAccount at `sa` in `facts.service_accounts`, if it has one.
+    pub fn link_of(&self, sa: usize) -> Option<&SaLink> {
+        // Links are made in ServiceAccount order, so a binary search finds one.
+        let at = self.sa_links.binary_search_by_key(&sa, |l| l.sa).ok()?;
+        self.sa_links.get(at)
+    }
+
     pub fn service_account(&self, link: &SaLink) -> &'a ServiceAccount {
         &self.facts.service_accounts[link.sa]
     }
@@ -681,6 +688,37 @@ pub fn role_admits<'r>(
         return Admission::Unknown;
     }
     Admission::Rejected(rejecting)
+}
+
+/// Whether a web-identity Allow statement of the role names `subject` itself (a value equal
+/// to it, not a pattern it happens to match) and all its `:sub` conditions admit it: the role
+/// is meant for exactly this ServiceAccount.
+pub fn role_trusts_exactly(role: &Role, subject: &str) -> bool {
+    let Some(trust) = &role.trust else {
+        return false;
+    };
+    trust.statements.iter().any(|s| {
+        s.effect == Some(Effect::Allow)
+            && allows_web_identity(s) == Tri::Yes
+            && statement_admits(s, "sub", subject) == Tri::Yes
+            && s.conditions.iter().flatten().any(|c| {
+                key_is(&c.key.value, "sub")
+                    && c.values.iter().flatten().any(|v| {
+                        v.value.as_known().is_some_and(|text| {
+                            names_exactly(operator(&c.operator.value), text, subject)
+                        })
+                    })
+            })
+    })
+}
+
+fn names_exactly(op: Option<Operator>, value: &str, subject: &str) -> bool {
+    match op {
+        Some(Operator::Equals) => value == subject,
+        Some(Operator::EqualsIgnoreCase) => value.eq_ignore_ascii_case(subject),
+        Some(Operator::Like) => value == subject && !value.contains(['*', '?']),
+        None => false,
+    }
 }
 
 /// IAM's `StringLike` glob: `*` any run of characters, `?` one character.

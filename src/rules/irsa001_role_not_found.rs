@@ -1,9 +1,13 @@
 //! IRSA001 role-not-found: a ServiceAccount's role-arn names a role the scanned Terraform (or
-//! eksctl config) does not define, while it defines IRSA roles that could be meant.
+//! eksctl config) does not define, while it defines IRSA roles that could be meant. An error
+//! when a defined role is provably the one meant (its trust names exactly this
+//! ServiceAccount) or has a close name; a warning otherwise, since the role may live
+//! elsewhere.
 
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::facts::{Origin, RoleName};
-use crate::link::{LintContext, closest};
+use crate::eval::value::Tri;
+use crate::facts::{Origin, Role, RoleName, ServiceAccount};
+use crate::link::{LintContext, SaLink, closest, role_trusts_exactly};
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -20,13 +24,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         return;
     }
     // Every role's name must be known, or the annotation may name the one we cannot read.
-    let names: Vec<&str> = irsa_roles
-        .iter()
-        .filter_map(|r| match &r.name {
-            RoleName::Exact(n) => n.as_known(),
-            _ => None,
-        })
-        .collect();
+    let names: Vec<&str> = irsa_roles.iter().filter_map(|r| known_name(r)).collect();
     if names.len() != irsa_roles.len() {
         return;
     }
@@ -35,10 +33,15 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if !link.roles.is_empty() || link.maybe_other || ctx.external_roles.contains(link) {
             continue;
         }
-        let Some(wanted) = link.arn.name.as_known() else { continue };
+        let Some(wanted) = link.arn.name.as_known() else {
+            continue;
+        };
+        let account = link.arn.account.as_known();
         // A role in an account none of the scanned roles live in is managed elsewhere.
-        if let Some(account) = link.arn.account.as_known()
-            && accounts.iter().all(|a| a.as_deref().is_some_and(|a| a != account))
+        if let Some(account) = account
+            && accounts
+                .iter()
+                .all(|a| a.as_deref().is_some_and(|a| a != account))
         {
             continue;
         }
@@ -47,36 +50,124 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             "service account {} uses role {wanted}, which the scanned Terraform and eksctl configs do not define",
             sa.qualified_name()
         );
-        let mut d = Diagnostic::new(&RULE, Label::new(link.value.span, "no role of this name"), message)
+        let d = Diagnostic::new(
+            &RULE,
+            Label::new(link.value.span, "no role of this name"),
+            message,
+        )
         .rendered(&sa.rendered);
-        match closest(wanted, names.iter().copied()) {
-            Some(near) => {
-                let role = irsa_roles.iter().find(|r| matches!(&r.name, RoleName::Exact(n) if n.as_known() == Some(near)));
-                d = d.level(Level::Error).help(format!("did you mean `{near}`?"));
-                if let Some(role) = role {
-                    d = d.related(role.name_span, format!("role {near} is defined here"));
-                }
-                if sa.origin == Origin::Manifest
-                    && let Some(text) = link.value.value.as_known()
-                    && let Some(fixed) = replace_last(text, wanted, near)
-                {
-                    d = d.fix(link.value.span, fixed);
-                }
-            }
-            None => {
-                let mut listed: Vec<&str> = names.clone();
-                listed.sort_unstable();
-                listed.dedup();
-                let shown: Vec<&str> = listed.iter().take(5).copied().collect();
-                d = d.help(format!(
-                    "use the ARN of a role defined here ({}{}), or, if the role is managed elsewhere, list it in `external_roles` in .irsa-lint.toml",
-                    shown.join(", "),
-                    if listed.len() > 5 { ", ..." } else { "" }
-                ));
-            }
-        }
+        // The roles whose trust names exactly this ServiceAccount, in an account that is not
+        // known to differ: what the annotation was meant to name, however unlike its name.
+        let subject = sa.subject();
+        let trusting: Vec<&Role> = irsa_roles
+            .iter()
+            .zip(&accounts)
+            .filter(|(_, role_account)| match (account, role_account.as_deref()) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            })
+            .map(|(role, _)| *role)
+            .filter(|role| role_trusts_exactly(role, &subject))
+            .collect();
+        let d = if !trusting.is_empty() {
+            meant_role(d, link, sa, &trusting)
+        } else if let Some(near) = closest(wanted, names.iter().copied()) {
+            let role = irsa_roles
+                .iter()
+                .find(|r| known_name(r) == Some(near))
+                .copied();
+            near_miss(d, link, sa, near, role)
+        } else {
+            d.help(format!(
+                "use the ARN of a role defined here ({}), or, if the role is managed elsewhere, list it in `external_roles` in .irsa-lint.toml",
+                listed(names.clone())
+            ))
+        };
         out.push(d);
     }
+}
+
+fn known_name(role: &Role) -> Option<&str> {
+    match &role.name {
+        RoleName::Exact(n) => n.as_known(),
+        _ => None,
+    }
+}
+
+/// Scanned roles trust exactly this ServiceAccount: an error naming them, and the fix when
+/// there is one such name.
+fn meant_role(d: Diagnostic, link: &SaLink, sa: &ServiceAccount, trusting: &[&Role]) -> Diagnostic {
+    let mut meant: Vec<&str> = trusting.iter().filter_map(|r| known_name(r)).collect();
+    meant.sort_unstable();
+    meant.dedup();
+    let subject = sa.subject();
+    let mut d = d.level(Level::Error);
+    for role in trusting.iter().take(3) {
+        let name = known_name(role).unwrap_or_default();
+        d = d.related(role.name_span, format!("role {name} trusts {subject}"));
+    }
+    match meant.as_slice() {
+        [name] => {
+            let wanted = link.arn.name.as_known().unwrap_or_default();
+            d = d.help(match closest(wanted, [*name]) {
+                Some(_) => format!("did you mean `{name}`? its trust policy admits exactly {subject}"),
+                None => format!("use role `{name}`: its trust policy admits exactly {subject}"),
+            });
+            match fixed_arn(link, sa, name, trusting[0]) {
+                Some(fixed) => d.fix(link.value.span, fixed),
+                None => d,
+            }
+        }
+        _ => d.help(format!(
+            "use one of the roles whose trust policy admits exactly {subject}: {}",
+            listed(meant)
+        )),
+    }
+}
+
+/// A defined role's name is a close match: an error with "did you mean".
+fn near_miss(
+    d: Diagnostic,
+    link: &SaLink,
+    sa: &ServiceAccount,
+    near: &str,
+    role: Option<&Role>,
+) -> Diagnostic {
+    let mut d = d.level(Level::Error).help(format!("did you mean `{near}`?"));
+    if let Some(role) = role {
+        d = d.related(role.name_span, format!("role {near} is defined here"));
+        if let Some(fixed) = fixed_arn(link, sa, near, role) {
+            d = d.fix(link.value.span, fixed);
+        }
+    }
+    d
+}
+
+/// The annotation with the role's name in place of the wrong one, when the manifest holds
+/// the literal ARN and the role's path is the one the ARN already has.
+fn fixed_arn(link: &SaLink, sa: &ServiceAccount, name: &str, role: &Role) -> Option<String> {
+    if sa.origin != Origin::Manifest {
+        return None;
+    }
+    let same_path = match &role.path {
+        Some(path) => path.equals(&link.arn.path) == Tri::Yes,
+        None => false,
+    };
+    if !same_path {
+        return None;
+    }
+    let text = link.value.value.as_known()?;
+    let wanted = link.arn.name.as_known()?;
+    replace_last(text, wanted, name)
+}
+
+/// Up to five names, sorted, for a help text.
+fn listed(mut names: Vec<&str>) -> String {
+    names.sort_unstable();
+    names.dedup();
+    let shown: Vec<&str> = names.iter().take(5).copied().collect();
+    let more = if names.len() > 5 { ", ..." } else { "" };
+    format!("{}{more}", shown.join(", "))
 }
 
 fn replace_last(text: &str, from: &str, to: &str) -> Option<String> {

@@ -1,8 +1,9 @@
 //! Runs every fixture project under `fixtures/` and checks the exact set of findings against
 //! the expectations written next to the input: a `# expect: IRSA003` comment on the line where
 //! a finding's primary location starts, or an `expect.txt` line `path:LINE IRSA003` where a
-//! comment is impossible (inside JSON). Also checks that every rule has fixtures that fire and
-//! fixtures that stay silent.
+//! comment is impossible (inside JSON). A level after the id (`# expect: IRSA001 error`) is
+//! checked too. Also checks that every rule has fixtures that fire and fixtures that stay
+//! silent.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,11 @@ use irsa_lint::rules::RULES;
 
 /// (file relative to the case folder, line, rule id)
 type Finding = (String, u32, String);
+
+/// A level an expectation names (`# expect: IRSA001 error`), checked against the finding.
+type Level = (Finding, String);
+
+const LEVELS: [&str; 3] = ["error", "warning", "note"];
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -86,18 +92,8 @@ fn expected(case: &Path) -> Vec<Finding> {
             continue;
         }
         for (i, line) in text.lines().enumerate() {
-            if let Some(at) = line.find("# expect:") {
-                for id in line[at + "# expect:".len()..]
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                {
-                    out.push((
-                        rel.clone(),
-                        i as u32 + 1,
-                        id.split_whitespace().next().unwrap_or(id).to_string(),
-                    ));
-                }
+            for (id, _) in markers(line) {
+                out.push((rel.clone(), i as u32 + 1, id));
             }
         }
     }
@@ -105,8 +101,46 @@ fn expected(case: &Path) -> Vec<Finding> {
     out
 }
 
-/// The findings the linter reports for a case folder.
-fn actual(case: &Path) -> (Vec<Finding>, String) {
+/// The `# expect:` marks of one line: each rule id with the level written after it, if any.
+fn markers(line: &str) -> Vec<(String, Option<String>)> {
+    let Some(at) = line.find("# expect:") else {
+        return Vec::new();
+    };
+    line[at + "# expect:".len()..]
+        .split(',')
+        .filter_map(|mark| {
+            let mut words = mark.split_whitespace();
+            let id = words.next()?.to_string();
+            let level = words
+                .next()
+                .filter(|w| LEVELS.contains(w))
+                .map(String::from);
+            Some((id, level))
+        })
+        .collect()
+}
+
+/// The levels a case's marks name.
+fn expected_levels(case: &Path) -> Vec<Level> {
+    let mut out = Vec::new();
+    for file in files_below(case) {
+        let rel = relative(&file, case);
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for (i, line) in text.lines().enumerate() {
+            for (id, level) in markers(line) {
+                if let Some(level) = level {
+                    out.push(((rel.clone(), i as u32 + 1, id), level));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The findings the linter reports for a case folder, with their levels.
+fn actual(case: &Path) -> (Vec<Finding>, Vec<Level>, String) {
     let report = lint(&Settings {
         paths: vec![case.to_path_buf()],
         ..Settings::default()
@@ -115,16 +149,23 @@ fn actual(case: &Path) -> (Vec<Finding>, String) {
     let cwd = std::env::current_dir().unwrap();
     let case_shown = irsa_lint::discover::display_path(case, &cwd);
     let mut out: Vec<Finding> = Vec::new();
+    let mut levels: Vec<Level> = Vec::new();
     let mut explained = String::new();
     for d in &report.diagnostics {
         let file = report.sources.get(d.primary.span.file);
         let line = file.line_col(d.primary.span.start).line;
         let rel = relative(&file.path, &case_shown);
-        explained.push_str(&format!("  {rel}:{line} {} {}\n", d.rule_id, d.message));
-        out.push((rel, line, d.rule_id.to_string()));
+        let level = d.level.as_str();
+        explained.push_str(&format!(
+            "  {rel}:{line} {} {level} {}\n",
+            d.rule_id, d.message
+        ));
+        let finding = (rel, line, d.rule_id.to_string());
+        levels.push((finding.clone(), level.to_string()));
+        out.push(finding);
     }
     out.sort();
-    (out, explained)
+    (out, levels, explained)
 }
 
 #[test]
@@ -138,12 +179,17 @@ fn every_fixture_reports_exactly_what_it_marks() {
     let mut failures = Vec::new();
     for case in &cases {
         let want = expected(case);
-        let (got, explained) = actual(case);
-        if want != got {
+        let (got, levels, explained) = actual(case);
+        let wrong_levels: Vec<_> = expected_levels(case)
+            .into_iter()
+            .filter(|want| levels.iter().any(|got| got.0 == want.0) && !levels.contains(want))
+            .collect();
+        if want != got || !wrong_levels.is_empty() {
             let missing: Vec<_> = want.iter().filter(|f| !got.contains(f)).collect();
             let extra: Vec<_> = got.iter().filter(|f| !want.contains(f)).collect();
             failures.push(format!(
-                "{}\n  missing: {missing:?}\n  unexpected: {extra:?}\n  reported:\n{explained}",
+                "{}\n  missing: {missing:?}\n  unexpected: {extra:?}\n  \
+                 other level than marked: {wrong_levels:?}\n  reported:\n{explained}",
                 relative(case, &fixtures_root())
             ));
         }
