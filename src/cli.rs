@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use irsa_lint::baseline::Baseline;
-use irsa_lint::config::{self, Config, ConfigError};
-use irsa_lint::diagnostic::Level;
+use irsa_lint::config::{self, Config, ConfigError, FailOn};
 use irsa_lint::engine::Settings;
 use irsa_lint::graph;
 use irsa_lint::output::{Format, RenderOptions};
@@ -45,7 +44,8 @@ Examples:
 const CHECK_AFTER_HELP: &str = "\
 Exit status:
   0  nothing at or above the --fail-on level was found
-  1  at least one finding at or above the --fail-on level
+  1  at least one finding at or above the --fail-on level (or, with --fail-on unchecked,
+     a ServiceAccount whose role link could not be fully checked)
   2  usage error, or a PATH that does not exist
 
 Folders are walked recursively; hidden folders (.git/, .terraform/) and files ignored by
@@ -163,10 +163,11 @@ pub struct CheckArgs {
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Human)]
     pub format: Format,
 
-    /// Exit 1 when a finding is at least this severe [default: fail_on of .irsa-lint.toml,
-    /// or error]
-    #[arg(long, value_enum, value_name = "LEVEL")]
-    pub fail_on: Option<FailOn>,
+    /// Exit 1 when a finding is at least this severe; add `unchecked` (e.g.
+    /// `--fail-on warning,unchecked`) to exit 1 also when a ServiceAccount's role link could
+    /// not be fully checked [default: fail_on of .irsa-lint.toml, or error]
+    #[arg(long, value_enum, value_name = "LEVEL", value_delimiter = ',')]
+    pub fail_on: Vec<FailOnWord>,
 
     /// Colour the human format; `auto` colours only a terminal, and never when NO_COLOR is
     /// set
@@ -226,38 +227,29 @@ pub struct ManArgs {
     pub command: Option<String>,
 }
 
-/// The least severe level that makes `check` exit 1.
+/// One word of `--fail-on`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
+pub enum FailOnWord {
     /// Fail on errors only
     Error,
     /// Fail on warnings and errors
     Warning,
     /// Fail on any finding
     Note,
-    /// Always exit 0, whatever is found
+    /// Never fail on findings, whatever is found
     Never,
+    /// Also fail when a ServiceAccount's role link could not be fully checked
+    Unchecked,
 }
 
-impl From<config::FailOn> for FailOn {
-    fn from(fail_on: config::FailOn) -> Self {
-        match fail_on {
-            config::FailOn::Error => FailOn::Error,
-            config::FailOn::Warning => FailOn::Warning,
-            config::FailOn::Note => FailOn::Note,
-            config::FailOn::Never => FailOn::Never,
-        }
-    }
-}
-
-impl FailOn {
-    /// The level at and above which findings fail the run; `None` for `never`.
-    pub fn threshold(self) -> Option<Level> {
+impl FailOnWord {
+    fn word(self) -> &'static str {
         match self {
-            FailOn::Error => Some(Level::Error),
-            FailOn::Warning => Some(Level::Warning),
-            FailOn::Note => Some(Level::Note),
-            FailOn::Never => None,
+            FailOnWord::Error => "error",
+            FailOnWord::Warning => "warning",
+            FailOnWord::Note => "note",
+            FailOnWord::Never => "never",
+            FailOnWord::Unchecked => "unchecked",
         }
     }
 }
@@ -331,6 +323,7 @@ pub enum UsageError {
     UnreadableStdin(io::Error),
     Config(ConfigError),
     Baseline { path: PathBuf, message: String },
+    FailOn(String),
 }
 
 impl fmt::Display for UsageError {
@@ -350,6 +343,7 @@ impl fmt::Display for UsageError {
             UsageError::Baseline { path, message } => {
                 write!(f, "baseline {}: {message}", path.display())
             }
+            UsageError::FailOn(message) => write!(f, "--fail-on: {message}"),
         }
     }
 }
@@ -385,10 +379,10 @@ pub fn resolve_check(
         Some(path) => Some(read_baseline(path, cwd)?),
         None => None,
     };
-    let fail_on = args
-        .fail_on
-        .or(config.fail_on.map(FailOn::from))
-        .unwrap_or(FailOn::Error);
+    let fail_on = match args.fail_on.as_slice() {
+        [] => config.fail_on.unwrap_or_default(),
+        words => FailOn::from_words(words.iter().map(|w| w.word())).map_err(UsageError::FailOn)?,
+    };
     Ok(CheckSettings {
         engine,
         format: args.format,
@@ -485,6 +479,7 @@ fn use_color(choice: ColorChoice, env: Environment) -> bool {
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+    use irsa_lint::diagnostic::Level;
 
     use super::*;
 
@@ -528,7 +523,7 @@ mod tests {
         assert_eq!(settings.engine.paths, vec![PathBuf::from(".")]);
         assert!(settings.engine.stdin.is_none());
         assert_eq!(settings.format, Format::Human);
-        assert_eq!(settings.fail_on, FailOn::Error);
+        assert_eq!(settings.fail_on, FailOn::default());
     }
 
     #[test]
@@ -662,9 +657,9 @@ mod tests {
             resolve_check(check_args(argv), PIPE, project.path(), no_stdin).unwrap()
         };
         let from_file = resolve_in(&[]);
-        assert_eq!(from_file.fail_on, FailOn::Warning);
+        assert_eq!(from_file.fail_on.level, Some(Level::Warning));
         let flags = resolve_in(&["--fail-on", "never", "--var", "region=eu-west-1"]);
-        assert_eq!(flags.fail_on, FailOn::Never);
+        assert_eq!(flags.fail_on.level, None);
         // Both are applied in order: the flag's value last, so it wins.
         assert_eq!(
             flags.engine.vars,
@@ -690,10 +685,22 @@ mod tests {
     }
 
     #[test]
-    fn fail_on_thresholds() {
-        assert_eq!(FailOn::Error.threshold(), Some(Level::Error));
-        assert_eq!(FailOn::Warning.threshold(), Some(Level::Warning));
-        assert_eq!(FailOn::Note.threshold(), Some(Level::Note));
-        assert_eq!(FailOn::Never.threshold(), None);
+    fn fail_on_takes_one_level_and_unchecked() {
+        let fail_on = |argv: &[&str]| {
+            resolve_check(check_args(argv), PIPE, &no_config(), no_stdin).map(|s| s.fail_on)
+        };
+        let strict = fail_on(&["--fail-on", "warning,unchecked"]).unwrap();
+        assert_eq!(strict.level, Some(Level::Warning));
+        assert!(strict.unchecked);
+        let unchecked = fail_on(&["--fail-on", "unchecked"]).unwrap();
+        assert_eq!(unchecked.level, Some(Level::Error), "errors still fail");
+        assert!(unchecked.unchecked);
+        let only_unchecked = fail_on(&["--fail-on", "never,unchecked"]).unwrap();
+        assert_eq!(only_unchecked.level, None);
+        let two_levels = fail_on(&["--fail-on", "note,error"]).unwrap_err();
+        assert_eq!(
+            two_levels.to_string(),
+            "--fail-on: name at most one of error, warning, note and never"
+        );
     }
 }

@@ -8,6 +8,8 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use irsa_lint::baseline;
+use irsa_lint::config::FailOn;
+use irsa_lint::coverage::Coverage;
 use irsa_lint::diagnostic::Diagnostic;
 use irsa_lint::engine::{self, Report};
 use irsa_lint::graph;
@@ -17,8 +19,8 @@ use irsa_lint::rules::{self, RULES, Rule};
 use clap::CommandFactory;
 
 use crate::cli::{
-    self, CheckArgs, Cli, CompletionsArgs, Environment, ExplainArgs, FailOn, GraphArgs, ManArgs,
-    RulesArgs, RulesFormat,
+    self, CheckArgs, Cli, CompletionsArgs, Environment, ExplainArgs, GraphArgs, ManArgs, RulesArgs,
+    RulesFormat,
 };
 
 /// Nothing at or above the `--fail-on` level, or a successful `explain` / `rules`.
@@ -55,10 +57,11 @@ pub fn check(args: CheckArgs) -> u8 {
         settings.format,
         &report.diagnostics,
         &report.sources,
+        &report.coverage,
         &settings.render,
     );
     print(&rendered);
-    let status = if fails(&report.diagnostics, settings.fail_on) {
+    let status = if fails(&report.diagnostics, &report.coverage, settings.fail_on) {
         FINDINGS
     } else {
         SUCCESS
@@ -213,10 +216,11 @@ fn print(text: &str) {
     }
 }
 
-fn fails(diagnostics: &[Diagnostic], fail_on: FailOn) -> bool {
-    fail_on
-        .threshold()
-        .is_some_and(|threshold| diagnostics.iter().any(|d| d.level >= threshold))
+fn fails(diagnostics: &[Diagnostic], coverage: &Coverage, fail_on: FailOn) -> bool {
+    let found = fail_on
+        .level
+        .is_some_and(|threshold| diagnostics.iter().any(|d| d.level >= threshold));
+    found || (fail_on.unchecked && coverage.unchecked() > 0)
 }
 
 /// Rules whose id or name is a few typos away from what was asked, closest first.
@@ -320,20 +324,48 @@ mod tests {
         Diagnostic::new(RULES[0].meta, Label::new(span, "here"), "a finding").level(level)
     }
 
+    fn fail_on(words: &[&str]) -> FailOn {
+        FailOn::from_words(words.iter().copied()).unwrap()
+    }
+
     #[test]
     fn fail_on_compares_levels_at_or_above() {
+        let all_checked = Coverage::default();
+        let fails = |diagnostics: &[Diagnostic], words: &[&str]| {
+            fails(diagnostics, &all_checked, fail_on(words))
+        };
         let warning = [finding(Level::Warning)];
-        assert!(!fails(&warning, FailOn::Error));
-        assert!(fails(&warning, FailOn::Warning));
-        assert!(fails(&warning, FailOn::Note));
-        assert!(!fails(&warning, FailOn::Never));
+        assert!(!fails(&warning, &["error"]));
+        assert!(fails(&warning, &["warning"]));
+        assert!(fails(&warning, &["note"]));
+        assert!(!fails(&warning, &["never"]));
         let note = [finding(Level::Note)];
-        assert!(!fails(&note, FailOn::Warning));
-        assert!(fails(&note, FailOn::Note));
+        assert!(!fails(&note, &["warning"]));
+        assert!(fails(&note, &["note"]));
         let error = [finding(Level::Error)];
-        assert!(fails(&error, FailOn::Error));
-        assert!(!fails(&error, FailOn::Never));
-        assert!(!fails(&[], FailOn::Note));
+        assert!(fails(&error, &["error"]));
+        assert!(!fails(&error, &["never"]));
+        assert!(!fails(&[], &["note"]));
+    }
+
+    #[test]
+    fn fail_on_unchecked_fails_on_any_link_not_fully_checked() {
+        let unchecked = Coverage {
+            service_accounts: 2,
+            fully_checked: 1,
+            role_not_in_scan: 1,
+            infrastructure_read: true,
+            ..Coverage::default()
+        };
+        assert!(!fails(&[], &unchecked, fail_on(&["error"])));
+        assert!(fails(&[], &unchecked, fail_on(&["unchecked"])));
+        assert!(fails(&[], &unchecked, fail_on(&["never", "unchecked"])));
+        let external = Coverage {
+            role_not_in_scan: 0,
+            external: 1,
+            ..unchecked
+        };
+        assert!(!fails(&[], &external, fail_on(&["unchecked"])));
     }
 
     #[test]

@@ -103,13 +103,60 @@ fn glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
     GlobBuilder::new(pattern).literal_separator(true).build()
 }
 
-/// `fail_on`: the least severe level that makes `check` exit 1, or never.
+/// What makes `check` exit 1 (`--fail-on`, `fail_on`): findings at or above a level, and,
+/// with `unchecked`, ServiceAccounts whose role link could not be fully checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailOn {
-    Error,
-    Warning,
-    Note,
-    Never,
+pub struct FailOn {
+    /// The least severe level that fails; `None` for `never`.
+    pub level: Option<Level>,
+    /// Also fail when some ServiceAccount's link to its role is not fully checked.
+    pub unchecked: bool,
+}
+
+impl Default for FailOn {
+    fn default() -> Self {
+        FailOn {
+            level: Some(Level::Error),
+            unchecked: false,
+        }
+    }
+}
+
+impl FailOn {
+    /// The words `--fail-on` and `fail_on` take, in the order `--help` lists them.
+    pub const WORDS: [&str; 5] = ["error", "warning", "note", "never", "unchecked"];
+
+    /// Read a list of words: at most one level (`error`, `warning`, `note`, `never`; `error`
+    /// when none is given) and optionally `unchecked`.
+    pub fn from_words<'w>(words: impl IntoIterator<Item = &'w str>) -> Result<FailOn, String> {
+        let mut level = None;
+        let mut unchecked = false;
+        for word in words {
+            let this = match word {
+                "error" => Some(Level::Error),
+                "warning" => Some(Level::Warning),
+                "note" => Some(Level::Note),
+                "never" => None,
+                "unchecked" => {
+                    unchecked = true;
+                    continue;
+                }
+                other => {
+                    return Err(format!(
+                        "`{other}` is not one of {}",
+                        Self::WORDS.join(", ")
+                    ));
+                }
+            };
+            if level.replace(this).is_some() {
+                return Err("name at most one of error, warning, note and never".to_string());
+            }
+        }
+        Ok(FailOn {
+            level: level.unwrap_or(Some(Level::Error)),
+            unchecked,
+        })
+    }
 }
 
 /// Everything `.irsa-lint.toml` says, checked.
@@ -408,20 +455,34 @@ impl Reader<'_> {
         Ok(accounts.into_iter().map(|(a, _)| a).collect())
     }
 
+    /// `fail_on = "warning"`, or a list such as `fail_on = ["warning", "unchecked"]`.
     fn fail_on(&self, value: &Value<'_>) -> Result<FailOn, ConfigError> {
-        match self.string(value, "fail_on")? {
-            "error" => Ok(FailOn::Error),
-            "warning" => Ok(FailOn::Warning),
-            "note" => Ok(FailOn::Note),
-            "never" => Ok(FailOn::Never),
-            other => Err(self.error(
-                value.span(),
+        let words: Vec<(String, Range<usize>)> = match value.get_ref() {
+            DeValue::String(s) => vec![(s.to_string(), value.span())],
+            DeValue::Array(_) => self.strings(value, "fail_on")?,
+            other => {
+                return Err(self.wrong_type(
+                    value,
+                    "fail_on",
+                    "a string or an array of strings",
+                    other,
+                ));
+            }
+        };
+        let unknown = words
+            .iter()
+            .find(|(word, _)| !FailOn::WORDS.contains(&word.as_str()));
+        if let Some((word, span)) = unknown {
+            return Err(self.error(
+                span.clone(),
                 format!(
-                    "\"fail_on\" must be \"error\", \"warning\", \"note\" or \"never\", not \
-                     \"{other}\""
+                    "\"fail_on\" must be \"error\", \"warning\", \"note\" or \"never\", and may add \
+                     \"unchecked\", not \"{word}\""
                 ),
-            )),
+            ));
         }
+        FailOn::from_words(words.iter().map(|(w, _)| w.as_str()))
+            .map_err(|message| self.error(value.span(), format!("\"fail_on\": {message}")))
     }
 
     fn string<'v>(&self, value: &'v Value<'_>, key: &str) -> Result<&'v str, ConfigError> {
@@ -543,6 +604,23 @@ mod tests {
     }
 
     #[test]
+    fn fail_on_is_a_level_or_a_list_that_adds_unchecked() {
+        let fail_on = |text: &str| read(text).unwrap().fail_on.unwrap();
+        let level = fail_on("fail_on = \"warning\"\n");
+        assert_eq!(
+            (level.level, level.unchecked),
+            (Some(Level::Warning), false)
+        );
+        let strict = fail_on("fail_on = [\"note\", \"unchecked\"]\n");
+        assert_eq!((strict.level, strict.unchecked), (Some(Level::Note), true));
+        let unchecked = fail_on("fail_on = [\"unchecked\"]\n");
+        assert_eq!(
+            (unchecked.level, unchecked.unchecked),
+            (Some(Level::Error), true)
+        );
+    }
+
+    #[test]
     fn mistakes_are_reported_at_their_line_and_column() {
         assert_eq!(
             error("fail_on = \"warning\"\n\nrulez = 1\n"),
@@ -573,7 +651,11 @@ mod tests {
         assert_eq!(
             error("fail_on = \"sometimes\"\n"),
             ".irsa-lint.toml:1:11: \"fail_on\" must be \"error\", \"warning\", \"note\" or \
-             \"never\", not \"sometimes\""
+             \"never\", and may add \"unchecked\", not \"sometimes\""
+        );
+        assert_eq!(
+            error("fail_on = [\"warning\", \"error\"]\n"),
+            ".irsa-lint.toml:1:11: \"fail_on\": name at most one of error, warning, note and never"
         );
     }
 

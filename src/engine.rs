@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use crate::baseline::Baseline;
 use crate::config::{Exclude, RuleLevels};
+use crate::coverage::Coverage;
 use crate::diagnostic::Diagnostic;
 use crate::discover::{self, FileKind, Input};
 use hcl_edit::structure::Body;
@@ -240,6 +241,8 @@ pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
     /// How many of the user's files were read (the source map also holds built-in models).
     pub files_read: usize,
+    /// What was and was not checked.
+    pub coverage: Coverage,
 }
 
 /// A lint run with the facts it was made from, for views of the wiring itself (`graph`):
@@ -250,12 +253,15 @@ pub struct Analysis {
     /// Sorted and deduplicated exactly as in [`Report::diagnostics`].
     pub diagnostics: Vec<Diagnostic>,
     pub files_read: usize,
+    pub coverage: Coverage,
+    external_roles: ExternalRoles,
 }
 
 impl Analysis {
     /// The linked facts the rules read. Linking is pure, so this equals the rules' context.
     pub fn context(&self) -> LintContext<'_> {
         LintContext::new(&self.facts, &self.sources)
+            .with_external_roles(self.external_roles.clone())
     }
 }
 
@@ -288,6 +294,7 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
         sources: analysis.sources,
         diagnostics: analysis.diagnostics,
         files_read: analysis.files_read,
+        coverage: analysis.coverage,
     })
 }
 
@@ -384,16 +391,25 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     facts.extend(terraform);
     loader.register(&mut sources);
 
-    let diagnostics = {
+    // Roles come from Terraform and eksctl configs; without either, none can be checked.
+    let infrastructure_read = !facts.roles.is_empty()
+        || files
+            .iter()
+            .any(|(_, kind, _)| matches!(kind, FileKind::Terraform | FileKind::TfVars));
+    let (diagnostics, coverage) = {
         let ctx =
             LintContext::new(&facts, &sources).with_external_roles(settings.external_roles.clone());
-        findings(&ctx, settings, &cwd)
+        let diagnostics = findings(&ctx, settings, &cwd);
+        let chains = crate::graph::chains(&ctx, &diagnostics);
+        (diagnostics, Coverage::of(&chains, infrastructure_read))
     };
     Ok(Analysis {
         sources,
         facts,
         diagnostics,
         files_read,
+        coverage,
+        external_roles: settings.external_roles.clone(),
     })
 }
 

@@ -104,6 +104,18 @@ impl fmt::Display for Link {
     }
 }
 
+/// Why the link to a chain's role is unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unresolved {
+    /// No scanned Terraform or eksctl config defines a role of that name (in that account).
+    #[default]
+    NotInScan,
+    /// The role ARN is known only once a template is rendered or Terraform applies.
+    NotEvaluated,
+    /// The configuration lists the role (or its account) as managed elsewhere.
+    External,
+}
+
 /// ServiceAccount → role → provider → cluster. A missing node ends the chain there; the
 /// links after it are unknown.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -111,6 +123,8 @@ pub struct Chain {
     pub service_account: Node,
     pub role: Option<Node>,
     pub to_role: Link,
+    /// Why `to_role` is unknown, when it is.
+    pub unresolved: Option<Unresolved>,
     pub provider: Option<Node>,
     pub to_provider: Link,
     pub cluster: Option<Node>,
@@ -136,11 +150,20 @@ impl Tail {
 }
 
 impl Chain {
+    /// A chain whose role is not known, and why.
+    fn unresolved(service_account: Node, role: Option<Node>, why: Unresolved) -> Chain {
+        Chain {
+            unresolved: Some(why),
+            ..Chain::new(service_account, role, Link::Unknown, Tail::UNKNOWN)
+        }
+    }
+
     fn new(service_account: Node, role: Option<Node>, to_role: Link, tail: Tail) -> Chain {
         Chain {
             service_account,
             role,
             to_role,
+            unresolved: None,
             provider: tail.provider,
             to_provider: tail.to_provider,
             cluster: tail.cluster,

@@ -43,6 +43,7 @@
 
 pub mod baseline;
 pub mod config;
+pub mod coverage;
 pub mod diagnostic;
 pub mod discover;
 pub mod engine;

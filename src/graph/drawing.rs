@@ -112,6 +112,7 @@ mod tests {
             service_account: sa,
             role: Some(role.clone()),
             to_role: Link::Ok,
+            unresolved: None,
             provider: None,
             to_provider: Link::Unknown,
             cluster: None,

@@ -2,7 +2,9 @@
 //! annotation names, the OIDC provider the role's trust policy names, the provider's cluster.
 
 use super::findings::{ANNOTATION_RULES, Findings, UNDECLARED_PROVIDER_RULES};
-use super::{Chain, Link, Node, NodeKind, Tail, cluster_of_issuer, cluster_of_provider, node};
+use super::{
+    Chain, Link, Node, NodeKind, Tail, Unresolved, cluster_of_issuer, cluster_of_provider, node,
+};
 use crate::eval::value::Str;
 use crate::eval::value::Tri;
 use crate::facts::{Effect, ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned};
@@ -24,11 +26,11 @@ pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
         );
         // A value Terraform cannot evaluate names no role the graph could show.
         let Some(value) = &annotation.value else {
-            out.push(Chain::new(sa_node, None, Link::Unknown, Tail::UNKNOWN));
+            out.push(Chain::unresolved(sa_node, None, Unresolved::NotEvaluated));
             continue;
         };
         let broken = findings.within(value.span, ANNOTATION_RULES);
-        let link = ctx.sa_links.iter().find(|l| l.sa == index);
+        let link = ctx.link_of(index);
         let linked = link.map(|l| ctx.linked_roles(l)).unwrap_or_default();
         let to_role = match broken {
             Some(rule) => Link::Broken(rule),
@@ -37,14 +39,19 @@ pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
         };
         let shown = shown_roles(ctx, link, linked);
         if shown.is_empty() {
-            let role = role_not_scanned(ctx, link, value);
-            out.push(Chain::new(sa_node, Some(role), to_role, Tail::UNKNOWN));
+            let (role, why) = role_not_scanned(ctx, link, value);
+            let mut chain = Chain::new(sa_node, Some(role), to_role, Tail::UNKNOWN);
+            chain.unresolved = (to_role == Link::Unknown).then_some(why);
+            out.push(chain);
             continue;
         }
         for role in shown {
             let role_node = role_node(ctx, role);
             let tail = tail(ctx, findings, sa, role);
-            out.push(Chain::new(sa_node.clone(), Some(role_node), to_role, tail));
+            let mut chain = Chain::new(sa_node.clone(), Some(role_node), to_role, tail);
+            // Roles of that name in another account: not the one the annotation names.
+            chain.unresolved = (to_role == Link::Unknown).then_some(Unresolved::NotInScan);
+            out.push(chain);
         }
     }
 }
@@ -64,20 +71,34 @@ fn shown_roles<'a>(
 }
 
 /// A role the scan does not define, shown where the annotation names it: by its name when
-/// the annotation is a role ARN, else as written.
-fn role_not_scanned(ctx: &LintContext, link: Option<&SaLink>, value: &Spanned<Str>) -> Node {
+/// the annotation is a role ARN, else as written; and why it is not known.
+fn role_not_scanned(
+    ctx: &LintContext,
+    link: Option<&SaLink>,
+    value: &Spanned<Str>,
+) -> (Node, Unresolved) {
     let written = value.value.display();
-    let label = match link
+    let (label, why) = match link
         .map(|l| &l.arn)
         .or(RoleArn::parse(&value.value).as_ref())
     {
-        Some(arn) => format!("{} (not in the scan)", arn.name.display()),
+        Some(arn) if link.is_some_and(|l| ctx.external_roles.contains(l)) => (
+            format!("{} (managed elsewhere)", arn.name.display()),
+            Unresolved::External,
+        ),
+        Some(arn) => (
+            format!("{} (not in the scan)", arn.name.display()),
+            Unresolved::NotInScan,
+        ),
         None if value.value.as_known().and_then(role_arn_problem).is_some() => {
-            format!("{written} (not a role ARN)")
+            (format!("{written} (not a role ARN)"), Unresolved::NotInScan)
         }
-        None => format!("{written} (known once rendered)"),
+        None => (
+            format!("{written} (known once rendered)"),
+            Unresolved::NotEvaluated,
+        ),
     };
-    node(ctx, NodeKind::Role, label, value.span)
+    (node(ctx, NodeKind::Role, label, value.span), why)
 }
 
 pub fn role_node(ctx: &LintContext, role: &Role) -> Node {

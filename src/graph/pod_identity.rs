@@ -5,7 +5,7 @@
 
 use super::findings::{Findings, POD_IDENTITY_TRUST_RULES};
 use super::irsa::role_node;
-use super::{Chain, Link, Node, NodeKind, Tail, node};
+use super::{Chain, Link, Node, NodeKind, Tail, Unresolved, node};
 use crate::eval::value::{Str, Tri};
 use crate::facts::{POD_IDENTITY_SERVICE, PodIdentityAssociation, Role, RoleName};
 use crate::link::{LintContext, RoleArn};
@@ -15,7 +15,7 @@ pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
     for assoc in &ctx.facts.pod_identities {
         let sa_node = service_account_node(ctx, assoc);
         let Some(role_arn) = &assoc.role_arn else {
-            out.push(Chain::new(sa_node, None, Link::Unknown, Tail::UNKNOWN));
+            out.push(Chain::unresolved(sa_node, None, Unresolved::NotEvaluated));
             continue;
         };
         let roles = roles_named(ctx, &role_arn.value);
@@ -24,11 +24,10 @@ pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
                 .map_or_else(|| role_arn.value.display(), |arn| arn.name.display());
             let label = format!("{name} (not in the scan)");
             let role = node(ctx, NodeKind::Role, label, role_arn.span);
-            out.push(Chain::new(
+            out.push(Chain::unresolved(
                 sa_node,
                 Some(role),
-                Link::Unknown,
-                Tail::UNKNOWN,
+                Unresolved::NotInScan,
             ));
             continue;
         }

@@ -1,4 +1,5 @@
-//! The `human` format: miette code frames for the terminal, then a one-line summary.
+//! The `human` format: miette code frames for the terminal, then a one-line summary and a
+//! line saying what was and was not checked.
 //!
 //! This is the only module that knows miette. Each [`Diagnostic`] becomes a [`Report`]: the
 //! primary label and the related labels in the same file share one frame; a related label
@@ -14,6 +15,7 @@ use miette::{
 };
 
 use super::{RenderOptions, Summary};
+use crate::coverage::Coverage;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::source::{SourceFile, SourceMap, Span};
 
@@ -24,6 +26,7 @@ const WIDTH: usize = 100;
 pub(super) fn render(
     diagnostics: &[Diagnostic],
     sources: &SourceMap,
+    coverage: &Coverage,
     options: &RenderOptions,
 ) -> String {
     let theme = if options.color {
@@ -49,6 +52,8 @@ pub(super) fn render(
         out.push('\n');
     }
     out.push_str(&summary_line(Summary::count(diagnostics)));
+    out.push('\n');
+    out.push_str(&coverage.summary());
     out.push('\n');
     out
 }
@@ -243,7 +248,12 @@ mod tests {
     use crate::output::test_project::Project;
 
     fn render_plain(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
-        render(diagnostics, sources, &RenderOptions { color: false })
+        render(
+            diagnostics,
+            sources,
+            &Coverage::default(),
+            &RenderOptions { color: false },
+        )
     }
 
     #[test]
@@ -274,7 +284,12 @@ mod tests {
             !out.contains('\u{1b}'),
             "no ANSI escapes without colour: {out:?}"
         );
-        assert!(out.ends_with("1 error, 1 warning, 0 notes\n"), "{out}");
+        assert!(
+            out.ends_with(
+                "1 error, 1 warning, 0 notes\nno ServiceAccount in the scan uses an IAM role\n"
+            ),
+            "{out}"
+        );
     }
 
     #[test]
@@ -283,15 +298,19 @@ mod tests {
         let out = render(
             &project.both(),
             &project.sources,
+            &Coverage::default(),
             &RenderOptions { color: true },
         );
         assert!(out.contains('\u{1b}'), "{out:?}");
     }
 
     #[test]
-    fn no_diagnostics_prints_only_the_summary() {
+    fn no_diagnostics_prints_only_the_summary_and_the_coverage() {
         let project = Project::new();
-        assert_eq!(render_plain(&[], &project.sources), "no problems found\n");
+        assert_eq!(
+            render_plain(&[], &project.sources),
+            "no problems found\nno ServiceAccount in the scan uses an IAM role\n"
+        );
     }
 
     #[test]

@@ -7,14 +7,19 @@
 
 use serde::Serialize;
 
-use super::{Summary, display_path, line_cols};
+use super::{CoverageCounts, Summary, display_path, line_cols};
+use crate::coverage::Coverage;
 use crate::diagnostic::Diagnostic;
 use crate::source::{SourceMap, Span};
 
 const FORMAT_VERSION: u32 = 1;
 
-pub(super) fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
-    let document = Document::new(diagnostics, sources);
+pub(super) fn render(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    coverage: &Coverage,
+) -> String {
+    let document = Document::new(diagnostics, sources, coverage);
     let mut out = serde_json::to_string_pretty(&document)
         .expect("the v1 structs hold only strings, numbers and lists");
     out.push('\n');
@@ -26,6 +31,8 @@ struct Document {
     version: u32,
     tool: Tool,
     summary: Counts,
+    /// Added in 0.2 (additive): what was and was not checked.
+    coverage: CoverageCounts,
     diagnostics: Vec<JsonDiagnostic>,
 }
 
@@ -83,7 +90,7 @@ struct Position {
 }
 
 impl Document {
-    fn new(diagnostics: &[Diagnostic], sources: &SourceMap) -> Self {
+    fn new(diagnostics: &[Diagnostic], sources: &SourceMap, coverage: &Coverage) -> Self {
         let summary = Summary::count(diagnostics);
         Document {
             version: FORMAT_VERSION,
@@ -96,6 +103,7 @@ impl Document {
                 warnings: summary.warnings,
                 notes: summary.notes,
             },
+            coverage: CoverageCounts::new(coverage),
             diagnostics: diagnostics
                 .iter()
                 .map(|diagnostic| JsonDiagnostic::new(diagnostic, sources))
@@ -158,7 +166,11 @@ mod tests {
     #[test]
     fn one_diagnostic_renders_exactly_the_v1_document() {
         let project = Project::new();
-        let out = render(&[project.subject_mismatch()], &project.sources);
+        let out = render(
+            &[project.subject_mismatch()],
+            &project.sources,
+            &Coverage::default(),
+        );
         let expected = r#"{
   "version": 1,
   "tool": {
@@ -169,6 +181,17 @@ mod tests {
     "errors": 1,
     "warnings": 0,
     "notes": 0
+  },
+  "coverage": {
+    "service_accounts": 0,
+    "fully_checked": 0,
+    "partly_checked": 0,
+    "not_checkable": 0,
+    "role_not_in_scan": 0,
+    "role_not_evaluated": 0,
+    "external": 0,
+    "infrastructure_read": false,
+    "summary": "no ServiceAccount in the scan uses an IAM role"
   },
   "diagnostics": [
     {
@@ -256,7 +279,7 @@ mod tests {
         let project = Project::new();
         let mut diagnostic = project.annotation_typo();
         diagnostic.help = None;
-        let out = render(&[diagnostic], &project.sources);
+        let out = render(&[diagnostic], &project.sources, &Coverage::default());
         let value: serde_json::Value = serde_json::from_str(&out).unwrap();
         let diagnostic = &value["diagnostics"][0];
         assert_eq!(diagnostic["help"], serde_json::Value::Null);
@@ -270,7 +293,7 @@ mod tests {
     fn no_diagnostics_is_still_a_complete_document() {
         let project = Project::new();
         let value: serde_json::Value =
-            serde_json::from_str(&render(&[], &project.sources)).unwrap();
+            serde_json::from_str(&render(&[], &project.sources, &Coverage::default())).unwrap();
         assert_eq!(value["version"], 1);
         assert_eq!(value["diagnostics"], serde_json::json!([]));
         assert_eq!(value["summary"]["errors"], 0);

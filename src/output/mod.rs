@@ -14,6 +14,7 @@ mod sarif;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::coverage::Coverage;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::source::{LineCol, SourceMap, Span};
 
@@ -83,19 +84,53 @@ pub struct RenderOptions {
     pub color: bool,
 }
 
-/// Render all diagnostics (already sorted) as one string to print on stdout.
+/// Render all diagnostics (already sorted) as one string to print on stdout. `human`,
+/// `json` and `sarif` also say what was and was not checked; the line-per-finding formats
+/// print findings only.
 pub fn render(
     format: Format,
     diagnostics: &[Diagnostic],
     sources: &SourceMap,
+    coverage: &Coverage,
     options: &RenderOptions,
 ) -> String {
     match format {
-        Format::Human => human::render(diagnostics, sources, options),
-        Format::Json => json::render(diagnostics, sources),
-        Format::Sarif => sarif::render(diagnostics, sources),
+        Format::Human => human::render(diagnostics, sources, coverage, options),
+        Format::Json => json::render(diagnostics, sources, coverage),
+        Format::Sarif => sarif::render(diagnostics, sources, coverage),
         Format::Compact => compact::render(diagnostics, sources),
         Format::Github => github::render(diagnostics, sources),
+    }
+}
+
+/// The coverage counts as `json` (top level) and `sarif` (run properties) carry them: part
+/// of the frozen JSON v1 contract (docs/json-format.md).
+#[derive(Debug, serde::Serialize)]
+struct CoverageCounts {
+    service_accounts: usize,
+    fully_checked: usize,
+    partly_checked: usize,
+    not_checkable: usize,
+    role_not_in_scan: usize,
+    role_not_evaluated: usize,
+    external: usize,
+    infrastructure_read: bool,
+    summary: String,
+}
+
+impl CoverageCounts {
+    fn new(coverage: &Coverage) -> Self {
+        CoverageCounts {
+            service_accounts: coverage.service_accounts,
+            fully_checked: coverage.fully_checked,
+            partly_checked: coverage.partly_checked,
+            not_checkable: coverage.not_checkable(),
+            role_not_in_scan: coverage.role_not_in_scan,
+            role_not_evaluated: coverage.role_not_evaluated,
+            external: coverage.external,
+            infrastructure_read: coverage.infrastructure_read,
+            summary: coverage.summary(),
+        }
     }
 }
 

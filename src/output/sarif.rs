@@ -7,7 +7,8 @@
 
 use serde::Serialize;
 
-use super::{forward_slash_path, line_cols};
+use super::{CoverageCounts, forward_slash_path, line_cols};
+use crate::coverage::Coverage;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::rules::{RULES, RuleMeta};
 use crate::source::{SourceMap, Span};
@@ -15,7 +16,11 @@ use crate::source::{SourceMap, Span};
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const REPOSITORY_URL: &str = "https://github.com/irsa-lint/irsa-lint";
 
-pub(super) fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
+pub(super) fn render(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    coverage: &Coverage,
+) -> String {
     let log = SarifLog {
         schema: SCHEMA_URI,
         version: "2.1.0",
@@ -32,6 +37,9 @@ pub(super) fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String 
                 },
             },
             column_kind: "unicodeCodePoints",
+            properties: RunProperties {
+                coverage: CoverageCounts::new(coverage),
+            },
             results: diagnostics
                 .iter()
                 .map(|diagnostic| SarifResult::new(diagnostic, sources))
@@ -58,6 +66,13 @@ struct Run {
     tool: Tool,
     column_kind: &'static str,
     results: Vec<SarifResult>,
+    properties: RunProperties,
+}
+
+/// A property bag (SARIF §3.8): what was and was not checked, as in the JSON format.
+#[derive(Serialize)]
+struct RunProperties {
+    coverage: CoverageCounts,
 }
 
 #[derive(Serialize)]
@@ -364,7 +379,7 @@ mod tests {
     }
 
     fn rendered(project: &Project) -> Value {
-        let out = render(&project.both(), &project.sources);
+        let out = render(&project.both(), &project.sources, &Coverage::default());
         println!("{out}");
         serde_json::from_str(&out).unwrap()
     }
@@ -374,7 +389,8 @@ mod tests {
         let project = Project::new();
         let log = rendered(&project);
         assert_eq!(schema_violations(&log), Vec::<String>::new(), "{log:#}");
-        let empty: Value = serde_json::from_str(&render(&[], &project.sources)).unwrap();
+        let empty: Value =
+            serde_json::from_str(&render(&[], &project.sources, &Coverage::default())).unwrap();
         assert_eq!(schema_violations(&empty), Vec::<String>::new());
     }
 

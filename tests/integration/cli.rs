@@ -181,7 +181,10 @@ fn exit_status_follows_fail_on() {
 fn clean_project_says_no_problems() {
     let run = clean_project().run(&["check"]);
     assert_eq!(run.status, 0, "{run:?}");
-    assert_eq!(run.stdout, "no problems found\n");
+    assert_eq!(
+        run.stdout,
+        "no problems found\nno ServiceAccount in the scan uses an IAM role\n"
+    );
     assert_eq!(run.stderr, "");
 }
 
@@ -303,7 +306,9 @@ fn human_format_shows_the_frame_and_a_summary() {
         run.stdout
     );
     assert!(
-        run.stdout.ends_with("\n1 error, 0 warnings, 0 notes\n"),
+        run.stdout.ends_with(
+            "\n1 error, 0 warnings, 0 notes\nno ServiceAccount in the scan uses an IAM role\n"
+        ),
         "{}",
         run.stdout
     );
@@ -760,4 +765,87 @@ fn the_quick_start_lints_a_bundled_example_and_names_the_test_script() {
     assert_eq!(lines[1], "scripts/test.sh");
     let script = std::fs::read_to_string(root.join("scripts/test.sh")).unwrap();
     assert!(script.contains("cargo test --workspace --all-targets"));
+}
+
+/// Runs the binary in the repository's root on a fixture folder.
+fn run_on_fixture(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_irsa-lint"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+const MIXED_COVERAGE: &str = "4 ServiceAccounts with a role: 1 fully checked, 1 partly checked \
+    (the role's trust policy or provider could not be evaluated), 2 not checkable (1: no \
+    scanned Terraform or eksctl config defines the role; 1: the role ARN is known only once \
+    rendered or applied); run `irsa-lint graph` to see each link";
+
+/// A clean report still says what it could not check, in every format that has a summary,
+/// and `--fail-on unchecked` turns what was not fully checked into a failure.
+#[test]
+fn coverage_is_reported_in_every_format_and_unchecked_can_fail() {
+    let case = "fixtures/coverage/mixed";
+    let human = run_on_fixture(&["check", case]);
+    assert_eq!(human.status, 0, "{human:?}");
+    assert_eq!(
+        human.stdout,
+        format!("no problems found\n{MIXED_COVERAGE}\n")
+    );
+
+    let json = run_on_fixture(&["check", "--format", "json", case]);
+    let document: Value = serde_json::from_str(&json.stdout).unwrap();
+    let expected = serde_json::json!({
+        "service_accounts": 4,
+        "fully_checked": 1,
+        "partly_checked": 1,
+        "not_checkable": 2,
+        "role_not_in_scan": 1,
+        "role_not_evaluated": 1,
+        "external": 0,
+        "infrastructure_read": true,
+        "summary": MIXED_COVERAGE,
+    });
+    assert_eq!(document["coverage"], expected);
+
+    let sarif = run_on_fixture(&["check", "--format", "sarif", case]);
+    let log: Value = serde_json::from_str(&sarif.stdout).unwrap();
+    assert_eq!(log["runs"][0]["properties"]["coverage"], expected);
+
+    for fail_on in ["unchecked", "never,unchecked", "warning,unchecked"] {
+        let strict = run_on_fixture(&["check", "--fail-on", fail_on, case]);
+        assert_eq!(strict.status, 1, "--fail-on {fail_on}: {strict:?}");
+    }
+    let fully = run_on_fixture(&[
+        "check",
+        "--fail-on",
+        "unchecked",
+        "fixtures/examples/clean-platform",
+    ]);
+    assert_eq!(fully.status, 0, "everything checked: {fully:?}");
+}
+
+#[test]
+fn manifests_without_terraform_say_nothing_could_be_checked() {
+    let run = run_on_fixture(&["check", "fixtures/coverage/manifests-only"]);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "no problems found\nno Terraform or eksctl config in the scan: the roles of 2 \
+         ServiceAccounts could not be checked (lint the Terraform that defines the roles \
+         together with the manifests)\n"
+    );
+    let unchecked = run_on_fixture(&[
+        "check",
+        "--fail-on",
+        "unchecked",
+        "fixtures/coverage/manifests-only",
+    ]);
+    assert_eq!(unchecked.status, 1);
 }
