@@ -3,6 +3,8 @@
 //! Flags and their validation live in `cli`, what each subcommand does in `commands`; the
 //! linting itself is the library's.
 
+#![cfg_attr(test, allow(clippy::disallowed_methods))]
+
 mod cli;
 mod commands;
 

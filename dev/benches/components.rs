@@ -5,6 +5,9 @@
 //!
 //! Run with `cargo bench -p irsa-lint-dev --bench components`.
 
+// A benchmark tool, never installed with irsa-lint: it may write its own trees.
+#![allow(clippy::disallowed_methods)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

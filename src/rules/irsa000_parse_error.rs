@@ -15,12 +15,18 @@ pub const RULE: RuleMeta = RuleMeta {
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for e in &ctx.facts.parse_errors {
         let help = match e.message.starts_with("internal error") {
-            true => "this is a bug in irsa-lint, not in the file; every other file was still checked",
+            true => {
+                "this is a bug in irsa-lint, not in the file; every other file was still checked"
+            }
             false => "fix the syntax; the rest of the file and every other file were still checked",
         };
         out.push(
-            Diagnostic::new(&RULE, Label::new(e.span, "cannot be parsed here"), e.message.clone())
-                .help(help),
+            Diagnostic::new(
+                &RULE,
+                Label::new(e.span, "cannot be parsed here"),
+                e.message.clone(),
+            )
+            .help(help),
         );
     }
     for e in &ctx.facts.limits_hit {

@@ -62,10 +62,12 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         let trusting: Vec<&Role> = irsa_roles
             .iter()
             .zip(&accounts)
-            .filter(|(_, role_account)| match (account, role_account.as_deref()) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            })
+            .filter(
+                |(_, role_account)| match (account, role_account.as_deref()) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                },
+            )
             .map(|(role, _)| *role)
             .filter(|role| role_trusts_exactly(role, &subject))
             .collect();
@@ -110,7 +112,9 @@ fn meant_role(d: Diagnostic, link: &SaLink, sa: &ServiceAccount, trusting: &[&Ro
         [name] => {
             let wanted = link.arn.name.as_known().unwrap_or_default();
             d = d.help(match closest(wanted, [*name]) {
-                Some(_) => format!("did you mean `{name}`? its trust policy admits exactly {subject}"),
+                Some(_) => {
+                    format!("did you mean `{name}`? its trust policy admits exactly {subject}")
+                }
                 None => format!("use role `{name}`: its trust policy admits exactly {subject}"),
             });
             match fixed_arn(link, sa, name, trusting[0]) {
@@ -133,7 +137,9 @@ fn near_miss(
     near: &str,
     role: Option<&Role>,
 ) -> Diagnostic {
-    let mut d = d.level(Level::Error).help(format!("did you mean `{near}`?"));
+    let mut d = d
+        .level(Level::Error)
+        .help(format!("did you mean `{near}`?"));
     if let Some(role) = role {
         d = d.related(role.name_span, format!("role {near} is defined here"));
         if let Some(fixed) = fixed_arn(link, sa, near, role) {

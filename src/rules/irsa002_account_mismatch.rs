@@ -16,13 +16,17 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for link in &ctx.sa_links {
-        let Some(account) = link.arn.account.as_known() else { continue };
+        let Some(account) = link.arn.account.as_known() else {
+            continue;
+        };
         if link.roles.is_empty() || !ctx.linked_roles(link).is_empty() {
             continue;
         }
         // Every role of that name lives in a known, different account.
         let role = &ctx.facts.roles[link.roles[0]];
-        let Some(role_account) = ctx.role_account(role) else { continue };
+        let Some(role_account) = ctx.role_account(role) else {
+            continue;
+        };
         let sa = ctx.service_account(link);
         let name = link.arn.name.display();
         let mut d = Diagnostic::new(
@@ -39,7 +43,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if sa.origin == Origin::Manifest
             && let Some(text) = link.value.value.as_known()
         {
-            d = d.fix(link.value.span, text.replacen(&format!("::{account}:"), &format!("::{role_account}:"), 1));
+            d = d.fix(
+                link.value.span,
+                text.replacen(&format!("::{account}:"), &format!("::{role_account}:"), 1),
+            );
         }
         out.push(d.in_module(&role.module));
     }

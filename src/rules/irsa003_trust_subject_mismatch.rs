@@ -35,31 +35,51 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         }
         let (role, values) = &rejections[0];
         // A StringEquals value with a wildcard that would match is IRSA007's finding.
-        if values.iter().any(|v| v.value.as_known().is_some_and(|t| t.contains(['*', '?']) && glob_match(t, &subject))) {
+        if values.iter().any(|v| {
+            v.value
+                .as_known()
+                .is_some_and(|t| t.contains(['*', '?']) && glob_match(t, &subject))
+        }) {
             continue;
         }
-        out.push(diagnostic(sa, &subject, &link.arn.name, role.name_span, values).in_module(&role.module));
+        out.push(
+            diagnostic(sa, &subject, &link.arn.name, role.name_span, values)
+                .in_module(&role.module),
+        );
     }
 }
 
-fn diagnostic(sa: &ServiceAccount, subject: &str, role_name: &Str, role_span: crate::source::Span, values: &[&Spanned<Str>]) -> Diagnostic {
+fn diagnostic(
+    sa: &ServiceAccount,
+    subject: &str,
+    role_name: &Str,
+    role_span: crate::source::Span,
+    values: &[&Spanned<Str>],
+) -> Diagnostic {
     let admitted: Vec<String> = values.iter().map(|v| v.value.display()).collect();
     let closest = values
         .iter()
         .filter_map(|v| Some((v, split_subject(v.value.as_known()?)?)))
         .min_by_key(|(_, (ns, name))| {
-            usize::from(!glob_match(ns, &sa.namespace.value)) + usize::from(!glob_match(name, &sa.name.value))
+            usize::from(!glob_match(ns, &sa.namespace.value))
+                + usize::from(!glob_match(name, &sa.name.value))
         });
     let ns_ok = |ns: &str| glob_match(ns, &sa.namespace.value);
     let name_ok = |name: &str| glob_match(name, &sa.name.value);
     let (primary, label, help) = match closest.map(|(_, parts)| parts) {
         Some((ns, name)) if name_ok(name) && !ns_ok(ns) => {
-            let span = if sa.namespace_explicit { sa.namespace.span } else { sa.name.span };
+            let span = if sa.namespace_explicit {
+                sa.namespace.span
+            } else {
+                sa.name.span
+            };
             (
                 span,
                 format!("namespace {}", sa.namespace.value),
                 if is_typo(ns, &sa.namespace.value) {
-                    format!("the trust policy's namespace {ns} looks like a typo: did you mean {subject}?")
+                    format!(
+                        "the trust policy's namespace {ns} looks like a typo: did you mean {subject}?"
+                    )
                 } else {
                     format!(
                         "the namespace differs: move the service account to namespace {ns}, or admit {subject} in the trust policy"
@@ -73,16 +93,24 @@ fn diagnostic(sa: &ServiceAccount, subject: &str, role_name: &Str, role_span: cr
             if is_typo(name, &sa.name.value) {
                 format!("the trust policy's name {name} looks like a typo: did you mean {subject}?")
             } else {
-                format!("the name differs: rename the service account to {name}, or admit {subject} in the trust policy")
+                format!(
+                    "the name differs: rename the service account to {name}, or admit {subject} in the trust policy"
+                )
             },
         ),
         _ => (
             sa.name.span,
             format!("subject {subject}"),
-            format!("admit {subject} in the role's trust policy, or use the service account it names"),
+            format!(
+                "admit {subject} in the role's trust policy, or use the service account it names"
+            ),
         ),
     };
-    let admitted_text = if admitted.is_empty() { "no service account".to_string() } else { admitted.join(", ") };
+    let admitted_text = if admitted.is_empty() {
+        "no service account".to_string()
+    } else {
+        admitted.join(", ")
+    };
     let mut d = Diagnostic::new(
         &RULE,
         Label::new(primary, label),
@@ -92,7 +120,7 @@ fn diagnostic(sa: &ServiceAccount, subject: &str, role_name: &Str, role_span: cr
             role_name.display()
         ),
     )
-        .rendered(&sa.rendered)
+    .rendered(&sa.rendered)
     .help(help);
     for v in values {
         d = d.related(v.span, format!("trust policy admits {}", v.value.display()));

@@ -4,7 +4,9 @@
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
 use crate::facts::{AUDIENCE_KEY, DEFAULT_AUDIENCE, OidcProvider, Role, Spanned};
-use crate::link::{Admission, LintContext, SaLink, allows_web_identity, role_admits, statement_admits};
+use crate::link::{
+    Admission, LintContext, SaLink, allows_web_identity, role_admits, statement_admits,
+};
 use crate::rules::RuleMeta;
 use crate::source::Span;
 
@@ -25,16 +27,34 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         let sa = ctx.service_account(link);
         let annotation = sa.annotation(AUDIENCE_KEY);
         let (audience, audience_span) = match annotation {
-            Some(a) => match a.value.as_ref().and_then(|v| Some((v.value.as_known()?.to_string(), v.span))) {
+            Some(a) => match a
+                .value
+                .as_ref()
+                .and_then(|v| Some((v.value.as_known()?.to_string(), v.span)))
+            {
                 Some((v, span)) => (v, Some(span)),
                 None => continue,
             },
             None => (DEFAULT_AUDIENCE.to_string(), None),
         };
         let subject = sa.subject();
-        if let Some(d) = trust_rejects(&roles, link, &audience, audience_span, &subject, sa.qualified_name()) {
+        if let Some(d) = trust_rejects(
+            &roles,
+            link,
+            &audience,
+            audience_span,
+            &subject,
+            sa.qualified_name(),
+        ) {
             out.push(d.in_module(&roles[0].module));
-        } else if let Some(d) = provider_rejects(ctx, &roles, &audience, audience_span, &subject, sa.qualified_name()) {
+        } else if let Some(d) = provider_rejects(
+            ctx,
+            &roles,
+            &audience,
+            audience_span,
+            &subject,
+            sa.qualified_name(),
+        ) {
             out.push(d.in_module(&roles[0].module));
         }
     }
@@ -56,8 +76,14 @@ fn trust_rejects(
         }
     }
     let (primary, related) = match audience_span {
-        Some(span) => (Label::new(span, format!("audience {audience}")), values.as_slice()),
-        None => (Label::new(values[0].span, "does not admit the default audience"), &values[1..]),
+        Some(span) => (
+            Label::new(span, format!("audience {audience}")),
+            values.as_slice(),
+        ),
+        None => (
+            Label::new(values[0].span, "does not admit the default audience"),
+            &values[1..],
+        ),
     };
     let admitted: Vec<String> = values.iter().map(|v| v.value.display()).collect();
     let mut d = Diagnostic::new(
@@ -75,7 +101,10 @@ fn trust_rejects(
         format!("without an {AUDIENCE_KEY} annotation the token audience is {DEFAULT_AUDIENCE}: admit it in the `:aud` condition")
     });
     for v in related {
-        d = d.related(v.span, format!("trust policy admits audience {}", v.value.display()));
+        d = d.related(
+            v.span,
+            format!("trust policy admits audience {}", v.value.display()),
+        );
     }
     Some(d)
 }
@@ -91,7 +120,8 @@ fn provider_rejects(
     let mut rejecting: Vec<&OidcProvider> = Vec::new();
     for role in roles {
         for s in &role.trust.as_ref()?.statements {
-            if allows_web_identity(s) != Tri::Yes || statement_admits(s, "sub", subject) != Tri::Yes {
+            if allows_web_identity(s) != Tri::Yes || statement_admits(s, "sub", subject) != Tri::Yes
+            {
                 continue;
             }
             for f in s.federated.as_ref()? {
@@ -101,7 +131,9 @@ fn provider_rejects(
                 }
                 for p in providers {
                     let ids = p.client_ids.as_ref()?;
-                    if ids.iter().any(|id| id.value.equals(&crate::eval::value::Str::lit(audience)) != Tri::No) {
+                    if ids.iter().any(|id| {
+                        id.value.equals(&crate::eval::value::Str::lit(audience)) != Tri::No
+                    }) {
                         return None;
                     }
                     rejecting.push(p);
@@ -128,7 +160,10 @@ fn provider_rejects(
     )
     .help(format!("add {audience} to the provider's client_id_list, or use an audience it lists"));
     if audience_span.is_some() {
-        d = d.related(provider_span, format!("client_id_list of {}", provider.address));
+        d = d.related(
+            provider_span,
+            format!("client_id_list of {}", provider.address),
+        );
     }
     Some(d)
 }

@@ -17,7 +17,11 @@ pub const RULE: RuleMeta = RuleMeta {
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (role, s) in ctx.trust_statements() {
         let principals: Vec<_> = eks_principals(s).collect();
-        if principals.is_empty() || s.federated.as_ref().is_some_and(|f| f.len() != principals.len()) {
+        if principals.is_empty()
+            || s.federated
+                .as_ref()
+                .is_some_and(|f| f.len() != principals.len())
+        {
             continue;
         }
         for c in s.conditions.iter().flatten() {
@@ -28,15 +32,20 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             if c.key.value.starts_with("https://") != Tri::No {
                 continue;
             }
-            let Some(issuer) = key_issuer(&c.key.value) else { continue };
+            let Some(issuer) = key_issuer(&c.key.value) else {
+                continue;
+            };
             let all_differ = principals.iter().all(|p| {
-                federated_issuer(&p.value).is_some_and(|fi| fi.to_ascii_lowercase().equals(&issuer) == Tri::No)
+                federated_issuer(&p.value)
+                    .is_some_and(|fi| fi.to_ascii_lowercase().equals(&issuer) == Tri::No)
             });
             if !all_differ {
                 continue;
             }
             let principal = principals[0];
-            let principal_issuer = federated_issuer(&principal.value).map(|i| i.display()).unwrap_or_default();
+            let principal_issuer = federated_issuer(&principal.value)
+                .map(|i| i.display())
+                .unwrap_or_default();
             out.push(
                 Diagnostic::new(
                     &RULE,

@@ -16,9 +16,16 @@ pub const RULE: RuleMeta = RuleMeta {
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (role, s) in ctx.trust_statements() {
         for c in s.conditions.iter().flatten() {
-            let scheme = ["https://", "http://"].into_iter().find(|p| c.key.value.starts_with(p) == Tri::Yes);
+            let scheme = ["https://", "http://"]
+                .into_iter()
+                .find(|p| c.key.value.starts_with(p) == Tri::Yes);
             let Some(scheme) = scheme else { continue };
-            let fixed = c.key.value.strip_prefix(scheme).map(|k| k.display()).unwrap_or_default();
+            let fixed = c
+                .key
+                .value
+                .strip_prefix(scheme)
+                .map(|k| k.display())
+                .unwrap_or_default();
             out.push(
                 Diagnostic::new(
                     &RULE,

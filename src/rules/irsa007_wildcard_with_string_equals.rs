@@ -16,22 +16,34 @@ pub const RULE: RuleMeta = RuleMeta {
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (role, s) in ctx.trust_statements() {
         for c in s.conditions.iter().flatten() {
-            if !matches!(operator(&c.operator.value), Some(Operator::Equals | Operator::EqualsIgnoreCase)) {
+            if !matches!(
+                operator(&c.operator.value),
+                Some(Operator::Equals | Operator::EqualsIgnoreCase)
+            ) {
                 continue;
             }
             if !(key_is(&c.key.value, "sub") || key_is(&c.key.value, "aud")) {
                 continue;
             }
             for v in c.values.iter().flatten() {
-                let Some(text) = v.value.as_known() else { continue };
+                let Some(text) = v.value.as_known() else {
+                    continue;
+                };
                 if !text.contains(['*', '?']) {
                     continue;
                 }
-                let like = c.operator.value.replace("StringEqualsIgnoreCase", "StringLike").replace("StringEquals", "StringLike");
+                let like = c
+                    .operator
+                    .value
+                    .replace("StringEqualsIgnoreCase", "StringLike")
+                    .replace("StringEquals", "StringLike");
                 let mut d = Diagnostic::new(
                     &RULE,
                     Label::new(v.span, "wildcard compared literally"),
-                    format!("{} compares {text} literally, so the wildcard never matches", c.operator.value),
+                    format!(
+                        "{} compares {text} literally, so the wildcard never matches",
+                        c.operator.value
+                    ),
                 )
                 .related(c.operator.span, format!("operator {}", c.operator.value))
                 .help(format!("use {like} for wildcard matching"));

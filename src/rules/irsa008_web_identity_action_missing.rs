@@ -20,7 +20,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if s.effect != Some(Effect::Allow) || allows_web_identity(s) != Tri::No {
             continue;
         }
-        let Some(principal) = eks_principals(s).next() else { continue };
+        let Some(principal) = eks_principals(s).next() else {
+            continue;
+        };
         let actions = s.actions.as_deref().unwrap_or_default();
         let written: Vec<String> = actions.iter().map(|a| a.value.display()).collect();
         let (span, label) = match actions.first() {
@@ -32,17 +34,29 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             Label::new(span, label),
             format!(
                 "statement trusting an EKS OIDC provider allows {} but not {WEB_IDENTITY_ACTION}",
-                if written.is_empty() { "no action".to_string() } else { written.join(", ") }
+                if written.is_empty() {
+                    "no action".to_string()
+                } else {
+                    written.join(", ")
+                }
             ),
         )
-        .related(principal.span, "Federated principal is an EKS OIDC provider")
-        .help(format!("pods assume roles with {WEB_IDENTITY_ACTION}: allow that action"));
+        .related(
+            principal.span,
+            "Federated principal is an EKS OIDC provider",
+        )
+        .help(format!(
+            "pods assume roles with {WEB_IDENTITY_ACTION}: allow that action"
+        ));
         if let [only] = actions
             && only.value.as_known() == Some("sts:AssumeRole")
         {
             let text = ctx.sources.get(only.span.file).slice(only.span);
             if text.contains("sts:AssumeRole") {
-                d = d.fix(only.span, text.replace("sts:AssumeRole", WEB_IDENTITY_ACTION));
+                d = d.fix(
+                    only.span,
+                    text.replace("sts:AssumeRole", WEB_IDENTITY_ACTION),
+                );
             }
         }
         out.push(d.in_module(&role.module));

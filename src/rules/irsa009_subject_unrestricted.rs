@@ -15,20 +15,35 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 /// `StringLike` subjects that admit every ServiceAccount of every namespace.
-const CATCH_ALL: &[&str] = &["*", "system:*", "system:serviceaccount:*", "system:serviceaccount:*:*"];
+const CATCH_ALL: &[&str] = &[
+    "*",
+    "system:*",
+    "system:serviceaccount:*",
+    "system:serviceaccount:*:*",
+];
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (role, s) in ctx.trust_statements() {
         if s.effect != Some(Effect::Allow) || allows_web_identity(s) != Tri::Yes {
             continue;
         }
-        let Some(principal) = eks_principals(s).next() else { continue };
-        let Some(conditions) = &s.conditions else { continue };
-        let subs: Vec<_> = conditions.iter().filter(|c| key_is(&c.key.value, "sub")).collect();
+        let Some(principal) = eks_principals(s).next() else {
+            continue;
+        };
+        let Some(conditions) = &s.conditions else {
+            continue;
+        };
+        let subs: Vec<_> = conditions
+            .iter()
+            .filter(|c| key_is(&c.key.value, "sub"))
+            .collect();
         let unrestricted = subs.iter().all(|c| {
             operator(&c.operator.value) == Some(Operator::Like)
                 && c.values.as_ref().is_some_and(|vs| {
-                    !vs.is_empty() && vs.iter().all(|v| v.value.as_known().is_some_and(|t| CATCH_ALL.contains(&t)))
+                    !vs.is_empty()
+                        && vs
+                            .iter()
+                            .all(|v| v.value.as_known().is_some_and(|t| CATCH_ALL.contains(&t)))
                 })
         });
         if !unrestricted {

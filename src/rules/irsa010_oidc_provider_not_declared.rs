@@ -31,12 +31,16 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             }
             let federated = without_partition(&principal.value);
             let none_match = providers.iter().all(|p| {
-                p.arn.as_ref().is_some_and(|arn| without_partition(arn).equals(&federated) == Tri::No)
+                p.arn
+                    .as_ref()
+                    .is_some_and(|arn| without_partition(arn).equals(&federated) == Tri::No)
             });
             if !none_match {
                 continue;
             }
-            let issuer = federated_issuer(&principal.value).map(|i| i.display()).unwrap_or_default();
+            let issuer = federated_issuer(&principal.value)
+                .map(|i| i.display())
+                .unwrap_or_default();
             let mut d = Diagnostic::new(
                 &RULE,
                 Label::new(principal.span, "no declared provider has this ARN"),
@@ -48,7 +52,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 "use the declared provider's ARN (aws_iam_openid_connect_provider.<name>.arn) instead of writing it out"
             });
             for p in providers.iter().take(3) {
-                let url = p.url.as_ref().map(|u| u.value.display()).unwrap_or_else(|| "an unknown URL".into());
+                let url = p
+                    .url
+                    .as_ref()
+                    .map(|u| u.value.display())
+                    .unwrap_or_else(|| "an unknown URL".into());
                 d = d.related(p.span, format!("declared provider {} for {url}", p.address));
             }
             out.push(d.in_module(&role.module));
@@ -58,7 +66,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
 
 /// Whether the principal names the issuer of an `aws_eks_cluster` resource of the scan.
 fn names_cluster_created_here(ctx: &LintContext, principal: &crate::eval::value::Str) -> bool {
-    let Some(issuer) = federated_issuer(principal) else { return false };
+    let Some(issuer) = federated_issuer(principal) else {
+        return false;
+    };
     ctx.facts
         .clusters
         .iter()

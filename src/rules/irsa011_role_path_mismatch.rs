@@ -18,13 +18,17 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for link in &ctx.sa_links {
         let roles = ctx.linked_roles(link);
         let Some(role) = roles.first() else { continue };
-        let all_differ = roles
-            .iter()
-            .all(|r| r.path.as_ref().is_some_and(|p| p.equals(&link.arn.path) == Tri::No));
+        let all_differ = roles.iter().all(|r| {
+            r.path
+                .as_ref()
+                .is_some_and(|p| p.equals(&link.arn.path) == Tri::No)
+        });
         if !all_differ {
             continue;
         }
-        let Some(role_path) = role.path.as_ref() else { continue };
+        let Some(role_path) = role.path.as_ref() else {
+            continue;
+        };
         let name = link.arn.name.display();
         let (role_path, written) = (role_path.display(), link.arn.path.display());
         let sa = ctx.service_account(link);
@@ -44,7 +48,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         {
             let old = format!(":role{written}{name}");
             if text.ends_with(&old) {
-                d = d.fix(link.value.span, format!("{}:role{role_path}{name}", &text[..text.len() - old.len()]));
+                d = d.fix(
+                    link.value.span,
+                    format!("{}:role{role_path}{name}", &text[..text.len() - old.len()]),
+                );
             }
         }
         out.push(d.in_module(&role.module));

@@ -15,16 +15,25 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for sa in &ctx.facts.service_accounts {
-        let Some(value) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) else { continue };
-        let Some(text) = value.value.as_known() else { continue };
-        let Some((problem, help)) = role_arn_problem(text) else { continue };
+        let Some(value) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) else {
+            continue;
+        };
+        let Some(text) = value.value.as_known() else {
+            continue;
+        };
+        let Some((problem, help)) = role_arn_problem(text) else {
+            continue;
+        };
         out.push(
             Diagnostic::new(
                 &RULE,
                 Label::new(value.span, problem.clone()),
-                format!("role-arn annotation of service account {} is not a role ARN: {problem}", sa.qualified_name()),
+                format!(
+                    "role-arn annotation of service account {} is not a role ARN: {problem}",
+                    sa.qualified_name()
+                ),
             )
-        .rendered(&sa.rendered)
+            .rendered(&sa.rendered)
             .help(help),
         );
     }
@@ -44,7 +53,8 @@ mod tests {
 
     #[test]
     fn seed_article_value_is_a_problem() {
-        let (what, _) = problem("arn:aws:iam::{local.account_id}:role/AwsLoadBalancerController").unwrap();
+        let (what, _) =
+            problem("arn:aws:iam::{local.account_id}:role/AwsLoadBalancerController").unwrap();
         assert!(what.contains("local.account_id"), "{what}");
         assert!(problem("arn:aws:iam::123456789012:role/x").is_some());
         assert!(problem("arn:aws:iam::482910375521:policy/x").is_some());

@@ -15,23 +15,39 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 /// What Go's `strconv.ParseBool` accepts, which is what the webhook uses.
-const GO_BOOLS: &[&str] = &["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"];
+const GO_BOOLS: &[&str] = &[
+    "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False",
+];
 /// The webhook raises shorter token lifetimes to this many seconds.
 const MIN_TOKEN_EXPIRATION: i64 = 600;
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for sa in &ctx.facts.service_accounts {
-        for (key, problem) in [(REGIONAL_STS_KEY, regional_sts as fn(&str) -> Option<(String, String)>), (TOKEN_EXPIRATION_KEY, token_expiration)] {
-            let Some(value) = sa.annotation(key).and_then(|a| a.value.as_ref()) else { continue };
-            let Some(text) = value.value.as_known() else { continue };
+        for (key, problem) in [
+            (
+                REGIONAL_STS_KEY,
+                regional_sts as fn(&str) -> Option<(String, String)>,
+            ),
+            (TOKEN_EXPIRATION_KEY, token_expiration),
+        ] {
+            let Some(value) = sa.annotation(key).and_then(|a| a.value.as_ref()) else {
+                continue;
+            };
+            let Some(text) = value.value.as_known() else {
+                continue;
+            };
             if text.contains("${") || text.contains("{{") {
                 continue;
             }
             if let Some((what, help)) = problem(text) {
                 out.push(
-                    Diagnostic::new(&RULE, Label::new(value.span, what.clone()), format!("{key} of service account {} {what}", sa.qualified_name()))
-        .rendered(&sa.rendered)
-                        .help(help),
+                    Diagnostic::new(
+                        &RULE,
+                        Label::new(value.span, what.clone()),
+                        format!("{key} of service account {} {what}", sa.qualified_name()),
+                    )
+                    .rendered(&sa.rendered)
+                    .help(help),
                 );
             }
         }

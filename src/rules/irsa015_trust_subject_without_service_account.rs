@@ -5,7 +5,9 @@ use std::collections::HashSet;
 
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::facts::Role;
-use crate::link::{Admission, LintContext, closest, is_eks_statement, key_is, operator, role_admits};
+use crate::link::{
+    Admission, LintContext, closest, is_eks_statement, key_is, operator, role_admits,
+};
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -27,13 +29,21 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         .iter()
         .map(|s| (s.namespace.value.as_str(), s.name.value.as_str()))
         .collect();
-    let names: Vec<String> = facts.service_accounts.iter().map(|s| s.qualified_name()).collect();
+    let names: Vec<String> = facts
+        .service_accounts
+        .iter()
+        .map(|s| s.qualified_name())
+        .collect();
     let rejecting = roles_rejecting_their_service_account(ctx);
     for (role, s) in ctx.trust_statements() {
         // A role whose own ServiceAccount it rejects is IRSA003's finding: the subject that
         // has no ServiceAccount is the other end of that same broken link.
         // An add-on's role admits a ServiceAccount the add-on creates in the cluster.
-        let addon_role = ctx.facts.addon_roles.iter().any(|a| a.role_address == role.address);
+        let addon_role = ctx
+            .facts
+            .addon_roles
+            .iter()
+            .any(|a| a.role_address == role.address);
         if !is_eks_statement(s) || addon_role || rejecting.contains(&(role as *const Role)) {
             continue;
         }
@@ -42,12 +52,17 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             for v in c.values.iter().flatten() {
-                let Some(subject) = v.value.as_known() else { continue };
+                let Some(subject) = v.value.as_known() else {
+                    continue;
+                };
                 // A glob names no single service account (with StringEquals it is IRSA007's).
                 if subject.contains(['*', '?']) {
                     continue;
                 }
-                let Some((ns, name)) = subject.strip_prefix("system:serviceaccount:").and_then(|r| r.split_once(':')) else {
+                let Some((ns, name)) = subject
+                    .strip_prefix("system:serviceaccount:")
+                    .and_then(|r| r.split_once(':'))
+                else {
                     continue;
                 };
                 if defined.contains(&(ns, name)) {
@@ -57,14 +72,24 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 let mut d = Diagnostic::new(
                     &RULE,
                     Label::new(v.span, "no such service account in the scanned manifests"),
-                    format!("trust policy admits service account {wanted}, which no scanned manifest defines"),
+                    format!(
+                        "trust policy admits service account {wanted}, which no scanned manifest defines"
+                    ),
                 );
                 match closest(&wanted, names.iter().map(String::as_str)) {
                     Some(near) => {
-                        let sa = facts.service_accounts.iter().find(|s| s.qualified_name() == near);
-                        d = d.level(Level::Warning).help(format!("did you mean {near}?"));
+                        let sa = facts
+                            .service_accounts
+                            .iter()
+                            .find(|s| s.qualified_name() == near);
+                        d = d
+                            .level(Level::Warning)
+                            .help(format!("did you mean {near}?"));
                         if let Some(sa) = sa {
-                            d = d.related(sa.name.span, format!("service account {near} is defined here"));
+                            d = d.related(
+                                sa.name.span,
+                                format!("service account {near} is defined here"),
+                            );
                         }
                     }
                     None => {
@@ -84,7 +109,10 @@ fn roles_rejecting_their_service_account(ctx: &LintContext) -> HashSet<*const Ro
     for link in &ctx.sa_links {
         let subject = ctx.service_account(link).subject();
         for role in ctx.linked_roles(link) {
-            if matches!(role_admits(role, "sub", &subject, None), Admission::Rejected(_)) {
+            if matches!(
+                role_admits(role, "sub", &subject, None),
+                Admission::Rejected(_)
+            ) {
                 out.insert(role as *const Role);
             }
         }

@@ -28,12 +28,23 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     }
     for w in &facts.workloads {
         // Without a namespace in the manifest, `kubectl -n` decides: unknown.
-        let (Some(ns), PodServiceAccount::Named(sa_name)) = (&w.namespace, &w.service_account) else { continue };
-        let same_name = || by_name.get(sa_name.value.as_str()).into_iter().flatten().copied();
+        let (Some(ns), PodServiceAccount::Named(sa_name)) = (&w.namespace, &w.service_account)
+        else {
+            continue;
+        };
+        let same_name = || {
+            by_name
+                .get(sa_name.value.as_str())
+                .into_iter()
+                .flatten()
+                .copied()
+        };
         if same_name().any(|s| s.namespace.value == ns.value) {
             continue;
         }
-        let Some(elsewhere) = same_name().find(|s| s.annotation(ROLE_ARN_KEY).is_some()) else { continue };
+        let Some(elsewhere) = same_name().find(|s| s.annotation(ROLE_ARN_KEY).is_some()) else {
+            continue;
+        };
         out.push(
             Diagnostic::new(
                 &RULE,

@@ -15,12 +15,20 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for link in &ctx.sa_links {
-        let Some(written) = link.arn.partition.as_known() else { continue };
+        let Some(written) = link.arn.partition.as_known() else {
+            continue;
+        };
         let roles = ctx.linked_roles(link);
         let Some(role) = roles.first() else { continue };
         let partitions: Vec<Option<String>> = roles.iter().map(|r| ctx.role_partition(r)).collect();
-        let Some(Some(expected)) = partitions.first().cloned() else { continue };
-        if partitions.iter().any(|p| p.as_deref() != Some(expected.as_str())) || expected == written {
+        let Some(Some(expected)) = partitions.first().cloned() else {
+            continue;
+        };
+        if partitions
+            .iter()
+            .any(|p| p.as_deref() != Some(expected.as_str()))
+            || expected == written
+        {
             continue;
         }
         let sa = ctx.service_account(link);

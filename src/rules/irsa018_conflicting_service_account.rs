@@ -25,7 +25,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for sa in &ctx.facts.service_accounts {
         if let Some(arn) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) {
             groups
-                .entry((sa.unit.as_str(), sa.namespace.value.as_str(), sa.name.value.as_str()))
+                .entry((
+                    sa.unit.as_str(),
+                    sa.namespace.value.as_str(),
+                    sa.name.value.as_str(),
+                ))
                 .or_default()
                 .push((sa, arn));
         }
@@ -50,7 +54,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         arn.value.display()
                     ),
                 )
-        .rendered(&later.rendered)
+                .rendered(&later.rendered)
                 .related(first_arn.span, "first definition")
                 .help("keep one definition; whichever is applied last silently wins"),
             );
@@ -59,5 +63,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
 }
 
 fn display_unit(unit: &str) -> String {
-    if unit.is_empty() { "the top folder".into() } else { unit.to_string() }
+    if unit.is_empty() {
+        "the top folder".into()
+    } else {
+        unit.to_string()
+    }
 }

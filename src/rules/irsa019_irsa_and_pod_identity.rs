@@ -33,7 +33,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             if !same_deployment(ctx, index, assoc) {
                 continue;
             }
-            let Some(annotation) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) else {
+            let Some(annotation) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref())
+            else {
                 continue;
             };
             out.push(

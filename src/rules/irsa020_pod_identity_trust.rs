@@ -19,8 +19,12 @@ pub use crate::facts::POD_IDENTITY_SERVICE;
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for assoc in &ctx.facts.pod_identities {
-        let Some(role_arn) = &assoc.role_arn else { continue };
-        let Some(arn) = RoleArn::parse(&role_arn.value) else { continue };
+        let Some(role_arn) = &assoc.role_arn else {
+            continue;
+        };
+        let Some(arn) = RoleArn::parse(&role_arn.value) else {
+            continue;
+        };
         let roles: Vec<&Role> = ctx
             .facts
             .roles
@@ -51,7 +55,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
 
 /// Whether some Allow statement trusts the Pod Identity service with both actions.
 pub fn trusts_pod_identity(role: &Role) -> Tri {
-    let Some(trust) = &role.trust else { return Tri::Unknown };
+    let Some(trust) = &role.trust else {
+        return Tri::Unknown;
+    };
     let mut result = Tri::No;
     for s in &trust.statements {
         match statement_trusts(s) {
@@ -73,7 +79,10 @@ fn statement_trusts(s: &Statement) -> Tri {
     if effect != Effect::Allow {
         return Tri::No;
     }
-    let service = services.iter().map(|v| v.value.equals(&crate::eval::value::Str::lit(POD_IDENTITY_SERVICE)));
+    let service = services.iter().map(|v| {
+        v.value
+            .equals(&crate::eval::value::Str::lit(POD_IDENTITY_SERVICE))
+    });
     let service = service.fold(Tri::No, |acc, t| match (acc, t) {
         (Tri::Yes, _) | (_, Tri::Yes) => Tri::Yes,
         (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
@@ -86,7 +95,9 @@ fn statement_trusts(s: &Statement) -> Tri {
         let mut r = Tri::No;
         for a in actions {
             match a.value.as_known() {
-                Some(p) if glob_match(&p.to_ascii_lowercase(), &action.to_ascii_lowercase()) => return Tri::Yes,
+                Some(p) if glob_match(&p.to_ascii_lowercase(), &action.to_ascii_lowercase()) => {
+                    return Tri::Yes;
+                }
                 Some(_) => {}
                 None => r = Tri::Unknown,
             }

@@ -21,16 +21,22 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if sa.origin != Origin::Manifest || !link.roles.is_empty() || !link.value.value.is_known() {
             continue;
         }
-        let Some(written) = link.arn.name.as_known() else { continue };
+        let Some(written) = link.arn.name.as_known() else {
+            continue;
+        };
         let prefixed = ctx.facts.roles.iter().find(|r| match &r.name {
             // The generated name itself, or the prefix taken for the name (`alb` for `alb-`).
             RoleName::Prefix(p) => p.as_known().is_some_and(|p| {
-                !p.is_empty() && (link.arn.name.starts_with(p) == Tri::Yes || written == p.trim_end_matches(['-', '_']))
+                !p.is_empty()
+                    && (link.arn.name.starts_with(p) == Tri::Yes
+                        || written == p.trim_end_matches(['-', '_']))
             }),
             _ => false,
         });
         let Some(role) = prefixed else { continue };
-        let RoleName::Prefix(prefix) = &role.name else { continue };
+        let RoleName::Prefix(prefix) = &role.name else {
+            continue;
+        };
         out.push(
             Diagnostic::new(
                 &RULE,

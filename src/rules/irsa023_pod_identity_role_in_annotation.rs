@@ -23,7 +23,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             let Some(trust) = &r.trust else { return false };
             let no_web_identity = trust.complete
                 && trust.statements.iter().all(|s| {
-                    allows_web_identity(s) == Tri::No || s.federated.as_ref().is_some_and(|f| f.is_empty())
+                    allows_web_identity(s) == Tri::No
+                        || s.federated.as_ref().is_some_and(|f| f.is_empty())
                 });
             no_web_identity && trusts_pod_identity(r) == Tri::Yes
         });

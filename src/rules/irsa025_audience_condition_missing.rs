@@ -16,14 +16,21 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (role, s) in ctx.trust_statements() {
-        if s.effect != Some(Effect::Allow) || allows_web_identity(s) != Tri::Yes || !is_eks_statement(s) {
+        if s.effect != Some(Effect::Allow)
+            || allows_web_identity(s) != Tri::Yes
+            || !is_eks_statement(s)
+        {
             continue;
         }
-        let Some(conditions) = &s.conditions else { continue };
+        let Some(conditions) = &s.conditions else {
+            continue;
+        };
         if conditions.iter().any(|c| key_is(&c.key.value, "aud")) {
             continue;
         }
-        let Some(sub) = conditions.iter().find(|c| key_is(&c.key.value, "sub") && operator(&c.operator.value).is_some())
+        let Some(sub) = conditions
+            .iter()
+            .find(|c| key_is(&c.key.value, "sub") && operator(&c.operator.value).is_some())
         else {
             continue;
         };

@@ -17,8 +17,14 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for release in &ctx.facts.helm_releases {
-        let Some(chart) = charts::find(&release.chart) else { continue };
-        let expected = format!("{}.{}", chart.annotations_key(), ROLE_ARN_KEY.replace('.', "\\."));
+        let Some(chart) = charts::find(&release.chart) else {
+            continue;
+        };
+        let expected = format!(
+            "{}.{}",
+            chart.annotations_key(),
+            ROLE_ARN_KEY.replace('.', "\\.")
+        );
         for setting in &release.annotation_settings {
             if setting.value == expected {
                 continue;

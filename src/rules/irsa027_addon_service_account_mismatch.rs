@@ -15,7 +15,12 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for addon in &ctx.facts.addon_roles {
-        let Some(role) = ctx.facts.roles.iter().find(|r| r.address == addon.role_address) else {
+        let Some(role) = ctx
+            .facts
+            .roles
+            .iter()
+            .find(|r| r.address == addon.role_address)
+        else {
             continue;
         };
         // A ServiceAccount of the tree that uses this role is IRSA003's to compare.
@@ -26,16 +31,26 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if used_here {
             continue;
         }
-        let subject = format!("system:serviceaccount:{}:{}", addon.namespace, addon.service_account);
+        let subject = format!(
+            "system:serviceaccount:{}:{}",
+            addon.namespace, addon.service_account
+        );
         let Admission::Rejected(values) = role_admits(role, "sub", &subject, None) else {
             continue;
         };
         // The add-on may run as what the trust admits: a ServiceAccount of that name defined
         // in the tree, or a Helm release of the add-on's chart that may rename it.
         let admitted_defined = values.iter().any(|v| {
-            ctx.facts.service_accounts.iter().any(|sa| v.value.equals(&crate::eval::value::Str::lit(sa.subject())) != crate::eval::value::Tri::No)
+            ctx.facts.service_accounts.iter().any(|sa| {
+                v.value.equals(&crate::eval::value::Str::lit(sa.subject()))
+                    != crate::eval::value::Tri::No
+            })
         });
-        let chart_installed = ctx.facts.helm_releases.iter().any(|r| r.chart == addon.addon);
+        let chart_installed = ctx
+            .facts
+            .helm_releases
+            .iter()
+            .any(|r| r.chart == addon.addon);
         if admitted_defined || chart_installed || values.is_empty() {
             continue;
         }

@@ -36,7 +36,9 @@ fn names_no_rule(s: &Suppression) -> Diagnostic {
         Label::new(s.comment, "no rule between the brackets"),
         "suppression names no rule",
     )
-    .help(format!("put the rule's id or name between the brackets: {SHAPE}"))
+    .help(format!(
+        "put the rule's id or name between the brackets: {SHAPE}"
+    ))
 }
 
 fn unknown_rule(named: &NamedRule) -> Diagnostic {
@@ -75,7 +77,10 @@ fn suppresses_nothing(s: &Suppression, named: &NamedRule, rule: &RuleMeta) -> Di
     Diagnostic::new(
         &RULE,
         Label::new(named.span, format!("no {} finding {place}", rule.id)),
-        format!("suppression of {} ({}) suppresses nothing", rule.id, rule.name),
+        format!(
+            "suppression of {} ({}) suppresses nothing",
+            rule.id, rule.name
+        ),
     )
     .help(format!(
         "remove it, or move it to the line where the {} finding starts or alone on the line \

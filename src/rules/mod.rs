@@ -26,10 +26,39 @@ pub struct Rule {
     pub check: fn(&LintContext, &mut Vec<Diagnostic>),
 }
 
-macro_rules! declare_rules {
-    ($($module:ident,)*) => {
-        $(pub mod $module;)*
+pub mod irsa000_parse_error;
+pub mod irsa001_role_not_found;
+pub mod irsa002_account_mismatch;
+pub mod irsa003_trust_subject_mismatch;
+pub mod irsa004_audience_mismatch;
+pub mod irsa005_issuer_mismatch;
+pub mod irsa006_condition_key_has_scheme;
+pub mod irsa007_wildcard_with_string_equals;
+pub mod irsa008_web_identity_action_missing;
+pub mod irsa009_subject_unrestricted;
+pub mod irsa010_oidc_provider_not_declared;
+pub mod irsa011_role_path_mismatch;
+pub mod irsa012_invalid_role_arn;
+pub mod irsa013_annotation_key_typo;
+pub mod irsa014_invalid_annotation_value;
+pub mod irsa015_trust_subject_without_service_account;
+pub mod irsa016_workload_service_account_elsewhere;
+pub mod irsa017_partition_mismatch;
+pub mod irsa018_conflicting_service_account;
+pub mod irsa019_irsa_and_pod_identity;
+pub mod irsa020_pod_identity_trust;
+pub mod irsa021_role_arn_on_workload;
+pub mod irsa022_generated_role_name_hardcoded;
+pub mod irsa023_pod_identity_role_in_annotation;
+pub mod irsa024_env_overrides_irsa;
+pub mod irsa025_audience_condition_missing;
+pub mod irsa026_chart_ignores_annotation;
+pub mod irsa027_addon_service_account_mismatch;
+pub mod irsa028_invalid_suppression;
 
+/// Builds [`RULES`] from the rule modules, each of which has a `RULE` and a `check`.
+macro_rules! rule_table {
+    ($($module:ident),* $(,)?) => {
         /// Every rule, in id order.
         pub static RULES: &[Rule] = &[
             $(Rule { meta: &$module::RULE, check: $module::check },)*
@@ -37,7 +66,7 @@ macro_rules! declare_rules {
     };
 }
 
-declare_rules! {
+rule_table! {
     irsa000_parse_error,
     irsa001_role_not_found,
     irsa002_account_mismatch,

@@ -23,6 +23,9 @@
 //! - `fixtures`: every fixture project under `fixtures/`, its findings checked exactly
 //!   against the expectations written next to the input.
 
+// Tests write temporary projects and run the binary, pre-commit and git.
+#![allow(clippy::disallowed_methods)]
+
 mod cli;
 mod config;
 mod fixtures;
