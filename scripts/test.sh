@@ -24,4 +24,8 @@ fi
 PATH="$(cd "$venv/bin" && pwd):$PATH"
 export PATH
 
+# Snapshots (insta) are compared, never written: a missing or changed one fails. To accept
+# new output after reviewing it: INSTA_UPDATE=always scripts/test.sh.
+export INSTA_UPDATE=${INSTA_UPDATE:-no}
+
 cargo test --workspace --all-targets "$@"

@@ -107,6 +107,9 @@ pub struct Settings {
     /// What earlier runs read and parsed, reused for files that have not changed. The
     /// language server keeps one across edits; a single `check` has no use for it.
     pub cache: Option<Arc<Cache>>,
+    /// Show paths relative to this folder instead of the working directory (the fixture
+    /// runner's snapshots show them relative to the case).
+    pub display_root: Option<PathBuf>,
 }
 
 /// Texts, syntax trees and facts kept between runs, so that re-linting after a one-file
@@ -339,8 +342,9 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
             None => files.push((id, kind, name.clone())),
         }
     }
+    let shown_from = settings.display_root.as_deref().unwrap_or(&cwd);
     for l in loaded {
-        let shown = discover::display_path(&l.input.path, &cwd);
+        let shown = discover::display_path(&l.input.path, shown_from);
         match l.text {
             Ok(text) => {
                 let too_deep = too_deeply_nested(&text);
@@ -389,7 +393,7 @@ fn analyze_on_this_pool(settings: &Settings) -> Result<Analysis, EngineError> {
     );
     facts.extend(manifests);
     facts.extend(terraform);
-    loader.register(&mut sources);
+    loader.register(&mut sources, shown_from);
 
     // Roles come from Terraform and eksctl configs; without either, none can be checked.
     let infrastructure_read = !facts.roles.is_empty()
@@ -920,10 +924,9 @@ impl Loader {
         })
     }
 
-    fn register(self, sources: &mut SourceMap) {
-        let cwd = std::env::current_dir().unwrap_or_default();
+    fn register(self, sources: &mut SourceMap, shown_from: &Path) {
         for (path, text) in self.extra.into_inner().unwrap_or_default() {
-            sources.add(discover::display_path(&path, &cwd), text);
+            sources.add(discover::display_path(&path, shown_from), text);
         }
     }
 }

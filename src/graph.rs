@@ -240,3 +240,75 @@ fn cluster_node(ctx: &LintContext, cluster: &Cluster) -> Node {
     };
     node(ctx, NodeKind::Cluster, label, cluster.span)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(path: &str, line: u32, kind: NodeKind, label: &str) -> Node {
+        Node {
+            location: Location {
+                path: path.into(),
+                line,
+            },
+            kind,
+            label: label.into(),
+        }
+    }
+
+    /// An ok chain, one broken at the trust, one whose role is not in the scan.
+    fn chains() -> Vec<Chain> {
+        let provider = at(
+            "infra/eks.tf",
+            42,
+            NodeKind::Provider,
+            "aws_iam_openid_connect_provider.eks",
+        );
+        let cluster = at(
+            "infra/eks.tf",
+            25,
+            NodeKind::Cluster,
+            "shop-prod (aws_eks_cluster.main)",
+        );
+        let tail = |to_provider| Tail {
+            provider: Some(provider.clone()),
+            to_provider,
+            cluster: Some(cluster.clone()),
+            to_cluster: Link::Ok,
+        };
+        let sa = |line, name| at("k8s/sa.yaml", line, NodeKind::ServiceAccount, name);
+        let role = |line, name| Some(at("infra/iam.tf", line, NodeKind::Role, name));
+        vec![
+            Chain::new(
+                sa(4, "pay/api"),
+                role(3, "pay-api"),
+                Link::Ok,
+                tail(Link::Ok),
+            ),
+            Chain::new(
+                sa(12, "pay/worker"),
+                role(19, "pay-worker"),
+                Link::Ok,
+                tail(Link::Broken("IRSA003")),
+            ),
+            Chain::unresolved(
+                sa(20, "pay/reports"),
+                Some(at(
+                    "k8s/sa.yaml",
+                    25,
+                    NodeKind::Role,
+                    "reports (not in the scan)",
+                )),
+                Unresolved::NotInScan,
+            ),
+        ]
+    }
+
+    #[test]
+    fn table_dot_and_mermaid_draw_the_same_chains() {
+        let chains = chains();
+        insta::assert_snapshot!("table", render(Format::Table, &chains));
+        insta::assert_snapshot!("dot", render(Format::Dot, &chains));
+        insta::assert_snapshot!("mermaid", render(Format::Mermaid, &chains));
+    }
+}

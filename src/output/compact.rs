@@ -43,14 +43,7 @@ mod tests {
     #[test]
     fn one_line_per_diagnostic_and_nothing_else() {
         let project = Project::new();
-        let out = render(&project.both(), &project.sources);
-        assert_eq!(
-            out,
-            "infra/iam.tf:7:38: error[IRSA003] service account payments/api assumes role \
-             ledger-writer, whose trust policy only allows system:serviceaccount:billing:api\n\
-             k8s/service account.yaml:8:5: warning[IRSA013] annotation \
-             eks.amazonaws.com/rolearn is not read by EKS\n"
-        );
+        insta::assert_snapshot!(render(&project.both(), &project.sources));
     }
 
     #[test]

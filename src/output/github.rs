@@ -65,17 +65,7 @@ mod tests {
     #[test]
     fn one_command_per_diagnostic_with_escaped_help_line() {
         let project = Project::new();
-        let out = render(&project.both(), &project.sources);
-        assert_eq!(
-            out,
-            "::error file=infra/iam.tf,line=7,col=38,endLine=7,endColumn=73,\
-             title=IRSA003 trust-subject-mismatch::service account payments/api assumes role \
-             ledger-writer, whose trust policy only allows system:serviceaccount:billing:api\
-             %0Ahelp: allow system:serviceaccount:payments:api\n\
-             ::warning file=k8s/service account.yaml,line=8,col=5,endLine=8,endColumn=30,\
-             title=IRSA013 annotation-key-typo::annotation eks.amazonaws.com/rolearn is not \
-             read by EKS%0Ahelp: did you mean eks.amazonaws.com/role-arn?\n"
-        );
+        insta::assert_snapshot!(render(&project.both(), &project.sources));
     }
 
     #[test]

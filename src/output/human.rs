@@ -19,6 +19,9 @@ use crate::coverage::Coverage;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::source::{SourceFile, SourceMap, Span};
 
+/// What miette writes above a related frame drawn flush left (ours are advice).
+const RELATED_HEADING: &str = "Advice:";
+
 /// Wide enough for a role ARN and a trust subject on one line, and fixed so that output
 /// does not depend on the terminal the tests run in.
 const WIDTH: usize = 100;
@@ -37,7 +40,14 @@ pub(super) fn render(
     let handler = GraphicalReportHandler::new_themed(theme.clone())
         .with_links(false)
         .with_width(WIDTH)
-        .with_show_related_as_nested(true);
+        // Related frames in other files are drawn flush left, like the primary one: nested,
+        // miette re-wraps them and a long `path:line:col` header loses its place.
+        .with_show_related_as_nested(false)
+        // A path, ARN or `path:line:col` is never broken across lines: terminals and editors
+        // follow them only whole.
+        .with_break_words(false)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = String::new();
     for diagnostic in diagnostics {
         let report = Report::from_diagnostic(diagnostic, sources);
@@ -46,9 +56,16 @@ pub(super) fn render(
             None => handler.clone(),
         };
         // Writing into a String cannot fail; miette only passes on the writer's errors.
+        let mut rendered = String::new();
         handler
-            .render_report(&mut out, &report)
+            .render_report(&mut rendered, &report)
             .expect("rendering into a String never fails");
+        // miette heads each related frame with a severity word of its own; ours carry `☞`.
+        for line in rendered.split_inclusive('\n') {
+            if line.trim_end() != RELATED_HEADING {
+                out.push_str(line);
+            }
+        }
         out.push('\n');
     }
     out.push_str(&summary_line(Summary::count(diagnostics)));
@@ -256,40 +273,43 @@ mod tests {
         )
     }
 
+    /// Both files' frames, code, labels, help and notes, the summary and the coverage line;
+    /// columns count characters, and no path or `path:line:col` is broken across lines.
     #[test]
     fn shows_frames_of_both_files_with_code_help_and_notes() {
         let project = Project::new();
         let out = render_plain(&project.both(), &project.sources);
-        println!("{out}");
-        assert!(out.contains("IRSA003 trust-subject-mismatch"), "{out}");
-        assert!(out.contains("IRSA013 annotation-key-typo"), "{out}");
-        assert!(
-            out.contains("[infra/iam.tf:7:38]"),
-            "columns count characters: {out}"
-        );
-        assert!(out.contains("[k8s/service account.yaml:8:"), "{out}");
-        assert!(out.contains("system:serviceaccount:billing:api"), "{out}");
-        assert!(
-            out.contains("arn:aws:iam::111122223333:role/ledger-writer"),
-            "{out}"
-        );
-        assert!(out.contains("payments/api uses this role"), "{out}");
-        assert!(out.contains("role defined here"), "{out}");
-        assert!(
-            out.contains("help: allow system:serviceaccount:payments:api"),
-            "{out}"
-        );
-        assert!(out.contains("note: the sub claim"), "{out}");
         assert!(
             !out.contains('\u{1b}'),
             "no ANSI escapes without colour: {out:?}"
         );
-        assert!(
-            out.ends_with(
-                "1 error, 1 warning, 0 notes\nno ServiceAccount in the scan uses an IAM role\n"
-            ),
-            "{out}"
+        insta::assert_snapshot!(out);
+    }
+
+    /// A related location in a file whose path is longer than the line: its
+    /// `path:line:col` header stays whole.
+    #[test]
+    fn a_long_related_path_is_never_broken() {
+        let mut sources = SourceMap::default();
+        let long = "fixtures/IRSA001-role-not-found/fail-unlike-name-trusting-role/infra/iam-aws-load-balancer-controller.tf";
+        let tf = sources.add(
+            long.into(),
+            "resource \"aws_iam_role\" \"x\" {\n  name = \"AwsLoadBalancerController\"\n}\n",
         );
+        let yaml = sources.add(
+            "k8s/sa.yaml".into(),
+            "role: arn:aws:iam::730335467890:role/alb-controller-role\n",
+        );
+        let name = sources.get(tf).text.find("\"AwsLoad").unwrap();
+        let diagnostic = Diagnostic::new(
+            &crate::rules::irsa001_role_not_found::RULE,
+            Label::new(Span::new(yaml, 6..57), "no role of this name"),
+            "service account kube-system/aws-load-balancer-controller uses role alb-controller-role, which the scanned Terraform and eksctl configs do not define",
+        )
+        .related(Span::new(tf, name..name + 27), "role AwsLoadBalancerController trusts system:serviceaccount:kube-system:aws-load-balancer-controller");
+        let out = render_plain(&[diagnostic], &sources);
+        assert!(out.contains(&format!("[{long}:2:10]\n")), "{out}");
+        insta::assert_snapshot!(out);
     }
 
     #[test]

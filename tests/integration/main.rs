@@ -20,15 +20,15 @@
 //! - `safety`: the README's guarantees: the fixtures are not written, the shipped code starts
 //!   no process and opens no socket, `file()` never reads outside the scanned roots.
 //! - `real_world`: patterns from public repositories that were once false findings or crashes.
-//! - `fixtures`: every fixture project under `fixtures/`, its findings checked exactly
-//!   against the expectations written next to the input.
+//!
+//! The fixture cases and the rule docs' examples run in a test binary of their own
+//! (`tests/fixtures/`), one named trial per case.
 
 // Tests write temporary projects and run the binary, pre-commit and git.
 #![allow(clippy::disallowed_methods)]
 
 mod cli;
 mod config;
-mod fixtures;
 mod graph;
 mod lsp;
 mod modules;
