@@ -21,7 +21,7 @@ impl<T> Spanned<T> {
 }
 
 /// Everything extracted from one run, ready for linking.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Facts {
     pub roles: Vec<Role>,
     pub providers: Vec<OidcProvider>,

@@ -180,3 +180,68 @@ fn replace_last(text: &str, from: &str, to: &str) -> Option<String> {
     let at = text.rfind(from)?;
     Some(format!("{}{}{}", &text[..at], to, &text[at + from.len()..]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::diagnostic::Level;
+    use crate::rules::tester::{OIDC_PROVIDER_TF, Tester, irsa_role, service_account};
+
+    const ARN: &str = "arn:aws:iam::482910375521:role/";
+
+    fn project(annotation_role: &str) -> Tester {
+        Tester::new(&RULE)
+            .file("infra/eks.tf", OIDC_PROVIDER_TF)
+            .file(
+                "infra/iam.tf",
+                &irsa_role(
+                    "AwsLoadBalancerController",
+                    "kube-system",
+                    "aws-load-balancer-controller",
+                ),
+            )
+            .file(
+                "k8s/sa.yaml",
+                &service_account(
+                    "kube-system",
+                    "aws-load-balancer-controller",
+                    &format!("{ARN}{annotation_role}"),
+                ),
+            )
+    }
+
+    /// The seed article's mistake: an unlike name, while a scanned role trusts exactly
+    /// this ServiceAccount.
+    #[test]
+    fn an_unlike_name_is_an_error_when_a_scanned_role_trusts_the_service_account() {
+        let tester = project("alb-controller-role");
+        let findings = tester.findings();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].level, Level::Error);
+        let fix = findings[0].fix.as_ref().expect("one role trusts it: a fix");
+        assert_eq!(fix.replacement, format!("{ARN}AwsLoadBalancerController"));
+        insta::assert_snapshot!(tester.rendered());
+    }
+
+    #[test]
+    fn an_unlike_name_stays_a_warning_when_no_scanned_role_trusts_the_service_account() {
+        let findings = project("alb-controller-role")
+            .file(
+                "infra/iam.tf",
+                &irsa_role(
+                    "AwsLoadBalancerController",
+                    "kube-system",
+                    "another-controller",
+                ),
+            )
+            .findings();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].level, Level::Warning);
+        assert!(findings[0].fix.is_none());
+    }
+
+    #[test]
+    fn silent_when_the_annotation_names_the_role() {
+        project("AwsLoadBalancerController").assert_none();
+    }
+}

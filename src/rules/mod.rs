@@ -55,6 +55,8 @@ pub mod irsa025_audience_condition_missing;
 pub mod irsa026_chart_ignores_annotation;
 pub mod irsa027_addon_service_account_mismatch;
 pub mod irsa028_invalid_suppression;
+#[cfg(test)]
+pub mod tester;
 
 /// Builds [`RULES`] from the rule modules, each of which has a `RULE` and a `check`.
 macro_rules! rule_table {

@@ -1,0 +1,121 @@
+//! What the language server keeps between runs: disk texts by modification time, and each
+//! file's syntax tree or manifest facts by the text they were computed from.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use hcl_edit::structure::Body;
+
+use super::read::{ReadOutcome, read_text};
+use crate::facts::{Facts, ParseError};
+use crate::source::{FileId, SourceFile};
+
+/// Texts, syntax trees and facts kept between runs, so that re-linting after a one-file
+/// edit does not re-read or re-parse the files that did not change.
+///
+/// A disk text is reused while the file's modification time and length are the ones seen
+/// when it was read. A file's syntax tree or manifest facts are reused while its file id,
+/// shown path and whole text are the ones they were computed from: they are a function of
+/// exactly these (the syntax follows from the file name), so the reuse cannot change a
+/// finding.
+#[derive(Default)]
+pub struct Cache {
+    disk: Mutex<HashMap<PathBuf, DiskText>>,
+    pub(super) terraform: PerFile<Result<Body, ParseError>>,
+    pub(super) manifests: PerFile<Facts>,
+}
+
+struct DiskText {
+    modified: SystemTime,
+    len: u64,
+    text: Arc<str>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("disk_texts", &lock(&self.disk).len())
+            .field("terraform_files", &lock(&self.terraform.0).len())
+            .field("manifests", &lock(&self.manifests.0).len())
+            .finish()
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; every entry is
+/// written whole, so the map is still consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Cache {
+    /// The file's text, from the cache when the file is unchanged since it was read.
+    pub(super) fn read(&self, path: &Path) -> ReadOutcome {
+        // Stamped before reading: a write between the two makes the stamp stale, so the
+        // next run reads the file again rather than keeping an old text.
+        let stamp = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        if let Some((modified, len)) = stamp
+            && let Some(hit) = lock(&self.disk).get(path)
+            && hit.modified == modified
+            && hit.len == len
+        {
+            return ReadOutcome::Text(hit.text.clone());
+        }
+        let text: Arc<str> = match read_text(path) {
+            Ok(text) => text.into(),
+            Err(outcome) => return outcome,
+        };
+        if let Some((modified, len)) = stamp {
+            let entry = DiskText {
+                modified,
+                len,
+                text: text.clone(),
+            };
+            lock(&self.disk).insert(path.to_path_buf(), entry);
+        }
+        ReadOutcome::Text(text)
+    }
+}
+
+/// What was computed from each file.
+pub(super) struct PerFile<T>(Mutex<HashMap<FileId, Computed<T>>>);
+
+/// A value and the input it was computed from.
+struct Computed<T> {
+    shown: PathBuf,
+    text: Arc<str>,
+    value: T,
+}
+
+impl<T> Default for PerFile<T> {
+    fn default() -> Self {
+        PerFile(Mutex::default())
+    }
+}
+
+impl<T> PerFile<T> {
+    /// The stored result for this file and text, or `compute`'s, stored for next time.
+    /// The lock is not held while computing, so files are still parsed in parallel.
+    pub(super) fn get(&self, id: FileId, file: &SourceFile, compute: impl FnOnce() -> T) -> T
+    where
+        T: Clone,
+    {
+        if let Some(hit) = lock(&self.0).get(&id)
+            && hit.shown == file.path
+            && (Arc::ptr_eq(&hit.text, &file.text) || hit.text == file.text)
+        {
+            return hit.value.clone();
+        }
+        let value = compute();
+        let entry = Computed {
+            shown: file.path.clone(),
+            text: file.text.clone(),
+            value: value.clone(),
+        };
+        lock(&self.0).insert(id, entry);
+        value
+    }
+}

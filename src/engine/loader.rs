@@ -1,0 +1,98 @@
+//! The `file()` / `templatefile()` loader: files Terraform code reads by path. Files already
+//! read are shared; new ones get ids after the ones in the source map and are registered
+//! afterwards. On disk only files below the scanned roots are read; in memory, only the
+//! texts given.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::read::read_text;
+use super::{InputFile, Roots};
+use crate::discover;
+use crate::eval::FileLoader;
+use crate::eval::workspace::normalize;
+use crate::source::{FileId, SourceMap};
+
+pub(super) struct Loader {
+    /// The scanned roots, canonical; `None` when the inputs are texts in memory.
+    roots: Option<Vec<PathBuf>>,
+    /// The files already read, with their ids, until the first `file()` call asks for them;
+    /// most trees never call it, and resolving every path costs a system call per file.
+    files: Vec<(PathBuf, FileId, Arc<str>)>,
+    known: OnceLock<HashMap<PathBuf, (FileId, Arc<str>)>>,
+    extra: Mutex<Vec<(PathBuf, Arc<str>)>>,
+    extra_index: Mutex<HashMap<PathBuf, FileId>>,
+    base: u32,
+}
+
+impl Loader {
+    pub(super) fn new(sources: &SourceMap, files: &[InputFile], roots: &Roots) -> Self {
+        let files = files
+            .iter()
+            .map(|f| (f.path.clone(), f.id, sources.get(f.id).text.clone()))
+            .collect();
+        let roots = match roots {
+            Roots::Disk(paths) => {
+                Some(paths.iter().filter_map(|r| r.canonicalize().ok()).collect())
+            }
+            Roots::Memory => None,
+        };
+        Loader {
+            roots,
+            files,
+            known: OnceLock::new(),
+            extra: Mutex::new(Vec::new()),
+            extra_index: Mutex::new(HashMap::new()),
+            base: sources.len() as u32,
+        }
+    }
+
+    /// Where a path leads: the canonical file on disk, or the normalized path in memory.
+    fn resolve(&self, path: &Path) -> Option<PathBuf> {
+        match self.roots {
+            Some(_) => path.canonicalize().ok(),
+            None => Some(normalize(path)),
+        }
+    }
+
+    fn known(&self) -> &HashMap<PathBuf, (FileId, Arc<str>)> {
+        self.known.get_or_init(|| {
+            self.files
+                .iter()
+                .filter_map(|(path, id, text)| Some((self.resolve(path)?, (*id, text.clone()))))
+                .collect()
+        })
+    }
+
+    /// Add the files `file()` read to the source map, shown relative to `shown_from`.
+    pub(super) fn register(self, sources: &mut SourceMap, shown_from: &Path) {
+        for (path, text) in self.extra.into_inner().unwrap_or_default() {
+            sources.add(discover::display_path(&path, shown_from), text);
+        }
+    }
+}
+
+impl FileLoader for Loader {
+    fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
+        let resolved = self.resolve(path)?;
+        if let Some((id, text)) = self.known().get(&resolved) {
+            return Some((*id, text.clone()));
+        }
+        // In memory, only the texts given exist.
+        let roots = self.roots.as_ref()?;
+        if !roots.iter().any(|r| resolved.starts_with(r)) {
+            return None;
+        }
+        let mut index = self.extra_index.lock().ok()?;
+        let mut extra = self.extra.lock().ok()?;
+        if let Some(id) = index.get(&resolved) {
+            return Some((*id, extra[(id.0 - self.base) as usize].1.clone()));
+        }
+        let text: Arc<str> = read_text(&resolved).ok()?.into();
+        let id = FileId(self.base + extra.len() as u32);
+        extra.push((resolved.clone(), text.clone()));
+        index.insert(resolved, id);
+        Some((id, text))
+    }
+}

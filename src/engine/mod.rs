@@ -1,0 +1,439 @@
+//! The pipeline, one stage a module:
+//!
+//! 1. `read`: find the inputs (walk, or texts given in memory) and read them within the
+//!    limits (size, nesting, regular files), from an editor overlay, the `cache` or disk;
+//! 2. `manifests` and `terraform`, side by side: parse each file, evaluate each Terraform root
+//!    module (with the `loader` for `file()`), extract facts; each file and root module
+//!    behind the panic `guard`;
+//! 3. link the facts and run the rules, then apply suppressions, configured levels and the
+//!    baseline, and sort (`findings`); count what was checked (`crate::coverage`).
+//!
+//! Files are read and parsed in parallel; each Terraform module directory is evaluated on its
+//! own thread; only facts (not syntax trees) outlive this module — except in a [`Cache`],
+//! which the caller (the language server) keeps across runs so that an edit re-reads and
+//! re-parses only the files that changed. What the configuration says (rules off or at
+//! another level, excluded paths, roles managed elsewhere), suppression comments and the
+//! baseline are all applied here, so that every consumer of a [`Report`] sees the same
+//! findings.
+
+mod cache;
+mod findings;
+mod guard;
+mod loader;
+mod manifests;
+mod read;
+mod terraform;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::baseline::Baseline;
+use crate::config::{Exclude, RuleLevels};
+use crate::coverage::Coverage;
+use crate::diagnostic::Diagnostic;
+use crate::discover::{self, FileKind, Input};
+use crate::eval::workspace::normalize;
+use crate::facts::{Facts, ParseError};
+use crate::link::{ExternalRoles, LintContext};
+use crate::source::{FileId, SourceMap, Span};
+
+pub use cache::Cache;
+pub use read::{MAX_FILE_BYTES, MAX_NESTING};
+
+use loader::Loader;
+use read::{ReadOutcome, read_input, too_deep_error, too_deeply_nested};
+
+/// What to lint and how to evaluate it.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub paths: Vec<PathBuf>,
+    /// `--var-file`: applied to every module, after `terraform.tfvars` and `*.auto.tfvars`.
+    pub var_files: Vec<PathBuf>,
+    /// `--var NAME=VALUE`: applied last.
+    pub vars: Vec<(String, String)>,
+    /// Text read from standard input and the name it is shown under.
+    pub stdin: Option<(PathBuf, String)>,
+    /// `[rules]`: rules turned off are not run; the others' findings get the level set.
+    pub rule_levels: RuleLevels,
+    /// `exclude`: files found in folders that it matches are not read. A file named in
+    /// `paths` is always read.
+    pub exclude: Option<Exclude>,
+    /// `external_roles` and `external_accounts`: roles IRSA001 does not miss.
+    pub external_roles: ExternalRoles,
+    /// `--baseline`: findings already accepted, not reported.
+    pub baseline: Option<Baseline>,
+    /// Texts that replace what is on disk (an editor's unsaved documents), by the path the
+    /// walk finds the file under. A path the walk does not find is not added.
+    pub overlays: HashMap<PathBuf, Arc<str>>,
+    /// What earlier runs read and parsed, reused for files that have not changed. The
+    /// language server keeps one across edits; a single `check` has no use for it.
+    pub cache: Option<Arc<Cache>>,
+    /// Show paths relative to this folder instead of the working directory (the fixture
+    /// runner's snapshots show them relative to the case).
+    pub display_root: Option<PathBuf>,
+}
+
+pub struct Report {
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many of the user's files were read (the source map also holds built-in models).
+    pub files_read: usize,
+    /// What was and was not checked.
+    pub coverage: Coverage,
+}
+
+/// A lint run with the facts it was made from, for views of the wiring itself (`graph`):
+/// the same facts, links and findings that `check` reports, nothing recomputed differently.
+pub struct Analysis {
+    pub sources: SourceMap,
+    pub facts: Facts,
+    /// Sorted and deduplicated exactly as in [`Report::diagnostics`].
+    pub diagnostics: Vec<Diagnostic>,
+    pub files_read: usize,
+    pub coverage: Coverage,
+    external_roles: ExternalRoles,
+}
+
+impl Analysis {
+    fn into_report(self) -> Report {
+        Report {
+            sources: self.sources,
+            diagnostics: self.diagnostics,
+            files_read: self.files_read,
+            coverage: self.coverage,
+        }
+    }
+
+    /// The linked facts the rules read. Linking is pure, so this equals the rules' context.
+    pub fn context(&self) -> LintContext<'_> {
+        LintContext::new(&self.facts, &self.sources)
+            .with_external_roles(self.external_roles.clone())
+    }
+}
+
+#[derive(Debug)]
+pub enum EngineError {
+    MissingPath(PathBuf),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::MissingPath(p) => write!(f, "path does not exist: {}", p.display()),
+        }
+    }
+}
+
+/// One input file the stages after reading work on.
+#[derive(Debug, Clone)]
+struct InputFile {
+    id: FileId,
+    kind: FileKind,
+    /// The path it was found under (on disk, or as given in memory).
+    path: PathBuf,
+}
+
+/// Stack for each worker: evaluation recurses through expressions, references and modules,
+/// and deeply nested input must end as a diagnostic, not a stack overflow.
+const WORKER_STACK_BYTES: usize = 256 * 1024 * 1024;
+
+pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
+    analyze(settings).map(Analysis::into_report)
+}
+
+/// What [`lint`] does, keeping the facts the findings were made from.
+pub fn analyze(settings: &Settings) -> Result<Analysis, EngineError> {
+    on_worker_pool(|| {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let mut paths = settings.paths.clone();
+        if paths.is_empty() && settings.stdin.is_none() {
+            paths.push(PathBuf::from("."));
+        }
+        let mut inputs = discover::discover(&paths).map_err(|m| EngineError::MissingPath(m.0))?;
+        if let Some(exclude) = &settings.exclude {
+            inputs.retain(|input| {
+                paths.contains(&input.path) || !exclude.excludes(&input.path, &cwd)
+            });
+        }
+        let read: Vec<(Input, ReadOutcome)> = inputs
+            .into_par_iter()
+            .map(|input| {
+                let outcome = read_input(&input.path, settings);
+                (input, outcome)
+            })
+            .collect();
+        let roots = Roots::Disk(paths);
+        Ok(run(read, roots, settings, &cwd))
+    })
+}
+
+/// Lint texts held in memory as if they were files at these paths, with nothing read from
+/// disk (`file()` and `templatefile()` find only the texts given). For rule tests and
+/// tools that have the files already; paths are shown as given.
+pub fn analyze_sources(files: Vec<(PathBuf, String)>, settings: &Settings) -> Analysis {
+    on_worker_pool(|| {
+        let read = files
+            .into_iter()
+            .filter_map(|(path, text)| {
+                let kind = discover::classify(&path)?;
+                Some((Input { path, kind }, ReadOutcome::Text(text.into())))
+            })
+            .collect();
+        run(read, Roots::Memory, settings, Path::new(""))
+    })
+}
+
+fn on_worker_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    match rayon::ThreadPoolBuilder::new()
+        .stack_size(WORKER_STACK_BYTES)
+        .build()
+    {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    }
+}
+
+/// Where the inputs come from, which bounds what `file()` may read.
+enum Roots {
+    /// The paths the walk started from: `file()` reads below them only.
+    Disk(Vec<PathBuf>),
+    /// Texts given in memory: `file()` reads only them.
+    Memory,
+}
+
+/// Every stage after reading.
+fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: &Path) -> Analysis {
+    let mut sources = SourceMap::default();
+    let mut facts = Facts::default();
+    let mut files: Vec<InputFile> = Vec::new();
+    let mut encrypted_tfvars: HashSet<PathBuf> = HashSet::new();
+    if let Some((name, text)) = &settings.stdin {
+        let id = sources.add(name.clone(), text.as_str());
+        let kind = discover::classify(name).unwrap_or(FileKind::Yaml);
+        match too_deeply_nested(text) {
+            Some(offset) => facts.parse_errors.push(too_deep_error(id, offset)),
+            None => files.push(InputFile {
+                id,
+                kind,
+                path: name.clone(),
+            }),
+        }
+    }
+    let shown_from = settings.display_root.as_deref().unwrap_or(cwd);
+    for (input, outcome) in read {
+        let shown = discover::display_path(&input.path, shown_from);
+        match outcome {
+            ReadOutcome::Text(text) => {
+                let too_deep = too_deeply_nested(&text);
+                let id = sources.add(shown, text);
+                match too_deep {
+                    Some(offset) => facts.parse_errors.push(too_deep_error(id, offset)),
+                    None => files.push(InputFile {
+                        id,
+                        kind: input.kind,
+                        path: input.path,
+                    }),
+                }
+            }
+            // What an encrypted file says is unknown: its ServiceAccounts are unseen, and a
+            // module whose tfvars are encrypted has no known variable values.
+            ReadOutcome::Encrypted => {
+                facts.hidden_service_accounts = true;
+                if input.kind == FileKind::TfVars
+                    && let Some(dir) = input.path.parent()
+                {
+                    encrypted_tfvars.insert(normalize(dir));
+                }
+            }
+            ReadOutcome::Unreadable(message) => {
+                let id = sources.add(shown, "");
+                facts.parse_errors.push(ParseError {
+                    span: Span::file_start(id),
+                    message,
+                });
+            }
+        }
+    }
+
+    let files_read = sources.len();
+    // The models' texts are registered first, so that the loader's new ids come after them.
+    let models = crate::eval::models::load(&mut sources);
+    let loader = Loader::new(&sources, &files, &roots);
+    // Manifests and Terraform are read side by side: each alone leaves cores idle at its end.
+    let (manifests, terraform) = rayon::join(
+        || manifests::facts(&sources, &files, settings.cache.as_deref()),
+        || {
+            let inputs = terraform::Inputs {
+                sources: &sources,
+                files: &files,
+                settings,
+                loader: &loader,
+                encrypted_tfvars: &encrypted_tfvars,
+            };
+            terraform::facts(inputs, models)
+        },
+    );
+    facts.extend(manifests);
+    facts.extend(terraform);
+    loader.register(&mut sources, shown_from);
+
+    // Roles come from Terraform and eksctl configs; without either, none can be checked.
+    let infrastructure_read = !facts.roles.is_empty()
+        || files
+            .iter()
+            .any(|f| matches!(f.kind, FileKind::Terraform | FileKind::TfVars));
+    let (diagnostics, coverage) = {
+        let ctx =
+            LintContext::new(&facts, &sources).with_external_roles(settings.external_roles.clone());
+        let diagnostics = findings::findings(&ctx, settings, cwd);
+        let chains = crate::graph::chains(&ctx, &diagnostics);
+        (diagnostics, Coverage::of(&chains, infrastructure_read))
+    };
+    Analysis {
+        sources,
+        facts,
+        diagnostics,
+        files_read,
+        coverage,
+        external_roles: settings.external_roles.clone(),
+    }
+}
+
+/// The deployment unit of a file: its folder as shown to the user.
+pub(crate) fn unit_of(sources: &SourceMap, id: FileId) -> String {
+    let path = &sources.get(id).path;
+    path.parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLE_TF: &str = r#"resource "aws_iam_openid_connect_provider" "eks" {
+  url = "https://oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A"
+}
+resource "aws_iam_role" "api" {
+  name = "ledger-api"
+  assume_role_policy = jsonencode({
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = aws_iam_openid_connect_provider.eks.arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = { StringEquals = {
+        "oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:sub" = "system:serviceaccount:pay:api"
+        "oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:aud" = "sts.amazonaws.com"
+      } }
+    }]
+  })
+}
+"#;
+
+    fn service_account(role: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: pay\n  \
+             annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/{role}\n"
+        )
+    }
+
+    fn findings(diagnostics: &[Diagnostic]) -> Vec<(&'static str, String, u32)> {
+        diagnostics
+            .iter()
+            .map(|d| (d.rule_id, d.message.clone(), d.primary.span.start))
+            .collect()
+    }
+
+    #[test]
+    fn overlays_win_over_the_disk_and_the_cache_never_changes_a_finding() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = dir.path().join("sa.yaml");
+        std::fs::write(dir.path().join("main.tf"), ROLE_TF).unwrap();
+        std::fs::write(&yaml, service_account("ledger-apii")).unwrap();
+        let cache = Arc::new(Cache::default());
+        let run = |overlays: HashMap<PathBuf, Arc<str>>, cache: Option<Arc<Cache>>| {
+            let paths = vec![dir.path().to_path_buf()];
+            let settings = Settings {
+                paths,
+                overlays,
+                cache,
+                ..Settings::default()
+            };
+            findings(&lint(&settings).unwrap().diagnostics)
+        };
+        let uncached = run(HashMap::new(), None);
+        assert_eq!(uncached.len(), 1, "{uncached:?}");
+        assert_eq!(uncached[0].0, "IRSA001");
+        assert_eq!(run(HashMap::new(), Some(cache.clone())), uncached);
+        assert_eq!(
+            run(HashMap::new(), Some(cache.clone())),
+            uncached,
+            "from the cache"
+        );
+
+        let fixed: Arc<str> = service_account("ledger-api").into();
+        let overlay = HashMap::from([(yaml.clone(), fixed.clone())]);
+        assert_eq!(run(overlay, Some(cache.clone())), []);
+        assert_eq!(
+            run(HashMap::new(), Some(cache.clone())),
+            uncached,
+            "the disk again"
+        );
+
+        // A file changed on disk is read again (its length differs, whatever the clock).
+        std::fs::write(&yaml, &*fixed).unwrap();
+        assert_eq!(run(HashMap::new(), Some(cache.clone())), []);
+        let renamed = ROLE_TF.replace("\"ledger-api\"", "\"ledger-apiii\"");
+        std::fs::write(dir.path().join("main.tf"), renamed).unwrap();
+        let after = run(HashMap::new(), Some(cache));
+        assert_eq!(after, run(HashMap::new(), None));
+        assert_eq!(after.len(), 1, "{after:?}");
+    }
+
+    /// The same texts give the same findings in memory as on disk, `file()` included.
+    #[test]
+    fn texts_in_memory_lint_like_files_on_disk() {
+        let role = ROLE_TF.replace(
+            "assume_role_policy = jsonencode({",
+            "assume_role_policy = file(\"${path.module}/trust.json\")\n  unused = jsonencode({",
+        );
+        let trust = r#"{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+  "Principal": {"Federated": "arn:aws:iam::482910375521:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A"},
+  "Condition": {"StringEquals": {"oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:sub": "system:serviceaccount:pay:other"}}}]}"#;
+        let files = [
+            ("infra/main.tf", role.as_str()),
+            ("infra/trust.json", trust),
+            ("k8s/sa.yaml", &service_account("ledger-api")),
+        ];
+        let in_memory = analyze_sources(
+            files
+                .iter()
+                .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+                .collect(),
+            &Settings::default(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let on_disk = lint(&Settings {
+            paths: vec![dir.path().to_path_buf()],
+            ..Settings::default()
+        })
+        .unwrap();
+        let rules: Vec<_> = in_memory.diagnostics.iter().map(|d| d.rule_id).collect();
+        assert!(
+            rules.contains(&"IRSA003"),
+            "the trust in trust.json was read: {rules:?}"
+        );
+        assert_eq!(
+            findings(&in_memory.diagnostics),
+            findings(&on_disk.diagnostics)
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! Reading the inputs: a file's text from an editor overlay, the cache or the disk, with the
+//! limits that keep one hostile file from costing the run (size, nesting depth, not a
+//! regular file) and git-crypt files recognised as unknown rather than broken.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::Settings;
+use crate::facts::ParseError;
+use crate::source::{FileId, Span};
+
+/// What reading one input gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadOutcome {
+    Text(Arc<str>),
+    /// Encrypted in the repository (git-crypt): its content is unknown, not broken.
+    Encrypted,
+    /// Why it could not be read; reported as IRSA000 on the file.
+    Unreadable(String),
+}
+
+impl ReadOutcome {
+    fn from_disk(result: Result<String, ReadOutcome>) -> ReadOutcome {
+        match result {
+            Ok(text) => ReadOutcome::Text(text.into()),
+            Err(outcome) => outcome,
+        }
+    }
+}
+
+/// Files larger than this are not parsed (one IRSA000 says so).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Files whose brackets nest deeper than this are not parsed (one IRSA000 says where): the
+/// parsers and the evaluator recurse per level, and no real configuration comes close.
+pub const MAX_NESTING: usize = 500;
+
+/// The offset of the first bracket that opens level `MAX_NESTING + 1`, counting `[`, `{`
+/// and `(` outside double-quoted strings. A cheap scan that bounds every parser's and the
+/// evaluator's recursion at once, whatever the syntax.
+pub(super) fn too_deeply_nested(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (offset, byte) in text.bytes().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' | b'\n' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(offset);
+                }
+            }
+            b']' | b'}' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+pub(super) fn too_deep_error(id: FileId, offset: usize) -> ParseError {
+    ParseError {
+        span: Span::new(id, offset..offset + 1),
+        message: format!(
+            "brackets are nested more than {MAX_NESTING} levels deep here; the file was not parsed"
+        ),
+    }
+}
+
+/// An editor's text for the file when there is one, else the file on disk.
+pub(super) fn read_input(path: &Path, settings: &Settings) -> ReadOutcome {
+    if let Some(text) = settings.overlays.get(path) {
+        return ReadOutcome::Text(text.clone());
+    }
+    match &settings.cache {
+        Some(cache) => cache.read(path),
+        None => ReadOutcome::from_disk(read_text(path)),
+    }
+}
+
+/// A file's text from the disk, or why there is none.
+pub(super) fn read_text(path: &Path) -> Result<String, ReadOutcome> {
+    use std::io::Read;
+    let cannot_read = |e: std::io::Error| {
+        ReadOutcome::Unreadable(format!("cannot read file: {}", io_message(&e)))
+    };
+    // Stat before opening: opening a FIFO named on the command line would block until a
+    // writer comes, and a device may never end (the walk itself only yields regular files).
+    // One stat and one open per file: in a large tree the system calls are a cost of their own.
+    let meta = std::fs::metadata(path).map_err(cannot_read)?;
+    if !meta.is_file() {
+        return Err(ReadOutcome::Unreadable(
+            "not a regular file, so it was not read".to_string(),
+        ));
+    }
+    let len = meta.len();
+    if len > MAX_FILE_BYTES {
+        return Err(ReadOutcome::Unreadable(format!(
+            "file is larger than {} MiB and was not read",
+            MAX_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    let mut file = std::fs::File::open(path).map_err(cannot_read)?;
+    file.read_to_end(&mut bytes).map_err(cannot_read)?;
+    if bytes.starts_with(GIT_CRYPT_HEADER) {
+        return Err(ReadOutcome::Encrypted);
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| ReadOutcome::Unreadable("file is not valid UTF-8 text".to_string()))
+}
+
+/// Files kept encrypted in the repository by git-crypt start with this header.
+const GIT_CRYPT_HEADER: &[u8] = b"\0GITCRYPT\0";
+
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::NotFound => "file vanished while reading".into(),
+        _ => e.to_string().to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover;
+
+    /// A file that the walk found and that is gone when it is read (deleted by another
+    /// process in between) is one IRSA000 on its path; the rest of the run goes on.
+    #[test]
+    fn a_file_that_vanishes_after_the_walk_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gone.tf");
+        std::fs::write(&path, "locals {}\n").unwrap();
+        let found = discover::discover(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found.len(), 1);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            read_input(&found[0].path, &Settings::default()),
+            ReadOutcome::Unreadable("cannot read file: file vanished while reading".into())
+        );
+    }
+}
