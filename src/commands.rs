@@ -15,6 +15,7 @@ use irsa_lint::engine::{self, Report};
 use irsa_lint::graph;
 use irsa_lint::output;
 use irsa_lint::rules::{self, RULES, Rule};
+use irsa_lint::text;
 
 use clap::CommandFactory;
 
@@ -225,36 +226,32 @@ fn fails(diagnostics: &[Diagnostic], coverage: &Coverage, fail_on: FailOn) -> bo
     found || (fail_on.unchecked && coverage.unchecked() > 0)
 }
 
-/// Rules whose id or name is a few typos away from what was asked, closest first.
+/// Rules whose id or name is a few typos away from what was asked, closest first; an id
+/// written without its zeros (`irsa3`) names its rule.
 fn close_rules(query: &str) -> Vec<&'static Rule> {
     let query = query.to_ascii_lowercase();
-    let allowed = (query.chars().count() / 3).max(2);
-    let mut scored: Vec<(usize, &'static Rule)> = RULES
-        .iter()
-        .filter_map(|rule| {
-            let id = edit_distance(&query, &rule.meta.id.to_ascii_lowercase());
-            let name = edit_distance(&query, rule.meta.name);
-            let distance = id.min(name);
-            (distance <= allowed).then_some((distance, rule))
-        })
-        .collect();
-    scored.sort_by_key(|(distance, rule)| (*distance, rule.meta.id));
-    scored.into_iter().take(5).map(|(_, rule)| rule).collect()
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
+    if let Some(number) = query
+        .strip_prefix("irsa")
+        .and_then(|n| n.parse::<u32>().ok())
+        && let Some(rule) = rules::find(&format!("IRSA{number:03}"))
+    {
+        return vec![rule];
     }
-    previous[b.len()]
+    let ids: Vec<String> = RULES
+        .iter()
+        .map(|r| r.meta.id.to_ascii_lowercase())
+        .collect();
+    let names = RULES.iter().map(|r| r.meta.name);
+    let mut close: Vec<&'static Rule> = Vec::new();
+    for near in text::close_matches(&query, names.chain(ids.iter().map(String::as_str))) {
+        if let Some(rule) = rules::find(near)
+            && !close.iter().any(|r| r.meta.id == rule.meta.id)
+        {
+            close.push(rule);
+        }
+    }
+    close.truncate(5);
+    close
 }
 
 /// One line per rule with aligned columns, under a header.
@@ -377,13 +374,6 @@ mod tests {
         assert_eq!(ids("trust-subject-mismach"), ["IRSA003"]);
         assert_eq!(ids("irsa3")[0], "IRSA003");
         assert!(ids("nope").is_empty());
-    }
-
-    #[test]
-    fn edit_distance_counts_single_character_edits() {
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
     }
 
     #[test]

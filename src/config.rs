@@ -18,11 +18,13 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
+use crate::aws::arn::role_arn_problem;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::eval::workspace::normalize;
-use crate::link::{ExternalRoles, closest, role_arn_problem};
+use crate::link::ExternalRoles;
 use crate::rules;
 use crate::source::{LineCol, SourceFile};
+use crate::text::closest;
 
 /// The name searched for in the working directory and the folders above it.
 pub const FILE_NAME: &str = ".irsa-lint.toml";

@@ -23,6 +23,20 @@ impl Level {
     }
 }
 
+/// What a rule is, independent of what it checks.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable forever: never renumbered, never reused.
+    pub id: &'static str,
+    /// The kebab-case name of the problem, accepted wherever an id is.
+    pub name: &'static str,
+    pub default_level: Level,
+    /// One line, lowercase, no trailing period.
+    pub summary: &'static str,
+    /// The Markdown documentation (`rules/<ID>.md`).
+    pub doc: &'static str,
+}
+
 /// A place in a file with a short explanation of what is there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
@@ -64,7 +78,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(rule: &crate::rules::RuleMeta, primary: Label, message: impl Into<String>) -> Self {
+    pub fn new(rule: &RuleMeta, primary: Label, message: impl Into<String>) -> Self {
         Diagnostic {
             rule_id: rule.id,
             rule_name: rule.name,

@@ -44,6 +44,7 @@
 // Unit tests write temporary projects and run the binary; the shipped code may not.
 #![cfg_attr(test, allow(clippy::disallowed_methods))]
 
+pub mod aws;
 pub mod baseline;
 pub mod config;
 pub mod coverage;
@@ -60,3 +61,4 @@ pub mod parse;
 pub mod rules;
 pub mod source;
 pub mod suppress;
+pub mod text;

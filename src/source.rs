@@ -191,6 +191,19 @@ impl SourceMap {
     }
 }
 
+/// A value and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,11 +11,11 @@
 
 use std::collections::HashMap;
 
-use crate::config::RuleLevels;
-use crate::diagnostic::Diagnostic;
-use crate::rules::irsa028_invalid_suppression as irsa028;
-use crate::rules::{self, RuleMeta};
+use crate::diagnostic::{Diagnostic, RuleMeta};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
+
+/// Finds a rule by the id or name written in a comment (the registry's `find`).
+pub type FindRule = fn(&str) -> Option<&'static RuleMeta>;
 
 /// What starts a suppression, after the comment marker.
 pub const MARKER: &str = "irsa-lint:";
@@ -49,17 +49,16 @@ pub struct NamedRule {
     pub used: bool,
 }
 
-/// Remove the findings that suppressions name, and add IRSA028 findings for suppressions
-/// that are invalid. `levels` tells which rules are off: a suppression of a rule that did
-/// not run is not reported as suppressing nothing.
+/// Remove the findings that suppressions name. Returns the findings kept and every
+/// suppression, marked with what it suppressed, for IRSA028 to judge.
 pub fn apply(
     diagnostics: Vec<Diagnostic>,
     sources: &SourceMap,
-    levels: &RuleLevels,
-) -> Vec<Diagnostic> {
-    let mut suppressions = scan(sources);
+    find_rule: FindRule,
+) -> (Vec<Diagnostic>, Vec<Suppression>) {
+    let mut suppressions = scan(sources, find_rule);
     if suppressions.is_empty() {
-        return diagnostics;
+        return (diagnostics, suppressions);
     }
     let mut by_line: HashMap<(FileId, u32), Vec<usize>> = HashMap::new();
     for (i, s) in suppressions.iter().enumerate() {
@@ -85,16 +84,15 @@ pub fn apply(
             kept.push(d);
         }
     }
-    irsa028::check_suppressions(&suppressions, &|id| levels.is_off(id), &mut kept);
-    kept
+    (kept, suppressions)
 }
 
 /// Every suppression comment in the files that can hold comments (not JSON).
-pub fn scan(sources: &SourceMap) -> Vec<Suppression> {
+pub fn scan(sources: &SourceMap, find_rule: FindRule) -> Vec<Suppression> {
     sources
         .iter()
         .filter(|(_, file)| takes_comments(file) && file.text.contains(MARKER))
-        .flat_map(|(id, file)| scan_file(id, file))
+        .flat_map(|(id, file)| scan_file(id, file, find_rule))
         .collect()
 }
 
@@ -105,7 +103,7 @@ fn takes_comments(file: &SourceFile) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
-fn scan_file(id: FileId, file: &SourceFile) -> Vec<Suppression> {
+fn scan_file(id: FileId, file: &SourceFile, find_rule: FindRule) -> Vec<Suppression> {
     let lines: Vec<(usize, &str)> = line_starts(&file.text);
     let mut out = Vec::new();
     for (index, &(start, line)) in lines.iter().enumerate() {
@@ -120,13 +118,14 @@ fn scan_file(id: FileId, file: &SourceFile) -> Vec<Suppression> {
         } else {
             index
         };
-        out.push(parse_comment(
+        let comment = Comment {
             id,
-            start + at,
-            &line[at..],
-            target_index as u32 + 1,
+            start: start + at,
+            text: &line[at..],
+            target_line: target_index as u32 + 1,
             own_line,
-        ));
+        };
+        out.push(parse_comment(comment, find_rule));
     }
     out
 }
@@ -173,13 +172,23 @@ fn is_comment_line(line: &str) -> bool {
 
 /// Parse `# irsa-lint: ignore[A, B] reason`, starting at the comment marker at byte `start`
 /// of the file.
-fn parse_comment(
+/// One comment that starts with the marker, where it is and what it applies to.
+struct Comment<'t> {
     id: FileId,
     start: usize,
-    comment: &str,
+    text: &'t str,
     target_line: u32,
     own_line: bool,
-) -> Suppression {
+}
+
+fn parse_comment(comment: Comment<'_>, find_rule: FindRule) -> Suppression {
+    let Comment {
+        id,
+        start,
+        text: comment,
+        target_line,
+        own_line,
+    } = comment;
     let span =
         |range: std::ops::Range<usize>| Span::new(id, start + range.start..start + range.end);
     let mut suppression = Suppression {
@@ -210,7 +219,7 @@ fn parse_comment(
             suppression.rules.push(NamedRule {
                 written: trimmed.to_string(),
                 span: span(offset + lead..offset + lead + trimmed.len()),
-                rule: rules::find(trimmed).map(|r| r.meta),
+                rule: find_rule(trimmed),
                 used: false,
             });
         }
@@ -228,7 +237,7 @@ mod tests {
     fn scan_text(path: &str, text: &str) -> Vec<Suppression> {
         let mut sources = SourceMap::default();
         sources.add(path.into(), text);
-        scan(&sources)
+        scan(&sources, |name| crate::rules::find(name).map(|r| r.meta))
     }
 
     #[test]

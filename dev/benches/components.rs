@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use irsa_lint::discover::{self, FileKind};
 use irsa_lint::engine::{Settings, analyze};
+use irsa_lint::facts::manifests::{ManifestSyntax, extract_manifests};
 use irsa_lint::link::LintContext;
-use irsa_lint::parse::yaml::{ManifestSyntax, extract_manifests};
 use irsa_lint::source::FileId;
 
 fn main() {

@@ -9,7 +9,8 @@ use std::time::SystemTime;
 use hcl_edit::structure::Body;
 
 use super::read::{ReadOutcome, read_text};
-use crate::facts::{Facts, ParseError};
+use crate::facts::Facts;
+use crate::parse::ParseError;
 use crate::source::{FileId, SourceFile};
 
 /// Texts, syntax trees and facts kept between runs, so that re-linting after a one-file

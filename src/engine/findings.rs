@@ -8,7 +8,9 @@ use rayon::prelude::*;
 use super::Settings;
 use crate::diagnostic::Diagnostic;
 use crate::link::LintContext;
+use crate::rules::{self, irsa028_invalid_suppression as irsa028};
 use crate::source::SourceMap;
+use crate::suppress::{self, FindRule};
 
 /// Run the rules that are on, then apply suppressions, the configured levels and the
 /// baseline, in that order: a suppressed finding never reaches the baseline, and IRSA028
@@ -28,7 +30,10 @@ pub(super) fn findings(ctx: &LintContext, settings: &Settings, cwd: &Path) -> Ve
     let mut diagnostics: Vec<Diagnostic> = per_rule.into_iter().flatten().collect();
     sort_diagnostics(&mut diagnostics, ctx.sources);
     merge_duplicates(&mut diagnostics);
-    let mut diagnostics = crate::suppress::apply(diagnostics, ctx.sources, &settings.rule_levels);
+    let find_rule: FindRule = |name| rules::find(name).map(|r| r.meta);
+    let (mut diagnostics, suppressions) = suppress::apply(diagnostics, ctx.sources, find_rule);
+    let is_off = |id: &str| settings.rule_levels.is_off(id);
+    irsa028::check_suppressions(&suppressions, &is_off, &mut diagnostics);
     settings.rule_levels.apply(&mut diagnostics);
     if let Some(baseline) = &settings.baseline {
         baseline.filter(&mut diagnostics, ctx.sources, cwd);

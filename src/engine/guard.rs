@@ -1,7 +1,7 @@
 //! The panic boundary: an internal bug while reading one file or evaluating one root module
 //! costs that file or module an IRSA000, never the run.
 
-use crate::facts::ParseError;
+use crate::parse::ParseError;
 use crate::source::{FileId, Span};
 
 /// The last line of defence: a panic while reading one file (or evaluating one root module,

@@ -9,7 +9,7 @@ use super::{Cache, InputFile, unit_of};
 use crate::discover::{self, FileKind};
 use crate::facts::Facts;
 use crate::facts::eksctl::extract_cluster_config;
-use crate::parse::yaml::{ManifestSyntax, extract_manifests};
+use crate::facts::manifests::{ManifestSyntax, extract_manifests};
 use crate::source::{FileId, SourceMap};
 
 /// The facts of every manifest file, as rendered by kustomize and Argo CD.

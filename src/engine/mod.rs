@@ -36,8 +36,9 @@ use crate::coverage::Coverage;
 use crate::diagnostic::Diagnostic;
 use crate::discover::{self, FileKind, Input};
 use crate::eval::workspace::normalize;
-use crate::facts::{Facts, ParseError};
+use crate::facts::Facts;
 use crate::link::{ExternalRoles, LintContext};
+use crate::parse::ParseError;
 use crate::source::{FileId, SourceMap, Span};
 
 pub use cache::Cache;

@@ -20,7 +20,8 @@ use crate::eval::models::Model;
 use crate::eval::module::Module;
 use crate::eval::value::Value;
 use crate::eval::workspace::{ModuleDir, ParsedFile, Workspace, normalize};
-use crate::facts::{Facts, ParseError};
+use crate::facts::Facts;
+use crate::parse::ParseError;
 use crate::source::{FileId, SourceMap};
 
 /// What the Terraform stage reads besides the built-in models.

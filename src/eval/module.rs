@@ -13,7 +13,7 @@ use hcl_edit::structure::{Block, Body};
 use super::FileLoader;
 use super::value::{Str, Symbol, Value};
 use super::workspace::{ModuleDir, Workspace, is_local_source, literal_source};
-use crate::facts::ParseError;
+use crate::parse::ParseError;
 use crate::source::{FileId, Span};
 
 /// The most expression evaluation steps one module may take before the rest is unknown.

@@ -14,7 +14,7 @@ use super::kubernetes::{Values, chart_service_account, split_key, yaml_value};
 use super::{Facts, Spanned};
 use crate::eval::value::Value;
 use crate::eval::workspace::normalize;
-use crate::parse::yaml::{ManifestSyntax, extract_manifests};
+use crate::facts::manifests::{ManifestSyntax, extract_manifests};
 use crate::source::{FileId, SourceMap, Span};
 
 /// Folders of manifests claimed by an Application, with the facts it renders for them.
@@ -41,7 +41,7 @@ pub fn render(
             continue;
         }
         for range in crate::parse::yaml::document_ranges(text) {
-            let Ok(doc) = serde_yaml::from_str::<serde_json::Value>(&text[range.clone()]) else {
+            let Some(doc) = crate::parse::yaml::to_json(&text[range.clone()]) else {
                 continue;
             };
             // An ApplicationSet generates Applications from its template, named by it.

@@ -13,18 +13,18 @@
 
 use saphyr::{MarkedYaml, ScalarStyle, YamlData};
 
+use crate::aws::arn::region_partition;
+use crate::aws::policy::WEB_IDENTITY_ACTION;
 use crate::eval::value::{Str, Symbol};
+use crate::facts::manifests::{identity_field, is_template, read_annotations};
 use crate::facts::{
     Annotation, Condition, DEFAULT_AUDIENCE, Effect, Facts, OidcProvider, Origin,
     POD_IDENTITY_SERVICE, PodIdentityAssociation, ROLE_ARN_KEY, Role, RoleName, ServiceAccount,
     Spanned, Statement, TrustPolicy,
 };
-use crate::link::{WEB_IDENTITY_ACTION, region_partition};
-use crate::parse::yaml::{
-    ChunkPositions, get, identity_field, is_null, is_template, read_annotations, read_documents,
-    scalar, untag,
-};
+use crate::parse::yaml::{ChunkPositions, get, is_null, read_documents, scalar, untag};
 use crate::source::{FileId, Span};
+use crate::text::placeholders::has_placeholder;
 
 /// Extract what the `ClusterConfig` documents of one file create. `unit` is the file's
 /// folder (the engine passes it, as for manifests); see [`cluster_unit`].
@@ -66,7 +66,9 @@ fn read_cluster_config(doc: &MarkedYaml, at: &ChunkPositions, unit: &str, facts:
         return;
     };
     let partition = match identity_field(at, metadata, "region") {
-        Some(region) if !is_placeholder(&region.value) => Str::lit(region_partition(&region.value)),
+        Some(region) if !has_placeholder(&region.value) => {
+            Str::lit(region_partition(&region.value))
+        }
         _ => Str::sym(Symbol::Partition),
     };
     let mut reader = ConfigReader {
@@ -98,11 +100,6 @@ fn cluster_unit(folder: &str, cluster: &str) -> String {
     } else {
         format!("{folder} (eksctl cluster {cluster})")
     }
-}
-
-/// `${CLUSTER_NAME}` and the like, filled in by envsubst before eksctl reads the file.
-fn is_placeholder(text: &str) -> bool {
-    text.contains('$')
 }
 
 /// The items of a sequence; nothing when the node is absent or not a sequence.
@@ -297,7 +294,7 @@ impl ConfigReader<'_> {
         fallback: Span,
     ) -> (RoleName, Span) {
         match self.field(entry, key) {
-            Some(name) if is_placeholder(&name.value) => (RoleName::Unknown, name.span),
+            Some(name) if has_placeholder(&name.value) => (RoleName::Unknown, name.span),
             Some(name) => (RoleName::Exact(Str::lit(name.value)), name.span),
             None => (RoleName::Prefix(generated_role_prefix(stack)), fallback),
         }
@@ -306,7 +303,7 @@ impl ConfigReader<'_> {
     /// A ServiceAccount named by placeholders (`${APP_NAME}`) is unseen: its real name is
     /// only known once the file is rendered.
     fn hides_placeholders(&mut self, identity: &[&Spanned<String>]) -> bool {
-        let hidden = identity.iter().any(|field| is_placeholder(&field.value));
+        let hidden = identity.iter().any(|field| has_placeholder(&field.value));
         if hidden {
             hide_everything(self.facts);
         }
@@ -763,7 +760,7 @@ mod tests {
             Str::lit(POD_IDENTITY_SERVICE)
         );
         let created_arn = &created.role_arn.as_ref().unwrap().value;
-        let arn = crate::link::RoleArn::parse(created_arn).unwrap();
+        let arn = crate::aws::arn::RoleArn::parse(created_arn).unwrap();
         let RoleName::Prefix(prefix) = &role.name else {
             panic!("{:?}", role.name)
         };

@@ -7,7 +7,7 @@ use hcl_edit::expr::{Expression, ObjectKey};
 
 use super::charts::{self, DefaultName};
 use super::policy::{expand_blocks, expr_span};
-use super::{Annotation, Facts, HelmRelease, Origin, ROLE_ARN_KEY, ServiceAccount, Spanned};
+use super::{Annotation, Facts, HelmRelease, ROLE_ARN_KEY, ServiceAccount, Spanned};
 use crate::eval::module::{Module, Resource, Scope};
 use crate::eval::value::{Str, Value};
 use crate::source::{FileId, Span};
@@ -283,17 +283,11 @@ pub(crate) fn chart_service_account(
             });
         }
     }
+    // The release's namespace is explicit when the release block writes it.
     let explicit = namespace.span != label;
-    Some(Some(ServiceAccount {
-        span: label,
-        name,
-        namespace,
-        namespace_explicit: explicit,
-        annotations,
-        unit: unit.to_string(),
-        origin: Origin::Terraform,
-        rendered: Vec::new(),
-    }))
+    let mut sa = ServiceAccount::terraform(label, name, Some(namespace), annotations, unit);
+    sa.namespace_explicit = explicit;
+    Some(Some(sa))
 }
 
 /// The name of a local chart (`chart = "../charts/ledger"`) whose ServiceAccount template
@@ -507,9 +501,9 @@ fn object_field<'e>(expr: &'e Expression, field: &str) -> Option<&'e Expression>
     })
 }
 
-/// YAML text as a value, through libyaml (no spans: the caller spans it as a whole).
+/// YAML text as a value (no spans: the caller spans it as a whole).
 pub fn yaml_value(text: &str) -> Option<Value> {
-    let parsed: serde_json::Value = serde_yaml::from_str(text).ok()?;
+    let parsed = crate::parse::yaml::to_json(text)?;
     Some(json_to_value(&parsed))
 }
 
@@ -574,17 +568,14 @@ fn object_service_account(
         metadata.get_attr("name").as_known_str()?.to_string(),
         span_of(&["metadata", "name"]),
     );
-    let (namespace, explicit) = match metadata.get_attr("namespace") {
+    let namespace = match metadata.get_attr("namespace") {
         Value::Unknown if !matches!(&metadata, Value::Map(m) if m.contains_key("namespace")) => {
-            (Spanned::new("default".to_string(), name.span), false)
+            None
         }
-        v => (
-            Spanned::new(
-                v.as_known_str()?.to_string(),
-                span_of(&["metadata", "namespace"]),
-            ),
-            true,
-        ),
+        v => Some(Spanned::new(
+            v.as_known_str()?.to_string(),
+            span_of(&["metadata", "namespace"]),
+        )),
     };
     let mut annotations = Vec::new();
     if let Value::Map(map) = metadata.get_attr("annotations") {
@@ -599,16 +590,13 @@ fn object_service_account(
             });
         }
     }
-    Some(ServiceAccount {
+    Some(ServiceAccount::terraform(
         span,
         name,
         namespace,
-        namespace_explicit: explicit,
         annotations,
-        unit: unit.to_string(),
-        origin: Origin::Terraform,
-        rendered: Vec::new(),
-    })
+        unit,
+    ))
 }
 
 /// `kubectl_manifest { yaml_body = ... }`: YAML written in Terraform (a heredoc, a

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use super::{Annotation, Facts, PodServiceAccount, ServiceAccount, Spanned, Workload};
 use crate::eval::value::Str;
 use crate::eval::workspace::normalize;
-use crate::parse::yaml::{ManifestSyntax, extract_manifests};
+use crate::facts::manifests::{ManifestSyntax, extract_manifests};
 use crate::source::{FileId, SourceMap, Span};
 
 const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -94,7 +94,7 @@ pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> Rendered 
 
 impl Tree<'_> {
     fn document(&self, id: FileId) -> Option<serde_json::Value> {
-        serde_yaml::from_str(&self.sources.get(id).text).ok()
+        crate::parse::yaml::to_json(&self.sources.get(id).text)
     }
 
     /// The string entries of some list fields of a kustomization.
@@ -317,7 +317,7 @@ struct JsonOp {
 }
 
 fn json_ops(text: &str) -> Option<Vec<JsonOp>> {
-    let value: serde_json::Value = serde_yaml::from_str(text).ok()?;
+    let value = crate::parse::yaml::to_json(text)?;
     value
         .as_array()?
         .iter()

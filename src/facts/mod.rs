@@ -4,21 +4,27 @@
 //! fact carries the span the user would look at. A value that could not be evaluated is
 //! `None` (unknown) and must never produce a finding.
 
+pub mod argo;
+pub mod charts;
+pub mod eksctl;
+pub mod kubernetes;
+pub mod kustomize;
+pub mod manifests;
+pub mod policy;
+pub mod terraform;
+
+use crate::aws::policy::Admission;
 use crate::eval::value::Str;
+use crate::parse::ParseError;
 use crate::source::Span;
 
-/// A value and where it was written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Spanned<T> {
-    pub value: T,
-    pub span: Span,
-}
-
-impl<T> Spanned<T> {
-    pub fn new(value: T, span: Span) -> Self {
-        Spanned { value, span }
-    }
-}
+// The AWS vocabulary facts are made of, re-exported so that a fact's parts are found with it.
+pub use crate::aws::eks::{
+    AUDIENCE_KEY, DEFAULT_AUDIENCE, POD_IDENTITY_SERVICE, REGIONAL_STS_KEY, ROLE_ARN_KEY,
+    TOKEN_EXPIRATION_KEY,
+};
+pub use crate::aws::policy::{Condition, Effect, Statement, TrustPolicy};
+pub use crate::source::Spanned;
 
 /// Everything extracted from one run, ready for linking.
 #[derive(Debug, Default, Clone)]
@@ -59,13 +65,6 @@ impl Facts {
     }
 }
 
-/// A file, YAML document or embedded policy that could not be parsed.
-#[derive(Debug, Clone)]
-pub struct ParseError {
-    pub span: Span,
-    pub message: String,
-}
-
 /// An IAM role name as written: exact, a prefix Terraform (or CloudFormation, for eksctl)
 /// completes with a random suffix, or unknown.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,44 +100,22 @@ pub struct Role {
     pub provider_accounts: Vec<String>,
 }
 
-/// A trust (assume-role) policy.
-#[derive(Debug, Clone)]
-pub struct TrustPolicy {
-    pub span: Span,
-    pub statements: Vec<Statement>,
-    /// False when statements may come from somewhere unknown (a merged document, an unknown
-    /// list of statements): no rule may conclude that *no* statement admits something.
-    pub complete: bool,
-}
+impl Role {
+    /// How the role's trust policy answers `claim` = `value` (see [`TrustPolicy::admits`]);
+    /// unknown when the trust policy is.
+    pub fn admits(&self, claim: &str, value: &str, subject: Option<&str>) -> Admission<'_> {
+        match &self.trust {
+            Some(trust) => trust.admits(claim, value, subject),
+            None => Admission::Unknown,
+        }
+    }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    Allow,
-    Deny,
-}
-
-#[derive(Debug, Clone)]
-pub struct Statement {
-    pub span: Span,
-    /// `None` when unknown.
-    pub effect: Option<Effect>,
-    /// `None` when unknown (or when the statement uses `NotAction`).
-    pub actions: Option<Vec<Spanned<Str>>>,
-    /// Federated principals; `None` when unknown.
-    pub federated: Option<Vec<Spanned<Str>>>,
-    /// Service principals (`pods.eks.amazonaws.com`); `None` when unknown.
-    pub services: Option<Vec<Spanned<Str>>>,
-    /// Conditions; `None` when unknown.
-    pub conditions: Option<Vec<Condition>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Condition {
-    /// The operator as written, e.g. `StringEquals`, `ForAnyValue:StringLike`.
-    pub operator: Spanned<String>,
-    pub key: Spanned<Str>,
-    /// `None` when the list of values is unknown.
-    pub values: Option<Vec<Spanned<Str>>>,
+    /// Whether the role's trust names exactly this subject (see [`TrustPolicy::names_exactly`]).
+    pub fn trusts_exactly(&self, subject: &str) -> bool {
+        self.trust
+            .as_ref()
+            .is_some_and(|t| t.names_exactly(subject))
+    }
 }
 
 /// An `aws_iam_openid_connect_provider` (resource or data source).
@@ -199,6 +176,30 @@ pub struct ServiceAccount {
 }
 
 impl ServiceAccount {
+    /// A ServiceAccount Terraform creates (a resource, a Helm release, a manifest in
+    /// Terraform), in the deployment unit of its root module. `namespace` is `None` when it is
+    /// not set: `default`, spanned at the name.
+    pub fn terraform(
+        span: Span,
+        name: Spanned<String>,
+        namespace: Option<Spanned<String>>,
+        annotations: Vec<Annotation>,
+        unit: &str,
+    ) -> ServiceAccount {
+        let namespace_explicit = namespace.is_some();
+        let namespace = namespace.unwrap_or_else(|| Spanned::new("default".to_string(), name.span));
+        ServiceAccount {
+            span,
+            namespace_explicit,
+            name,
+            namespace,
+            annotations,
+            unit: unit.to_string(),
+            origin: Origin::Terraform,
+            rendered: Vec::new(),
+        }
+    }
+
     pub fn annotation(&self, key: &str) -> Option<&Annotation> {
         self.annotations.iter().find(|a| a.key.value == key)
     }
@@ -299,18 +300,3 @@ pub struct HelmRelease {
     /// Values that set an IRSA annotation, by dotted key path as written.
     pub annotation_settings: Vec<Spanned<String>>,
 }
-
-pub const ROLE_ARN_KEY: &str = "eks.amazonaws.com/role-arn";
-pub const AUDIENCE_KEY: &str = "eks.amazonaws.com/audience";
-pub const REGIONAL_STS_KEY: &str = "eks.amazonaws.com/sts-regional-endpoints";
-pub const TOKEN_EXPIRATION_KEY: &str = "eks.amazonaws.com/token-expiration";
-pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
-pub mod argo;
-/// The service principal a Pod Identity role trusts.
-pub const POD_IDENTITY_SERVICE: &str = "pods.eks.amazonaws.com";
-pub mod charts;
-pub mod eksctl;
-pub mod kubernetes;
-pub mod kustomize;
-pub mod policy;
-pub mod terraform;

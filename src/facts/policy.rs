@@ -166,7 +166,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
     fn read_value(&mut self, expr: &Expression, span: Span, scope: &Scope) -> Option<TrustPolicy> {
         let value = self.module.eval(expr, scope).ok()?;
         let text = value.as_known_str()?;
-        let parsed = parse_json(text)?;
+        let parsed = crate::parse::json::parse_value(text)?;
         let node = json_node(&parsed, &|_r| span, &|_r| None);
         statements_from_node(&node)
     }
@@ -205,7 +205,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
     ) -> Option<TrustPolicy> {
         let scope = template_scope(Some(vars));
         let value = self.module.eval_template(t, &scope).ok()?;
-        let parsed = parse_json(value.as_known_str()?)?;
+        let parsed = crate::parse::json::parse_value(value.as_known_str()?)?;
         statements_from_node(&json_node(&parsed, &|_r| span, &|_r| None))
     }
 
@@ -248,7 +248,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
         if !holes_inside_strings(&masked, &holes, range.start) {
             return None;
         }
-        let parsed = match parse_json_detailed(&masked) {
+        let parsed = match crate::parse::json::parse(&masked) {
             Ok(v) => v,
             Err(offset_and_message) => {
                 let (offset, message) = offset_and_message;
@@ -571,31 +571,6 @@ fn node_from_value(v: &Value, span: Span) -> Node {
     }
 }
 
-pub(crate) fn strict_options() -> jsonc_parser::ParseOptions {
-    jsonc_parser::ParseOptions {
-        allow_comments: false,
-        allow_loose_object_property_names: false,
-        allow_trailing_commas: false,
-        allow_missing_commas: false,
-        allow_single_quoted_strings: false,
-        allow_hexadecimal_numbers: false,
-        allow_unary_plus_numbers: false,
-        allow_bare_decimal_point_numbers: false,
-        allow_non_finite_numbers: false,
-        allow_extended_string_escapes: false,
-    }
-}
-
-fn parse_json(text: &str) -> Option<JsonValue<'_>> {
-    parse_json_detailed(text).ok()
-}
-
-fn parse_json_detailed(text: &str) -> Result<JsonValue<'_>, (usize, String)> {
-    let result = jsonc_parser::parse_to_ast(text, &Default::default(), &strict_options())
-        .map_err(|e| (e.range().start, e.kind().to_string().to_lowercase()))?;
-    result.value.ok_or((0, "empty document".to_string()))
-}
-
 /// A JSON AST as a [`Node`]. `span_of` maps a range of the parsed text to a file span;
 /// `string_of` rebuilds a string's value from the template (`None`: take the parsed text).
 fn json_node(
@@ -691,22 +666,15 @@ fn rebuild_string(
     let mut out = Str::default();
     let mut pos = start;
     for (r, v) in inner {
-        out.push_str(&unescape_json(text.get(pos..r.start)?)?);
+        out.push_str(&crate::parse::json::unescape(text.get(pos..r.start)?)?);
         match v {
             Some(v) => out.append(v),
             None => out.push_sym(Symbol::Unknown),
         }
         pos = r.end;
     }
-    out.push_str(&unescape_json(text.get(pos..end)?)?);
+    out.push_str(&crate::parse::json::unescape(text.get(pos..end)?)?);
     Some(Some(out))
-}
-
-fn unescape_json(raw: &str) -> Option<String> {
-    if !raw.contains('\\') {
-        return Some(raw.replace("$${", "${").replace("%%{", "%{"));
-    }
-    serde_json::from_str::<String>(&format!("\"{raw}\"")).ok()
 }
 
 /// Read statements from a policy tree. `None` when the statement list itself is unknown.

@@ -10,8 +10,8 @@ use hcl_edit::structure::Block;
 
 use super::policy::{PolicyReader, expr_span, spanned_strings};
 use super::{
-    AddonRole, Annotation, Cluster, Facts, OidcProvider, Origin, PodIdentityAssociation, Role,
-    RoleName, ServiceAccount, Spanned,
+    AddonRole, Annotation, Cluster, Facts, OidcProvider, PodIdentityAssociation, Role, RoleName,
+    ServiceAccount, Spanned,
 };
 use crate::eval::module::{InstanceKey, Module, Resource, Scope};
 use crate::eval::value::{Str, Value};
@@ -267,25 +267,23 @@ fn service_account(
         Some(Spanned::new(v.as_known_str()?.to_string(), span))
     };
     let name = known("name")?;
-    let (namespace, explicit) = match metadata.body.get_attribute("namespace") {
-        Some(_) => (known("namespace")?, true),
-        None => (Spanned::new("default".to_string(), name.span), false),
+    let namespace = match metadata.body.get_attribute("namespace") {
+        Some(_) => Some(known("namespace")?),
+        None => None,
     };
     let annotations = metadata
         .body
         .get_attribute("annotations")
         .map(|a| annotations_of(m, file, &a.value, scope))
         .unwrap_or_default();
-    Some(ServiceAccount {
-        span: m.user_span(res.label_span(), None),
+    let span = m.user_span(res.label_span(), None);
+    Some(ServiceAccount::terraform(
+        span,
         name,
         namespace,
-        namespace_explicit: explicit,
         annotations,
-        unit: unit.to_string(),
-        origin: Origin::Terraform,
-        rendered: Vec::new(),
-    })
+        unit,
+    ))
 }
 
 /// The annotations of a Terraform map, each key and value spanned where it is written.

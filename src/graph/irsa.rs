@@ -5,13 +5,12 @@ use super::findings::{ANNOTATION_RULES, Findings, UNDECLARED_PROVIDER_RULES};
 use super::{
     Chain, Link, Node, NodeKind, Tail, Unresolved, cluster_of_issuer, cluster_of_provider, node,
 };
+use crate::aws::arn::{RoleArn, federated_issuer, role_arn_problem};
+use crate::aws::policy::{Admission, allows_web_identity, statement_admits};
 use crate::eval::value::Str;
 use crate::eval::value::Tri;
 use crate::facts::{Effect, ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned};
-use crate::link::{
-    Admission, LintContext, RoleArn, SaLink, allows_web_identity, federated_issuer, role_admits,
-    role_arn_problem, statement_admits,
-};
+use crate::link::{LintContext, SaLink};
 
 pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
     for (index, sa) in ctx.facts.service_accounts.iter().enumerate() {
@@ -118,10 +117,7 @@ fn tail(ctx: &LintContext, findings: &Findings, sa: &ServiceAccount, role: &Role
             .iter()
             .find_map(|p| findings.within(p.span, UNDECLARED_PROVIDER_RULES))
     });
-    let admitted = matches!(
-        role_admits(role, "sub", &sa.subject(), None),
-        Admission::Admitted
-    );
+    let admitted = matches!(role.admits("sub", &sa.subject(), None), Admission::Admitted);
     let declared = principals
         .iter()
         .find_map(|p| ctx.providers_named(&p.value).into_iter().next());

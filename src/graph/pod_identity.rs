@@ -6,9 +6,10 @@
 use super::findings::{Findings, POD_IDENTITY_TRUST_RULES};
 use super::irsa::role_node;
 use super::{Chain, Link, Node, NodeKind, Tail, Unresolved, node};
+use crate::aws::arn::RoleArn;
 use crate::eval::value::{Str, Tri};
 use crate::facts::{POD_IDENTITY_SERVICE, PodIdentityAssociation, Role, RoleName};
-use crate::link::{LintContext, RoleArn};
+use crate::link::LintContext;
 use crate::rules::irsa020_pod_identity_trust::trusts_pod_identity;
 
 pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {

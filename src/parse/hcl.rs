@@ -2,7 +2,7 @@
 
 use hcl_edit::structure::Body;
 
-use crate::facts::ParseError;
+use crate::parse::ParseError;
 use crate::source::{FileId, Span};
 
 /// Parse a `.tf` or `.tfvars` file. A UTF-8 byte order mark is blanked (not removed) so that

@@ -1,6 +1,18 @@
-//! Parsers: HCL, Terraform JSON, YAML and policy JSON. Parsing never fails: each parser returns
-//! what it could read plus errors, which become IRSA000 diagnostics.
+//! Syntax only: HCL, Terraform JSON, YAML and strict JSON, with positions. Parsing never
+//! fails: each parser returns what it could read plus errors, which become IRSA000
+//! diagnostics. Nothing here knows AWS, Kubernetes or what a fact is.
 
 pub mod hcl;
+pub mod json;
 pub mod tfjson;
 pub mod yaml;
+
+use crate::source::Span;
+
+/// A file, YAML document or embedded policy that could not be parsed, or a limit that
+/// stopped reading it.
+#[derive(Debug, Clone)]
+pub struct ParseError {
+    pub span: Span,
+    pub message: String,
+}

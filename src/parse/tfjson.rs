@@ -22,7 +22,7 @@ use hcl_edit::structure::{Attribute, Block, BlockLabel, Body};
 use hcl_edit::{Decorated, Ident};
 use jsonc_parser::ast::{Object, ObjectProp, ObjectPropName, Value as Json};
 
-use crate::facts::ParseError;
+use crate::parse::ParseError;
 use crate::source::{FileId, Span};
 use emit::{Emitter, Mode, Place, TemplateError, kept_properties};
 use layout::{Parsed, PieceId, Pieces};
@@ -78,7 +78,7 @@ fn blank_byte_order_mark(text: &str) -> Cow<'_, str> {
 }
 
 fn root_object<'t>(file: FileId, text: &'t str) -> Result<Object<'t>, ParseError> {
-    let options = crate::facts::policy::strict_options();
+    let options = crate::parse::json::strict_options();
     let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &options).map_err(|e| {
         let message = crate::parse::hcl::lowercase_first(&e.kind().to_string());
         error_at(file, e.range().start, format!("invalid JSON: {message}"))

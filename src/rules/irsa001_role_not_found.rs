@@ -7,8 +7,9 @@
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
 use crate::facts::{Origin, Role, RoleName, ServiceAccount};
-use crate::link::{LintContext, SaLink, closest, role_trusts_exactly};
+use crate::link::{LintContext, SaLink};
 use crate::rules::RuleMeta;
+use crate::text::closest;
 
 pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA001",
@@ -69,7 +70,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 },
             )
             .map(|(role, _)| *role)
-            .filter(|role| role_trusts_exactly(role, &subject))
+            .filter(|role| role.trusts_exactly(&subject))
             .collect();
         let d = if !trusting.is_empty() {
             meant_role(d, link, sa, &trusting)

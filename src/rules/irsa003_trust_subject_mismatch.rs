@@ -1,11 +1,13 @@
 //! IRSA003 trust-subject-mismatch: the role's trust `:sub` condition does not admit the
 //! ServiceAccount that uses the role.
 
+use crate::aws::policy::Admission;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Str;
 use crate::facts::{ServiceAccount, Spanned};
-use crate::link::{Admission, LintContext, edit_distance, glob_match, role_admits};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
+use crate::text::{edit_distance, glob_match};
 
 pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA003",
@@ -25,7 +27,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         let subject = sa.subject();
         let mut rejections = Vec::new();
         for role in &roles {
-            match role_admits(role, "sub", &subject, None) {
+            match role.admits("sub", &subject, None) {
                 Admission::Rejected(values) => rejections.push((role, values)),
                 _ => break,
             }

@@ -1,12 +1,11 @@
 //! IRSA004 audience-mismatch: the ServiceAccount's token audience is not admitted by the trust
 //! policy's `:aud` condition, or is not in the OIDC provider's client_id_list.
 
+use crate::aws::policy::{Admission, allows_web_identity, statement_admits};
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
 use crate::facts::{AUDIENCE_KEY, DEFAULT_AUDIENCE, OidcProvider, Role, Spanned};
-use crate::link::{
-    Admission, LintContext, SaLink, allows_web_identity, role_admits, statement_admits,
-};
+use crate::link::{LintContext, SaLink};
 use crate::rules::RuleMeta;
 use crate::source::Span;
 
@@ -70,7 +69,7 @@ fn trust_rejects(
 ) -> Option<Diagnostic> {
     let mut values: Vec<&Spanned<crate::eval::value::Str>> = Vec::new();
     for role in roles {
-        match role_admits(role, "aud", audience, Some(subject)) {
+        match role.admits("aud", audience, Some(subject)) {
             Admission::Rejected(v) if !v.is_empty() => values.extend(v),
             _ => return None,
         }

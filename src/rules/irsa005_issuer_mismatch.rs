@@ -1,9 +1,11 @@
 //! IRSA005 issuer-mismatch: a trust statement's condition keys name another issuer than its
 //! Federated principal.
 
+use crate::aws::arn::{federated_issuer, key_issuer};
+use crate::aws::policy::{eks_principals, key_is};
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
-use crate::link::{LintContext, eks_principals, federated_issuer, key_is, key_issuer};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {

@@ -1,8 +1,9 @@
 //! IRSA007 wildcard-with-string-equals: `*` or `?` in a `StringEquals` value of a `:sub` or
 //! `:aud` condition.
 
+use crate::aws::policy::{Operator, key_is, operator};
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::link::{LintContext, Operator, key_is, operator};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {

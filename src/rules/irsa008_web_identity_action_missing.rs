@@ -1,10 +1,11 @@
 //! IRSA008 web-identity-action-missing: an EKS OIDC trust statement does not allow
 //! `sts:AssumeRoleWithWebIdentity`.
 
+use crate::aws::policy::{WEB_IDENTITY_ACTION, allows_web_identity, eks_principals};
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
 use crate::facts::Effect;
-use crate::link::{LintContext, WEB_IDENTITY_ACTION, allows_web_identity, eks_principals};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {

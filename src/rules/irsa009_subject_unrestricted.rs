@@ -1,9 +1,10 @@
 //! IRSA009 subject-unrestricted: an EKS OIDC trust statement admits every ServiceAccount.
 
+use crate::aws::policy::{Operator, allows_web_identity, eks_principals, key_is, operator};
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
 use crate::facts::Effect;
-use crate::link::{LintContext, Operator, allows_web_identity, eks_principals, key_is, operator};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {

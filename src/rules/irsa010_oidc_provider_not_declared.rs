@@ -1,9 +1,11 @@
 //! IRSA010 oidc-provider-not-declared: the Federated principal names an OIDC provider the
 //! scanned Terraform does not declare.
 
+use crate::aws::arn::{federated_issuer, without_partition};
+use crate::aws::policy::eks_principals;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
-use crate::link::{LintContext, eks_principals, federated_issuer, without_partition};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {

@@ -1,8 +1,9 @@
 //! IRSA012 invalid-role-arn: the role-arn annotation cannot be a role ARN.
 
+use crate::aws::arn::role_arn_problem;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::facts::ROLE_ARN_KEY;
-use crate::link::{LintContext, role_arn_problem};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -41,7 +42,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::link::role_arn_problem as problem;
+    use crate::aws::arn::role_arn_problem as problem;
 
     #[test]
     fn valid_and_placeholder_values_are_not_problems() {

@@ -4,8 +4,9 @@ use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::facts::{
     AUDIENCE_KEY, Annotation, Origin, REGIONAL_STS_KEY, ROLE_ARN_KEY, TOKEN_EXPIRATION_KEY,
 };
-use crate::link::{LintContext, edit_distance};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
+use crate::text::edit_distance;
 
 pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA013",

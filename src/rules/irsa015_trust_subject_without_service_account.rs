@@ -3,12 +3,12 @@
 
 use std::collections::HashSet;
 
+use crate::aws::policy::{Admission, is_eks_statement, key_is, operator};
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::facts::Role;
-use crate::link::{
-    Admission, LintContext, closest, is_eks_statement, key_is, operator, role_admits,
-};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
+use crate::text::closest;
 
 pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA015",
@@ -109,10 +109,7 @@ fn roles_rejecting_their_service_account(ctx: &LintContext) -> HashSet<*const Ro
     for link in &ctx.sa_links {
         let subject = ctx.service_account(link).subject();
         for role in ctx.linked_roles(link) {
-            if matches!(
-                role_admits(role, "sub", &subject, None),
-                Admission::Rejected(_)
-            ) {
+            if matches!(role.admits("sub", &subject, None), Admission::Rejected(_)) {
                 out.insert(role as *const Role);
             }
         }

@@ -1,11 +1,13 @@
 //! IRSA020 pod-identity-trust: a role used by a Pod Identity association does not trust
 //! `pods.eks.amazonaws.com` with `sts:AssumeRole` and `sts:TagSession`.
 
+use crate::aws::arn::RoleArn;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
 use crate::facts::{Effect, Role, RoleName, Statement};
-use crate::link::{LintContext, RoleArn, glob_match};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
+use crate::text::glob_match;
 
 pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA020",

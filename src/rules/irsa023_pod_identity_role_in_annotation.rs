@@ -2,9 +2,10 @@
 //! trusts `pods.eks.amazonaws.com`.
 
 use super::irsa020_pod_identity_trust::{POD_IDENTITY_SERVICE, trusts_pod_identity};
+use crate::aws::policy::allows_web_identity;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
-use crate::link::{LintContext, allows_web_identity};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {

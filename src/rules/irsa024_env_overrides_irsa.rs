@@ -1,10 +1,11 @@
 //! IRSA024 env-overrides-irsa: a container of a pod whose ServiceAccount uses IRSA sets AWS
 //! credential variables itself, which the webhook keeps or the SDK prefers over the role.
 
+use crate::aws::arn::RoleArn;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::{Part, Str};
 use crate::facts::{ROLE_ARN_KEY, ServiceAccount, Spanned, Workload};
-use crate::link::{LintContext, RoleArn};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -141,7 +142,7 @@ fn workload_name(w: &Workload) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::yaml::{ManifestSyntax, extract_manifests};
+    use crate::facts::manifests::{ManifestSyntax, extract_manifests};
     use crate::source::{FileId, SourceMap};
 
     const SA: &str = "kind: ServiceAccount\nmetadata:\n  name: api\n  namespace: pay\n  \

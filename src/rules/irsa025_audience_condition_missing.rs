@@ -1,9 +1,10 @@
 //! IRSA025 audience-condition-missing: an EKS OIDC trust statement checks `:sub` but not `:aud`.
 
+use crate::aws::policy::{allows_web_identity, is_eks_statement, key_is, operator};
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
 use crate::facts::Effect;
-use crate::link::{LintContext, allows_web_identity, is_eks_statement, key_is, operator};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {

@@ -1,8 +1,9 @@
 //! IRSA027 addon-service-account-mismatch: a role built for a known add-on trusts another
 //! ServiceAccount than the add-on's.
 
+use crate::aws::policy::Admission;
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::link::{Admission, LintContext, role_admits};
+use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -35,7 +36,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             "system:serviceaccount:{}:{}",
             addon.namespace, addon.service_account
         );
-        let Admission::Rejected(values) = role_admits(role, "sub", &subject, None) else {
+        let Admission::Rejected(values) = role.admits("sub", &subject, None) else {
             continue;
         };
         // The add-on may run as what the trust admits: a ServiceAccount of that name defined

@@ -3,8 +3,8 @@
 //!
 //! Unlike the other rules, this one reads suppressions, not facts, and runs after them: a
 //! suppression that suppresses nothing is known only once every other rule has run. The
-//! engine's suppression pass ([`crate::suppress`]) finds the comments, applies them and calls
-//! [`check_suppressions`]; the registry's [`check`] therefore does nothing.
+//! engine's suppression pass ([`crate::suppress`]) finds the comments and applies them, then
+//! calls [`check_suppressions`]; the registry's [`check`] therefore does nothing.
 
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::link::LintContext;

@@ -4,22 +4,9 @@
 //! does no IO, renders nothing and never panics on odd input. Each rule's documentation lives
 //! in `rules/<ID>.md` and is embedded here, so `explain`, SARIF and LSP hover print one text.
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
+pub use crate::diagnostic::RuleMeta;
 use crate::link::LintContext;
-
-/// What a rule is, independent of what it checks.
-#[derive(Debug)]
-pub struct RuleMeta {
-    /// Stable forever: never renumbered, never reused.
-    pub id: &'static str,
-    /// The kebab-case name of the problem, accepted wherever an id is.
-    pub name: &'static str,
-    pub default_level: Level,
-    /// One line, lowercase, no trailing period.
-    pub summary: &'static str,
-    /// The Markdown documentation (`rules/<ID>.md`).
-    pub doc: &'static str,
-}
 
 pub struct Rule {
     pub meta: &'static RuleMeta,
@@ -116,7 +103,7 @@ pub fn suggest(id_or_name: &str) -> Option<&'static str> {
         .map(|r| r.meta.id.to_ascii_lowercase())
         .collect();
     let names = RULES.iter().map(|r| r.meta.name);
-    let near = crate::link::closest(&query, names.chain(ids.iter().map(String::as_str)))?;
+    let near = crate::text::closest(&query, names.chain(ids.iter().map(String::as_str)))?;
     let rule = find(near)?;
     Some(if near == rule.meta.name {
         rule.meta.name

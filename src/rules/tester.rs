@@ -12,6 +12,8 @@
 //! }
 //! ```
 
+#![cfg(test)]
+
 use std::path::PathBuf;
 
 use crate::coverage::Coverage;

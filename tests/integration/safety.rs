@@ -224,3 +224,66 @@ fn files_below(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Architecture invariant: the library's top-level modules depend on each other without
+/// cycles (shipped code only; tests may reach anywhere), so each layer can be read and
+/// changed knowing only the ones below it.
+#[test]
+fn modules_depend_on_each_other_without_cycles() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut edges: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for file in files_below(&src) {
+        let rel = file.strip_prefix(&src).unwrap();
+        let top = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
+        if ["main", "cli", "commands", "lib"].contains(&top.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        if text.contains("#![cfg(test)]") {
+            continue;
+        }
+        let shipped = text.split("#[cfg(test)]").next().unwrap();
+        for line in shipped
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+        {
+            for (at, _) in line.match_indices("crate::") {
+                let name: String = line[at + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if !name.is_empty() && name != top {
+                    edges.entry(top.clone()).or_default().insert(name);
+                }
+            }
+        }
+    }
+    assert!(edges.len() > 10, "the modules were found: {edges:?}");
+    // A module that reaches itself through others is on a cycle.
+    let mut cycles = Vec::new();
+    for start in edges.keys() {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut stack: Vec<&String> = edges[start].iter().collect();
+        while let Some(next) = stack.pop() {
+            if next == start {
+                cycles.push(start.clone());
+                break;
+            }
+            if seen.insert(next.clone()) {
+                stack.extend(edges.get(next).into_iter().flatten());
+            }
+        }
+    }
+    assert_eq!(
+        cycles,
+        Vec::<String>::new(),
+        "module dependencies: {edges:#?}"
+    );
+}

@@ -16,7 +16,7 @@ use hcl_edit::{Decorate, Decorated, Span as _};
 
 use super::emit::Emitted;
 
-use crate::facts::ParseError;
+use crate::parse::ParseError;
 use crate::source::{FileId, Span};
 
 pub(super) type PieceId = usize;

@@ -14,7 +14,7 @@ use saphyr_parser::{Event, Parser, Span, SpannedEventReceiver};
 /// saphyr's parser, its tree's `Drop` and its alias expansion recurse once per nesting level,
 /// so a hostile file of 100,000 `- ` would overflow the stack. Flow collections are capped at
 /// 255 levels by saphyr itself, block ones are not. Real manifests stay below 30 levels.
-pub(super) const MAX_NESTING: usize = 1000;
+pub(crate) const MAX_NESTING: usize = 1000;
 
 /// Why a document could not be loaded, at a character index of its chunk.
 pub(super) struct LoadError {

@@ -1,0 +1,229 @@
+//! ARNs: role ARNs split into parts (any part may be symbolic), what is wrong with an
+//! annotation value that should be one, partitions, and the issuer a Federated principal or
+//! a condition key names.
+
+use crate::eval::value::{Part, Str, Symbol, Tri};
+use crate::text::placeholders::{has_angle_placeholder, is_placeholder};
+
+/// A role ARN split into its parts (any part may be symbolic).
+#[derive(Debug, Clone)]
+pub struct RoleArn {
+    pub partition: Str,
+    pub account: Str,
+    /// `/` or `/a/b/`.
+    pub path: Str,
+    pub name: Str,
+}
+
+impl RoleArn {
+    /// Parse `arn:<partition>:iam::<account>:role<path><name>`; `None` when it is not one.
+    pub fn parse(arn: &Str) -> Option<RoleArn> {
+        let parts = arn.split_literal(":")?;
+        let [arn_word, partition, service, region, account, resource] = parts.as_slice() else {
+            return None;
+        };
+        if arn_word.as_known() != Some("arn")
+            || service.as_known() != Some("iam")
+            || region.as_known() != Some("")
+        {
+            return None;
+        }
+        let rest = resource.strip_prefix("role/")?;
+        let segments = rest.split_literal("/")?;
+        let (name, dirs) = segments.split_last()?;
+        let mut path = Str::lit("/");
+        for d in dirs {
+            path.append(d);
+            path.push_str("/");
+        }
+        Some(RoleArn {
+            partition: partition.clone(),
+            account: account.clone(),
+            path,
+            name: name.clone(),
+        })
+    }
+}
+
+/// Accounts that only appear in documentation.
+const PLACEHOLDER_ACCOUNTS: &[&str] = &["000000000000", "123456789012", "111122223333"];
+const PARTITIONS: &[&str] = &[
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
+/// Terraform namespaces whose references only render inside Terraform.
+const TERRAFORM_ROOTS: &[&str] = &[
+    "local.", "var.", "data.", "module.", "aws_", "each.", "count.",
+];
+
+/// What is wrong with an annotation value, and how to fix it; `None` when it is a valid role
+/// ARN, empty, or wholly a template placeholder (unknown).
+pub fn role_arn_problem(text: &str) -> Option<(String, String)> {
+    let shape = "arn:<partition>:iam::<12-digit account>:role/<path/><name>";
+    if text.is_empty() || is_placeholder(text) {
+        return None;
+    }
+    for root in TERRAFORM_ROOTS {
+        if text.contains(&format!("{{{root}")) {
+            return Some((
+                format!("it contains the Terraform reference `{}`, which is never rendered here", reference_at(text, root)),
+                "write the rendered ARN, or create the ServiceAccount from Terraform (kubernetes_service_account_v1) so the reference is evaluated".into(),
+            ));
+        }
+    }
+    // A partly templated value is unknown, not wrong: `${ACCOUNT_ID}` (envsubst), `{{ }}`
+    // (Helm), `<ACCOUNT_ID>` (replaced by sed before applying).
+    if text.contains("${") || text.contains("{{") || has_angle_placeholder(text) {
+        return None;
+    }
+    if text.trim() != text {
+        return Some((
+            "it has leading or trailing whitespace".into(),
+            "remove the whitespace".into(),
+        ));
+    }
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, resource] = parts.as_slice() else {
+        return Some((
+            format!("it does not have the shape {shape}"),
+            format!("write it as {shape}"),
+        ));
+    };
+    if *arn != "arn" || !PARTITIONS.contains(partition) || *service != "iam" || !region.is_empty() {
+        return Some((
+            format!("it does not have the shape {shape}"),
+            format!("write it as {shape}"),
+        ));
+    }
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Some((
+            format!("account `{account}` is not 12 digits"),
+            "use the 12-digit id of the account the role lives in".into(),
+        ));
+    }
+    if PLACEHOLDER_ACCOUNTS.contains(account) {
+        return Some((
+            format!("account {account} is a documentation placeholder"),
+            "replace it with the 12-digit id of the account the role lives in".into(),
+        ));
+    }
+    let Some(path_and_name) = resource.strip_prefix("role/") else {
+        let kind = resource.split('/').next().unwrap_or(resource);
+        return Some((
+            format!("it is an IAM {kind} ARN, not a role ARN"),
+            "use the ARN of the IAM role (…:role/<name>), not of its policy".into(),
+        ));
+    };
+    let name = path_and_name.rsplit('/').next().unwrap_or("");
+    let name_ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if !name_ok {
+        return Some((
+            format!("role name `{name}` is not a valid IAM role name"),
+            "role names use letters, digits and +=,.@_- (at most 64)".into(),
+        ));
+    }
+    None
+}
+
+/// The reference starting at `root` inside `{...}`, for the message.
+fn reference_at(text: &str, root: &str) -> String {
+    let start = text.find(&format!("{{{root}")).map(|i| i + 1).unwrap_or(0);
+    let end = text[start..]
+        .find('}')
+        .map(|i| start + i)
+        .unwrap_or(text.len());
+    text[start..end].to_string()
+}
+
+/// `arn:<partition>:rest` with the partition dropped, so a literal `aws` and the provider's
+/// symbolic partition compare equal.
+pub fn without_partition(arn: &Str) -> Str {
+    match arn.split_literal(":") {
+        Some(parts) if parts.len() > 2 && parts[0].as_known() == Some("arn") => {
+            let mut out = Str::lit("arn::");
+            for (i, p) in parts[2..].iter().enumerate() {
+                if i > 0 {
+                    out.push_str(":");
+                }
+                out.append(p);
+            }
+            out
+        }
+        _ => arn.clone(),
+    }
+}
+
+/// The issuer (host and path) a Federated principal ARN names.
+pub fn federated_issuer(federated: &Str) -> Option<Str> {
+    let parts = federated.split_literal("oidc-provider/")?;
+    match parts.as_slice() {
+        [_, issuer] => Some(issuer.clone()),
+        _ => None,
+    }
+}
+
+/// The issuer part of a condition key (`<issuer>:sub` → `<issuer>`).
+pub fn key_issuer(key: &Str) -> Option<Str> {
+    let lower = key.to_ascii_lowercase();
+    lower
+        .strip_suffix(":sub")
+        .or_else(|| lower.strip_suffix(":aud"))
+}
+
+pub fn is_eks_issuer(issuer: &Str) -> bool {
+    matches!(issuer.parts().first(), Some(Part::Sym(Symbol::Issuer(_))))
+        || issuer.starts_with("oidc.eks.") == Tri::Yes
+}
+
+pub fn issuer_partition(issuer: &Str) -> Option<String> {
+    let host = issuer.as_known().or_else(|| match issuer.parts().first() {
+        Some(Part::Lit(l)) => Some(l.as_str()),
+        _ => None,
+    })?;
+    let region = host.strip_prefix("oidc.eks.")?.split('.').next()?;
+    if region.is_empty() {
+        return None;
+    }
+    Some(region_partition(region).to_string())
+}
+
+pub fn region_partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arn_with_path_parses() {
+        let arn = RoleArn::parse(&Str::lit(
+            "arn:aws:iam::482910375521:role/irsa/payments/ledger-api",
+        ))
+        .unwrap();
+        assert_eq!(arn.path, Str::lit("/irsa/payments/"));
+        assert_eq!(arn.name, Str::lit("ledger-api"));
+        assert_eq!(arn.account, Str::lit("482910375521"));
+        assert!(RoleArn::parse(&Str::lit("arn:aws:iam::482910375521:policy/x")).is_none());
+    }
+}

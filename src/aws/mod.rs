@@ -1,0 +1,7 @@
+//! AWS and EKS vocabulary, knowing nothing of Terraform or Kubernetes files: ARNs and
+//! partitions (`arn`), IAM policy statements and how IAM evaluates their conditions for a
+//! web identity token (`policy`), and the annotation keys and principals of EKS (`eks`).
+
+pub mod arn;
+pub mod eks;
+pub mod policy;

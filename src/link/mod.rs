@@ -1,0 +1,325 @@
+//! Linking: ServiceAccount ↔ role ↔ OIDC provider ↔ cluster.
+//!
+//! Builds the [`LintContext`] the rules read: the indexes that find, for each
+//! ServiceAccount, the roles its annotation names. Links are computed once here so that
+//! rules do not each re-derive them (and cannot disagree on them). Every answer is
+//! three-valued: a link that cannot be decided is unknown, and rules stay silent on unknown.
+//! What IAM and ARNs mean lives in `crate::aws`.
+
+use std::collections::HashMap;
+
+use crate::aws::arn::{
+    RoleArn, federated_issuer, issuer_partition, role_arn_problem, without_partition,
+};
+use crate::aws::policy::{Effect, Statement, is_eks_statement};
+use crate::eval::value::{Str, Symbol, Tri};
+use crate::facts::{Facts, OidcProvider, ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned};
+use crate::source::SourceMap;
+use crate::text::glob_match;
+
+/// The link from a ServiceAccount's role-arn annotation to the roles it may name.
+#[derive(Debug, Clone)]
+pub struct SaLink {
+    pub sa: usize,
+    pub value: Spanned<Str>,
+    pub arn: RoleArn,
+    /// Roles whose name is proven equal to the ARN's name.
+    pub roles: Vec<usize>,
+    /// Some role's name cannot be evaluated or is a prefix that could match.
+    pub maybe_other: bool,
+}
+
+/// Roles managed outside the scanned files (`external_roles` and `external_accounts` in
+/// `.irsa-lint.toml`): an annotation naming one is not a role the scan failed to find.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExternalRoles {
+    /// Role ARNs; `*` matches any run of characters.
+    pub roles: Vec<String>,
+    /// 12-digit account ids whose roles are all managed elsewhere.
+    pub accounts: Vec<String>,
+}
+
+impl ExternalRoles {
+    /// Whether the annotation of a link names one of them. Only a fully known ARN can match a
+    /// listed role; an account matches as soon as it is known.
+    pub fn contains(&self, link: &SaLink) -> bool {
+        let in_account = link
+            .arn
+            .account
+            .as_known()
+            .is_some_and(|account| self.accounts.iter().any(|a| a == account));
+        let listed = link
+            .value
+            .value
+            .as_known()
+            .is_some_and(|arn| self.roles.iter().any(|role| glob_match(role, arn)));
+        in_account || listed
+    }
+}
+
+pub struct LintContext<'a> {
+    pub facts: &'a Facts,
+    pub sources: &'a SourceMap,
+    pub sa_links: Vec<SaLink>,
+    /// Roles the configuration says are managed elsewhere.
+    pub external_roles: ExternalRoles,
+    /// The account of each role (by index in `facts.roles`), computed once: rules ask often.
+    role_accounts: Vec<Option<String>>,
+}
+
+impl<'a> LintContext<'a> {
+    pub fn new(facts: &'a Facts, sources: &'a SourceMap) -> Self {
+        let roles_by_name = RolesByName::new(facts);
+        let sa_links = facts
+            .service_accounts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, sa)| link_service_account(facts, &roles_by_name, i, sa))
+            .collect();
+        let mut ctx = LintContext {
+            facts,
+            sources,
+            sa_links,
+            external_roles: ExternalRoles::default(),
+            role_accounts: Vec::new(),
+        };
+        ctx.role_accounts = facts
+            .roles
+            .iter()
+            .map(|r| ctx.compute_role_account(r))
+            .collect();
+        ctx
+    }
+
+    pub fn with_external_roles(mut self, external_roles: ExternalRoles) -> Self {
+        self.external_roles = external_roles;
+        self
+    }
+
+    /// The account a role lives in, when the files say so.
+    pub fn role_account(&self, role: &Role) -> Option<String> {
+        match self
+            .role_index(role)
+            .and_then(|i| self.role_accounts.get(i))
+        {
+            Some(account) => account.clone(),
+            None => self.compute_role_account(role),
+        }
+    }
+
+    /// The index of `role` in `facts.roles`, found from its address: rules ask for every
+    /// role, and a search would make them quadratic.
+    fn role_index(&self, role: &Role) -> Option<usize> {
+        let size = std::mem::size_of::<Role>().max(1);
+        let base = self.facts.roles.as_ptr() as usize;
+        let offset = (role as *const Role as usize).checked_sub(base)?;
+        let index = offset / size;
+        (offset % size == 0 && index < self.facts.roles.len()).then_some(index)
+    }
+
+    /// Every trust statement of every role, with its role.
+    pub fn trust_statements(&self) -> impl Iterator<Item = (&'a Role, &'a Statement)> + '_ {
+        self.facts.roles.iter().flat_map(|r| {
+            r.trust
+                .iter()
+                .flat_map(move |t| t.statements.iter().map(move |s| (r, s)))
+        })
+    }
+
+    /// Roles that trust an EKS OIDC provider with the web identity action.
+    pub fn irsa_roles(&self) -> impl Iterator<Item = &'a Role> + '_ {
+        self.facts.roles.iter().filter(|r| {
+            r.trust.as_ref().is_some_and(|t| {
+                t.statements
+                    .iter()
+                    .any(|s| is_eks_statement(s) && s.effect == Some(Effect::Allow))
+            })
+        })
+    }
+
+    /// The link of the ServiceAccount at `sa` in `facts.service_accounts`, if it has one.
+    pub fn link_of(&self, sa: usize) -> Option<&SaLink> {
+        // Links are made in ServiceAccount order, so a binary search finds one.
+        let at = self.sa_links.binary_search_by_key(&sa, |l| l.sa).ok()?;
+        self.sa_links.get(at)
+    }
+
+    pub fn service_account(&self, link: &SaLink) -> &'a ServiceAccount {
+        &self.facts.service_accounts[link.sa]
+    }
+
+    /// The roles a link names whose account is not known to differ from the annotation's:
+    /// the roles the ServiceAccount really assumes, as far as the files tell.
+    pub fn linked_roles(&self, link: &SaLink) -> Vec<&'a Role> {
+        let account = link.arn.account.as_known();
+        link.roles
+            .iter()
+            .filter(|&&i| {
+                match (
+                    account,
+                    self.role_accounts.get(i).and_then(Option::as_deref),
+                ) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
+            })
+            .map(|&i| &self.facts.roles[i])
+            .collect()
+    }
+
+    /// The declared OIDC providers a Federated principal provably names. The partition is
+    /// taken as the one the principal spells out, since a provider's own partition is only
+    /// known after apply.
+    pub fn providers_named(&self, federated: &Str) -> Vec<&'a OidcProvider> {
+        let federated = without_partition(federated);
+        self.facts
+            .providers
+            .iter()
+            .filter(|p| {
+                p.arn
+                    .as_ref()
+                    .is_some_and(|arn| without_partition(arn).equals(&federated) == Tri::Yes)
+            })
+            .collect()
+    }
+
+    fn compute_role_account(&self, role: &Role) -> Option<String> {
+        if let [account] = role.provider_accounts.as_slice() {
+            return Some(account.clone());
+        }
+        let mut found: Option<String> = None;
+        for s in role.trust.as_ref()?.statements.iter() {
+            for f in s.federated.iter().flatten() {
+                let parts = f.value.split_literal(":")?;
+                if parts.len() >= 5
+                    && parts[0].as_known() == Some("arn")
+                    && parts[2].as_known() == Some("iam")
+                {
+                    let account = parts[4].as_known()?.to_string();
+                    if found.as_ref().is_some_and(|a| *a != account) {
+                        return None;
+                    }
+                    found = Some(account);
+                }
+            }
+        }
+        found
+    }
+
+    /// The partition a role lives in: from its trust's Federated ARNs or their issuer regions.
+    pub fn role_partition(&self, role: &Role) -> Option<String> {
+        let mut found: Option<String> = None;
+        for s in role.trust.as_ref()?.statements.iter() {
+            for f in s.federated.iter().flatten() {
+                let from_arn = f
+                    .value
+                    .split_literal(":")
+                    .and_then(|p| {
+                        (p.len() >= 2 && p[0].as_known() == Some("arn"))
+                            .then(|| p[1].as_known().map(str::to_string))
+                    })
+                    .flatten();
+                let from_issuer = federated_issuer(&f.value).and_then(|i| issuer_partition(&i));
+                for p in [from_arn, from_issuer].into_iter().flatten() {
+                    if found.as_ref().is_some_and(|a| *a != p) {
+                        return None;
+                    }
+                    found = Some(p);
+                }
+            }
+        }
+        found
+    }
+}
+
+fn link_service_account(
+    facts: &Facts,
+    roles_by_name: &RolesByName,
+    index: usize,
+    sa: &ServiceAccount,
+) -> Option<SaLink> {
+    let value = sa.annotation(ROLE_ARN_KEY)?.value.clone()?;
+    // An annotation that cannot be a role ARN is IRSA012's finding alone.
+    if value
+        .value
+        .as_known()
+        .is_some_and(|t| role_arn_problem(t).is_some())
+    {
+        return None;
+    }
+    let arn = RoleArn::parse(&value.value)?;
+    let mut roles = Vec::new();
+    let mut maybe_other = false;
+    let candidates = roles_by_name.candidates(&arn.name);
+    for i in candidates {
+        let role = &facts.roles[i];
+        match &role.name {
+            RoleName::Exact(name) => match name.equals(&arn.name) {
+                Tri::Yes => roles.push(i),
+                Tri::Unknown => maybe_other = true,
+                Tri::No => {}
+            },
+            RoleName::Prefix(prefix) => {
+                // The role's own ARN from Terraform carries its generated name symbolically.
+                let mut generated = prefix.clone();
+                generated.push_sym(Symbol::NameSuffix(role.address.clone()));
+                if generated.equals(&arn.name) == Tri::Yes {
+                    roles.push(i);
+                } else if arn.name.starts_with(prefix.as_known().unwrap_or("")) != Tri::No {
+                    maybe_other = true;
+                }
+            }
+            RoleName::Unknown => maybe_other = true,
+        }
+    }
+    Some(SaLink {
+        sa: index,
+        value,
+        arn,
+        roles,
+        maybe_other,
+    })
+}
+
+/// Roles by their name when it is fully known, so that linking a ServiceAccount does not
+/// compare its annotation with every role (quadratic in a large monorepo). Two known names
+/// are equal exactly when their texts are, so a known annotation name can only match the
+/// roles filed under it and the roles whose name is not fully known.
+struct RolesByName<'f> {
+    known: HashMap<&'f str, Vec<usize>>,
+    /// Roles with a symbolic, generated or unknown name: every annotation is compared with
+    /// them.
+    others: Vec<usize>,
+    all: usize,
+}
+
+impl<'f> RolesByName<'f> {
+    fn new(facts: &'f Facts) -> Self {
+        let mut known: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut others = Vec::new();
+        for (i, role) in facts.roles.iter().enumerate() {
+            match &role.name {
+                RoleName::Exact(name) if let Some(text) = name.as_known() => {
+                    known.entry(text).or_default().push(i)
+                }
+                _ => others.push(i),
+            }
+        }
+        RolesByName {
+            known,
+            others,
+            all: facts.roles.len(),
+        }
+    }
+
+    /// The indexes of the roles `name` may equal, in order.
+    fn candidates(&self, name: &Str) -> Vec<usize> {
+        let Some(text) = name.as_known() else {
+            return (0..self.all).collect();
+        };
+        let mut candidates = self.others.clone();
+        candidates.extend(self.known.get(text).into_iter().flatten());
+        candidates.sort_unstable();
+        candidates
+    }
+}
