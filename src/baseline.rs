@@ -4,11 +4,13 @@
 //!
 //! A finding is recognised by its fingerprint: its rule, the paths of the files its primary
 //! and related locations are in (relative to the baseline's folder, so the baseline works
-//! from any working directory) and its message. Line and column numbers are deliberately
-//! absent, so a fingerprint survives edits elsewhere in the files: messages name things
-//! (ServiceAccounts, roles, subjects), never positions, and any `line N`/`column N` a parser
-//! puts in one is blanked. The file is a frozen, versioned JSON document, not a dump of
-//! internal types. This module does no IO: the command line reads and writes the file.
+//! from any working directory), what it is about (its subject: the ServiceAccount by
+//! namespace and name, the role or Pod Identity association by file and address)
+//! and the text at its primary location. Line and column numbers are deliberately absent,
+//! so a fingerprint survives edits elsewhere in the files, and so is the message, so that a
+//! message can be improved without bringing accepted findings back. The file is a frozen,
+//! versioned JSON document (version 2; version 1 files, fingerprinted by message, are still
+//! read). This module does no IO: the command line reads and writes the file.
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -17,17 +19,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostic;
 use crate::eval::workspace::normalize;
+use crate::facts::Facts;
 use crate::source::SourceMap;
 
-/// The version of the baseline file format this build reads and writes.
-pub const VERSION: u32 = 1;
+/// The version of the baseline file format this build writes.
+pub const VERSION: u32 = 2;
 
-/// The findings of a baseline file, by fingerprint, with how many findings each covers.
+/// The findings of a baseline file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Baseline {
     /// The folder of the baseline file (absolute): file paths are relative to it.
     dir: PathBuf,
-    counts: HashMap<String, usize>,
+    /// The version the file was written in.
+    version: u32,
+    entries: Vec<Accepted>,
+}
+
+/// One recorded finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Accepted {
+    fingerprint: String,
+    rule: String,
+    path: String,
 }
 
 /// Where a run is and where its baseline lives, to make paths relative to the baseline.
@@ -40,15 +53,16 @@ pub struct Place<'a> {
 }
 
 #[derive(Serialize, Deserialize)]
-struct FileV1 {
+struct File {
     version: u32,
-    findings: Vec<EntryV1>,
+    findings: Vec<Entry>,
 }
 
-/// One accepted finding. Only `fingerprint` is compared; the rest is for people reviewing
-/// the file.
+/// One accepted finding, the same shape in versions 1 and 2. Only `fingerprint` is compared
+/// (and, for version 1, `rule` and `path` when the message changed); the message is for
+/// people reviewing the file.
 #[derive(Serialize, Deserialize)]
-struct EntryV1 {
+struct Entry {
     fingerprint: String,
     #[serde(default)]
     rule: String,
@@ -68,49 +82,107 @@ impl Baseline {
     pub fn parse(text: &str, dir: &Path) -> Result<Baseline, String> {
         let version: VersionOnly =
             serde_json::from_str(text).map_err(|e| format!("not an irsa-lint baseline: {e}"))?;
-        if version.version != VERSION {
+        if !(1..=VERSION).contains(&version.version) {
             return Err(format!(
-                "baseline version {} is not supported (this irsa-lint reads version {VERSION}); \
-                 write it again with --write-baseline",
+                "baseline version {} is not supported (this irsa-lint reads versions 1 to \
+                 {VERSION}); write it again with --write-baseline",
                 version.version
             ));
         }
-        let file: FileV1 =
+        let file: File =
             serde_json::from_str(text).map_err(|e| format!("not an irsa-lint baseline: {e}"))?;
-        let mut counts = HashMap::new();
-        for entry in file.findings {
-            *counts.entry(entry.fingerprint).or_insert(0) += 1;
-        }
+        let entries = file
+            .findings
+            .into_iter()
+            .map(|e| Accepted {
+                fingerprint: e.fingerprint,
+                rule: e.rule,
+                path: e.path,
+            })
+            .collect();
         Ok(Baseline {
             dir: normalize(dir),
-            counts,
+            version: version.version,
+            entries,
         })
     }
 
     /// Remove the findings the baseline accepts. Each recorded finding hides one current
-    /// finding with its fingerprint, so a second copy of an accepted mistake is still shown.
-    pub fn filter(&self, diagnostics: &mut Vec<Diagnostic>, sources: &SourceMap, cwd: &Path) {
+    /// finding, so a second copy of an accepted mistake is still shown.
+    ///
+    /// A version 1 file recorded fingerprints of messages: a finding whose message was
+    /// reworded since then is matched by its rule and primary file instead, once every exact
+    /// match has been made.
+    pub fn filter(
+        &self,
+        diagnostics: &mut Vec<Diagnostic>,
+        sources: &SourceMap,
+        facts: &Facts,
+        cwd: &Path,
+    ) {
         let place = Place {
             cwd,
             dir: &self.dir,
         };
-        let mut left = self.counts.clone();
-        diagnostics.retain(|d| match left.get_mut(&fingerprint(d, sources, place)) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                false
+        // Recorded findings by fingerprint (and, for version 1, by rule and file), each
+        // list consumed from the front as findings match it.
+        let mut by_print: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_place: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in self.entries.iter().enumerate().rev() {
+            by_print.entry(&e.fingerprint).or_default().push(i);
+            by_place
+                .entry(place_key(&e.rule, &e.path))
+                .or_default()
+                .push(i);
+        }
+        let mut used = vec![false; self.entries.len()];
+        let mut take = |list: Option<&mut Vec<usize>>| {
+            let list = list?;
+            while let Some(i) = list.pop() {
+                if !std::mem::replace(&mut used[i], true) {
+                    return Some(i);
+                }
             }
-            _ => true,
-        });
+            None
+        };
+        let mut kept = Vec::with_capacity(diagnostics.len());
+        let mut unmatched = Vec::new();
+        for d in diagnostics.drain(..) {
+            let print = match self.version {
+                1 => fingerprint_v1(&d, sources, place),
+                _ => fingerprint(&d, sources, facts, place),
+            };
+            if take(by_print.get_mut(print.as_str())).is_none() {
+                unmatched.push(d);
+            }
+        }
+        for d in unmatched {
+            let path = relative_path(&sources.get(d.primary.span.file).path, place);
+            let reworded =
+                self.version == 1 && take(by_place.get_mut(&place_key(d.rule_id, &path))).is_some();
+            if !reworded {
+                kept.push(d);
+            }
+        }
+        *diagnostics = kept;
     }
 }
 
+fn place_key(rule: &str, path: &str) -> String {
+    format!("{rule}\0{path}")
+}
+
 /// The baseline file for a run's findings, sorted so that it changes only when findings do.
-pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, place: Place<'_>) -> String {
-    let mut findings: Vec<EntryV1> = diagnostics
+pub fn render(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    facts: &Facts,
+    place: Place<'_>,
+) -> String {
+    let mut findings: Vec<Entry> = diagnostics
         .iter()
-        .map(|d| EntryV1 {
-            fingerprint: fingerprint(d, sources, place),
+        .map(|d| Entry {
+            fingerprint: fingerprint(d, sources, facts, place),
             rule: d.rule_id.to_string(),
             path: relative_path(&sources.get(d.primary.span.file).path, place),
             message: d.message.clone(),
@@ -124,7 +196,7 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, place: Place<'_>)
             &b.fingerprint,
         ))
     });
-    let file = FileV1 {
+    let file = File {
         version: VERSION,
         findings,
     };
@@ -133,8 +205,40 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, place: Place<'_>)
     out
 }
 
-/// A finding's identity without positions: rule, files, message (16 hex digits).
-pub fn fingerprint(d: &Diagnostic, sources: &SourceMap, place: Place<'_>) -> String {
+/// A finding's identity without positions or message (16 hex digits): rule, files,
+/// subject, and the text at its primary location.
+pub fn fingerprint(d: &Diagnostic, sources: &SourceMap, facts: &Facts, place: Place<'_>) -> String {
+    let mut identity = files_identity(d, sources, place);
+    if let Some(id) = d.subject.service_account {
+        let sa = facts.service_account(id);
+        identity.push_str(&format!("sa {}\0", sa.qualified_name()));
+    }
+    // A role or association by its address in the file that declares it (a root module's
+    // folder is shown relative to the working directory, so it is not an identity).
+    let declared = |span: crate::source::Span| relative_path(&sources.get(span.file).path, place);
+    if let Some(id) = d.subject.role {
+        let role = facts.role(id);
+        identity.push_str(&format!("role {} {}\0", declared(role.span), role.address));
+    }
+    if let Some(id) = d.subject.association {
+        let association = facts.association(id);
+        let file = declared(association.span);
+        identity.push_str(&format!("association {file} {}\0", association.address));
+    }
+    let at = sources.get(d.primary.span.file).slice(d.primary.span);
+    identity.push_str(&at.split_whitespace().collect::<Vec<_>>().join(" "));
+    format!("{:016x}", fnv1a(identity.as_bytes()))
+}
+
+/// Version 1: rule, files, message (with positions in it blanked).
+fn fingerprint_v1(d: &Diagnostic, sources: &SourceMap, place: Place<'_>) -> String {
+    let mut identity = files_identity(d, sources, place);
+    identity.push_str(&without_positions(&d.message));
+    format!("{:016x}", fnv1a(identity.as_bytes()))
+}
+
+/// `rule \0 primary file \0 related files...`, the part both versions share.
+fn files_identity(d: &Diagnostic, sources: &SourceMap, place: Place<'_>) -> String {
     let primary = relative_path(&sources.get(d.primary.span.file).path, place);
     let mut related: Vec<String> = d
         .related
@@ -148,8 +252,7 @@ pub fn fingerprint(d: &Diagnostic, sources: &SourceMap, place: Place<'_>) -> Str
         identity.push_str(r);
         identity.push('\0');
     }
-    identity.push_str(&without_positions(&d.message));
-    format!("{:016x}", fnv1a(identity.as_bytes()))
+    identity
 }
 
 /// A shown path relative to the baseline's folder, with `/` separators.
@@ -227,17 +330,20 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_ignore_positions_but_not_files_or_messages() {
+    fn fingerprints_ignore_positions_and_messages_but_not_files_or_text() {
         let mut sources = SourceMap::default();
         let a = finding(&mut sources, "k8s/sa.yaml", "a: 1\nb: 2\n", 0);
         let moved = finding(&mut sources, "k8s/sa.yaml", "# new\na: 1\nb: 2\n", 6);
         let elsewhere = finding(&mut sources, "k8s/other.yaml", "a: 1\n", 0);
-        let fp = |d: &Diagnostic| fingerprint(d, &sources, here());
+        let other_text = finding(&mut sources, "k8s/sa.yaml", "c: 1\n", 0);
+        let facts = Facts::default();
+        let fp = |d: &Diagnostic| fingerprint(d, &sources, &facts, here());
         assert_eq!(fp(&a), fp(&moved));
         assert_ne!(fp(&a), fp(&elsewhere));
-        let mut renamed = a.clone();
-        renamed.message = "service account payments/worker uses role x".into();
-        assert_ne!(fp(&a), fp(&renamed));
+        assert_ne!(fp(&a), fp(&other_text));
+        let mut reworded = a.clone();
+        reworded.message = "service account payments/api names role x, which is missing".into();
+        assert_eq!(fp(&a), fp(&reworded), "the message is not the identity");
     }
 
     #[test]
@@ -266,12 +372,39 @@ mod tests {
     fn a_written_baseline_hides_what_it_recorded_once_each() {
         let mut sources = SourceMap::default();
         let d = finding(&mut sources, "k8s/sa.yaml", "a: 1\n", 0);
-        let text = render(std::slice::from_ref(&d), &sources, here());
+        let facts = Facts::default();
+        let text = render(std::slice::from_ref(&d), &sources, &facts, here());
+        assert!(text.contains("\"version\": 2"), "{text}");
         let baseline = Baseline::parse(&text, Path::new("/project")).unwrap();
         let mut twice = vec![d.clone(), d];
-        baseline.filter(&mut twice, &sources, Path::new("/project"));
+        baseline.filter(&mut twice, &sources, &facts, Path::new("/project"));
         assert_eq!(twice.len(), 1, "the second copy is new");
-        assert!(Baseline::parse("{\"version\": 2, \"findings\": []}", Path::new("/")).is_err());
+        assert!(Baseline::parse("{\"version\": 3, \"findings\": []}", Path::new("/")).is_err());
         assert!(Baseline::parse("[]", Path::new("/")).is_err());
+    }
+
+    /// A baseline written by an older irsa-lint (version 1, fingerprinted by message) keeps
+    /// suppressing a finding whose message has been improved since.
+    #[test]
+    fn a_version_1_baseline_keeps_suppressing_after_a_message_change() {
+        let mut sources = SourceMap::default();
+        let d = finding(&mut sources, "k8s/sa.yaml", "a: 1\n", 0);
+        let v1 = format!(
+            "{{\"version\": 1, \"findings\": [{{\"fingerprint\": \"{}\", \"rule\": \"{}\", \
+             \"path\": \"k8s/sa.yaml\", \"message\": \"{}\"}}]}}",
+            fingerprint_v1(&d, &sources, here()),
+            d.rule_id,
+            d.message
+        );
+        let baseline = Baseline::parse(&v1, Path::new("/project")).unwrap();
+        let facts = Facts::default();
+        let mut reworded = d.clone();
+        reworded.message = "service account payments/api names role x, defined nowhere".into();
+        let mut found = vec![reworded.clone()];
+        baseline.filter(&mut found, &sources, &facts, Path::new("/project"));
+        assert!(found.is_empty(), "still accepted: {found:?}");
+        let mut two = vec![d, reworded];
+        baseline.filter(&mut two, &sources, &facts, Path::new("/project"));
+        assert_eq!(two.len(), 1, "one recorded finding hides one");
     }
 }

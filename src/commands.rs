@@ -11,7 +11,7 @@ use irsa_lint::baseline;
 use irsa_lint::config::FailOn;
 use irsa_lint::coverage::Coverage;
 use irsa_lint::diagnostic::Diagnostic;
-use irsa_lint::engine::{self, Report};
+use irsa_lint::engine::{self, Analysis};
 use irsa_lint::graph;
 use irsa_lint::output;
 use irsa_lint::rules::{self, RULES, Rule};
@@ -44,8 +44,9 @@ pub fn check(args: CheckArgs) -> u8 {
     for warning in &settings.warnings {
         eprintln!("warning: {warning}");
     }
-    let report = match engine::lint(&settings.engine) {
-        Ok(report) => report,
+    // The facts too: a baseline names what each finding is about.
+    let report = match engine::analyze(&settings.engine) {
+        Ok(analysis) => analysis,
         Err(err) => return usage_error(&err),
     };
     if report.files_read == 0 {
@@ -97,13 +98,13 @@ pub fn graph(args: GraphArgs) -> u8 {
 /// output of this run, the file is.
 // The one file irsa-lint ever writes (clippy.toml forbids writes everywhere else).
 #[allow(clippy::disallowed_methods)]
-fn write_baseline(path: &Path, report: &Report, cwd: &Path) -> u8 {
+fn write_baseline(path: &Path, report: &Analysis, cwd: &Path) -> u8 {
     let absolute = cwd.join(path);
     let place = baseline::Place {
         cwd,
         dir: absolute.parent().unwrap_or(cwd),
     };
-    let text = baseline::render(&report.diagnostics, &report.sources, place);
+    let text = baseline::render(&report.diagnostics, &report.sources, &report.facts, place);
     if let Err(err) = std::fs::write(&absolute, text) {
         eprintln!("error: cannot write baseline {}: {err}", path.display());
         return USAGE;

@@ -3,6 +3,7 @@
 //! It knows nothing of miette, serde, SARIF or LSP: the renderers in `output/` and the
 //! language server convert it at the edge.
 
+use crate::facts::{AssociationId, RoleId, SaId};
 use crate::source::Span;
 
 /// How serious a finding is. Ordered so that `Note < Warning < Error`.
@@ -60,6 +61,16 @@ pub struct Fix {
     pub replacement: String,
 }
 
+/// What a finding is about: the ServiceAccount, role or Pod Identity association of the
+/// wiring whose link it breaks. Views of the wiring (`graph`) and the baseline's fingerprint
+/// read this, never the message text, so that a message can be improved freely.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Subject {
+    pub service_account: Option<SaId>,
+    pub role: Option<RoleId>,
+    pub association: Option<AssociationId>,
+}
+
 /// One finding: exactly one primary location (what the user should change), any number of
 /// related locations (the other ends of the broken link, possibly in other files).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +86,7 @@ pub struct Diagnostic {
     pub help: Option<String>,
     pub notes: Vec<String>,
     pub fix: Option<Fix>,
+    pub subject: Subject,
 }
 
 impl Diagnostic {
@@ -89,7 +101,26 @@ impl Diagnostic {
             help: None,
             notes: Vec::new(),
             fix: None,
+            subject: Subject::default(),
         }
+    }
+
+    /// The finding is about this ServiceAccount.
+    pub fn about_service_account(mut self, id: SaId) -> Self {
+        self.subject.service_account = Some(id);
+        self
+    }
+
+    /// The finding is about this role.
+    pub fn about_role(mut self, id: RoleId) -> Self {
+        self.subject.role = Some(id);
+        self
+    }
+
+    /// The finding is about this Pod Identity association.
+    pub fn about_association(mut self, id: AssociationId) -> Self {
+        self.subject.association = Some(id);
+        self
     }
 
     pub fn level(mut self, level: Level) -> Self {

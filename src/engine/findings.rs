@@ -36,7 +36,7 @@ pub(super) fn findings(ctx: &LintContext, settings: &Settings, cwd: &Path) -> Ve
     irsa028::check_suppressions(&suppressions, &is_off, &mut diagnostics);
     settings.rule_levels.apply(&mut diagnostics);
     if let Some(baseline) = &settings.baseline {
-        baseline.filter(&mut diagnostics, ctx.sources, cwd);
+        baseline.filter(&mut diagnostics, ctx.sources, ctx.facts, cwd);
     }
     sort_diagnostics(&mut diagnostics, ctx.sources);
     diagnostics

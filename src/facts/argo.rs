@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::charts::{self, DefaultName};
-use super::kubernetes::{Values, chart_service_account, split_key, yaml_value};
-use super::{Facts, Spanned};
+use super::kubernetes::{ChartRelease, Values, chart_service_account, split_key, yaml_value};
+use super::{Facts, Found, Spanned};
 use crate::eval::value::Value;
 use crate::eval::workspace::normalize;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
@@ -252,22 +252,24 @@ impl App<'_> {
         self.helm_values(source, None, &mut values);
         let label = self.value_span(&["metadata", "name"]);
         let namespace = Spanned::new(namespace.to_string(), ns_span);
-        match chart_service_account(
-            known.name,
-            known.service_account,
-            known.default_name,
-            &self.release_name(source),
-            &values,
+        let release = self.release_name(source);
+        let unit = self.unit();
+        let chart = ChartRelease {
+            chart_name: known.name,
+            service_account_key: known.service_account,
+            default_name: known.default_name,
+            release: &release,
             label,
             namespace,
-            &self.unit(),
-        ) {
-            Some(Some(mut sa)) => {
+            unit: &unit,
+        };
+        match chart_service_account(&chart, &values) {
+            Found::Yes(mut sa) => {
                 sa.rendered.push(self.note());
                 out.facts.service_accounts.push(sa);
             }
-            Some(None) => {}
-            None => out.facts.hidden_service_accounts = true,
+            Found::No => {}
+            Found::Unknown => out.facts.hidden_service_accounts = true,
         }
     }
 
@@ -381,23 +383,25 @@ impl App<'_> {
         ns_span: Span,
         out: &mut Applications,
     ) {
-        match local_chart_service_account(
-            self.sources,
-            self.by_path,
+        let release = self.release_name(source);
+        let namespace = Spanned::new(namespace.to_string(), ns_span);
+        let unit = self.unit();
+        let chart = LocalChart {
+            sources: self.sources,
+            by_path: self.by_path,
             folder,
             chart_file,
-            &self.release_name(source),
-            namespace,
-            ns_span,
-            &self.unit(),
-            |values| self.helm_values(source, Some(folder), values),
-        ) {
-            Some(Some(mut sa)) => {
+        };
+        let found = local_chart_service_account(&chart, &release, namespace, &unit, |values| {
+            self.helm_values(source, Some(folder), values)
+        });
+        match found {
+            Found::Yes(mut sa) => {
                 sa.rendered.push(self.note());
                 out.facts.service_accounts.push(sa);
             }
-            Some(None) => {}
-            None => out.facts.hidden_service_accounts = true,
+            Found::No => {}
+            Found::Unknown => out.facts.hidden_service_accounts = true,
         }
     }
 }
@@ -421,22 +425,36 @@ fn clone_objects(view: &Facts) -> Facts {
     }
 }
 
-/// The ServiceAccount of a chart folder for one release: `Some(None)` when it creates none,
-/// `None` when that cannot be told (templates that do not read `serviceAccount` values).
-#[allow(clippy::too_many_arguments)]
+/// The ServiceAccount of a chart folder for one release: `No` when it creates none,
+/// `Unknown` when that cannot be told (templates that do not read `serviceAccount` values).
+/// A chart folder of the repository: its `Chart.yaml` among the files read.
+pub(crate) struct LocalChart<'a> {
+    pub sources: &'a SourceMap,
+    /// Every file read, by path.
+    pub by_path: &'a HashMap<PathBuf, FileId>,
+    pub folder: &'a Path,
+    pub chart_file: FileId,
+}
+
 pub(crate) fn local_chart_service_account(
-    sources: &SourceMap,
-    by_path: &HashMap<PathBuf, FileId>,
-    folder: &Path,
-    chart_file: FileId,
+    chart: &LocalChart<'_>,
     release: &str,
-    namespace: &str,
-    ns_span: Span,
+    namespace: Spanned<String>,
     unit: &str,
     extra_values: impl FnOnce(&mut Values),
-) -> Option<Option<super::ServiceAccount>> {
-    let chart = yaml_value(&sources.get(chart_file).text)?;
-    let chart_name = chart.get_attr("name").as_known_str()?.to_string();
+) -> Found<super::ServiceAccount> {
+    let LocalChart {
+        sources,
+        by_path,
+        folder,
+        chart_file,
+    } = *chart;
+    let Some(chart) = yaml_value(&sources.get(chart_file).text) else {
+        return Found::Unknown;
+    };
+    let Some(chart_name) = chart.get_attr("name").as_known_str().map(str::to_string) else {
+        return Found::Unknown;
+    };
     // Only a chart whose templates read the common values is understood.
     let reads_convention = by_path.iter().any(|(p, id)| {
         p.starts_with(folder.join("templates"))
@@ -446,7 +464,7 @@ pub(crate) fn local_chart_service_account(
                 .contains(".Values.serviceAccount.annotations")
     });
     if !reads_convention {
-        return None;
+        return Found::Unknown;
     }
     let mut values = Values::default();
     let label = Span::file_start(chart_file);
@@ -457,15 +475,14 @@ pub(crate) fn local_chart_service_account(
         }
     }
     extra_values(&mut values);
-    let namespace = Spanned::new(namespace.to_string(), ns_span);
-    chart_service_account(
-        &chart_name,
-        "serviceAccount",
-        DefaultName::Fullname,
+    let chart = ChartRelease {
+        chart_name: &chart_name,
+        service_account_key: "serviceAccount",
+        default_name: DefaultName::Fullname,
         release,
-        &values,
         label,
         namespace,
         unit,
-    )
+    };
+    chart_service_account(&chart, &values)
 }

@@ -495,7 +495,10 @@ mod tests {
     fn linked_roles(facts: &Facts) -> Vec<Vec<usize>> {
         let sources = SourceMap::default();
         let ctx = LintContext::new(facts, &sources);
-        ctx.sa_links.iter().map(|l| l.roles.clone()).collect()
+        ctx.sa_links
+            .iter()
+            .map(|l| l.roles.iter().map(|r| r.0 as usize).collect())
+            .collect()
     }
 
     #[test]

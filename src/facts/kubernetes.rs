@@ -7,7 +7,7 @@ use hcl_edit::expr::{Expression, ObjectKey};
 
 use super::charts::{self, DefaultName};
 use super::policy::{expand_blocks, expr_span};
-use super::{Annotation, Facts, HelmRelease, ROLE_ARN_KEY, ServiceAccount, Spanned};
+use super::{Annotation, Facts, Found, HelmRelease, ROLE_ARN_KEY, ServiceAccount, Spanned};
 use crate::eval::module::{Module, Resource, Scope};
 use crate::eval::value::{Str, Value};
 use crate::source::{FileId, Span};
@@ -195,36 +195,52 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             namespace: namespace.value.clone(),
             annotation_settings,
         });
-        match chart_service_account(
+        let chart = ChartRelease {
             chart_name,
             service_account_key,
             default_name,
-            &release,
-            &values,
+            release: &release,
             label,
             namespace,
             unit,
-        ) {
-            Some(Some(sa)) => facts.service_accounts.push(sa),
-            Some(None) => {}
-            None => facts.hidden_service_accounts = true,
+        };
+        match chart_service_account(&chart, &values) {
+            Found::Yes(sa) => facts.service_accounts.push(sa),
+            Found::No => {}
+            Found::Unknown => facts.hidden_service_accounts = true,
         }
     }
 }
 
-/// The ServiceAccount a known chart creates: `Some(None)` when it creates none, `None` when
-/// that cannot be told.
-#[allow(clippy::too_many_arguments)]
+/// A release of a chart whose ServiceAccount rules are known, as installed.
+pub(crate) struct ChartRelease<'a> {
+    pub chart_name: &'a str,
+    /// The values key of the chart's `serviceAccount` block.
+    pub service_account_key: &'a str,
+    pub default_name: DefaultName,
+    pub release: &'a str,
+    /// Where the release is written, for the ServiceAccount's span.
+    pub label: Span,
+    pub namespace: Spanned<String>,
+    pub unit: &'a str,
+}
+
+/// The ServiceAccount a known chart creates: `No` when it creates none, `Unknown` when that
+/// cannot be told.
 pub(crate) fn chart_service_account(
-    chart_name: &str,
-    service_account_key: &str,
-    default_name: DefaultName,
-    release: &str,
+    chart: &ChartRelease<'_>,
     values: &Values,
-    label: Span,
-    namespace: Spanned<String>,
-    unit: &str,
-) -> Option<Option<ServiceAccount>> {
+) -> Found<ServiceAccount> {
+    let ChartRelease {
+        chart_name,
+        service_account_key,
+        default_name,
+        release,
+        label,
+        ref namespace,
+        unit,
+    } = *chart;
+    let namespace = namespace.clone();
     let base = split_key(service_account_key);
     let at = |leaf: &str| {
         let mut p = base.clone();
@@ -232,8 +248,8 @@ pub(crate) fn chart_service_account(
         p
     };
     match values.get(&at("create")).map(Value::truthy) {
-        Some(Some(false)) => return Some(None),
-        Some(None) => return None,
+        Some(Some(false)) => return Found::No,
+        Some(None) => return Found::Unknown,
         _ => {}
     }
     let name_path = at("name");
@@ -246,7 +262,7 @@ pub(crate) fn chart_service_account(
             n.to_string(),
             values.spans.get(&name_path).copied().unwrap_or(label),
         ),
-        None if values.unknown => return None,
+        None if values.unknown => return Found::Unknown,
         None => {
             let top = |k: &str| {
                 values
@@ -262,7 +278,7 @@ pub(crate) fn chart_service_account(
                     top("nameOverride").as_deref(),
                     top("fullnameOverride").as_deref(),
                 ),
-                DefaultName::Unknown => return None,
+                DefaultName::Unknown => return Found::Unknown,
             };
             Spanned::new(default, label)
         }
@@ -287,7 +303,7 @@ pub(crate) fn chart_service_account(
     let explicit = namespace.span != label;
     let mut sa = ServiceAccount::terraform(label, name, Some(namespace), annotations, unit);
     sa.namespace_explicit = explicit;
-    Some(Some(sa))
+    Found::Yes(sa)
 }
 
 /// The name of a local chart (`chart = "../charts/ledger"`) whose ServiceAccount template

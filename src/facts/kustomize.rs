@@ -145,7 +145,13 @@ impl Tree<'_> {
                 facts.hidden_service_accounts = true;
             }
         }
-        self.apply_patches(&doc, dir, id, &shown, unit, owned, &mut facts);
+        let at = At {
+            dir,
+            id,
+            shown: &shown,
+            unit,
+        };
+        self.apply_patches(&doc, &at, owned, &mut facts);
         apply_names(&doc, &shown, &mut facts);
         apply_namespace(&doc, &shown, &mut facts);
         self.apply_common_annotations(&doc, id, &shown, &mut facts);
@@ -184,17 +190,19 @@ impl Tree<'_> {
     }
 
     /// `patchesStrategicMerge`, `patchesJson6902` and `patches` (with or without `target`).
-    #[allow(clippy::too_many_arguments)]
     fn apply_patches(
         &self,
         doc: &serde_json::Value,
-        dir: &Path,
-        id: FileId,
-        shown: &str,
-        unit: &str,
+        at: &At<'_>,
         owned: &mut HashSet<FileId>,
         facts: &mut Facts,
     ) {
+        let At {
+            dir,
+            id,
+            shown,
+            unit,
+        } = *at;
         let mut patches: Vec<(Patch, Option<Target>)> = Vec::new();
         let entry_span = |field: &str| key_span(self.sources, id, field);
         for p in doc
@@ -287,6 +295,16 @@ impl Tree<'_> {
 }
 
 /// The span of a top-level key of a kustomization, for what it sets.
+/// The kustomization being rendered: its folder, file, name as shown, and the deployment
+/// unit of the view.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    dir: &'a Path,
+    id: FileId,
+    shown: &'a str,
+    unit: &'a str,
+}
+
 fn key_span(sources: &SourceMap, id: FileId, key: &str) -> Span {
     let text = &sources.get(id).text;
     let at = text.lines().scan(0, |offset, line| {

@@ -48,8 +48,68 @@ pub struct Facts {
     pub hidden_roles: bool,
 }
 
+/// A role's place in [`Facts::roles`]. Ids are meaningful only within the facts that made
+/// them; [`Facts::extend`] rebases the ids of what it appends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoleId(pub u32);
+
+/// A ServiceAccount's place in [`Facts::service_accounts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SaId(pub u32);
+
+/// A Pod Identity association's place in [`Facts::pod_identities`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AssociationId(pub u32);
+
 impl Facts {
-    pub fn extend(&mut self, other: Facts) {
+    pub fn role(&self, id: RoleId) -> &Role {
+        &self.roles[id.0 as usize]
+    }
+
+    pub fn service_account(&self, id: SaId) -> &ServiceAccount {
+        &self.service_accounts[id.0 as usize]
+    }
+
+    pub fn association(&self, id: AssociationId) -> &PodIdentityAssociation {
+        &self.pod_identities[id.0 as usize]
+    }
+
+    /// Every role with its id.
+    pub fn roles_with_ids(&self) -> impl Iterator<Item = (RoleId, &Role)> {
+        self.roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (RoleId(i as u32), r))
+    }
+
+    /// Every ServiceAccount with its id.
+    pub fn service_accounts_with_ids(&self) -> impl Iterator<Item = (SaId, &ServiceAccount)> {
+        self.service_accounts
+            .iter()
+            .enumerate()
+            .map(|(i, sa)| (SaId(i as u32), sa))
+    }
+
+    /// Every Pod Identity association with its id.
+    pub fn associations_with_ids(
+        &self,
+    ) -> impl Iterator<Item = (AssociationId, &PodIdentityAssociation)> {
+        self.pod_identities
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (AssociationId(i as u32), a))
+    }
+
+    /// The id the next role pushed will have.
+    pub fn next_role_id(&self) -> RoleId {
+        RoleId(self.roles.len() as u32)
+    }
+
+    pub fn extend(&mut self, mut other: Facts) {
+        let base = self.roles.len() as u32;
+        for addon in &mut other.addon_roles {
+            addon.role.0 += base;
+        }
         self.roles.extend(other.roles);
         self.providers.extend(other.providers);
         self.clusters.extend(other.clusters);
@@ -63,6 +123,15 @@ impl Facts {
         self.hidden_service_accounts |= other.hidden_service_accounts;
         self.hidden_roles |= other.hidden_roles;
     }
+}
+
+/// Whether something exists, when the files can tell: a rendering that creates an object,
+/// provably creates none, or may create one the files do not show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found<T> {
+    Yes(T),
+    No,
+    Unknown,
 }
 
 /// An IAM role name as written: exact, a prefix Terraform (or CloudFormation, for eksctl)
@@ -278,8 +347,8 @@ pub struct PodIdentityAssociation {
 /// `attach_ebs_csi_policy = true`), and the ServiceAccount that add-on runs as by default.
 #[derive(Debug, Clone)]
 pub struct AddonRole {
-    /// The address of the role (in `roles`).
-    pub role_address: String,
+    /// The role the module builds for the add-on.
+    pub role: RoleId,
     pub addon: String,
     /// The input that says which add-on it is for, e.g. `attach_ebs_csi_policy`.
     pub flag: String,

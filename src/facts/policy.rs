@@ -167,7 +167,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
         let value = self.module.eval(expr, scope).ok()?;
         let text = value.as_known_str()?;
         let parsed = crate::parse::json::parse_value(text)?;
-        let node = json_node(&parsed, &|_r| span, &|_r| None);
+        let node = json_node(&parsed, &|_r| span, &|_r| Rebuilt::AsParsed);
         statements_from_node(&node)
     }
 
@@ -206,7 +206,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
         let scope = template_scope(Some(vars));
         let value = self.module.eval_template(t, &scope).ok()?;
         let parsed = crate::parse::json::parse_value(value.as_known_str()?)?;
-        statements_from_node(&json_node(&parsed, &|_r| span, &|_r| None))
+        statements_from_node(&json_node(&parsed, &|_r| span, &|_r| Rebuilt::AsParsed))
     }
 
     /// JSON written as template text: interpolations are masked with same-length placeholders
@@ -572,17 +572,16 @@ fn node_from_value(v: &Value, span: Span) -> Node {
 }
 
 /// A JSON AST as a [`Node`]. `span_of` maps a range of the parsed text to a file span;
-/// `string_of` rebuilds a string's value from the template (`None`: take the parsed text).
+/// `string_of` rebuilds a string's value from the template where interpolations sit in it.
 fn json_node(
     v: &JsonValue<'_>,
     span_of: &dyn Fn(std::ops::Range<usize>) -> Span,
-    string_of: &dyn Fn(std::ops::Range<usize>) -> Option<Option<Str>>,
+    string_of: &dyn Fn(std::ops::Range<usize>) -> Rebuilt,
 ) -> Node {
     let range = |r: &jsonc_parser::common::Range| r.start..r.end;
     match v {
         JsonValue::StringLit(s) => {
-            let value =
-                string_of(range(&s.range)).unwrap_or_else(|| Some(Str::lit(s.value.to_string())));
+            let value = string_of(range(&s.range)).or_parsed(&s.value);
             Node::Str(value, span_of(range(&s.range)))
         }
         JsonValue::Array(a) => Node::List(
@@ -598,8 +597,7 @@ fn json_node(
                 .map(|p| {
                     let (key, r) = match &p.name {
                         ObjectPropName::String(s) => (
-                            string_of(range(&s.range))
-                                .unwrap_or_else(|| Some(Str::lit(s.value.to_string()))),
+                            string_of(range(&s.range)).or_parsed(&s.value),
                             range(&s.range),
                         ),
                         ObjectPropName::Word(w) => {
@@ -649,32 +647,52 @@ fn holes_inside_strings(
 }
 
 /// The value of the JSON string whose content is `text[start..end]`: literal stretches are
-/// JSON-unescaped, interpolations contribute their values. `Some(None)`: unknown.
+/// JSON-unescaped, interpolations contribute their values.
 fn rebuild_string(
     text: &str,
     start: usize,
     end: usize,
     holes: &[(std::ops::Range<usize>, Option<Str>)],
-) -> Option<Option<Str>> {
+) -> Rebuilt {
     let inner: Vec<&(std::ops::Range<usize>, Option<Str>)> = holes
         .iter()
         .filter(|(r, _)| r.start >= start && r.end <= end)
         .collect();
     if inner.is_empty() {
-        return None;
+        return Rebuilt::AsParsed;
     }
-    let mut out = Str::default();
-    let mut pos = start;
-    for (r, v) in inner {
-        out.push_str(&crate::parse::json::unescape(text.get(pos..r.start)?)?);
-        match v {
-            Some(v) => out.append(v),
-            None => out.push_sym(Symbol::Unknown),
+    let rebuilt = || -> Option<Str> {
+        let mut out = Str::default();
+        let mut pos = start;
+        for (r, v) in inner {
+            out.push_str(&crate::parse::json::unescape(text.get(pos..r.start)?)?);
+            match v {
+                Some(v) => out.append(v),
+                None => out.push_sym(Symbol::Unknown),
+            }
+            pos = r.end;
         }
-        pos = r.end;
+        out.push_str(&crate::parse::json::unescape(text.get(pos..end)?)?);
+        Some(out)
+    };
+    rebuilt().map_or(Rebuilt::AsParsed, Rebuilt::Value)
+}
+
+/// A JSON string's value where a template may interpolate into it.
+enum Rebuilt {
+    /// No interpolation in this string (or none that can be undone): the parsed text.
+    AsParsed,
+    /// The literal text with the interpolated values.
+    Value(Str),
+}
+
+impl Rebuilt {
+    fn or_parsed(self, parsed: &str) -> Option<Str> {
+        match self {
+            Rebuilt::AsParsed => Some(Str::lit(parsed.to_string())),
+            Rebuilt::Value(value) => Some(value),
+        }
     }
-    out.push_str(&crate::parse::json::unescape(text.get(pos..end)?)?);
-    Some(Some(out))
 }
 
 /// Read statements from a policy tree. `None` when the statement list itself is unknown.

@@ -383,8 +383,16 @@ fn addon_roles<'a>(m: &Module<'a>, res: &Resource<'a>, facts: &mut Facts) {
         ) else {
             continue;
         };
+        // The role is the module's own, extracted before its add-on roles.
+        let role_address = format!("{}{role}", m.address);
+        let Some((role, _)) = facts
+            .roles_with_ids()
+            .find(|(_, r)| r.address == role_address)
+        else {
+            continue;
+        };
         facts.addon_roles.push(AddonRole {
-            role_address: format!("{}{role}", m.address),
+            role,
             addon,
             span: m
                 .input_span(&flag)

@@ -4,7 +4,7 @@
 //! their rule puts the primary label, and never re-derives a rule's verdict.
 
 use crate::diagnostic::Diagnostic;
-use crate::facts::ServiceAccount;
+use crate::facts::SaId;
 use crate::source::Span;
 
 /// Rules that put their primary label on a role-arn annotation's value because the value
@@ -36,14 +36,11 @@ impl<'d> Findings<'d> {
             .map(|d| d.rule_id)
     }
 
-    /// A trust finding about this ServiceAccount. IRSA003 is labelled on the ServiceAccount;
-    /// IRSA004 is labelled on the audience annotation when there is one, and otherwise on
-    /// the trust policy or the provider, where only its message says which ServiceAccount
-    /// it is about.
-    pub fn against_service_account(&self, sa: &ServiceAccount) -> Option<&'static str> {
-        let named = format!("service account {} ", sa.qualified_name());
+    /// A trust finding about this ServiceAccount (IRSA003, IRSA004), wherever its primary
+    /// label is: found by the finding's subject.
+    pub fn against_service_account(&self, sa: SaId) -> Option<&'static str> {
         self.of(TRUST_RULES)
-            .find(|d| contains(sa.span, d.primary.span) || d.message.starts_with(&named))
+            .find(|d| d.subject.service_account == Some(sa))
             .map(|d| d.rule_id)
     }
 

@@ -9,11 +9,11 @@ use crate::aws::arn::{RoleArn, federated_issuer, role_arn_problem};
 use crate::aws::policy::{Admission, allows_web_identity, statement_admits};
 use crate::eval::value::Str;
 use crate::eval::value::Tri;
-use crate::facts::{Effect, ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned};
+use crate::facts::{Effect, ROLE_ARN_KEY, Role, RoleId, RoleName, SaId, ServiceAccount, Spanned};
 use crate::link::{LintContext, SaLink};
 
 pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
-    for (index, sa) in ctx.facts.service_accounts.iter().enumerate() {
+    for (sa_id, sa) in ctx.facts.service_accounts_with_ids() {
         let Some(annotation) = sa.annotation(ROLE_ARN_KEY) else {
             continue;
         };
@@ -29,7 +29,7 @@ pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
             continue;
         };
         let broken = findings.within(value.span, ANNOTATION_RULES);
-        let link = ctx.link_of(index);
+        let link = ctx.link_of(sa_id);
         let linked = link.map(|l| ctx.linked_roles(l)).unwrap_or_default();
         let to_role = match broken {
             Some(rule) => Link::Broken(rule),
@@ -46,7 +46,7 @@ pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
         }
         for role in shown {
             let role_node = role_node(ctx, role);
-            let tail = tail(ctx, findings, sa, role);
+            let tail = tail(ctx, findings, sa_id, sa, role);
             let mut chain = Chain::new(sa_node.clone(), Some(role_node), to_role, tail);
             // Roles of that name in another account: not the one the annotation names.
             chain.unresolved = (to_role == Link::Unknown).then_some(Unresolved::NotInScan);
@@ -60,12 +60,12 @@ pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
 fn shown_roles<'a>(
     ctx: &LintContext<'a>,
     link: Option<&SaLink>,
-    linked: Vec<&'a Role>,
+    linked: Vec<(RoleId, &'a Role)>,
 ) -> Vec<&'a Role> {
     if !linked.is_empty() {
-        return linked;
+        return linked.into_iter().map(|(_, role)| role).collect();
     }
-    link.map(|l| l.roles.iter().map(|&i| &ctx.facts.roles[i]).collect())
+    link.map(|l| l.roles.iter().map(|&id| ctx.facts.role(id)).collect())
         .unwrap_or_default()
 }
 
@@ -110,9 +110,15 @@ pub fn role_node(ctx: &LintContext, role: &Role) -> Node {
 }
 
 /// The provider the role's trust names for this ServiceAccount, and its cluster.
-fn tail(ctx: &LintContext, findings: &Findings, sa: &ServiceAccount, role: &Role) -> Tail {
+fn tail(
+    ctx: &LintContext,
+    findings: &Findings,
+    sa_id: SaId,
+    sa: &ServiceAccount,
+    role: &Role,
+) -> Tail {
     let principals = trusted_principals(role, &sa.subject());
-    let broken = findings.against_service_account(sa).or_else(|| {
+    let broken = findings.against_service_account(sa_id).or_else(|| {
         principals
             .iter()
             .find_map(|p| findings.within(p.span, UNDECLARED_PROVIDER_RULES))

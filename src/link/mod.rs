@@ -13,18 +13,20 @@ use crate::aws::arn::{
 };
 use crate::aws::policy::{Effect, Statement, is_eks_statement};
 use crate::eval::value::{Str, Symbol, Tri};
-use crate::facts::{Facts, OidcProvider, ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned};
+use crate::facts::{
+    Facts, OidcProvider, ROLE_ARN_KEY, Role, RoleId, RoleName, SaId, ServiceAccount, Spanned,
+};
 use crate::source::SourceMap;
 use crate::text::glob_match;
 
 /// The link from a ServiceAccount's role-arn annotation to the roles it may name.
 #[derive(Debug, Clone)]
 pub struct SaLink {
-    pub sa: usize,
+    pub sa: SaId,
     pub value: Spanned<Str>,
     pub arn: RoleArn,
     /// Roles whose name is proven equal to the ARN's name.
-    pub roles: Vec<usize>,
+    pub roles: Vec<RoleId>,
     /// Some role's name cannot be evaluated or is a prefix that could match.
     pub maybe_other: bool,
 }
@@ -63,7 +65,7 @@ pub struct LintContext<'a> {
     pub sa_links: Vec<SaLink>,
     /// Roles the configuration says are managed elsewhere.
     pub external_roles: ExternalRoles,
-    /// The account of each role (by index in `facts.roles`), computed once: rules ask often.
+    /// The account of each role (by id), computed once: rules ask often.
     role_accounts: Vec<Option<String>>,
 }
 
@@ -71,24 +73,16 @@ impl<'a> LintContext<'a> {
     pub fn new(facts: &'a Facts, sources: &'a SourceMap) -> Self {
         let roles_by_name = RolesByName::new(facts);
         let sa_links = facts
-            .service_accounts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, sa)| link_service_account(facts, &roles_by_name, i, sa))
+            .service_accounts_with_ids()
+            .filter_map(|(id, sa)| link_service_account(facts, &roles_by_name, id, sa))
             .collect();
-        let mut ctx = LintContext {
+        LintContext {
             facts,
             sources,
             sa_links,
             external_roles: ExternalRoles::default(),
-            role_accounts: Vec::new(),
-        };
-        ctx.role_accounts = facts
-            .roles
-            .iter()
-            .map(|r| ctx.compute_role_account(r))
-            .collect();
-        ctx
+            role_accounts: facts.roles.iter().map(role_account).collect(),
+        }
     }
 
     pub fn with_external_roles(mut self, external_roles: ExternalRoles) -> Self {
@@ -97,38 +91,22 @@ impl<'a> LintContext<'a> {
     }
 
     /// The account a role lives in, when the files say so.
-    pub fn role_account(&self, role: &Role) -> Option<String> {
-        match self
-            .role_index(role)
-            .and_then(|i| self.role_accounts.get(i))
-        {
-            Some(account) => account.clone(),
-            None => self.compute_role_account(role),
-        }
-    }
-
-    /// The index of `role` in `facts.roles`, found from its address: rules ask for every
-    /// role, and a search would make them quadratic.
-    fn role_index(&self, role: &Role) -> Option<usize> {
-        let size = std::mem::size_of::<Role>().max(1);
-        let base = self.facts.roles.as_ptr() as usize;
-        let offset = (role as *const Role as usize).checked_sub(base)?;
-        let index = offset / size;
-        (offset % size == 0 && index < self.facts.roles.len()).then_some(index)
+    pub fn role_account(&self, role: RoleId) -> Option<&str> {
+        self.role_accounts[role.0 as usize].as_deref()
     }
 
     /// Every trust statement of every role, with its role.
-    pub fn trust_statements(&self) -> impl Iterator<Item = (&'a Role, &'a Statement)> + '_ {
-        self.facts.roles.iter().flat_map(|r| {
+    pub fn trust_statements(&self) -> impl Iterator<Item = (RoleId, &'a Role, &'a Statement)> + 'a {
+        self.facts.roles_with_ids().flat_map(|(id, r)| {
             r.trust
                 .iter()
-                .flat_map(move |t| t.statements.iter().map(move |s| (r, s)))
+                .flat_map(move |t| t.statements.iter().map(move |s| (id, r, s)))
         })
     }
 
     /// Roles that trust an EKS OIDC provider with the web identity action.
-    pub fn irsa_roles(&self) -> impl Iterator<Item = &'a Role> + '_ {
-        self.facts.roles.iter().filter(|r| {
+    pub fn irsa_roles(&self) -> impl Iterator<Item = (RoleId, &'a Role)> + 'a {
+        self.facts.roles_with_ids().filter(|(_, r)| {
             r.trust.as_ref().is_some_and(|t| {
                 t.statements
                     .iter()
@@ -137,33 +115,28 @@ impl<'a> LintContext<'a> {
         })
     }
 
-    /// The link of the ServiceAccount at `sa` in `facts.service_accounts`, if it has one.
-    pub fn link_of(&self, sa: usize) -> Option<&SaLink> {
+    /// The link of a ServiceAccount, if it has one.
+    pub fn link_of(&self, sa: SaId) -> Option<&SaLink> {
         // Links are made in ServiceAccount order, so a binary search finds one.
         let at = self.sa_links.binary_search_by_key(&sa, |l| l.sa).ok()?;
         self.sa_links.get(at)
     }
 
     pub fn service_account(&self, link: &SaLink) -> &'a ServiceAccount {
-        &self.facts.service_accounts[link.sa]
+        self.facts.service_account(link.sa)
     }
 
     /// The roles a link names whose account is not known to differ from the annotation's:
     /// the roles the ServiceAccount really assumes, as far as the files tell.
-    pub fn linked_roles(&self, link: &SaLink) -> Vec<&'a Role> {
+    pub fn linked_roles(&self, link: &SaLink) -> Vec<(RoleId, &'a Role)> {
         let account = link.arn.account.as_known();
         link.roles
             .iter()
-            .filter(|&&i| {
-                match (
-                    account,
-                    self.role_accounts.get(i).and_then(Option::as_deref),
-                ) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => true,
-                }
+            .filter(|&&id| match (account, self.role_account(id)) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
             })
-            .map(|&i| &self.facts.roles[i])
+            .map(|&id| (id, self.facts.role(id)))
             .collect()
     }
 
@@ -181,29 +154,6 @@ impl<'a> LintContext<'a> {
                     .is_some_and(|arn| without_partition(arn).equals(&federated) == Tri::Yes)
             })
             .collect()
-    }
-
-    fn compute_role_account(&self, role: &Role) -> Option<String> {
-        if let [account] = role.provider_accounts.as_slice() {
-            return Some(account.clone());
-        }
-        let mut found: Option<String> = None;
-        for s in role.trust.as_ref()?.statements.iter() {
-            for f in s.federated.iter().flatten() {
-                let parts = f.value.split_literal(":")?;
-                if parts.len() >= 5
-                    && parts[0].as_known() == Some("arn")
-                    && parts[2].as_known() == Some("iam")
-                {
-                    let account = parts[4].as_known()?.to_string();
-                    if found.as_ref().is_some_and(|a| *a != account) {
-                        return None;
-                    }
-                    found = Some(account);
-                }
-            }
-        }
-        found
     }
 
     /// The partition a role lives in: from its trust's Federated ARNs or their issuer regions.
@@ -232,10 +182,35 @@ impl<'a> LintContext<'a> {
     }
 }
 
+/// The account a role lives in: its provider's `allowed_account_ids` when there is one,
+/// else the account of its trust's Federated ARNs when they agree.
+fn role_account(role: &Role) -> Option<String> {
+    if let [account] = role.provider_accounts.as_slice() {
+        return Some(account.clone());
+    }
+    let mut found: Option<String> = None;
+    for s in role.trust.as_ref()?.statements.iter() {
+        for f in s.federated.iter().flatten() {
+            let parts = f.value.split_literal(":")?;
+            if parts.len() >= 5
+                && parts[0].as_known() == Some("arn")
+                && parts[2].as_known() == Some("iam")
+            {
+                let account = parts[4].as_known()?.to_string();
+                if found.as_ref().is_some_and(|a| *a != account) {
+                    return None;
+                }
+                found = Some(account);
+            }
+        }
+    }
+    found
+}
+
 fn link_service_account(
     facts: &Facts,
     roles_by_name: &RolesByName,
-    index: usize,
+    id: SaId,
     sa: &ServiceAccount,
 ) -> Option<SaLink> {
     let value = sa.annotation(ROLE_ARN_KEY)?.value.clone()?;
@@ -251,11 +226,11 @@ fn link_service_account(
     let mut roles = Vec::new();
     let mut maybe_other = false;
     let candidates = roles_by_name.candidates(&arn.name);
-    for i in candidates {
-        let role = &facts.roles[i];
+    for id in candidates {
+        let role = facts.role(id);
         match &role.name {
             RoleName::Exact(name) => match name.equals(&arn.name) {
-                Tri::Yes => roles.push(i),
+                Tri::Yes => roles.push(id),
                 Tri::Unknown => maybe_other = true,
                 Tri::No => {}
             },
@@ -264,7 +239,7 @@ fn link_service_account(
                 let mut generated = prefix.clone();
                 generated.push_sym(Symbol::NameSuffix(role.address.clone()));
                 if generated.equals(&arn.name) == Tri::Yes {
-                    roles.push(i);
+                    roles.push(id);
                 } else if arn.name.starts_with(prefix.as_known().unwrap_or("")) != Tri::No {
                     maybe_other = true;
                 }
@@ -273,7 +248,7 @@ fn link_service_account(
         }
     }
     Some(SaLink {
-        sa: index,
+        sa: id,
         value,
         arn,
         roles,
@@ -286,36 +261,36 @@ fn link_service_account(
 /// are equal exactly when their texts are, so a known annotation name can only match the
 /// roles filed under it and the roles whose name is not fully known.
 struct RolesByName<'f> {
-    known: HashMap<&'f str, Vec<usize>>,
+    known: HashMap<&'f str, Vec<RoleId>>,
     /// Roles with a symbolic, generated or unknown name: every annotation is compared with
     /// them.
-    others: Vec<usize>,
-    all: usize,
+    others: Vec<RoleId>,
+    all: u32,
 }
 
 impl<'f> RolesByName<'f> {
     fn new(facts: &'f Facts) -> Self {
-        let mut known: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut known: HashMap<&str, Vec<RoleId>> = HashMap::new();
         let mut others = Vec::new();
-        for (i, role) in facts.roles.iter().enumerate() {
+        for (id, role) in facts.roles_with_ids() {
             match &role.name {
                 RoleName::Exact(name) if let Some(text) = name.as_known() => {
-                    known.entry(text).or_default().push(i)
+                    known.entry(text).or_default().push(id)
                 }
-                _ => others.push(i),
+                _ => others.push(id),
             }
         }
         RolesByName {
             known,
             others,
-            all: facts.roles.len(),
+            all: facts.roles.len() as u32,
         }
     }
 
-    /// The indexes of the roles `name` may equal, in order.
-    fn candidates(&self, name: &Str) -> Vec<usize> {
+    /// The roles `name` may equal, in order.
+    fn candidates(&self, name: &Str) -> Vec<RoleId> {
         let Some(text) = name.as_known() else {
-            return (0..self.all).collect();
+            return (0..self.all).map(RoleId).collect();
         };
         let mut candidates = self.others.clone();
         candidates.extend(self.known.get(text).into_iter().flatten());

@@ -6,7 +6,7 @@
 
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
-use crate::facts::{Origin, Role, RoleName, ServiceAccount};
+use crate::facts::{Origin, Role, RoleId, RoleName, ServiceAccount};
 use crate::link::{LintContext, SaLink};
 use crate::rules::RuleMeta;
 use crate::text::closest;
@@ -25,11 +25,17 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         return;
     }
     // Every role's name must be known, or the annotation may name the one we cannot read.
-    let names: Vec<&str> = irsa_roles.iter().filter_map(|r| known_name(r)).collect();
+    let names: Vec<&str> = irsa_roles
+        .iter()
+        .filter_map(|(_, r)| known_name(r))
+        .collect();
     if names.len() != irsa_roles.len() {
         return;
     }
-    let accounts: Vec<Option<String>> = irsa_roles.iter().map(|r| ctx.role_account(r)).collect();
+    let accounts: Vec<Option<&str>> = irsa_roles
+        .iter()
+        .map(|(id, _)| ctx.role_account(*id))
+        .collect();
     for link in &ctx.sa_links {
         if !link.roles.is_empty() || link.maybe_other || ctx.external_roles.contains(link) {
             continue;
@@ -40,9 +46,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         let account = link.arn.account.as_known();
         // A role in an account none of the scanned roles live in is managed elsewhere.
         if let Some(account) = account
-            && accounts
-                .iter()
-                .all(|a| a.as_deref().is_some_and(|a| a != account))
+            && accounts.iter().all(|a| a.is_some_and(|a| a != account))
         {
             continue;
         }
@@ -56,28 +60,27 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             Label::new(link.value.span, "no role of this name"),
             message,
         )
-        .rendered(&sa.rendered);
+        .rendered(&sa.rendered)
+        .about_service_account(link.sa);
         // The roles whose trust names exactly this ServiceAccount, in an account that is not
         // known to differ: what the annotation was meant to name, however unlike its name.
         let subject = sa.subject();
-        let trusting: Vec<&Role> = irsa_roles
+        let trusting: Vec<(RoleId, &Role)> = irsa_roles
             .iter()
             .zip(&accounts)
-            .filter(
-                |(_, role_account)| match (account, role_account.as_deref()) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => true,
-                },
-            )
+            .filter(|(_, role_account)| match (account, role_account) {
+                (Some(a), Some(b)) => a == *b,
+                _ => true,
+            })
             .map(|(role, _)| *role)
-            .filter(|role| role.trusts_exactly(&subject))
+            .filter(|(_, role)| role.trusts_exactly(&subject))
             .collect();
         let d = if !trusting.is_empty() {
             meant_role(d, link, sa, &trusting)
         } else if let Some(near) = closest(wanted, names.iter().copied()) {
             let role = irsa_roles
                 .iter()
-                .find(|r| known_name(r) == Some(near))
+                .find(|(_, r)| known_name(r) == Some(near))
                 .copied();
             near_miss(d, link, sa, near, role)
         } else {
@@ -99,13 +102,18 @@ fn known_name(role: &Role) -> Option<&str> {
 
 /// Scanned roles trust exactly this ServiceAccount: an error naming them, and the fix when
 /// there is one such name.
-fn meant_role(d: Diagnostic, link: &SaLink, sa: &ServiceAccount, trusting: &[&Role]) -> Diagnostic {
-    let mut meant: Vec<&str> = trusting.iter().filter_map(|r| known_name(r)).collect();
+fn meant_role(
+    d: Diagnostic,
+    link: &SaLink,
+    sa: &ServiceAccount,
+    trusting: &[(RoleId, &Role)],
+) -> Diagnostic {
+    let mut meant: Vec<&str> = trusting.iter().filter_map(|(_, r)| known_name(r)).collect();
     meant.sort_unstable();
     meant.dedup();
     let subject = sa.subject();
     let mut d = d.level(Level::Error);
-    for role in trusting.iter().take(3) {
+    for (_, role) in trusting.iter().take(3) {
         let name = known_name(role).unwrap_or_default();
         d = d.related(role.name_span, format!("role {name} trusts {subject}"));
     }
@@ -118,7 +126,9 @@ fn meant_role(d: Diagnostic, link: &SaLink, sa: &ServiceAccount, trusting: &[&Ro
                 }
                 None => format!("use role `{name}`: its trust policy admits exactly {subject}"),
             });
-            match fixed_arn(link, sa, name, trusting[0]) {
+            let (id, role) = trusting[0];
+            d = d.about_role(id);
+            match fixed_arn(link, sa, name, role) {
                 Some(fixed) => d.fix(link.value.span, fixed),
                 None => d,
             }
@@ -136,12 +146,13 @@ fn near_miss(
     link: &SaLink,
     sa: &ServiceAccount,
     near: &str,
-    role: Option<&Role>,
+    role: Option<(RoleId, &Role)>,
 ) -> Diagnostic {
     let mut d = d
         .level(Level::Error)
         .help(format!("did you mean `{near}`?"));
-    if let Some(role) = role {
+    if let Some((id, role)) = role {
+        d = d.about_role(id);
         d = d.related(role.name_span, format!("role {near} is defined here"));
         if let Some(fixed) = fixed_arn(link, sa, near, role) {
             d = d.fix(link.value.span, fixed);

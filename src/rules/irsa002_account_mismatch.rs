@@ -23,8 +23,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             continue;
         }
         // Every role of that name lives in a known, different account.
-        let role = &ctx.facts.roles[link.roles[0]];
-        let Some(role_account) = ctx.role_account(role) else {
+        let role_id = link.roles[0];
+        let role = ctx.facts.role(role_id);
+        let Some(role_account) = ctx.role_account(role_id) else {
             continue;
         };
         let sa = ctx.service_account(link);
@@ -38,6 +39,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             ),
         )
         .rendered(&sa.rendered)
+        .about_service_account(link.sa)
+        .about_role(role_id)
         .related(role.span, format!("role {name} is defined here, in account {role_account}"))
         .help(format!("use account {role_account} in the annotation"));
         if sa.origin == Origin::Manifest

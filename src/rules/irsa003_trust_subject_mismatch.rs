@@ -26,16 +26,16 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         let sa = ctx.service_account(link);
         let subject = sa.subject();
         let mut rejections = Vec::new();
-        for role in &roles {
+        for &(id, role) in &roles {
             match role.admits("sub", &subject, None) {
-                Admission::Rejected(values) => rejections.push((role, values)),
+                Admission::Rejected(values) => rejections.push((id, role, values)),
                 _ => break,
             }
         }
         if rejections.len() != roles.len() {
             continue;
         }
-        let (role, values) = &rejections[0];
+        let (role_id, role, values) = &rejections[0];
         // A StringEquals value with a wildcard that would match is IRSA007's finding.
         if values.iter().any(|v| {
             v.value
@@ -46,7 +46,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         }
         out.push(
             diagnostic(sa, &subject, &link.arn.name, role.name_span, values)
-                .in_module(&role.module),
+                .in_module(&role.module)
+                .about_service_account(link.sa)
+                .about_role(*role_id),
         );
     }
 }

@@ -4,7 +4,7 @@
 use crate::aws::policy::{Admission, allows_web_identity, statement_admits};
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
-use crate::facts::{AUDIENCE_KEY, DEFAULT_AUDIENCE, OidcProvider, Role, Spanned};
+use crate::facts::{AUDIENCE_KEY, DEFAULT_AUDIENCE, OidcProvider, Role, RoleId, Spanned};
 use crate::link::{LintContext, SaLink};
 use crate::rules::RuleMeta;
 use crate::source::Span;
@@ -45,7 +45,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             &subject,
             sa.qualified_name(),
         ) {
-            out.push(d.in_module(&roles[0].module));
+            out.push(about(d, link, &roles));
         } else if let Some(d) = provider_rejects(
             ctx,
             &roles,
@@ -54,13 +54,21 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             &subject,
             sa.qualified_name(),
         ) {
-            out.push(d.in_module(&roles[0].module));
+            out.push(about(d, link, &roles));
         }
     }
 }
 
+/// The finding is about the ServiceAccount and the role it assumes.
+fn about(d: Diagnostic, link: &SaLink, roles: &[(RoleId, &Role)]) -> Diagnostic {
+    let (id, role) = roles[0];
+    d.in_module(&role.module)
+        .about_service_account(link.sa)
+        .about_role(id)
+}
+
 fn trust_rejects(
-    roles: &[&Role],
+    roles: &[(RoleId, &Role)],
     link: &SaLink,
     audience: &str,
     audience_span: Option<Span>,
@@ -68,7 +76,7 @@ fn trust_rejects(
     sa_name: String,
 ) -> Option<Diagnostic> {
     let mut values: Vec<&Spanned<crate::eval::value::Str>> = Vec::new();
-    for role in roles {
+    for (_, role) in roles {
         match role.admits("aud", audience, Some(subject)) {
             Admission::Rejected(v) if !v.is_empty() => values.extend(v),
             _ => return None,
@@ -110,14 +118,14 @@ fn trust_rejects(
 
 fn provider_rejects(
     ctx: &LintContext,
-    roles: &[&Role],
+    roles: &[(RoleId, &Role)],
     audience: &str,
     audience_span: Option<Span>,
     subject: &str,
     sa_name: String,
 ) -> Option<Diagnostic> {
     let mut rejecting: Vec<&OidcProvider> = Vec::new();
-    for role in roles {
+    for (_, role) in roles {
         for s in &role.trust.as_ref()?.statements {
             if allows_web_identity(s) != Tri::Yes || statement_admits(s, "sub", subject) != Tri::Yes
             {

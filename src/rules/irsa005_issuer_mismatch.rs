@@ -17,7 +17,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (role, s) in ctx.trust_statements() {
+    for (role_id, role, s) in ctx.trust_statements() {
         let principals: Vec<_> = eks_principals(s).collect();
         if principals.is_empty()
             || s.federated
@@ -62,7 +62,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 .help(format!(
                     "build the condition key from the same issuer as the Federated principal: {principal_issuer}:{}",
                     if key_is(&c.key.value, "sub") { "sub" } else { "aud" }
-                )).in_module(&role.module));
+                )).in_module(&role.module).about_role(role_id));
         }
     }
 }

@@ -14,7 +14,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (role, s) in ctx.trust_statements() {
+    for (role_id, role, s) in ctx.trust_statements() {
         for c in s.conditions.iter().flatten() {
             let scheme = ["https://", "http://"]
                 .into_iter()
@@ -34,7 +34,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 )
                 .help(format!(
                     "IAM names OIDC condition keys without the scheme: use {fixed}, e.g. built with replace(<issuer url>, \"https://\", \"\")"
-                )).in_module(&role.module));
+                )).in_module(&role.module).about_role(role_id));
         }
     }
 }

@@ -15,7 +15,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (role, s) in ctx.trust_statements() {
+    for (role_id, role, s) in ctx.trust_statements() {
         for c in s.conditions.iter().flatten() {
             if !matches!(
                 operator(&c.operator.value),
@@ -52,7 +52,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 if written.trim_matches('"') == c.operator.value {
                     d = d.fix(c.operator.span, written.replace(&c.operator.value, &like));
                 }
-                out.push(d.in_module(&role.module));
+                out.push(d.in_module(&role.module).about_role(role_id));
             }
         }
     }

@@ -17,7 +17,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (role, s) in ctx.trust_statements() {
+    for (role_id, role, s) in ctx.trust_statements() {
         if s.effect != Some(Effect::Allow) || allows_web_identity(s) != Tri::No {
             continue;
         }
@@ -60,6 +60,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        out.push(d.in_module(&role.module));
+        out.push(d.in_module(&role.module).about_role(role_id));
     }
 }

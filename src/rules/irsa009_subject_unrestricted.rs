@@ -24,7 +24,7 @@ const CATCH_ALL: &[&str] = &[
 ];
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (role, s) in ctx.trust_statements() {
+    for (role_id, role, s) in ctx.trust_statements() {
         if s.effect != Some(Effect::Allow) || allows_web_identity(s) != Tri::Yes {
             continue;
         }
@@ -67,6 +67,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if let Some(span) = d_related.take() {
             d = d.related(span, "admits every subject");
         }
-        out.push(d.in_module(&role.module));
+        out.push(d.in_module(&role.module).about_role(role_id));
     }
 }

@@ -21,7 +21,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     if providers.iter().any(|p| p.arn.is_none()) {
         return;
     }
-    for (role, s) in ctx.trust_statements() {
+    for (role_id, role, s) in ctx.trust_statements() {
         for principal in eks_principals(s) {
             if principal.value.has_unknown() {
                 continue;
@@ -61,7 +61,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     .unwrap_or_else(|| "an unknown URL".into());
                 d = d.related(p.span, format!("declared provider {} for {url}", p.address));
             }
-            out.push(d.in_module(&role.module));
+            out.push(d.in_module(&role.module).about_role(role_id));
         }
     }
 }

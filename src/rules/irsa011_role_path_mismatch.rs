@@ -17,8 +17,10 @@ pub const RULE: RuleMeta = RuleMeta {
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for link in &ctx.sa_links {
         let roles = ctx.linked_roles(link);
-        let Some(role) = roles.first() else { continue };
-        let all_differ = roles.iter().all(|r| {
+        let Some(&(role_id, role)) = roles.first() else {
+            continue;
+        };
+        let all_differ = roles.iter().all(|(_, r)| {
             r.path
                 .as_ref()
                 .is_some_and(|p| p.equals(&link.arn.path) == Tri::No)
@@ -54,6 +56,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        out.push(d.in_module(&role.module));
+        out.push(
+            d.in_module(&role.module)
+                .about_service_account(link.sa)
+                .about_role(role_id),
+        );
     }
 }

@@ -15,7 +15,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for sa in &ctx.facts.service_accounts {
+    for (sa_id, sa) in ctx.facts.service_accounts_with_ids() {
         let Some(value) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) else {
             continue;
         };
@@ -35,7 +35,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .rendered(&sa.rendered)
-            .help(help),
+            .help(help)
+            .about_service_account(sa_id),
         );
     }
 }

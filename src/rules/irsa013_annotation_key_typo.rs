@@ -25,7 +25,7 @@ const IRSA_KEYS: &[&str] = &[
 const DOMAIN: &str = "eks.amazonaws.com";
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for sa in &ctx.facts.service_accounts {
+    for (sa_id, sa) in ctx.facts.service_accounts_with_ids() {
         for a in &sa.annotations {
             let Some(intended) = intended_key(&a.key.value) else {
                 continue;
@@ -33,12 +33,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             if sa.annotation(intended).is_some() {
                 continue; // the right key is there too; the near miss is inert
             }
-            out.push(diagnostic(
-                a,
-                intended,
-                format!("service account {}", sa.qualified_name()),
-                sa.origin,
-            ));
+            let owner = format!("service account {}", sa.qualified_name());
+            out.push(diagnostic(a, intended, owner, sa.origin).about_service_account(sa_id));
         }
     }
     for w in &ctx.facts.workloads {

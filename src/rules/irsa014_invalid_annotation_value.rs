@@ -22,7 +22,7 @@ const GO_BOOLS: &[&str] = &[
 const MIN_TOKEN_EXPIRATION: i64 = 600;
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for sa in &ctx.facts.service_accounts {
+    for (sa_id, sa) in ctx.facts.service_accounts_with_ids() {
         for (key, problem) in [
             (
                 REGIONAL_STS_KEY,
@@ -47,7 +47,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         format!("{key} of service account {} {what}", sa.qualified_name()),
                     )
                     .rendered(&sa.rendered)
-                    .help(help),
+                    .help(help)
+                    .about_service_account(sa_id),
                 );
             }
         }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use crate::aws::policy::{Admission, is_eks_statement, key_is, operator};
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::facts::Role;
+use crate::facts::RoleId;
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 use crate::text::closest;
@@ -35,16 +35,12 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         .map(|s| s.qualified_name())
         .collect();
     let rejecting = roles_rejecting_their_service_account(ctx);
-    for (role, s) in ctx.trust_statements() {
+    for (role_id, role, s) in ctx.trust_statements() {
         // A role whose own ServiceAccount it rejects is IRSA003's finding: the subject that
         // has no ServiceAccount is the other end of that same broken link.
         // An add-on's role admits a ServiceAccount the add-on creates in the cluster.
-        let addon_role = ctx
-            .facts
-            .addon_roles
-            .iter()
-            .any(|a| a.role_address == role.address);
-        if !is_eks_statement(s) || addon_role || rejecting.contains(&(role as *const Role)) {
+        let addon_role = ctx.facts.addon_roles.iter().any(|a| a.role == role_id);
+        if !is_eks_statement(s) || addon_role || rejecting.contains(&role_id) {
             continue;
         }
         for c in s.conditions.iter().flatten() {
@@ -96,7 +92,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         d = d.help("remove the subject if the service account is gone, or add its manifest to the scan");
                     }
                 }
-                out.push(d.in_module(&role.module));
+                out.push(d.in_module(&role.module).about_role(role_id));
             }
         }
     }
@@ -104,13 +100,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
 
 /// Roles a scanned ServiceAccount uses but whose trust rejects it (IRSA003's findings),
 /// computed once for all statements.
-fn roles_rejecting_their_service_account(ctx: &LintContext) -> HashSet<*const Role> {
+fn roles_rejecting_their_service_account(ctx: &LintContext) -> HashSet<RoleId> {
     let mut out = HashSet::new();
     for link in &ctx.sa_links {
         let subject = ctx.service_account(link).subject();
-        for role in ctx.linked_roles(link) {
+        for (id, role) in ctx.linked_roles(link) {
             if matches!(role.admits("sub", &subject, None), Admission::Rejected(_)) {
-                out.insert(role as *const Role);
+                out.insert(id);
             }
         }
     }

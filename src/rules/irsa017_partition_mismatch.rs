@@ -19,8 +19,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             continue;
         };
         let roles = ctx.linked_roles(link);
-        let Some(role) = roles.first() else { continue };
-        let partitions: Vec<Option<String>> = roles.iter().map(|r| ctx.role_partition(r)).collect();
+        let Some(&(role_id, role)) = roles.first() else {
+            continue;
+        };
+        let partitions: Vec<Option<String>> =
+            roles.iter().map(|(_, r)| ctx.role_partition(r)).collect();
         let Some(Some(expected)) = partitions.first().cloned() else {
             continue;
         };
@@ -50,6 +53,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         {
             d = d.fix(link.value.span, format!("arn:{expected}:{rest}"));
         }
-        out.push(d.in_module(&role.module));
+        out.push(
+            d.in_module(&role.module)
+                .about_service_account(link.sa)
+                .about_role(role_id),
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::{Str, Tri};
-use crate::facts::{ROLE_ARN_KEY, ServiceAccount, Spanned};
+use crate::facts::{ROLE_ARN_KEY, SaId, ServiceAccount, Spanned};
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
@@ -18,11 +18,11 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 /// A ServiceAccount and the role-arn it carries.
-type Definition<'a> = (&'a ServiceAccount, &'a Spanned<Str>);
+type Definition<'a> = (SaId, &'a ServiceAccount, &'a Spanned<Str>);
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     let mut groups: BTreeMap<(&str, &str, &str), Vec<Definition>> = BTreeMap::new();
-    for sa in &ctx.facts.service_accounts {
+    for (sa_id, sa) in ctx.facts.service_accounts_with_ids() {
         if let Some(arn) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) {
             groups
                 .entry((
@@ -31,14 +31,14 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     sa.name.value.as_str(),
                 ))
                 .or_default()
-                .push((sa, arn));
+                .push((sa_id, sa, arn));
         }
     }
     for defs in groups.values_mut() {
         // File path order, then position: "the second definition" is the later one.
-        defs.sort_by_key(|(s, _)| (ctx.sources.get(s.span.file).path.clone(), s.span.start));
-        let (_, first_arn) = defs[0];
-        for &(later, arn) in &defs[1..] {
+        defs.sort_by_key(|(_, s, _)| (ctx.sources.get(s.span.file).path.clone(), s.span.start));
+        let (_, _, first_arn) = defs[0];
+        for &(later_id, later, arn) in &defs[1..] {
             if arn.value.equals(&first_arn.value) != Tri::No {
                 continue;
             }
@@ -56,7 +56,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 )
                 .rendered(&later.rendered)
                 .related(first_arn.span, "first definition")
-                .help("keep one definition; whichever is applied last silently wins"),
+                .help("keep one definition; whichever is applied last silently wins")
+                .about_service_account(later_id),
             );
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::facts::{Origin, PodIdentityAssociation, ROLE_ARN_KEY};
+use crate::facts::{Origin, PodIdentityAssociation, ROLE_ARN_KEY, SaId};
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
@@ -18,19 +18,19 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     // By namespace and name, once: a search per association is quadratic in a large tree.
-    let mut by_name: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-    for (index, sa) in ctx.facts.service_accounts.iter().enumerate() {
+    let mut by_name: HashMap<(&str, &str), Vec<SaId>> = HashMap::new();
+    for (id, sa) in ctx.facts.service_accounts_with_ids() {
         let key = (sa.namespace.value.as_str(), sa.name.value.as_str());
-        by_name.entry(key).or_default().push(index);
+        by_name.entry(key).or_default().push(id);
     }
-    for assoc in &ctx.facts.pod_identities {
+    for (assoc_id, assoc) in ctx.facts.associations_with_ids() {
         let key = (
             assoc.namespace.value.as_str(),
             assoc.service_account.value.as_str(),
         );
-        for &index in by_name.get(&key).into_iter().flatten() {
-            let sa = &ctx.facts.service_accounts[index];
-            if !same_deployment(ctx, index, assoc) {
+        for &sa_id in by_name.get(&key).into_iter().flatten() {
+            let sa = ctx.facts.service_account(sa_id);
+            if !same_deployment(ctx, sa_id, assoc) {
                 continue;
             }
             let Some(annotation) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref())
@@ -49,7 +49,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 )
         .rendered(&sa.rendered)
                 .related(assoc.span, format!("Pod Identity association {}", assoc.address))
-                .help("keep one mechanism: remove the role-arn annotation once the Pod Identity role has the permissions, or remove the association"),
+                .help("keep one mechanism: remove the role-arn annotation once the Pod Identity role has the permissions, or remove the association")
+                .about_service_account(sa_id)
+                .about_association(assoc_id),
             );
         }
     }
@@ -58,14 +60,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
 /// Whether the ServiceAccount and the association provably belong together: both in one
 /// Terraform root, or the ServiceAccount's role defined in the association's root. Two labs
 /// of one repository that reuse a name are not the same cluster.
-fn same_deployment(ctx: &LintContext, sa_index: usize, assoc: &PodIdentityAssociation) -> bool {
-    let sa = &ctx.facts.service_accounts[sa_index];
+fn same_deployment(ctx: &LintContext, sa_id: SaId, assoc: &PodIdentityAssociation) -> bool {
+    let sa = ctx.facts.service_account(sa_id);
     if sa.origin == Origin::Terraform && sa.unit == assoc.unit {
         return true;
     }
-    ctx.sa_links
-        .iter()
-        .filter(|l| l.sa == sa_index)
+    ctx.link_of(sa_id)
+        .into_iter()
         .flat_map(|l| l.roles.iter())
-        .any(|&r| ctx.facts.roles[r].unit == assoc.unit)
+        .any(|&r| ctx.facts.role(r).unit == assoc.unit)
 }

@@ -4,7 +4,7 @@
 use crate::aws::arn::RoleArn;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
-use crate::facts::{Effect, Role, RoleName, Statement};
+use crate::facts::{Effect, Role, RoleId, RoleName, Statement};
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 use crate::text::glob_match;
@@ -20,23 +20,24 @@ pub const RULE: RuleMeta = RuleMeta {
 pub use crate::facts::POD_IDENTITY_SERVICE;
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for assoc in &ctx.facts.pod_identities {
+    for (assoc_id, assoc) in ctx.facts.associations_with_ids() {
         let Some(role_arn) = &assoc.role_arn else {
             continue;
         };
         let Some(arn) = RoleArn::parse(&role_arn.value) else {
             continue;
         };
-        let roles: Vec<&Role> = ctx
+        let roles: Vec<(RoleId, &Role)> = ctx
             .facts
-            .roles
-            .iter()
-            .filter(|r| matches!(&r.name, RoleName::Exact(n) if n.equals(&arn.name) == Tri::Yes))
+            .roles_with_ids()
+            .filter(
+                |(_, r)| matches!(&r.name, RoleName::Exact(n) if n.equals(&arn.name) == Tri::Yes),
+            )
             .collect();
-        if roles.is_empty() || !roles.iter().all(|r| trusts_pod_identity(r) == Tri::No) {
+        if roles.is_empty() || !roles.iter().all(|(_, r)| trusts_pod_identity(r) == Tri::No) {
             continue;
         }
-        let role = roles[0];
+        let (role_id, role) = roles[0];
         out.push(
             Diagnostic::new(
                 &RULE,
@@ -51,7 +52,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             .related(role.name_span, format!("role {}", arn.name.display()))
             .help(format!(
                 "add a trust statement: Allow, Principal {{ Service = \"{POD_IDENTITY_SERVICE}\" }}, Action [\"sts:AssumeRole\", \"sts:TagSession\"]"
-            )).in_module(&role.module));
+            )).in_module(&role.module)
+            .about_association(assoc_id)
+            .about_role(role_id));
     }
 }
 

@@ -24,7 +24,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         let Some(written) = link.arn.name.as_known() else {
             continue;
         };
-        let prefixed = ctx.facts.roles.iter().find(|r| match &r.name {
+        let prefixed = ctx.facts.roles_with_ids().find(|(_, r)| match &r.name {
             // The generated name itself, or the prefix taken for the name (`alb` for `alb-`).
             RoleName::Prefix(p) => p.as_known().is_some_and(|p| {
                 !p.is_empty()
@@ -33,7 +33,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             }),
             _ => false,
         });
-        let Some(role) = prefixed else { continue };
+        let Some((role_id, role)) = prefixed else {
+            continue;
+        };
         let RoleName::Prefix(prefix) = &role.name else {
             continue;
         };
@@ -49,6 +51,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             )
         .rendered(&sa.rendered)
             .related(role.name_span, format!("role {} gets a random suffix here", role.address))
-            .help("pass the role's ARN from where the role is made (a Terraform output into kubernetes_service_account_v1, or let eksctl create the ServiceAccount), or give the role a fixed name (`name`, `use_name_prefix = false`, eksctl's `roleName`)").in_module(&role.module));
+            .help("pass the role's ARN from where the role is made (a Terraform output into kubernetes_service_account_v1, or let eksctl create the ServiceAccount), or give the role a fixed name (`name`, `use_name_prefix = false`, eksctl's `roleName`)").in_module(&role.module)
+            .about_service_account(link.sa)
+            .about_role(role_id));
     }
 }

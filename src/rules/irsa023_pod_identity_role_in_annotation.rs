@@ -19,8 +19,10 @@ pub const RULE: RuleMeta = RuleMeta {
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for link in &ctx.sa_links {
         let roles = ctx.linked_roles(link);
-        let Some(role) = roles.first() else { continue };
-        let pod_identity_only = roles.iter().all(|r| {
+        let Some(&(role_id, role)) = roles.first() else {
+            continue;
+        };
+        let pod_identity_only = roles.iter().all(|&(_, r)| {
             let Some(trust) = &r.trust else { return false };
             let no_web_identity = trust.complete
                 && trust.statements.iter().all(|s| {
@@ -45,6 +47,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             )
         .rendered(&sa.rendered)
             .related(role.name_span, format!("role {} is a Pod Identity role", link.arn.name.display()))
-            .help("associate the role with the ServiceAccount through EKS Pod Identity instead of the annotation, or add an sts:AssumeRoleWithWebIdentity statement for the cluster's OIDC provider").in_module(&role.module));
+            .help("associate the role with the ServiceAccount through EKS Pod Identity instead of the annotation, or add an sts:AssumeRoleWithWebIdentity statement for the cluster's OIDC provider").in_module(&role.module)
+            .about_service_account(link.sa)
+            .about_role(role_id));
     }
 }

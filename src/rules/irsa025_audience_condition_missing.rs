@@ -16,7 +16,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (role, s) in ctx.trust_statements() {
+    for (role_id, role, s) in ctx.trust_statements() {
         if s.effect != Some(Effect::Allow)
             || allows_web_identity(s) != Tri::Yes
             || !is_eks_statement(s)
@@ -42,6 +42,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 Label::new(sub.key.span, "only the subject is checked"),
                 format!("trust statement checks {} but not {aud_key}", sub.key.value.display()),
             )
-            .help(format!("add a StringEquals condition {aud_key} = sts.amazonaws.com (or the audience your service accounts request)")).in_module(&role.module));
+            .help(format!("add a StringEquals condition {aud_key} = sts.amazonaws.com (or the audience your service accounts request)")).in_module(&role.module).about_role(role_id));
     }
 }

@@ -16,19 +16,12 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for addon in &ctx.facts.addon_roles {
-        let Some(role) = ctx
-            .facts
-            .roles
-            .iter()
-            .find(|r| r.address == addon.role_address)
-        else {
-            continue;
-        };
+        let role = ctx.facts.role(addon.role);
         // A ServiceAccount of the tree that uses this role is IRSA003's to compare.
         let used_here = ctx
             .sa_links
             .iter()
-            .any(|l| ctx.linked_roles(l).iter().any(|r| std::ptr::eq(*r, role)));
+            .any(|l| ctx.linked_roles(l).iter().any(|(id, _)| *id == addon.role));
         if used_here {
             continue;
         }
@@ -74,6 +67,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         for v in &values[1..] {
             d = d.related(v.span, format!("trust policy admits {}", v.value.display()));
         }
-        out.push(d.in_module(&role.module));
+        out.push(d.in_module(&role.module).about_role(addon.role));
     }
 }

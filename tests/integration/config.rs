@@ -467,7 +467,7 @@ fn a_baseline_hides_recorded_findings_after_unrelated_edits_and_shows_new_ones()
     );
     let written: serde_json::Value =
         serde_json::from_str(&project.read("irsa-lint-baseline.json")).unwrap();
-    assert_eq!(written["version"], 1);
+    assert_eq!(written["version"], 2);
     assert_eq!(written["findings"].as_array().unwrap().len(), 2);
 
     // Unrelated edits move both findings down.
