@@ -1,6 +1,8 @@
 //! Chains of ServiceAccounts with an `eks.amazonaws.com/role-arn` annotation: the role the
 //! annotation names, the OIDC provider the role's trust policy names, the provider's cluster.
 
+use rayon::prelude::*;
+
 use super::findings::{ANNOTATION_RULES, Findings, UNDECLARED_PROVIDER_RULES};
 use super::{
     Chain, Link, Node, NodeKind, Tail, Unresolved, cluster_of_issuer, cluster_of_provider, node,
@@ -13,45 +15,65 @@ use crate::facts::{Effect, ROLE_ARN_KEY, Role, RoleId, RoleName, SaId, ServiceAc
 use crate::link::{LintContext, SaLink};
 
 pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
-    for (sa_id, sa) in ctx.facts.service_accounts_with_ids() {
-        let Some(annotation) = sa.annotation(ROLE_ARN_KEY) else {
-            continue;
-        };
-        let sa_node = node(
-            ctx,
-            NodeKind::ServiceAccount,
-            sa.qualified_name(),
-            sa.name.span,
-        );
-        // A value Terraform cannot evaluate names no role the graph could show.
-        let Some(value) = &annotation.value else {
-            out.push(Chain::unresolved(sa_node, None, Unresolved::NotEvaluated));
-            continue;
-        };
-        let broken = findings.within(value.span, ANNOTATION_RULES);
-        let link = ctx.link_of(sa_id);
-        let linked = link.map(|l| ctx.linked_roles(l)).unwrap_or_default();
-        let to_role = match broken {
-            Some(rule) => Link::Broken(rule),
-            None if linked.is_empty() => Link::Unknown,
-            None => Link::Ok,
-        };
-        let shown = shown_roles(ctx, link, linked);
-        if shown.is_empty() {
-            let (role, why) = role_not_scanned(ctx, link, value);
-            let mut chain = Chain::new(sa_node, Some(role), to_role, Tail::UNKNOWN);
-            chain.unresolved = (to_role == Link::Unknown).then_some(why);
-            out.push(chain);
-            continue;
-        }
-        for role in shown {
-            let role_node = role_node(ctx, role);
-            let tail = tail(ctx, findings, sa_id, sa, role);
-            let mut chain = Chain::new(sa_node.clone(), Some(role_node), to_role, tail);
-            // Roles of that name in another account: not the one the annotation names.
-            chain.unresolved = (to_role == Link::Unknown).then_some(Unresolved::NotInScan);
-            out.push(chain);
-        }
+    // Each ServiceAccount's chains on their own: side by side, in ServiceAccount order.
+    let per_service_account: Vec<Vec<Chain>> = ctx
+        .facts
+        .service_accounts_with_ids()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(sa_id, sa)| {
+            let mut chains = Vec::new();
+            service_account_chains(ctx, findings, sa_id, sa, &mut chains);
+            chains
+        })
+        .collect();
+    out.extend(per_service_account.into_iter().flatten());
+}
+
+fn service_account_chains(
+    ctx: &LintContext,
+    findings: &Findings,
+    sa_id: SaId,
+    sa: &ServiceAccount,
+    out: &mut Vec<Chain>,
+) {
+    let Some(annotation) = sa.annotation(ROLE_ARN_KEY) else {
+        return;
+    };
+    let sa_node = node(
+        ctx,
+        NodeKind::ServiceAccount,
+        sa.qualified_name(),
+        sa.name.span,
+    );
+    // A value Terraform cannot evaluate names no role the graph could show.
+    let Some(value) = &annotation.value else {
+        out.push(Chain::unresolved(sa_node, None, Unresolved::NotEvaluated));
+        return;
+    };
+    let broken = findings.within(value.span, ANNOTATION_RULES);
+    let link = ctx.link_of(sa_id);
+    let linked = link.map(|l| ctx.linked_roles(l)).unwrap_or_default();
+    let to_role = match broken {
+        Some(rule) => Link::Broken(rule),
+        None if linked.is_empty() => Link::Unknown,
+        None => Link::Ok,
+    };
+    let shown = shown_roles(ctx, link, linked);
+    if shown.is_empty() {
+        let (role, why) = role_not_scanned(ctx, link, value);
+        let mut chain = Chain::new(sa_node, Some(role), to_role, Tail::UNKNOWN);
+        chain.unresolved = (to_role == Link::Unknown).then_some(why);
+        out.push(chain);
+        return;
+    }
+    for role in shown {
+        let role_node = role_node(ctx, role);
+        let tail = tail(ctx, findings, sa_id, sa, role);
+        let mut chain = Chain::new(sa_node.clone(), Some(role_node), to_role, tail);
+        // Roles of that name in another account: not the one the annotation names.
+        chain.unresolved = (to_role == Link::Unknown).then_some(Unresolved::NotInScan);
+        out.push(chain);
     }
 }
 

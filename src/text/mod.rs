@@ -6,15 +6,24 @@ pub mod placeholders;
 
 /// IAM's `StringLike` glob: `*` any run of characters, `?` one character.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
+    // Subjects and actions are ASCII: compare bytes, and only collect characters otherwise.
+    if pattern.is_ascii() && text.is_ascii() {
+        return glob_match_units(pattern.as_bytes(), text.as_bytes(), b'*', b'?');
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
+    glob_match_units(&p, &t, '*', '?')
+}
+
+/// The glob over any units (bytes or characters): `star` any run, `one` any one unit.
+fn glob_match_units<U: PartialEq + Copy>(p: &[U], t: &[U], star_unit: U, one: U) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == one || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == star_unit {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -26,7 +35,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == star_unit {
         pi += 1;
     }
     pi == p.len()
@@ -92,6 +101,11 @@ mod tests {
         ));
         assert!(glob_match("sts:Assume*", "sts:AssumeRoleWithWebIdentity"));
         assert!(glob_match("a?c", "abc"));
+        assert!(
+            glob_match("ä?c*", "äöcé"),
+            "characters, not bytes, outside ASCII"
+        );
+        assert!(!glob_match("ä?c", "äöéc"));
     }
 
     #[test]
