@@ -840,17 +840,25 @@ impl<'a> Module<'a> {
 
     /// The role's name: `name`, `name_prefix` plus a random suffix, or generated. An argument
     /// set to `null` counts as not set, as in Terraform.
+    ///
+    /// A name (or prefix) that cannot be evaluated is the role's [`Symbol::RoleName`]: the
+    /// same symbol wherever the role's name or ARN is read, so references identify the role.
     pub fn role_name(&self, res: &Resource<'a>, scope: &Scope, address: &str) -> Result<Str, Fail> {
+        let unevaluated = || Str::sym(Symbol::RoleName(address.to_string()));
         match self.configured_attr(res, scope, "name")? {
             Value::Null => {}
-            Value::String(s) if res.block.body.has_attribute("name") => return Ok(s),
-            _ if res.block.body.has_attribute("name") => return Ok(Str::sym(Symbol::Unknown)),
+            Value::String(s) if res.block.body.has_attribute("name") && !s.has_unknown() => {
+                return Ok(s);
+            }
+            _ if res.block.body.has_attribute("name") => return Ok(unevaluated()),
             _ => {}
         }
         let mut name = match self.configured_attr(res, scope, "name_prefix")? {
-            Value::String(s) if res.block.body.has_attribute("name_prefix") => s,
+            Value::String(s) if res.block.body.has_attribute("name_prefix") && !s.has_unknown() => {
+                s
+            }
             Value::Null => Str::default(),
-            _ if res.block.body.has_attribute("name_prefix") => Str::sym(Symbol::Unknown),
+            _ if res.block.body.has_attribute("name_prefix") => return Ok(unevaluated()),
             _ => Str::default(),
         };
         name.push_sym(Symbol::NameSuffix(address.to_string()));

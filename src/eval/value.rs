@@ -24,6 +24,11 @@ pub enum Symbol {
     /// The random suffix Terraform appends to a `name_prefix` (or CloudFormation to the name
     /// it generates for a role eksctl does not name), keyed by the role's address.
     NameSuffix(String),
+    /// The name of an IAM role that cannot be evaluated (set from a variable with no value,
+    /// `terraform.workspace`, another resource's attribute), keyed by the role's address:
+    /// unknown as text, but the same role's name wherever its ARN is referenced, so a
+    /// ServiceAccount given `aws_iam_role.app.arn` is linked to `aws_iam_role.app`.
+    RoleName(String),
     /// Any other after-apply attribute, by its Terraform address.
     Attribute(String),
     /// A part that cannot be evaluated at all (a module output inside a string template).
@@ -43,6 +48,7 @@ impl Symbol {
             Symbol::Partition => "<partition>".into(),
             Symbol::Region => "<region>".into(),
             Symbol::NameSuffix(_) => "<random suffix>".into(),
+            Symbol::RoleName(address) => format!("<name of {address}>"),
             Symbol::Attribute(a) => format!("<{a}>"),
             Symbol::Unknown => "<unknown>".into(),
             Symbol::Placeholder(text) => text.clone(),
@@ -402,6 +408,8 @@ fn symbol_may_contain(sym: &Symbol, sep: &str) -> bool {
         Symbol::Partition | Symbol::Region => only(|c| c.is_ascii_alphanumeric() || c == '-'),
         // `oidc.eks.<region>.amazonaws.com/id/<HEX>`: never a `:`, never an ARN fragment
         Symbol::Issuer(_) => sep == "/" || sep == "." || only(|c| c.is_ascii_alphanumeric()),
+        // An IAM role name: letters, digits and `+=,.@_-`, never `/` or `:`.
+        Symbol::RoleName(_) => !sep.contains(['/', ':']),
         Symbol::Attribute(_) | Symbol::Unknown => true,
         // One field of an ARN (the account, the name), never its `:` separators.
         Symbol::Placeholder(_) => !sep.contains(':'),

@@ -14,7 +14,7 @@ use super::{
     ServiceAccount, Spanned,
 };
 use crate::eval::module::{InstanceKey, Module, Resource, Scope};
-use crate::eval::value::{Str, Value};
+use crate::eval::value::{Str, Symbol, Value};
 use crate::source::Span;
 
 /// Extract every fact of a module and of the modules it calls. `unit` names the root module's
@@ -137,18 +137,22 @@ fn roles<'a>(
             Value::String(s) if !s.has_unknown() => Some(s),
             _ => None,
         };
+        let address = address(m, res, &key);
+        // A name that cannot be evaluated is the role's own symbol, as in references to it
+        // (`Module::role_name`); with neither name nor prefix, Terraform generates one.
+        let unevaluated = || RoleName::Exact(Str::sym(Symbol::RoleName(address.clone())));
         let (name, name_span) = if let Some((v, span)) = set_string(m, res, &scope, "name") {
             (
-                known(v).map(RoleName::Exact).unwrap_or(RoleName::Unknown),
+                known(v).map(RoleName::Exact).unwrap_or_else(unevaluated),
                 span,
             )
         } else if let Some((v, span)) = set_string(m, res, &scope, "name_prefix") {
             (
-                known(v).map(RoleName::Prefix).unwrap_or(RoleName::Unknown),
+                known(v).map(RoleName::Prefix).unwrap_or_else(unevaluated),
                 span,
             )
         } else {
-            (RoleName::Unknown, label)
+            (RoleName::Prefix(Str::default()), label)
         };
         let (path, path_span) = match set_string(m, res, &scope, "path") {
             Some((v, span)) => (known(v), Some(span)),
@@ -160,7 +164,7 @@ fn roles<'a>(
             .and_then(|a| reader.read(res.file, &a.value, &scope));
         facts.parse_errors.extend(reader.errors);
         facts.roles.push(Role {
-            address: address(m, res, &key),
+            address,
             module: m.address.trim_end_matches('.').to_string(),
             unit: unit.to_string(),
             span: label,

@@ -247,6 +247,9 @@ fn link_service_account(
             RoleName::Unknown => maybe_other = true,
         }
     }
+    if roles.is_empty() && !maybe_other {
+        maybe_other = roles_by_name.any_other_may_be(facts, &arn.name);
+    }
     Some(SaLink {
         sa: id,
         value,
@@ -262,39 +265,60 @@ fn link_service_account(
 /// roles filed under it and the roles whose name is not fully known.
 struct RolesByName<'f> {
     known: HashMap<&'f str, Vec<RoleId>>,
-    /// Roles with a symbolic, generated or unknown name: every annotation is compared with
-    /// them.
+    /// Roles whose exact name is symbolic (a role's own unevaluated name, a name built from
+    /// the account): an annotation names one of them only with the very same parts.
+    symbolic: HashMap<&'f Str, Vec<RoleId>>,
+    /// Roles with a generated or unknown name: every annotation is compared with them.
     others: Vec<RoleId>,
-    all: u32,
 }
 
 impl<'f> RolesByName<'f> {
     fn new(facts: &'f Facts) -> Self {
         let mut known: HashMap<&str, Vec<RoleId>> = HashMap::new();
+        let mut symbolic: HashMap<&Str, Vec<RoleId>> = HashMap::new();
         let mut others = Vec::new();
         for (id, role) in facts.roles_with_ids() {
             match &role.name {
                 RoleName::Exact(name) if let Some(text) = name.as_known() => {
                     known.entry(text).or_default().push(id)
                 }
+                RoleName::Exact(name) if !name.has_unknown() => {
+                    symbolic.entry(name).or_default().push(id)
+                }
                 _ => others.push(id),
             }
         }
         RolesByName {
             known,
+            symbolic,
             others,
-            all: facts.roles.len() as u32,
         }
     }
 
-    /// The roles `name` may equal, in order.
+    /// The roles `name` may equal, in order: a known name only those of that name, a
+    /// symbolic one only those with the same parts (equality of symbolic strings is
+    /// structural), and either every role whose name is generated or unknown.
     fn candidates(&self, name: &Str) -> Vec<RoleId> {
-        let Some(text) = name.as_known() else {
-            return (0..self.all).map(RoleId).collect();
-        };
         let mut candidates = self.others.clone();
-        candidates.extend(self.known.get(text).into_iter().flatten());
+        match name.as_known() {
+            Some(text) => candidates.extend(self.known.get(text).into_iter().flatten()),
+            None => candidates.extend(self.symbolic.get(name).into_iter().flatten()),
+        }
         candidates.sort_unstable();
         candidates
+    }
+
+    /// Whether a role outside [`RolesByName::candidates`] may still have this name: an
+    /// annotation whose name is not known could be any role's. Asked only when no role is
+    /// proven to be the one named, so the scan over every role is rare.
+    fn any_other_may_be(&self, facts: &Facts, name: &Str) -> bool {
+        if name.as_known().is_some() {
+            return false;
+        }
+        let exact = self.known.values().chain(self.symbolic.values()).flatten();
+        exact.into_iter().any(|&id| match &facts.role(id).name {
+            RoleName::Exact(n) => n.equals(name) != Tri::No,
+            _ => false,
+        })
     }
 }

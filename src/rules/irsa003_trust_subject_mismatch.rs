@@ -145,3 +145,85 @@ fn split_subject(subject: &str) -> Option<(&str, &str)> {
     let rest = subject.strip_prefix("system:serviceaccount:")?;
     rest.split_once(':')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::tester::Tester;
+
+    /// A cluster read by name, its provider, and a role per service (for_each) whose name
+    /// comes from a variable with no default: known only at plan time.
+    const ROLES_TF: &str = r#"variable "cluster_name" { type = string }
+data "aws_eks_cluster" "this" { name = var.cluster_name }
+resource "aws_iam_openid_connect_provider" "eks" {
+  url            = data.aws_eks_cluster.this.identity[0].oidc[0].issuer
+  client_id_list = ["sts.amazonaws.com"]
+}
+locals {
+  issuer   = replace(aws_iam_openid_connect_provider.eks.url, "https://", "")
+  services = { api = "payments-api", worker = "payments-worker" }
+}
+resource "aws_iam_role" "svc" {
+  for_each = local.services
+  name     = "${var.cluster_name}-${each.value}"
+  assume_role_policy = jsonencode({
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Principal = { Federated = aws_iam_openid_connect_provider.eks.arn }
+      Condition = { StringEquals = {
+        "${local.issuer}:sub" = "system:serviceaccount:payments:${each.value}"
+        "${local.issuer}:aud" = "sts.amazonaws.com"
+      } }
+    }]
+  })
+}
+"#;
+
+    fn service_account(namespace: &str, role_arn: &str) -> String {
+        format!(
+            "locals {{ api_role = {role_arn} }}\n\
+             resource \"kubernetes_service_account_v1\" \"api\" {{\n  metadata {{\n    \
+             name = \"payments-api\"\n    namespace = \"{namespace}\"\n    \
+             annotations = {{ \"eks.amazonaws.com/role-arn\" = local.api_role }}\n  }}\n}}\n"
+        )
+    }
+
+    /// A reference names exactly one role, whatever its name: the instance of a for_each,
+    /// through a local, is linked and checked.
+    #[test]
+    fn a_role_referenced_by_address_is_linked_although_its_name_is_unknown() {
+        let tester = Tester::new(&RULE).file("infra/iam.tf", ROLES_TF).file(
+            "infra/k8s.tf",
+            &service_account("payment", "aws_iam_role.svc[\"api\"].arn"),
+        );
+        insta::assert_snapshot!(tester.rendered());
+        Tester::new(&RULE)
+            .file("infra/iam.tf", ROLES_TF)
+            .file(
+                "infra/k8s.tf",
+                &service_account("payments", "aws_iam_role.svc[\"api\"].arn"),
+            )
+            .assert_none();
+    }
+
+    /// The other instance's ARN names the other role, whose trust admits the worker only.
+    #[test]
+    fn each_for_each_instance_is_its_own_role() {
+        let findings = Tester::new(&RULE)
+            .file("infra/iam.tf", ROLES_TF)
+            .file(
+                "infra/k8s.tf",
+                &service_account("payments", "aws_iam_role.svc[\"worker\"].arn"),
+            )
+            .findings();
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0]
+                .message
+                .contains("only admits system:serviceaccount:payments:payments-worker"),
+            "{}",
+            findings[0].message
+        );
+    }
+}
