@@ -105,6 +105,9 @@ pub struct Module<'a> {
     pub is_model: bool,
     /// The module instance's address prefix (`module.irsa["ebs"].`), empty for a root.
     pub address: String,
+    /// The root module's folder: addresses repeat across roots (every environment has its
+    /// `aws_iam_role.app`), so symbols keyed by an address are keyed by the root too.
+    root_key: Rc<str>,
     /// The labels of the caller's module block, shown for a value a model made up itself.
     pub call_site: Option<Span>,
     depth: usize,
@@ -147,7 +150,15 @@ impl<'a> Module<'a> {
         dir: &'a ModuleDir,
         var_values: HashMap<String, Value>,
     ) -> Self {
-        Module::new(workspace, dir, var_values, String::new(), None, 0)
+        let mut root = Module::new(workspace, dir, var_values, String::new(), None, 0);
+        root.root_key = dir.dir.display().to_string().into();
+        root
+    }
+
+    /// The key of a symbol that stands for something of one resource of this root's tree
+    /// (its generated name suffix, its unevaluated name, a cluster's issuer).
+    pub fn symbol_key(&self, address: &str) -> String {
+        crate::eval::value::qualified_key(&self.root_key, address)
     }
 
     fn new(
@@ -168,6 +179,7 @@ impl<'a> Module<'a> {
             workspace,
             is_model: module_dir.is_model,
             address,
+            root_key: Rc::from(""),
             call_site,
             depth,
             ancestors: Vec::new(),
@@ -497,6 +509,7 @@ impl<'a> Module<'a> {
                 self.depth + 1,
             );
             child.input_spans = input_spans;
+            child.root_key = self.root_key.clone();
             child.instance_budget = self.instance_budget.clone();
             child.limits_hit = self.limits_hit.clone();
             child.ancestors = self.ancestors.clone();
@@ -844,7 +857,7 @@ impl<'a> Module<'a> {
     /// A name (or prefix) that cannot be evaluated is the role's [`Symbol::RoleName`]: the
     /// same symbol wherever the role's name or ARN is read, so references identify the role.
     pub fn role_name(&self, res: &Resource<'a>, scope: &Scope, address: &str) -> Result<Str, Fail> {
-        let unevaluated = || Str::sym(Symbol::RoleName(address.to_string()));
+        let unevaluated = || Str::sym(Symbol::RoleName(self.symbol_key(address)));
         match self.configured_attr(res, scope, "name")? {
             Value::Null => {}
             Value::String(s) if res.block.body.has_attribute("name") && !s.has_unknown() => {
@@ -861,7 +874,7 @@ impl<'a> Module<'a> {
             _ if res.block.body.has_attribute("name_prefix") => return Ok(unevaluated()),
             _ => Str::default(),
         };
-        name.push_sym(Symbol::NameSuffix(address.to_string()));
+        name.push_sym(Symbol::NameSuffix(self.symbol_key(address)));
         Ok(name)
     }
 
@@ -896,7 +909,7 @@ impl<'a> Module<'a> {
         let name = self.configured_attr(res, scope, "name")?;
         Ok(match name.as_known_str() {
             Some(n) if !n.is_empty() => n.to_string(),
-            _ => address.to_string(),
+            _ => self.symbol_key(address),
         })
     }
 }

@@ -40,15 +40,28 @@ pub enum Symbol {
     Placeholder(String),
 }
 
+/// Between a root module's folder and an address in a symbol's key (never in user text).
+const ROOT_SEPARATOR: char = '\u{1f}';
+
+/// A symbol key for `address` in the root module at `root`.
+pub fn qualified_key(root: &str, address: &str) -> String {
+    format!("{root}{ROOT_SEPARATOR}{address}")
+}
+
+/// The address part of a key, as shown to the user.
+fn shown_key(key: &str) -> &str {
+    key.rsplit(ROOT_SEPARATOR).next().unwrap_or(key)
+}
+
 impl Symbol {
     pub fn display(&self) -> String {
         match self {
-            Symbol::Issuer(c) => format!("<issuer of cluster {c}>"),
+            Symbol::Issuer(c) => format!("<issuer of cluster {}>", shown_key(c)),
             Symbol::Account => "<account id>".into(),
             Symbol::Partition => "<partition>".into(),
             Symbol::Region => "<region>".into(),
             Symbol::NameSuffix(_) => "<random suffix>".into(),
-            Symbol::RoleName(address) => format!("<name of {address}>"),
+            Symbol::RoleName(key) => format!("<name of {}>", shown_key(key)),
             Symbol::Attribute(a) => format!("<{a}>"),
             Symbol::Unknown => "<unknown>".into(),
             Symbol::Placeholder(text) => text.clone(),

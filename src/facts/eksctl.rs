@@ -312,6 +312,7 @@ impl ConfigReader<'_> {
 
     fn push_role(&mut self, address: String, name: RoleName, span: Span, trust: TrustPolicy) {
         self.facts.roles.push(Role {
+            symbol_key: address.clone(),
             address,
             module: String::new(),
             unit: self.unit.clone(),

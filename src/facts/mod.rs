@@ -150,6 +150,9 @@ pub struct Role {
     /// Terraform address, e.g. `aws_iam_role.alb["prod"]`; for eksctl
     /// `eksctl:<cluster>:<namespace>/<name>`.
     pub address: String,
+    /// The key of the symbols that stand for this role's generated name suffix or
+    /// unevaluated name: the address, qualified by the root module where addresses repeat.
+    pub symbol_key: String,
     /// The module instance the role is declared in (`module.irsa["api"]`), empty at the root.
     pub module: String,
     /// The root module (one `terraform apply`) the role belongs to; the folder of an eksctl

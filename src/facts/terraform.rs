@@ -118,8 +118,10 @@ fn roles<'a>(
     let label = m.user_span(res.label_span(), None);
     let body = &res.block.body;
     let Some(instances) = m.instances(res) else {
+        let address = format!("{}{}", m.address, res.address());
         facts.roles.push(Role {
-            address: format!("{}{}", m.address, res.address()),
+            symbol_key: m.symbol_key(&address),
+            address,
             module: m.address.trim_end_matches('.').to_string(),
             unit: unit.to_string(),
             span: label,
@@ -140,7 +142,8 @@ fn roles<'a>(
         let address = address(m, res, &key);
         // A name that cannot be evaluated is the role's own symbol, as in references to it
         // (`Module::role_name`); with neither name nor prefix, Terraform generates one.
-        let unevaluated = || RoleName::Exact(Str::sym(Symbol::RoleName(address.clone())));
+        let symbol_key = m.symbol_key(&address);
+        let unevaluated = || RoleName::Exact(Str::sym(Symbol::RoleName(symbol_key.clone())));
         let (name, name_span) = if let Some((v, span)) = set_string(m, res, &scope, "name") {
             (
                 known(v).map(RoleName::Exact).unwrap_or_else(unevaluated),
@@ -165,6 +168,7 @@ fn roles<'a>(
         facts.parse_errors.extend(reader.errors);
         facts.roles.push(Role {
             address,
+            symbol_key,
             module: m.address.trim_end_matches('.').to_string(),
             unit: unit.to_string(),
             span: label,

@@ -128,15 +128,43 @@ impl<'a> LintContext<'a> {
 
     /// The roles a link names whose account is not known to differ from the annotation's:
     /// the roles the ServiceAccount really assumes, as far as the files tell.
+    ///
+    /// Roles of one name in several deployments (`envs/staging`, `envs/production`) are told
+    /// apart by account when both are known, then by the ServiceAccount's place: the role
+    /// whose files share the most of its path (an ancestor folder first, then folder names
+    /// such as `production`). Candidates that cannot be told apart are all returned, and
+    /// rules then conclude only what holds for every one of them.
     pub fn linked_roles(&self, link: &SaLink) -> Vec<(RoleId, &'a Role)> {
         let account = link.arn.account.as_known();
-        link.roles
+        let roles: Vec<(RoleId, &'a Role)> = link
+            .roles
             .iter()
             .filter(|&&id| match (account, self.role_account(id)) {
                 (Some(a), Some(b)) => a == b,
                 _ => true,
             })
             .map(|&id| (id, self.facts.role(id)))
+            .collect();
+        let in_one_unit = roles.windows(2).all(|w| w[0].1.unit == w[1].1.unit);
+        if in_one_unit {
+            return roles;
+        }
+        // Deployment units: a root module's folder, a manifest's folder or its overlay.
+        let sa_unit = std::path::Path::new(&self.service_account(link).unit);
+        let scored: Vec<_> = roles
+            .into_iter()
+            .map(|r| {
+                (
+                    deployment_closeness(sa_unit, std::path::Path::new(&r.1.unit)),
+                    r,
+                )
+            })
+            .collect();
+        let best = scored.iter().map(|(score, _)| *score).max();
+        scored
+            .into_iter()
+            .filter(|(score, _)| Some(*score) == best)
+            .map(|(_, r)| r)
             .collect()
     }
 
@@ -180,6 +208,20 @@ impl<'a> LintContext<'a> {
         }
         found
     }
+}
+
+/// How close a role's folder is to a ServiceAccount's: the number of leading folders they
+/// share (an ancestor root is closest), then the number of folder names both paths have
+/// (`k8s/overlays/production` and `infra/envs/production` share `production`).
+fn deployment_closeness(sa_dir: &std::path::Path, role_dir: &std::path::Path) -> (usize, usize) {
+    let sa: Vec<_> = sa_dir.components().collect();
+    let role: Vec<_> = role_dir.components().collect();
+    let common = sa.iter().zip(&role).take_while(|(a, b)| a == b).count();
+    let shared = sa[common..]
+        .iter()
+        .filter(|c| role[common..].contains(c))
+        .count();
+    (common, shared)
 }
 
 /// The account a role lives in: its provider's `allowed_account_ids` when there is one,
@@ -237,7 +279,7 @@ fn link_service_account(
             RoleName::Prefix(prefix) => {
                 // The role's own ARN from Terraform carries its generated name symbolically.
                 let mut generated = prefix.clone();
-                generated.push_sym(Symbol::NameSuffix(role.address.clone()));
+                generated.push_sym(Symbol::NameSuffix(role.symbol_key.clone()));
                 if generated.equals(&arn.name) == Tri::Yes {
                     roles.push(id);
                 } else if arn.name.starts_with(prefix.as_known().unwrap_or("")) != Tri::No {

@@ -226,4 +226,28 @@ resource "aws_iam_role" "svc" {
             findings[0].message
         );
     }
+
+    /// Every environment has its own `aws_iam_role.svc`: a reference is to the role of its
+    /// own root module, never to the one of the same address in another environment.
+    #[test]
+    fn a_reference_names_the_role_of_its_own_root_module() {
+        let swapped = |env: &str, other: &str| {
+            ROLES_TF.replace(
+                "system:serviceaccount:payments:${each.value}",
+                &format!("system:serviceaccount:payments-{other}:${{each.value}}"),
+            ) + &service_account(&format!("payments-{env}"), "aws_iam_role.svc[\"api\"].arn")
+        };
+        let findings = Tester::new(&RULE)
+            .file("envs/staging/main.tf", &swapped("staging", "production"))
+            .file("envs/production/main.tf", &swapped("production", "staging"))
+            .findings();
+        assert_eq!(findings.len(), 2, "both environments are reported");
+        Tester::new(&RULE)
+            .file("envs/staging/main.tf", &swapped("staging", "staging"))
+            .file(
+                "envs/production/main.tf",
+                &swapped("production", "production"),
+            )
+            .assert_none();
+    }
 }
