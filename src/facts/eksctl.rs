@@ -256,6 +256,7 @@ impl ConfigReader<'_> {
             unit: self.unit.clone(),
             origin: Origin::Manifest,
             rendered: Vec::new(),
+            fixed: false,
         });
     }
 
@@ -382,6 +383,7 @@ impl ConfigReader<'_> {
                 unit: self.unit.clone(),
                 origin: Origin::Manifest,
                 rendered: Vec::new(),
+                fixed: false,
             });
         }
         self.facts.pod_identities.push(PodIdentityAssociation {
@@ -432,6 +434,37 @@ impl ConfigReader<'_> {
                 || is_set(addon, "podIdentityAssociations");
             self.facts.hidden_service_accounts |= uses_role;
             self.facts.hidden_roles |= creates_role;
+            self.addon_service_account(addon);
+        }
+    }
+
+    /// An add-on given an existing role (`serviceAccountRoleARN`) runs as its own
+    /// ServiceAccount with that role: a fact, so the role's trust is checked against it.
+    fn addon_service_account(&mut self, addon: &MarkedYaml) {
+        let (Some(name), Some(role_arn)) = (
+            self.field(addon, "name"),
+            self.field(addon, "serviceAccountRoleARN"),
+        ) else {
+            return;
+        };
+        if has_placeholder(&role_arn.value) {
+            return;
+        }
+        let role_arn = Spanned::new(Str::lit(role_arn.value), role_arn.span);
+        let mut facts = Facts::default();
+        let at = self.at.node_span(addon);
+        let created_by = format!("eksctl addons of cluster {}", self.cluster);
+        super::addons::service_account(
+            Some(&name),
+            at,
+            Some(role_arn),
+            &created_by,
+            &self.unit,
+            &mut facts,
+        );
+        for mut sa in facts.service_accounts {
+            sa.origin = Origin::Manifest;
+            self.facts.service_accounts.push(sa);
         }
     }
 }

@@ -256,6 +256,7 @@ impl ManifestReader<'_> {
             unit: self.unit.to_owned(),
             origin: Origin::Manifest,
             rendered: Vec::new(),
+            fixed: false,
         });
     }
 

@@ -4,6 +4,7 @@
 //! fact carries the span the user would look at. A value that could not be evaluated is
 //! `None` (unknown) and must never produce a finding.
 
+pub mod addons;
 pub mod argo;
 pub mod charts;
 pub mod eksctl;
@@ -245,6 +246,9 @@ pub struct ServiceAccount {
     /// How a rendering tool changed the object on its way to the cluster (`namespace set to
     /// prod by overlays/prod/kustomization.yaml`); findings about it repeat these as notes.
     pub rendered: Vec<String>,
+    /// Its name and namespace are fixed by what creates it (an EKS add-on): a trust that
+    /// rejects it is what must change.
+    pub fixed: bool,
 }
 
 impl ServiceAccount {
@@ -269,6 +273,7 @@ impl ServiceAccount {
             unit: unit.to_string(),
             origin: Origin::Terraform,
             rendered: Vec::new(),
+            fixed: false,
         }
     }
 

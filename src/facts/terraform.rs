@@ -8,7 +8,8 @@ use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::Block;
 
-use super::policy::{PolicyReader, expr_span, spanned_strings};
+use super::addons;
+use super::policy::{PolicyReader, expand_blocks, expr_span, spanned_strings};
 use super::{
     AddonRole, Annotation, Cluster, Facts, OidcProvider, PodIdentityAssociation, Role, RoleName,
     ServiceAccount, Spanned,
@@ -44,17 +45,17 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     for res in m.resources_of("aws_eks_pod_identity_association", false) {
         pod_identities(m, res, unit, &mut facts);
     }
+    for res in m.resources_of("aws_eks_addon", false) {
+        eks_addons(m, res, unit, &mut facts);
+    }
     for res in m.resources_of("irsa_lint_addon_role", false) {
         addon_roles(m, res, &mut facts);
     }
-    // EKS add-ons create their ServiceAccounts inside the cluster, out of sight; so does
-    // anything a model marks as such.
-    let hidden = ["aws_eks_addon", "irsa_lint_hidden_service_accounts"];
-    if hidden.iter().any(|k| {
-        m.resources_of(k, false)
-            .iter()
-            .any(|r| m.instances(r).is_none_or(|i| !i.is_empty()))
-    }) {
+    // Anything a model marks as creating ServiceAccounts out of sight.
+    if m.resources_of("irsa_lint_hidden_service_accounts", false)
+        .iter()
+        .any(|r| m.instances(r).is_none_or(|i| !i.is_empty()))
+    {
         facts.hidden_service_accounts = true;
     }
     facts.extend(super::kubernetes::extract(m, unit));
@@ -342,6 +343,64 @@ pub(super) fn annotations_of(
         }
     }
     out
+}
+
+/// `aws_eks_addon`: the add-on's own ServiceAccount, with the role given to it
+/// (`service_account_role_arn`) as its role, and its Pod Identity associations.
+fn eks_addons<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
+    let Some(instances) = m.instances(res) else {
+        facts.hidden_service_accounts = true;
+        return;
+    };
+    for (key, scope) in instances {
+        let name = set_string(m, res, &scope, "addon_name")
+            .and_then(|(v, span)| Some(Spanned::new(v.as_known_str()?.to_string(), span)));
+        let role_arn =
+            set_string(m, res, &scope, "service_account_role_arn").and_then(|(v, span)| {
+                let s = v.as_str()?.clone();
+                (!s.has_unknown()).then(|| Spanned::new(s, span))
+            });
+        let address = address(m, res, &key);
+        let at = m.user_span(res.label_span(), None);
+        addons::service_account(name.as_ref(), at, role_arn, &address, unit, facts);
+        let mut known = true;
+        let associations = expand_blocks(
+            m,
+            &res.block.body,
+            "pod_identity_association",
+            &scope,
+            &mut known,
+        );
+        for (block, scope) in associations {
+            let value = |name: &str| {
+                let a = block.body.get_attribute(name)?;
+                let v = m.eval_in(res.file, &a.value, &scope).ok()?;
+                let span = value_span(m, res.file, &a.value, Some(&v));
+                Some((v, span))
+            };
+            let (Some(addon), Some((service_account, sa_span))) = (
+                name.as_ref().and_then(|n| addons::find(&n.value)),
+                value("service_account"),
+            ) else {
+                continue;
+            };
+            let Some(service_account) = service_account.as_known_str() else {
+                continue;
+            };
+            let role_arn = value("role_arn").and_then(|(v, span)| {
+                let s = v.as_str()?.clone();
+                (!s.has_unknown()).then(|| Spanned::new(s, span))
+            });
+            facts.pod_identities.push(PodIdentityAssociation {
+                address: format!("{address}.pod_identity_association"),
+                unit: unit.to_string(),
+                span: at,
+                namespace: Spanned::new(addon.namespace.to_string(), sa_span),
+                service_account: Spanned::new(service_account.to_string(), sa_span),
+                role_arn,
+            });
+        }
+    }
 }
 
 fn pod_identities<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {

@@ -13,7 +13,7 @@ pub const ANNOTATION_RULES: &[&str] = &[
     "IRSA001", "IRSA002", "IRSA011", "IRSA012", "IRSA017", "IRSA022", "IRSA023",
 ];
 /// Rules that say the role's trust (or its provider) rejects a ServiceAccount's token.
-pub const TRUST_RULES: &[&str] = &["IRSA003", "IRSA004"];
+pub const TRUST_RULES: &[&str] = &["IRSA003", "IRSA004", "IRSA027"];
 /// The Federated principal names a provider the scan does not declare.
 pub const UNDECLARED_PROVIDER_RULES: &[&str] = &["IRSA010"];
 /// A Pod Identity association's role does not trust the Pod Identity service.
@@ -36,7 +36,7 @@ impl<'d> Findings<'d> {
             .map(|d| d.rule_id)
     }
 
-    /// A trust finding about this ServiceAccount (IRSA003, IRSA004), wherever its primary
+    /// A trust finding about this ServiceAccount (IRSA003, IRSA004, IRSA027), wherever its primary
     /// label is: found by the finding's subject.
     pub fn against_service_account(&self, sa: SaId) -> Option<&'static str> {
         self.of(TRUST_RULES)

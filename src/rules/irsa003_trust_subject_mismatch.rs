@@ -4,7 +4,7 @@
 use crate::aws::policy::Admission;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Str;
-use crate::facts::{ServiceAccount, Spanned};
+use crate::facts::{RoleId, ServiceAccount, Spanned};
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 use crate::text::{edit_distance, glob_match};
@@ -36,6 +36,12 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let (role_id, role, values) = &rejections[0];
+        // An add-on's own ServiceAccount and the role a module builds for that add-on are
+        // IRSA027's to compare.
+        let addon_role = |id: &RoleId| ctx.facts.addon_roles.iter().any(|a| a.role == *id);
+        if sa.fixed && rejections.iter().all(|(id, _, _)| addon_role(id)) {
+            continue;
+        }
         // A StringEquals value with a wildcard that would match is IRSA007's finding.
         if values.iter().any(|v| {
             v.value
@@ -70,6 +76,11 @@ fn diagnostic(
         });
     let ns_ok = |ns: &str| glob_match(ns, &sa.namespace.value);
     let name_ok = |name: &str| glob_match(name, &sa.name.value);
+    if sa.fixed
+        && let Some(first) = values.first()
+    {
+        return fixed_service_account(sa, subject, role_name, &admitted, values, first);
+    }
     let (primary, label, help) = match closest.map(|(_, parts)| parts) {
         Some((ns, name)) if name_ok(name) && !ns_ok(ns) => {
             let span = if sa.namespace_explicit {
@@ -131,6 +142,35 @@ fn diagnostic(
     }
     if values.is_empty() {
         d = d.related(role_span, format!("role {}", role_name.display()));
+    }
+    d
+}
+
+/// The ServiceAccount's name is fixed by what creates it (an EKS add-on): the trust policy is
+/// what to change, so it is the primary location.
+fn fixed_service_account(
+    sa: &ServiceAccount,
+    subject: &str,
+    role_name: &Str,
+    admitted: &[String],
+    values: &[&Spanned<Str>],
+    first: &Spanned<Str>,
+) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        &RULE,
+        Label::new(first.span, format!("admits {}", first.value.display())),
+        format!(
+            "service account {} assumes role {}, whose trust policy only admits {}",
+            sa.qualified_name(),
+            role_name.display(),
+            admitted.join(", ")
+        ),
+    )
+    .rendered(&sa.rendered)
+    .related(sa.name.span, format!("runs as {}", sa.qualified_name()))
+    .help(format!("admit {subject} in the role's trust policy"));
+    for v in &values[1..] {
+        d = d.related(v.span, format!("trust policy admits {}", v.value.display()));
     }
     d
 }

@@ -17,11 +17,12 @@ pub const RULE: RuleMeta = RuleMeta {
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for addon in &ctx.facts.addon_roles {
         let role = ctx.facts.role(addon.role);
-        // A ServiceAccount of the tree that uses this role is IRSA003's to compare.
-        let used_here = ctx
-            .sa_links
-            .iter()
-            .any(|l| ctx.linked_roles(l).iter().any(|(id, _)| *id == addon.role));
+        // A ServiceAccount of the tree that uses this role is IRSA003's to compare; the
+        // add-on's own (an EKS add-on given this role) is this rule's.
+        let used_here = ctx.sa_links.iter().any(|l| {
+            !ctx.service_account(l).fixed
+                && ctx.linked_roles(l).iter().any(|(id, _)| *id == addon.role)
+        });
         if used_here {
             continue;
         }
@@ -66,6 +67,17 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         .help(format!("admit {}:{} (namespace_service_accounts), the ServiceAccount the add-on runs as", addon.namespace, addon.service_account));
         for v in &values[1..] {
             d = d.related(v.span, format!("trust policy admits {}", v.value.display()));
+        }
+        // The add-on's own ServiceAccount, when the scan has it (an EKS add-on given this role).
+        let runs_as = ctx.sa_links.iter().find(|l| {
+            let sa = ctx.service_account(l);
+            sa.fixed
+                && sa.namespace.value == addon.namespace
+                && sa.name.value == addon.service_account
+                && l.roles.contains(&addon.role)
+        });
+        if let Some(link) = runs_as {
+            d = d.about_service_account(link.sa);
         }
         out.push(d.in_module(&role.module).about_role(addon.role));
     }

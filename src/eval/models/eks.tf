@@ -9,8 +9,8 @@ variable "name" { default = null }
 variable "enable_irsa" { default = true }
 variable "create" { default = true }
 variable "create_cluster" { default = true }
-# EKS add-ons (`cluster_addons` before v21, `addons` since) run as ServiceAccounts the
-# scanned tree does not define.
+# EKS add-ons (`cluster_addons` before v21, `addons` since): each runs as the ServiceAccount
+# EKS creates for it, given `service_account_role_arn` or Pod Identity associations.
 variable "cluster_addons" { default = {} }
 variable "addons" { default = {} }
 
@@ -35,8 +35,19 @@ resource "aws_iam_openid_connect_provider" "oidc_provider" {
 
 data "aws_partition" "current" {}
 
-resource "irsa_lint_hidden_service_accounts" "addons" {
-  count = length(merge(var.cluster_addons, var.addons)) > 0 ? 1 : 0
+resource "aws_eks_addon" "this" {
+  for_each = local.create ? merge(var.cluster_addons, var.addons) : {}
+
+  addon_name               = try(each.value.name, each.key)
+  service_account_role_arn = try(each.value.service_account_role_arn, null)
+
+  dynamic "pod_identity_association" {
+    for_each = try(each.value.pod_identity_association, [])
+    content {
+      role_arn        = pod_identity_association.value.role_arn
+      service_account = pod_identity_association.value.service_account
+    }
+  }
 }
 
 output "cluster_name" { value = try(aws_eks_cluster.this[0].name, "") }
