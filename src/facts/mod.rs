@@ -7,6 +7,7 @@
 pub mod addons;
 pub mod argo;
 pub mod charts;
+pub mod commands;
 pub mod eksctl;
 pub mod kubernetes;
 pub mod kustomize;

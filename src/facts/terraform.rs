@@ -48,6 +48,11 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     for res in m.resources_of("aws_eks_addon", false) {
         eks_addons(m, res, unit, &mut facts);
     }
+    for kind in ["null_resource", "terraform_data"] {
+        for res in m.resources_of(kind, false) {
+            local_exec_commands(m, res, unit, &mut facts);
+        }
+    }
     for res in m.resources_of("irsa_lint_addon_role", false) {
         addon_roles(m, res, &mut facts);
     }
@@ -343,6 +348,50 @@ pub(super) fn annotations_of(
         }
     }
     out
+}
+
+/// The `local-exec` commands of a resource that annotate or install ServiceAccounts.
+fn local_exec_commands<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
+    let provisioners: Vec<&Block> = res
+        .block
+        .body
+        .blocks()
+        .filter(|b| {
+            b.ident.as_str() == "provisioner"
+                && b.labels.first().map(|l| l.as_str()) == Some("local-exec")
+        })
+        .collect();
+    if provisioners.is_empty() {
+        return;
+    }
+    let Some(instances) = m.instances(res) else {
+        return;
+    };
+    for (key, scope) in instances {
+        let resource = address(m, res, &key);
+        for provisioner in &provisioners {
+            let Some(a) = provisioner.body.get_attribute("command") else {
+                continue;
+            };
+            let Ok(Value::String(text)) = m.eval_in(res.file, &a.value, &scope) else {
+                continue;
+            };
+            let span = m.user_span(expr_span(res.file, &a.value), None);
+            // The source shows the command only where the span is the user's own.
+            let source = (span.file == res.file && !m.is_model)
+                .then(|| m.source_text(res.file))
+                .flatten()
+                .and_then(|t| t.get(span.start as usize..span.end as usize));
+            let command = super::commands::Command {
+                text: &text,
+                span,
+                source,
+                resource: &resource,
+                unit,
+            };
+            super::commands::facts(&command, facts);
+        }
+    }
 }
 
 /// `aws_eks_addon`: the add-on's own ServiceAccount, with the role given to it
