@@ -26,6 +26,8 @@ pub struct Coverage {
     pub role_not_in_scan: usize,
     /// Their role ARN is known only once a template is rendered or Terraform applies.
     pub role_not_evaluated: usize,
+    /// Their own name or namespace is known only once rendered or applied.
+    pub service_account_unknown: usize,
     /// Whether any Terraform or eksctl config was read: without either, no role can be.
     pub infrastructure_read: bool,
 }
@@ -51,6 +53,9 @@ impl Coverage {
                 Status::Unresolved(Unresolved::NotInScan) => &mut coverage.role_not_in_scan,
                 Status::Unresolved(Unresolved::NotEvaluated) => &mut coverage.role_not_evaluated,
                 Status::Unresolved(Unresolved::External) => &mut coverage.external,
+                Status::Unresolved(Unresolved::ServiceAccountUnknown) => {
+                    &mut coverage.service_account_unknown
+                }
                 Status::Partly => &mut coverage.partly_checked,
                 Status::Fully => &mut coverage.fully_checked,
             } += 1;
@@ -60,7 +65,7 @@ impl Coverage {
 
     /// ServiceAccounts whose role could not be found.
     pub fn not_checkable(&self) -> usize {
-        self.role_not_in_scan + self.role_not_evaluated
+        self.role_not_in_scan + self.role_not_evaluated + self.service_account_unknown
     }
 
     /// ServiceAccounts some link of which is unknown (external roles are not: the
@@ -103,6 +108,12 @@ impl Coverage {
                 self.count_if_mixed(self.role_not_evaluated)
             ));
         }
+        if self.service_account_unknown > 0 {
+            why.push(format!(
+                "{}the ServiceAccount's name is known only once rendered or applied",
+                self.count_if_mixed(self.service_account_unknown)
+            ));
+        }
         if !why.is_empty() {
             parts.push(format!(
                 "{} not checkable ({})",
@@ -127,9 +138,14 @@ impl Coverage {
         line
     }
 
-    /// `2: ` before a reason when there are two reasons, nothing when there is one.
+    /// `2: ` before a reason when there are several reasons, nothing when there is one.
     fn count_if_mixed(&self, count: usize) -> String {
-        if self.role_not_in_scan > 0 && self.role_not_evaluated > 0 {
+        let reasons = [
+            self.role_not_in_scan,
+            self.role_not_evaluated,
+            self.service_account_unknown,
+        ];
+        if reasons.iter().filter(|&&n| n > 0).count() > 1 {
             format!("{count}: ")
         } else {
             String::new()

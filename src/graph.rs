@@ -114,6 +114,8 @@ pub enum Unresolved {
     NotEvaluated,
     /// The configuration lists the role (or its account) as managed elsewhere.
     External,
+    /// The ServiceAccount's own name or namespace is known only once rendered or applied.
+    ServiceAccountUnknown,
 }
 
 /// ServiceAccount → role → provider → cluster. A missing node ends the chain there; the
@@ -178,9 +180,29 @@ pub fn chains(ctx: &LintContext, diagnostics: &[Diagnostic]) -> Vec<Chain> {
     let mut out = Vec::new();
     irsa::chains(ctx, &findings, &mut out);
     pod_identity::chains(ctx, &findings, &mut out);
+    unresolved_chains(ctx, &mut out);
     out.sort();
     out.dedup();
     out
+}
+
+/// ServiceAccounts given a role whose name or namespace the files cannot tell: one row each,
+/// marked unknown with the reason, instead of vanishing.
+fn unresolved_chains(ctx: &LintContext, out: &mut Vec<Chain>) {
+    for sa in &ctx.facts.unresolved_service_accounts {
+        let label = format!("? ({})", sa.why);
+        let sa_node = node(ctx, NodeKind::ServiceAccount, label, sa.span);
+        let role = sa.role_arn.as_ref().map(|arn| {
+            let name = crate::aws::arn::RoleArn::parse(&arn.value)
+                .map_or_else(|| arn.value.display(), |a| a.name.display());
+            node(ctx, NodeKind::Role, name, arn.span)
+        });
+        out.push(Chain::unresolved(
+            sa_node,
+            role,
+            Unresolved::ServiceAccountUnknown,
+        ));
+    }
 }
 
 /// The chains in one format, ending with a newline.

@@ -207,9 +207,38 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
         match chart_service_account(&chart, &values) {
             Found::Yes(sa) => facts.service_accounts.push(sa),
             Found::No => {}
-            Found::Unknown => facts.hidden_service_accounts = true,
+            Found::Unknown => {
+                facts.hidden_service_accounts = true;
+                facts
+                    .unresolved_service_accounts
+                    .extend(unresolved(&chart, &values));
+            }
         }
     }
+}
+
+/// A chart's ServiceAccount whose name cannot be told, when its values give it a role.
+pub(crate) fn unresolved(
+    chart: &ChartRelease<'_>,
+    values: &Values,
+) -> Option<super::UnresolvedServiceAccount> {
+    let mut path = split_key(chart.service_account_key);
+    path.push("annotations".to_string());
+    path.push(ROLE_ARN_KEY.to_string());
+    let role = values.get(&path)?;
+    let span = values.spans.get(&path).copied().unwrap_or(chart.label);
+    let role_arn = role
+        .to_str()
+        .filter(|s| !s.has_unknown())
+        .map(|s| Spanned::new(s, span));
+    Some(super::UnresolvedServiceAccount {
+        span: chart.label,
+        why: format!(
+            "the name chart {} gives its ServiceAccount is not known here",
+            chart.chart_name
+        ),
+        role_arn,
+    })
 }
 
 /// A release of a chart whose ServiceAccount rules are known, as installed.

@@ -17,7 +17,8 @@ use saphyr::{MarkedYaml, YamlData};
 
 use crate::eval::value::{Str, Symbol};
 use crate::facts::{
-    Annotation, Facts, Origin, PodServiceAccount, ServiceAccount, Spanned, Workload,
+    Annotation, Facts, Origin, PodServiceAccount, ROLE_ARN_KEY, ServiceAccount, Spanned,
+    UnresolvedServiceAccount, Workload,
 };
 use crate::parse::ParseError;
 use crate::parse::yaml::{
@@ -227,13 +228,31 @@ impl ManifestReader<'_> {
         }
     }
 
+    /// A ServiceAccount that exists but cannot be told apart: it hides ServiceAccounts, and
+    /// one given a role is shown as not checkable.
+    fn unresolved(&mut self, object: &MarkedYaml, why: &str, annotations: &[Annotation]) {
+        self.facts.hidden_service_accounts = true;
+        let role = annotations.iter().find(|a| a.key.value == ROLE_ARN_KEY);
+        if let Some(role) = role {
+            self.facts
+                .unresolved_service_accounts
+                .push(UnresolvedServiceAccount {
+                    span: self.positions.node_span(object),
+                    why: why.to_string(),
+                    role_arn: role.value.clone(),
+                });
+        }
+    }
+
     fn read_service_account(&mut self, object: &MarkedYaml) {
         let metadata = get(object, "metadata");
+        let mut annotations = Vec::new();
+        self.read_annotations(metadata, &mut annotations);
         let name = match self.identity(metadata, "name") {
             Identity::Known(name) => name,
             Identity::Absent => return,
             Identity::Unknown => {
-                self.facts.hidden_service_accounts = true;
+                self.unresolved(object, "its name is known only once rendered", &annotations);
                 return;
             }
         };
@@ -241,12 +260,14 @@ impl ManifestReader<'_> {
             Identity::Known(namespace) => (namespace, true),
             Identity::Absent => (Spanned::new("default".to_owned(), name.span), false),
             Identity::Unknown => {
-                self.facts.hidden_service_accounts = true;
+                self.unresolved(
+                    object,
+                    "its namespace is known only once rendered",
+                    &annotations,
+                );
                 return;
             }
         };
-        let mut annotations = Vec::new();
-        self.read_annotations(metadata, &mut annotations);
         self.facts.service_accounts.push(ServiceAccount {
             span: self.positions.node_span(object),
             name,

@@ -39,6 +39,9 @@ pub struct Facts {
     pub pod_identities: Vec<PodIdentityAssociation>,
     pub addon_roles: Vec<AddonRole>,
     pub helm_releases: Vec<HelmRelease>,
+    /// ServiceAccounts with a role whose name or namespace is known only once rendered:
+    /// not linked, but shown (`graph`) and counted as not checkable.
+    pub unresolved_service_accounts: Vec<UnresolvedServiceAccount>,
     pub parse_errors: Vec<ParseError>,
     /// Where a resource limit stopped evaluation; what lies beyond it is unknown.
     pub limits_hit: Vec<ParseError>,
@@ -120,6 +123,8 @@ impl Facts {
         self.pod_identities.extend(other.pod_identities);
         self.addon_roles.extend(other.addon_roles);
         self.helm_releases.extend(other.helm_releases);
+        self.unresolved_service_accounts
+            .extend(other.unresolved_service_accounts);
         self.parse_errors.extend(other.parse_errors);
         self.limits_hit.extend(other.limits_hit);
         self.hidden_service_accounts |= other.hidden_service_accounts;
@@ -293,6 +298,17 @@ impl ServiceAccount {
     pub fn qualified_name(&self) -> String {
         format!("{}/{}", self.namespace.value, self.name.value)
     }
+}
+
+/// A ServiceAccount given a role whose name or namespace cannot be known from the files (a
+/// template placeholder, a variable with no value): where it is written and why.
+#[derive(Debug, Clone)]
+pub struct UnresolvedServiceAccount {
+    pub span: Span,
+    /// Why its identity is unknown, e.g. `name is a template placeholder`.
+    pub why: String,
+    /// Its role-arn, as far as it is known.
+    pub role_arn: Option<Spanned<Str>>,
 }
 
 /// A Pod or an object with a pod template.

@@ -11,8 +11,8 @@ use hcl_edit::structure::Block;
 use super::addons;
 use super::policy::{PolicyReader, expand_blocks, expr_span, spanned_strings};
 use super::{
-    AddonRole, Annotation, Cluster, Facts, OidcProvider, PodIdentityAssociation, Role, RoleName,
-    ServiceAccount, Spanned,
+    AddonRole, Annotation, Cluster, Facts, OidcProvider, PodIdentityAssociation, ROLE_ARN_KEY,
+    Role, RoleName, ServiceAccount, Spanned, UnresolvedServiceAccount,
 };
 use crate::eval::module::{InstanceKey, Module, Resource, Scope};
 use crate::eval::value::{Str, Symbol, Value};
@@ -261,7 +261,24 @@ fn service_accounts<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &
     for (_, scope) in instances {
         match service_account(m, res, metadata, &scope, unit) {
             Some(sa) => facts.service_accounts.push(sa),
-            None => facts.hidden_service_accounts = true,
+            None => {
+                facts.hidden_service_accounts = true;
+                // Given a role, it is shown as not checkable rather than dropped.
+                let annotations = metadata
+                    .body
+                    .get_attribute("annotations")
+                    .map(|a| annotations_of(m, res.file, &a.value, &scope))
+                    .unwrap_or_default();
+                if let Some(role) = annotations.iter().find(|a| a.key.value == ROLE_ARN_KEY) {
+                    facts
+                        .unresolved_service_accounts
+                        .push(UnresolvedServiceAccount {
+                            span: m.user_span(res.label_span(), None),
+                            why: "its name or namespace is known only after apply".to_string(),
+                            role_arn: role.value.clone(),
+                        });
+                }
+            }
         }
     }
 }

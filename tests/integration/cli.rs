@@ -808,6 +808,7 @@ fn coverage_is_reported_in_every_format_and_unchecked_can_fail() {
         "not_checkable": 2,
         "role_not_in_scan": 1,
         "role_not_evaluated": 1,
+        "service_account_unknown": 0,
         "external": 0,
         "infrastructure_read": true,
         "summary": MIXED_COVERAGE,
