@@ -138,8 +138,12 @@ impl Diagnostic {
         self
     }
 
+    /// Add a note, once: both ends of a link may say the same thing.
     pub fn note(mut self, note: impl Into<String>) -> Self {
-        self.notes.push(note.into());
+        let note = note.into();
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
         self
     }
 
@@ -157,6 +161,18 @@ impl Diagnostic {
     pub fn rendered(mut self, how: &[String]) -> Self {
         self.notes.extend(how.iter().cloned());
         self
+    }
+
+    /// Say which flags must be on for what the finding is about to exist (`var.enable_x`):
+    /// found by evaluating the configuration with the flags that default to false on.
+    pub fn when(self, gates: &[String]) -> Self {
+        if gates.is_empty() {
+            return self;
+        }
+        self.note(format!(
+            "only when {}: off by default, checked as if on",
+            gates.join(" and ")
+        ))
     }
 
     pub fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {

@@ -179,10 +179,17 @@ impl RootInputs<'_> {
             self.cli_var_files,
             &self.settings.vars,
         );
-        let mut module = Module::root(self.workspace, module_dir, var_values);
-        if self.encrypted_tfvars.contains(dir) {
-            module.hide_defaults();
-        }
+        let root = |what_if: bool| {
+            let mut module = Module::root(self.workspace, module_dir, var_values.clone());
+            if self.encrypted_tfvars.contains(dir) {
+                module.hide_defaults();
+            }
+            if what_if {
+                module.what_if_enabled();
+            }
+            module
+        };
+        let module = root(false);
         let unit = dir_unit(self.sources, module_dir);
         let Some(first) = module_dir.files.first() else {
             return Facts::default();
@@ -197,6 +204,12 @@ impl RootInputs<'_> {
         let evaluated = guarded(first.id, name, "eval:", || {
             let mut facts = crate::facts::terraform::extract(&module, &unit);
             facts.limits_hit = module.limits_hit();
+            // Something had no instance: what do the flags left off create?
+            if module.saw_no_instances() {
+                let enabled = root(true);
+                let what_if = crate::facts::terraform::extract(&enabled, &unit);
+                facts = crate::facts::enabled::merge(facts, what_if);
+            }
             facts
         });
         evaluated.unwrap_or_else(|error| Facts {

@@ -2,7 +2,7 @@
 //! values of references between them.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -140,6 +140,20 @@ pub struct Module<'a> {
     steps: Cell<u64>,
     /// A `templatefile()` is being rendered: Terraform refuses to nest them.
     pub(super) in_template: Cell<bool>,
+    /// What-if evaluation: boolean variables left at a `false` default that decide whether
+    /// something exists (see [`Module::gate_variables`]) are taken as `true`.
+    what_if: bool,
+    /// The gate variables read while evaluating, innermost expression last.
+    gates_read: RefCell<Vec<BTreeSet<String>>>,
+    /// The gate variables each local read, for later reads of its cached value.
+    local_gates: RefCell<HashMap<String, BTreeSet<String>>>,
+    /// The gate variables that decide whether each block (by its first byte) exists.
+    block_gates: RefCell<HashMap<(FileId, usize), BTreeSet<String>>>,
+    /// The gate variables that decided this module instance exists (from its callers).
+    inherited_gates: BTreeSet<String>,
+    /// Whether some resource or module call of this root's tree has no instance.
+    saw_no_instances: Rc<Cell<bool>>,
+    gate_variables: std::cell::OnceCell<HashSet<String>>,
 }
 
 impl<'a> Module<'a> {
@@ -201,6 +215,13 @@ impl<'a> Module<'a> {
             in_progress: RefCell::new(HashSet::new()),
             steps: Cell::new(0),
             in_template: Cell::new(false),
+            what_if: false,
+            gates_read: RefCell::new(Vec::new()),
+            local_gates: RefCell::new(HashMap::new()),
+            block_gates: RefCell::new(HashMap::new()),
+            inherited_gates: BTreeSet::new(),
+            saw_no_instances: Rc::default(),
+            gate_variables: std::cell::OnceCell::new(),
         };
         for &(file, body, _) in &files {
             m.index_body(file, body);
@@ -346,6 +367,27 @@ impl<'a> Module<'a> {
     pub fn variable(&self, name: &str) -> EvalResult {
         let declared = self.variables.get(name).copied();
         let ty = declared.and_then(|(_, block)| block.body.get_attribute("type"));
+        if self.what_if
+            && !self.var_values.contains_key(name)
+            && !self.defaults_hidden
+            && self.gate_variables().contains(name)
+            && let Some((file, block)) = declared
+            && let Some(default) = block.body.get_attribute("default")
+            && matches!(
+                self.eval_in(file, &default.value, &Scope::default()),
+                Ok(Value::Bool(false))
+            )
+        {
+            let gate = if self.address.is_empty() {
+                format!("var.{name} = true")
+            } else {
+                format!("{name} = true in {}", self.address.trim_end_matches('.'))
+            };
+            if let Some(top) = self.gates_read.borrow_mut().last_mut() {
+                top.insert(gate);
+            }
+            return Ok(Value::Bool(true));
+        }
         if let Some(v) = self.var_values.get(name) {
             return Ok(match ty {
                 Some(t) => self.conform(v.clone(), &t.value),
@@ -384,7 +426,29 @@ impl<'a> Module<'a> {
             );
             self.limit_hit(span, message);
         }
-        self.memo(key, || self.eval_in(file, expr, &Scope::default()))
+        if !self.what_if {
+            return self.memo(key, || self.eval_in(file, expr, &Scope::default()));
+        }
+        // A cached local says which gates it read when it was computed.
+        let cached = self.cache.borrow().contains_key(&key);
+        if !cached {
+            self.gates_read.borrow_mut().push(BTreeSet::new());
+        }
+        let result = self.memo(key, || self.eval_in(file, expr, &Scope::default()));
+        if !cached {
+            let read = self.gates_read.borrow_mut().pop().unwrap_or_default();
+            self.local_gates.borrow_mut().insert(name.to_string(), read);
+        }
+        let read = self
+            .local_gates
+            .borrow()
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(top) = self.gates_read.borrow_mut().last_mut() {
+            top.extend(read);
+        }
+        result
     }
 
     /// Evaluate an expression written in `file`: literals remember where they were written.
@@ -473,7 +537,12 @@ impl<'a> Module<'a> {
         if dir.dir == self.dir || self.ancestors.contains(&dir.dir) {
             return None; // a module that calls itself
         }
-        let instances = self.instances_of(file, block)?;
+        // The gates read while setting up the call (its count, for_each and inputs) decide
+        // whether its instances exist.
+        self.gates_read.borrow_mut().push(BTreeSet::new());
+        let instances = self.instances_of(file, block);
+        let call_gates = self.gates_read.borrow_mut().pop().unwrap_or_default();
+        let instances = instances?;
         let budget = self.instance_budget.get();
         if instances.len() > budget {
             return None;
@@ -498,6 +567,9 @@ impl<'a> Module<'a> {
                 inputs.insert(arg.to_string(), value);
                 let span = Span::new(file, attr.value.span().unwrap_or(0..0));
                 input_spans.insert(arg.to_string(), self.user_span(span, None));
+                if !self.is_model {
+                    self.entry_spans(arg, file, &attr.value, 2, &mut input_spans);
+                }
             }
             let address = format!("{}module.{name}{}.", self.address, key.suffix());
             let mut child = Module::new(
@@ -510,6 +582,10 @@ impl<'a> Module<'a> {
             );
             child.input_spans = input_spans;
             child.root_key = self.root_key.clone();
+            child.what_if = self.what_if;
+            child.saw_no_instances = self.saw_no_instances.clone();
+            child.inherited_gates = self.inherited_gates.clone();
+            child.inherited_gates.extend(call_gates.iter().cloned());
             child.instance_budget = self.instance_budget.clone();
             child.limits_hit = self.limits_hit.clone();
             child.ancestors = self.ancestors.clone();
@@ -517,6 +593,70 @@ impl<'a> Module<'a> {
             out.push((key, Rc::new(child)));
         }
         Some(out)
+    }
+
+    /// Evaluate as if every gate variable left at a `false` default were `true` (see
+    /// [`Module::gate_variables`]): what the configuration creates once those flags are on.
+    pub fn what_if_enabled(&mut self) {
+        self.what_if = true;
+    }
+
+    /// Whether some resource or module call of this root's tree has no instance (a flag that
+    /// is off, an empty map): only then can a what-if evaluation add anything.
+    pub fn saw_no_instances(&self) -> bool {
+        self.saw_no_instances.get()
+    }
+
+    /// The flags that had to be on for this resource (or module call) to exist, as shown in a
+    /// note (`var.enable_x = true`); empty when it exists anyway.
+    pub fn gates_of(&self, res: &Resource<'a>) -> Vec<String> {
+        let key = (res.file, block_range(res.block).start);
+        let mut gates = self.inherited_gates.clone();
+        if let Some(own) = self.block_gates.borrow().get(&key) {
+            gates.extend(own.iter().cloned());
+        }
+        gates.into_iter().collect()
+    }
+
+    /// The variables that decide whether something exists: read (directly or through locals)
+    /// by a `count` or `for_each`, or passed into a module call (whose own gates they feed).
+    fn gate_variables(&self) -> &HashSet<String> {
+        self.gate_variables.get_or_init(|| {
+            let mut texts: Vec<&str> = Vec::new();
+            let text_of = |file: FileId, expr: &Expression| -> Option<&'a str> {
+                let (_, _, text) = self.files.iter().find(|(id, _, _)| *id == file)?;
+                text.get(expr.span()?)
+            };
+            for kinds in [&self.resources, &self.data] {
+                for res in kinds.values().flat_map(HashMap::values) {
+                    for key in ["count", "for_each"] {
+                        if let Some(a) = res.block.body.get_attribute(key) {
+                            texts.extend(text_of(res.file, &a.value));
+                        }
+                    }
+                }
+            }
+            for &(file, block) in self.module_calls.values() {
+                for a in block.body.attributes() {
+                    texts.extend(text_of(file, &a.value));
+                }
+            }
+            let mut variables = HashSet::new();
+            let mut seen_locals = HashSet::new();
+            while let Some(text) = texts.pop() {
+                for name in references(text, "var.") {
+                    variables.insert(name.to_string());
+                }
+                for name in references(text, "local.") {
+                    if seen_locals.insert(name.to_string())
+                        && let Some(&(file, expr)) = self.locals.get(name)
+                    {
+                        texts.extend(text_of(file, expr));
+                    }
+                }
+            }
+            variables
+        })
     }
 
     /// Treat unset variables as unknown (an encrypted tfvars file sets them out of sight).
@@ -527,6 +667,77 @@ impl<'a> Module<'a> {
     /// Where the caller wrote an input of this module instance.
     pub fn input_span(&self, name: &str) -> Option<Span> {
         self.input_spans.get(name).copied()
+    }
+
+    /// Where the caller wrote `attr` of the entry `key` of an input map, e.g. the
+    /// `service_account_role_arn` of `cluster_addons["vpc-cni"]`, for a model resource
+    /// made once per entry. `None` when no input has such an entry written out.
+    pub fn input_entry_span(&self, key: &str, attr: &str) -> Option<Span> {
+        let suffix = format!(".{key}.{attr}");
+        self.input_spans
+            .iter()
+            .filter(|(path, _)| {
+                path.strip_suffix(&suffix)
+                    .is_some_and(|input| !input.contains('.'))
+            })
+            .map(|(_, span)| *span)
+            .min_by_key(|span| (span.file, span.start))
+    }
+
+    /// Records the spans of the entries of an object literal written by the user (directly
+    /// or as a local), `path.key`, `depth` levels down.
+    fn entry_spans(
+        &self,
+        path: &str,
+        file: FileId,
+        expr: &'a Expression,
+        depth: usize,
+        out: &mut HashMap<String, Span>,
+    ) {
+        if depth == 0 {
+            return;
+        }
+        let (file, expr) = match expr {
+            Expression::Traversal(t) => {
+                let (Expression::Variable(root), [TraversalOperator::GetAttr(name)]) = (
+                    &t.expr,
+                    t.operators
+                        .as_slice()
+                        .iter()
+                        .map(|o| o.value())
+                        .collect::<Vec<_>>()
+                        .as_slice(),
+                ) else {
+                    return;
+                };
+                if root.as_str() != "local" {
+                    return;
+                }
+                match self.locals.get(name.as_str()) {
+                    Some(&(file, expr)) => (file, expr),
+                    None => return,
+                }
+            }
+            _ => (file, expr),
+        };
+        let Expression::Object(object) = expr else {
+            return;
+        };
+        for (key, value) in object.iter() {
+            let key = match key {
+                hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
+                hcl_edit::expr::ObjectKey::Expression(Expression::String(s)) => {
+                    s.value().to_string()
+                }
+                hcl_edit::expr::ObjectKey::Expression(_) => continue,
+            };
+            let entry = format!("{path}.{key}");
+            let value = value.expr();
+            if let Some(range) = value.span() {
+                out.insert(entry.clone(), Span::new(file, range));
+            }
+            self.entry_spans(&entry, file, value, depth - 1, out);
+        }
     }
 
     /// The value of an output of this module.
@@ -570,6 +781,23 @@ impl<'a> Module<'a> {
 
     /// The instances of a block with `for_each` or `count` (a resource or a module call).
     pub fn instances_of(&self, file: FileId, block: &Block) -> Option<Vec<(InstanceKey, Scope)>> {
+        self.gates_read.borrow_mut().push(BTreeSet::new());
+        let instances = self.instances_of_inner(file, block);
+        let read = self.gates_read.borrow_mut().pop().unwrap_or_default();
+        if instances.as_ref().is_some_and(Vec::is_empty) {
+            self.saw_no_instances.set(true);
+        }
+        if !read.is_empty() {
+            let key = (file, block_range(block).start);
+            self.block_gates.borrow_mut().insert(key, read.clone());
+        }
+        if let Some(top) = self.gates_read.borrow_mut().last_mut() {
+            top.extend(read);
+        }
+        instances
+    }
+
+    fn instances_of_inner(&self, file: FileId, block: &Block) -> Option<Vec<(InstanceKey, Scope)>> {
         let body = &block.body;
         if let Some(attr) = body.get_attribute("for_each") {
             let value = self.eval_in(file, &attr.value, &Scope::default()).ok()?;
@@ -912,6 +1140,25 @@ impl<'a> Module<'a> {
             _ => self.symbol_key(address),
         })
     }
+}
+
+/// The names after `prefix` (`var.`, `local.`) in an expression's text.
+fn references<'t>(text: &'t str, prefix: &str) -> Vec<&'t str> {
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices(prefix) {
+        let before = text[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+            continue;
+        }
+        let rest = &text[at + prefix.len()..];
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(rest.len());
+        if len > 0 {
+            out.push(&rest[..len]);
+        }
+    }
+    out
 }
 
 /// `arn:<partition>:iam::<account>:<resource>` followed by `path`.

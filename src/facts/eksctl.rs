@@ -248,6 +248,7 @@ impl ConfigReader<'_> {
             value: Some(role_arn),
         });
         self.facts.service_accounts.push(ServiceAccount {
+            when: Vec::new(),
             span: self.at.node_span(entry),
             name,
             namespace,
@@ -313,6 +314,7 @@ impl ConfigReader<'_> {
 
     fn push_role(&mut self, address: String, name: RoleName, span: Span, trust: TrustPolicy) {
         self.facts.roles.push(Role {
+            when: Vec::new(),
             symbol_key: address.clone(),
             address,
             module: String::new(),
@@ -375,6 +377,7 @@ impl ConfigReader<'_> {
         };
         if flag(Some(entry), "createServiceAccount") {
             self.facts.service_accounts.push(ServiceAccount {
+                when: Vec::new(),
                 span: self.at.node_span(entry),
                 name: service_account.clone(),
                 namespace: namespace.clone(),
@@ -387,6 +390,7 @@ impl ConfigReader<'_> {
             });
         }
         self.facts.pod_identities.push(PodIdentityAssociation {
+            when: Vec::new(),
             address,
             unit: self.unit.clone(),
             span: service_account.span,

@@ -188,6 +188,7 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             })
             .collect();
         facts.helm_releases.push(HelmRelease {
+            when: m.gates_of(res),
             address: format!("{}{}{}", m.address, res.address(), key.suffix()),
             span: label,
             chart: chart_name.to_string(),
@@ -205,7 +206,10 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             unit,
         };
         match chart_service_account(&chart, &values) {
-            Found::Yes(sa) => facts.service_accounts.push(sa),
+            Found::Yes(mut sa) => {
+                sa.when = m.gates_of(res);
+                facts.service_accounts.push(sa);
+            }
             Found::No => {}
             Found::Unknown => {
                 facts.hidden_service_accounts = true;
@@ -591,7 +595,10 @@ fn kubernetes_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts
         match manifest.get_attr("kind").as_known_str() {
             Some("ServiceAccount") => {
                 match object_service_account(&manifest, &span_of, fallback, unit) {
-                    Some(sa) => facts.service_accounts.push(sa),
+                    Some(mut sa) => {
+                        sa.when = m.gates_of(res);
+                        facts.service_accounts.push(sa);
+                    }
                     None => facts.hidden_service_accounts = true,
                 }
             }
@@ -671,7 +678,10 @@ fn kubectl_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &
         };
         if object.get_attr("kind").as_known_str() == Some("ServiceAccount") {
             match object_service_account(&object, &|_| span, span, unit) {
-                Some(sa) => facts.service_accounts.push(sa),
+                Some(mut sa) => {
+                    sa.when = m.gates_of(res);
+                    facts.service_accounts.push(sa);
+                }
                 None => facts.hidden_service_accounts = true,
             }
         }

@@ -269,6 +269,7 @@ impl ManifestReader<'_> {
             }
         };
         self.facts.service_accounts.push(ServiceAccount {
+            when: Vec::new(),
             span: self.positions.node_span(object),
             name,
             namespace,

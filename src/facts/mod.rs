@@ -9,6 +9,7 @@ pub mod argo;
 pub mod charts;
 pub mod commands;
 pub mod eksctl;
+pub mod enabled;
 pub mod kubernetes;
 pub mod kustomize;
 pub mod manifests;
@@ -177,6 +178,8 @@ pub struct Role {
     pub trust: Option<TrustPolicy>,
     /// Accounts the AWS provider of this module is restricted to (`allowed_account_ids`).
     pub provider_accounts: Vec<String>,
+    /// The flags (`var.enable_x`) that exist only when on: a role of a what-if evaluation.
+    pub when: Vec<String>,
 }
 
 impl Role {
@@ -255,6 +258,8 @@ pub struct ServiceAccount {
     /// Its name and namespace are fixed by what creates it (an EKS add-on): a trust that
     /// rejects it is what must change.
     pub fixed: bool,
+    /// The flags that must be on for it to exist (see [`Role::when`]).
+    pub when: Vec<String>,
 }
 
 impl ServiceAccount {
@@ -280,6 +285,7 @@ impl ServiceAccount {
             origin: Origin::Terraform,
             rendered: Vec::new(),
             fixed: false,
+            when: Vec::new(),
         }
     }
 
@@ -366,6 +372,8 @@ pub struct PodIdentityAssociation {
     pub service_account: Spanned<String>,
     /// `None` when unknown.
     pub role_arn: Option<Spanned<Str>>,
+    /// The flags that must be on for it to exist (see [`Role::when`]).
+    pub when: Vec<String>,
 }
 
 /// A role a module builds for a known add-on (a policy flag such as
@@ -380,6 +388,8 @@ pub struct AddonRole {
     pub span: Span,
     pub namespace: String,
     pub service_account: String,
+    /// The flags that must be on for the module to build the role for this add-on.
+    pub when: Vec<String>,
 }
 
 /// What a Helm release installs, as far as IRSA is concerned.
@@ -393,4 +403,6 @@ pub struct HelmRelease {
     pub namespace: String,
     /// Values that set an IRSA annotation, by dotted key path as written.
     pub annotation_settings: Vec<Spanned<String>>,
+    /// The flags that must be on for it to exist (see [`Role::when`]).
+    pub when: Vec<String>,
 }

@@ -126,6 +126,7 @@ fn roles<'a>(
     let Some(instances) = m.instances(res) else {
         let address = format!("{}{}", m.address, res.address());
         facts.roles.push(Role {
+            when: m.gates_of(res),
             symbol_key: m.symbol_key(&address),
             address,
             module: m.address.trim_end_matches('.').to_string(),
@@ -173,6 +174,7 @@ fn roles<'a>(
             .and_then(|a| reader.read(res.file, &a.value, &scope));
         facts.parse_errors.extend(reader.errors);
         facts.roles.push(Role {
+            when: m.gates_of(res),
             address,
             symbol_key,
             module: m.address.trim_end_matches('.').to_string(),
@@ -260,7 +262,10 @@ fn service_accounts<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &
     };
     for (_, scope) in instances {
         match service_account(m, res, metadata, &scope, unit) {
-            Some(sa) => facts.service_accounts.push(sa),
+            Some(mut sa) => {
+                sa.when = m.gates_of(res);
+                facts.service_accounts.push(sa);
+            }
             None => {
                 facts.hidden_service_accounts = true;
                 // Given a role, it is shown as not checkable rather than dropped.
@@ -406,7 +411,11 @@ fn local_exec_commands<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts
                 resource: &resource,
                 unit,
             };
+            let before = facts.service_accounts.len();
             super::commands::facts(&command, facts);
+            for sa in &mut facts.service_accounts[before..] {
+                sa.when = m.gates_of(res);
+            }
         }
     }
 }
@@ -421,14 +430,26 @@ fn eks_addons<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Fa
     for (key, scope) in instances {
         let name = set_string(m, res, &scope, "addon_name")
             .and_then(|(v, span)| Some(Spanned::new(v.as_known_str()?.to_string(), span)));
+        // In a model (the eks module's `cluster_addons`), the lines the user wrote for this
+        // add-on's entry.
+        let entry = |attr: &str| match &key {
+            InstanceKey::Key(k) => m.input_entry_span(k, attr),
+            _ => None,
+        };
         let role_arn =
             set_string(m, res, &scope, "service_account_role_arn").and_then(|(v, span)| {
                 let s = v.as_str()?.clone();
+                let span = entry("service_account_role_arn").unwrap_or(span);
                 (!s.has_unknown()).then(|| Spanned::new(s, span))
             });
         let address = address(m, res, &key);
         let at = m.user_span(res.label_span(), None);
+        let association_at = entry("pod_identity_association").unwrap_or(at);
+        let before = facts.service_accounts.len();
         addons::service_account(name.as_ref(), at, role_arn, &address, unit, facts);
+        for sa in &mut facts.service_accounts[before..] {
+            sa.when = m.gates_of(res);
+        }
         let mut known = true;
         let associations = expand_blocks(
             m,
@@ -458,9 +479,10 @@ fn eks_addons<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Fa
                 (!s.has_unknown()).then(|| Spanned::new(s, span))
             });
             facts.pod_identities.push(PodIdentityAssociation {
+                when: m.gates_of(res),
                 address: format!("{address}.pod_identity_association"),
                 unit: unit.to_string(),
-                span: at,
+                span: association_at,
                 namespace: Spanned::new(addon.namespace.to_string(), sa_span),
                 service_account: Spanned::new(service_account.to_string(), sa_span),
                 role_arn,
@@ -487,6 +509,7 @@ fn pod_identities<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mu
             (!s.has_unknown()).then(|| Spanned::new(s, span))
         });
         facts.pod_identities.push(PodIdentityAssociation {
+            when: m.gates_of(res),
             address: address(m, res, &key),
             unit: unit.to_string(),
             span: m.user_span(res.label_span(), None),
@@ -533,6 +556,7 @@ fn addon_roles<'a>(m: &Module<'a>, res: &Resource<'a>, facts: &mut Facts) {
             flag,
             namespace,
             service_account,
+            when: m.gates_of(res),
         });
     }
 }

@@ -61,6 +61,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             message,
         )
         .rendered(&sa.rendered)
+        .when(&sa.when)
         .about_service_account(link.sa);
         // The roles whose trust names exactly this ServiceAccount, in an account that is not
         // known to differ: what the annotation was meant to name, however unlike its name.

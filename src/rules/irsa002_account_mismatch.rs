@@ -39,6 +39,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             ),
         )
         .rendered(&sa.rendered)
+        .when(&sa.when)
         .about_service_account(link.sa)
         .about_role(role_id)
         .related(role.span, format!("role {name} is defined here, in account {role_account}"))
@@ -51,6 +52,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 text.replacen(&format!("::{account}:"), &format!("::{role_account}:"), 1),
             );
         }
-        out.push(d.in_module(&role.module));
+        out.push(d.in_module(&role.module).when(&role.when));
     }
 }

@@ -53,6 +53,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         out.push(
             diagnostic(sa, &subject, &link.arn.name, role.name_span, values)
                 .in_module(&role.module)
+                .when(&role.when)
                 .about_service_account(link.sa)
                 .about_role(*role_id),
         );
@@ -136,6 +137,7 @@ fn diagnostic(
         ),
     )
     .rendered(&sa.rendered)
+    .when(&sa.when)
     .help(help);
     for v in values {
         d = d.related(v.span, format!("trust policy admits {}", v.value.display()));
@@ -167,6 +169,7 @@ fn fixed_service_account(
         ),
     )
     .rendered(&sa.rendered)
+    .when(&sa.when)
     .related(sa.name.span, format!("runs as {}", sa.qualified_name()))
     .help(format!("admit {subject} in the role's trust policy"));
     for v in &values[1..] {

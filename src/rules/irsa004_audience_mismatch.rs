@@ -63,6 +63,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
 fn about(d: Diagnostic, link: &SaLink, roles: &[(RoleId, &Role)]) -> Diagnostic {
     let (id, role) = roles[0];
     d.in_module(&role.module)
+        .when(&role.when)
         .about_service_account(link.sa)
         .about_role(id)
 }

@@ -62,7 +62,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 .help(format!(
                     "build the condition key from the same issuer as the Federated principal: {principal_issuer}:{}",
                     if key_is(&c.key.value, "sub") { "sub" } else { "aud" }
-                )).in_module(&role.module).about_role(role_id));
+                )).in_module(&role.module)
+                .when(&role.when).about_role(role_id));
         }
     }
 }

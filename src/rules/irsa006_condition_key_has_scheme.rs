@@ -34,7 +34,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 )
                 .help(format!(
                     "IAM names OIDC condition keys without the scheme: use {fixed}, e.g. built with replace(<issuer url>, \"https://\", \"\")"
-                )).in_module(&role.module).about_role(role_id));
+                )).in_module(&role.module)
+                .when(&role.when).about_role(role_id));
         }
     }
 }

@@ -52,7 +52,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 if written.trim_matches('"') == c.operator.value {
                     d = d.fix(c.operator.span, written.replace(&c.operator.value, &like));
                 }
-                out.push(d.in_module(&role.module).about_role(role_id));
+                out.push(
+                    d.in_module(&role.module)
+                        .when(&role.when)
+                        .about_role(role_id),
+                );
             }
         }
     }

@@ -60,6 +60,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        out.push(d.in_module(&role.module).about_role(role_id));
+        out.push(
+            d.in_module(&role.module)
+                .when(&role.when)
+                .about_role(role_id),
+        );
     }
 }

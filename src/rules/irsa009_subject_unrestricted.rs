@@ -67,6 +67,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if let Some(span) = d_related.take() {
             d = d.related(span, "admits every subject");
         }
-        out.push(d.in_module(&role.module).about_role(role_id));
+        out.push(
+            d.in_module(&role.module)
+                .when(&role.when)
+                .about_role(role_id),
+        );
     }
 }

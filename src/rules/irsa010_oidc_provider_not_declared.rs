@@ -61,7 +61,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     .unwrap_or_else(|| "an unknown URL".into());
                 d = d.related(p.span, format!("declared provider {} for {url}", p.address));
             }
-            out.push(d.in_module(&role.module).about_role(role_id));
+            out.push(
+                d.in_module(&role.module)
+                    .when(&role.when)
+                    .about_role(role_id),
+            );
         }
     }
 }

@@ -43,6 +43,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             ),
         )
         .rendered(&sa.rendered)
+        .when(&sa.when)
         .related(role.path_span.unwrap_or(role.span), format!("role {name} has path {role_path}"))
         .help(format!("the role's ARN is ...:role{role_path}{name}"));
         if sa.origin == Origin::Manifest
@@ -58,6 +59,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         }
         out.push(
             d.in_module(&role.module)
+                .when(&role.when)
                 .about_service_account(link.sa)
                 .about_role(role_id),
         );

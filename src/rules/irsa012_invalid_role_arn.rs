@@ -35,6 +35,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .rendered(&sa.rendered)
+            .when(&sa.when)
             .help(help)
             .about_service_account(sa_id),
         );

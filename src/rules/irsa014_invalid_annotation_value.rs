@@ -47,6 +47,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         format!("{key} of service account {} {what}", sa.qualified_name()),
                     )
                     .rendered(&sa.rendered)
+                    .when(&sa.when)
                     .help(help)
                     .about_service_account(sa_id),
                 );

@@ -92,7 +92,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         d = d.help("remove the subject if the service account is gone, or add its manifest to the scan");
                     }
                 }
-                out.push(d.in_module(&role.module).about_role(role_id));
+                out.push(
+                    d.in_module(&role.module)
+                        .when(&role.when)
+                        .about_role(role_id),
+                );
             }
         }
     }

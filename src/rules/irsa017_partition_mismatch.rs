@@ -45,6 +45,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             ),
         )
         .rendered(&sa.rendered)
+        .when(&sa.when)
         .related(role.span, format!("role trusts an OIDC provider in partition {expected}"))
         .help(format!("write the ARN as arn:{expected}:iam::..."));
         if sa.origin == Origin::Manifest
@@ -55,6 +56,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         }
         out.push(
             d.in_module(&role.module)
+                .when(&role.when)
                 .about_service_account(link.sa)
                 .about_role(role_id),
         );

@@ -55,6 +55,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     ),
                 )
                 .rendered(&later.rendered)
+                .when(&later.when)
                 .related(first_arn.span, "first definition")
                 .help("keep one definition; whichever is applied last silently wins")
                 .about_service_account(later_id),

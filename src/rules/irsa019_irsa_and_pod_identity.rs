@@ -37,6 +37,15 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             else {
                 continue;
             };
+            // One role named both ways (an add-on's `service_account_role_arn` and its
+            // association): the pod gets that role either way.
+            if assoc
+                .role_arn
+                .as_ref()
+                .is_some_and(|r| r.value == annotation.value)
+            {
+                continue;
+            }
             out.push(
                 Diagnostic::new(
                     &RULE,
@@ -48,10 +57,12 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     ),
                 )
         .rendered(&sa.rendered)
+        .when(&sa.when)
                 .related(assoc.span, format!("Pod Identity association {}", assoc.address))
                 .help("keep one mechanism: remove the role-arn annotation once the Pod Identity role has the permissions, or remove the association")
                 .about_service_account(sa_id)
-                .about_association(assoc_id),
+                .about_association(assoc_id)
+                .when(&assoc.when),
             );
         }
     }

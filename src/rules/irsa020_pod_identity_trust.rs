@@ -53,7 +53,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             .help(format!(
                 "add a trust statement: Allow, Principal {{ Service = \"{POD_IDENTITY_SERVICE}\" }}, Action [\"sts:AssumeRole\", \"sts:TagSession\"]"
             )).in_module(&role.module)
+                .when(&role.when)
             .about_association(assoc_id)
+            .when(&assoc.when)
             .about_role(role_id));
     }
 }

@@ -50,8 +50,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 ),
             )
         .rendered(&sa.rendered)
+        .when(&sa.when)
             .related(role.name_span, format!("role {} gets a random suffix here", role.address))
             .help("pass the role's ARN from where the role is made (a Terraform output into kubernetes_service_account_v1, or let eksctl create the ServiceAccount), or give the role a fixed name (`name`, `use_name_prefix = false`, eksctl's `roleName`)").in_module(&role.module)
+                .when(&role.when)
             .about_service_account(link.sa)
             .about_role(role_id));
     }

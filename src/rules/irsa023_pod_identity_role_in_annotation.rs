@@ -35,6 +35,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let sa = ctx.service_account(link);
+        // With a Pod Identity association too, the annotation is never used: IRSA019's.
+        let associated = ctx.facts.pod_identities.iter().any(|a| {
+            a.namespace.value == sa.namespace.value && a.service_account.value == sa.name.value
+        });
+        if associated {
+            continue;
+        }
         out.push(
             Diagnostic::new(
                 &RULE,
@@ -46,8 +53,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 ),
             )
         .rendered(&sa.rendered)
+        .when(&sa.when)
             .related(role.name_span, format!("role {} is a Pod Identity role", link.arn.name.display()))
             .help("associate the role with the ServiceAccount through EKS Pod Identity instead of the annotation, or add an sts:AssumeRoleWithWebIdentity statement for the cluster's OIDC provider").in_module(&role.module)
+                .when(&role.when)
             .about_service_account(link.sa)
             .about_role(role_id));
     }

@@ -42,6 +42,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 Label::new(sub.key.span, "only the subject is checked"),
                 format!("trust statement checks {} but not {aud_key}", sub.key.value.display()),
             )
-            .help(format!("add a StringEquals condition {aud_key} = sts.amazonaws.com (or the audience your service accounts request)")).in_module(&role.module).about_role(role_id));
+            .help(format!("add a StringEquals condition {aud_key} = sts.amazonaws.com (or the audience your service accounts request)")).in_module(&role.module)
+                .when(&role.when).about_role(role_id));
     }
 }

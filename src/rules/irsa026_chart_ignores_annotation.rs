@@ -42,7 +42,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     ),
                 )
                 .related(release.span, format!("helm_release of chart {}", chart.name))
-                .help(format!("set {expected} instead; Helm drops values the chart does not read")),
+                .help(format!("set {expected} instead; Helm drops values the chart does not read"))
+                .when(&release.when),
             );
         }
     }

@@ -79,6 +79,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if let Some(link) = runs_as {
             d = d.about_service_account(link.sa);
         }
-        out.push(d.in_module(&role.module).about_role(addon.role));
+        out.push(
+            d.in_module(&role.module)
+                .when(&role.when)
+                .about_role(addon.role),
+        );
     }
 }
