@@ -28,6 +28,10 @@ const MODELS: &[(&str, &str)] = &[
     ),
     ("eks.tf", include_str!("models/eks.tf")),
     (
+        "iam-assumable-role-with-oidc.v3.tf",
+        include_str!("models/iam-assumable-role-with-oidc.v3.tf"),
+    ),
+    (
         "iam-assumable-role-with-oidc.v5.tf",
         include_str!("models/iam-assumable-role-with-oidc.v5.tf"),
     ),
