@@ -44,6 +44,9 @@ const MODELS: &[(&str, &str)] = &[
         include_str!("models/iam-role-for-service-accounts.v6.tf"),
     ),
     ("iam-role.v6.tf", include_str!("models/iam-role.v6.tf")),
+    ("karpenter.v19.tf", include_str!("models/karpenter.v19.tf")),
+    ("karpenter.v20.tf", include_str!("models/karpenter.v20.tf")),
+    ("karpenter.v21.tf", include_str!("models/karpenter.v21.tf")),
 ];
 
 pub struct Model {
@@ -198,7 +201,10 @@ mod tests {
         assert_eq!(ref_major("main"), None);
         assert_eq!(ref_major("64b19ecfc23025718cd687e24b7115777fd09666"), None);
         assert_eq!(ref_major("0486d25"), None);
-        assert_eq!(source_ref("terraform-aws-modules/eks/aws//modules/karpenter"), None);
+        assert_eq!(
+            source_ref("terraform-aws-modules/eks/aws//modules/karpenter"),
+            None
+        );
     }
 
     #[test]
