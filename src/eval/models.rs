@@ -19,6 +19,10 @@ use crate::source::SourceMap;
 /// Every model, by file name.
 const MODELS: &[(&str, &str)] = &[
     (
+        "eks-blueprints-addon.tf",
+        include_str!("models/eks-blueprints-addon.tf"),
+    ),
+    (
         "eks-blueprints-addons.tf",
         include_str!("models/eks-blueprints-addons.tf"),
     ),
