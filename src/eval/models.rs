@@ -19,6 +19,10 @@ use crate::source::SourceMap;
 /// Every model, by file name.
 const MODELS: &[(&str, &str)] = &[
     (
+        "eks-blueprints-addon.tf",
+        include_str!("models/eks-blueprints-addon.tf"),
+    ),
+    (
         "eks-blueprints-addons.tf",
         include_str!("models/eks-blueprints-addons.tf"),
     ),
@@ -27,6 +31,10 @@ const MODELS: &[(&str, &str)] = &[
         include_str!("models/eks-pod-identity.tf"),
     ),
     ("eks.tf", include_str!("models/eks.tf")),
+    (
+        "iam-assumable-role-with-oidc.v3.tf",
+        include_str!("models/iam-assumable-role-with-oidc.v3.tf"),
+    ),
     (
         "iam-assumable-role-with-oidc.v5.tf",
         include_str!("models/iam-assumable-role-with-oidc.v5.tf"),
@@ -40,6 +48,9 @@ const MODELS: &[(&str, &str)] = &[
         include_str!("models/iam-role-for-service-accounts.v6.tf"),
     ),
     ("iam-role.v6.tf", include_str!("models/iam-role.v6.tf")),
+    ("karpenter.v19.tf", include_str!("models/karpenter.v19.tf")),
+    ("karpenter.v20.tf", include_str!("models/karpenter.v20.tf")),
+    ("karpenter.v21.tf", include_str!("models/karpenter.v21.tf")),
 ];
 
 pub struct Model {
@@ -121,6 +132,28 @@ pub fn normalize_source(source: &str) -> Option<String> {
     })
 }
 
+/// The `ref` query parameter of a Git source (`...//modules/karpenter?ref=v19.21.0`).
+pub fn source_ref(source: &str) -> Option<&str> {
+    let (_, query) = source.split_once('?')?;
+    query.split('&').find_map(|p| p.strip_prefix("ref="))
+}
+
+/// The major version of a ref naming a release (`v19.21.0`, `tags/0.3.1`, `5`); `None` for a
+/// branch or a commit.
+pub fn ref_major(r: &str) -> Option<u64> {
+    let r = r.strip_prefix("tags/").unwrap_or(r);
+    let r = r.strip_prefix(['v', 'V']).unwrap_or(r);
+    let release = r.split(['-', '+']).next()?;
+    let parts: Vec<&str> = release.split('.').collect();
+    let numeric = parts
+        .iter()
+        .all(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    if !numeric || parts.len() > 3 {
+        return None;
+    }
+    parts[0].parse().ok()
+}
+
 /// The lowest major version a constraint allows (`~> 5.30` → 5, `>= 20.0, < 21` → 20).
 pub fn constraint_major(constraint: &str) -> Option<u64> {
     constraint
@@ -159,6 +192,23 @@ mod tests {
         assert_eq!(constraint_major(">= 20.0, < 21.0"), Some(20));
         assert_eq!(constraint_major("< 6.0, >= 5.1"), Some(5));
         assert_eq!(constraint_major("5.39.0"), Some(5));
+    }
+
+    #[test]
+    fn a_git_ref_pins_a_release_only_when_it_names_one() {
+        let source = "git::https://github.com/terraform-aws-modules/terraform-aws-eks.git//modules/karpenter?ref=v19.21.0";
+        assert_eq!(source_ref(source), Some("v19.21.0"));
+        assert_eq!(ref_major("v19.21.0"), Some(19));
+        assert_eq!(ref_major("tags/0.3.1"), Some(0));
+        assert_eq!(ref_major("4.7.0"), Some(4));
+        assert_eq!(ref_major("v1.2.0-rc1"), Some(1));
+        assert_eq!(ref_major("main"), None);
+        assert_eq!(ref_major("64b19ecfc23025718cd687e24b7115777fd09666"), None);
+        assert_eq!(ref_major("0486d25"), None);
+        assert_eq!(
+            source_ref("terraform-aws-modules/eks/aws//modules/karpenter"),
+            None
+        );
     }
 
     #[test]

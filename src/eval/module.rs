@@ -137,6 +137,8 @@ pub struct Module<'a> {
     pub(super) loader: &'a dyn FileLoader,
     cache: RefCell<HashMap<String, Value>>,
     in_progress: RefCell<HashSet<String>>,
+    /// Module calls read while they were being set up (seen unknown), most recent last.
+    cycle_hits: RefCell<Vec<String>>,
     steps: Cell<u64>,
     /// A `templatefile()` is being rendered: Terraform refuses to nest them.
     pub(super) in_template: Cell<bool>,
@@ -213,6 +215,7 @@ impl<'a> Module<'a> {
             loader: workspace.loader,
             cache: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(HashSet::new()),
+            cycle_hits: RefCell::new(Vec::new()),
             steps: Cell::new(0),
             in_template: Cell::new(false),
             what_if: false,
@@ -487,10 +490,28 @@ impl<'a> Module<'a> {
         // other sees it as unknown.
         let guard = format!("module.{name}");
         if !self.in_progress.borrow_mut().insert(guard.clone()) {
+            self.cycle_hits.borrow_mut().push(guard);
             return None;
         }
+        let hits_before = self.cycle_hits.borrow().len();
+        let budget_before = self.instance_budget.get();
         let computed = self.instantiate(name).map(Rc::new);
         self.in_progress.borrow_mut().remove(&guard);
+        // Reads of this call while it was set up are settled now. A read of another call still
+        // being set up saw it unknown: that result serves the other call's inputs only, and is
+        // made again, with the other call's values, when asked for next (Terraform orders
+        // resources, not module calls, so the real values are known).
+        let provisional = {
+            let mut hits = self.cycle_hits.borrow_mut();
+            let others: Vec<String> = hits.drain(hits_before..).filter(|h| *h != guard).collect();
+            let provisional = !others.is_empty();
+            hits.extend(others);
+            provisional
+        };
+        if provisional {
+            self.instance_budget.set(budget_before);
+            return computed;
+        }
         self.children
             .borrow_mut()
             .insert(name.to_string(), computed.clone());

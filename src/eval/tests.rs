@@ -301,6 +301,50 @@ fn modules_that_read_each_others_outputs_do_not_loop() {
 }
 
 #[test]
+fn a_module_read_while_its_reader_is_set_up_gets_the_readers_values_later() {
+    // The eks v19 examples: the cluster maps the Karpenter node role, and Karpenter's IRSA
+    // role trusts the cluster's provider. Terraform orders the resources, so both are known.
+    let root = r#"
+        module "cluster" {
+          source    = "./cluster"
+          node_role = module.karpenter.node_role
+        }
+        module "karpenter" {
+          source   = "./karpenter"
+          provider = module.cluster.provider
+        }
+        locals {
+          trusted = module.karpenter.trusted
+          cluster = module.cluster.provider
+        }
+    "#;
+    let cluster = r#"
+        variable "node_role" {}
+        output "provider" { value = "oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2" }
+    "#;
+    let karpenter = r#"
+        variable "provider" {}
+        output "trusted"   { value = "${var.provider}:sub" }
+        output "node_role" { value = "karpenter-node" }
+    "#;
+    let ws = workspace(&[
+        ("root", &[root]),
+        ("root/cluster", &[cluster]),
+        ("root/karpenter", &[karpenter]),
+    ]);
+    let m = Module::root(&ws, &ws.dirs[&PathBuf::from("root")], HashMap::new());
+    // The cluster is set up first and reads Karpenter, which then sees the cluster unknown.
+    assert_eq!(
+        m.local("cluster").unwrap(),
+        Value::str("oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2")
+    );
+    assert_eq!(
+        m.local("trusted").unwrap(),
+        Value::str("oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2:sub")
+    );
+}
+
+#[test]
 fn optional_object_attributes_are_filled_in() {
     let hcl = r#"
         variable "services" {

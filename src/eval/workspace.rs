@@ -57,8 +57,13 @@ impl Workspace<'_> {
 
     /// The model of a registry module for a version constraint, if irsa-lint knows it.
     pub fn model(&self, source: &str, version: Option<&str>) -> Option<&Model> {
+        let wanted = match (version, super::models::source_ref(source)) {
+            (Some(v), _) => super::models::constraint_major(v),
+            // A Git source pins its release with `?ref=`; a branch or a commit could be any.
+            (None, Some(r)) => Some(super::models::ref_major(r)?),
+            (None, None) => None,
+        };
         let source = super::models::normalize_source(source)?;
-        let wanted = version.and_then(super::models::constraint_major);
         let mut candidates: Vec<&Model> =
             self.models.iter().filter(|m| m.source == source).collect();
         candidates.sort_by_key(|m| *m.majors.start());

@@ -22,11 +22,22 @@ pub struct Chart {
     /// The values key of the `serviceAccount` block, e.g. `rbac.serviceAccount`.
     pub service_account: &'static str,
     pub default_name: DefaultName,
+    /// Values keys of the chart's other `serviceAccount` blocks (a node DaemonSet's), whose
+    /// annotations it also reads. Their ServiceAccounts are not modelled.
+    pub other_service_accounts: &'static [&'static str],
 }
 
 impl Chart {
     pub fn annotations_key(&self) -> String {
         format!("{}.annotations", self.service_account)
+    }
+
+    /// Whether the chart reads annotations under this values key (`x.annotations`): its
+    /// ServiceAccount's, or one of its other ServiceAccounts'.
+    pub fn reads_annotations_at(&self, key: &str) -> bool {
+        std::iter::once(self.service_account)
+            .chain(self.other_service_accounts.iter().copied())
+            .any(|sa| key == format!("{sa}.annotations"))
     }
 }
 
@@ -35,46 +46,55 @@ pub const CHARTS: &[Chart] = &[
         name: "aws-ebs-csi-driver",
         service_account: "controller.serviceAccount",
         default_name: DefaultName::Fixed("ebs-csi-controller-sa"),
+        other_service_accounts: &["node.serviceAccount"],
     },
     Chart {
         name: "aws-efs-csi-driver",
         service_account: "controller.serviceAccount",
         default_name: DefaultName::Fixed("efs-csi-controller-sa"),
+        other_service_accounts: &["node.serviceAccount"],
     },
     Chart {
         name: "aws-for-fluent-bit",
         service_account: "serviceAccount",
         default_name: DefaultName::Fullname,
+        other_service_accounts: &[],
     },
     Chart {
         name: "aws-load-balancer-controller",
         service_account: "serviceAccount",
         default_name: DefaultName::Fullname,
+        other_service_accounts: &[],
     },
     Chart {
         name: "cert-manager",
         service_account: "serviceAccount",
         default_name: DefaultName::Fullname,
+        other_service_accounts: &[],
     },
     Chart {
         name: "cluster-autoscaler",
         service_account: "rbac.serviceAccount",
         default_name: DefaultName::Unknown,
+        other_service_accounts: &[],
     },
     Chart {
         name: "external-dns",
         service_account: "serviceAccount",
         default_name: DefaultName::Fullname,
+        other_service_accounts: &[],
     },
     Chart {
         name: "external-secrets",
         service_account: "serviceAccount",
         default_name: DefaultName::Fullname,
+        other_service_accounts: &[],
     },
     Chart {
         name: "karpenter",
         service_account: "serviceAccount",
         default_name: DefaultName::Fullname,
+        other_service_accounts: &[],
     },
 ];
 
@@ -137,6 +157,19 @@ mod tests {
         );
         assert_eq!(find("../charts/external-dns").unwrap().name, "external-dns");
         assert!(find("nginx").is_none());
+    }
+
+    #[test]
+    fn csi_charts_read_their_node_service_account_annotations_too() {
+        let efs = find("aws-efs-csi-driver").unwrap();
+        assert!(efs.reads_annotations_at("controller.serviceAccount.annotations"));
+        assert!(efs.reads_annotations_at("node.serviceAccount.annotations"));
+        assert!(!efs.reads_annotations_at("serviceAccount.annotations"));
+        assert!(
+            !find("external-dns")
+                .unwrap()
+                .reads_annotations_at("node.serviceAccount.annotations")
+        );
     }
 
     #[test]

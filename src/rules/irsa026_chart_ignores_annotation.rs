@@ -26,7 +26,12 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             ROLE_ARN_KEY.replace('.', "\\.")
         );
         for setting in &release.annotation_settings {
-            if setting.value == expected {
+            // The chart's ServiceAccount, or another one it creates (a node DaemonSet's).
+            let read = setting
+                .value
+                .strip_suffix(&format!(".{}", ROLE_ARN_KEY.replace('.', "\\.")))
+                .is_some_and(|key| chart.reads_annotations_at(key));
+            if read {
                 continue;
             }
             out.push(

@@ -1,7 +1,9 @@
 # irsa-lint model: terraform-aws-modules/iam/aws//modules/iam-assumable-role-with-oidc
-# majors: 3-5
+# majors: 4-5
 #
-# One role trusting the providers in `provider_url(s)` for the listed subjects.
+# One role trusting the providers in `provider_url(s)` for the listed subjects. v4 renamed
+# the outputs from `this_iam_role_*` to `iam_role_*` (v2 and v3 are the `.v3` model) and
+# added `oidc_fully_qualified_audiences` in 4.3.
 
 variable "create_role" { default = false }
 variable "role_name" { default = null }

@@ -3,6 +3,11 @@
 #
 # What the module is documented to do, written for irsa-lint's evaluator: one role whose
 # trust policy admits `namespace_service_accounts` of each OIDC provider in `oidc_providers`.
+#
+# The module appeared in 4.12 and kept its inputs and outputs through v5 (v5 made
+# `role_policy_arns` a map). `assume_role_condition_test` exists since 4.14 and the `:aud`
+# condition since 4.22; the model writes the condition for every v4 release, since it admits
+# the audience every IRSA token carries.
 
 variable "create_role" { default = true }
 variable "role_name" { default = null }
