@@ -71,6 +71,7 @@ pub(super) fn units(inputs: Inputs<'_>) -> Units {
     let config_files = ConfigFiles::default();
     let mut parse_errors = Vec::new();
     let mut configs = Vec::new();
+    let mut unreadable = Vec::new();
     for (file, result) in parsed {
         match result {
             Ok(body) => {
@@ -80,9 +81,11 @@ pub(super) fn units(inputs: Inputs<'_>) -> Units {
                 config_files.insert(file.id, Some(dir.clone()));
                 configs.push((file, dir));
             }
+            // What a unit that cannot be parsed runs is unknown: it may make any role.
             Err(error) => {
                 config_files.insert(file.id, None);
                 parse_errors.push(error);
+                unreadable.push(file);
             }
         }
     }
@@ -97,7 +100,7 @@ pub(super) fn units(inputs: Inputs<'_>) -> Units {
         cwd: cwd.to_path_buf(),
         shown_from: shown_from.to_path_buf(),
     };
-    let (units, errors): (Vec<Unit>, Vec<Option<ParseError>>) = configs
+    let (mut units, errors): (Vec<Unit>, Vec<Option<ParseError>>) = configs
         .into_par_iter()
         .map(|(file, dir)| {
             let name = file.path.file_name().unwrap_or_default();
@@ -116,6 +119,12 @@ pub(super) fn units(inputs: Inputs<'_>) -> Units {
             (unit, error)
         })
         .unzip();
+    units.extend(unreadable.into_iter().map(|file| Unit {
+        file: file.id,
+        name: unit_of(sources, file.id),
+        dir: env.absolute(file.path.parent().unwrap_or(Path::new(""))),
+        config: unknown(file.id),
+    }));
     parse_errors.extend(errors.into_iter().flatten());
     parse_errors.extend(config_files.into_errors());
     Units {

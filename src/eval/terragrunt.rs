@@ -523,8 +523,8 @@ impl Unit<'_> {
             self.limit(
                 at,
                 format!(
-                    "Terragrunt configuration cycle: {}; terragrunt rejects it, and what it would \
-                     bring is unknown here",
+                    "configuration cycle: {}; Terragrunt rejects it, and what it would bring is \
+                     unknown here",
                     chain.join(&format!(" {verb} "))
                 ),
             );
@@ -534,8 +534,8 @@ impl Unit<'_> {
             self.limit(
                 at,
                 format!(
-                    "Terragrunt configuration files nest more than {MAX_DEPTH} deep here; what \
-                     {} would bring is unknown",
+                    "includes and reads of Terragrunt configurations nest more than {MAX_DEPTH} \
+                     deep here; what {} would bring is unknown",
                     self.shown(path)
                 ),
             );
