@@ -53,6 +53,8 @@ enum UnitModule {
     },
     /// The unit runs no module of its own (a root configuration that units include).
     None,
+    /// The source is not known, but may be one of these scanned directories.
+    Maybe(Vec<PathBuf>),
     /// A module that is not in the scan or not known: it may create anything.
     Unknown,
 }
@@ -135,15 +137,28 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
                 source: source.clone(),
                 version: version.clone(),
             },
-            Source::Unknown => UnitModule::Unknown,
+            Source::Unknown => {
+                let dirs: Vec<PathBuf> = unit
+                    .config
+                    .may_run
+                    .iter()
+                    .filter_map(|path| absolute.get(path).map(|dir| (*dir).clone()))
+                    .collect();
+                match dirs.is_empty() {
+                    true => UnitModule::Unknown,
+                    false => UnitModule::Maybe(dirs),
+                }
+            }
         })
         .collect();
     let run_by_units: HashSet<PathBuf> = unit_modules
         .iter()
-        .filter_map(|m| match m {
-            UnitModule::Dir(dir) => Some(dir.clone()),
-            _ => None,
+        .flat_map(|m| match m {
+            UnitModule::Dir(dir) => std::slice::from_ref(dir),
+            UnitModule::Maybe(dirs) => dirs.as_slice(),
+            _ => &[],
         })
+        .cloned()
         .collect();
     let (callees, standalone): (Vec<_>, Vec<_>) = others
         .into_iter()
@@ -285,35 +300,62 @@ impl RootInputs<'_> {
         if config.skip {
             return facts;
         }
+        let scanned = |dir: &PathBuf| {
+            let module_dir = self.workspace.dirs.get(dir)?;
+            let dir_tfvars = tfvars.get(dir).map(Vec::as_slice).unwrap_or_default();
+            Some((module_dir, dir_tfvars, self.encrypted_tfvars.contains(dir)))
+        };
         // A module that is not known, or code `generate` writes next to it, may create any
         // role or ServiceAccount.
-        let hidden = |mut facts: Facts| {
-            facts.hidden_roles = true;
-            facts.hidden_service_accounts = true;
-            facts
-        };
-        let (module_dir, dir_tfvars, encrypted) = match &module {
-            UnitModule::None => return facts,
-            UnitModule::Unknown => return hidden(facts),
-            UnitModule::Dir(dir) => match self.workspace.dirs.get(dir) {
-                Some(module_dir) => (
-                    module_dir,
-                    tfvars.get(dir).map(Vec::as_slice).unwrap_or_default(),
-                    self.encrypted_tfvars.contains(dir),
-                ),
-                None => return hidden(facts),
+        let mut hidden = config.generates_code;
+        match &module {
+            UnitModule::None => {}
+            UnitModule::Unknown => hidden = true,
+            UnitModule::Dir(dir) => match scanned(dir) {
+                Some((module_dir, dir_tfvars, encrypted)) => {
+                    let hide = config.inputs_incomplete || encrypted;
+                    facts.extend(self.run_unit(unit, module_dir, dir_tfvars, true, hide));
+                }
+                None => hidden = true,
             },
-            UnitModule::Remote { source, version } => {
-                match self.workspace.model(source, version.as_deref()) {
-                    Some(model) => (&model.dir, &[][..], false),
-                    None => return hidden(facts),
+            // Each folder the unit may run, with every variable unknown: what does not depend
+            // on them is still checked.
+            UnitModule::Maybe(dirs) => {
+                hidden = true;
+                for (module_dir, dir_tfvars, _) in dirs.iter().filter_map(scanned) {
+                    facts.extend(self.run_unit(unit, module_dir, dir_tfvars, false, true));
                 }
             }
-        };
+            UnitModule::Remote { source, version } => {
+                match self.workspace.model(source, version.as_deref()) {
+                    Some(model) => {
+                        let hide = config.inputs_incomplete;
+                        facts.extend(self.run_unit(unit, &model.dir, &[], true, hide));
+                    }
+                    None => hidden = true,
+                }
+            }
+        }
+        facts.hidden_roles |= hidden;
+        facts.hidden_service_accounts |= hidden;
+        facts
+    }
+
+    /// Evaluate a module as a unit's root, with the unit's inputs (or with none known), and
+    /// extract its facts in the unit's name.
+    fn run_unit(
+        &self,
+        unit: &Unit,
+        module_dir: &ModuleDir,
+        dir_tfvars: &[(String, Body)],
+        with_inputs: bool,
+        hide_defaults: bool,
+    ) -> Facts {
+        let config = &unit.config;
+        let inputs = config.inputs.iter().filter(|_| with_inputs);
         // Terragrunt sets its inputs as `TF_VAR_` variables: any tfvars file and flag wins.
-        let mut var_values: HashMap<String, Value> = config
-            .inputs
-            .iter()
+        let mut var_values: HashMap<String, Value> = inputs
+            .clone()
             .map(|(name, (value, _))| (name.clone(), value.clone()))
             .collect();
         var_values.extend(variable_values(
@@ -325,37 +367,27 @@ impl RootInputs<'_> {
         ));
         let call = RootCall {
             call_site: config.source_span,
-            input_spans: config
-                .inputs
-                .iter()
+            input_spans: inputs
                 .map(|(name, (_, span))| (name.clone(), *span))
                 .collect(),
             input_files: config.files.clone(),
         };
         let mut root = Module::called_root(self.workspace, module_dir, var_values, call);
-        if config.inputs_incomplete || encrypted {
+        if hide_defaults {
             root.hide_defaults();
         }
-        let name = self
-            .sources
-            .get(unit.file)
-            .path
-            .file_name()
-            .unwrap_or_default();
+        let path = &self.sources.get(unit.file).path;
+        let name = path.file_name().unwrap_or_default();
         let evaluated = guarded(unit.file, name, "eval:", || {
             let mut facts = crate::facts::terraform::extract(&root, &unit.name);
             facts.limits_hit = root.limits_hit();
             facts
         });
-        let mut unit_facts = evaluated.unwrap_or_else(|error| Facts {
+        let mut facts = evaluated.unwrap_or_else(|error| Facts {
             parse_errors: vec![error],
             ..Facts::default()
         });
-        name_the_unit(&mut unit_facts, &unit.name);
-        facts.extend(unit_facts);
-        if config.generates_code {
-            facts = hidden(facts);
-        }
+        name_the_unit(&mut facts, &unit.name);
         facts
     }
 }

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use super::guard::guarded;
 use super::loader::Loader;
+use super::read::{too_deep_error, too_deeply_nested};
 use super::{Cache, InputFile, unit_of};
 use crate::discover::FileKind;
 use crate::eval::terragrunt::{ConfigFiles, Env, Source, UnitConfig, config_dir};
@@ -68,7 +69,9 @@ pub(super) fn units(inputs: Inputs<'_>) -> Units {
         .into_par_iter()
         .map(|file| (file, parse(sources, file, cache)))
         .collect();
-    let config_files = ConfigFiles::default();
+    let config_files = ConfigFiles::new(|id, text| {
+        too_deeply_nested(text).map(|offset| too_deep_error(id, offset))
+    });
     let mut parse_errors = Vec::new();
     let mut configs = Vec::new();
     let mut unreadable = Vec::new();
@@ -158,6 +161,7 @@ fn unknown(file: FileId) -> UnitConfig {
     UnitConfig {
         source: Source::Unknown,
         source_span: Span::file_start(file),
+        may_run: Vec::new(),
         inputs: Default::default(),
         inputs_incomplete: true,
         skip: false,

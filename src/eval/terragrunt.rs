@@ -54,6 +54,9 @@ pub struct UnitConfig {
     pub source: Source,
     /// Where `terraform.source` is written; the unit file's start without one.
     pub source_span: Span,
+    /// When the source is not known: the local folders it may be, by the branches of a
+    /// condition (`get_env("ENV") == "prod" ? "git::...?ref=v1" : "../../modules//x"`).
+    pub may_run: Vec<PathBuf>,
     /// The `inputs`, merged with the included files', each with where it is written.
     pub inputs: BTreeMap<String, (Value, Span)>,
     /// Some variables may be set to values not known here (`inputs` not evaluated whole, a
@@ -70,13 +73,22 @@ pub struct UnitConfig {
 
 /// Terragrunt files parsed once for every unit, so that a file many units include is parsed
 /// once and its syntax error reported once.
-#[derive(Default)]
 pub struct ConfigFiles {
     parsed: Mutex<HashMap<FileId, Arc<OnceLock<Option<Arc<ModuleDir>>>>>>,
     errors: Mutex<Vec<ParseError>>,
+    /// Refuses a text before it is parsed (brackets nested too deep for the parser).
+    refuse: fn(FileId, &str) -> Option<ParseError>,
 }
 
 impl ConfigFiles {
+    pub fn new(refuse: fn(FileId, &str) -> Option<ParseError>) -> Self {
+        ConfigFiles {
+            parsed: Mutex::default(),
+            errors: Mutex::default(),
+            refuse,
+        }
+    }
+
     /// A file parsed elsewhere (a unit's own `terragrunt.hcl`); `None` when it did not parse
     /// (its error is reported where it was parsed).
     pub fn insert(&self, id: FileId, parsed: Option<Arc<ModuleDir>>) {
@@ -93,7 +105,11 @@ impl ConfigFiles {
     fn get(&self, id: FileId, path: &Path, text: &Arc<str>) -> Option<Arc<ModuleDir>> {
         let cell = self.parsed.lock().ok()?.entry(id).or_default().clone();
         // Parsed once: another unit asking meanwhile waits for this parse.
-        cell.get_or_init(|| match crate::parse::hcl::parse_body(id, text) {
+        let parse = || match (self.refuse)(id, text) {
+            Some(error) => Err(error),
+            None => crate::parse::hcl::parse_body(id, text),
+        };
+        cell.get_or_init(|| match parse() {
             Ok(body) => Some(Arc::new(config_dir(id, path, body, text.clone()))),
             Err(error) => {
                 if let Ok(mut errors) = self.errors.lock() {
@@ -151,9 +167,23 @@ impl Env<'_> {
             included: false,
         };
         let config = unit.config(file, &context);
-        let (source, source_span) = match &config.source {
-            Some((value, span)) => (source_of(value, &unit.dir), *span),
-            None => (Source::Own, Span::file_start(id)),
+        let (source, source_span, may_run) = match &config.source {
+            Some((value, span, candidates)) => {
+                let source = source_of(value, &unit.dir);
+                // A source not known may still be one of a few folders of the scan.
+                let may_run = match source {
+                    Source::Unknown => candidates
+                        .iter()
+                        .filter_map(|c| match source_of(c, &unit.dir) {
+                            Source::Local(dir) => Some(dir),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                (source, *span, may_run)
+            }
+            None => (Source::Own, Span::file_start(id), Vec::new()),
         };
         let inputs_incomplete = !config.inputs.complete || config.sets_variables;
         let inputs = match config.sets_variables {
@@ -163,6 +193,7 @@ impl Env<'_> {
         UnitConfig {
             source,
             source_span,
+            may_run,
             inputs,
             inputs_incomplete,
             skip: config.skip,
@@ -192,7 +223,8 @@ struct Context {
     /// `get_terragrunt_dir()`: the including unit's folder for an included file, the file's
     /// own for one read with `read_terragrunt_config()`.
     terragrunt_dir: PathBuf,
-    /// The folder of the file itself.
+    /// The folder of the file itself, where Terraform's functions (`file()`) resolve
+    /// relative paths.
     file_dir: PathBuf,
     /// The file is included by another (`get_parent_terragrunt_dir()` is its folder).
     included: bool,
@@ -202,7 +234,9 @@ struct Context {
 struct Config {
     locals: Value,
     inputs: Inputs,
-    source: Option<(Value, Span)>,
+    /// `terraform.source`, where it is written, and the values each branch of a condition
+    /// in it would give.
+    source: Option<(Value, Span, Vec<Value>)>,
     /// An `extra_arguments` block sets variables (var files, `-var`, `TF_VAR_`).
     sets_variables: bool,
     generates_code: bool,
@@ -213,7 +247,7 @@ impl Config {
     /// What Terragrunt exposes of a file as `include.<name>` or `read_terragrunt_config()`.
     fn exposed(&self) -> Value {
         let source = match &self.source {
-            Some((v, _)) => v.clone(),
+            Some((v, _, _)) => v.clone(),
             None => Value::Null,
         };
         Value::Map(BTreeMap::from([
@@ -358,12 +392,7 @@ impl Unit<'_> {
             includes: &includes,
             include: Some(include_value),
         };
-        let m = Module::hosted(
-            self.env.workspace,
-            file,
-            context.terragrunt_dir.clone(),
-            &host,
-        );
+        let m = Module::hosted(self.env.workspace, file, context.file_dir.clone(), &host);
 
         let mut locals = BTreeMap::new();
         for block in body.blocks().filter(|b| b.ident.as_str() == "locals") {
@@ -382,7 +411,8 @@ impl Unit<'_> {
             if let Some(attr) = block.body.get_attribute("source") {
                 let value = m.eval_in(id, &attr.value, &Scope::default());
                 let span = Span::new(id, attr.value.span().unwrap_or(0..0));
-                source = Some((value.unwrap_or(Value::Unknown), span));
+                let candidates = branches(&m, id, &attr.value);
+                source = Some((value.unwrap_or(Value::Unknown), span, candidates));
             }
             sets_variables |= block
                 .body
@@ -448,12 +478,7 @@ impl Unit<'_> {
             includes: &[],
             include: None,
         };
-        let m = Module::hosted(
-            self.env.workspace,
-            file,
-            context.terragrunt_dir.clone(),
-            &host,
-        );
+        let m = Module::hosted(self.env.workspace, file, context.file_dir.clone(), &host);
         let mut out = Vec::new();
         for block in blocks {
             let label = block
@@ -561,9 +586,8 @@ impl Unit<'_> {
     }
 
     fn shown(&self, path: &Path) -> String {
-        crate::discover::display_path(path, &self.env.shown_from)
-            .display()
-            .to_string()
+        let shown = path.strip_prefix(&self.env.shown_from).unwrap_or(path);
+        shown.display().to_string()
     }
 
     /// `read_terragrunt_config(path)`: the file's configuration, evaluated in its own folder.
@@ -609,10 +633,33 @@ fn unknown_config(at: Span) -> Config {
     Config {
         locals: Value::Unknown,
         inputs: Inputs::unknown(),
-        source: Some((Value::Unknown, at)),
+        source: Some((Value::Unknown, at, Vec::new())),
         sets_variables: false,
         generates_code: false,
         skip: false,
+    }
+}
+
+/// The values an expression may have by the branches of the conditions it is made of, when
+/// a condition is not known: `"${c ? "a" : "b"}"` may be `"a"` or `"b"`.
+fn branches(m: &Module<'_>, id: FileId, expr: &Expression) -> Vec<Value> {
+    let scope = Scope::default();
+    match expr {
+        Expression::Parenthesis(p) => branches(m, id, p.inner()),
+        Expression::Conditional(c) => match m.eval_in(id, &c.cond_expr, &scope).ok() {
+            Some(v) if v.truthy() == Some(true) => branches(m, id, &c.true_expr),
+            Some(v) if v.truthy() == Some(false) => branches(m, id, &c.false_expr),
+            _ => {
+                let mut out = branches(m, id, &c.true_expr);
+                out.extend(branches(m, id, &c.false_expr));
+                out
+            }
+        },
+        Expression::StringTemplate(t) => match t.iter().collect::<Vec<_>>().as_slice() {
+            [hcl_edit::template::Element::Interpolation(i)] => branches(m, id, &i.expr),
+            _ => vec![m.eval_in(id, expr, &scope).unwrap_or(Value::Unknown)],
+        },
+        other => vec![m.eval_in(id, other, &scope).unwrap_or(Value::Unknown)],
     }
 }
 
@@ -704,7 +751,7 @@ fn generates_code(m: &Module<'_>, id: FileId, block: &Block) -> bool {
     text.parts().iter().any(|part| match part {
         Part::Lit(text) => text.lines().any(|line| {
             let line = line.trim_start();
-            ["resource", "module", "data"].iter().any(|kw| {
+            ["resource", "module"].iter().any(|kw| {
                 line.strip_prefix(kw)
                     .is_some_and(|r| r.starts_with([' ', '"']))
             })
