@@ -235,4 +235,22 @@ fn generated_resources_hide_roles_but_a_generated_provider_does_not() {
         with_generate("resource \"aws_iam_role\" \"worker\" {\n  name = \"ledger-worker\"\n}");
     write(root, &[("live/api/terragrunt.hcl", &role)]);
     assert_eq!(rules(&lint_at(root)), Vec::<&str>::new());
+    // A provider file that an included root.hcl generates, by a path relative to root.hcl
+    // (its data sources create nothing).
+    let provider = "data \"aws_eks_cluster\" \"this\" {\n  name = \"ledger\"\n}\n\n\
+                    provider \"kubernetes\" {\n  host = data.aws_eks_cluster.this.endpoint\n}\n";
+    let root_hcl = "generate \"provider\" {\n  path      = \"provider.tf\"\n  \
+                    if_exists = \"overwrite\"\n  contents  = file(\"_common/provider.tf\")\n}\n";
+    let included = "include \"root\" {\n  path = find_in_parent_folders(\"root.hcl\")\n}\n\n\
+                    terraform {\n  source = \"../../modules//api-role\"\n}\n\n\
+                    inputs = {\n  namespace = \"payments\"\n}\n";
+    write(
+        root,
+        &[
+            ("live/_common/provider.tf", provider),
+            ("live/root.hcl", root_hcl),
+            ("live/api/terragrunt.hcl", included),
+        ],
+    );
+    assert_eq!(rules(&lint_at(root)), vec!["IRSA001"]);
 }
