@@ -71,10 +71,13 @@ pub struct UnitConfig {
     pub limits_hit: Vec<ParseError>,
 }
 
+/// A file's parse (`None` when it does not parse), made by the first unit that needs it.
+type ParsedOnce = OnceLock<Option<Arc<ModuleDir>>>;
+
 /// Terragrunt files parsed once for every unit, so that a file many units include is parsed
 /// once and its syntax error reported once.
 pub struct ConfigFiles {
-    parsed: Mutex<HashMap<FileId, Arc<OnceLock<Option<Arc<ModuleDir>>>>>>,
+    parsed: Mutex<HashMap<FileId, Arc<ParsedOnce>>>,
     errors: Mutex<Vec<ParseError>>,
     /// Refuses a text before it is parsed (brackets nested too deep for the parser).
     refuse: fn(FileId, &str) -> Option<ParseError>,
