@@ -10,7 +10,7 @@
 //! has that are not modelled here are unknown. Includes and reads that form a cycle, or go
 //! deeper than [`MAX_DEPTH`], stop with a warning and leave their values unknown.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -27,6 +27,9 @@ use crate::source::{FileId, Span};
 
 /// How many files deep includes and `read_terragrunt_config()` calls are followed.
 pub const MAX_DEPTH: usize = 16;
+/// How many Terragrunt files one unit may evaluate (includes are evaluated again wherever
+/// they are included, so nested includes could otherwise multiply).
+pub const MAX_FILES_PER_UNIT: usize = 256;
 
 /// The name `find_in_parent_folders()` looks for without an argument.
 const DEFAULT_CONFIG: &str = "terragrunt.hcl";
@@ -163,6 +166,7 @@ impl Env<'_> {
             files: RefCell::new(HashSet::from([id])),
             limits: RefCell::new(Vec::new()),
             reads: RefCell::new(HashMap::new()),
+            budget: Cell::new(MAX_FILES_PER_UNIT),
         };
         let context = Context {
             terragrunt_dir: dir.clone(),
@@ -218,6 +222,8 @@ struct Unit<'e> {
     limits: RefCell<Vec<ParseError>>,
     /// What each `read_terragrunt_config()` of a file returned: it depends on the file only.
     reads: RefCell<HashMap<PathBuf, Value>>,
+    /// How many more files the unit may evaluate.
+    budget: Cell<usize>,
 }
 
 /// The context Terragrunt evaluates a file in.
@@ -569,6 +575,18 @@ impl Unit<'_> {
             );
             return None;
         }
+        if self.budget.get() == 0 {
+            self.limit(
+                at,
+                format!(
+                    "this unit evaluates more than {MAX_FILES_PER_UNIT} Terragrunt files; what {} \
+                     would bring is unknown",
+                    self.shown(path)
+                ),
+            );
+            return None;
+        }
+        self.budget.set(self.budget.get() - 1);
         let (id, text) = self.env.workspace.loader.load(path)?;
         let file = self.env.files.get(id, path, &text)?;
         self.files.borrow_mut().insert(id);
