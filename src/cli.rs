@@ -23,8 +23,9 @@ const ABOUT: &str = "Find the silent mistakes in EKS IAM Roles for Service Accou
 const LONG_ABOUT: &str = "\
 Find the silent mistakes in EKS IAM Roles for Service Accounts wiring.
 
-irsa-lint reads Terraform (.tf, .tfvars), Kubernetes manifests (.yaml, .yml, .json, and
-.yaml.tpl, .yml.tpl, .tftpl templates) and eksctl ClusterConfig files side by side and
+irsa-lint reads Terraform (.tf, .tfvars, and Terragrunt's terragrunt.hcl), Kubernetes
+manifests (.yaml, .yml, .json, and .yaml.tpl, .yml.tpl, .tftpl templates) and eksctl
+ClusterConfig files side by side and
 reports where a ServiceAccount, its IAM role, the role's trust policy and the
 cluster's OIDC provider do not fit together. It never writes to the scanned files, never
 uses the network and never runs other programs.";

@@ -16,6 +16,9 @@ const SKIPPED_FOLDERS: &[&str] = &[".git", ".terraform", ".terragrunt-cache"];
 pub enum FileKind {
     Terraform,
     TfVars,
+    /// A Terragrunt configuration (`terragrunt.hcl`); the files it includes or reads are
+    /// read when it does.
+    Terragrunt,
     Yaml,
     Json,
 }
@@ -44,6 +47,9 @@ pub fn classify(path: &Path) -> Option<FileKind> {
     }
     if crate::parse::tfjson::is_tfvars_json(name) {
         return Some(FileKind::TfVars);
+    }
+    if name == "terragrunt.hcl" {
+        return Some(FileKind::Terragrunt);
     }
     let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
     match ext.as_str() {
@@ -137,6 +143,18 @@ mod tests {
         assert_eq!(kind("infra/prod.auto.tfvars.json"), Some(FileKind::TfVars));
         assert_eq!(kind("k8s/serviceaccount.json"), Some(FileKind::Json));
         assert_eq!(kind("infra/main.tf"), Some(FileKind::Terraform));
+    }
+
+    #[test]
+    fn terragrunt_units_are_read_and_other_hcl_only_when_included() {
+        let kind = |name: &str| classify(Path::new(name));
+        assert_eq!(
+            kind("live/prod/irsa/terragrunt.hcl"),
+            Some(FileKind::Terragrunt)
+        );
+        assert_eq!(kind("live/root.hcl"), None);
+        assert_eq!(kind("live/prod/account.hcl"), None);
+        assert_eq!(kind("live/prod/irsa/.terraform.lock.hcl"), None);
     }
 
     #[test]

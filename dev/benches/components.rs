@@ -38,7 +38,7 @@ fn main() {
         for (i, (_, kind, text)) in texts.iter().enumerate() {
             let id = FileId(i as u32);
             match kind {
-                FileKind::Terraform | FileKind::TfVars => {
+                FileKind::Terraform | FileKind::TfVars | FileKind::Terragrunt => {
                     let _ = irsa_lint::parse::hcl::parse_body(id, text);
                 }
                 _ => {

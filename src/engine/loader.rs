@@ -74,6 +74,28 @@ impl Loader {
 }
 
 impl FileLoader for Loader {
+    fn repo_root(&self, dir: &Path) -> Option<PathBuf> {
+        // In memory, the texts' paths are relative to one root.
+        let Some(roots) = &self.roots else {
+            return Some(PathBuf::from("."));
+        };
+        let mut root = None;
+        for ancestor in dir.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+            let Ok(canonical) = ancestor.canonicalize() else {
+                continue;
+            };
+            // Never look above the scanned roots.
+            if !roots.iter().any(|r| canonical.starts_with(r)) {
+                break;
+            }
+            if ancestor.join(".git").symlink_metadata().is_ok() {
+                return Some(ancestor.to_path_buf());
+            }
+            root = Some(ancestor.to_path_buf());
+        }
+        root
+    }
+
     fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
         let resolved = self.resolve(path)?;
         if let Some((id, text)) = self.known().get(&resolved) {

@@ -23,6 +23,7 @@ mod loader;
 mod manifests;
 mod read;
 mod terraform;
+mod terragrunt;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -267,14 +268,26 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     let (manifests, terraform) = rayon::join(
         || manifests::facts(&sources, &files, settings.cache.as_deref()),
         || {
+            let units = terragrunt::units(terragrunt::Inputs {
+                sources: &sources,
+                files: &files,
+                loader: &loader,
+                cache: settings.cache.as_deref(),
+                cwd,
+                shown_from,
+            });
             let inputs = terraform::Inputs {
                 sources: &sources,
                 files: &files,
                 settings,
                 loader: &loader,
                 encrypted_tfvars: &encrypted_tfvars,
+                units: &units.units,
+                cwd,
             };
-            terraform::facts(inputs, models)
+            let mut facts = terraform::facts(inputs, models);
+            facts.parse_errors.extend(units.parse_errors);
+            facts
         },
     );
     facts.extend(manifests);
@@ -283,9 +296,12 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
 
     // Roles come from Terraform and eksctl configs; without either, none can be checked.
     let infrastructure_read = !facts.roles.is_empty()
-        || files
-            .iter()
-            .any(|f| matches!(f.kind, FileKind::Terraform | FileKind::TfVars));
+        || files.iter().any(|f| {
+            matches!(
+                f.kind,
+                FileKind::Terraform | FileKind::TfVars | FileKind::Terragrunt
+            )
+        });
     let (diagnostics, coverage) = {
         let ctx =
             LintContext::new(&facts, &sources).with_external_roles(settings.external_roles.clone());

@@ -1,6 +1,8 @@
 //! Terraform facts: group `.tf`/`.tfvars` files by module directory, parse them, evaluate
 //! each root module (local modules through their callers, registry modules through the
 //! built-in models) with its variables set as `terraform plan` would, and extract facts.
+//! A module that Terragrunt units run is evaluated once per unit, with the unit's inputs
+//! (`super::terragrunt`), and not on its own.
 //!
 //! Syntax trees are many times the size of their text, so only the directories that take
 //! part in a local module call are held together; every other directory is parsed,
@@ -14,10 +16,12 @@ use rayon::prelude::*;
 
 use super::guard::guarded;
 use super::loader::Loader;
+use super::terragrunt::Unit;
 use super::{Cache, InputFile, Settings, unit_of};
 use crate::discover::FileKind;
 use crate::eval::models::Model;
-use crate::eval::module::Module;
+use crate::eval::module::{Module, RootCall};
+use crate::eval::terragrunt::Source;
 use crate::eval::value::Value;
 use crate::eval::workspace::{ModuleDir, ParsedFile, Workspace, normalize};
 use crate::facts::Facts;
@@ -32,6 +36,27 @@ pub(super) struct Inputs<'a> {
     pub loader: &'a Loader,
     /// Module directories whose tfvars are encrypted: their variables have no known values.
     pub encrypted_tfvars: &'a HashSet<PathBuf>,
+    /// The Terragrunt units of the scan: each runs a module as a root of its own.
+    pub units: &'a [Unit],
+    /// Makes relative paths absolute, as Terragrunt's are.
+    pub cwd: &'a Path,
+}
+
+/// The module a Terragrunt unit runs.
+enum UnitModule {
+    /// A scanned module directory.
+    Dir(PathBuf),
+    /// A registry module, through its model if irsa-lint has one.
+    Remote {
+        source: String,
+        version: Option<String>,
+    },
+    /// The unit runs no module of its own (a root configuration that units include).
+    None,
+    /// The source is not known, but may be one of these scanned directories.
+    Maybe(Vec<PathBuf>),
+    /// A module that is not in the scan or not known: it may create anything.
+    Unknown,
 }
 
 /// One module directory, parsed.
@@ -54,6 +79,8 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         settings,
         loader,
         encrypted_tfvars,
+        units,
+        cwd,
     } = inputs;
     let cache = settings.cache.as_deref();
     let mut by_dir: BTreeMap<PathBuf, DirFiles<'_>> = BTreeMap::new();
@@ -89,9 +116,53 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         .iter()
         .flat_map(|parsed| parsed.module.local_calls())
         .collect();
+    // Terragrunt units name their modules by absolute path; a directory they run is
+    // evaluated through them, with their inputs.
+    let absolute: HashMap<PathBuf, &PathBuf> = by_dir
+        .keys()
+        .map(|dir| (normalize(&cwd.join(dir)), dir))
+        .collect();
+    let unit_modules: Vec<UnitModule> = units
+        .iter()
+        .map(|unit| match &unit.config.source {
+            Source::Local(path) => match absolute.get(path) {
+                Some(dir) => UnitModule::Dir((*dir).clone()),
+                None => UnitModule::Unknown,
+            },
+            Source::Own => match absolute.get(&unit.dir) {
+                Some(dir) => UnitModule::Dir((*dir).clone()),
+                None => UnitModule::None,
+            },
+            Source::Remote { source, version } => UnitModule::Remote {
+                source: source.clone(),
+                version: version.clone(),
+            },
+            Source::Unknown => {
+                let dirs: Vec<PathBuf> = unit
+                    .config
+                    .may_run
+                    .iter()
+                    .filter_map(|path| absolute.get(path).map(|dir| (*dir).clone()))
+                    .collect();
+                match dirs.is_empty() {
+                    true => UnitModule::Unknown,
+                    false => UnitModule::Maybe(dirs),
+                }
+            }
+        })
+        .collect();
+    let run_by_units: HashSet<PathBuf> = unit_modules
+        .iter()
+        .flat_map(|m| match m {
+            UnitModule::Dir(dir) => std::slice::from_ref(dir),
+            UnitModule::Maybe(dirs) => dirs.as_slice(),
+            _ => &[],
+        })
+        .cloned()
+        .collect();
     let (callees, standalone): (Vec<_>, Vec<_>) = others
         .into_iter()
-        .partition(|(dir, _)| called.contains(*dir));
+        .partition(|(dir, _)| called.contains(*dir) || run_by_units.contains(*dir));
     kept.par_extend(
         callees
             .into_par_iter()
@@ -138,7 +209,7 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     let kept_roots: Vec<&PathBuf> = workspace
         .dirs
         .keys()
-        .filter(|d| !called.contains(*d))
+        .filter(|d| !called.contains(*d) && !run_by_units.contains(*d))
         .collect();
     let evaluated: Vec<(PathBuf, Facts)> = kept_roots
         .into_par_iter()
@@ -148,13 +219,18 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         })
         .collect();
     root_facts.extend(evaluated);
+    let unit_facts: Vec<Facts> = units
+        .par_iter()
+        .zip(unit_modules)
+        .map(|(unit, module)| root.unit_facts(unit, module, &tfvars))
+        .collect();
 
     // Parse errors first, then each root's facts, both in directory order.
     let mut facts = Facts {
         parse_errors: parse_errors.into_values().flatten().collect(),
         ..Facts::default()
     };
-    for f in root_facts.into_values() {
+    for f in root_facts.into_values().chain(unit_facts) {
         facts.extend(f);
     }
     facts
@@ -216,6 +292,133 @@ impl RootInputs<'_> {
             parse_errors: vec![error],
             ..Facts::default()
         })
+    }
+}
+
+impl RootInputs<'_> {
+    /// Evaluate the module a Terragrunt unit runs, with the unit's inputs, and extract its
+    /// facts in the unit's name.
+    fn unit_facts(
+        &self,
+        unit: &Unit,
+        module: UnitModule,
+        tfvars: &HashMap<PathBuf, Vec<(String, Body)>>,
+    ) -> Facts {
+        let config = &unit.config;
+        let mut facts = Facts {
+            limits_hit: config.limits_hit.clone(),
+            ..Facts::default()
+        };
+        // Terragrunt does not run a skipped unit.
+        if config.skip {
+            return facts;
+        }
+        let scanned = |dir: &PathBuf| {
+            let module_dir = self.workspace.dirs.get(dir)?;
+            let dir_tfvars = tfvars.get(dir).map(Vec::as_slice).unwrap_or_default();
+            Some((module_dir, dir_tfvars, self.encrypted_tfvars.contains(dir)))
+        };
+        // A module that is not known, or code `generate` writes next to it, may create any
+        // role or ServiceAccount.
+        let mut hidden = config.generates_code;
+        match &module {
+            UnitModule::None => {}
+            UnitModule::Unknown => hidden = true,
+            UnitModule::Dir(dir) => match scanned(dir) {
+                Some((module_dir, dir_tfvars, encrypted)) => {
+                    let hide = config.inputs_incomplete || encrypted;
+                    facts.extend(self.run_unit(unit, module_dir, dir_tfvars, true, hide));
+                }
+                None => hidden = true,
+            },
+            // Each folder the unit may run, with every variable unknown: what does not depend
+            // on them is still checked.
+            UnitModule::Maybe(dirs) => {
+                hidden = true;
+                for (module_dir, dir_tfvars, _) in dirs.iter().filter_map(scanned) {
+                    facts.extend(self.run_unit(unit, module_dir, dir_tfvars, false, true));
+                }
+            }
+            UnitModule::Remote { source, version } => {
+                match self.workspace.model(source, version.as_deref()) {
+                    Some(model) => {
+                        let hide = config.inputs_incomplete;
+                        facts.extend(self.run_unit(unit, &model.dir, &[], true, hide));
+                    }
+                    None => hidden = true,
+                }
+            }
+        }
+        facts.hidden_roles |= hidden;
+        facts.hidden_service_accounts |= hidden;
+        facts
+    }
+
+    /// Evaluate a module as a unit's root, with the unit's inputs (or with none known), and
+    /// extract its facts in the unit's name.
+    fn run_unit(
+        &self,
+        unit: &Unit,
+        module_dir: &ModuleDir,
+        dir_tfvars: &[(String, Body)],
+        with_inputs: bool,
+        hide_defaults: bool,
+    ) -> Facts {
+        let config = &unit.config;
+        let inputs = config.inputs.iter().filter(|_| with_inputs);
+        // Terragrunt sets its inputs as `TF_VAR_` variables: any tfvars file and flag wins.
+        let mut var_values: HashMap<String, Value> = inputs
+            .clone()
+            .map(|(name, (value, _))| (name.clone(), value.clone()))
+            .collect();
+        var_values.extend(variable_values(
+            self.workspace,
+            module_dir,
+            dir_tfvars,
+            self.cli_var_files,
+            &self.settings.vars,
+        ));
+        let call = RootCall {
+            call_site: config.source_span,
+            input_spans: inputs
+                .map(|(name, (_, span))| (name.clone(), *span))
+                .collect(),
+            input_files: config.files.clone(),
+        };
+        let mut root = Module::called_root(self.workspace, module_dir, var_values, call);
+        if hide_defaults {
+            root.hide_defaults();
+        }
+        let path = &self.sources.get(unit.file).path;
+        let name = path.file_name().unwrap_or_default();
+        let evaluated = guarded(unit.file, name, "eval:", || {
+            let mut facts = crate::facts::terraform::extract(&root, &unit.name);
+            facts.limits_hit = root.limits_hit();
+            facts
+        });
+        let mut facts = evaluated.unwrap_or_else(|error| Facts {
+            parse_errors: vec![error],
+            ..Facts::default()
+        });
+        name_the_unit(&mut facts, &unit.name);
+        facts
+    }
+}
+
+/// Findings about what a unit makes name the unit: the same module runs in many.
+fn name_the_unit(facts: &mut Facts, unit: &str) {
+    for role in &mut facts.roles {
+        role.module = match role.module.is_empty() {
+            true => format!("Terragrunt unit {unit}"),
+            false => format!("{} of Terragrunt unit {unit}", role.module),
+        };
+    }
+    let note = format!("deployed by Terragrunt unit {unit}");
+    for sa in &mut facts.service_accounts {
+        sa.rendered.push(note.clone());
+    }
+    for workload in &mut facts.workloads {
+        workload.rendered.push(note.clone());
     }
 }
 

@@ -103,9 +103,13 @@ impl<'a> Module<'a> {
 
     /// A string built by a template of the user's is shown where the template is written; one
     /// built inside a model keeps the origin of what was interpolated into it.
+    /// A string that carries a caller's input (see [`Module::called_root`]) keeps the input's
+    /// origin: that is where the value was chosen.
     fn written_at(&self, v: Value, range: Option<std::ops::Range<usize>>) -> Value {
         match (v, self.origin_of(range)) {
-            (Value::String(s), Some(origin)) => Value::String(s.with_origin(Some(origin))),
+            (Value::String(s), Some(origin)) if !self.is_input(s.origin) => {
+                Value::String(s.with_origin(Some(origin)))
+            }
             (v, _) => v,
         }
     }
@@ -203,6 +207,8 @@ impl<'a> Module<'a> {
                 None => Ok((Value::Unknown, &[])),
             },
             kind => match attr(0).and_then(|name| self.resource(kind, name)) {
+                // a root the host adds (`include`): the operators apply to its value
+                None if let Some(value) = self.host_root(kind) => Ok((value, ops)),
                 Some(res) => {
                     let (v, used) = self.resource_reference(res, &ops[1..], scope)?;
                     Ok((v, &ops[1 + used..]))

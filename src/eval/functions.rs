@@ -42,6 +42,13 @@ impl<'a> Module<'a> {
         for a in f.args.iter() {
             args.push(self.eval(a, scope)?);
         }
+        let at = crate::source::Span::new(
+            self.current_file().unwrap_or(crate::source::FileId(0)),
+            hcl_edit::Span::span(f).unwrap_or(0..0),
+        );
+        if let Some(result) = self.host_call(name, &args, at) {
+            return result;
+        }
         if name == "templatefile" {
             return self.templatefile(&args);
         }

@@ -6,6 +6,7 @@
 
 mod expr;
 mod functions;
+pub mod terragrunt;
 pub use functions::template_scope;
 pub mod models;
 pub mod module;
@@ -13,7 +14,7 @@ mod types;
 pub mod value;
 pub mod workspace;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::source::FileId;
@@ -22,6 +23,13 @@ use crate::source::FileId;
 /// so that spans can point into them. Implementations refuse paths outside the scanned roots.
 pub trait FileLoader: Sync {
     fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)>;
+
+    /// The root of the repository `dir` is in, as Terragrunt's `get_repo_root()` returns it:
+    /// the nearest folder with a `.git` within the scanned roots, else the scanned root that
+    /// holds `dir`. `None` when `dir` is not below a scanned root.
+    fn repo_root(&self, _dir: &Path) -> Option<PathBuf> {
+        None
+    }
 }
 #[cfg(test)]
 mod tests;

@@ -90,6 +90,28 @@ impl Scope {
     }
 }
 
+/// Functions and reference roots that a language built on Terraform's syntax adds to it
+/// (Terragrunt's `find_in_parent_folders()` and `include.root.locals`), consulted before
+/// Terraform's own.
+pub trait Host {
+    /// The value of a call of a function the host defines; `None` when it defines no `name`.
+    /// `at` is where the call is written.
+    fn call(&self, name: &str, args: &[Value], at: Span) -> Option<EvalResult>;
+    /// The value of a reference root the host defines (`include`); `None` when it does not.
+    fn root(&self, name: &str) -> Option<Value>;
+}
+
+/// How a root module is run from outside Terraform (a Terragrunt unit): where it is called
+/// from, where each of its inputs is written, and the files those inputs are written in.
+pub struct RootCall {
+    /// Shown for what a built-in model makes up itself (`terraform { source = ... }`).
+    pub call_site: Span,
+    pub input_spans: HashMap<String, Span>,
+    /// A value written in one of these files is shown there rather than in the module's code:
+    /// it is what the caller chose, and what to change.
+    pub input_files: HashSet<FileId>,
+}
+
 /// An evaluation that provably fails (a missing key of a known map, an out-of-range index):
 /// Terraform would raise an error, so `try()` moves on to its next argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +178,11 @@ pub struct Module<'a> {
     /// Whether some resource or module call of this root's tree has no instance.
     saw_no_instances: Rc<Cell<bool>>,
     gate_variables: std::cell::OnceCell<HashSet<String>>,
+    /// Functions and reference roots beyond Terraform's (see [`Host`]).
+    host: Option<&'a dyn Host>,
+    /// Files whose values are shown where they are written, even inside the module's code
+    /// (see [`RootCall::input_files`]); shared by the whole tree of a root.
+    input_files: Rc<HashSet<FileId>>,
 }
 
 impl<'a> Module<'a> {
@@ -175,6 +202,62 @@ impl<'a> Module<'a> {
     /// (its generated name suffix, its unevaluated name, a cluster's issuer).
     pub fn symbol_key(&self, address: &str) -> String {
         crate::eval::value::qualified_key(&self.root_key, address)
+    }
+
+    /// A root module run from outside Terraform, with its inputs set by the caller (a
+    /// Terragrunt unit's `inputs`).
+    pub fn called_root(
+        workspace: &'a Workspace<'a>,
+        dir: &'a ModuleDir,
+        var_values: HashMap<String, Value>,
+        call: RootCall,
+    ) -> Self {
+        let mut m = Module::new(
+            workspace,
+            dir,
+            var_values,
+            String::new(),
+            Some(call.call_site),
+            0,
+        );
+        m.input_spans = call.input_spans;
+        m.input_files = Rc::new(call.input_files);
+        m
+    }
+
+    /// A file in another language built on Terraform's syntax (a Terragrunt configuration),
+    /// evaluated with the functions and reference roots `host` adds. `dir` is where its
+    /// relative paths start.
+    pub fn hosted(
+        workspace: &'a Workspace<'a>,
+        file: &'a ModuleDir,
+        dir: PathBuf,
+        host: &'a dyn Host,
+    ) -> Self {
+        let mut m = Module::new(workspace, file, HashMap::new(), String::new(), None, 0);
+        m.dir = dir;
+        m.host = Some(host);
+        m
+    }
+
+    /// The host's function of this name, if it defines one.
+    pub(super) fn host_call(&self, name: &str, args: &[Value], at: Span) -> Option<EvalResult> {
+        self.host?.call(name, args, at)
+    }
+
+    /// The host's reference root of this name, if it defines one.
+    pub(super) fn host_root(&self, name: &str) -> Option<Value> {
+        self.host?.root(name)
+    }
+
+    /// Whether a value written at `origin` is the caller's input, shown where it is written.
+    pub(super) fn is_input(&self, origin: Option<Span>) -> bool {
+        origin.is_some_and(|o| self.input_files.contains(&o.file))
+    }
+
+    /// The file whose expression is being evaluated.
+    pub(super) fn current_file(&self) -> Option<FileId> {
+        self.current_file.get()
     }
 
     fn new(
@@ -225,6 +308,8 @@ impl<'a> Module<'a> {
             inherited_gates: BTreeSet::new(),
             saw_no_instances: Rc::default(),
             gate_variables: std::cell::OnceCell::new(),
+            host: None,
+            input_files: Rc::default(),
         };
         for &(file, body, _) in &files {
             m.index_body(file, body);
@@ -471,8 +556,14 @@ impl<'a> Module<'a> {
     }
 
     /// A span for a fact: in the user's code as is; in a model, where the value was written
-    /// by the user (its origin), or else the module call.
+    /// by the user (its origin), or else the module call. A value that came from the inputs
+    /// of a root run from outside Terraform is shown where the caller wrote it.
     pub fn user_span(&self, span: Span, origin: Option<Span>) -> Span {
+        if let Some(origin) = origin
+            && self.is_input(Some(origin))
+        {
+            return origin;
+        }
         if !self.is_model {
             return span;
         }
@@ -609,6 +700,7 @@ impl<'a> Module<'a> {
             child.inherited_gates.extend(call_gates.iter().cloned());
             child.instance_budget = self.instance_budget.clone();
             child.limits_hit = self.limits_hit.clone();
+            child.input_files = self.input_files.clone();
             child.ancestors = self.ancestors.clone();
             child.ancestors.push(self.dir.clone());
             out.push((key, Rc::new(child)));

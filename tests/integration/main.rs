@@ -20,6 +20,9 @@
 //! - `safety`: the README's guarantees: the fixtures are not written, the shipped code starts
 //!   no process and opens no socket, `file()` never reads outside the scanned roots.
 //! - `real_world`: patterns from public repositories that were once false findings or crashes.
+//! - `terragrunt`: Terragrunt units on disk: modules run through their units only,
+//!   `get_repo_root()` and included or read files below the scanned roots, and what a unit
+//!   does not show (var files, generated code, skipped units) staying unknown.
 //!
 //! The fixture cases and the rule docs' examples run in a test binary of their own
 //! (`tests/fixtures/`), one named trial per case.
@@ -36,3 +39,4 @@ mod precommit;
 mod real_world;
 mod robustness;
 mod safety;
+mod terragrunt;

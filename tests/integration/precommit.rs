@@ -281,6 +281,8 @@ fn every_kind_of_file_irsa_lint_reads_runs_the_hook() {
         ("k8s/app.json", "{}"),
         ("k8s/app.yaml.tpl", ""),
         ("templates/trust.tftpl", ""),
+        ("live/prod/app/terragrunt.hcl", ""),
+        ("live/root.hcl", ""),
     ];
     for (name, contents) in files {
         repository.write(name, contents);
@@ -306,7 +308,7 @@ fn the_published_hook_lints_the_whole_repository_once() {
     assert_eq!(field("pass_filenames"), &Value::Bool(false));
     assert_eq!(field("require_serial"), &Value::Bool(true));
     let files = field("files").as_str().unwrap();
-    assert_eq!(files, r"\.(tf|tfvars|tftpl|ya?ml|ya?ml\.tpl|json)$");
+    assert_eq!(files, r"\.(tf|tfvars|tftpl|hcl|ya?ml|ya?ml\.tpl|json)$");
     assert_eq!(hooks_manifest().as_sequence().unwrap().len(), 1);
     let readme = include_str!("../../README.md");
     assert!(

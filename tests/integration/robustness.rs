@@ -580,3 +580,54 @@ fn a_panic_while_reading_one_file_is_an_internal_error_on_that_file() {
         );
     }
 }
+
+#[test]
+fn terragrunt_includes_that_multiply_nest_or_loop_end() {
+    let tree = Tree::new();
+    // Each file includes the next one twice: 2^40 evaluations without a bound.
+    for i in 0..40 {
+        let next = format!("{}.hcl", i + 1);
+        tree.file(
+            &format!("live/{i}.hcl"),
+            format!(
+                "include \"a\" {{\n  path = \"{next}\"\n}}\n\ninclude \"b\" {{\n  path = \"{next}\"\n}}\n\n\
+                 locals {{\n  me = read_terragrunt_config(\"{i}.hcl\")\n}}\n\ninputs = {{\n  n{i} = {i}\n}}\n"
+            ),
+        );
+    }
+    tree.file("live/40.hcl", "inputs = {}\n");
+    tree.file(
+        "live/app/terragrunt.hcl",
+        "include \"nested\" {\n  path = \"../deep.hcl\"\n}\n\ninclude \"root\" {\n  path = \"../0.hcl\"\n}\n\n\
+         include \"self\" {\n  path = \"terragrunt.hcl\"\n}\n\ninclude \"folder\" {\n  path = \"..\"\n}\n",
+    );
+    tree.file(
+        "live/deep.hcl",
+        format!(
+            "locals {{\n  x = {}1{}\n}}\n",
+            "[".repeat(600),
+            "]".repeat(600)
+        ),
+    );
+    let linted = tree.lint();
+    linted.assert_witness();
+    let deep = linted.in_file("live/deep.hcl");
+    assert!(
+        deep.iter()
+            .any(|f| f.2 == "IRSA000" && f.3.contains("nested")),
+        "{deep:?}"
+    );
+    let findings = linted.findings();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.3 == "IRSA000" && f.4.contains("configuration cycle")),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.3 == "IRSA000" && f.4.contains("more than")),
+        "{findings:?}"
+    );
+}

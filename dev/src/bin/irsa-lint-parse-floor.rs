@@ -37,7 +37,9 @@ fn main() {
 
 fn parses(kind: FileKind, text: &str) -> bool {
     match kind {
-        FileKind::Terraform | FileKind::TfVars => hcl_edit::parser::parse_body(text).is_ok(),
+        FileKind::Terraform | FileKind::TfVars | FileKind::Terragrunt => {
+            hcl_edit::parser::parse_body(text).is_ok()
+        }
         FileKind::Yaml => yaml_events(text),
         FileKind::Json => serde_json::from_str::<serde_json::Value>(text).is_ok(),
     }
