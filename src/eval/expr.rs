@@ -76,7 +76,8 @@ impl<'a> Module<'a> {
             Expression::FuncCall(f) => self.call(f, scope),
             Expression::Traversal(t) => {
                 let ops: Vec<&TraversalOperator> = t.operators.iter().map(|o| o.value()).collect();
-                self.traverse(&t.expr, &ops, scope)
+                let v = self.traverse(&t.expr, &ops, scope)?;
+                Ok(self.referenced_at(v, t.span()))
             }
             Expression::UnaryOp(u) => {
                 let v = self.eval(&u.expr, scope)?;
@@ -104,6 +105,17 @@ impl<'a> Module<'a> {
     /// A string built by a template of the user's is shown where the template is written; one
     /// built inside a model keeps the origin of what was interpolated into it.
     fn written_at(&self, v: Value, range: Option<std::ops::Range<usize>>) -> Value {
+        match (v, self.origin_of(range)) {
+            (Value::String(s), Some(origin)) => Value::String(s.with_origin(Some(origin))),
+            (v, _) => v,
+        }
+    }
+
+    /// A string read through a reference in the user's code (`module.eks.oidc_provider`,
+    /// `local.issuer`) is shown where that reference is written: the outermost reference wins,
+    /// so a fact a module model builds from an input points at the input the user wrote, not
+    /// at the module call nor at a line the value passed through on its way.
+    fn referenced_at(&self, v: Value, range: Option<std::ops::Range<usize>>) -> Value {
         match (v, self.origin_of(range)) {
             (Value::String(s), Some(origin)) => Value::String(s.with_origin(Some(origin))),
             (v, _) => v,
