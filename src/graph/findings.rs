@@ -14,8 +14,9 @@ pub const ANNOTATION_RULES: &[&str] = &[
 ];
 /// Rules that say the role's trust (or its provider) rejects a ServiceAccount's token.
 pub const TRUST_RULES: &[&str] = &["IRSA003", "IRSA004"];
-/// The Federated principal names a provider the scan does not declare.
-pub const UNDECLARED_PROVIDER_RULES: &[&str] = &["IRSA010"];
+/// The Federated principal names a provider the scan does not declare, or is no provider ARN
+/// at all.
+pub const PRINCIPAL_RULES: &[&str] = &["IRSA010", "IRSA029"];
 /// A Pod Identity association's role does not trust the Pod Identity service.
 pub const POD_IDENTITY_TRUST_RULES: &[&str] = &["IRSA020"];
 

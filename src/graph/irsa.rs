@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::findings::{ANNOTATION_RULES, Findings, UNDECLARED_PROVIDER_RULES};
+use super::findings::{ANNOTATION_RULES, Findings, PRINCIPAL_RULES};
 use super::{
     Chain, Link, Node, NodeKind, Tail, Unresolved, cluster_of_issuer, cluster_of_provider, node,
 };
@@ -143,7 +143,7 @@ fn tail(
     let broken = findings.against_service_account(sa_id).or_else(|| {
         principals
             .iter()
-            .find_map(|p| findings.within(p.span, UNDECLARED_PROVIDER_RULES))
+            .find_map(|p| findings.within(p.span, PRINCIPAL_RULES))
     });
     let admitted = matches!(role.admits("sub", &sa.subject(), None), Admission::Admitted);
     let declared = principals

@@ -42,6 +42,7 @@ pub mod irsa025_audience_condition_missing;
 pub mod irsa026_chart_ignores_annotation;
 pub mod irsa027_addon_service_account_mismatch;
 pub mod irsa028_invalid_suppression;
+pub mod irsa029_invalid_provider_arn;
 #[cfg(test)]
 pub mod tester;
 
@@ -85,6 +86,7 @@ rule_table! {
     irsa026_chart_ignores_annotation,
     irsa027_addon_service_account_mismatch,
     irsa028_invalid_suppression,
+    irsa029_invalid_provider_arn,
 }
 
 /// Find a rule by id (`IRSA003`, any case) or name (`trust-subject-mismatch`).
