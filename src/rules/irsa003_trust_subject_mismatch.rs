@@ -6,7 +6,7 @@ use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Str;
 use crate::facts::{ServiceAccount, Spanned};
 use crate::link::LintContext;
-use crate::rules::RuleMeta;
+use crate::rules::{RuleMeta, irsa031_impossible_trust_subject};
 use crate::text::{edit_distance, glob_match};
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -36,6 +36,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let (role_id, role, values) = &rejections[0];
+        // A subject no ServiceAccount token can carry is IRSA031's finding.
+        if values
+            .iter()
+            .any(|v| irsa031_impossible_trust_subject::reports(role, v))
+        {
+            continue;
+        }
         // A StringEquals value with a wildcard that would match is IRSA007's finding.
         if values.iter().any(|v| {
             v.value

@@ -43,6 +43,7 @@ pub mod irsa026_chart_ignores_annotation;
 pub mod irsa027_addon_service_account_mismatch;
 pub mod irsa028_invalid_suppression;
 pub mod irsa029_invalid_provider_arn;
+pub mod irsa031_impossible_trust_subject;
 #[cfg(test)]
 pub mod tester;
 
@@ -87,6 +88,7 @@ rule_table! {
     irsa027_addon_service_account_mismatch,
     irsa028_invalid_suppression,
     irsa029_invalid_provider_arn,
+    irsa031_impossible_trust_subject,
 }
 
 /// Find a rule by id (`IRSA003`, any case) or name (`trust-subject-mismatch`).
