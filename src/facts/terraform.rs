@@ -47,6 +47,7 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     for res in m.resources_of("irsa_lint_addon_role", false) {
         addon_roles(m, res, &mut facts);
     }
+    facts.hidden_annotations |= annotates_service_accounts(m);
     // EKS add-ons create their ServiceAccounts inside the cluster, out of sight; so does
     // anything a model marks as such.
     let hidden = ["aws_eks_addon", "irsa_lint_hidden_service_accounts"];
@@ -271,29 +272,27 @@ fn service_account(
         Some(_) => Some(known("namespace")?),
         None => None,
     };
-    let annotations = metadata
+    let (annotations, annotations_known) = metadata
         .body
         .get_attribute("annotations")
         .map(|a| annotations_of(m, file, &a.value, scope))
-        .unwrap_or_default();
+        .unwrap_or((Vec::new(), true));
     let span = m.user_span(res.label_span(), None);
-    Some(ServiceAccount::terraform(
-        span,
-        name,
-        namespace,
-        annotations,
-        unit,
-    ))
+    let mut sa = ServiceAccount::terraform(span, name, namespace, annotations, unit);
+    sa.annotations_known = annotations_known;
+    Some(sa)
 }
 
-/// The annotations of a Terraform map, each key and value spanned where it is written.
+/// The annotations of a Terraform map, each key and value spanned where it is written, and
+/// whether every key is known (not when the map or a key cannot be evaluated).
 pub(super) fn annotations_of(
     m: &Module<'_>,
     file: crate::source::FileId,
     expr: &Expression,
     scope: &Scope,
-) -> Vec<Annotation> {
+) -> (Vec<Annotation>, bool) {
     let mut out = Vec::new();
+    let mut known = true;
     match expr {
         Expression::Object(o) => {
             for (k, v) in o.iter() {
@@ -304,7 +303,10 @@ pub(super) fn annotations_of(
                         .ok()
                         .and_then(|v| v.as_known_str().map(str::to_string)),
                 };
-                let Some(key) = key else { continue };
+                let Some(key) = key else {
+                    known = false;
+                    continue;
+                };
                 let value = m.eval_in(file, v.expr(), scope).ok();
                 let span = value_span(m, file, v.expr(), value.as_ref());
                 let value = value.and_then(|v| v.to_str()).filter(|s| !s.has_unknown());
@@ -317,8 +319,8 @@ pub(super) fn annotations_of(
                 });
             }
         }
-        other => {
-            if let Ok(Value::Map(map)) = m.eval_in(file, other, scope) {
+        other => match m.eval_in(file, other, scope) {
+            Ok(Value::Map(map)) => {
                 let span = m.user_span(expr_span(file, other), None);
                 for (k, v) in map {
                     let value = v.to_str().filter(|s| !s.has_unknown());
@@ -331,9 +333,11 @@ pub(super) fn annotations_of(
                     });
                 }
             }
-        }
+            Ok(Value::Null) => {}
+            _ => known = false,
+        },
     }
-    out
+    (out, known)
 }
 
 fn pod_identities<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
@@ -402,6 +406,48 @@ fn addon_roles<'a>(m: &Module<'a>, res: &Resource<'a>, facts: &mut Facts) {
             service_account,
         });
     }
+}
+
+/// Whether the module may annotate a ServiceAccount out of sight: a `kubernetes_annotations`
+/// resource whose kind is not provably another one, or a `local-exec` provisioner whose
+/// command runs `kubectl annotate` or `patch` on a ServiceAccount or names the role-arn key.
+fn annotates_service_accounts(m: &Module<'_>) -> bool {
+    let annotations_resource = m
+        .resources_of("kubernetes_annotations", false)
+        .iter()
+        .any(|r| {
+            let kind = r
+                .block
+                .body
+                .get_attribute("kind")
+                .and_then(|a| m.eval_in(r.file, &a.value, &Scope::default()).ok());
+            kind.as_ref()
+                .and_then(Value::as_known_str)
+                .is_none_or(|k| k == "ServiceAccount")
+        });
+    if annotations_resource {
+        return true;
+    }
+    m.files.iter().any(|(_, body, text)| {
+        body.blocks()
+            .filter(|b| b.ident.as_str() == "resource")
+            .flat_map(|b| b.body.blocks())
+            .filter(|p| {
+                p.ident.as_str() == "provisioner"
+                    && p.labels.first().map(|l| l.as_str()) == Some("local-exec")
+            })
+            .filter_map(|p| p.body.get_attribute("command"))
+            .filter_map(|a| a.value.span().and_then(|r| text.get(r)))
+            .any(|command| {
+                let command = command.to_ascii_lowercase();
+                let on_service_account = ["serviceaccount", " sa ", " sa/", "sa/"]
+                    .iter()
+                    .any(|w| command.contains(w));
+                command.contains("role-arn")
+                    || (on_service_account
+                        && (command.contains("annotate") || command.contains("patch")))
+            })
+    })
 }
 
 /// The accounts a module's single AWS provider is pinned to with `allowed_account_ids`.
