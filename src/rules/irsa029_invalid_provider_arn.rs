@@ -236,6 +236,27 @@ mod tests {
         assert_eq!(ids, ["IRSA029"]);
     }
 
+    /// The account is what is wrong, not the annotation: IRSA002 does not compare with it.
+    #[test]
+    fn an_account_that_is_not_twelve_digits_is_reported_once() {
+        let principal = "\"arn:aws:iam::48291037552:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2\"";
+        let sa = crate::rules::tester::service_account(
+            "payments",
+            "ledger-api",
+            "arn:aws:iam::482910375521:role/payments-ledger-api",
+        );
+        let analysis = crate::engine::analyze_sources(
+            vec![
+                ("infra/eks.tf".into(), OIDC_PROVIDER_TF.to_string()),
+                ("infra/iam.tf".into(), role(principal)),
+                ("k8s/sa.yaml".into(), sa),
+            ],
+            &crate::engine::Settings::default(),
+        );
+        let ids: Vec<&str> = analysis.diagnostics.iter().map(|d| d.rule_id).collect();
+        assert_eq!(ids, ["IRSA029"]);
+    }
+
     #[test]
     fn silent_for_provider_arns_and_other_principals() {
         for principal in [
