@@ -145,6 +145,140 @@ fn reference_at(text: &str, root: &str) -> String {
     text[start..end].to_string()
 }
 
+/// What is wrong with a Federated principal meant for an EKS cluster's OIDC provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderArnProblem {
+    /// What the value is instead, to follow "is not an OIDC provider ARN: ".
+    pub reason: String,
+    pub kind: ProviderArnMistake,
+    /// The issuer's host and path the principal was meant to name, when it can be told.
+    pub issuer: Option<Str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderArnMistake {
+    /// The issuer URL, `https://oidc.eks...`.
+    IssuerUrl,
+    /// The issuer's host and path, `oidc.eks...`.
+    IssuerHost,
+    /// An ARN whose issuer keeps its scheme: `...:oidc-provider/https://oidc.eks...`.
+    SchemeInArn,
+    /// An ARN where the issuer belongs: `...:oidc-provider/arn:...:oidc-provider/oidc.eks...`.
+    ArnInArn,
+    /// Some other part of the ARN is wrong (service, region, account, resource type).
+    Malformed,
+}
+
+/// Why a Federated principal that names an EKS issuer is not
+/// `arn:<partition>:iam::<account>:oidc-provider/<issuer host/path>`; `None` when it is one,
+/// when it names no EKS issuer (SAML, Cognito, another OIDC provider), or when its symbolic
+/// parts could still make it one.
+pub fn provider_arn_problem(principal: &Str) -> Option<ProviderArnProblem> {
+    let names_eks_issuer = principal.parts().iter().any(|p| match p {
+        Part::Sym(Symbol::Issuer(_)) => true,
+        Part::Lit(l) => l.contains("oidc.eks."),
+        _ => false,
+    });
+    if !names_eks_issuer {
+        return None;
+    }
+    let problem = |kind, reason: &str, issuer: Option<Str>| {
+        Some(ProviderArnProblem {
+            reason: reason.to_string(),
+            kind,
+            issuer,
+        })
+    };
+    for scheme in ["https://", "http://"] {
+        if principal.starts_with(scheme) == Tri::Yes {
+            return problem(
+                ProviderArnMistake::IssuerUrl,
+                "it is the cluster's issuer URL",
+                principal.strip_prefix(scheme),
+            );
+        }
+    }
+    let starts_with_issuer = matches!(
+        principal.parts().first(),
+        Some(Part::Sym(Symbol::Issuer(_)))
+    );
+    if starts_with_issuer || principal.starts_with("oidc.eks.") == Tri::Yes {
+        return problem(
+            ProviderArnMistake::IssuerHost,
+            "it is the issuer's host and path",
+            Some(principal.clone()),
+        );
+    }
+    let literals: Vec<&str> = principal
+        .parts()
+        .iter()
+        .filter_map(|p| match p {
+            Part::Lit(l) => Some(l.as_str()),
+            Part::Sym(_) => None,
+        })
+        .collect();
+    let after_marker = |principal: &Str| -> Option<Str> {
+        let parts = principal.split_literal("oidc-provider/")?;
+        parts.last().cloned()
+    };
+    let markers: usize = literals
+        .iter()
+        .map(|l| l.matches("oidc-provider/").count())
+        .sum();
+    if markers > 1 || literals.iter().any(|l| l.contains("oidc-provider/arn:")) {
+        return problem(
+            ProviderArnMistake::ArnInArn,
+            "oidc-provider/ is followed by another ARN instead of the issuer",
+            after_marker(principal),
+        );
+    }
+    for scheme in ["https://", "http://"] {
+        if literals
+            .iter()
+            .any(|l| l.contains(&format!("oidc-provider/{scheme}")))
+        {
+            return problem(
+                ProviderArnMistake::SchemeInArn,
+                &format!("the issuer after oidc-provider/ keeps its {scheme} scheme"),
+                after_marker(principal).and_then(|i| i.strip_prefix(scheme)),
+            );
+        }
+    }
+    let text = principal.as_known()?;
+    let malformed = |reason: &str| problem(ProviderArnMistake::Malformed, reason, None);
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    let not_iam = "it is not an IAM ARN (arn:<partition>:iam::<account>:...)";
+    let [arn, partition, service, region, account, resource] = parts.as_slice() else {
+        return malformed(if text.starts_with("arn:") {
+            not_iam
+        } else {
+            "it is not an ARN"
+        });
+    };
+    if *arn != "arn" {
+        return malformed("it is not an ARN");
+    }
+    if !PARTITIONS.contains(partition) {
+        return malformed(&format!("`{partition}` is not an AWS partition"));
+    }
+    if *service != "iam" || !region.is_empty() {
+        return malformed(not_iam);
+    }
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return malformed(&format!("account `{account}` is not 12 digits"));
+    }
+    let Some(issuer) = resource.strip_prefix("oidc-provider/") else {
+        let kind = resource.split('/').next().unwrap_or(resource);
+        return malformed(&format!(
+            "its resource is `{kind}`, not oidc-provider/<issuer>"
+        ));
+    };
+    if !issuer.starts_with("oidc.eks.") {
+        return malformed("the issuer does not follow oidc-provider/");
+    }
+    None
+}
+
 /// `arn:<partition>:rest` with the partition dropped, so a literal `aws` and the provider's
 /// symbolic partition compare equal.
 pub fn without_partition(arn: &Str) -> Str {

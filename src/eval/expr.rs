@@ -76,7 +76,8 @@ impl<'a> Module<'a> {
             Expression::FuncCall(f) => self.call(f, scope),
             Expression::Traversal(t) => {
                 let ops: Vec<&TraversalOperator> = t.operators.iter().map(|o| o.value()).collect();
-                self.traverse(&t.expr, &ops, scope)
+                let v = self.traverse(&t.expr, &ops, scope)?;
+                Ok(self.referenced_at(v, t.span()))
             }
             Expression::UnaryOp(u) => {
                 let v = self.eval(&u.expr, scope)?;
@@ -106,6 +107,20 @@ impl<'a> Module<'a> {
     /// A string that carries a caller's input (see [`Module::called_root`]) keeps the input's
     /// origin: that is where the value was chosen.
     fn written_at(&self, v: Value, range: Option<std::ops::Range<usize>>) -> Value {
+        match (v, self.origin_of(range)) {
+            (Value::String(s), Some(origin)) if !self.is_input(s.origin) => {
+                Value::String(s.with_origin(Some(origin)))
+            }
+            (v, _) => v,
+        }
+    }
+
+    /// A string read through a reference in the user's code (`module.eks.oidc_provider`,
+    /// `local.issuer`) is shown where that reference is written: the outermost reference wins,
+    /// so a fact a module model builds from an input points at the input the user wrote, not
+    /// at the module call nor at a line the value passed through on its way.
+    /// A value set by a Terragrunt unit keeps the unit's line: that is where it is written.
+    fn referenced_at(&self, v: Value, range: Option<std::ops::Range<usize>>) -> Value {
         match (v, self.origin_of(range)) {
             (Value::String(s), Some(origin)) if !self.is_input(s.origin) => {
                 Value::String(s.with_origin(Some(origin)))

@@ -365,3 +365,34 @@ fn optional_object_attributes_are_filled_in() {
     assert_eq!(local(hcl, "sa", &[]), Value::str("ledger-worker"));
     assert_eq!(local(hcl, "audience", &[]), Value::str("sts.amazonaws.com"));
 }
+
+#[test]
+fn a_string_read_through_a_reference_is_shown_where_the_reference_is_written() {
+    let hcl = r#"
+        resource "aws_eks_cluster" "main" { name = "platform" }
+        locals {
+          issuer  = aws_eks_cluster.main.identity[0].oidc[0].issuer
+          literal = "oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2"
+          copied  = local.literal
+        }
+    "#;
+    let at = |needle: &str| {
+        let start = hcl.find(needle).unwrap();
+        start..start + needle.len()
+    };
+    let origin = |name: &str| {
+        let v = local(hcl, name, &[]);
+        let span = v.as_str().unwrap().origin.unwrap();
+        span.start as usize..span.end as usize
+    };
+    assert_eq!(
+        origin("issuer"),
+        at("aws_eks_cluster.main.identity[0].oidc[0].issuer")
+    );
+    // The outermost reference wins over where the text was first written.
+    assert_eq!(origin("copied"), at("local.literal"));
+    assert_eq!(
+        origin("literal"),
+        at("\"oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2\"")
+    );
+}

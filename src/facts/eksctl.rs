@@ -240,7 +240,7 @@ impl ConfigReader<'_> {
             return;
         }
         let mut annotations = Vec::new();
-        read_annotations(self.at, metadata, &mut annotations);
+        let annotations_known = read_annotations(self.at, metadata, &mut annotations);
         // eksctl sets the annotation to the role it attaches, whatever was written.
         annotations.retain(|a| a.key.value != ROLE_ARN_KEY);
         annotations.push(Annotation {
@@ -254,6 +254,7 @@ impl ConfigReader<'_> {
             namespace,
             namespace_explicit,
             annotations,
+            annotations_known,
             unit: self.unit.clone(),
             origin: Origin::Manifest,
             rendered: Vec::new(),
@@ -383,6 +384,7 @@ impl ConfigReader<'_> {
                 namespace: namespace.clone(),
                 namespace_explicit: true,
                 annotations: Vec::new(),
+                annotations_known: true,
                 unit: self.unit.clone(),
                 origin: Origin::Manifest,
                 rendered: Vec::new(),

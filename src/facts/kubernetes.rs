@@ -318,6 +318,12 @@ pub(crate) fn chart_service_account(
     };
     let annotations_path = split_key(&format!("{service_account_key}.annotations"));
     let mut annotations = Vec::new();
+    // Values that could not be evaluated may hold annotations.
+    let annotations_known = !values.unknown
+        && matches!(
+            values.get(&annotations_path),
+            None | Some(Value::Map(_) | Value::Null)
+        );
     if let Some(Value::Map(map)) = values.get(&annotations_path) {
         for (k, v) in map {
             let mut p = annotations_path.clone();
@@ -336,6 +342,7 @@ pub(crate) fn chart_service_account(
     let explicit = namespace.span != label;
     let mut sa = ServiceAccount::terraform(label, name, Some(namespace), annotations, unit);
     sa.namespace_explicit = explicit;
+    sa.annotations_known = annotations_known;
     Found::Yes(sa)
 }
 
@@ -630,7 +637,12 @@ fn object_service_account(
         )),
     };
     let mut annotations = Vec::new();
-    if let Value::Map(map) = metadata.get_attr("annotations") {
+    let annotations_value = match &metadata {
+        Value::Map(m) => m.get("annotations").cloned().unwrap_or(Value::Null),
+        _ => Value::Unknown,
+    };
+    let annotations_known = matches!(annotations_value, Value::Map(_) | Value::Null);
+    if let Value::Map(map) = annotations_value {
         for (k, v) in map {
             let at = span_of(&["metadata", "annotations", k.as_str()]);
             annotations.push(Annotation {
@@ -642,13 +654,9 @@ fn object_service_account(
             });
         }
     }
-    Some(ServiceAccount::terraform(
-        span,
-        name,
-        namespace,
-        annotations,
-        unit,
-    ))
+    let mut sa = ServiceAccount::terraform(span, name, namespace, annotations, unit);
+    sa.annotations_known = annotations_known;
+    Some(sa)
 }
 
 /// `kubectl_manifest { yaml_body = ... }`: YAML written in Terraform (a heredoc, a

@@ -429,6 +429,7 @@ fn apply_patch(patch: &Patch, target: Option<&Target>, shown: &str, unit: &str, 
                     }
                 };
                 for sa in facts.service_accounts.iter_mut().filter(|sa| applies(sa)) {
+                    sa.annotations_known &= p.annotations_known;
                     for a in &p.annotations {
                         set_annotation(
                             &mut sa.annotations,
@@ -512,6 +513,7 @@ fn json_op_on_service_account(op: &JsonOp, span: Span, shown: &str, sa: &mut Ser
         }
         ("add" | "replace", ["metadata", "annotations"]) => {
             sa.annotations.clear();
+            sa.annotations_known = op.value.as_ref().is_some_and(|v| v.is_object());
             for (k, v) in op
                 .value
                 .as_ref()

@@ -117,7 +117,7 @@ pub(crate) fn read_annotations(
     positions: &ChunkPositions,
     metadata: Option<&MarkedYaml>,
     out: &mut Vec<Annotation>,
-) {
+) -> bool {
     let mut facts = Facts::default();
     let reader = ManifestReader {
         positions,
@@ -125,7 +125,7 @@ pub(crate) fn read_annotations(
         unit: "",
         facts: &mut facts,
     };
-    reader.read_annotations(metadata, out);
+    reader.read_annotations(metadata, out)
 }
 
 /// Whether a template that could not be read may have defined a ServiceAccount: it names the
@@ -247,7 +247,7 @@ impl ManifestReader<'_> {
     fn read_service_account(&mut self, object: &MarkedYaml) {
         let metadata = get(object, "metadata");
         let mut annotations = Vec::new();
-        self.read_annotations(metadata, &mut annotations);
+        let annotations_known = self.read_annotations(metadata, &mut annotations);
         let name = match self.identity(metadata, "name") {
             Identity::Known(name) => name,
             Identity::Absent => return,
@@ -275,6 +275,7 @@ impl ManifestReader<'_> {
             namespace,
             namespace_explicit,
             annotations,
+            annotations_known,
             unit: self.unit.to_owned(),
             origin: Origin::Manifest,
             rendered: Vec::new(),
@@ -355,17 +356,30 @@ impl ManifestReader<'_> {
     }
 
     /// Append `metadata.annotations`. Values are kept as written (`3600`, `true`); a null
-    /// value is the empty string; a key or value that is not a scalar is skipped.
-    fn read_annotations(&self, metadata: Option<&MarkedYaml>, out: &mut Vec<Annotation>) {
+    /// value is the empty string; a key or value that is not a scalar is skipped. Returns
+    /// whether every key is known: false when the annotations are not a mapping (a
+    /// placeholder) or a key is not a scalar or holds a placeholder.
+    fn read_annotations(&self, metadata: Option<&MarkedYaml>, out: &mut Vec<Annotation>) -> bool {
         let annotations = metadata.and_then(|m| get(m, "annotations")).map(untag);
-        let Some(YamlData::Mapping(entries)) = annotations.map(|a| &a.data) else {
-            return;
+        let entries = match annotations.map(|a| &a.data) {
+            Some(YamlData::Mapping(entries)) => entries,
+            None => return true,
+            Some(_) => {
+                return annotations
+                    .and_then(scalar)
+                    .is_some_and(|(text, style)| is_null(text, style));
+            }
         };
+        let mut known = true;
         let first_of_this_mapping = out.len();
         for (key, value) in entries {
-            let (Some((key_text, key_style)), Some((value_text, value_style))) =
-                (scalar(key), scalar(value))
-            else {
+            let Some((key_text, key_style)) = scalar(key) else {
+                known = false;
+                continue;
+            };
+            known &= !has_placeholder(key_text);
+            let Some((value_text, value_style)) = scalar(value) else {
+                known = false;
                 continue;
             };
             if is_null(key_text, key_style) {
@@ -394,6 +408,7 @@ impl ManifestReader<'_> {
                 )),
             });
         }
+        known
     }
 }
 
@@ -913,6 +928,18 @@ mod tests {
         for v in &facts.workloads[0].env {
             assert_eq!(slice(text, v.span), v.value);
         }
+    }
+
+    #[test]
+    fn annotations_are_known_unless_a_placeholder_or_a_non_scalar_hides_one() {
+        let sa = "kind: ServiceAccount\nmetadata:\n  name: api\n  namespace: pay\n";
+        let known = |text: &str| template(text).service_accounts[0].annotations_known;
+        assert!(known(sa));
+        assert!(known(&format!("{sa}  annotations: {{team: pay}}\n")));
+        assert!(known(&format!("{sa}  annotations:\n")));
+        assert!(!known(&format!("{sa}  annotations: ${{ANNOTATIONS}}\n")));
+        assert!(!known(&format!("{sa}  annotations:\n    ${{KEY}}: x\n")));
+        assert!(!known(&format!("{sa}  annotations:\n    a: [1]\n")));
     }
 
     #[test]

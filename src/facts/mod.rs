@@ -52,6 +52,10 @@ pub struct Facts {
     /// Some roles exist whose names cannot be seen (created inside modules): "no role of
     /// this name" cannot be proven.
     pub hidden_roles: bool,
+    /// Something may annotate ServiceAccounts out of sight (a Terraform `kubernetes_annotations`
+    /// of a ServiceAccount, `kubectl annotate` in a provisioner): "this ServiceAccount has no
+    /// role-arn annotation" cannot be proven.
+    pub hidden_annotations: bool,
 }
 
 /// A role's place in [`Facts::roles`]. Ids are meaningful only within the facts that made
@@ -130,6 +134,7 @@ impl Facts {
         self.limits_hit.extend(other.limits_hit);
         self.hidden_service_accounts |= other.hidden_service_accounts;
         self.hidden_roles |= other.hidden_roles;
+        self.hidden_annotations |= other.hidden_annotations;
     }
 }
 
@@ -249,6 +254,10 @@ pub struct ServiceAccount {
     pub namespace: Spanned<String>,
     pub namespace_explicit: bool,
     pub annotations: Vec<Annotation>,
+    /// Whether every annotation key is known. False when the annotations are set (in part) by
+    /// a value irsa-lint cannot read, an unknown map, key or Helm values, or a template
+    /// placeholder: an annotation may then exist that `annotations` does not list.
+    pub annotations_known: bool,
     /// The deployment unit: manifests in one folder are applied together.
     pub unit: String,
     pub origin: Origin,
@@ -281,6 +290,7 @@ impl ServiceAccount {
             name,
             namespace,
             annotations,
+            annotations_known: true,
             unit: unit.to_string(),
             origin: Origin::Terraform,
             rendered: Vec::new(),

@@ -56,6 +56,7 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     for res in m.resources_of("irsa_lint_addon_role", false) {
         addon_roles(m, res, &mut facts);
     }
+    facts.hidden_annotations |= annotates_service_accounts(m);
     // Anything a model marks as creating ServiceAccounts out of sight.
     if m.resources_of("irsa_lint_hidden_service_accounts", false)
         .iter()
@@ -269,7 +270,7 @@ fn service_accounts<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &
             None => {
                 facts.hidden_service_accounts = true;
                 // Given a role, it is shown as not checkable rather than dropped.
-                let annotations = metadata
+                let (annotations, _) = metadata
                     .body
                     .get_attribute("annotations")
                     .map(|a| annotations_of(m, res.file, &a.value, &scope))
@@ -307,29 +308,27 @@ fn service_account(
         Some(_) => Some(known("namespace")?),
         None => None,
     };
-    let annotations = metadata
+    let (annotations, annotations_known) = metadata
         .body
         .get_attribute("annotations")
         .map(|a| annotations_of(m, file, &a.value, scope))
-        .unwrap_or_default();
+        .unwrap_or((Vec::new(), true));
     let span = m.user_span(res.label_span(), None);
-    Some(ServiceAccount::terraform(
-        span,
-        name,
-        namespace,
-        annotations,
-        unit,
-    ))
+    let mut sa = ServiceAccount::terraform(span, name, namespace, annotations, unit);
+    sa.annotations_known = annotations_known;
+    Some(sa)
 }
 
-/// The annotations of a Terraform map, each key and value spanned where it is written.
+/// The annotations of a Terraform map, each key and value spanned where it is written, and
+/// whether every key is known (not when the map or a key cannot be evaluated).
 pub(super) fn annotations_of(
     m: &Module<'_>,
     file: crate::source::FileId,
     expr: &Expression,
     scope: &Scope,
-) -> Vec<Annotation> {
+) -> (Vec<Annotation>, bool) {
     let mut out = Vec::new();
+    let mut known = true;
     match expr {
         Expression::Object(o) => {
             for (k, v) in o.iter() {
@@ -340,7 +339,10 @@ pub(super) fn annotations_of(
                         .ok()
                         .and_then(|v| v.as_known_str().map(str::to_string)),
                 };
-                let Some(key) = key else { continue };
+                let Some(key) = key else {
+                    known = false;
+                    continue;
+                };
                 let value = m.eval_in(file, v.expr(), scope).ok();
                 let span = value_span(m, file, v.expr(), value.as_ref());
                 let value = value.and_then(|v| v.to_str()).filter(|s| !s.has_unknown());
@@ -353,8 +355,8 @@ pub(super) fn annotations_of(
                 });
             }
         }
-        other => {
-            if let Ok(Value::Map(map)) = m.eval_in(file, other, scope) {
+        other => match m.eval_in(file, other, scope) {
+            Ok(Value::Map(map)) => {
                 let span = m.user_span(expr_span(file, other), None);
                 for (k, v) in map {
                     let value = v.to_str().filter(|s| !s.has_unknown());
@@ -367,9 +369,11 @@ pub(super) fn annotations_of(
                     });
                 }
             }
-        }
+            Ok(Value::Null) => {}
+            _ => known = false,
+        },
     }
-    out
+    (out, known)
 }
 
 /// The `local-exec` commands of a resource that annotate or install ServiceAccounts.
@@ -436,12 +440,15 @@ fn eks_addons<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Fa
             InstanceKey::Key(k) => m.input_entry_span(k, attr),
             _ => None,
         };
-        let role_arn =
-            set_string(m, res, &scope, "service_account_role_arn").and_then(|(v, span)| {
-                let s = v.as_str()?.clone();
-                let span = entry("service_account_role_arn").unwrap_or(span);
-                (!s.has_unknown()).then(|| Spanned::new(s, span))
-            });
+        let role_set = set_string(m, res, &scope, "service_account_role_arn");
+        let role_is_set = role_set.is_some();
+        let role_arn = role_set.and_then(|(v, span)| {
+            let s = v.as_str()?.clone();
+            let span = entry("service_account_role_arn").unwrap_or(span);
+            (!s.has_unknown()).then(|| Spanned::new(s, span))
+        });
+        // A role given but unknown is an annotation irsa-lint cannot read.
+        let annotations_known = role_arn.is_some() || !role_is_set;
         let address = address(m, res, &key);
         let at = m.user_span(res.label_span(), None);
         let association_at = entry("pod_identity_association").unwrap_or(at);
@@ -449,6 +456,7 @@ fn eks_addons<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Fa
         addons::service_account(name.as_ref(), at, role_arn, &address, unit, facts);
         for sa in &mut facts.service_accounts[before..] {
             sa.when = m.gates_of(res);
+            sa.annotations_known = annotations_known;
         }
         let mut known = true;
         let associations = expand_blocks(
@@ -559,6 +567,48 @@ fn addon_roles<'a>(m: &Module<'a>, res: &Resource<'a>, facts: &mut Facts) {
             when: m.gates_of(res),
         });
     }
+}
+
+/// Whether the module may annotate a ServiceAccount out of sight: a `kubernetes_annotations`
+/// resource whose kind is not provably another one, or a `local-exec` provisioner whose
+/// command runs `kubectl annotate` or `patch` on a ServiceAccount or names the role-arn key.
+fn annotates_service_accounts(m: &Module<'_>) -> bool {
+    let annotations_resource = m
+        .resources_of("kubernetes_annotations", false)
+        .iter()
+        .any(|r| {
+            let kind = r
+                .block
+                .body
+                .get_attribute("kind")
+                .and_then(|a| m.eval_in(r.file, &a.value, &Scope::default()).ok());
+            kind.as_ref()
+                .and_then(Value::as_known_str)
+                .is_none_or(|k| k == "ServiceAccount")
+        });
+    if annotations_resource {
+        return true;
+    }
+    m.files.iter().any(|(_, body, text)| {
+        body.blocks()
+            .filter(|b| b.ident.as_str() == "resource")
+            .flat_map(|b| b.body.blocks())
+            .filter(|p| {
+                p.ident.as_str() == "provisioner"
+                    && p.labels.first().map(|l| l.as_str()) == Some("local-exec")
+            })
+            .filter_map(|p| p.body.get_attribute("command"))
+            .filter_map(|a| a.value.span().and_then(|r| text.get(r)))
+            .any(|command| {
+                let command = command.to_ascii_lowercase();
+                let on_service_account = ["serviceaccount", " sa ", " sa/", "sa/"]
+                    .iter()
+                    .any(|w| command.contains(w));
+                command.contains("role-arn")
+                    || (on_service_account
+                        && (command.contains("annotate") || command.contains("patch")))
+            })
+    })
 }
 
 /// The accounts a module's single AWS provider is pinned to with `allowed_account_ids`.

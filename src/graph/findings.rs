@@ -14,8 +14,12 @@ pub const ANNOTATION_RULES: &[&str] = &[
 ];
 /// Rules that say the role's trust (or its provider) rejects a ServiceAccount's token.
 pub const TRUST_RULES: &[&str] = &["IRSA003", "IRSA004", "IRSA027"];
-/// The Federated principal names a provider the scan does not declare.
-pub const UNDECLARED_PROVIDER_RULES: &[&str] = &["IRSA010"];
+/// The Federated principal names a provider the scan does not declare, or is no provider ARN
+/// at all.
+pub const PRINCIPAL_RULES: &[&str] = &["IRSA010", "IRSA029"];
+/// A subject of the role's trust that no ServiceAccount token carries: the trust rules stay
+/// silent on it, and this breaks the link instead.
+pub const SUBJECT_RULES: &[&str] = &["IRSA031"];
 /// A Pod Identity association's role does not trust the Pod Identity service.
 pub const POD_IDENTITY_TRUST_RULES: &[&str] = &["IRSA020"];
 

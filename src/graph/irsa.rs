@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::findings::{ANNOTATION_RULES, Findings, UNDECLARED_PROVIDER_RULES};
+use super::findings::{ANNOTATION_RULES, Findings, PRINCIPAL_RULES, SUBJECT_RULES};
 use super::{
     Chain, Link, Node, NodeKind, Tail, Unresolved, cluster_of_issuer, cluster_of_provider, node,
 };
@@ -140,12 +140,22 @@ fn tail(
     role: &Role,
 ) -> Tail {
     let principals = trusted_principals(role, &sa.subject());
-    let broken = findings.against_service_account(sa_id).or_else(|| {
-        principals
-            .iter()
-            .find_map(|p| findings.within(p.span, UNDECLARED_PROVIDER_RULES))
-    });
-    let admitted = matches!(role.admits("sub", &sa.subject(), None), Admission::Admitted);
+    let admission = role.admits("sub", &sa.subject(), None);
+    let broken = findings
+        .against_service_account(sa_id)
+        .or_else(|| {
+            principals
+                .iter()
+                .find_map(|p| findings.within(p.span, PRINCIPAL_RULES))
+        })
+        .or_else(|| match &admission {
+            // The rejecting subject is one no token carries (IRSA031 reports it, not IRSA003).
+            Admission::Rejected(values) => values
+                .iter()
+                .find_map(|v| findings.within(v.span, SUBJECT_RULES)),
+            _ => None,
+        });
+    let admitted = matches!(admission, Admission::Admitted);
     let declared = principals
         .iter()
         .find_map(|p| ctx.providers_named(&p.value).into_iter().next());

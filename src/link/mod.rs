@@ -239,6 +239,11 @@ fn role_account(role: &Role) -> Option<String> {
                 && parts[2].as_known() == Some("iam")
             {
                 let account = parts[4].as_known()?.to_string();
+                // Not an account at all: IRSA029 reports the principal, and no annotation can
+                // be compared with it.
+                if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
                 if found.as_ref().is_some_and(|a| *a != account) {
                     return None;
                 }

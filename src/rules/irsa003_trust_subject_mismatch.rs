@@ -6,7 +6,7 @@ use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Str;
 use crate::facts::{RoleId, ServiceAccount, Spanned};
 use crate::link::LintContext;
-use crate::rules::RuleMeta;
+use crate::rules::{RuleMeta, irsa031_impossible_trust_subject};
 use crate::text::{edit_distance, glob_match};
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -40,6 +40,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         // IRSA027's to compare.
         let addon_role = |id: &RoleId| ctx.facts.addon_roles.iter().any(|a| a.role == *id);
         if sa.fixed && rejections.iter().all(|(id, _, _)| addon_role(id)) {
+            continue;
+        }
+        // A subject no ServiceAccount token can carry is IRSA031's finding.
+        if values
+            .iter()
+            .any(|v| irsa031_impossible_trust_subject::reports(role, v))
+        {
             continue;
         }
         // A StringEquals value with a wildcard that would match is IRSA007's finding.

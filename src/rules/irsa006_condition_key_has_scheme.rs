@@ -3,7 +3,7 @@
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
 use crate::link::LintContext;
-use crate::rules::RuleMeta;
+use crate::rules::{RuleMeta, irsa029_invalid_provider_arn};
 
 pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA006",
@@ -15,7 +15,16 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (role_id, role, s) in ctx.trust_statements() {
+        // A key a module built from the same input as a principal IRSA029 reports (an issuer
+        // URL given as `provider_arn`) is that finding: one value, one mistake.
+        let invalid_principals: Vec<_> = irsa029_invalid_provider_arn::invalid_principals(s)
+            .iter()
+            .map(|(p, _)| p.span)
+            .collect();
         for c in s.conditions.iter().flatten() {
+            if invalid_principals.contains(&c.key.span) {
+                continue;
+            }
             let scheme = ["https://", "http://"]
                 .into_iter()
                 .find(|p| c.key.value.starts_with(p) == Tri::Yes);

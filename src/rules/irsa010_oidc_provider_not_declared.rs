@@ -6,7 +6,7 @@ use crate::aws::policy::eks_principals;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
 use crate::link::LintContext;
-use crate::rules::RuleMeta;
+use crate::rules::{RuleMeta, irsa029_invalid_provider_arn};
 
 pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA010",
@@ -23,7 +23,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     }
     for (role_id, role, s) in ctx.trust_statements() {
         for principal in eks_principals(s) {
-            if principal.value.has_unknown() {
+            // A principal that is not a provider ARN at all is IRSA029's finding.
+            if principal.value.has_unknown() || irsa029_invalid_provider_arn::reports(s, principal)
+            {
                 continue;
             }
             // With no provider declared at all, only a cluster created here proves that its

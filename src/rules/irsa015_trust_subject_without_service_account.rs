@@ -7,7 +7,7 @@ use crate::aws::policy::{Admission, is_eks_statement, key_is, operator};
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::facts::RoleId;
 use crate::link::LintContext;
-use crate::rules::RuleMeta;
+use crate::rules::{RuleMeta, irsa031_impossible_trust_subject};
 use crate::text::closest;
 
 pub const RULE: RuleMeta = RuleMeta {
@@ -51,6 +51,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 let Some(subject) = v.value.as_known() else {
                     continue;
                 };
+                // A subject no ServiceAccount token can carry is IRSA031's finding.
+                if irsa031_impossible_trust_subject::reports(role, v) {
+                    continue;
+                }
                 // A glob names no single service account (with StringEquals it is IRSA007's).
                 if subject.contains(['*', '?']) {
                     continue;

@@ -4,7 +4,7 @@
 use crate::aws::policy::Admission;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::link::LintContext;
-use crate::rules::RuleMeta;
+use crate::rules::{RuleMeta, irsa031_impossible_trust_subject};
 
 pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA027",
@@ -46,7 +46,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             .helm_releases
             .iter()
             .any(|r| r.chart == addon.addon);
-        if admitted_defined || chart_installed || values.is_empty() {
+        // A subject no ServiceAccount token can carry is IRSA031's finding.
+        let impossible = values
+            .iter()
+            .any(|v| irsa031_impossible_trust_subject::reports(role, v));
+        if admitted_defined || chart_installed || values.is_empty() || impossible {
             continue;
         }
         let admitted: Vec<String> = values.iter().map(|v| v.value.display()).collect();

@@ -42,6 +42,9 @@ pub mod irsa025_audience_condition_missing;
 pub mod irsa026_chart_ignores_annotation;
 pub mod irsa027_addon_service_account_mismatch;
 pub mod irsa028_invalid_suppression;
+pub mod irsa029_invalid_provider_arn;
+pub mod irsa031_impossible_trust_subject;
+pub mod irsa032_role_not_attached;
 #[cfg(test)]
 pub mod tester;
 
@@ -85,6 +88,9 @@ rule_table! {
     irsa026_chart_ignores_annotation,
     irsa027_addon_service_account_mismatch,
     irsa028_invalid_suppression,
+    irsa029_invalid_provider_arn,
+    irsa031_impossible_trust_subject,
+    irsa032_role_not_attached,
 }
 
 /// Find a rule by id (`IRSA003`, any case) or name (`trust-subject-mismatch`).
