@@ -8,18 +8,18 @@ use super::irsa::role_node;
 use super::{Chain, Link, Node, NodeKind, Tail, Unresolved, node};
 use crate::aws::arn::RoleArn;
 use crate::eval::value::{Str, Tri};
-use crate::facts::{POD_IDENTITY_SERVICE, PodIdentityAssociation, Role, RoleName};
+use crate::facts::{POD_IDENTITY_SERVICE, PodIdentityAssociation, Role};
 use crate::link::LintContext;
 use crate::rules::irsa020_pod_identity_trust::trusts_pod_identity;
 
 pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
-    for assoc in &ctx.facts.pod_identities {
+    for (id, assoc) in ctx.facts.associations_with_ids() {
         let sa_node = service_account_node(ctx, assoc);
         let Some(role_arn) = &assoc.role_arn else {
             out.push(Chain::unresolved(sa_node, None, Unresolved::NotEvaluated));
             continue;
         };
-        let roles = roles_named(ctx, &role_arn.value);
+        let roles = ctx.association_roles(id);
         if roles.is_empty() {
             let name = RoleArn::parse(&role_arn.value)
                 .map_or_else(|| role_arn.value.display(), |arn| arn.name.display());
@@ -33,7 +33,7 @@ pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
             continue;
         }
         let broken = findings.within(role_arn.span, POD_IDENTITY_TRUST_RULES);
-        for role in roles {
+        for (_, role) in roles {
             let to_provider = match broken {
                 Some(rule) => Link::Broken(rule),
                 None if trusts_pod_identity(role) == Tri::Yes => Link::Ok,
@@ -63,17 +63,6 @@ fn service_account_node(ctx: &LintContext, assoc: &PodIdentityAssociation) -> No
     });
     let span = defined.map_or(assoc.service_account.span, |sa| sa.name.span);
     node(ctx, NodeKind::ServiceAccount, label, span)
-}
-
-fn roles_named<'a>(ctx: &LintContext<'a>, role_arn: &Str) -> Vec<&'a Role> {
-    let Some(arn) = RoleArn::parse(role_arn) else {
-        return Vec::new();
-    };
-    ctx.facts
-        .roles
-        .iter()
-        .filter(|r| matches!(&r.name, RoleName::Exact(n) if n.equals(&arn.name) == Tri::Yes))
-        .collect()
 }
 
 /// The Pod Identity service as the role's trust names it; the trust policy itself when it

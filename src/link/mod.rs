@@ -14,7 +14,8 @@ use crate::aws::arn::{
 use crate::aws::policy::{Effect, Statement, is_eks_statement};
 use crate::eval::value::{Str, Symbol, Tri};
 use crate::facts::{
-    Facts, OidcProvider, ROLE_ARN_KEY, Role, RoleId, RoleName, SaId, ServiceAccount, Spanned,
+    AssociationId, Facts, OidcProvider, ROLE_ARN_KEY, Role, RoleId, RoleName, SaId, ServiceAccount,
+    Spanned,
 };
 use crate::source::SourceMap;
 use crate::text::glob_match;
@@ -67,6 +68,8 @@ pub struct LintContext<'a> {
     pub external_roles: ExternalRoles,
     /// The account of each role (by id), computed once: rules ask often.
     role_accounts: Vec<Option<String>>,
+    /// Each Pod Identity association's role ARN and the roles proven to have its name.
+    association_links: Vec<Option<(RoleArn, Vec<RoleId>)>>,
 }
 
 impl<'a> LintContext<'a> {
@@ -76,12 +79,22 @@ impl<'a> LintContext<'a> {
             .service_accounts_with_ids()
             .filter_map(|(id, sa)| link_service_account(facts, &roles_by_name, id, sa))
             .collect();
+        let association_links = facts
+            .pod_identities
+            .iter()
+            .map(|a| {
+                let arn = RoleArn::parse(&a.role_arn.as_ref()?.value)?;
+                let (roles, _) = roles_named(facts, &roles_by_name, &arn);
+                Some((arn, roles))
+            })
+            .collect();
         LintContext {
             facts,
             sources,
             sa_links,
             external_roles: ExternalRoles::default(),
             role_accounts: facts.roles.iter().map(role_account).collect(),
+            association_links,
         }
     }
 
@@ -135,9 +148,28 @@ impl<'a> LintContext<'a> {
     /// such as `production`). Candidates that cannot be told apart are all returned, and
     /// rules then conclude only what holds for every one of them.
     pub fn linked_roles(&self, link: &SaLink) -> Vec<(RoleId, &'a Role)> {
-        let account = link.arn.account.as_known();
-        let roles: Vec<(RoleId, &'a Role)> = link
-            .roles
+        let unit = &self.service_account(link).unit;
+        self.of_its_deployment(unit, link.arn.account.as_known(), &link.roles)
+    }
+
+    /// The roles a Pod Identity association's `role_arn` names, chosen by deployment as
+    /// [`LintContext::linked_roles`] does. Empty when its role is unknown or not scanned.
+    pub fn association_roles(&self, id: AssociationId) -> Vec<(RoleId, &'a Role)> {
+        let Some((arn, roles)) = &self.association_links[id.0 as usize] else {
+            return Vec::new();
+        };
+        let unit = &self.facts.association(id).unit;
+        self.of_its_deployment(unit, arn.account.as_known(), roles)
+    }
+
+    /// Of the roles one ARN names, those of the deployment (`unit`) using it.
+    fn of_its_deployment(
+        &self,
+        unit: &str,
+        account: Option<&str>,
+        ids: &[RoleId],
+    ) -> Vec<(RoleId, &'a Role)> {
+        let roles: Vec<(RoleId, &'a Role)> = ids
             .iter()
             .filter(|&&id| match (account, self.role_account(id)) {
                 (Some(a), Some(b)) => a == b,
@@ -150,12 +182,12 @@ impl<'a> LintContext<'a> {
             return roles;
         }
         // Deployment units: a root module's folder, a manifest's folder or its overlay.
-        let sa_unit = std::path::Path::new(&self.service_account(link).unit);
+        let unit = std::path::Path::new(unit);
         let scored: Vec<_> = roles
             .into_iter()
             .map(|r| {
                 (
-                    deployment_closeness(sa_unit, std::path::Path::new(&r.1.unit)),
+                    deployment_closeness(unit, std::path::Path::new(&r.1.unit)),
                     r,
                 )
             })
@@ -270,10 +302,21 @@ fn link_service_account(
         return None;
     }
     let arn = RoleArn::parse(&value.value)?;
+    let (roles, maybe_other) = roles_named(facts, roles_by_name, &arn);
+    Some(SaLink {
+        sa: id,
+        value,
+        arn,
+        roles,
+        maybe_other,
+    })
+}
+
+/// The roles proven to have the name an ARN gives, and whether some other role may have it.
+fn roles_named(facts: &Facts, roles_by_name: &RolesByName, arn: &RoleArn) -> (Vec<RoleId>, bool) {
     let mut roles = Vec::new();
     let mut maybe_other = false;
-    let candidates = roles_by_name.candidates(&arn.name);
-    for id in candidates {
+    for id in roles_by_name.candidates(&arn.name) {
         let role = facts.role(id);
         match &role.name {
             RoleName::Exact(name) => match name.equals(&arn.name) {
@@ -297,13 +340,7 @@ fn link_service_account(
     if roles.is_empty() && !maybe_other {
         maybe_other = roles_by_name.any_other_may_be(facts, &arn.name);
     }
-    Some(SaLink {
-        sa: id,
-        value,
-        arn,
-        roles,
-        maybe_other,
-    })
+    (roles, maybe_other)
 }
 
 /// Roles by their name when it is fully known, so that linking a ServiceAccount does not

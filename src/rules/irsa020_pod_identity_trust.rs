@@ -4,7 +4,7 @@
 use crate::aws::arn::RoleArn;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
-use crate::facts::{Effect, Role, RoleId, RoleName, Statement};
+use crate::facts::{Effect, Role, Statement};
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 use crate::text::glob_match;
@@ -27,13 +27,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         let Some(arn) = RoleArn::parse(&role_arn.value) else {
             continue;
         };
-        let roles: Vec<(RoleId, &Role)> = ctx
-            .facts
-            .roles_with_ids()
-            .filter(
-                |(_, r)| matches!(&r.name, RoleName::Exact(n) if n.equals(&arn.name) == Tri::Yes),
-            )
-            .collect();
+        let roles = ctx.association_roles(assoc_id);
         if roles.is_empty() || !roles.iter().all(|(_, r)| trusts_pod_identity(r) == Tri::No) {
             continue;
         }
