@@ -35,14 +35,60 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         else {
             continue;
         };
-        let aud_key = sub.key.value.display().trim_end_matches("sub").to_string() + "aud";
+        // An issuer irsa-lint cannot evaluate is named as what it is, not as `<unknown>`.
+        let issuer = match sub.key.value.has_unknown() {
+            true => "<issuer>:".to_string(),
+            false => sub.key.value.display().trim_end_matches("sub").to_string(),
+        };
+        let sub_key = issuer.clone() + "sub";
+        let aud_key = issuer + "aud";
         out.push(
             Diagnostic::new(
                 &RULE,
                 Label::new(sub.key.span, "only the subject is checked"),
-                format!("trust statement checks {} but not {aud_key}", sub.key.value.display()),
+                format!("trust statement checks {sub_key} but not {aud_key}"),
             )
             .help(format!("add a StringEquals condition {aud_key} = sts.amazonaws.com (or the audience your service accounts request)")).in_module(&role.module)
                 .when(&role.when).about_role(role_id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::tester::Tester;
+
+    #[test]
+    fn an_issuer_that_cannot_be_evaluated_is_named_the_issuer() {
+        let findings = Tester::new(&RULE)
+            .file(
+                "infra/reporting.tf",
+                r#"
+variable "oidc_issuer" {
+  type = string
+}
+
+resource "aws_iam_role" "reporting" {
+  name = "reporting-exporter"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Principal = { Federated = "arn:aws:iam::111122223333:oidc-provider/${var.oidc_issuer}" }
+      Condition = {
+        StringEquals = { "${var.oidc_issuer}:sub" = "system:serviceaccount:reporting:exporter" }
+      }
+    }]
+  })
+}
+"#,
+            )
+            .findings();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(
+            findings[0].message,
+            "trust statement checks <issuer>:sub but not <issuer>:aud"
+        );
     }
 }
