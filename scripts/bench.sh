@@ -14,7 +14,7 @@ sizes=("$@")
 runs=${RUNS:-3}
 
 cargo build --release --quiet -p irsa-lint -p irsa-lint-dev
-bin="${CARGO_TARGET_DIR:-target}/release"
+bin=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
