@@ -187,6 +187,11 @@ pub struct CheckArgs {
     /// Record the current findings in FILE as accepted, print nothing and exit 0
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     pub write_baseline: Option<PathBuf>,
+
+    /// Also list, as notes, the template files (Jinja, Helm, sed tokens) that were not
+    /// linted; the summary always counts them
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// `graph` flags as the user typed them; see [`resolve_graph`].
@@ -376,6 +381,7 @@ pub fn resolve_check(
     engine.rule_levels = config.rules;
     engine.exclude = config.exclude;
     engine.external_roles = config.external_roles;
+    engine.verbose = args.verbose;
     engine.baseline = match &args.baseline {
         Some(path) => Some(read_baseline(path, cwd)?),
         None => None,

@@ -30,6 +30,9 @@ pub struct Coverage {
     pub service_account_unknown: usize,
     /// Whether any Terraform or eksctl config was read: without either, no role can be.
     pub infrastructure_read: bool,
+    /// Template files (Jinja, Helm, sed tokens) not linted: not Terraform or YAML until
+    /// rendered.
+    pub templates_not_read: usize,
 }
 
 impl Coverage {
@@ -76,6 +79,17 @@ impl Coverage {
 
     /// What was and was not checked, in one line for people.
     pub fn summary(&self) -> String {
+        let mut line = self.service_account_summary();
+        if self.templates_not_read > 0 {
+            line.push_str(&format!(
+                "; {} not linted (not YAML or Terraform until rendered or joined; `--verbose` lists them)",
+                counted(self.templates_not_read, "template file", "template files")
+            ));
+        }
+        line
+    }
+
+    fn service_account_summary(&self) -> String {
         let n = self.service_accounts;
         if n == 0 {
             return "no ServiceAccount in the scan uses an IAM role".to_string();

@@ -73,6 +73,21 @@ pub fn is_manifest_template(path: &Path) -> bool {
         .any(|suffix| name.len() > suffix.len() && name.ends_with(suffix))
 }
 
+/// Folders of documentation (`docs/`, mkdocs `snippets/`): their examples are meant to be
+/// read, not applied, so their syntax errors and example accounts are notes.
+const DOCUMENTATION_FOLDERS: &[&str] = &["doc", "docs", "documentation", "snippets", "_snippets"];
+
+/// Whether a file lies in a documentation folder.
+pub fn is_documentation(path: &Path) -> bool {
+    path.parent().is_some_and(|dir| {
+        dir.components().any(|c| {
+            c.as_os_str()
+                .to_str()
+                .is_some_and(|c| DOCUMENTATION_FOLDERS.contains(&c.to_ascii_lowercase().as_str()))
+        })
+    })
+}
+
 /// A path given on the command line that does not exist.
 #[derive(Debug)]
 pub struct MissingPath(pub PathBuf);

@@ -3,7 +3,7 @@
 //! a condition key names.
 
 use crate::eval::value::{Part, Str, Symbol, Tri};
-use crate::text::placeholders::{has_angle_placeholder, is_placeholder};
+use crate::text::placeholders::{has_placeholder, instruction_in, is_placeholder};
 
 /// A role ARN split into its parts (any part may be symbolic).
 #[derive(Debug, Clone)]
@@ -62,6 +62,13 @@ const TERRAFORM_ROOTS: &[&str] = &[
     "local.", "var.", "data.", "module.", "aws_", "each.", "count.",
 ];
 
+/// Whether an ARN names one of the accounts AWS documentation uses in examples.
+pub fn has_documentation_account(text: &str) -> bool {
+    text.split(':')
+        .nth(4)
+        .is_some_and(|account| PLACEHOLDER_ACCOUNTS.contains(&account))
+}
+
 /// What is wrong with an annotation value, and how to fix it; `None` when it is a valid role
 /// ARN, empty, or wholly a template placeholder (unknown).
 pub fn role_arn_problem(text: &str) -> Option<(String, String)> {
@@ -77,9 +84,17 @@ pub fn role_arn_problem(text: &str) -> Option<(String, String)> {
             ));
         }
     }
+    // A note for a person is no value, and nothing renders it.
+    if let Some(instruction) = instruction_in(text) {
+        return Some((
+            format!("it holds the instruction `{instruction}`, not a value"),
+            "replace the instruction with the role's ARN".into(),
+        ));
+    }
     // A partly templated value is unknown, not wrong: `${ACCOUNT_ID}` (envsubst), `{{ }}`
-    // (Helm), `<ACCOUNT_ID>` (replaced by sed before applying).
-    if text.contains("${") || text.contains("{{") || has_angle_placeholder(text) {
+    // (Helm), `$(VAR)` (kustomize), `<ACCOUNT_ID>` or `__ACCOUNT_ID__` (replaced by a script
+    // before applying).
+    if has_placeholder(text) {
         return None;
     }
     if text.trim() != text {

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::Settings;
 use crate::diagnostic::Diagnostic;
 use crate::link::LintContext;
-use crate::rules::{self, irsa028_invalid_suppression as irsa028};
+use crate::rules::{self, irsa000_parse_error as irsa000, irsa028_invalid_suppression as irsa028};
 use crate::source::SourceMap;
 use crate::suppress::{self, FindRule};
 
@@ -28,6 +28,9 @@ pub(super) fn findings(ctx: &LintContext, settings: &Settings, cwd: &Path) -> Ve
         })
         .collect();
     let mut diagnostics: Vec<Diagnostic> = per_rule.into_iter().flatten().collect();
+    if settings.verbose {
+        irsa000::unread_templates(ctx, &mut diagnostics);
+    }
     sort_diagnostics(&mut diagnostics, ctx.sources);
     merge_duplicates(&mut diagnostics);
     let find_rule: FindRule = |name| rules::find(name).map(|r| r.meta);

@@ -41,6 +41,7 @@ use crate::facts::Facts;
 use crate::link::{ExternalRoles, LintContext};
 use crate::parse::ParseError;
 use crate::source::{FileId, SourceMap, Span};
+use crate::text::placeholders::{is_template_file, is_template_name};
 
 pub use cache::Cache;
 pub use read::{MAX_FILE_BYTES, MAX_NESTING};
@@ -76,6 +77,8 @@ pub struct Settings {
     /// Show paths relative to this folder instead of the working directory (the fixture
     /// runner's snapshots show them relative to the case).
     pub display_root: Option<PathBuf>,
+    /// `--verbose`: also list, as notes, the files set apart unread (templates).
+    pub verbose: bool,
 }
 
 pub struct Report {
@@ -228,6 +231,19 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     for (input, outcome) in read {
         let shown = discover::display_path(&input.path, shown_from);
         match outcome {
+            // `eks.j2.tf`: not Terraform until rendered, whatever it defines is unseen.
+            ReadOutcome::Text(text)
+                if matches!(input.kind, FileKind::Terraform | FileKind::TfVars)
+                    && is_template_name(&input.path) =>
+            {
+                let id = sources.add(shown, text);
+                facts.unread_templates.push(ParseError {
+                    span: Span::file_start(id),
+                    message: "a template by its name: not Terraform until rendered".into(),
+                });
+                facts.hidden_roles = true;
+                facts.hidden_service_accounts = true;
+            }
             ReadOutcome::Text(text) => {
                 let too_deep = too_deeply_nested(&text);
                 let id = sources.add(shown, text);
@@ -293,6 +309,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     facts.extend(manifests);
     facts.extend(terraform);
     loader.register(&mut sources, shown_from);
+    set_templates_apart(&sources, &mut facts);
 
     // Roles come from Terraform and eksctl configs; without either, none can be checked.
     let infrastructure_read = !facts.roles.is_empty()
@@ -307,7 +324,14 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
             LintContext::new(&facts, &sources).with_external_roles(settings.external_roles.clone());
         let diagnostics = findings::findings(&ctx, settings, cwd);
         let chains = crate::graph::chains(&ctx, &diagnostics);
-        (diagnostics, Coverage::of(&chains, infrastructure_read))
+        let mut coverage = Coverage::of(&chains, infrastructure_read);
+        coverage.templates_not_read = facts
+            .unread_templates
+            .iter()
+            .map(|t| t.span.file)
+            .collect::<HashSet<_>>()
+            .len();
+        (diagnostics, coverage)
     };
     Analysis {
         sources,
@@ -316,6 +340,31 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
         files_read,
         coverage,
         external_roles: settings.external_roles.clone(),
+    }
+}
+
+/// Grammar errors in templates (Jinja, Helm, sed tokens: `crate::text::placeholders::
+/// is_template_file`) are the template language's, not the user's mistakes, and a YAML
+/// fragment that uses anchors defined in another file is read only joined to it: the file is
+/// set apart as not read, and what it would define is unseen.
+fn set_templates_apart(sources: &SourceMap, facts: &mut Facts) {
+    let (templates, errors): (Vec<ParseError>, Vec<ParseError>) =
+        std::mem::take(&mut facts.parse_errors)
+            .into_iter()
+            .partition(|e| {
+                let source = sources.get(e.span.file);
+                e.is_grammar()
+                    && (is_template_file(&source.path, &source.text)
+                        || e.message.ends_with("found unknown anchor"))
+            });
+    facts.parse_errors = errors;
+    for template in templates {
+        let source = sources.get(template.span.file);
+        if matches!(discover::classify(&source.path), Some(FileKind::Terraform)) {
+            facts.hidden_roles = true;
+        }
+        facts.hidden_service_accounts = true;
+        facts.unread_templates.push(template);
     }
 }
 

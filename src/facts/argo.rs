@@ -41,6 +41,9 @@ pub fn render(
             continue;
         }
         for range in crate::parse::yaml::document_ranges(text) {
+            if crate::parse::yaml::is_schema_document(&text[range.clone()]) {
+                continue;
+            }
             let Some(doc) = crate::parse::yaml::to_json(&text[range.clone()]) else {
                 continue;
             };

@@ -25,7 +25,7 @@ use crate::parse::yaml::{
     ChunkPositions, get, get_path, is_null, read_chunks, scalar, sequence, untag,
 };
 use crate::source::FileId;
-use crate::text::placeholders::{has_placeholder, next_placeholder};
+use crate::text::placeholders::{has_placeholder, is_template_file, next_placeholder};
 
 /// Which syntax the file was written in. JSON files are only manifests when they look like one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,10 +76,19 @@ pub fn extract_manifests(file: FileId, text: &str, syntax: ManifestSyntax, unit:
         return facts;
     }
     for error in errors {
+        // A template's syntax is its language's: the file is counted as not linted.
+        let unread = || ParseError {
+            span: error.span,
+            message: error.message.clone(),
+        };
         if syntax == ManifestSyntax::Template {
             facts.hidden_service_accounts |= template_may_define_service_accounts(text);
+            facts.unread_templates.push(unread());
         } else if error.applies_anyway {
             facts.hidden_service_accounts = true;
+            if is_template_file(std::path::Path::new(""), text) {
+                facts.unread_templates.push(unread());
+            }
         } else {
             facts.parse_errors.push(ParseError {
                 span: error.span,

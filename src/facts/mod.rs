@@ -44,6 +44,9 @@ pub struct Facts {
     /// not linked, but shown (`graph`) and counted as not checkable.
     pub unresolved_service_accounts: Vec<UnresolvedServiceAccount>,
     pub parse_errors: Vec<ParseError>,
+    /// Templates (Jinja, Helm, sed tokens) that are not Terraform or YAML until rendered:
+    /// not linted, counted, and listed with `--verbose`.
+    pub unread_templates: Vec<ParseError>,
     /// Where a resource limit stopped evaluation; what lies beyond it is unknown.
     pub limits_hit: Vec<ParseError>,
     /// Some ServiceAccounts exist that could not be seen (Helm templates, unknown names):
@@ -131,6 +134,7 @@ impl Facts {
         self.unresolved_service_accounts
             .extend(other.unresolved_service_accounts);
         self.parse_errors.extend(other.parse_errors);
+        self.unread_templates.extend(other.unread_templates);
         self.limits_hit.extend(other.limits_hit);
         self.hidden_service_accounts |= other.hidden_service_accounts;
         self.hidden_roles |= other.hidden_roles;

@@ -116,6 +116,7 @@ struct CoverageCounts {
     service_account_unknown: usize,
     external: usize,
     infrastructure_read: bool,
+    templates_not_read: usize,
     summary: String,
 }
 
@@ -131,6 +132,7 @@ impl CoverageCounts {
             service_account_unknown: coverage.service_account_unknown,
             external: coverage.external,
             infrastructure_read: coverage.infrastructure_read,
+            templates_not_read: coverage.templates_not_read,
             summary: coverage.summary(),
         }
     }

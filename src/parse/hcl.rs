@@ -45,7 +45,7 @@ pub fn parse_body(file: FileId, text: &str) -> Result<Body, ParseError> {
     }
     Err(ParseError {
         span: Span::file_start(file),
-        message: format!("invalid HCL: more than {MAX_DUPLICATE_KEYS} repeated object keys"),
+        message: format!("not read: more than {MAX_DUPLICATE_KEYS} repeated object keys"),
     })
 }
 

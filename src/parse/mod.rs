@@ -16,3 +16,13 @@ pub struct ParseError {
     pub span: Span,
     pub message: String,
 }
+
+impl ParseError {
+    /// Whether the text breaks the language's grammar, as opposed to a limit that stopped
+    /// reading it or a failure of irsa-lint itself. A template's grammar errors are the
+    /// template language's (`crate::text::placeholders::is_template_file`).
+    pub fn is_grammar(&self) -> bool {
+        const GRAMMARS: &[&str] = &["invalid HCL: ", "invalid YAML: ", "invalid JSON: "];
+        GRAMMARS.iter().any(|g| self.message.starts_with(g))
+    }
+}

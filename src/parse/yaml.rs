@@ -15,6 +15,7 @@ use saphyr::{MarkedYaml, ScalarStyle, YamlData};
 use crate::source::FileId;
 pub(crate) use positions::ChunkPositions;
 use positions::{CharOffsets, reserved_directive_drift};
+pub(crate) use stream::is_schema_document;
 
 /// The byte ranges of the documents of a YAML stream (split at `---` and `...` lines).
 pub fn document_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
@@ -62,6 +63,9 @@ pub(crate) fn read_chunks(
     let offsets = CharOffsets::new(text);
     for chunk in stream::split_documents(text) {
         let chunk_text = &text[chunk.clone()];
+        if stream::is_schema_document(chunk_text) {
+            continue;
+        }
         let positions = ChunkPositions {
             file,
             text,

@@ -1,10 +1,13 @@
 //! IRSA012 invalid-role-arn: the role-arn annotation cannot be a role ARN.
 
-use crate::aws::arn::role_arn_problem;
+use crate::aws::arn::{has_documentation_account, role_arn_problem};
 use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::discover::is_documentation;
 use crate::facts::ROLE_ARN_KEY;
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
+use crate::rules::irsa000_parse_error::DOCUMENTATION;
+use crate::text::placeholders::instruction_in;
 
 pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA012",
@@ -25,20 +28,26 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         let Some((problem, help)) = role_arn_problem(text) else {
             continue;
         };
-        out.push(
-            Diagnostic::new(
-                &RULE,
-                Label::new(value.span, problem.clone()),
-                format!(
-                    "role-arn annotation of service account {} is not a role ARN: {problem}",
-                    sa.qualified_name()
-                ),
-            )
-            .rendered(&sa.rendered)
-            .when(&sa.when)
-            .help(help)
-            .about_service_account(sa_id),
-        );
+        // An example account or a note for the reader in documentation is what the page
+        // means it to be.
+        let in_documentation = is_documentation(&ctx.sources.get(value.span.file).path);
+        let example = has_documentation_account(text) || instruction_in(text).is_some();
+        let mut diagnostic = Diagnostic::new(
+            &RULE,
+            Label::new(value.span, problem.clone()),
+            format!(
+                "role-arn annotation of service account {} is not a role ARN: {problem}",
+                sa.qualified_name()
+            ),
+        )
+        .rendered(&sa.rendered)
+        .when(&sa.when)
+        .help(help)
+        .about_service_account(sa_id);
+        if in_documentation && example {
+            diagnostic = diagnostic.level(Level::Note).note(DOCUMENTATION);
+        }
+        out.push(diagnostic);
     }
 }
 

@@ -1,7 +1,13 @@
 //! Template placeholders in text: `${VAR}` and `$VAR` (envsubst, Terraform
-//! `templatefile`), `{{ ... }}` (Go and Helm templates), `%{ ... }` (Terraform directives) and
-//! `<ACCOUNT_ID>`-style words a script replaces before applying. A value that holds one is
-//! known only once rendered.
+//! `templatefile`), `{{ ... }}` (Go and Helm templates), `{% ... %}` and `{# ... #}` (Jinja),
+//! `%{ ... }` (Terraform directives), `$(VAR)` (kustomize vars), and the tokens a script
+//! replaces before applying: `<ACCOUNT_ID>` / `<account-id>`, `__ACCOUNT_ID__`, `{ACCOUNT_ID}`,
+//! `@ACCOUNT_ID@`, `%ACCOUNT_ID%`. A value that holds one is known only once rendered.
+//!
+//! Whole files can be templates too ([`is_template_file`]): what they say is known only once
+//! rendered, and their syntax errors are not the user's mistakes.
+
+use std::path::Path;
 
 /// Whether the text holds a placeholder anywhere.
 pub fn has_placeholder(text: &str) -> bool {
@@ -11,24 +17,70 @@ pub fn has_placeholder(text: &str) -> bool {
 /// The text before the first placeholder, the placeholder, and the text after it.
 pub fn next_placeholder(text: &str) -> Option<(&str, &str, &str)> {
     let bytes = text.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        let next = bytes.get(i + 1).copied();
-        let len = match (b, next) {
-            (b'$' | b'%', Some(b'{')) => Some(1 + braced_len(&text[i + 1..])),
-            (b'{', Some(b'{')) => Some(text[i..].find("}}").map_or(text.len() - i, |n| n + 2)),
-            (b'$', Some(c)) if c.is_ascii_alphabetic() || c == b'_' => Some(
-                1 + text[i + 1..]
-                    .bytes()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                    .count(),
-            ),
-            _ => None,
-        };
-        if let Some(len) = len {
+    for i in 0..bytes.len() {
+        // Every placeholder starts with an ASCII character.
+        if !bytes[i].is_ascii() {
+            continue;
+        }
+        if let Some(len) = placeholder_len(&text[i..]) {
             return Some((&text[..i], &text[i..i + len], &text[i + len..]));
         }
     }
     None
+}
+
+/// The length of the placeholder the text starts with, if it starts with one.
+fn placeholder_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let word =
+        |from: usize, ok: fn(u8) -> bool| bytes[from..].iter().take_while(|&&c| ok(c)).count();
+    let closed_by =
+        |from: usize, close: &str| text[from..].find(close).map(|n| from + n + close.len());
+    match (bytes[0], bytes.get(1).copied()) {
+        (b'$' | b'%', Some(b'{')) => Some(1 + braced_len(&text[1..])),
+        (b'{', Some(b'{')) => Some(closed_by(2, "}}").unwrap_or(text.len())),
+        (b'{', Some(b'%')) => Some(closed_by(2, "%}").unwrap_or(text.len())),
+        (b'{', Some(b'#')) => Some(closed_by(2, "#}").unwrap_or(text.len())),
+        // kustomize `vars`: `$(SERVICE_ACCOUNT)`, `$(Service.metadata.name)`.
+        (b'$', Some(b'(')) => {
+            let n = word(2, |c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
+            });
+            (n > 0 && bytes.get(2 + n) == Some(&b')')).then_some(n + 3)
+        }
+        (b'$', Some(c)) if c.is_ascii_alphabetic() || c == b'_' => {
+            Some(1 + word(1, |c| c.is_ascii_alphanumeric() || c == b'_'))
+        }
+        // `<ACCOUNT_ID>`, `<account-id>`: one word, no spaces (a sentence is an instruction).
+        (b'<', Some(c)) if c.is_ascii_alphabetic() => {
+            let n = word(1, |c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
+            });
+            (bytes.get(1 + n) == Some(&b'>')).then_some(n + 2)
+        }
+        // `{ACCOUNT_ID}`: upper case only, so `{a}` and JSON stay text.
+        (b'{', Some(c)) if c.is_ascii_uppercase() => {
+            let n = word(1, |c| {
+                c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_'
+            });
+            (bytes.get(1 + n) == Some(&b'}')).then_some(n + 2)
+        }
+        // `__ACCOUNT_ID__`, `@ACCOUNT_ID@`: sed-style tokens.
+        (b'_', Some(b'_')) => {
+            let n = word(2, |c| c.is_ascii_alphanumeric() || c == b'_');
+            let inner = &text[2..2 + n];
+            let inner = inner.strip_suffix("__")?;
+            (!inner.is_empty() && !inner.starts_with('_') && !inner.ends_with('_'))
+                .then_some(inner.len() + 4)
+        }
+        (b'@' | b'%', Some(c)) if c.is_ascii_uppercase() => {
+            let n = word(1, |c| {
+                c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_'
+            });
+            (bytes.get(1 + n) == Some(&bytes[0])).then_some(n + 2)
+        }
+        _ => None,
+    }
 }
 
 /// The length of `{...}` at the start of the text, braces nested (`${jsonencode({a = 1})}`);
@@ -50,26 +102,136 @@ fn braced_len(text: &str) -> usize {
     text.len()
 }
 
-/// `<ACCOUNT_ID>`-style placeholders: a bracketed upper-case word.
-pub fn has_angle_placeholder(text: &str) -> bool {
-    text.split('<').skip(1).any(|rest| {
-        rest.split_once('>').is_some_and(|(word, _)| {
-            !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-')
-        })
+/// A value that is wholly one placeholder: rendered later, unknown now.
+pub fn is_placeholder(text: &str) -> bool {
+    let t = text.trim();
+    !t.is_empty() && placeholder_len(t) == Some(t.len())
+}
+
+/// A note left for a person where a value belongs: `<output of terraform output role_arn>`.
+/// Unlike a placeholder, nothing renders it.
+pub fn instruction_in(text: &str) -> Option<&str> {
+    let start = text.find('<')?;
+    let len = text[start..].find('>')? + 1;
+    let inner = &text[start + 1..start + len - 1];
+    inner.contains(' ').then(|| &text[start..start + len])
+}
+
+/// File names that say the file is a template: a `.j2`, `.jinja`, `.tpl`, `.tmpl`,
+/// `.gotmpl` or `.template` part anywhere after the first dot (`eks.j2.tf`,
+/// `values.tmpl.yaml`).
+const TEMPLATE_NAME_PARTS: &[&str] = &[
+    "j2", "jinja", "jinja2", "tpl", "tmpl", "gotmpl", "template", "tftpl", "erb", "mustache",
+];
+
+/// Whether a file is a template by its name.
+pub fn is_template_name(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    name.to_ascii_lowercase()
+        .split('.')
+        .skip(1)
+        .any(|part| TEMPLATE_NAME_PARTS.contains(&part))
+}
+
+/// Whether a file is a template: by its name, or because its text carries statement syntax
+/// of a template language (Jinja or Go/Helm `{{ }}`, `{% %}`, `{# #}`; mkdocs `{% raw %}`)
+/// or sed-style tokens (`__NAME__`, `@NAME@`, `%NAME%`). Asked of a file that could not be parsed: its
+/// syntax error is then the template's, not the user's mistake.
+pub fn is_template_file(path: &Path, text: &str) -> bool {
+    is_template_name(path)
+        || text.contains("{{")
+        || text.contains("{%")
+        || text.contains("{#")
+        || sed_token_in(text)
+}
+
+/// Whether the text holds a `__NAME__`, `@NAME@` or `%NAME%` token.
+fn sed_token_in(text: &str) -> bool {
+    text.match_indices(['_', '@', '%']).any(|(i, _)| {
+        placeholder_len(&text[i..]).is_some()
+            && !text[..i].ends_with(|c: char| c.is_ascii_alphanumeric())
     })
 }
 
-/// A value that is wholly `${VAR}`, `$VAR` or `{{ ... }}`: rendered later, unknown now.
-pub fn is_placeholder(text: &str) -> bool {
-    let t = text.trim();
-    (t.starts_with("${") && t.ends_with('}') && t.matches("${").count() == 1)
-        || (t.starts_with("{{") && t.ends_with("}}"))
-        || (t.starts_with('$')
-            && t[1..]
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && t.len() > 1)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some((_, placeholder, after)) = next_placeholder(rest) {
+            out.push(placeholder);
+            rest = after;
+        }
+        out
+    }
+
+    #[test]
+    fn every_kind_of_placeholder_is_found() {
+        for (text, expected) in [
+            ("arn:aws:iam::${ACCOUNT_ID}:role/api", "${ACCOUNT_ID}"),
+            ("arn:aws:iam::$ACCOUNT:role/api", "$ACCOUNT"),
+            (
+                "arn:aws:iam::{{ .Values.account }}:role/api",
+                "{{ .Values.account }}",
+            ),
+            ("arn:aws:iam::{% raw %}:role/api", "{% raw %}"),
+            ("arn:aws:iam::$(ACCOUNT_ID):role/api", "$(ACCOUNT_ID)"),
+            ("$(Service.metadata.name)", "$(Service.metadata.name)"),
+            ("arn:aws:iam::<ACCOUNT_ID>:role/api", "<ACCOUNT_ID>"),
+            ("arn:aws:iam::<account-id>:role/api", "<account-id>"),
+            ("arn:aws:iam::__ACCOUNT_ID__:role/api", "__ACCOUNT_ID__"),
+            ("arn:aws:iam::{ACCOUNT_ID}:role/api", "{ACCOUNT_ID}"),
+            ("arn:aws:iam::@ACCOUNT_ID@:role/api", "@ACCOUNT_ID@"),
+            ("code: %EKS_ACTIVATION_CODE%", "%EKS_ACTIVATION_CODE%"),
+        ] {
+            assert_eq!(parts(text), [expected], "{text}");
+        }
+    }
+
+    #[test]
+    fn ordinary_text_holds_no_placeholder() {
+        for text in [
+            "arn:aws:iam::482910375521:role/api",
+            "cost $5",
+            "a$",
+            "{a}",
+            "50%",
+            "50% of 60%",
+            "a < b > c",
+            "my__role",
+            "__init",
+            "user@example.com",
+            "{\"a\": 1}",
+        ] {
+            assert!(!has_placeholder(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_sentence_in_brackets_is_an_instruction() {
+        assert_eq!(
+            instruction_in("<output of terraform output role_arn>"),
+            Some("<output of terraform output role_arn>")
+        );
+        assert_eq!(instruction_in("arn:aws:iam::<ACCOUNT_ID>:role/api"), None);
+    }
+
+    #[test]
+    fn templates_are_known_by_name_or_by_their_statements() {
+        let yes = |name: &str, text: &str| is_template_file(Path::new(name), text);
+        assert!(yes("eks-master-iam.j2.tf", "resource \"x\" \"y\" {}"));
+        assert!(yes("values.tmpl.yaml", "a: 1"));
+        assert!(yes(
+            "sa.yaml",
+            "{% if irsa %}\nkind: ServiceAccount\n{% endif %}"
+        ));
+        assert!(yes("sa.yaml", "{{- include \"x\" . }}"));
+        assert!(yes("sa.yaml", "role: arn:aws:iam::__ACCOUNT__:role/x"));
+        assert!(!yes("sa.yaml", "kind: ServiceAccount\nname: my__role"));
+        assert!(!yes("main.tf", "resource \"x\" \"y\" { a = \"${var.b}\" }"));
+    }
 }

@@ -811,6 +811,7 @@ fn coverage_is_reported_in_every_format_and_unchecked_can_fail() {
         "service_account_unknown": 0,
         "external": 0,
         "infrastructure_read": true,
+        "templates_not_read": 0,
         "summary": MIXED_COVERAGE,
     });
     assert_eq!(document["coverage"], expected);
@@ -849,4 +850,35 @@ fn manifests_without_terraform_say_nothing_could_be_checked() {
         "fixtures/coverage/manifests-only",
     ]);
     assert_eq!(unchecked.status, 1);
+}
+
+#[test]
+fn templates_are_counted_always_and_listed_with_verbose() {
+    let case = "fixtures/templates/jinja-sed-and-fragments-stay-silent";
+    let quiet = run_on_fixture(&["check", "--format", "json", case]);
+    assert_eq!(quiet.status, 0, "{quiet:?}");
+    let document: Value = serde_json::from_str(&quiet.stdout).unwrap();
+    assert_eq!(document["coverage"]["templates_not_read"], 3);
+    assert_eq!(document["diagnostics"], serde_json::json!([]));
+
+    let verbose = run_on_fixture(&["check", "--verbose", "--format", "compact", case]);
+    assert_eq!(verbose.status, 0, "{verbose:?}");
+    let listed: Vec<&str> = verbose
+        .stdout
+        .lines()
+        .map(|line| line.split(':').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            format!("{case}/bootstrap/eks-connector.yaml"),
+            format!("{case}/helm-values/external-dns.yaml"),
+            format!("{case}/terraform/platform/irsa.j2.tf"),
+        ]
+    );
+    assert!(
+        verbose.stdout.contains("note[IRSA000] template not linted"),
+        "{}",
+        verbose.stdout
+    );
 }

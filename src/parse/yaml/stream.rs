@@ -86,6 +86,24 @@ fn classify_line(line: &str) -> LineKind {
     }
 }
 
+/// Whether a document is a `CustomResourceDefinition`, by its root `kind:` line alone: such
+/// documents only describe other objects' schemas, are often megabytes of generated
+/// OpenAPI, and are skipped before any parsing. A document with no `kind:` at its root, or
+/// with several, is not skipped.
+pub(crate) fn is_schema_document(chunk: &str) -> bool {
+    let mut kinds = chunk
+        .split('\n')
+        .filter_map(|line| line.strip_prefix("kind:"))
+        .map(|value| {
+            let value = value.split(" #").next().unwrap_or(value).trim();
+            value.trim_matches(|c| c == '"' || c == '\'')
+        });
+    matches!(
+        (kinds.next(), kinds.next()),
+        (Some("CustomResourceDefinition"), None)
+    )
+}
+
 fn is_marker_line(line: &str, marker: &str) -> bool {
     line.strip_prefix(marker)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
@@ -305,6 +323,25 @@ mod tests {
             .into_iter()
             .map(|range| &text[range])
             .collect()
+    }
+
+    #[test]
+    fn a_custom_resource_definition_is_known_by_its_root_kind_line() {
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  names:\n    kind: Widget\n";
+        assert!(is_schema_document(crd));
+        assert!(is_schema_document(
+            "kind: \"CustomResourceDefinition\" # generated\n"
+        ));
+        // A List of CRDs, a ServiceAccount, and a document whose kind is written twice.
+        assert!(!is_schema_document(
+            "kind: List\nitems:\n- kind: CustomResourceDefinition\n"
+        ));
+        assert!(!is_schema_document(
+            "kind: ServiceAccount\nmetadata:\n  name: crd-reader\n"
+        ));
+        assert!(!is_schema_document(
+            "kind: CustomResourceDefinition\nkind: ServiceAccount\n"
+        ));
     }
 
     #[test]
