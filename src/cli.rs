@@ -192,6 +192,30 @@ pub struct CheckArgs {
     /// linted; the summary always counts them
     #[arg(long, short)]
     pub verbose: bool,
+
+    /// Run only these rules, by id or name (comma-separated, repeatable)
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub select: Vec<String>,
+
+    /// Do not run these rules, by id or name (comma-separated, repeatable)
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
+    /// Print the findings and nothing else: no summary or coverage line, no warnings
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Write the report to FILE instead of standard output (a symbolic link is refused)
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// The same as --color never
+    #[arg(long)]
+    pub no_color: bool,
+
+    /// Exit 0 whatever is found; usage errors still exit 2
+    #[arg(long)]
+    pub exit_zero: bool,
 }
 
 /// `graph` flags as the user typed them; see [`resolve_graph`].
@@ -296,6 +320,10 @@ pub struct CheckSettings {
     pub format: Format,
     pub render: RenderOptions,
     pub fail_on: FailOn,
+    /// `--exit-zero`: findings never change the exit status.
+    pub exit_zero: bool,
+    /// `-o`: the report goes to this file instead of standard output.
+    pub output_file: Option<PathBuf>,
     /// `--write-baseline`: record the findings there instead of printing them.
     pub write_baseline: Option<PathBuf>,
     /// About the configuration, for stderr: settings that have no effect yet.
@@ -309,16 +337,54 @@ pub struct Environment {
     pub stdout_is_terminal: bool,
     /// NO_COLOR is set to a non-empty value (https://no-color.org).
     pub no_color: bool,
+    /// Columns of the terminal standard output is, when it is one.
+    pub terminal_width: Option<usize>,
 }
 
 impl Environment {
     pub fn current() -> Self {
         use std::io::IsTerminal;
+        let stdout = io::stdout();
         Environment {
-            stdout_is_terminal: io::stdout().is_terminal(),
+            stdout_is_terminal: stdout.is_terminal(),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            terminal_width: terminal_size::terminal_size_of(&stdout)
+                .map(|(width, _)| usize::from(width.0)),
         }
     }
+}
+
+/// `--select` and `--ignore` over the configuration's `[rules]`: a rule not selected, or
+/// ignored, is off; a selected rule keeps the level the configuration gives it.
+fn select_rules(
+    levels: &mut config::RuleLevels,
+    select: &[String],
+    ignore: &[String],
+) -> Result<(), UsageError> {
+    let find = |flag: &'static str, word: &String| {
+        irsa_lint::rules::find(word)
+            .map(|rule| rule.meta.id)
+            .ok_or_else(|| UsageError::UnknownRule {
+                flag,
+                word: word.clone(),
+                suggestion: irsa_lint::rules::suggest(word),
+            })
+    };
+    let selected = select
+        .iter()
+        .map(|w| find("--select", w))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ignored = ignore
+        .iter()
+        .map(|w| find("--ignore", w))
+        .collect::<Result<Vec<_>, _>>()?;
+    for rule in irsa_lint::rules::RULES {
+        let id = rule.meta.id;
+        if (!selected.is_empty() && !selected.contains(&id)) || ignored.contains(&id) {
+            levels.set(id, config::RuleLevel::Off);
+        }
+    }
+    Ok(())
 }
 
 /// A `check` invocation that clap accepted but that cannot run.
@@ -328,8 +394,16 @@ pub enum UsageError {
     MissingVarFile(PathBuf),
     UnreadableStdin(io::Error),
     Config(ConfigError),
-    Baseline { path: PathBuf, message: String },
+    Baseline {
+        path: PathBuf,
+        message: String,
+    },
     FailOn(String),
+    UnknownRule {
+        flag: &'static str,
+        word: String,
+        suggestion: Option<&'static str>,
+    },
 }
 
 impl fmt::Display for UsageError {
@@ -350,6 +424,17 @@ impl fmt::Display for UsageError {
                 write!(f, "baseline {}: {message}", path.display())
             }
             UsageError::FailOn(message) => write!(f, "--fail-on: {message}"),
+            UsageError::UnknownRule {
+                flag,
+                word,
+                suggestion,
+            } => {
+                write!(f, "{flag}: no rule has the id or name `{word}`")?;
+                match suggestion {
+                    Some(near) => write!(f, "; did you mean `{near}`?"),
+                    None => write!(f, "; `irsa-lint rules` lists them"),
+                }
+            }
         }
     }
 }
@@ -382,6 +467,7 @@ pub fn resolve_check(
     engine.exclude = config.exclude;
     engine.external_roles = config.external_roles;
     engine.verbose = args.verbose;
+    select_rules(&mut engine.rule_levels, &args.select, &args.ignore)?;
     engine.baseline = match &args.baseline {
         Some(path) => Some(read_baseline(path, cwd)?),
         None => None,
@@ -394,9 +480,21 @@ pub fn resolve_check(
         engine,
         format: args.format,
         render: RenderOptions {
-            color: use_color(args.color, env),
+            // A file is no terminal: colour only when asked for.
+            color: match (&args.output_file, args.no_color) {
+                (_, true) => false,
+                (Some(_), false) => args.color == ColorChoice::Always,
+                (None, false) => use_color(args.color, env),
+            },
+            quiet: args.quiet,
+            width: match &args.output_file {
+                Some(_) => None,
+                None => env.terminal_width,
+            },
         },
         fail_on,
+        exit_zero: args.exit_zero,
+        output_file: args.output_file,
         write_baseline: args.write_baseline,
         warnings: config.warnings.iter().map(ToString::to_string).collect(),
     })
@@ -493,6 +591,7 @@ mod tests {
     const PIPE: Environment = Environment {
         stdout_is_terminal: false,
         no_color: false,
+        terminal_width: None,
     };
 
     fn check_args(argv: &[&str]) -> CheckArgs {
@@ -603,6 +702,7 @@ mod tests {
         let terminal = Environment {
             stdout_is_terminal: true,
             no_color: false,
+            terminal_width: Some(120),
         };
         let terminal_no_color = Environment {
             no_color: true,
@@ -613,6 +713,58 @@ mod tests {
         assert!(!use_color(ColorChoice::Auto, PIPE));
         assert!(use_color(ColorChoice::Always, terminal_no_color));
         assert!(!use_color(ColorChoice::Never, terminal));
+    }
+
+    #[test]
+    fn select_and_ignore_take_ids_or_names_and_turn_the_rest_off() {
+        let settings = resolve(&["--select", "IRSA001,trust-subject-mismatch"]).unwrap();
+        let levels = &settings.engine.rule_levels;
+        assert!(!levels.is_off("IRSA001"));
+        assert!(!levels.is_off("IRSA003"));
+        assert!(levels.is_off("IRSA006"));
+        let settings = resolve(&["--ignore", "irsa006", "--ignore", "IRSA013"]).unwrap();
+        let levels = &settings.engine.rule_levels;
+        assert!(levels.is_off("IRSA006") && levels.is_off("IRSA013"));
+        assert!(!levels.is_off("IRSA001"));
+    }
+
+    #[test]
+    fn an_unknown_rule_in_select_is_a_usage_error_with_a_suggestion() {
+        let err = resolve(&["--select", "trust-subject-mismach"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--select: no rule has the id or name `trust-subject-mismach`; \
+             did you mean `trust-subject-mismatch`?"
+        );
+    }
+
+    #[test]
+    fn a_report_file_gets_no_colour_and_no_terminal_width_unless_asked() {
+        let terminal = Environment {
+            stdout_is_terminal: true,
+            no_color: false,
+            terminal_width: Some(140),
+        };
+        let run = |argv: &[&str]| {
+            resolve_check(check_args(argv), terminal, &no_config(), no_stdin)
+                .unwrap()
+                .render
+        };
+        let on_terminal = run(&[]);
+        assert!(on_terminal.color);
+        assert_eq!(on_terminal.width, Some(140));
+        let to_file = run(&["-o", "report.txt"]);
+        assert!(!to_file.color);
+        assert_eq!(to_file.width, None);
+        assert!(run(&["-o", "report.txt", "--color", "always"]).color);
+        assert!(!run(&["--no-color"]).color);
+        assert!(!run(&["--no-color", "--color", "always"]).color);
+    }
+
+    #[test]
+    fn quiet_and_verbose_cannot_be_combined() {
+        let err = Cli::try_parse_from(["irsa-lint", "check", "-q", "-v"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 
     #[test]

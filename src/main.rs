@@ -7,6 +7,7 @@
 
 mod cli;
 mod commands;
+mod write;
 
 use std::process::ExitCode;
 

@@ -22,9 +22,12 @@ use crate::source::{SourceFile, SourceMap, Span};
 /// What miette writes above a related frame drawn flush left (ours are advice).
 const RELATED_HEADING: &str = "Advice:";
 
-/// Wide enough for a role ARN and a trust subject on one line, and fixed so that output
-/// does not depend on the terminal the tests run in.
+/// Wide enough for a role ARN and a trust subject on one line; the width when the output is
+/// not a terminal, so that files, pipes and tests do not depend on where they ran.
 const WIDTH: usize = 100;
+/// A terminal narrower than this still gets this width: below it, a role ARN and its
+/// label no longer fit on one line, and wrapping them helps no one.
+const MIN_WIDTH: usize = 60;
 
 pub(super) fn render(
     diagnostics: &[Diagnostic],
@@ -39,7 +42,7 @@ pub(super) fn render(
     };
     let handler = GraphicalReportHandler::new_themed(theme.clone())
         .with_links(false)
-        .with_width(WIDTH)
+        .with_width(options.width.map_or(WIDTH, |w| w.max(MIN_WIDTH)))
         // Related frames in other files are drawn flush left, like the primary one: nested,
         // miette re-wraps them and a long `path:line:col` header loses its place.
         .with_show_related_as_nested(false)
@@ -68,10 +71,12 @@ pub(super) fn render(
         }
         out.push('\n');
     }
-    out.push_str(&summary_line(Summary::count(diagnostics)));
-    out.push('\n');
-    out.push_str(&coverage.summary());
-    out.push('\n');
+    if !options.quiet {
+        out.push_str(&summary_line(Summary::count(diagnostics)));
+        out.push('\n');
+        out.push_str(&coverage.summary());
+        out.push('\n');
+    }
     out
 }
 
@@ -269,7 +274,7 @@ mod tests {
             diagnostics,
             sources,
             &Coverage::default(),
-            &RenderOptions { color: false },
+            &RenderOptions::default(),
         )
     }
 
@@ -312,6 +317,39 @@ mod tests {
         insta::assert_snapshot!(out);
     }
 
+    /// On a terminal the message wraps at its width; an ARN, a subject and a
+    /// `path:line:col` stay whole however narrow it is.
+    #[test]
+    fn wraps_at_the_terminal_width_without_breaking_arns_or_paths() {
+        let project = Project::new();
+        let at = |width| {
+            let options = RenderOptions {
+                width: Some(width),
+                ..RenderOptions::default()
+            };
+            render(
+                &project.both(),
+                &project.sources,
+                &Coverage::default(),
+                &options,
+            )
+        };
+        let (narrow, wide) = (at(40), at(200));
+        assert!(
+            narrow.lines().count() > wide.lines().count(),
+            "{narrow}\n{wide}"
+        );
+        for whole in [
+            "system:serviceaccount:billing:api",
+            "[k8s/service account.yaml:8:5]",
+            "[infra/iam.tf:7:38]",
+        ] {
+            assert!(narrow.contains(whole), "{whole} broken in:\n{narrow}");
+            assert!(wide.contains(whole), "{whole} broken in:\n{wide}");
+        }
+        assert_eq!(render_plain(&project.both(), &project.sources), at(100));
+    }
+
     #[test]
     fn colour_adds_ansi_escapes() {
         let project = Project::new();
@@ -319,7 +357,10 @@ mod tests {
             &project.both(),
             &project.sources,
             &Coverage::default(),
-            &RenderOptions { color: true },
+            &RenderOptions {
+                color: true,
+                ..RenderOptions::default()
+            },
         );
         assert!(out.contains('\u{1b}'), "{out:?}");
     }

@@ -82,6 +82,11 @@ impl FromStr for Format {
 pub struct RenderOptions {
     /// ANSI colours in the `human` format; ignored by the others.
     pub color: bool,
+    /// `--quiet`: the `human` format prints the findings only, without its summary lines.
+    pub quiet: bool,
+    /// The terminal's width in columns for the `human` format; `None` (not a terminal) is a
+    /// fixed 100. Paths, ARNs and `path:line:col` are never broken, whatever the width.
+    pub width: Option<usize>,
 }
 
 /// Render all diagnostics (already sorted) as one string to print on stdout. `human`,

@@ -119,7 +119,7 @@ impl Tester {
             &mine,
             &analysis.sources,
             &Coverage::default(),
-            &RenderOptions { color: false },
+            &RenderOptions::default(),
         );
         // Only the findings: the two summary lines say nothing about the rule.
         for _ in 0..2 {

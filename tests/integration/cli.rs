@@ -882,3 +882,116 @@ fn templates_are_counted_always_and_listed_with_verbose() {
         verbose.stdout
     );
 }
+
+/// A ServiceAccount with a mistyped annotation key (IRSA013) next to a Terraform file that
+/// does not parse (IRSA000): two findings of two rules.
+fn two_rule_project() -> Project {
+    let project = broken_project();
+    project.file(
+        "k8s/sa.yaml",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: payments\n  \
+         annotations:\n    eks.amazonaws.com/rolearn: arn:aws:iam::210987654321:role/payments-api\n",
+    );
+    project
+}
+
+fn rule_ids(run: &Run) -> Vec<String> {
+    parse_json(run)["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["rule_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn select_and_ignore_choose_rules_by_id_or_name() {
+    let project = two_rule_project();
+    let all = project.run(&["check", "--format", "json"]);
+    assert_eq!(rule_ids(&all), ["IRSA000", "IRSA013"], "{all:?}");
+    let run = project.run(&[
+        "check",
+        "--format",
+        "json",
+        "--select",
+        "annotation-key-typo",
+    ]);
+    assert_eq!(rule_ids(&run), ["IRSA013"], "{run:?}");
+    assert_eq!(run.status, 1, "{run:?}");
+    let run = project.run(&["check", "--format", "json", "--ignore", "IRSA013"]);
+    assert_eq!(rule_ids(&run), ["IRSA000"], "{run:?}");
+    let run = project.run(&["check", "--select", "IRSA013,IRSA999"]);
+    assert_eq!(run.status, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: --select: no rule has the id or name `IRSA999`"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn exit_zero_reports_the_findings_and_exits_0() {
+    let run = broken_project().run(&["check", "--exit-zero", "--format", "compact"]);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert!(run.stdout.contains("error[IRSA000]"), "{run:?}");
+    let missing = broken_project().run(&["check", "--exit-zero", "no-such-folder"]);
+    assert_eq!(missing.status, 2, "usage errors still exit 2: {missing:?}");
+}
+
+#[test]
+fn quiet_prints_the_findings_and_nothing_else() {
+    let run = broken_project().run(&["check", "--quiet"]);
+    assert_eq!(run.status, 1, "{run:?}");
+    assert!(run.stdout.contains("IRSA000"), "{run:?}");
+    assert!(!run.stdout.contains("1 error"), "no summary: {run:?}");
+    assert!(
+        !run.stdout.contains("ServiceAccount"),
+        "no coverage line: {run:?}"
+    );
+    let empty = Project::new();
+    empty.file("README.md", "# nothing to lint\n");
+    let run = empty.run(&["check", "-q"]);
+    assert_eq!(
+        (run.status, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "", "")
+    );
+}
+
+#[test]
+fn output_file_holds_the_report_and_stdout_stays_empty() {
+    let project = broken_project();
+    let run = project.run(&["check", "--format", "sarif", "-o", "report.sarif"]);
+    assert_eq!(
+        run.status, 1,
+        "the exit status still says what was found: {run:?}"
+    );
+    assert_eq!(run.stdout, "");
+    let written = std::fs::read_to_string(project.path().join("report.sarif")).unwrap();
+    let sarif: Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    // Human output to a file: no colour even when forced on the terminal's behalf.
+    let run = project.run_with_env(&["check", "-o", "report.txt"], &[("CLICOLOR_FORCE", "1")]);
+    assert_eq!(run.status, 1, "{run:?}");
+    let text = std::fs::read_to_string(project.path().join("report.txt")).unwrap();
+    assert!(
+        text.contains("IRSA000") && !text.contains('\u{1b}'),
+        "{text}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn output_file_refuses_a_symbolic_link() {
+    let project = broken_project();
+    project.file("precious.txt", "keep me\n");
+    std::os::unix::fs::symlink("precious.txt", project.path().join("report.txt")).unwrap();
+    let run = project.run(&["check", "-o", "report.txt"]);
+    assert_eq!(run.status, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: cannot write report.txt: is a symbolic link"),
+        "{run:?}"
+    );
+    let kept = std::fs::read_to_string(project.path().join("precious.txt")).unwrap();
+    assert_eq!(kept, "keep me\n");
+}

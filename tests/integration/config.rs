@@ -425,7 +425,7 @@ fn a_suppression_of_an_unknown_rule_is_reported_and_suppresses_nothing() {
         invalid_suppressions(&run),
         [(
             5,
-            "suppression names IRSA03, which is not a rule".to_string()
+            "suppression names IRSA03, which is not a rule (did you mean `IRSA003`?)".to_string()
         )]
     );
 }
