@@ -9,12 +9,11 @@ use serde::Serialize;
 
 use super::{CoverageCounts, forward_slash_path, line_cols};
 use crate::coverage::Coverage;
-use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::diagnostic::{Diagnostic, Label, Level, REPOSITORY_URL, rule_doc_url};
 use crate::rules::{RULES, RuleMeta};
 use crate::source::{SourceMap, Span};
 
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-const REPOSITORY_URL: &str = "https://github.com/irsa-lint/irsa-lint";
 
 pub(super) fn render(
     diagnostics: &[Diagnostic],
@@ -199,7 +198,7 @@ impl ReportingDescriptor {
                 text: rule.doc,
                 markdown: rule.doc,
             },
-            help_uri: format!("{REPOSITORY_URL}/blob/main/rules/{}.md", rule.id),
+            help_uri: rule_doc_url(rule.id),
             default_configuration: Configuration {
                 level: level(rule.default_level),
             },
