@@ -58,6 +58,9 @@ npm_install scripts/test-tools-npm "$tools/npm"
 npm_install editors/vscode "$tools/vscode-extension"
 PATH="$(cd "$tools/npm/node_modules/.bin" && pwd):$PATH"
 export PATH
+# Where the tests find the wheelhouse and the extension's dependencies.
+IRSA_LINT_TEST_TOOLS="$(cd "$tools" && pwd)"
+export IRSA_LINT_TEST_TOOLS
 
 echo "== building the irsa-lint wheel into $wheelhouse"
 rm -f "$wheelhouse"/irsa_lint-*.whl

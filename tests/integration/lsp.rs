@@ -311,7 +311,11 @@ fn edits_in_terraform_clear_and_restore_findings_in_a_manifest() {
         diagnostic["codeDescription"]["href"],
         "https://github.com/irsa-lint/irsa-lint/blob/main/rules/IRSA001.md"
     );
-    assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/IRSA001.md").is_file());
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/IRSA001.md")
+            .is_file()
+    );
     let message = diagnostic["message"].as_str().unwrap();
     assert!(message.contains("ledger-apii"), "{message}");
     assert!(
