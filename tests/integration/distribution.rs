@@ -381,6 +381,13 @@ fn actionlint_accepts_a_workflow_using_the_action() {
             "name: irsa-lint\non:\n  pull_request:\npermissions:\n  contents: read\n  security-events: write\njobs:\n  irsa-lint:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - id: lint\n        uses: ./\n        with:\n          version: \"{VERSION}\"\n          paths: infra k8s\n          args: --config ci/irsa-lint.toml\n          fail-on: warning\n          upload-sarif: \"true\"\n          sarif-file: reports/irsa-lint.sarif\n          category: irsa-lint\n{extra}      - run: echo \"${{{{ steps.lint.outputs.sarif-file }}}}\"\n"
         )
     };
+    // actionlint finds the project, and `./`, by its git repository.
+    let output = run(Command::new("git")
+        .args(["init", "--quiet"])
+        .current_dir(dir.path())
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE"));
+    assert_success(&output, "git init");
     let path = dir.path().join(".github/workflows/irsa-lint.yml");
     std::fs::write(&path, workflow("")).unwrap();
     let (status, output) = actionlint(dir.path(), &[]);
