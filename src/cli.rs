@@ -132,7 +132,7 @@ Hover over a finding shows its rule's documentation; findings with a known fix o
 quick fix; each finding's code links to its rule's page.
 
 Editors (README.md, section "Editors", has the same):
-  VS Code      the extension in editors/vscode (it runs `irsa-lint lsp`)
+  VS Code      the irsa-lint extension (editors/vscode in the repository) runs `irsa-lint lsp`
   Neovim 0.11  init.lua:
                  vim.lsp.config('irsa_lint', {
                    cmd = { 'irsa-lint', 'lsp' },

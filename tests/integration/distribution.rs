@@ -683,3 +683,42 @@ fn toml_value_json(value: &DeValue) -> serde_json::Value {
         _ => serde_json::Value::Null,
     }
 }
+
+/// The first fenced block of `language` after `marker` in the README.
+fn readme_block(marker: &str, language: &str) -> &'static str {
+    let readme = include_str!("../../README.md");
+    let after = &readme[readme.find(marker).unwrap_or_else(|| panic!("{marker}"))..];
+    let fence = format!("```{language}\n");
+    let start = after.find(&fence).unwrap() + fence.len();
+    let end = start + after[start..].find("```\n").unwrap();
+    &after[start..end]
+}
+
+/// The README's Helix and Zed set-ups are valid TOML and JSON that start `irsa-lint lsp`
+/// (and `irsa-lint check`) for the languages irsa-lint reads.
+#[test]
+fn the_readmes_helix_and_zed_set_ups_parse() {
+    let helix = toml_json(readme_block("**Helix**", "toml"));
+    assert_eq!(
+        helix["language-server"]["irsa-lint"]["command"],
+        "irsa-lint"
+    );
+    assert_eq!(
+        helix["language-server"]["irsa-lint"]["args"],
+        serde_json::json!(["lsp"])
+    );
+    let languages: Vec<&str> = helix["language"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|language| {
+            let servers = language["language-servers"].as_array().unwrap();
+            assert_eq!(servers.last().unwrap(), "irsa-lint", "{language}");
+            language["name"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(languages, ["hcl", "yaml"]);
+
+    let zed: serde_json::Value = serde_json::from_str(readme_block("**Zed**", "json")).unwrap();
+    assert_eq!(zed[0]["command"], "irsa-lint check --format compact");
+}
