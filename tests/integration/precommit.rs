@@ -487,9 +487,9 @@ fn the_system_hook_runs_the_installed_binary() {
 
 /// The mirror's `language: python` hook: pre-commit installs the mirror package, which pulls
 /// the irsa-lint wheel, into a virtualenv of its own. pip is kept offline, reading only the
-/// wheelhouse scripts/test.sh fills (our wheel and the mirror's build backend), so the
-/// wheel installed is the one built from this checkout, and no Rust toolchain is asked for:
-/// PATH holds neither cargo nor irsa-lint.
+/// wheelhouse scripts/test.sh fills (our wheel and the mirror's build backend, no source
+/// distribution of irsa-lint), so the wheel installed is the one built from this checkout
+/// and nothing is compiled.
 #[test]
 fn the_python_hook_installs_the_wheel_and_runs_it() {
     let sources = tempfile::tempdir().unwrap();
@@ -505,15 +505,9 @@ fn the_python_hook_installs_the_wheel_and_runs_it() {
         ],
     );
     let wheelhouse = crate::distribution::wheelhouse();
-    let path = std::env::join_paths(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .filter(|dir| !dir.join("cargo").exists() && !dir.join("irsa-lint").exists()),
-    )
-    .unwrap();
     let repository = HookRepository::with_config(
         &remote_hook_config(&repo, &rev, HOOK_ID),
         vec![
-            ("PATH".into(), path),
             ("PIP_NO_INDEX".into(), "1".into()),
             ("PIP_FIND_LINKS".into(), wheelhouse.into()),
             ("PIP_DISABLE_PIP_VERSION_CHECK".into(), "1".into()),
@@ -526,10 +520,36 @@ fn the_python_hook_installs_the_wheel_and_runs_it() {
     assert_ne!(run.status, 0, "{run:?}");
     assert!(run.stdout.contains("- hook id: irsa-lint"), "{run:?}");
     assert!(run.stdout.contains("IRSA003"), "{run:?}");
+    // The binary that ran is the wheel's, in the virtualenv pre-commit made for the hook
+    // (first on the hook's PATH).
+    let installed = installed_in_hook_virtualenvs(&repository.dir.path().join("pre-commit-home"));
+    assert_eq!(installed.len(), 1, "{installed:?}");
     repository.replace(ALB_TRUST, ":kube-sytem:", ":kube-system:");
     repository.commit_all("fix the trust policy's namespace");
     let run = repository.pre_commit(&["--all-files"]);
     assert_eq!(run.status, 0, "{run:?}");
+}
+
+/// `irsa-lint` binaries in the `py_env-*/bin` folders under pre-commit's cache.
+fn installed_in_hook_virtualenvs(pre_commit_home: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for clone in std::fs::read_dir(pre_commit_home).unwrap() {
+        let clone = clone.unwrap().path();
+        let Ok(entries) = std::fs::read_dir(&clone) else {
+            continue;
+        };
+        for entry in entries {
+            let env = entry.unwrap().path();
+            let binary = env.join("bin/irsa-lint");
+            let is_python_env = env
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("py_env-"));
+            if is_python_env && binary.is_file() {
+                found.push(binary);
+            }
+        }
+    }
+    found
 }
 
 #[test]
