@@ -16,7 +16,7 @@ use irsa_lint::baseline::Baseline;
 use irsa_lint::config::{self, Config, ConfigError, FailOn};
 use irsa_lint::engine::Settings;
 use irsa_lint::graph;
-use irsa_lint::output::{Format, RenderOptions};
+use irsa_lint::output::{Format, RenderOptions, UriBase};
 
 const ABOUT: &str = "Find the silent mistakes in EKS IAM Roles for Service Accounts wiring";
 
@@ -152,6 +152,11 @@ pub struct InputArgs {
     /// read it
     #[arg(long, value_name = "NAME", default_value = "stdin.yaml")]
     pub stdin_filename: PathBuf,
+
+    /// Read this configuration file instead of the nearest .irsa-lint.toml; relative paths
+    /// in it are relative to the working directory
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `check` flags as the user typed them; see [`resolve_check`] for what they become.
@@ -174,11 +179,6 @@ pub struct CheckArgs {
     /// set
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-
-    /// Read this configuration file instead of the nearest .irsa-lint.toml; relative paths
-    /// in it are relative to the working directory
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
 
     /// Report only findings that this baseline file (from --write-baseline) does not record
     #[arg(long, value_name = "FILE")]
@@ -444,6 +444,8 @@ impl fmt::Display for UsageError {
 pub struct GraphSettings {
     pub engine: Settings,
     pub format: graph::Format,
+    /// About the configuration, for stderr: settings that have no effect yet.
+    pub warnings: Vec<String>,
 }
 
 /// Turn raw `check` flags into settings, over the configuration file found from `cwd` (an
@@ -454,18 +456,7 @@ pub fn resolve_check(
     cwd: &Path,
     read_stdin: impl FnOnce() -> io::Result<String>,
 ) -> Result<CheckSettings, UsageError> {
-    let config = read_config(args.config.as_deref(), cwd)?.unwrap_or_default();
-    let mut engine = resolve_inputs(args.input, read_stdin)?;
-    // The file's first, so that values from the command line are applied last.
-    engine.var_files = config
-        .var_files
-        .into_iter()
-        .chain(engine.var_files)
-        .collect();
-    engine.vars = config.variables.into_iter().chain(engine.vars).collect();
-    engine.rule_levels = config.rules;
-    engine.exclude = config.exclude;
-    engine.external_roles = config.external_roles;
+    let (mut engine, config) = configured_inputs(args.input, cwd, read_stdin)?;
     engine.verbose = args.verbose;
     select_rules(&mut engine.rule_levels, &args.select, &args.ignore)?;
     engine.baseline = match &args.baseline {
@@ -473,9 +464,10 @@ pub fn resolve_check(
         None => None,
     };
     let fail_on = match args.fail_on.as_slice() {
-        [] => config.fail_on.unwrap_or_default(),
+        [] => config.as_ref().and_then(|c| c.fail_on).unwrap_or_default(),
         words => FailOn::from_words(words.iter().map(|w| w.word())).map_err(UsageError::FailOn)?,
     };
+    let config = config.unwrap_or_default();
     Ok(CheckSettings {
         engine,
         format: args.format,
@@ -491,10 +483,12 @@ pub fn resolve_check(
                 Some(_) => None,
                 None => env.terminal_width,
             },
+            uri_base: (args.format == Format::Sarif).then(|| UriBase::repository(cwd)),
         },
         fail_on,
         exit_zero: args.exit_zero,
         output_file: args.output_file,
+
         write_baseline: args.write_baseline,
         warnings: config.warnings.iter().map(ToString::to_string).collect(),
     })
@@ -504,12 +498,55 @@ pub fn resolve_check(
 /// configuration file's rule settings, which do not change the chains).
 pub fn resolve_graph(
     args: GraphArgs,
+    cwd: &Path,
     read_stdin: impl FnOnce() -> io::Result<String>,
 ) -> Result<GraphSettings, UsageError> {
+    let (engine, config) = configured_inputs(args.input, cwd, read_stdin)?;
     Ok(GraphSettings {
-        engine: resolve_inputs(args.input, read_stdin)?,
+        engine,
         format: args.format,
+        warnings: config
+            .map(|c| c.warnings.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
     })
+}
+
+/// What `check` and `graph` share: the input flags over the configuration file found from
+/// `cwd` (an absolute path) or named by `--config`, so that both see the same scan (its
+/// rule levels, exclusions, variables and external roles). The configuration's remaining
+/// settings are returned for the caller.
+fn configured_inputs(
+    mut args: InputArgs,
+    cwd: &Path,
+    read_stdin: impl FnOnce() -> io::Result<String>,
+) -> Result<(Settings, Option<ConfigRest>), UsageError> {
+    let config = read_config(args.config.take().as_deref(), cwd)?;
+    let mut engine = resolve_inputs(args, read_stdin)?;
+    let Some(config) = config else {
+        return Ok((engine, None));
+    };
+    // The file's first, so that values from the command line are applied last.
+    engine.var_files = config
+        .var_files
+        .into_iter()
+        .chain(engine.var_files)
+        .collect();
+    engine.vars = config.variables.into_iter().chain(engine.vars).collect();
+    engine.rule_levels = config.rules;
+    engine.exclude = config.exclude;
+    engine.external_roles = config.external_roles;
+    let rest = ConfigRest {
+        fail_on: config.fail_on,
+        warnings: config.warnings,
+    };
+    Ok((engine, Some(rest)))
+}
+
+/// The configuration file's settings that are not the engine's.
+#[derive(Debug, Default)]
+struct ConfigRest {
+    fail_on: Option<FailOn>,
+    warnings: Vec<config::ConfigError>,
 }
 
 /// The engine's settings from the input flags. `read_stdin` is called only when a PATH is
@@ -796,7 +833,7 @@ mod tests {
         let Command::Graph(args) = cli.command else {
             panic!("expected graph");
         };
-        let settings = resolve_graph(args, no_stdin).unwrap();
+        let settings = resolve_graph(args, &no_config(), no_stdin).unwrap();
         assert_eq!(settings.format, graph::Format::Table);
         assert_eq!(settings.engine.paths, vec![PathBuf::from("infra")]);
         assert_eq!(settings.engine.vars, vec![("env".into(), "prod".into())]);

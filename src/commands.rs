@@ -89,10 +89,14 @@ const NOTHING_READ: &str = "warning: no .tf, .tfvars, .yaml, .yml or .json file 
 /// Print the wiring graph. Broken links are what `check` is for: the graph always exits 0.
 pub fn graph(args: GraphArgs) -> u8 {
     let read_stdin = || io::read_to_string(io::stdin());
-    let settings = match cli::resolve_graph(args, read_stdin) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let settings = match cli::resolve_graph(args, &cwd, read_stdin) {
         Ok(settings) => settings,
         Err(err) => return usage_error(&err),
     };
+    for warning in &settings.warnings {
+        eprintln!("warning: {warning}");
+    }
     let analysis = match engine::analyze(&settings.engine) {
         Ok(analysis) => analysis,
         Err(err) => return usage_error(&err),
