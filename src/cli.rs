@@ -27,7 +27,7 @@ irsa-lint reads Terraform (.tf, .tfvars, and Terragrunt's terragrunt.hcl), Kuber
 manifests (.yaml, .yml, .json, and .yaml.tpl, .yml.tpl, .tftpl templates) and eksctl
 ClusterConfig files side by side and
 reports where a ServiceAccount, its IAM role, the role's trust policy and the
-cluster's OIDC provider do not fit together. It never writes to the scanned files, never
+cluster's OIDC provider do not fit together. It writes to the scanned files only under --fix, never
 uses the network and never runs other programs.";
 
 const EXAMPLES: &str = "\
@@ -40,6 +40,7 @@ Examples:
                                         Accept today's findings; later runs with
                                         --baseline irsa-lint-baseline.json show new ones
   helm template charts/api | irsa-lint check - --stdin-filename rendered.yaml infra/
+  irsa-lint check --diff                Show the fixes as a unified diff (--fix applies them)
   irsa-lint explain IRSA003             Why a rule fires and how to fix it";
 
 const CHECK_AFTER_HELP: &str = "\
@@ -216,6 +217,27 @@ pub struct CheckArgs {
     /// Exit 0 whatever is found; usage errors still exit 2
     #[arg(long)]
     pub exit_zero: bool,
+
+    /// Apply the unambiguous fixes in place (the quick fixes the language server offers),
+    /// keeping formatting and comments, then report what remains
+    #[arg(long, conflicts_with_all = ["diff", "write_baseline"])]
+    pub fix: bool,
+
+    /// Print the fixes --fix would apply as a unified diff, and change nothing
+    #[arg(long, conflicts_with = "write_baseline")]
+    pub diff: bool,
+}
+
+/// What `check` does with the findings' fixes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FixMode {
+    /// Report them (the default): nothing is written.
+    #[default]
+    Report,
+    /// `--fix`: write them, then lint again.
+    Apply,
+    /// `--diff`: print them as a unified diff.
+    Diff,
 }
 
 /// `graph` flags as the user typed them; see [`resolve_graph`].
@@ -324,6 +346,7 @@ pub struct CheckSettings {
     pub exit_zero: bool,
     /// `-o`: the report goes to this file instead of standard output.
     pub output_file: Option<PathBuf>,
+    pub fix: FixMode,
     /// `--write-baseline`: record the findings there instead of printing them.
     pub write_baseline: Option<PathBuf>,
     /// About the configuration, for stderr: settings that have no effect yet.
@@ -399,6 +422,7 @@ pub enum UsageError {
         message: String,
     },
     FailOn(String),
+    FixStdin,
     UnknownRule {
         flag: &'static str,
         word: String,
@@ -424,6 +448,10 @@ impl fmt::Display for UsageError {
                 write!(f, "baseline {}: {message}", path.display())
             }
             UsageError::FailOn(message) => write!(f, "--fail-on: {message}"),
+            UsageError::FixStdin => write!(
+                f,
+                "--fix cannot write standard input back; use --diff to see its fixes"
+            ),
             UsageError::UnknownRule {
                 flag,
                 word,
@@ -457,6 +485,9 @@ pub fn resolve_check(
     read_stdin: impl FnOnce() -> io::Result<String>,
 ) -> Result<CheckSettings, UsageError> {
     let (mut engine, config) = configured_inputs(args.input, cwd, read_stdin)?;
+    if args.fix && engine.stdin.is_some() {
+        return Err(UsageError::FixStdin);
+    }
     engine.verbose = args.verbose;
     select_rules(&mut engine.rule_levels, &args.select, &args.ignore)?;
     engine.baseline = match &args.baseline {
@@ -488,7 +519,11 @@ pub fn resolve_check(
         fail_on,
         exit_zero: args.exit_zero,
         output_file: args.output_file,
-
+        fix: match (args.fix, args.diff) {
+            (true, _) => FixMode::Apply,
+            (false, true) => FixMode::Diff,
+            (false, false) => FixMode::Report,
+        },
         write_baseline: args.write_baseline,
         warnings: config.warnings.iter().map(ToString::to_string).collect(),
     })

@@ -1064,3 +1064,63 @@ fn walkdir(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+/// A ServiceAccount whose annotation key is mistyped, with comments around it.
+const TYPO_SA: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  \
+                       namespace: payments\n  annotations:\n    # the payments role\n    \
+                       eks.amazonaws.com/rolearn: arn:aws:iam::210987654321:role/payments-api  # prod\n";
+
+#[test]
+fn diff_prints_the_fixes_and_writes_nothing() {
+    let project = Project::new();
+    project.file("k8s/sa.yaml", TYPO_SA);
+    let before = project.snapshot();
+    let run = project.run(&["check", "--diff"]);
+    assert_eq!(run.status, 1, "there is something to fix: {run:?}");
+    assert_eq!(
+        run.stdout,
+        "--- a/k8s/sa.yaml\n+++ b/k8s/sa.yaml\n@@ -5,4 +5,4 @@\n   namespace: payments\n   \
+         annotations:\n     # the payments role\n-    eks.amazonaws.com/rolearn: \
+         arn:aws:iam::210987654321:role/payments-api  # prod\n+    eks.amazonaws.com/role-arn: \
+         arn:aws:iam::210987654321:role/payments-api  # prod\n"
+    );
+    assert_eq!(project.snapshot(), before, "--diff writes nothing");
+}
+
+#[test]
+fn fix_applies_in_place_relints_and_a_second_fix_changes_nothing() {
+    let project = Project::new();
+    project.file("k8s/sa.yaml", TYPO_SA);
+    let run = project.run(&["check", "--fix", "--format", "compact"]);
+    assert_eq!(run.status, 0, "nothing remains: {run:?}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr, "applied 1 fix in 1 file\n");
+    let fixed = std::fs::read_to_string(project.path().join("k8s/sa.yaml")).unwrap();
+    assert_eq!(fixed, TYPO_SA.replace("/rolearn", "/role-arn"));
+    let after = project.snapshot();
+    let again = project.run(&["check", "--fix"]);
+    assert_eq!((again.status, again.stderr.as_str()), (0, ""), "{again:?}");
+    assert_eq!(project.snapshot(), after, "a second --fix changes nothing");
+}
+
+#[test]
+fn fix_leaves_what_it_cannot_fix_reported_and_refuses_stdin() {
+    let project = broken_project();
+    project.file("k8s/api.yaml", TYPO_SA);
+    let run = project.run(&["check", "--fix", "--format", "compact"]);
+    assert_eq!(run.status, 1, "the syntax error remains: {run:?}");
+    assert!(run.stdout.contains("error[IRSA000]"), "{run:?}");
+    assert!(!run.stdout.contains("IRSA013"), "{run:?}");
+    let run = project.run_with_stdin(&["check", "--fix", "-"], TYPO_SA);
+    assert_eq!(run.status, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("--fix cannot write standard input"),
+        "{run:?}"
+    );
+    let run = project.run_with_stdin(&["check", "--diff", "-"], TYPO_SA);
+    assert_eq!(
+        run.status, 0,
+        "standard input is not a file to diff: {run:?}"
+    );
+    assert!(run.stderr.contains("was not applied"), "{run:?}");
+}
