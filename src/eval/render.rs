@@ -73,6 +73,13 @@ pub struct Hole {
 }
 
 impl Rendered {
+    /// A string value as text, every byte shown at `span`, its symbols as holes.
+    pub fn of_str(s: &Str, span: Span) -> Option<Rendered> {
+        let mut writer = Writer::default();
+        writer.value(&Value::String(s.clone()), span);
+        (!writer.over_budget && !writer.ambiguous).then_some(writer.out)
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -368,10 +375,7 @@ impl<'a> Module<'a> {
         span: Span,
     ) -> Option<Rendered> {
         let value = self.eval_in(file, expr, scope).ok()?;
-        let s = value.as_str()?;
-        let mut writer = Writer::default();
-        writer.value(&Value::String(s.clone()), span);
-        self.finish(writer, span)
+        Rendered::of_str(value.as_str()?, span)
     }
 
     /// A heredoc, rendered from its text; `Ok(None)` when its text is not at hand (or it

@@ -7,8 +7,10 @@ use hcl_edit::expr::{Expression, ObjectKey};
 
 use super::charts::{self, DefaultName};
 use super::policy::{expand_blocks, expr_span};
+use super::rendered;
 use super::{Annotation, Facts, Found, HelmRelease, ROLE_ARN_KEY, ServiceAccount, Spanned};
 use crate::eval::module::{Module, Resource, Scope};
+use crate::eval::render::Rendered;
 use crate::eval::value::{Str, Value};
 use crate::source::{FileId, Span};
 
@@ -22,6 +24,9 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     }
     for res in m.resources_of("kubectl_manifest", false) {
         kubectl_manifest(m, res, unit, &mut facts);
+    }
+    for res in m.resources_of("local_file", false) {
+        local_file(m, res, unit, &mut facts);
     }
     facts
 }
@@ -59,6 +64,9 @@ pub(crate) struct Values {
     pub(crate) key_spans: HashMap<Vec<String>, Span>,
     /// Some values could not be evaluated: a missing key proves nothing.
     pub(crate) unknown: bool,
+    /// Template files the values were rendered from (`templatefile()`, `file()`), with their
+    /// paths as the calls name them.
+    pub(crate) templates: Vec<(FileId, String)>,
 }
 
 impl Values {
@@ -205,9 +213,16 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             namespace,
             unit,
         };
+        facts
+            .rendered_templates
+            .extend(values.templates.iter().map(|(id, _)| *id));
         match chart_service_account(&chart, &values) {
             Found::Yes(mut sa) => {
                 sa.when = m.gates_of(res);
+                for (_, path) in &values.templates {
+                    sa.rendered
+                        .push(format!("its values are rendered from {path}"));
+                }
                 facts.service_accounts.push(sa);
             }
             Found::No => {}
@@ -286,31 +301,29 @@ pub(crate) fn chart_service_account(
         _ => {}
     }
     let name_path = at("name");
-    let name = match values
-        .get(&name_path)
-        .and_then(Value::as_known_str)
-        .filter(|n| !n.is_empty())
-    {
-        Some(n) => Spanned::new(
-            n.to_string(),
-            values.spans.get(&name_path).copied().unwrap_or(label),
-        ),
+    let Some(set_name) = set_text(values, &name_path) else {
+        return Found::Unknown;
+    };
+    let name = match set_name {
+        Some(n) => Spanned::new(n, values.spans.get(&name_path).copied().unwrap_or(label)),
         None if values.unknown => return Found::Unknown,
         None => {
-            let top = |k: &str| {
-                values
-                    .get(&[k.to_string()])
-                    .and_then(Value::as_known_str)
-                    .map(str::to_string)
-            };
+            let top = |k: &str| set_text(values, &[k.to_string()]);
             let default = match default_name {
                 DefaultName::Fixed(n) => n.to_string(),
-                DefaultName::Fullname => charts::fullname(
-                    release,
-                    chart_name,
-                    top("nameOverride").as_deref(),
-                    top("fullnameOverride").as_deref(),
-                ),
+                DefaultName::Fullname => {
+                    let (Some(name_override), Some(fullname_override)) =
+                        (top("nameOverride"), top("fullnameOverride"))
+                    else {
+                        return Found::Unknown;
+                    };
+                    charts::fullname(
+                        release,
+                        chart_name,
+                        name_override.as_deref(),
+                        fullname_override.as_deref(),
+                    )
+                }
                 DefaultName::Unknown => return Found::Unknown,
             };
             Spanned::new(default, label)
@@ -344,6 +357,18 @@ pub(crate) fn chart_service_account(
     sa.namespace_explicit = explicit;
     sa.annotations_known = annotations_known;
     Found::Yes(sa)
+}
+
+/// The text a values key sets: `Some(None)` when it sets none (absent, null or empty),
+/// `None` when what it sets is not known (a value known only after apply).
+fn set_text(values: &Values, path: &[String]) -> Option<Option<String>> {
+    match values.get(path) {
+        None | Some(Value::Null) => Some(None),
+        Some(v) => match v.to_str()?.as_known()? {
+            "" => Some(None),
+            text => Some(Some(text.to_string())),
+        },
+    }
 }
 
 /// The name of a local chart (`chart = "../charts/ledger"`) whose ServiceAccount template
@@ -407,7 +432,8 @@ fn release_values<'a>(
 }
 
 /// One element of `values = [...]`: `yamlencode({...})` keeps the spans of the object's
-/// leaves; YAML text (a heredoc, `file`, `templatefile`) is spanned at the element.
+/// leaves; YAML text (a heredoc, `file`, `templatefile`) is rendered, each leaf shown at the
+/// line that writes it, values known only after apply kept as such.
 fn values_item(
     m: &Module<'_>,
     file: FileId,
@@ -430,16 +456,33 @@ fn values_item(
         }
         return;
     }
+    if let Some(rendered) = m.render(file, item, scope) {
+        merge_rendered(&rendered, span, values);
+        return;
+    }
     match m.eval_in(file, item, scope) {
         Ok(v) => merge_text_or_map(&v, span, values),
         Err(_) => values.unknown = true,
     }
 }
 
+/// Values rendered as YAML text; the template they come from is recorded.
+fn merge_rendered(rendered: &Rendered, span: Span, values: &mut Values) {
+    if let (Some(id), Some(path)) = (rendered.template, &rendered.template_path) {
+        values.templates.push((id, path.clone()));
+    }
+    match rendered::values(rendered, span) {
+        Some(read) => values.merge(&read.value, &|path| {
+            read.spans.get(path).copied().unwrap_or(span)
+        }),
+        None => values.unknown = true,
+    }
+}
+
 fn merge_text_or_map(v: &Value, span: Span, values: &mut Values) {
     match v {
-        Value::String(s) => match s.as_known().and_then(yaml_value) {
-            Some(parsed) => values.merge(&parsed, &|_| span),
+        Value::String(s) => match Rendered::of_str(s, span) {
+            Some(rendered) => merge_rendered(&rendered, span, values),
             None => values.unknown = true,
         },
         Value::Map(_) => values.merge(v, &|_| span),
@@ -588,7 +631,19 @@ fn kubernetes_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts
     let Some(attr) = res.block.body.get_attribute("manifest") else {
         return;
     };
-    for (_, scope) in instances {
+    let decoded = match &attr.value {
+        Expression::FuncCall(f) if f.name.name.as_str() == "yamldecode" => f.args.get(0),
+        _ => None,
+    };
+    for (key, scope) in instances {
+        if let Some(text) = decoded {
+            let fallback = m.user_span(expr_span(res.file, text), None);
+            match m.render(res.file, text, &scope) {
+                Some(r) => rendered_objects(m, res, &key, &r, unit, fallback, facts),
+                None => facts.hidden_service_accounts = true,
+            }
+            continue;
+        }
         let manifest = m
             .eval_in(res.file, &attr.value, &scope)
             .unwrap_or(Value::Unknown);
@@ -660,8 +715,8 @@ fn object_service_account(
 }
 
 /// `kubectl_manifest { yaml_body = ... }`: YAML written in Terraform (a heredoc, a
-/// `templatefile`) is read like a manifest and shown at the attribute. `file()` of a YAML
-/// file of the tree is already read as a manifest.
+/// `templatefile`) is rendered and read like a manifest, shown at the lines that write it.
+/// `file()` of a YAML file of the tree is already read as a manifest.
 fn kubectl_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
     let Some(attr) = res.block.body.get_attribute("yaml_body") else {
         return;
@@ -669,31 +724,88 @@ fn kubectl_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &
     if matches!(&attr.value, Expression::FuncCall(f) if f.name.name.as_str() == "file") {
         return;
     }
+    rendered_resource(m, res, &attr.value, unit, facts);
+}
+
+/// `local_file { content = ... }` that writes a Kubernetes manifest, for a later `kubectl
+/// apply`: read like `kubectl_manifest`.
+fn local_file<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
+    let Some(attr) = res.block.body.get_attribute("content") else {
+        return;
+    };
+    let filename = res
+        .block
+        .body
+        .get_attribute("filename")
+        .and_then(|a| match &a.value {
+            Expression::String(s) => Some(s.value().to_string()),
+            Expression::StringTemplate(t) => t.iter().last().and_then(|e| match e {
+                hcl_edit::template::Element::Literal(l) => Some(l.value().to_string()),
+                _ => None,
+            }),
+            _ => None,
+        });
+    // Scripts, kubeconfigs and JSON documents are written the same way.
+    if !filename.is_some_and(|f| f.ends_with(".yaml") || f.ends_with(".yml")) {
+        return;
+    }
+    rendered_resource(m, res, &attr.value, unit, facts);
+}
+
+/// A resource whose attribute is manifest text: each instance rendered and read.
+fn rendered_resource<'a>(
+    m: &Module<'a>,
+    res: &Resource<'a>,
+    text: &Expression,
+    unit: &str,
+    facts: &mut Facts,
+) {
     let Some(instances) = m.instances(res) else {
         facts.hidden_service_accounts = true;
         return;
     };
-    let span = m.user_span(expr_span(res.file, &attr.value), None);
-    for (_, scope) in instances {
-        let text = m.eval_in(res.file, &attr.value, &scope).ok();
-        let Some(object) = text
-            .as_ref()
-            .and_then(Value::as_known_str)
-            .and_then(yaml_value)
-        else {
-            facts.hidden_service_accounts = true;
-            continue;
-        };
-        if object.get_attr("kind").as_known_str() == Some("ServiceAccount") {
-            match object_service_account(&object, &|_| span, span, unit) {
-                Some(mut sa) => {
-                    sa.when = m.gates_of(res);
-                    facts.service_accounts.push(sa);
-                }
-                None => facts.hidden_service_accounts = true,
-            }
+    let fallback = m.user_span(expr_span(res.file, text), None);
+    for (key, scope) in instances {
+        match m.render(res.file, text, &scope) {
+            Some(rendered) => rendered_objects(m, res, &key, &rendered, unit, fallback, facts),
+            None => facts.hidden_service_accounts = true,
         }
     }
+}
+
+/// The objects of one rendered manifest, Argo CD Applications included, created by `res`.
+fn rendered_objects<'a>(
+    m: &Module<'a>,
+    res: &Resource<'a>,
+    key: &crate::eval::module::InstanceKey,
+    rendered: &Rendered,
+    unit: &str,
+    fallback: Span,
+    facts: &mut Facts,
+) {
+    let address = format!("{}{}{}", m.address, res.address(), key.suffix());
+    let note = rendered
+        .template_path
+        .as_ref()
+        .map(|path| format!("rendered from {path} by {address}"));
+    let mut objects = rendered::manifests(rendered, unit, fallback);
+    for sa in &mut objects.service_accounts {
+        sa.rendered.extend(note.clone());
+    }
+    for w in &mut objects.workloads {
+        w.rendered.extend(note.clone());
+    }
+    if rendered.text().contains("argoproj.io") {
+        let shown = note.unwrap_or(address);
+        objects.extend(rendered::applications(rendered, unit, fallback, &shown));
+    }
+    for sa in &mut objects.service_accounts {
+        // Terraform creates it: its lines are Terraform's to change, not a manifest's.
+        sa.origin = super::Origin::Terraform;
+        sa.when = m.gates_of(res);
+    }
+    facts.rendered_templates.extend(rendered.template);
+    facts.extend(objects);
 }
 
 #[cfg(test)]

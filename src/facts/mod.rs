@@ -14,6 +14,7 @@ pub mod kubernetes;
 pub mod kustomize;
 pub mod manifests;
 pub mod policy;
+pub mod rendered;
 pub mod terraform;
 
 use crate::aws::policy::Admission;
@@ -46,6 +47,9 @@ pub struct Facts {
     pub parse_errors: Vec<ParseError>,
     /// Where a resource limit stopped evaluation; what lies beyond it is unknown.
     pub limits_hit: Vec<ParseError>,
+    /// Template files Terraform renders into manifests or Helm values (`templatefile()`):
+    /// their objects count only as rendered, not as the files say.
+    pub rendered_templates: Vec<crate::source::FileId>,
     /// Some ServiceAccounts exist that could not be seen (Helm templates, unknown names):
     /// "no manifest defines this ServiceAccount" cannot be proven.
     pub hidden_service_accounts: bool,
@@ -132,6 +136,7 @@ impl Facts {
             .extend(other.unresolved_service_accounts);
         self.parse_errors.extend(other.parse_errors);
         self.limits_hit.extend(other.limits_hit);
+        self.rendered_templates.extend(other.rendered_templates);
         self.hidden_service_accounts |= other.hidden_service_accounts;
         self.hidden_roles |= other.hidden_roles;
         self.hidden_annotations |= other.hidden_annotations;

@@ -59,6 +59,26 @@ pub(crate) fn read_chunks(
     read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
     on_error: &mut dyn FnMut(ChunkError),
 ) {
+    read_chunks_of(file, text, Some(wanted), read, on_error)
+}
+
+/// Like [`read_chunks`], for every document whatever its kind (Helm values have none).
+pub(crate) fn read_all_chunks(
+    file: FileId,
+    text: &str,
+    read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
+    on_error: &mut dyn FnMut(ChunkError),
+) {
+    read_chunks_of(file, text, None, read, on_error)
+}
+
+fn read_chunks_of(
+    file: FileId,
+    text: &str,
+    wanted: Option<&dyn Fn(&str) -> bool>,
+    read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
+    on_error: &mut dyn FnMut(ChunkError),
+) {
     let offsets = CharOffsets::new(text);
     for chunk in stream::split_documents(text) {
         let chunk_text = &text[chunk.clone()];
@@ -69,7 +89,10 @@ pub(crate) fn read_chunks(
             chunk_start_char: offsets.char_of_byte(chunk.start),
             index_drift: reserved_directive_drift(chunk_text),
         };
-        let (documents, error) = stream::load_documents(chunk_text, wanted);
+        let (documents, error) = match wanted {
+            Some(wanted) => stream::load_documents(chunk_text, wanted),
+            None => stream::load_all_documents(chunk_text),
+        };
         for document in &documents {
             read(document, &positions);
         }
