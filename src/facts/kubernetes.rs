@@ -195,9 +195,10 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
                 Spanned::new(join_key(path), *values.key_spans.get(path).unwrap_or(span))
             })
             .collect();
+        let address = format!("{}{}{}", m.address, res.address(), key.suffix());
         facts.helm_releases.push(HelmRelease {
             when: m.gates_of(res),
-            address: format!("{}{}{}", m.address, res.address(), key.suffix()),
+            address: address.clone(),
             span: label,
             chart: chart_name.to_string(),
             release_name: release.clone(),
@@ -221,7 +222,7 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
                 sa.when = m.gates_of(res);
                 for (_, path) in &values.templates {
                     sa.rendered
-                        .push(format!("its values are rendered from {path}"));
+                        .push(format!("its values are rendered from {path} by {address}"));
                 }
                 facts.service_accounts.push(sa);
             }
