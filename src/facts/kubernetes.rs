@@ -26,7 +26,7 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
         kubectl_manifest(m, res, unit, &mut facts);
     }
     for res in m.resources_of("local_file", false) {
-        local_file(m, res, unit, &mut facts);
+        rendered::resources::local_file(m, res, unit, &mut facts);
     }
     facts
 }
@@ -640,7 +640,7 @@ fn kubernetes_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts
         if let Some(text) = decoded {
             let fallback = m.user_span(expr_span(res.file, text), None);
             match m.render(res.file, text, &scope) {
-                Some(r) => rendered_objects(m, res, &key, &r, unit, fallback, facts),
+                Some(r) => rendered::resources::objects(m, res, &key, &r, unit, fallback, facts),
                 None => facts.hidden_service_accounts = true,
             }
             continue;
@@ -725,88 +725,7 @@ fn kubectl_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &
     if matches!(&attr.value, Expression::FuncCall(f) if f.name.name.as_str() == "file") {
         return;
     }
-    rendered_resource(m, res, &attr.value, unit, facts);
-}
-
-/// `local_file { content = ... }` that writes a Kubernetes manifest, for a later `kubectl
-/// apply`: read like `kubectl_manifest`.
-fn local_file<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
-    let Some(attr) = res.block.body.get_attribute("content") else {
-        return;
-    };
-    let filename = res
-        .block
-        .body
-        .get_attribute("filename")
-        .and_then(|a| match &a.value {
-            Expression::String(s) => Some(s.value().to_string()),
-            Expression::StringTemplate(t) => t.iter().last().and_then(|e| match e {
-                hcl_edit::template::Element::Literal(l) => Some(l.value().to_string()),
-                _ => None,
-            }),
-            _ => None,
-        });
-    // Scripts, kubeconfigs and JSON documents are written the same way.
-    if !filename.is_some_and(|f| f.ends_with(".yaml") || f.ends_with(".yml")) {
-        return;
-    }
-    rendered_resource(m, res, &attr.value, unit, facts);
-}
-
-/// A resource whose attribute is manifest text: each instance rendered and read.
-fn rendered_resource<'a>(
-    m: &Module<'a>,
-    res: &Resource<'a>,
-    text: &Expression,
-    unit: &str,
-    facts: &mut Facts,
-) {
-    let Some(instances) = m.instances(res) else {
-        facts.hidden_service_accounts = true;
-        return;
-    };
-    let fallback = m.user_span(expr_span(res.file, text), None);
-    for (key, scope) in instances {
-        match m.render(res.file, text, &scope) {
-            Some(rendered) => rendered_objects(m, res, &key, &rendered, unit, fallback, facts),
-            None => facts.hidden_service_accounts = true,
-        }
-    }
-}
-
-/// The objects of one rendered manifest, Argo CD Applications included, created by `res`.
-fn rendered_objects<'a>(
-    m: &Module<'a>,
-    res: &Resource<'a>,
-    key: &crate::eval::module::InstanceKey,
-    rendered: &Rendered,
-    unit: &str,
-    fallback: Span,
-    facts: &mut Facts,
-) {
-    let address = format!("{}{}{}", m.address, res.address(), key.suffix());
-    let note = rendered
-        .template_path
-        .as_ref()
-        .map(|path| format!("rendered from {path} by {address}"));
-    let mut objects = rendered::manifests(rendered, unit, fallback);
-    for sa in &mut objects.service_accounts {
-        sa.rendered.extend(note.clone());
-    }
-    for w in &mut objects.workloads {
-        w.rendered.extend(note.clone());
-    }
-    if rendered.text().contains("argoproj.io") {
-        let shown = note.unwrap_or(address);
-        objects.extend(rendered::applications(rendered, unit, fallback, &shown));
-    }
-    for sa in &mut objects.service_accounts {
-        // Terraform creates it: its lines are Terraform's to change, not a manifest's.
-        sa.origin = super::Origin::Terraform;
-        sa.when = m.gates_of(res);
-    }
-    facts.rendered_templates.extend(rendered.template);
-    facts.extend(objects);
+    rendered::resources::manifest_text(m, res, &attr.value, unit, facts);
 }
 
 #[cfg(test)]

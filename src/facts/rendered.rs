@@ -279,5 +279,7 @@ fn key_has_hole(rendered: &Rendered, node: &MarkedYaml) -> bool {
     }
 }
 
+pub(crate) mod resources;
+
 #[cfg(test)]
 mod tests;
