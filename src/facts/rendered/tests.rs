@@ -105,3 +105,47 @@ fn a_rendered_service_account_keeps_its_role_and_hides_when_a_key_is_a_hole() {
     assert!(unknown_name.service_accounts.is_empty());
     assert!(unknown_name.hidden_service_accounts);
 }
+
+const APPLICATION: &str = "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: cluster-autoscaler
+  namespace: argocd
+spec:
+  source:
+    repoURL: https://kubernetes.github.io/autoscaler
+    chart: cluster-autoscaler
+    targetRevision: 9.43.2
+    helm:
+      values: |
+        rbac:
+          serviceAccount:
+            name: cluster-autoscaler
+            annotations:
+              eks.amazonaws.com/role-arn: ${role}
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: kube-system
+";
+
+#[test]
+fn a_rendered_application_installs_its_chart_with_the_role_kept_symbolic() {
+    let facts = applications(&rendering(APPLICATION), "infra", HEREDOC, "the call");
+    assert!(!facts.hidden_service_accounts);
+    let sa = &facts.service_accounts[0];
+    assert_eq!(sa.qualified_name(), "kube-system/cluster-autoscaler");
+    let arn = &sa.annotation("eks.amazonaws.com/role-arn").unwrap();
+    let arn = &arn.value.as_ref().unwrap().value;
+    assert!(
+        arn.display()
+            .ends_with(":role/<name of aws_iam_role.ledger>")
+    );
+}
+
+#[test]
+fn a_rendered_application_whose_namespace_is_unknown_hides_its_service_account() {
+    let text = APPLICATION.replace("namespace: kube-system", "namespace: ${unknown}");
+    let facts = applications(&rendering(&text), "infra", HEREDOC, "the call");
+    assert!(facts.service_accounts.is_empty());
+    assert!(facts.hidden_service_accounts);
+}
