@@ -160,3 +160,16 @@ fn a_template_that_expands_without_end_stops_at_the_budget_with_a_diagnostic() {
         "{limits:?}"
     );
 }
+
+#[test]
+fn escapes_and_strip_markers_render_as_terraform_writes_them() {
+    let hcl = "locals {\n  values = <<-EOT\n    args:\n      - --prefix=$${HOSTNAME}\n    %{~ for ns in [\"payments\", \"ledger\"] ~}\n      - --namespace=${ns}\n    %{~ endfor ~}\n\n    replicas: 2\n    EOT\n}\n";
+    let r = render_local(hcl, Templates(vec![]), "values").unwrap();
+    assert_eq!(
+        r.text(),
+        "args:\n  - --prefix=${HOSTNAME}- --namespace=payments- --namespace=ledgerreplicas: 2\n"
+    );
+    let at = r.text().find("${HOSTNAME}").unwrap();
+    let span = r.span_of(at..at + "${HOSTNAME}".len()).unwrap();
+    assert_eq!(shown(hcl, span), "$${HOSTNAME}");
+}
