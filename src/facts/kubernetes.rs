@@ -88,6 +88,8 @@ impl Values {
                 .entry(seg.clone())
                 .or_insert_with(|| Value::Map(BTreeMap::new()));
             if !matches!(entry, Value::Map(_)) {
+                // `--set` into a map that is not known: its other keys stay unknown.
+                self.unknown |= *entry == Value::Unknown;
                 *entry = Value::Map(BTreeMap::new());
             }
             let Value::Map(next) = entry else {
@@ -101,12 +103,16 @@ impl Values {
         self.spans.insert(path, span);
     }
 
+    /// The value at `path`: `None` when no value sets it, unknown when a value on the way
+    /// is unknown (a map known only after apply may set any key).
     pub(crate) fn get(&self, path: &[String]) -> Option<&Value> {
+        const UNKNOWN: &Value = &Value::Unknown;
         let (first, rest) = path.split_first()?;
         let mut v = self.tree.get(first)?;
         for seg in rest {
             v = match v {
                 Value::Map(m) => m.get(seg)?,
+                Value::Unknown => return Some(UNKNOWN),
                 _ => return None,
             };
         }
@@ -743,5 +749,36 @@ mod tests {
             ]
         );
         assert_eq!(join_key(&split_key(r"a.b\.c")), r"a.b\.c");
+    }
+
+    #[test]
+    fn a_service_account_block_known_only_after_apply_leaves_the_name_unknown() {
+        // values = [<<EOT\nserviceAccount: ${jsonencode(local.sa)}\nEOT\n], then a `set` of
+        // the role annotation: the chart's default name is not proven.
+        let span = Span::new(FileId(1), 0..0);
+        let mut values = Values::default();
+        values.merge(
+            &Value::Map(BTreeMap::from([("serviceAccount".into(), Value::Unknown)])),
+            &|_| span,
+        );
+        let release = |values: &Values| {
+            let chart = ChartRelease {
+                chart_name: "external-dns",
+                service_account_key: "serviceAccount",
+                default_name: DefaultName::Fullname,
+                release: "external-dns",
+                label: span,
+                namespace: Spanned::new("external-dns".into(), span),
+                unit: "infra",
+            };
+            matches!(chart_service_account(&chart, values), Found::Unknown)
+        };
+        assert!(release(&values));
+        values.set(
+            split_key(r"serviceAccount.annotations.eks\.amazonaws\.com/role-arn"),
+            Value::str("arn:aws:iam::111122223333:role/external-dns"),
+            span,
+        );
+        assert!(release(&values));
     }
 }
