@@ -14,7 +14,7 @@ use super::manifests::{ManifestSyntax, extract_manifests, template_may_define_se
 use super::{Annotation, Facts, PodServiceAccount, ServiceAccount, Spanned};
 use crate::eval::render::Rendered;
 use crate::eval::value::Value;
-use crate::parse::yaml::{ChunkPositions, read_all_chunks, scalar, untag};
+use crate::parse::yaml::{ChunkPositions, read_plain_documents, scalar, untag};
 use crate::source::{FileId, Span};
 
 /// The rendered text while it is read: no span with this file leaves this module.
@@ -34,29 +34,23 @@ pub(crate) fn values(rendered: &Rendered, fallback: Span) -> Option<RenderedValu
     }
     let mut documents = 0;
     let mut unreadable = false;
-    let mut broken = false;
     let mut out = RenderedValues {
         value: Value::Null,
         spans: HashMap::new(),
     };
-    read_all_chunks(
-        RENDERED,
-        rendered.text(),
-        &mut |document, positions| {
-            documents += 1;
-            let reader = ValuesReader {
-                rendered,
-                positions,
-                fallback,
-            };
-            match reader.value(document, &mut Vec::new(), &mut out.spans) {
-                Some(value) => out.value = value,
-                None => unreadable = true,
-            }
-        },
-        &mut |_| broken = true,
-    );
-    (!unreadable && !broken && documents <= 1).then_some(out)
+    let loaded = read_plain_documents(RENDERED, rendered.text(), &mut |document, positions| {
+        documents += 1;
+        let reader = ValuesReader {
+            rendered,
+            positions,
+            fallback,
+        };
+        match reader.value(document, &mut Vec::new(), &mut out.spans) {
+            Some(value) => out.value = value,
+            None => unreadable = true,
+        }
+    });
+    (loaded && !unreadable && documents <= 1).then_some(out)
 }
 
 struct ValuesReader<'r> {
@@ -259,12 +253,9 @@ fn hole_in_a_key(rendered: &Rendered) -> bool {
         return false;
     }
     let mut found = false;
-    read_all_chunks(
-        RENDERED,
-        rendered.text(),
-        &mut |document, _| found |= key_has_hole(rendered, document),
-        &mut |_| {},
-    );
+    read_plain_documents(RENDERED, rendered.text(), &mut |document, _| {
+        found |= key_has_hole(rendered, document)
+    });
     found
 }
 

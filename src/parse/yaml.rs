@@ -59,26 +59,6 @@ pub(crate) fn read_chunks(
     read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
     on_error: &mut dyn FnMut(ChunkError),
 ) {
-    read_chunks_of(file, text, Some(wanted), read, on_error)
-}
-
-/// Like [`read_chunks`], for every document whatever its kind (Helm values have none).
-pub(crate) fn read_all_chunks(
-    file: FileId,
-    text: &str,
-    read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
-    on_error: &mut dyn FnMut(ChunkError),
-) {
-    read_chunks_of(file, text, None, read, on_error)
-}
-
-fn read_chunks_of(
-    file: FileId,
-    text: &str,
-    wanted: Option<&dyn Fn(&str) -> bool>,
-    read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
-    on_error: &mut dyn FnMut(ChunkError),
-) {
     let offsets = CharOffsets::new(text);
     for chunk in stream::split_documents(text) {
         let chunk_text = &text[chunk.clone()];
@@ -89,10 +69,7 @@ fn read_chunks_of(
             chunk_start_char: offsets.char_of_byte(chunk.start),
             index_drift: reserved_directive_drift(chunk_text),
         };
-        let (documents, error) = match wanted {
-            Some(wanted) => stream::load_documents(chunk_text, wanted),
-            None => stream::load_all_documents(chunk_text),
-        };
+        let (documents, error) = stream::load_documents(chunk_text, wanted);
         for document in &documents {
             read(document, &positions);
         }
@@ -107,6 +84,34 @@ fn read_chunks_of(
             });
         }
     }
+}
+
+/// Load every document of a YAML text that is not a Kubernetes object (Helm values), and
+/// hand each to `read` with the positions of its chunk. Returns false when some chunk could
+/// not be loaded.
+pub(crate) fn read_plain_documents(
+    file: FileId,
+    text: &str,
+    read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
+) -> bool {
+    let offsets = CharOffsets::new(text);
+    let mut loaded = true;
+    for chunk in stream::split_documents(text) {
+        let chunk_text = &text[chunk.clone()];
+        let positions = ChunkPositions {
+            file,
+            text,
+            offsets: &offsets,
+            chunk_start_char: offsets.char_of_byte(chunk.start),
+            index_drift: reserved_directive_drift(chunk_text),
+        };
+        let (documents, error) = stream::load_all_documents(chunk_text);
+        for document in &documents {
+            read(document, &positions);
+        }
+        loaded &= error.is_none();
+    }
+    loaded
 }
 
 /// Whether libyaml (through serde_yaml) reads every document of the chunk.

@@ -108,7 +108,8 @@ pub(super) fn load_documents<'input>(
     }
 }
 
-/// Load every document of one chunk, whatever its kind.
+/// Load every document of one chunk, whatever its root: YAML that is not a Kubernetes
+/// object (Helm values).
 pub(super) fn load_all_documents(chunk: &str) -> (Vec<MarkedYaml<'_>>, Option<LoadError>) {
     load_gated(chunk, None).unwrap_or_default()
 }
