@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, with its own set-up: what README.md's Quick start and .ci/run call.
 #
-# Some tests run real tools: pre-commit runs our hooks, actionlint checks the GitHub Action
-# and the release workflow, pip installs our wheel, vsce packages the VS Code extension.
-# They are installed under target/test-tools, never globally, each reinstalled only when
-# its pin file changes:
+# Some tests run real tools: pre-commit runs our hooks, Microsoft's sarif-multitool
+# validates our SARIF, actionlint checks the GitHub Action and the release workflow, pip
+# installs our wheel, vsce packages the VS Code extension. They are installed under
+# target/test-tools, never globally, each reinstalled only when its pin file changes:
 #   - Python tools from PyPI into a virtualenv (scripts/test-requirements.txt), put first on
 #     PATH for the tests alone;
 #   - wheels the tests install offline into the wheelhouse (scripts/test-wheelhouse.txt);
@@ -50,14 +50,27 @@ npm_install() {
         rm -rf "$destination"
         mkdir -p "$destination"
         cp "$source/package.json" "$source/package-lock.json" "$destination/"
-        (cd "$destination" && npm ci --omit=dev --no-audit --no-fund --loglevel=error \
-            --cache "$(cd .. && pwd)/npm-cache")
+        # --ignore-scripts: none of these packages needs its install scripts to run here
+        # (sarif-multitool's only sets the executable bit, done below).
+        (cd "$destination" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+            --loglevel=error --cache "$(cd .. && pwd)/npm-cache")
     fi
 }
 npm_install scripts/test-tools-npm "$tools/npm"
 npm_install editors/vscode "$tools/vscode-extension"
 PATH="$(cd "$tools/npm/node_modules/.bin" && pwd):$PATH"
 export PATH
+# Microsoft's SARIF validator (with GitHub's ingestion rules); the SARIF tests run it on our
+# output.
+multitool=$(find "$tools/npm/node_modules/@microsoft" -path '*sarif-multitool-*/Sarif.Multitool' \
+    -type f | head -n 1)
+if [ -n "$multitool" ]; then
+    chmod u+x "$multitool"  # its own postinstall step, which --ignore-scripts skipped
+    SARIF_MULTITOOL="$(cd "$(dirname "$multitool")" && pwd)/Sarif.Multitool"
+    export SARIF_MULTITOOL
+else
+    echo "warning: npm installed no sarif-multitool binary for this platform" >&2
+fi
 # Where the tests find the wheelhouse and the extension's dependencies.
 IRSA_LINT_TEST_TOOLS="$(cd "$tools" && pwd)"
 export IRSA_LINT_TEST_TOOLS

@@ -48,7 +48,7 @@ struct Accepted {
 pub struct Place<'a> {
     /// The working directory the shown paths are relative to.
     pub cwd: &'a Path,
-    /// The folder of the baseline file.
+    /// The folder of the baseline file (for SARIF, the repository root).
     pub dir: &'a Path,
 }
 
@@ -228,6 +228,27 @@ pub fn fingerprint(d: &Diagnostic, sources: &SourceMap, facts: &Facts, place: Pl
     let at = sources.get(d.primary.span.file).slice(d.primary.span);
     identity.push_str(&at.split_whitespace().collect::<Vec<_>>().join(" "));
     format!("{:016x}", fnv1a(identity.as_bytes()))
+}
+
+/// A finding's identity from the files alone (16 hex digits), for SARIF's
+/// `partialFingerprints`: rule, files relative to `place.dir`, and the text at the primary and
+/// related locations. No positions or message, so moving or rewording keeps it; no facts,
+/// so any renderer can compute it.
+pub fn text_fingerprint(d: &Diagnostic, sources: &SourceMap, place: Place<'_>) -> String {
+    let mut identity = files_identity(d, sources, place);
+    for label in std::iter::once(&d.primary).chain(&d.related) {
+        let at = sources.get(label.span.file).slice(label.span);
+        identity.push_str(&at.split_whitespace().collect::<Vec<_>>().join(" "));
+        identity.push('\0');
+    }
+    format!("{:016x}", fnv1a(identity.as_bytes()))
+}
+
+/// A shown path relative to `place.dir` with `/` separators, or `None` when it is not below
+/// that folder.
+pub fn path_below(shown: &Path, place: Place<'_>) -> Option<String> {
+    let relative = relative_path(shown, place);
+    (relative != ".." && !relative.starts_with("../")).then_some(relative)
 }
 
 /// Version 1: rule, files, message (with positions in it blanked).

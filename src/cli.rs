@@ -16,7 +16,7 @@ use irsa_lint::baseline::Baseline;
 use irsa_lint::config::{self, Config, ConfigError, FailOn};
 use irsa_lint::engine::Settings;
 use irsa_lint::graph;
-use irsa_lint::output::{Format, RenderOptions};
+use irsa_lint::output::{Format, RenderOptions, UriBase};
 
 const ABOUT: &str = "Find the silent mistakes in EKS IAM Roles for Service Accounts wiring";
 
@@ -27,7 +27,7 @@ irsa-lint reads Terraform (.tf, .tfvars, and Terragrunt's terragrunt.hcl), Kuber
 manifests (.yaml, .yml, .json, and .yaml.tpl, .yml.tpl, .tftpl templates) and eksctl
 ClusterConfig files side by side and
 reports where a ServiceAccount, its IAM role, the role's trust policy and the
-cluster's OIDC provider do not fit together. It never writes to the scanned files, never
+cluster's OIDC provider do not fit together. It writes to the scanned files only under --fix, never
 uses the network and never runs other programs.";
 
 const EXAMPLES: &str = "\
@@ -40,6 +40,7 @@ Examples:
                                         Accept today's findings; later runs with
                                         --baseline irsa-lint-baseline.json show new ones
   helm template charts/api | irsa-lint check - --stdin-filename rendered.yaml infra/
+  irsa-lint check --diff                Show the fixes as a unified diff (--fix applies them)
   irsa-lint explain IRSA003             Why a rule fires and how to fix it";
 
 const CHECK_AFTER_HELP: &str = "\
@@ -200,6 +201,11 @@ pub struct InputArgs {
     /// read it
     #[arg(long, value_name = "NAME", default_value = "stdin.yaml")]
     pub stdin_filename: PathBuf,
+
+    /// Read this configuration file instead of the nearest .irsa-lint.toml; relative paths
+    /// in it are relative to the working directory
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `check` flags as the user typed them; see [`resolve_check`] for what they become.
@@ -222,11 +228,6 @@ pub struct CheckArgs {
     /// set
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-
-    /// Read this configuration file instead of the nearest .irsa-lint.toml; relative paths
-    /// in it are relative to the working directory
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
 
     /// Report only findings that this baseline file (from --write-baseline) does not record
     #[arg(long, value_name = "FILE")]
@@ -264,6 +265,27 @@ pub struct CheckArgs {
     /// Exit 0 whatever is found; usage errors still exit 2
     #[arg(long)]
     pub exit_zero: bool,
+
+    /// Apply the unambiguous fixes in place (the quick fixes the language server offers),
+    /// keeping formatting and comments, then report what remains
+    #[arg(long, conflicts_with_all = ["diff", "write_baseline"])]
+    pub fix: bool,
+
+    /// Print the fixes --fix would apply as a unified diff, and change nothing
+    #[arg(long, conflicts_with = "write_baseline")]
+    pub diff: bool,
+}
+
+/// What `check` does with the findings' fixes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FixMode {
+    /// Report them (the default): nothing is written.
+    #[default]
+    Report,
+    /// `--fix`: write them, then lint again.
+    Apply,
+    /// `--diff`: print them as a unified diff.
+    Diff,
 }
 
 /// `graph` flags as the user typed them; see [`resolve_graph`].
@@ -372,6 +394,7 @@ pub struct CheckSettings {
     pub exit_zero: bool,
     /// `-o`: the report goes to this file instead of standard output.
     pub output_file: Option<PathBuf>,
+    pub fix: FixMode,
     /// `--write-baseline`: record the findings there instead of printing them.
     pub write_baseline: Option<PathBuf>,
     /// About the configuration, for stderr: settings that have no effect yet.
@@ -447,6 +470,7 @@ pub enum UsageError {
         message: String,
     },
     FailOn(String),
+    FixStdin,
     UnknownRule {
         flag: &'static str,
         word: String,
@@ -472,6 +496,10 @@ impl fmt::Display for UsageError {
                 write!(f, "baseline {}: {message}", path.display())
             }
             UsageError::FailOn(message) => write!(f, "--fail-on: {message}"),
+            UsageError::FixStdin => write!(
+                f,
+                "--fix cannot write standard input back; use --diff to see its fixes"
+            ),
             UsageError::UnknownRule {
                 flag,
                 word,
@@ -492,6 +520,8 @@ impl fmt::Display for UsageError {
 pub struct GraphSettings {
     pub engine: Settings,
     pub format: graph::Format,
+    /// About the configuration, for stderr: settings that have no effect yet.
+    pub warnings: Vec<String>,
 }
 
 /// Turn raw `check` flags into settings, over the configuration file found from `cwd` (an
@@ -502,18 +532,10 @@ pub fn resolve_check(
     cwd: &Path,
     read_stdin: impl FnOnce() -> io::Result<String>,
 ) -> Result<CheckSettings, UsageError> {
-    let config = read_config(args.config.as_deref(), cwd)?.unwrap_or_default();
-    let mut engine = resolve_inputs(args.input, read_stdin)?;
-    // The file's first, so that values from the command line are applied last.
-    engine.var_files = config
-        .var_files
-        .into_iter()
-        .chain(engine.var_files)
-        .collect();
-    engine.vars = config.variables.into_iter().chain(engine.vars).collect();
-    engine.rule_levels = config.rules;
-    engine.exclude = config.exclude;
-    engine.external_roles = config.external_roles;
+    let (mut engine, config) = configured_inputs(args.input, cwd, read_stdin)?;
+    if args.fix && engine.stdin.is_some() {
+        return Err(UsageError::FixStdin);
+    }
     engine.verbose = args.verbose;
     select_rules(&mut engine.rule_levels, &args.select, &args.ignore)?;
     engine.baseline = match &args.baseline {
@@ -521,9 +543,10 @@ pub fn resolve_check(
         None => None,
     };
     let fail_on = match args.fail_on.as_slice() {
-        [] => config.fail_on.unwrap_or_default(),
+        [] => config.as_ref().and_then(|c| c.fail_on).unwrap_or_default(),
         words => FailOn::from_words(words.iter().map(|w| w.word())).map_err(UsageError::FailOn)?,
     };
+    let config = config.unwrap_or_default();
     Ok(CheckSettings {
         engine,
         format: args.format,
@@ -539,10 +562,16 @@ pub fn resolve_check(
                 Some(_) => None,
                 None => env.terminal_width,
             },
+            uri_base: (args.format == Format::Sarif).then(|| UriBase::repository(cwd)),
         },
         fail_on,
         exit_zero: args.exit_zero,
         output_file: args.output_file,
+        fix: match (args.fix, args.diff) {
+            (true, _) => FixMode::Apply,
+            (false, true) => FixMode::Diff,
+            (false, false) => FixMode::Report,
+        },
         write_baseline: args.write_baseline,
         warnings: config.warnings.iter().map(ToString::to_string).collect(),
     })
@@ -552,12 +581,55 @@ pub fn resolve_check(
 /// configuration file's rule settings, which do not change the chains).
 pub fn resolve_graph(
     args: GraphArgs,
+    cwd: &Path,
     read_stdin: impl FnOnce() -> io::Result<String>,
 ) -> Result<GraphSettings, UsageError> {
+    let (engine, config) = configured_inputs(args.input, cwd, read_stdin)?;
     Ok(GraphSettings {
-        engine: resolve_inputs(args.input, read_stdin)?,
+        engine,
         format: args.format,
+        warnings: config
+            .map(|c| c.warnings.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
     })
+}
+
+/// What `check` and `graph` share: the input flags over the configuration file found from
+/// `cwd` (an absolute path) or named by `--config`, so that both see the same scan (its
+/// rule levels, exclusions, variables and external roles). The configuration's remaining
+/// settings are returned for the caller.
+fn configured_inputs(
+    mut args: InputArgs,
+    cwd: &Path,
+    read_stdin: impl FnOnce() -> io::Result<String>,
+) -> Result<(Settings, Option<ConfigRest>), UsageError> {
+    let config = read_config(args.config.take().as_deref(), cwd)?;
+    let mut engine = resolve_inputs(args, read_stdin)?;
+    let Some(config) = config else {
+        return Ok((engine, None));
+    };
+    // The file's first, so that values from the command line are applied last.
+    engine.var_files = config
+        .var_files
+        .into_iter()
+        .chain(engine.var_files)
+        .collect();
+    engine.vars = config.variables.into_iter().chain(engine.vars).collect();
+    engine.rule_levels = config.rules;
+    engine.exclude = config.exclude;
+    engine.external_roles = config.external_roles;
+    let rest = ConfigRest {
+        fail_on: config.fail_on,
+        warnings: config.warnings,
+    };
+    Ok((engine, Some(rest)))
+}
+
+/// The configuration file's settings that are not the engine's.
+#[derive(Debug, Default)]
+struct ConfigRest {
+    fail_on: Option<FailOn>,
+    warnings: Vec<config::ConfigError>,
 }
 
 /// The engine's settings from the input flags. `read_stdin` is called only when a PATH is
@@ -844,7 +916,7 @@ mod tests {
         let Command::Graph(args) = cli.command else {
             panic!("expected graph");
         };
-        let settings = resolve_graph(args, no_stdin).unwrap();
+        let settings = resolve_graph(args, &no_config(), no_stdin).unwrap();
         assert_eq!(settings.format, graph::Format::Table);
         assert_eq!(settings.engine.paths, vec![PathBuf::from("infra")]);
         assert_eq!(settings.engine.vars, vec![("env".into(), "prod".into())]);

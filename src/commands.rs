@@ -12,6 +12,7 @@ use irsa_lint::config::FailOn;
 use irsa_lint::coverage::Coverage;
 use irsa_lint::diagnostic::Diagnostic;
 use irsa_lint::engine::{self, Analysis};
+use irsa_lint::fix;
 use irsa_lint::graph;
 use irsa_lint::output;
 use irsa_lint::rules::{self, RULES, Rule};
@@ -20,8 +21,8 @@ use irsa_lint::text;
 use clap::CommandFactory;
 
 use crate::cli::{
-    self, CheckArgs, Cli, CompletionsArgs, Environment, ExplainArgs, GraphArgs, ManArgs, RulesArgs,
-    RulesFormat,
+    self, CheckArgs, Cli, CompletionsArgs, Environment, ExplainArgs, FixMode, GraphArgs, ManArgs,
+    RulesArgs, RulesFormat,
 };
 
 /// Nothing at or above the `--fail-on` level, or a successful `explain` / `rules`.
@@ -54,6 +55,14 @@ pub fn check(args: CheckArgs) -> u8 {
     if report.files_read == 0 && !settings.render.quiet {
         eprintln!("{NOTHING_READ}");
     }
+    let report = match settings.fix {
+        FixMode::Report => report,
+        FixMode::Diff => return print_diff(&report, &settings, &cwd),
+        FixMode::Apply => match apply_fixes(report, &settings, &cwd) {
+            Ok(report) => report,
+            Err(status) => return status,
+        },
+    };
     if let Some(path) = &settings.write_baseline {
         return write_baseline(path, &report, &cwd);
     }
@@ -84,15 +93,85 @@ pub fn check(args: CheckArgs) -> u8 {
     status
 }
 
+/// The fixes of the findings, planned against the files as they are now.
+fn plan_fixes(report: &Analysis, cwd: &Path) -> fix::Plan {
+    let read = |path: &Path| std::fs::read_to_string(path).ok();
+    fix::plan(&report.diagnostics, &report.sources, cwd, read)
+}
+
+fn say_skipped(plan: &fix::Plan, settings: &cli::CheckSettings) {
+    if settings.render.quiet {
+        return;
+    }
+    for skipped in &plan.skipped {
+        eprintln!(
+            "note: the {} fix in {} was not applied: {}",
+            skipped.rule,
+            skipped.shown.display(),
+            skipped.why
+        );
+    }
+}
+
+/// `--diff`: every fix as a unified diff on stdout; exits 1 when there is one (there is
+/// something to fix), as `ruff check --diff` does.
+fn print_diff(report: &Analysis, settings: &cli::CheckSettings, cwd: &Path) -> u8 {
+    let plan = plan_fixes(report, cwd);
+    say_skipped(&plan, settings);
+    let diff: String = plan.files.iter().map(fix::unified_diff).collect();
+    print(&diff);
+    if plan.files.is_empty() || settings.exit_zero {
+        SUCCESS
+    } else {
+        FINDINGS
+    }
+}
+
+/// `--fix`: write the fixes, then lint again so that the report shows what remains.
+fn apply_fixes(
+    report: Analysis,
+    settings: &cli::CheckSettings,
+    cwd: &Path,
+) -> Result<Analysis, u8> {
+    let plan = plan_fixes(&report, cwd);
+    say_skipped(&plan, settings);
+    if plan.files.is_empty() {
+        return Ok(report);
+    }
+    let mut fixed = 0;
+    for file in &plan.files {
+        if let Err(err) = crate::write::regular_file(&file.path, file.after.as_bytes()) {
+            eprintln!("error: cannot write {}: {err}", file.shown.display());
+            return Err(USAGE);
+        }
+        fixed += file.rules.len();
+    }
+    if !settings.render.quiet {
+        let (findings, files) = (plural(fixed, "fix", "fixes"), plan.files.len());
+        let files = format!("{files} {}", if files == 1 { "file" } else { "files" });
+        eprintln!("applied {fixed} {findings} in {files}");
+    }
+    std::mem::forget(report);
+    engine::analyze(&settings.engine).map_err(|err| usage_error(&err))
+}
+
+fn plural<'w>(n: usize, one: &'w str, many: &'w str) -> &'w str {
+    if n == 1 { one } else { many }
+}
+
 const NOTHING_READ: &str = "warning: no .tf, .tfvars, .yaml, .yml or .json file found to lint";
 
 /// Print the wiring graph. Broken links are what `check` is for: the graph always exits 0.
 pub fn graph(args: GraphArgs) -> u8 {
     let read_stdin = || io::read_to_string(io::stdin());
-    let settings = match cli::resolve_graph(args, read_stdin) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let settings = match cli::resolve_graph(args, &cwd, read_stdin) {
         Ok(settings) => settings,
         Err(err) => return usage_error(&err),
     };
+    for warning in &settings.warnings {
+        eprintln!("warning: {warning}");
+    }
     let analysis = match engine::analyze(&settings.engine) {
         Ok(analysis) => analysis,
         Err(err) => return usage_error(&err),

@@ -177,7 +177,8 @@ enum Status {
 
 impl Status {
     fn of(chain: &Chain) -> Status {
-        match (chain.to_role, chain.to_provider) {
+        // Past the role: its trust of the ServiceAccount, and the provider that trust names.
+        match (chain.to_role, chain.to_trust.and(chain.to_provider)) {
             (Link::Unknown, _) => Status::Unresolved(chain.unresolved.unwrap_or_default()),
             // A broken link to the role is a finding: checked, and found wrong.
             (Link::Broken(_), _) | (_, Link::Broken(_)) => Status::Fully,
@@ -217,6 +218,7 @@ mod tests {
             service_account: sa(name),
             role: None,
             to_role,
+            to_trust: Link::Ok,
             unresolved: why,
             provider: None,
             to_provider,

@@ -1,6 +1,7 @@
 //! The wiring graph: for every ServiceAccount that uses an IAM role, the chain
 //! ServiceAccount → role → OIDC provider → cluster, each link `ok`, `broken (IRSAxxx)` or
-//! `unknown`.
+//! `unknown`, and the role's trust of the ServiceAccount (its `:sub`/`:aud` conditions)
+//! as a link of its own, so that a namespace typo is shown where it is.
 //!
 //! It draws what `check` already knows and decides nothing of its own: the nodes come from
 //! the facts and their links, and a link is broken only where a rule reported a finding on
@@ -94,6 +95,17 @@ pub enum Link {
     Unknown,
 }
 
+impl Link {
+    /// Both links in a row: the first broken one, else unknown if either is, else ok.
+    pub fn and(self, then: Link) -> Link {
+        match (self, then) {
+            (Link::Broken(rule), _) | (_, Link::Broken(rule)) => Link::Broken(rule),
+            (Link::Ok, Link::Ok) => Link::Ok,
+            _ => Link::Unknown,
+        }
+    }
+}
+
 impl fmt::Display for Link {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -124,7 +136,10 @@ pub enum Unresolved {
 pub struct Chain {
     pub service_account: Node,
     pub role: Option<Node>,
+    /// The annotation (or association) names the role.
     pub to_role: Link,
+    /// The role's trust admits this ServiceAccount's token (subject and audience).
+    pub to_trust: Link,
     /// Why `to_role` is unknown, when it is.
     pub unresolved: Option<Unresolved>,
     pub provider: Option<Node>,
@@ -136,6 +151,7 @@ pub struct Chain {
 /// The provider and cluster end of a chain, found from a role.
 #[derive(Debug, Clone)]
 struct Tail {
+    to_trust: Link,
     provider: Option<Node>,
     to_provider: Link,
     cluster: Option<Node>,
@@ -144,6 +160,7 @@ struct Tail {
 
 impl Tail {
     const UNKNOWN: Tail = Tail {
+        to_trust: Link::Unknown,
         provider: None,
         to_provider: Link::Unknown,
         cluster: None,
@@ -165,6 +182,7 @@ impl Chain {
             service_account,
             role,
             to_role,
+            to_trust: tail.to_trust,
             unresolved: None,
             provider: tail.provider,
             to_provider: tail.to_provider,
@@ -292,9 +310,10 @@ mod tests {
             NodeKind::Cluster,
             "shop-prod (aws_eks_cluster.main)",
         );
-        let tail = |to_provider| Tail {
+        let tail = |to_trust| Tail {
+            to_trust,
             provider: Some(provider.clone()),
-            to_provider,
+            to_provider: Link::Ok,
             cluster: Some(cluster.clone()),
             to_cluster: Link::Ok,
         };

@@ -15,6 +15,7 @@ pub mod discover;
 pub mod engine;
 pub mod eval;
 pub mod facts;
+pub mod fix;
 pub mod graph;
 pub mod link;
 pub mod lsp;

@@ -2,6 +2,8 @@
 //! kustomize views and Argo CD Applications decide which objects reach the cluster, and
 //! how.
 
+use std::collections::HashSet;
+
 use rayon::prelude::*;
 
 use super::guard::guarded;
@@ -12,16 +14,24 @@ use crate::facts::eksctl::extract_cluster_config;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
 use crate::source::{FileId, SourceMap};
 
-/// The facts of every manifest file, as rendered by kustomize and Argo CD.
-pub(super) fn facts(sources: &SourceMap, files: &[InputFile], cache: Option<&Cache>) -> Facts {
-    let yaml_files: Vec<(FileId, std::path::PathBuf)> = files
-        .iter()
-        .filter(|f| f.kind == FileKind::Yaml)
-        .map(|f| (f.id, f.path.clone()))
-        .collect();
+/// What the manifest files say before Terraform's renderings are known: each file on its
+/// own, and the kustomize views.
+pub(super) struct ManifestFiles {
+    per_file: Vec<(FileId, Facts)>,
+    rendered: crate::facts::kustomize::Rendered,
+}
+
+/// Read every manifest file on its own (in parallel, cached per text) and render the
+/// kustomizations.
+pub(super) fn read(
+    sources: &SourceMap,
+    files: &[InputFile],
+    cache: Option<&Cache>,
+) -> ManifestFiles {
+    let yaml_files = yaml_files(files);
     // Kustomizations first: the files they use count only as rendered.
     let rendered = crate::facts::kustomize::render_all(sources, &yaml_files);
-    let per_file: Vec<Facts> = files
+    let per_file: Vec<(FileId, Facts)> = files
         .par_iter()
         .filter_map(|InputFile { id, kind, path }| {
             let syntax = match kind {
@@ -47,28 +57,52 @@ pub(super) fn facts(sources: &SourceMap, files: &[InputFile], cache: Option<&Cac
                 facts.service_accounts.clear();
                 facts.workloads.clear();
             }
-            Some(facts)
+            Some((*id, facts))
         })
         .collect();
+    ManifestFiles { per_file, rendered }
+}
+
+/// The facts of every manifest file, as kustomize and Argo CD render them. A template that
+/// Terraform renders (`templatefile()`) counts only as Terraform renders it: its own facts,
+/// and the Applications it holds as written, are left out.
+pub(super) fn facts(
+    sources: &SourceMap,
+    files: &[InputFile],
+    read: ManifestFiles,
+    rendered_by_terraform: &HashSet<FileId>,
+) -> Facts {
+    let yaml_files: Vec<(FileId, std::path::PathBuf)> = yaml_files(files)
+        .into_iter()
+        .filter(|(id, _)| !rendered_by_terraform.contains(id))
+        .collect();
     // Argo CD Applications decide where folders and charts land.
-    let applications = crate::facts::argo::render(sources, &yaml_files, &rendered.views);
+    let applications = crate::facts::argo::render(sources, &yaml_files, &read.rendered.views);
     let mut facts = applications.facts;
-    for (dir, view) in rendered.views {
+    for (dir, view) in read.rendered.views {
         if !applications.claimed_views.contains(&dir) {
             facts.extend(view);
         }
     }
-    let manifests = files
-        .iter()
-        .filter(|f| matches!(f.kind, FileKind::Yaml | FileKind::Json));
-    for (mut f, file) in per_file.into_iter().zip(manifests) {
-        if applications.owned.contains(&file.id) {
+    for (id, mut f) in read.per_file {
+        if rendered_by_terraform.contains(&id) {
+            continue;
+        }
+        if applications.owned.contains(&id) {
             f.service_accounts.clear();
             f.workloads.clear();
         }
         facts.extend(f);
     }
     facts
+}
+
+fn yaml_files(files: &[InputFile]) -> Vec<(FileId, std::path::PathBuf)> {
+    files
+        .iter()
+        .filter(|f| f.kind == FileKind::Yaml)
+        .map(|f| (f.id, f.path.clone()))
+        .collect()
 }
 
 /// What one manifest file says on its own, before kustomize and Argo CD views are applied.
@@ -99,7 +133,9 @@ mod tests {
             kind: FileKind::Yaml,
             path,
         };
-        facts(&sources, &[file], None)
+        let files = [file];
+        let read = read(&sources, &files, None);
+        facts(&sources, &files, read, &HashSet::new())
     }
 
     const CLUSTER_CONFIG: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\

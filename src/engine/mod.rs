@@ -281,8 +281,8 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     let models = crate::eval::models::load(&mut sources);
     let loader = Loader::new(&sources, &files, &roots);
     // Manifests and Terraform are read side by side: each alone leaves cores idle at its end.
-    let (manifests, terraform) = rayon::join(
-        || manifests::facts(&sources, &files, settings.cache.as_deref()),
+    let (manifest_files, terraform) = rayon::join(
+        || manifests::read(&sources, &files, settings.cache.as_deref()),
         || {
             let units = terragrunt::units(terragrunt::Inputs {
                 sources: &sources,
@@ -306,7 +306,14 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
             facts
         },
     );
-    facts.extend(manifests);
+    let rendered_by_terraform: HashSet<FileId> =
+        terraform.rendered_templates.iter().copied().collect();
+    facts.extend(manifests::facts(
+        &sources,
+        &files,
+        manifest_files,
+        &rendered_by_terraform,
+    ));
     facts.extend(terraform);
     loader.register(&mut sources, shown_from);
     set_templates_apart(&sources, &mut facts);

@@ -59,11 +59,7 @@ impl<'a> Module<'a> {
                 Ok(self.written_at(v, t.span()))
             }
             Expression::HeredocTemplate(h) => {
-                let v = self.eval_template(&h.template, scope)?;
-                let v = match (h.indent(), v) {
-                    (Some(indent), Value::String(s)) => Value::String(dedent(&s, indent)),
-                    (_, v) => v,
-                };
+                let v = self.heredoc_value(h, scope)?;
                 Ok(self.written_at(v, h.span()))
             }
             Expression::Parenthesis(p) => self.eval(p.inner(), scope),
@@ -516,21 +512,4 @@ fn all_equal<'v>(pairs: impl Iterator<Item = (&'v Value, &'v Value)>) -> Tri {
         }
     }
     result
-}
-
-/// Remove `indent` columns of leading spaces from each line (the `<<-` heredoc form).
-fn dedent(s: &Str, indent: usize) -> Str {
-    let Some(text) = s.as_known() else {
-        return s.clone();
-    };
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        let strip = line
-            .bytes()
-            .take(indent)
-            .take_while(|b| *b == b' ' || *b == b'\t')
-            .count();
-        out.push_str(&line[strip..]);
-    }
-    Str::lit(out)
 }

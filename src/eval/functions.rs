@@ -9,7 +9,7 @@ use super::module::{EvalResult, Fail, Module, Scope, module_path};
 use super::value::{Str, Value, format_number};
 
 /// `file()` and `templatefile()` refuse files larger than this.
-const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+pub(super) const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 
 impl<'a> Module<'a> {
     pub(super) fn call(&self, f: &FuncCall, scope: &Scope) -> EvalResult {
@@ -71,24 +71,18 @@ impl<'a> Module<'a> {
     }
 
     fn templatefile(&self, args: &[Value]) -> EvalResult {
-        let (Some(path), vars) = (args.first().and_then(Value::as_known_str), args.get(1)) else {
+        let (Some(path), Some(vars)) = (args.first().and_then(Value::as_known_str), args.get(1))
+        else {
             return Ok(Value::Unknown);
         };
-        let Some(text) = self.read_file(path) else {
+        let full = module_path(&self.dir, path);
+        let Some((file, text)) = self.loader.load(&full) else {
             return Ok(Value::Unknown);
         };
-        let Ok(template) = hcl_edit::parser::parse_template(&text) else {
-            return Ok(Value::Unknown);
-        };
-        // Terraform refuses a template that calls `templatefile` again; without this, a
-        // template that includes itself would recurse until the stack overflows.
-        if self.in_template.replace(true) {
+        if text.len() > MAX_FILE_BYTES {
             return Ok(Value::Unknown);
         }
-        let scope = template_scope(vars);
-        let value = self.eval_template(&template, &scope);
-        self.in_template.set(false);
-        value
+        self.templatefile_value(file, &text, vars)
     }
 }
 

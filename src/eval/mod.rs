@@ -10,6 +10,7 @@ pub mod terragrunt;
 pub use functions::template_scope;
 pub mod models;
 pub mod module;
+pub mod render;
 mod types;
 pub mod value;
 pub mod workspace;

@@ -260,6 +260,11 @@ impl<'a> Module<'a> {
         self.current_file.get()
     }
 
+    /// Evaluate in `file` from now on; returns the file evaluated before.
+    pub(super) fn set_current_file(&self, file: Option<FileId>) -> Option<FileId> {
+        self.current_file.replace(file)
+    }
+
     fn new(
         workspace: &'a Workspace<'a>,
         module_dir: &'a ModuleDir,
@@ -413,7 +418,7 @@ impl<'a> Module<'a> {
         self.limits_hit.borrow().clone()
     }
 
-    fn limit_hit(&self, span: Span, message: String) {
+    pub(super) fn limit_hit(&self, span: Span, message: String) {
         let mut hits = self.limits_hit.borrow_mut();
         if !hits.iter().any(|h| h.span == span && h.message == message) {
             hits.push(ParseError { span, message });

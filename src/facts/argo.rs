@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use super::charts::{self, DefaultName};
 use super::kubernetes::{ChartRelease, Values, chart_service_account, split_key, yaml_value};
 use super::{Facts, Found, Spanned};
+use crate::eval::render::Rendered;
 use crate::eval::value::Value;
 use crate::eval::workspace::normalize;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
@@ -40,11 +41,71 @@ pub fn render(
         if !text.contains("argoproj.io") {
             continue;
         }
-        for range in crate::parse::yaml::document_ranges(text) {
-            if crate::parse::yaml::is_schema_document(&text[range.clone()]) {
+        let file = AppFile {
+            sources,
+            by_path: &by_path,
+            file: *id,
+            text,
+            dir: normalize(path.parent().unwrap_or(Path::new(""))),
+            unit: unit_of_path(&sources.get(*id).path),
+            shown: sources.get(*id).path.display().to_string(),
+            rendered: None,
+        };
+        file.applications(views, &mut out);
+    }
+    out
+}
+
+/// The ServiceAccounts of the Argo CD Applications in a manifest Terraform renders
+/// (`kubectl_manifest`), spanned in the rendered text `file`. Only remote charts are followed:
+/// a folder of the repository, named from Terraform, hides ServiceAccounts.
+pub(crate) fn rendered_applications(
+    file: FileId,
+    rendered: &Rendered,
+    unit: &str,
+    shown: &str,
+) -> Facts {
+    let sources = SourceMap::default();
+    let by_path = HashMap::new();
+    let app_file = AppFile {
+        sources: &sources,
+        by_path: &by_path,
+        file,
+        text: rendered.text(),
+        dir: PathBuf::new(),
+        unit: unit.to_string(),
+        shown: shown.to_string(),
+        rendered: Some(rendered),
+    };
+    let mut out = Applications::default();
+    app_file.applications(&BTreeMap::new(), &mut out);
+    out.facts
+}
+
+/// A file (or a rendering) that may hold Applications.
+struct AppFile<'a> {
+    sources: &'a SourceMap,
+    by_path: &'a HashMap<PathBuf, FileId>,
+    file: FileId,
+    text: &'a str,
+    /// The folder source paths are resolved from.
+    dir: PathBuf,
+    /// The deployment unit its objects belong to.
+    unit: String,
+    /// How the Application is named in notes: its file, or how Terraform renders it.
+    shown: String,
+    /// The rendering the text is, when Terraform renders it: its holes are values.
+    rendered: Option<&'a Rendered>,
+}
+
+impl AppFile<'_> {
+    fn applications(&self, views: &BTreeMap<PathBuf, Facts>, out: &mut Applications) {
+        for range in crate::parse::yaml::document_ranges(self.text) {
+            // A CustomResourceDefinition is a schema, often megabytes: never an Application.
+            if crate::parse::yaml::is_schema_document(&self.text[range.clone()]) {
                 continue;
             }
-            let Some(doc) = crate::parse::yaml::to_json(&text[range.clone()]) else {
+            let Some(doc) = crate::parse::yaml::to_json(&self.text[range.clone()]) else {
                 continue;
             };
             // An ApplicationSet generates Applications from its template, named by it.
@@ -67,26 +128,25 @@ pub fn render(
                 continue;
             }
             let app = App {
-                sources,
-                by_path: &by_path,
-                file: *id,
+                file: self,
                 range,
-                dir: normalize(path.parent().unwrap_or(Path::new(""))),
                 name: name.and_then(|v| v.as_str()).unwrap_or("").to_string(),
             };
-            app.render(spec, views, &mut out);
+            app.render(spec, views, out);
         }
     }
-    out
+}
+
+fn unit_of_path(path: &Path) -> String {
+    path.parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 struct App<'a> {
-    sources: &'a SourceMap,
-    by_path: &'a HashMap<PathBuf, FileId>,
-    file: FileId,
+    file: &'a AppFile<'a>,
     /// This Application's document in the file.
     range: std::ops::Range<usize>,
-    dir: PathBuf,
     name: String,
 }
 
@@ -103,8 +163,9 @@ impl App<'_> {
         else {
             return;
         };
-        if namespace.contains("{{") {
-            out.facts.hidden_service_accounts = true; // an ApplicationSet generator decides
+        // `{{ }}`: an ApplicationSet generator decides; a hole: known after Terraform's apply.
+        if namespace.contains("{{") || self.has_hole(namespace) {
+            out.facts.hidden_service_accounts = true;
             return;
         }
         let ns_span = self.value_span(&["destination", "namespace"]);
@@ -152,7 +213,7 @@ impl App<'_> {
     /// in this Application's document, without a trailing comment; the document's start
     /// when it is not found.
     fn value_span(&self, keys: &[&str]) -> Span {
-        let text = &self.sources.get(self.file).text;
+        let text = self.file.text;
         let doc = &text[self.range.clone()];
         let mut at = 0;
         for key in keys {
@@ -163,7 +224,7 @@ impl App<'_> {
             });
             match found {
                 Some((i, _)) => at += i + pattern.len(),
-                None => return Span::new(self.file, self.range.start..self.range.start),
+                None => return Span::new(self.file.file, self.range.start..self.range.start),
             }
         }
         let line_end = doc[at..].find('\n').map(|j| at + j).unwrap_or(doc.len());
@@ -171,7 +232,7 @@ impl App<'_> {
         let value = line.split(" #").next().unwrap_or(line).trim();
         let offset = at + line.find(value).unwrap_or(0);
         let start = self.range.start + offset;
-        Span::new(self.file, start..start + value.len())
+        Span::new(self.file.file, start..start + value.len())
     }
 
     fn release_name(&self, source: &serde_json::Value) -> String {
@@ -199,9 +260,10 @@ impl App<'_> {
         ) {
             for f in files.iter().filter_map(|f| f.as_str()) {
                 match self
+                    .file
                     .by_path
                     .get(&normalize(&dir.join(f)))
-                    .and_then(|id| yaml_value(&self.sources.get(*id).text))
+                    .and_then(|id| yaml_value(&self.file.sources.get(*id).text))
                 {
                     Some(v) => values.merge(&v, &|_| helm),
                     None => values.unknown = true,
@@ -209,7 +271,7 @@ impl App<'_> {
             }
         }
         if let Some(text) = source.pointer("/helm/values").and_then(|v| v.as_str()) {
-            match yaml_value(text) {
+            match yaml_value(text).and_then(|v| self.restored(v)) {
                 Some(v) => values.merge(&v, &|_| self.value_span(&["helm", "values"])),
                 None => values.unknown = true,
             }
@@ -217,6 +279,10 @@ impl App<'_> {
         if let Some(object) = source.pointer("/helm/valuesObject")
             && let Some(v) = yaml_value(&object.to_string())
         {
+            let Some(v) = self.restored(v) else {
+                values.unknown = true;
+                return;
+            };
             values.merge(&v, &|path| {
                 let mut keys = vec!["helm", "valuesObject"];
                 keys.extend(path.iter().map(String::as_str));
@@ -234,7 +300,15 @@ impl App<'_> {
                 p.get("value").and_then(|v| v.as_str()),
             ) {
                 let span = self.value_span(&["parameters", &format!("name: {name}"), "value"]);
-                values.set(split_key(name), Value::str(value), span);
+                if self.has_hole(name) {
+                    values.unknown = true;
+                    continue;
+                }
+                let value = match self.file.rendered {
+                    Some(rendered) => rendered.scalar(value),
+                    None => Value::str(value),
+                };
+                values.set(split_key(name), value, span);
             }
         }
     }
@@ -247,7 +321,8 @@ impl App<'_> {
         ns_span: Span,
         out: &mut Applications,
     ) {
-        let Some(known) = charts::find(chart) else {
+        let release = self.release_name(source);
+        let Some(known) = charts::find(chart).filter(|_| !self.has_hole(&release)) else {
             out.facts.hidden_service_accounts = true;
             return;
         };
@@ -255,8 +330,7 @@ impl App<'_> {
         self.helm_values(source, None, &mut values);
         let label = self.value_span(&["metadata", "name"]);
         let namespace = Spanned::new(namespace.to_string(), ns_span);
-        let release = self.release_name(source);
-        let unit = self.unit();
+        let unit = self.file.unit.clone();
         let chart = ChartRelease {
             chart_name: known.name,
             service_account_key: known.service_account,
@@ -276,30 +350,34 @@ impl App<'_> {
         }
     }
 
-    fn unit(&self) -> String {
-        self.sources
-            .get(self.file)
-            .path
-            .parent()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default()
-    }
-
     fn note(&self) -> String {
         format!(
             "deployed by Argo CD Application {} ({})",
-            self.name,
-            self.sources.get(self.file).path.display()
+            self.name, self.file.shown
         )
+    }
+
+    /// Whether text of a rendered Application holds a hole: a value known only after apply.
+    fn has_hole(&self, text: &str) -> bool {
+        self.file.rendered.is_some_and(|r| r.has_hole(text))
+    }
+
+    /// A value read from the Application, its holes put back; `None` when a key is a hole.
+    fn restored(&self, value: Value) -> Option<Value> {
+        match self.file.rendered {
+            Some(rendered) => super::rendered::restore_value(value, rendered),
+            None => Some(value),
+        }
     }
 
     /// The folder a source path names: relative to the repository root, which is one of the
     /// Application file's ancestors.
     fn resolve(&self, path: &str) -> Option<PathBuf> {
-        let mut dir = Some(self.dir.as_path());
+        let mut dir = Some(self.file.dir.as_path());
         while let Some(d) = dir {
             let candidate = normalize(&d.join(path));
             if self
+                .file
                 .by_path
                 .keys()
                 .any(|p| p.starts_with(&candidate) && p != &candidate)
@@ -324,7 +402,7 @@ impl App<'_> {
             out.facts.hidden_service_accounts = true; // another repository
             return;
         };
-        if let Some(&chart_file) = self.by_path.get(&folder.join("Chart.yaml")) {
+        if let Some(&chart_file) = self.file.by_path.get(&folder.join("Chart.yaml")) {
             self.local_chart(&folder, chart_file, source, namespace, ns_span, out);
             return;
         }
@@ -339,7 +417,7 @@ impl App<'_> {
                     .and_then(|v| v.as_bool())
                     .unwrap_or(false);
                 let mut facts = Facts::default();
-                for (p, id) in self.by_path {
+                for (p, id) in self.file.by_path {
                     let inside = if recurse {
                         p.starts_with(&folder)
                     } else {
@@ -349,9 +427,9 @@ impl App<'_> {
                         out.owned.insert(*id);
                         let mut f = extract_manifests(
                             *id,
-                            &self.sources.get(*id).text,
+                            &self.file.sources.get(*id).text,
                             ManifestSyntax::Yaml,
-                            &self.unit(),
+                            &self.file.unit,
                         );
                         f.parse_errors.clear();
                         facts.extend(f);
@@ -388,10 +466,10 @@ impl App<'_> {
     ) {
         let release = self.release_name(source);
         let namespace = Spanned::new(namespace.to_string(), ns_span);
-        let unit = self.unit();
+        let unit = self.file.unit.clone();
         let chart = LocalChart {
-            sources: self.sources,
-            by_path: self.by_path,
+            sources: self.file.sources,
+            by_path: self.file.by_path,
             folder,
             chart_file,
         };

@@ -7,8 +7,10 @@ use hcl_edit::expr::{Expression, ObjectKey};
 
 use super::charts::{self, DefaultName};
 use super::policy::{expand_blocks, expr_span};
+use super::rendered;
 use super::{Annotation, Facts, Found, HelmRelease, ROLE_ARN_KEY, ServiceAccount, Spanned};
 use crate::eval::module::{Module, Resource, Scope};
+use crate::eval::render::Rendered;
 use crate::eval::value::{Str, Value};
 use crate::source::{FileId, Span};
 
@@ -22,6 +24,9 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     }
     for res in m.resources_of("kubectl_manifest", false) {
         kubectl_manifest(m, res, unit, &mut facts);
+    }
+    for res in m.resources_of("local_file", false) {
+        rendered::resources::local_file(m, res, unit, &mut facts);
     }
     facts
 }
@@ -59,6 +64,9 @@ pub(crate) struct Values {
     pub(crate) key_spans: HashMap<Vec<String>, Span>,
     /// Some values could not be evaluated: a missing key proves nothing.
     pub(crate) unknown: bool,
+    /// Template files the values were rendered from (`templatefile()`, `file()`), with their
+    /// paths as the calls name them.
+    pub(crate) templates: Vec<(FileId, String)>,
 }
 
 impl Values {
@@ -80,6 +88,8 @@ impl Values {
                 .entry(seg.clone())
                 .or_insert_with(|| Value::Map(BTreeMap::new()));
             if !matches!(entry, Value::Map(_)) {
+                // `--set` into a map that is not known: its other keys stay unknown.
+                self.unknown |= *entry == Value::Unknown;
                 *entry = Value::Map(BTreeMap::new());
             }
             let Value::Map(next) = entry else {
@@ -93,12 +103,16 @@ impl Values {
         self.spans.insert(path, span);
     }
 
+    /// The value at `path`: `None` when no value sets it, unknown when a value on the way
+    /// is unknown (a map known only after apply may set any key).
     pub(crate) fn get(&self, path: &[String]) -> Option<&Value> {
+        const UNKNOWN: &Value = &Value::Unknown;
         let (first, rest) = path.split_first()?;
         let mut v = self.tree.get(first)?;
         for seg in rest {
             v = match v {
                 Value::Map(m) => m.get(seg)?,
+                Value::Unknown => return Some(UNKNOWN),
                 _ => return None,
             };
         }
@@ -187,9 +201,10 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
                 Spanned::new(join_key(path), *values.key_spans.get(path).unwrap_or(span))
             })
             .collect();
+        let address = format!("{}{}{}", m.address, res.address(), key.suffix());
         facts.helm_releases.push(HelmRelease {
             when: m.gates_of(res),
-            address: format!("{}{}{}", m.address, res.address(), key.suffix()),
+            address: address.clone(),
             span: label,
             chart: chart_name.to_string(),
             release_name: release.clone(),
@@ -205,9 +220,16 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             namespace,
             unit,
         };
+        facts
+            .rendered_templates
+            .extend(values.templates.iter().map(|(id, _)| *id));
         match chart_service_account(&chart, &values) {
             Found::Yes(mut sa) => {
                 sa.when = m.gates_of(res);
+                for (_, path) in &values.templates {
+                    sa.rendered
+                        .push(format!("its values are rendered from {path} by {address}"));
+                }
                 facts.service_accounts.push(sa);
             }
             Found::No => {}
@@ -286,31 +308,29 @@ pub(crate) fn chart_service_account(
         _ => {}
     }
     let name_path = at("name");
-    let name = match values
-        .get(&name_path)
-        .and_then(Value::as_known_str)
-        .filter(|n| !n.is_empty())
-    {
-        Some(n) => Spanned::new(
-            n.to_string(),
-            values.spans.get(&name_path).copied().unwrap_or(label),
-        ),
+    let Some(set_name) = set_text(values, &name_path) else {
+        return Found::Unknown;
+    };
+    let name = match set_name {
+        Some(n) => Spanned::new(n, values.spans.get(&name_path).copied().unwrap_or(label)),
         None if values.unknown => return Found::Unknown,
         None => {
-            let top = |k: &str| {
-                values
-                    .get(&[k.to_string()])
-                    .and_then(Value::as_known_str)
-                    .map(str::to_string)
-            };
+            let top = |k: &str| set_text(values, &[k.to_string()]);
             let default = match default_name {
                 DefaultName::Fixed(n) => n.to_string(),
-                DefaultName::Fullname => charts::fullname(
-                    release,
-                    chart_name,
-                    top("nameOverride").as_deref(),
-                    top("fullnameOverride").as_deref(),
-                ),
+                DefaultName::Fullname => {
+                    let (Some(name_override), Some(fullname_override)) =
+                        (top("nameOverride"), top("fullnameOverride"))
+                    else {
+                        return Found::Unknown;
+                    };
+                    charts::fullname(
+                        release,
+                        chart_name,
+                        name_override.as_deref(),
+                        fullname_override.as_deref(),
+                    )
+                }
                 DefaultName::Unknown => return Found::Unknown,
             };
             Spanned::new(default, label)
@@ -344,6 +364,18 @@ pub(crate) fn chart_service_account(
     sa.namespace_explicit = explicit;
     sa.annotations_known = annotations_known;
     Found::Yes(sa)
+}
+
+/// The text a values key sets: `Some(None)` when it sets none (absent, null or empty),
+/// `None` when what it sets is not known (a value known only after apply).
+fn set_text(values: &Values, path: &[String]) -> Option<Option<String>> {
+    match values.get(path) {
+        None | Some(Value::Null) => Some(None),
+        Some(v) => match v.to_str()?.as_known()? {
+            "" => Some(None),
+            text => Some(Some(text.to_string())),
+        },
+    }
 }
 
 /// The name of a local chart (`chart = "../charts/ledger"`) whose ServiceAccount template
@@ -407,7 +439,8 @@ fn release_values<'a>(
 }
 
 /// One element of `values = [...]`: `yamlencode({...})` keeps the spans of the object's
-/// leaves; YAML text (a heredoc, `file`, `templatefile`) is spanned at the element.
+/// leaves; YAML text (a heredoc, `file`, `templatefile`) is rendered, each leaf shown at the
+/// line that writes it, values known only after apply kept as such.
 fn values_item(
     m: &Module<'_>,
     file: FileId,
@@ -430,16 +463,33 @@ fn values_item(
         }
         return;
     }
+    if let Some(rendered) = m.render(file, item, scope) {
+        merge_rendered(&rendered, span, values);
+        return;
+    }
     match m.eval_in(file, item, scope) {
         Ok(v) => merge_text_or_map(&v, span, values),
         Err(_) => values.unknown = true,
     }
 }
 
+/// Values rendered as YAML text; the template they come from is recorded.
+fn merge_rendered(rendered: &Rendered, span: Span, values: &mut Values) {
+    if let (Some(id), Some(path)) = (rendered.template, &rendered.template_path) {
+        values.templates.push((id, path.clone()));
+    }
+    match rendered::values(rendered, span) {
+        Some(read) => values.merge(&read.value, &|path| {
+            read.spans.get(path).copied().unwrap_or(span)
+        }),
+        None => values.unknown = true,
+    }
+}
+
 fn merge_text_or_map(v: &Value, span: Span, values: &mut Values) {
     match v {
-        Value::String(s) => match s.as_known().and_then(yaml_value) {
-            Some(parsed) => values.merge(&parsed, &|_| span),
+        Value::String(s) => match Rendered::of_str(s, span) {
+            Some(rendered) => merge_rendered(&rendered, span, values),
             None => values.unknown = true,
         },
         Value::Map(_) => values.merge(v, &|_| span),
@@ -588,7 +638,19 @@ fn kubernetes_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts
     let Some(attr) = res.block.body.get_attribute("manifest") else {
         return;
     };
-    for (_, scope) in instances {
+    let decoded = match &attr.value {
+        Expression::FuncCall(f) if f.name.name.as_str() == "yamldecode" => f.args.get(0),
+        _ => None,
+    };
+    for (key, scope) in instances {
+        if let Some(text) = decoded {
+            let fallback = m.user_span(expr_span(res.file, text), None);
+            match m.render(res.file, text, &scope) {
+                Some(r) => rendered::resources::objects(m, res, &key, &r, unit, fallback, facts),
+                None => facts.hidden_service_accounts = true,
+            }
+            continue;
+        }
         let manifest = m
             .eval_in(res.file, &attr.value, &scope)
             .unwrap_or(Value::Unknown);
@@ -660,8 +722,8 @@ fn object_service_account(
 }
 
 /// `kubectl_manifest { yaml_body = ... }`: YAML written in Terraform (a heredoc, a
-/// `templatefile`) is read like a manifest and shown at the attribute. `file()` of a YAML
-/// file of the tree is already read as a manifest.
+/// `templatefile`) is rendered and read like a manifest, shown at the lines that write it.
+/// `file()` of a YAML file of the tree is already read as a manifest.
 fn kubectl_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
     let Some(attr) = res.block.body.get_attribute("yaml_body") else {
         return;
@@ -669,31 +731,7 @@ fn kubectl_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &
     if matches!(&attr.value, Expression::FuncCall(f) if f.name.name.as_str() == "file") {
         return;
     }
-    let Some(instances) = m.instances(res) else {
-        facts.hidden_service_accounts = true;
-        return;
-    };
-    let span = m.user_span(expr_span(res.file, &attr.value), None);
-    for (_, scope) in instances {
-        let text = m.eval_in(res.file, &attr.value, &scope).ok();
-        let Some(object) = text
-            .as_ref()
-            .and_then(Value::as_known_str)
-            .and_then(yaml_value)
-        else {
-            facts.hidden_service_accounts = true;
-            continue;
-        };
-        if object.get_attr("kind").as_known_str() == Some("ServiceAccount") {
-            match object_service_account(&object, &|_| span, span, unit) {
-                Some(mut sa) => {
-                    sa.when = m.gates_of(res);
-                    facts.service_accounts.push(sa);
-                }
-                None => facts.hidden_service_accounts = true,
-            }
-        }
-    }
+    rendered::resources::manifest_text(m, res, &attr.value, unit, facts);
 }
 
 #[cfg(test)]
@@ -711,5 +749,36 @@ mod tests {
             ]
         );
         assert_eq!(join_key(&split_key(r"a.b\.c")), r"a.b\.c");
+    }
+
+    #[test]
+    fn a_service_account_block_known_only_after_apply_leaves_the_name_unknown() {
+        // values = [<<EOT\nserviceAccount: ${jsonencode(local.sa)}\nEOT\n], then a `set` of
+        // the role annotation: the chart's default name is not proven.
+        let span = Span::new(FileId(1), 0..0);
+        let mut values = Values::default();
+        values.merge(
+            &Value::Map(BTreeMap::from([("serviceAccount".into(), Value::Unknown)])),
+            &|_| span,
+        );
+        let release = |values: &Values| {
+            let chart = ChartRelease {
+                chart_name: "external-dns",
+                service_account_key: "serviceAccount",
+                default_name: DefaultName::Fullname,
+                release: "external-dns",
+                label: span,
+                namespace: Spanned::new("external-dns".into(), span),
+                unit: "infra",
+            };
+            matches!(chart_service_account(&chart, values), Found::Unknown)
+        };
+        assert!(release(&values));
+        values.set(
+            split_key(r"serviceAccount.annotations.eks\.amazonaws\.com/role-arn"),
+            Value::str("arn:aws:iam::111122223333:role/external-dns"),
+            span,
+        );
+        assert!(release(&values));
     }
 }

@@ -139,7 +139,7 @@ pub(crate) fn read_annotations(
 
 /// Whether a template that could not be read may have defined a ServiceAccount: it names the
 /// kind, or leaves a kind to a placeholder. A shell script named `.tftpl` does neither.
-fn template_may_define_service_accounts(text: &str) -> bool {
+pub(crate) fn template_may_define_service_accounts(text: &str) -> bool {
     text.contains("ServiceAccount")
         || text
             .lines()

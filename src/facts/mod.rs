@@ -14,6 +14,7 @@ pub mod kubernetes;
 pub mod kustomize;
 pub mod manifests;
 pub mod policy;
+pub mod rendered;
 pub mod terraform;
 
 use crate::aws::policy::Admission;
@@ -49,6 +50,9 @@ pub struct Facts {
     pub unread_templates: Vec<ParseError>,
     /// Where a resource limit stopped evaluation; what lies beyond it is unknown.
     pub limits_hit: Vec<ParseError>,
+    /// Template files Terraform renders into manifests or Helm values (`templatefile()`):
+    /// their objects count only as rendered, not as the files say.
+    pub rendered_templates: Vec<crate::source::FileId>,
     /// Some ServiceAccounts exist that could not be seen (Helm templates, unknown names):
     /// "no manifest defines this ServiceAccount" cannot be proven.
     pub hidden_service_accounts: bool,
@@ -136,6 +140,7 @@ impl Facts {
         self.parse_errors.extend(other.parse_errors);
         self.unread_templates.extend(other.unread_templates);
         self.limits_hit.extend(other.limits_hit);
+        self.rendered_templates.extend(other.rendered_templates);
         self.hidden_service_accounts |= other.hidden_service_accounts;
         self.hidden_roles |= other.hidden_roles;
         self.hidden_annotations |= other.hidden_annotations;

@@ -28,7 +28,8 @@ pub fn draw(chains: &[Chain]) -> Drawing<'_> {
     };
     for chain in chains {
         let hops = [
-            (chain.role.as_ref(), chain.to_role),
+            // One edge to the role: broken if the annotation or the trust is.
+            (chain.role.as_ref(), chain.to_role.and(chain.to_trust)),
             (chain.provider.as_ref(), chain.to_provider),
             (chain.cluster.as_ref(), chain.to_cluster),
         ];
@@ -112,6 +113,7 @@ mod tests {
             service_account: sa,
             role: Some(role.clone()),
             to_role: Link::Ok,
+            to_trust: Link::Ok,
             unresolved: None,
             provider: None,
             to_provider: Link::Unknown,

@@ -107,6 +107,12 @@ fn role_not_scanned(
             format!("{} (managed elsewhere)", arn.name.display()),
             Unresolved::External,
         ),
+        // A role the scan might hold under a name it cannot evaluate (or in a module or
+        // template it cannot read) is not "not in the scan": only not matched.
+        Some(arn) if link.is_some_and(|l| l.maybe_other) || ctx.facts.hidden_roles => (
+            format!("{} (not matched)", arn.name.display()),
+            Unresolved::NotInScan,
+        ),
         Some(arn) => (
             format!("{} (not in the scan)", arn.name.display()),
             Unresolved::NotInScan,
@@ -141,13 +147,9 @@ fn tail(
 ) -> Tail {
     let principals = trusted_principals(role, &sa.subject());
     let admission = role.admits("sub", &sa.subject(), None);
-    let broken = findings
+    // The trust's verdict on this ServiceAccount: its own link, not the provider's.
+    let trust_broken = findings
         .against_service_account(sa_id)
-        .or_else(|| {
-            principals
-                .iter()
-                .find_map(|p| findings.within(p.span, PRINCIPAL_RULES))
-        })
         .or_else(|| match &admission {
             // The rejecting subject is one no token carries (IRSA031 reports it, not IRSA003).
             Admission::Rejected(values) => values
@@ -155,28 +157,35 @@ fn tail(
                 .find_map(|v| findings.within(v.span, SUBJECT_RULES)),
             _ => None,
         });
-    let admitted = matches!(admission, Admission::Admitted);
+    let to_trust = match trust_broken {
+        Some(rule) => Link::Broken(rule),
+        None if matches!(admission, Admission::Admitted) => Link::Ok,
+        None => Link::Unknown,
+    };
+    let principal_broken = principals
+        .iter()
+        .find_map(|p| findings.within(p.span, PRINCIPAL_RULES));
     let declared = principals
         .iter()
         .find_map(|p| ctx.providers_named(&p.value).into_iter().next());
     if let Some(provider) = declared {
         let (cluster, to_cluster) = cluster_of_provider(ctx, provider);
-        let to_provider = match broken {
-            Some(rule) => Link::Broken(rule),
-            None if admitted => Link::Ok,
-            None => Link::Unknown,
-        };
         return Tail {
+            to_trust,
             provider: Some(super::provider_node(ctx, provider)),
-            to_provider,
+            to_provider: principal_broken.map_or(Link::Ok, Link::Broken),
             cluster,
             to_cluster,
         };
     }
-    let to_provider = broken.map_or(Link::Unknown, Link::Broken);
+    let to_provider = principal_broken.map_or(Link::Unknown, Link::Broken);
     match principals.first() {
-        Some(principal) => undeclared_provider_tail(ctx, principal, to_provider),
+        Some(principal) => Tail {
+            to_trust,
+            ..undeclared_provider_tail(ctx, principal, to_provider)
+        },
         None => Tail {
+            to_trust,
             to_provider,
             ..Tail::UNKNOWN
         },
@@ -194,10 +203,18 @@ fn undeclared_provider_tail(
     let name = issuer
         .as_ref()
         .map_or_else(|| principal.value.display(), Str::display);
+    // "Not declared" only when check proved it (IRSA010); an ARN known only after apply, or
+    // one the scan cannot match (a provider whose own ARN is unknown), is not evaluated.
+    let why = match to_provider {
+        Link::Broken("IRSA010") => "not declared",
+        Link::Broken(_) => "not an OIDC provider ARN",
+        _ if principal.value.as_known().is_none() => "known once applied",
+        _ => "not matched",
+    };
     let provider = node(
         ctx,
         NodeKind::Provider,
-        format!("{name} (not declared)"),
+        format!("{name} ({why})"),
         principal.span,
     );
     let (cluster, to_cluster) = match &issuer {
@@ -209,6 +226,7 @@ fn undeclared_provider_tail(
         to_provider,
         cluster,
         to_cluster,
+        ..Tail::UNKNOWN
     }
 }
 

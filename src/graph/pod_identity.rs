@@ -39,7 +39,10 @@ pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
                 None if trusts_pod_identity(role) == Tri::Yes => Link::Ok,
                 None => Link::Unknown,
             };
+            // The association names the ServiceAccount: the role's trust admits the Pod
+            // Identity service, not a subject.
             let tail = Tail {
+                to_trust: Link::Ok,
                 provider: service_node(ctx, role),
                 to_provider,
                 ..Tail::UNKNOWN

@@ -32,8 +32,8 @@ pub fn render(chains: &[Chain]) -> String {
 /// Each node as `label (path:line)`; the status names each link by the node it leads to.
 fn row(chain: &Chain) -> [String; 5] {
     let status = format!(
-        "role {}, provider {}, cluster {}",
-        chain.to_role, chain.to_provider, chain.to_cluster
+        "role {}, trust {}, provider {}, cluster {}",
+        chain.to_role, chain.to_trust, chain.to_provider, chain.to_cluster
     );
     [
         cell(Some(&chain.service_account)),

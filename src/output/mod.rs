@@ -87,6 +87,34 @@ pub struct RenderOptions {
     /// The terminal's width in columns for the `human` format; `None` (not a terminal) is a
     /// fixed 100. Paths, ARNs and `path:line:col` are never broken, whatever the width.
     pub width: Option<usize>,
+    /// Where `sarif` URIs start (`%SRCROOT%`); `None`: relative to the working directory,
+    /// without a base id.
+    pub uri_base: Option<UriBase>,
+}
+
+/// The repository root a run's SARIF paths are relative to, whatever sub-folder it ran in,
+/// as code scanning resolves them against the checkout.
+#[derive(Debug, Clone)]
+pub struct UriBase {
+    /// Absolute.
+    pub root: std::path::PathBuf,
+    /// The working directory the shown paths are relative to; absolute.
+    pub cwd: std::path::PathBuf,
+}
+
+impl UriBase {
+    /// The nearest folder at or above `cwd` holding `.git` (a folder, or a file in a
+    /// worktree); `cwd` itself outside a repository.
+    pub fn repository(cwd: &std::path::Path) -> Self {
+        let root = cwd
+            .ancestors()
+            .find(|dir| dir.join(".git").symlink_metadata().is_ok())
+            .unwrap_or(cwd);
+        UriBase {
+            root: root.to_path_buf(),
+            cwd: cwd.to_path_buf(),
+        }
+    }
 }
 
 /// Render all diagnostics (already sorted) as one string to print on stdout. `human`,
@@ -102,7 +130,7 @@ pub fn render(
     match format {
         Format::Human => human::render(diagnostics, sources, coverage, options),
         Format::Json => json::render(diagnostics, sources, coverage),
-        Format::Sarif => sarif::render(diagnostics, sources, coverage),
+        Format::Sarif => sarif::render(diagnostics, sources, coverage, options.uri_base.as_ref()),
         Format::Compact => compact::render(diagnostics, sources),
         Format::Github => github::render(diagnostics, sources),
     }

@@ -7,19 +7,28 @@
 
 use serde::Serialize;
 
-use super::{CoverageCounts, forward_slash_path, line_cols};
+use std::collections::BTreeMap;
+
+use super::{CoverageCounts, UriBase, forward_slash_path, line_cols};
+use crate::baseline::{self, Place};
 use crate::coverage::Coverage;
 use crate::diagnostic::{Diagnostic, Label, Level, REPOSITORY_URL, rule_doc_url};
 use crate::rules::{RULES, RuleMeta};
 use crate::source::{SourceMap, Span};
 
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+/// The base id of the repository root, as CodeQL and the SARIF spec's examples name it.
+const SRCROOT: &str = "%SRCROOT%";
+/// The key of our `partialFingerprints`; bump the version if the identity ever changes.
+const FINGERPRINT_KEY: &str = "irsaLintTextHash/v1";
 
 pub(super) fn render(
     diagnostics: &[Diagnostic],
     sources: &SourceMap,
     coverage: &Coverage,
+    base: Option<&UriBase>,
 ) -> String {
+    let paths = Paths { sources, base };
     let log = SarifLog {
         schema: SCHEMA_URI,
         version: "2.1.0",
@@ -35,13 +44,22 @@ pub(super) fn render(
                         .collect(),
                 },
             },
+            original_uri_base_ids: base.map(|base| {
+                BTreeMap::from([(
+                    SRCROOT,
+                    ArtifactLocation {
+                        uri: directory_uri(&base.root),
+                        uri_base_id: None,
+                    },
+                )])
+            }),
             column_kind: "unicodeCodePoints",
             properties: RunProperties {
                 coverage: CoverageCounts::new(coverage),
             },
             results: diagnostics
                 .iter()
-                .map(|diagnostic| SarifResult::new(diagnostic, sources))
+                .map(|diagnostic| SarifResult::new(diagnostic, &paths))
                 .collect(),
         }],
     };
@@ -63,6 +81,8 @@ struct SarifLog {
 #[serde(rename_all = "camelCase")]
 struct Run {
     tool: Tool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_uri_base_ids: Option<BTreeMap<&'static str, ArtifactLocation>>,
     column_kind: &'static str,
     results: Vec<SarifResult>,
     properties: RunProperties,
@@ -98,6 +118,16 @@ struct ReportingDescriptor {
     help: MultiformatText,
     help_uri: String,
     default_configuration: Configuration,
+    properties: RuleProperties,
+}
+
+/// What code scanning sorts and filters by: `tags`, and for the rules about an over-broad
+/// trust (a security weakness rather than a broken link) GitHub's `security-severity`.
+#[derive(Serialize)]
+struct RuleProperties {
+    tags: Vec<&'static str>,
+    #[serde(rename = "security-severity", skip_serializing_if = "Option::is_none")]
+    security_severity: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -129,6 +159,7 @@ struct SarifResult {
     related_locations: Vec<Location>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     fixes: Vec<Fix>,
+    partial_fingerprints: BTreeMap<&'static str, String>,
 }
 
 #[derive(Serialize)]
@@ -149,8 +180,11 @@ struct PhysicalLocation {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ArtifactLocation {
     uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
 }
 
 /// SARIF regions are 1-based and the end column is exclusive, as our [`line_cols`] are.
@@ -202,12 +236,13 @@ impl ReportingDescriptor {
             default_configuration: Configuration {
                 level: level(rule.default_level),
             },
+            properties: rule_properties(rule.id),
         }
     }
 }
 
 impl SarifResult {
-    fn new(diagnostic: &Diagnostic, sources: &SourceMap) -> Self {
+    fn new(diagnostic: &Diagnostic, paths: &Paths<'_>) -> Self {
         SarifResult {
             rule_id: diagnostic.rule_id,
             rule_index: RULES
@@ -219,23 +254,23 @@ impl SarifResult {
             },
             locations: vec![Location {
                 id: None,
-                physical_location: physical_location(sources, diagnostic.primary.span),
+                physical_location: paths.physical_location(diagnostic.primary.span),
                 message: None,
             }],
             related_locations: diagnostic
                 .related
                 .iter()
                 .enumerate()
-                .map(|(id, label)| related_location(sources, id, label))
+                .map(|(id, label)| paths.related_location(id, label))
                 .collect(),
             fixes: diagnostic
                 .fix
                 .iter()
                 .map(|fix| Fix {
                     artifact_changes: vec![ArtifactChange {
-                        artifact_location: artifact_location(sources, fix.span),
+                        artifact_location: paths.artifact_location(fix.span),
                         replacements: vec![Replacement {
-                            deleted_region: region(sources, fix.span),
+                            deleted_region: region(paths.sources, fix.span),
                             inserted_content: Text {
                                 text: fix.replacement.clone(),
                             },
@@ -243,8 +278,103 @@ impl SarifResult {
                     }],
                 })
                 .collect(),
+            partial_fingerprints: BTreeMap::from([(
+                FINGERPRINT_KEY,
+                baseline::text_fingerprint(diagnostic, paths.sources, paths.place()),
+            )]),
         }
     }
+}
+
+/// Tags and GitHub security severity (0.1-3.9 low, 4-6.9 medium, 7-8.9 high) by rule. Most
+/// rules find a broken link, which fails closed (AccessDenied): `correctness`, ranked by
+/// level. The three that find access wider than intended are `security`.
+fn rule_properties(id: &str) -> RuleProperties {
+    let (kind, security_severity) = match id {
+        "IRSA000" => ("syntax", None),
+        "IRSA028" => ("suppression", None),
+        // Every ServiceAccount of the cluster can assume the role.
+        "IRSA009" => ("security", Some("8.0")),
+        // Static keys in a manifest win over the role.
+        "IRSA024" => ("security", Some("5.5")),
+        // Tokens minted for another audience are accepted.
+        "IRSA025" => ("security", Some("3.0")),
+        _ => ("correctness", None),
+    };
+    RuleProperties {
+        tags: vec!["irsa", "iam", "kubernetes", kind],
+        security_severity,
+    }
+}
+
+/// How a run's paths become URIs: relative to the repository root under `%SRCROOT%` when
+/// the run has one, else relative to the working directory as shown.
+struct Paths<'a> {
+    sources: &'a SourceMap,
+    base: Option<&'a UriBase>,
+}
+
+impl Paths<'_> {
+    fn place(&self) -> Place<'_> {
+        match self.base {
+            Some(base) => Place {
+                cwd: &base.cwd,
+                dir: &base.root,
+            },
+            None => Place {
+                cwd: std::path::Path::new(""),
+                dir: std::path::Path::new(""),
+            },
+        }
+    }
+
+    fn artifact_location(&self, span: Span) -> ArtifactLocation {
+        let shown = &self.sources.get(span.file).path;
+        if let Some(base) = self.base {
+            if let Some(relative) = baseline::path_below(shown, self.place()) {
+                return ArtifactLocation {
+                    uri: path_to_uri(&relative),
+                    uri_base_id: Some(SRCROOT),
+                };
+            }
+            // Outside the repository (a --var-file named elsewhere): absolute.
+            let absolute = base.cwd.join(shown);
+            return ArtifactLocation {
+                uri: path_to_uri(&absolute.to_string_lossy().replace('\\', "/")),
+                uri_base_id: None,
+            };
+        }
+        ArtifactLocation {
+            uri: path_to_uri(&forward_slash_path(self.sources, span)),
+            uri_base_id: None,
+        }
+    }
+
+    fn physical_location(&self, span: Span) -> PhysicalLocation {
+        PhysicalLocation {
+            artifact_location: self.artifact_location(span),
+            region: region(self.sources, span),
+        }
+    }
+
+    fn related_location(&self, id: usize, label: &Label) -> Location {
+        Location {
+            id: Some(id),
+            physical_location: self.physical_location(label.span),
+            message: Some(Text {
+                text: label.message.clone(),
+            }),
+        }
+    }
+}
+
+/// An absolute folder as a `file://` URI ending in `/`, as `originalUriBaseIds` wants.
+fn directory_uri(dir: &std::path::Path) -> String {
+    let mut uri = path_to_uri(&dir.to_string_lossy().replace('\\', "/"));
+    if !uri.ends_with('/') {
+        uri.push('/');
+    }
+    uri
 }
 
 /// SARIF has one message per result: the help and notes follow the message on their own
@@ -260,29 +390,6 @@ fn message_text(diagnostic: &Diagnostic) -> String {
         text.push_str(note);
     }
     text
-}
-
-fn related_location(sources: &SourceMap, id: usize, label: &Label) -> Location {
-    Location {
-        id: Some(id),
-        physical_location: physical_location(sources, label.span),
-        message: Some(Text {
-            text: label.message.clone(),
-        }),
-    }
-}
-
-fn physical_location(sources: &SourceMap, span: Span) -> PhysicalLocation {
-    PhysicalLocation {
-        artifact_location: artifact_location(sources, span),
-        region: region(sources, span),
-    }
-}
-
-fn artifact_location(sources: &SourceMap, span: Span) -> ArtifactLocation {
-    ArtifactLocation {
-        uri: path_to_uri(&forward_slash_path(sources, span)),
-    }
 }
 
 fn region(sources: &SourceMap, span: Span) -> Region {
@@ -378,7 +485,12 @@ mod tests {
     }
 
     fn rendered(project: &Project) -> Value {
-        let out = render(&project.both(), &project.sources, &Coverage::default());
+        let out = render(
+            &project.both(),
+            &project.sources,
+            &Coverage::default(),
+            None,
+        );
         println!("{out}");
         serde_json::from_str(&out).unwrap()
     }
@@ -389,7 +501,8 @@ mod tests {
         let log = rendered(&project);
         assert_eq!(schema_violations(&log), Vec::<String>::new(), "{log:#}");
         let empty: Value =
-            serde_json::from_str(&render(&[], &project.sources, &Coverage::default())).unwrap();
+            serde_json::from_str(&render(&[], &project.sources, &Coverage::default(), None))
+                .unwrap();
         assert_eq!(schema_violations(&empty), Vec::<String>::new());
     }
 
@@ -473,6 +586,91 @@ mod tests {
         assert!(first_paragraph.starts_with("The role's trust policy"));
         assert_eq!(irsa003["fullDescription"]["text"], first_paragraph);
         assert_eq!(irsa003["defaultConfiguration"]["level"], "error");
+    }
+
+    /// Run from `infra/` of a repository: every URI is relative to its root, under
+    /// `%SRCROOT%`, which `originalUriBaseIds` defines as an absolute folder URI.
+    #[cfg(unix)]
+    #[test]
+    fn uris_are_relative_to_the_repository_root_under_srcroot() {
+        let project = Project::new();
+        let base = UriBase {
+            root: "/srv/checkout".into(),
+            cwd: "/srv/checkout/deploy".into(),
+        };
+        let out = render(
+            &project.both(),
+            &project.sources,
+            &Coverage::default(),
+            Some(&base),
+        );
+        let log: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(schema_violations(&log), Vec::<String>::new(), "{log:#}");
+        let run = &log["runs"][0];
+        assert_eq!(
+            run["originalUriBaseIds"],
+            json!({"%SRCROOT%": {"uri": "file:///srv/checkout/"}})
+        );
+        let location = &run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+        assert_eq!(
+            *location,
+            json!({"uri": "deploy/infra/iam.tf", "uriBaseId": "%SRCROOT%"})
+        );
+        let related = &run["results"][0]["relatedLocations"][0]["physicalLocation"];
+        assert_eq!(related["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    }
+
+    /// The fingerprint survives a moved line and a reworded message, and differs by rule.
+    #[test]
+    fn partial_fingerprints_ignore_positions_and_wording() {
+        let project = Project::new();
+        let fingerprint = |diagnostics: &[Diagnostic]| {
+            let out = render(diagnostics, &project.sources, &Coverage::default(), None);
+            let log: Value = serde_json::from_str(&out).unwrap();
+            log["runs"][0]["results"][0]["partialFingerprints"][FINGERPRINT_KEY]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let original = project.annotation_typo();
+        let mut reworded = original.clone();
+        reworded.message = "another wording".into();
+        let mut other_rule = original.clone();
+        other_rule.rule_id = "IRSA014";
+        let first = fingerprint(std::slice::from_ref(&original));
+        assert_eq!(first.len(), 16);
+        assert_eq!(first, fingerprint(&[reworded]));
+        assert_ne!(first, fingerprint(&[other_rule]));
+    }
+
+    #[test]
+    fn over_broad_trust_rules_carry_a_security_severity() {
+        let log = rendered(&Project::new());
+        let rules = log["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap();
+        let rule = |id: &str| rules.iter().find(|r| r["id"] == id).unwrap()["properties"].clone();
+        assert_eq!(rule("IRSA009")["security-severity"], "8.0");
+        assert!(
+            rule("IRSA009")["tags"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("security"))
+        );
+        assert_eq!(rule("IRSA003")["security-severity"], Value::Null);
+        assert!(
+            rule("IRSA003")["tags"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("correctness"))
+        );
+        for rule in rules {
+            let severity = &rule["properties"]["security-severity"];
+            if let Some(text) = severity.as_str() {
+                let value: f64 = text.parse().unwrap();
+                assert!((0.1..=10.0).contains(&value), "{rule:#}");
+            }
+        }
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             continue;
         }
         out.push(
-            diagnostic(sa, &subject, &link.arn.name, role.name_span, values)
+            diagnostic(sa, &subject, &link.arn.name, role.name_span, values, ctx)
                 .in_module(&role.module)
                 .when(&role.when)
                 .about_service_account(link.sa)
@@ -73,6 +73,7 @@ fn diagnostic(
     role_name: &Str,
     role_span: crate::source::Span,
     values: &[&Spanned<Str>],
+    ctx: &LintContext,
 ) -> Diagnostic {
     let admitted: Vec<String> = values.iter().map(|v| v.value.display()).collect();
     let closest = values
@@ -89,6 +90,25 @@ fn diagnostic(
     {
         return fixed_service_account(sa, subject, role_name, &admitted, values, first);
     }
+    // Only a namespace typo is fixed, and only when the scan says which side is right:
+    // the ServiceAccount's namespace is used elsewhere (or is kube-system or default) and
+    // no ServiceAccount lives in the trust's. A differing name could be either side's typo.
+    let service_accounts_in = |ns: &str| {
+        ctx.facts
+            .service_accounts
+            .iter()
+            .filter(|s| s.namespace.value == ns)
+            .count()
+    };
+    let typo_fix = closest.and_then(|(value, (ns, name))| {
+        let theirs = sa.namespace.value.as_str();
+        let clear = name_ok(name)
+            && !ns_ok(ns)
+            && is_typo(ns, theirs)
+            && service_accounts_in(ns) == 0
+            && (service_accounts_in(theirs) >= 2 || matches!(theirs, "kube-system" | "default"));
+        clear.then(|| subject_fix(value, ctx.sources, subject))?
+    });
     let (primary, label, help) = match closest.map(|(_, parts)| parts) {
         Some((ns, name)) if name_ok(name) && !ns_ok(ns) => {
             let span = if sa.namespace_explicit {
@@ -152,7 +172,22 @@ fn diagnostic(
     if values.is_empty() {
         d = d.related(role_span, format!("role {}", role_name.display()));
     }
+    if let Some((span, replacement)) = typo_fix {
+        d = d.fix(span, replacement);
+    }
     d
+}
+
+/// The trust value rewritten to admit `subject`, when the wrong subject is written out
+/// whole, once, in the value's own text (not behind a variable).
+fn subject_fix(
+    value: &Spanned<Str>,
+    sources: &crate::source::SourceMap,
+    subject: &str,
+) -> Option<(crate::source::Span, String)> {
+    let wrong = value.value.as_known()?;
+    let written = sources.get(value.span.file).slice(value.span);
+    (written.matches(wrong).count() == 1).then(|| (value.span, written.replacen(wrong, subject, 1)))
 }
 
 /// The ServiceAccount's name is fixed by what creates it (an EKS add-on): the trust policy is

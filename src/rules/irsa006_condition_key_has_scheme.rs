@@ -4,6 +4,7 @@ use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
 use crate::link::LintContext;
 use crate::rules::{RuleMeta, irsa029_invalid_provider_arn};
+use crate::source::Span;
 
 pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA006",
@@ -35,16 +36,28 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 .strip_prefix(scheme)
                 .map(|k| k.display())
                 .unwrap_or_default();
+            let mut d = Diagnostic::new(
+                &RULE,
+                Label::new(c.key.span, format!("starts with {scheme}")),
+                format!("condition key {} starts with {scheme}, so it never matches a token claim", c.key.value.display()),
+            )
+            .help(format!(
+                "IAM names OIDC condition keys without the scheme: use {fixed}, e.g. built with replace(<issuer url>, \"https://\", \"\")"
+            ));
+            // Where the scheme is written in the key itself (not in a variable it
+            // interpolates), deleting it is the fix.
+            let written = ctx.sources.get(c.key.span.file).slice(c.key.span);
+            let quote = usize::from(written.starts_with('"'));
+            if written[quote..].starts_with(scheme) {
+                let start = c.key.span.start as usize + quote;
+                let span = Span::new(c.key.span.file, start..start + scheme.len());
+                d = d.fix(span, "");
+            }
             out.push(
-                Diagnostic::new(
-                    &RULE,
-                    Label::new(c.key.span, format!("starts with {scheme}")),
-                    format!("condition key {} starts with {scheme}, so it never matches a token claim", c.key.value.display()),
-                )
-                .help(format!(
-                    "IAM names OIDC condition keys without the scheme: use {fixed}, e.g. built with replace(<issuer url>, \"https://\", \"\")"
-                )).in_module(&role.module)
-                .when(&role.when).about_role(role_id));
+                d.in_module(&role.module)
+                    .when(&role.when)
+                    .about_role(role_id),
+            );
         }
     }
 }

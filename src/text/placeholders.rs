@@ -4,6 +4,9 @@
 //! replaces before applying: `<ACCOUNT_ID>` / `<account-id>`, `__ACCOUNT_ID__`, `{ACCOUNT_ID}`,
 //! `@ACCOUNT_ID@`, `%ACCOUNT_ID%`. A value that holds one is known only once rendered.
 //!
+//! A *hole* is the placeholder a renderer leaves for a part it could not write out
+//! ([`hole_token`]); readers of the text take it for a placeholder like any other.
+//!
 //! Whole files can be templates too ([`is_template_file`]): what they say is known only once
 //! rendered, and their syntax errors are not the user's mistakes.
 
@@ -18,11 +21,18 @@ pub fn has_placeholder(text: &str) -> bool {
 pub fn next_placeholder(text: &str) -> Option<(&str, &str, &str)> {
     let bytes = text.as_bytes();
     for i in 0..bytes.len() {
-        // Every placeholder starts with an ASCII character.
-        if !bytes[i].is_ascii() {
-            continue;
-        }
-        if let Some(len) = placeholder_len(&text[i..]) {
+        let hole = bytes[i] == HOLE_FIRST_BYTE
+            && text.is_char_boundary(i)
+            && text[i..].starts_with(HOLE_OPEN);
+        // Every other placeholder starts with an ASCII character.
+        let len = if hole {
+            hole_len(&text[i..])
+        } else if bytes[i].is_ascii() {
+            placeholder_len(&text[i..])
+        } else {
+            None
+        };
+        if let Some(len) = len {
             return Some((&text[..i], &text[i..i + len], &text[i + len..]));
         }
     }
@@ -83,6 +93,45 @@ fn placeholder_len(text: &str) -> Option<usize> {
     }
 }
 
+/// Opens a hole: a private-use character, which no one writes in a manifest or a template.
+const HOLE_OPEN: char = '\u{E000}';
+/// Closes a hole, after its number.
+const HOLE_CLOSE: char = '\u{E001}';
+/// The first byte of [`HOLE_OPEN`] in UTF-8.
+const HOLE_FIRST_BYTE: u8 = 0xEE;
+
+/// The text a renderer writes for its `n`th hole: a part of the rendered text that is not
+/// known as text (a value that exists only after apply, or one that cannot be evaluated). A
+/// hole is valid inside any YAML or JSON scalar and never changes the text's structure.
+pub fn hole_token(n: usize) -> String {
+    format!("{HOLE_OPEN}{n}{HOLE_CLOSE}")
+}
+
+/// The number of the hole `token` is, when it is one (as [`hole_token`] writes it).
+pub fn hole_number(token: &str) -> Option<usize> {
+    token
+        .strip_prefix(HOLE_OPEN)?
+        .strip_suffix(HOLE_CLOSE)?
+        .parse()
+        .ok()
+}
+
+/// Whether the text holds something written like a hole: text that does cannot be rendered
+/// with holes, whose tokens would be ambiguous.
+pub fn has_hole_characters(text: &str) -> bool {
+    text.contains([HOLE_OPEN, HOLE_CLOSE])
+}
+
+/// The length of the hole at the start of the text; `None` when it is not closed.
+fn hole_len(text: &str) -> Option<usize> {
+    let digits = text[HOLE_OPEN.len_utf8()..]
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .count();
+    let close = HOLE_OPEN.len_utf8() + digits;
+    (digits > 0 && text[close..].starts_with(HOLE_CLOSE)).then_some(close + HOLE_CLOSE.len_utf8())
+}
+
 /// The length of `{...}` at the start of the text, braces nested (`${jsonencode({a = 1})}`);
 /// an unclosed brace runs to the end.
 fn braced_len(text: &str) -> usize {
@@ -105,7 +154,7 @@ fn braced_len(text: &str) -> usize {
 /// A value that is wholly one placeholder: rendered later, unknown now.
 pub fn is_placeholder(text: &str) -> bool {
     let t = text.trim();
-    !t.is_empty() && placeholder_len(t) == Some(t.len())
+    hole_number(t).is_some() || (!t.is_empty() && placeholder_len(t) == Some(t.len()))
 }
 
 /// A note left for a person where a value belongs: `<output of terraform output role_arn>`.
@@ -233,5 +282,20 @@ mod tests {
         assert!(yes("sa.yaml", "role: arn:aws:iam::__ACCOUNT__:role/x"));
         assert!(!yes("sa.yaml", "kind: ServiceAccount\nname: my__role"));
         assert!(!yes("main.tf", "resource \"x\" \"y\" { a = \"${var.b}\" }"));
+    }
+
+    #[test]
+    fn a_hole_is_a_placeholder_with_its_number() {
+        let token = hole_token(12);
+        assert_eq!(hole_number(&token), Some(12));
+        assert!(is_placeholder(&token));
+        let text = format!("arn:aws:iam::{token}:role/ledger");
+        assert_eq!(
+            next_placeholder(&text),
+            Some(("arn:aws:iam::", token.as_str(), ":role/ledger"))
+        );
+        assert!(has_hole_characters(&text));
+        assert!(!has_placeholder("\u{E000}unclosed"));
+        assert_eq!(hole_number("\u{E000}\u{E001}"), None);
     }
 }

@@ -995,3 +995,132 @@ fn output_file_refuses_a_symbolic_link() {
     let kept = std::fs::read_to_string(project.path().join("precious.txt")).unwrap();
     assert_eq!(kept, "keep me\n");
 }
+
+/// Microsoft's SARIF validator, with the rules GitHub code scanning applies on upload (`Gh`)
+/// and SARIF's own best practices (`Sarif`), finds nothing in our output, run from a
+/// sub-folder of a repository. `scripts/test.sh` installs it and names it in
+/// `SARIF_MULTITOOL`.
+#[test]
+fn sarif_passes_microsoft_sarif_multitool_with_github_rules() {
+    let Some(multitool) = std::env::var_os("SARIF_MULTITOOL") else {
+        panic!(
+            "SARIF_MULTITOOL is not set. This test runs Microsoft's sarif-multitool; run the \
+             suite with scripts/test.sh, which installs it"
+        );
+    };
+    let repository = Project::new();
+    repository.file(".git/HEAD", "ref: refs/heads/main\n");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/examples/alb-controller");
+    for entry in walkdir(&example) {
+        let relative = entry.strip_prefix(&example).unwrap();
+        let bytes = std::fs::read(&entry).unwrap();
+        repository.file(&format!("platform/{}", relative.display()), bytes);
+    }
+    let run = repository.run_in("platform", &["check", "--format", "sarif"], None, &[]);
+    assert_eq!(run.status, 1, "the example has findings: {run:?}");
+    let log: Value = serde_json::from_str(&run.stdout).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for result in results {
+        let location = &result["locations"][0]["physicalLocation"]["artifactLocation"];
+        assert_eq!(location["uriBaseId"], "%SRCROOT%", "{result:#}");
+        assert!(
+            location["uri"].as_str().unwrap().starts_with("platform/"),
+            "relative to the repository root, not the working folder: {result:#}"
+        );
+        assert!(result["partialFingerprints"].is_object(), "{result:#}");
+    }
+    let sarif = repository.path().join("irsa-lint.sarif");
+    std::fs::write(&sarif, &run.stdout).unwrap();
+    let verdict = repository.path().join("verdict.sarif");
+    let output = Command::new(&multitool)
+        .args(["validate", "--rule-kind", "Gh;Sarif", "--output"])
+        .arg(&verdict)
+        .arg(&sarif)
+        .output()
+        .expect("sarif-multitool starts");
+    assert!(output.status.success(), "{output:?}");
+    let verdict: Value = serde_json::from_str(&std::fs::read_to_string(&verdict).unwrap()).unwrap();
+    let complaints: Vec<String> = verdict["runs"][0]["results"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| format!("{} {} {}", r["ruleId"], r["level"], r["message"]))
+        .collect();
+    assert_eq!(complaints, Vec::<String>::new());
+}
+
+/// Every file below `dir`, for copying a bundled example.
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walkdir(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// A ServiceAccount whose annotation key is mistyped, with comments around it.
+const TYPO_SA: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  \
+                       namespace: payments\n  annotations:\n    # the payments role\n    \
+                       eks.amazonaws.com/rolearn: arn:aws:iam::210987654321:role/payments-api  # prod\n";
+
+#[test]
+fn diff_prints_the_fixes_and_writes_nothing() {
+    let project = Project::new();
+    project.file("k8s/sa.yaml", TYPO_SA);
+    let before = project.snapshot();
+    let run = project.run(&["check", "--diff"]);
+    assert_eq!(run.status, 1, "there is something to fix: {run:?}");
+    assert_eq!(
+        run.stdout,
+        "--- a/k8s/sa.yaml\n+++ b/k8s/sa.yaml\n@@ -5,4 +5,4 @@\n   namespace: payments\n   \
+         annotations:\n     # the payments role\n-    eks.amazonaws.com/rolearn: \
+         arn:aws:iam::210987654321:role/payments-api  # prod\n+    eks.amazonaws.com/role-arn: \
+         arn:aws:iam::210987654321:role/payments-api  # prod\n"
+    );
+    assert_eq!(project.snapshot(), before, "--diff writes nothing");
+}
+
+#[test]
+fn fix_applies_in_place_relints_and_a_second_fix_changes_nothing() {
+    let project = Project::new();
+    project.file("k8s/sa.yaml", TYPO_SA);
+    let run = project.run(&["check", "--fix", "--format", "compact"]);
+    assert_eq!(run.status, 0, "nothing remains: {run:?}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr, "applied 1 fix in 1 file\n");
+    let fixed = std::fs::read_to_string(project.path().join("k8s/sa.yaml")).unwrap();
+    assert_eq!(fixed, TYPO_SA.replace("/rolearn", "/role-arn"));
+    let after = project.snapshot();
+    let again = project.run(&["check", "--fix"]);
+    assert_eq!((again.status, again.stderr.as_str()), (0, ""), "{again:?}");
+    assert_eq!(project.snapshot(), after, "a second --fix changes nothing");
+}
+
+#[test]
+fn fix_leaves_what_it_cannot_fix_reported_and_refuses_stdin() {
+    let project = broken_project();
+    project.file("k8s/api.yaml", TYPO_SA);
+    let run = project.run(&["check", "--fix", "--format", "compact"]);
+    assert_eq!(run.status, 1, "the syntax error remains: {run:?}");
+    assert!(run.stdout.contains("error[IRSA000]"), "{run:?}");
+    assert!(!run.stdout.contains("IRSA013"), "{run:?}");
+    let run = project.run_with_stdin(&["check", "--fix", "-"], TYPO_SA);
+    assert_eq!(run.status, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("--fix cannot write standard input"),
+        "{run:?}"
+    );
+    let run = project.run_with_stdin(&["check", "--diff", "-"], TYPO_SA);
+    assert_eq!(
+        run.status, 0,
+        "standard input is not a file to diff: {run:?}"
+    );
+    assert!(run.stderr.contains("was not applied"), "{run:?}");
+}

@@ -108,7 +108,7 @@ fn table_shows_ok_and_broken_links_with_their_places() {
     );
     assert!(alb.contains("aws_iam_openid_connect_provider.eks (fixtures/examples/alb-controller/terraform/eks.tf:42)"), "{alb}");
     assert!(
-        alb.ends_with("role ok, provider broken (IRSA003), cluster ok"),
+        alb.ends_with("role ok, trust broken (IRSA003), provider ok, cluster ok"),
         "{alb}"
     );
     let payments = row(
@@ -116,7 +116,7 @@ fn table_shows_ok_and_broken_links_with_their_places() {
         "payments/payments-api (fixtures/examples/clean-platform/",
     );
     assert!(
-        payments.ends_with("role ok, provider ok, cluster ok"),
+        payments.ends_with("role ok, trust ok, provider ok, cluster ok"),
         "{payments}"
     );
     assert_eq!(table.lines().count(), 10, "a header and 9 chains:\n{table}");
@@ -151,14 +151,17 @@ fn a_role_outside_the_scan_is_unknown_and_pod_identity_has_no_provider() {
         api.contains("aws_iam_openid_connect_provider.eks[\"prod\"]"),
         "{api}"
     );
-    assert!(api.ends_with("role ok, provider ok, cluster ok"), "{api}");
+    assert!(
+        api.ends_with("role ok, trust ok, provider ok, cluster ok"),
+        "{api}"
+    );
     let ghost = row(&table, "pay/ghost (k8s/ghost.yaml:4)");
     assert!(
         ghost.contains("ghost (not in the scan) (k8s/ghost.yaml:7)"),
         "{ghost}"
     );
     assert!(
-        ghost.ends_with("role unknown, provider unknown, cluster unknown"),
+        ghost.ends_with("role unknown, trust unknown, provider unknown, cluster unknown"),
         "{ghost}"
     );
 
@@ -169,7 +172,7 @@ fn a_role_outside_the_scan_is_unknown_and_pod_identity_has_no_provider() {
         "{sa}"
     );
     assert!(
-        sa.ends_with("role ok, provider ok, cluster unknown"),
+        sa.ends_with("role ok, trust ok, provider ok, cluster unknown"),
         "{sa}"
     );
 }
@@ -195,7 +198,7 @@ fn mermaid_output_follows_the_grammar() {
     assert!(
         examples.lines().any(|l| l
             .trim()
-            .ends_with("-.->|IRSA003| provider_aws_iam_openid_connect_provider_eks")),
+            .ends_with("-.->|IRSA003| role_AwsLoadBalancerController")),
         "{examples}"
     );
     let project = temp_project();
@@ -302,4 +305,48 @@ fn readme_shows_the_real_mermaid_output_for_the_alb_example() {
         .expect("the section has a mermaid block");
     let real = graph(&repository().join(ALB), &["--format", "mermaid"]);
     assert_eq!(block, real, "update the README's mermaid block");
+}
+
+/// `graph` sees the scan `check` sees: `.irsa-lint.toml`'s `external_roles` makes the ghost
+/// role "managed elsewhere", and its `exclude` drops a folder.
+#[test]
+fn graph_reads_the_configuration_file_as_check_does() {
+    let project = temp_project();
+    let write = |path: &str, text: &str| {
+        let path = project.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "vendor/old/ghost.yaml",
+        &GHOST_YAML.replace("ghost", "old-ghost"),
+    );
+    let before = graph(project.path(), &[]);
+    assert!(before.contains("pay/old-ghost"), "{before}");
+    write(
+        ".irsa-lint.toml",
+        "exclude = [\"vendor/**\"]\nexternal_roles = [\"arn:aws:iam::482910375521:role/ghost\"]\n",
+    );
+    let table = graph(project.path(), &[]);
+    assert!(!table.contains("pay/old-ghost"), "{table}");
+    let ghost = row(&table, "pay/ghost (k8s/ghost.yaml:4)");
+    assert!(ghost.contains("ghost (managed elsewhere)"), "{ghost}");
+}
+
+/// A Federated principal known only after apply (a module output) is not called "not
+/// declared": only IRSA010 proves that.
+#[test]
+fn an_unevaluated_provider_is_never_called_not_declared() {
+    let project = tempfile::tempdir().unwrap();
+    let tf = MAIN_TF.replace(
+        "aws_iam_openid_connect_provider.eks[\"prod\"].arn",
+        "\"arn:aws:iam::482910375521:oidc-provider/${module.eks.oidc_provider}\"",
+    );
+    std::fs::create_dir_all(project.path().join("infra")).unwrap();
+    std::fs::write(project.path().join("infra/main.tf"), tf).unwrap();
+    let table = graph(project.path(), &[]);
+    let api = row(&table, "pay/api (infra/main.tf:");
+    assert!(!api.contains("not declared"), "{api}");
+    assert!(api.contains("(known once applied)"), "{api}");
+    assert!(api.ends_with("provider unknown, cluster unknown"), "{api}");
 }
