@@ -717,3 +717,59 @@ fn the_readmes_helix_and_zed_set_ups_parse() {
     let zed: serde_json::Value = serde_json::from_str(readme_block("**Zed**", "json")).unwrap();
     assert_eq!(zed[0]["command"], "irsa-lint check --format compact");
 }
+
+/// The source distribution, which pip builds where no wheel fits the platform (with a Rust
+/// toolchain), holds what the crate builds from and is a Cargo project on its own: the
+/// benchmark crate of the workspace is left out and the manifest still loads.
+#[test]
+fn the_source_distribution_stands_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(Command::new("maturin")
+        .args(["sdist", "--out"])
+        .arg(dir.path())
+        .current_dir(repository_root()));
+    assert_success(&output, "maturin sdist");
+    let sdist = dir.path().join(format!("irsa_lint-{VERSION}.tar.gz"));
+    let extract = run(Command::new("python3")
+        .args([
+            "-c",
+            "import sys, tarfile; t = tarfile.open(sys.argv[1]); t.extractall(sys.argv[2], **({'filter': 'data'} if hasattr(tarfile, 'data_filter') else {})); print('\\n'.join(t.getnames()))",
+        ])
+        .arg(&sdist)
+        .arg(dir.path()));
+    assert_success(&extract, "extracting the sdist");
+    let names = text(&extract.stdout);
+    let prefix = format!("irsa_lint-{VERSION}/");
+    for file in [
+        "pyproject.toml",
+        "Cargo.toml",
+        "Cargo.lock",
+        "LICENSE-MIT",
+        "LICENSE-APACHE",
+        "README.md",
+        "src/main.rs",
+        "rules/IRSA001.md",
+        "src/eval/models/eks-pod-identity.tf",
+    ] {
+        let name = format!("{prefix}{file}");
+        assert!(names.lines().any(|n| n == name), "{name} in the sdist");
+    }
+    for absent in ["fixtures/", "fuzz/", "dev/", "editors/", "target/"] {
+        let name = format!("{prefix}{absent}");
+        assert!(
+            !names.lines().any(|n| n.starts_with(&name)),
+            "{name} in the sdist"
+        );
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = run(Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(dir.path().join(&prefix)));
+    assert_success(&output, "cargo metadata in the unpacked sdist");
+}
