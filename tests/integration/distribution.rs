@@ -484,7 +484,24 @@ fn the_release_builds_these_archives_and_wheels() {
     let release = &workflow["jobs"]["github-release"];
     assert_eq!(
         release["needs"],
-        serde_yaml::from_str::<Value>("[binaries, wheels, sdist]").unwrap()
+        serde_yaml::from_str::<Value>("[binaries, wheels, sdist, vscode]").unwrap()
+    );
+    assert_eq!(release["steps"][0]["with"]["pattern"], "{binary-*,vscode}");
+    // The .vsix is packaged by the vsce the tests use.
+    let vscode = workflow["jobs"]["vscode"]["steps"][2]["run"]
+        .as_str()
+        .unwrap();
+    let tools: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repository_root().join("scripts/test-tools-npm/package.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let vsce = tools["dependencies"]["@vscode/vsce"].as_str().unwrap();
+    assert!(
+        vscode.contains(&format!(
+            "npx --yes @vscode/vsce@{vsce} package --out irsa-lint-vscode.vsix"
+        )),
+        "{vscode}"
     );
     assert_eq!(release["if"], "startsWith(github.ref, 'refs/tags/')");
     assert_eq!(workflow["jobs"]["pypi"]["needs"][0], "github-release");
