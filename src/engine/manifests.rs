@@ -1,24 +1,43 @@
 //! Manifest facts: each YAML/JSON file read on its own (in parallel, cached per text), then
-//! kustomize views and Argo CD Applications decide which objects reach the cluster, and
-//! how.
+//! kustomize views, Argo CD Applications and Flux Kustomizations decide which objects reach
+//! the cluster, and how. Flux Kustomizations are rendered later (`crate::facts::flux::render`),
+//! once the ConfigMaps Terraform writes are known; here they only claim their files.
 
 use rayon::prelude::*;
 
 use super::guard::guarded;
 use super::{Cache, InputFile, unit_of};
 use crate::discover::{self, FileKind};
-use crate::facts::Facts;
 use crate::facts::eksctl::extract_cluster_config;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
+use crate::facts::{Facts, flux};
 use crate::source::{FileId, SourceMap};
 
-/// The facts of every manifest file, as rendered by kustomize and Argo CD.
-pub(super) fn facts(sources: &SourceMap, files: &[InputFile], cache: Option<&Cache>) -> Facts {
-    let yaml_files: Vec<(FileId, std::path::PathBuf)> = files
+/// The YAML files, for the renderers that read files by path.
+pub(super) fn yaml_files(files: &[InputFile]) -> Vec<(FileId, std::path::PathBuf)> {
+    files
         .iter()
         .filter(|f| f.kind == FileKind::Yaml)
         .map(|f| (f.id, f.path.clone()))
-        .collect();
+        .collect()
+}
+
+/// Drop the objects of a file or view another renderer deploys; its ConfigMaps stay, as
+/// objects references may name.
+fn drop_objects(facts: &mut Facts) {
+    facts.service_accounts.clear();
+    facts.workloads.clear();
+    facts.release_objects.clear();
+}
+
+/// The facts of every manifest file, as rendered by kustomize and Argo CD, without the files
+/// Flux Kustomizations deploy; and the Flux Kustomizations to render.
+pub(super) fn facts(
+    sources: &SourceMap,
+    files: &[InputFile],
+    cache: Option<&Cache>,
+) -> (Facts, flux::Plan) {
+    let yaml_files = yaml_files(files);
     // Kustomizations first: the files they use count only as rendered.
     let rendered = crate::facts::kustomize::render_all(sources, &yaml_files);
     let per_file: Vec<Facts> = files
@@ -44,31 +63,32 @@ pub(super) fn facts(sources: &SourceMap, files: &[InputFile], cache: Option<&Cac
                 None => extract(),
             };
             if rendered.owned.contains(id) {
-                facts.service_accounts.clear();
-                facts.workloads.clear();
+                drop_objects(&mut facts);
             }
             Some(facts)
         })
         .collect();
-    // Argo CD Applications decide where folders and charts land.
+    // Argo CD Applications decide where folders and charts land, Flux Kustomizations where
+    // folders land.
     let applications = crate::facts::argo::render(sources, &yaml_files, &rendered.views);
+    let plan = flux::plan(sources, &yaml_files, &rendered.views);
     let mut facts = applications.facts;
-    for (dir, view) in rendered.views {
-        if !applications.claimed_views.contains(&dir) {
-            facts.extend(view);
+    for (dir, mut view) in rendered.views {
+        if applications.claimed_views.contains(&dir) || plan.claimed_views.contains(&dir) {
+            drop_objects(&mut view);
         }
+        facts.extend(view);
     }
     let manifests = files
         .iter()
         .filter(|f| matches!(f.kind, FileKind::Yaml | FileKind::Json));
     for (mut f, file) in per_file.into_iter().zip(manifests) {
-        if applications.owned.contains(&file.id) {
-            f.service_accounts.clear();
-            f.workloads.clear();
+        if applications.owned.contains(&file.id) || plan.owned.contains(&file.id) {
+            drop_objects(&mut f);
         }
         facts.extend(f);
     }
-    facts
+    (facts, plan)
 }
 
 /// What one manifest file says on its own, before kustomize and Argo CD views are applied.
@@ -99,7 +119,7 @@ mod tests {
             kind: FileKind::Yaml,
             path,
         };
-        facts(&sources, &[file], None)
+        facts(&sources, &[file], None).0
     }
 
     const CLUSTER_CONFIG: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\

@@ -265,7 +265,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     let models = crate::eval::models::load(&mut sources);
     let loader = Loader::new(&sources, &files, &roots);
     // Manifests and Terraform are read side by side: each alone leaves cores idle at its end.
-    let (manifests, terraform) = rayon::join(
+    let ((manifests, flux_plan), terraform) = rayon::join(
         || manifests::facts(&sources, &files, settings.cache.as_deref()),
         || {
             let units = terragrunt::units(terragrunt::Inputs {
@@ -292,6 +292,12 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     );
     facts.extend(manifests);
     facts.extend(terraform);
+    // Flux Kustomizations substitute variables from ConfigMaps Terraform may write; Helm
+    // releases they and kustomize deploy read ConfigMaps of either.
+    let yaml_files = manifests::yaml_files(&files);
+    let flux = crate::facts::flux::render(&flux_plan, &sources, &yaml_files, &facts.config_data);
+    facts.extend(flux);
+    crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files);
     loader.register(&mut sources, shown_from);
 
     // Roles come from Terraform and eksctl configs; without either, none can be checked.

@@ -86,6 +86,34 @@ pub(crate) fn read_chunks(
     }
 }
 
+/// Load every document of a YAML text that is not a Kubernetes object (Helm values), and
+/// hand each to `read` with the positions of its chunk. Returns false when some chunk could
+/// not be loaded.
+pub(crate) fn read_plain_documents(
+    file: FileId,
+    text: &str,
+    read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
+) -> bool {
+    let offsets = CharOffsets::new(text);
+    let mut loaded = true;
+    for chunk in stream::split_documents(text) {
+        let chunk_text = &text[chunk.clone()];
+        let positions = ChunkPositions {
+            file,
+            text,
+            offsets: &offsets,
+            chunk_start_char: offsets.char_of_byte(chunk.start),
+            index_drift: reserved_directive_drift(chunk_text),
+        };
+        let (documents, error) = stream::load_all_documents(chunk_text);
+        for document in &documents {
+            read(document, &positions);
+        }
+        loaded &= error.is_none();
+    }
+    loaded
+}
+
 /// Whether libyaml (through serde_yaml) reads every document of the chunk.
 fn libyaml_accepts(chunk: &str) -> bool {
     use serde::Deserialize;

@@ -108,6 +108,12 @@ pub(super) fn load_documents<'input>(
     }
 }
 
+/// Load every document of one chunk, whatever its root: YAML that is not a Kubernetes
+/// object (Helm values).
+pub(super) fn load_all_documents(chunk: &str) -> (Vec<MarkedYaml<'_>>, Option<LoadError>) {
+    load_gated(chunk, None).unwrap_or_default()
+}
+
 /// `None` when a document skipped by `wanted` turns out to have a second `kind`.
 fn load_gated<'input>(
     chunk: &'input str,
