@@ -106,6 +106,32 @@ pub struct ChartSource {
 }
 
 impl ReleaseObject {
+    /// The spans that decide its ServiceAccount and role: name, namespaces, release name,
+    /// and the values under a ServiceAccount key or naming the release.
+    fn identity_spans(&self) -> Vec<Span> {
+        let mut spans = vec![self.name.span];
+        for s in [&self.namespace, &self.release_name, &self.target_namespace]
+            .into_iter()
+            .flatten()
+        {
+            spans.push(s.span);
+        }
+        if let Some(values) = &self.values {
+            for (path, span) in &values.spans {
+                let relevant = path.iter().any(|k| {
+                    let k = k.to_ascii_lowercase();
+                    k.contains("serviceaccount")
+                        || k.contains("role-arn")
+                        || k.ends_with("override")
+                });
+                if relevant {
+                    spans.push(*span);
+                }
+            }
+        }
+        spans
+    }
+
     pub(crate) fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
         self.span = f(self.span);
         self.name.span = f(self.name.span);
@@ -665,6 +691,21 @@ fn substitute_file(text: &str, lookup: &dyn Fn(&str) -> Lookup) -> Substituted {
     out
 }
 
+/// The spans that decide an object's identity and role: its name, namespace and annotations.
+fn identity_spans(
+    name: &Spanned<String>,
+    namespace: Option<&Spanned<String>>,
+    annotations: &[super::Annotation],
+) -> Vec<Span> {
+    let mut spans = vec![name.span];
+    spans.extend(namespace.map(|n| n.span));
+    for a in annotations {
+        spans.push(a.key.span);
+        spans.extend(a.value.as_ref().map(|v| v.span));
+    }
+    spans
+}
+
 /// A substitution's range in the file as written, and the note that says what it did.
 type SubstitutionNote = (std::ops::Range<usize>, String);
 
@@ -747,28 +788,43 @@ pub fn render(
             continue;
         }
         let notes = notes.take();
-        let notes_in = |span: Span| -> Vec<String> {
-            notes
-                .get(&span.file)
-                .into_iter()
-                .flatten()
-                .filter(|(r, _)| r.start >= span.start as usize && r.end <= span.end as usize)
-                .map(|(_, n)| n.clone())
-                .collect()
+        // Only the substitutions in what decides the identity and role are worth a note.
+        let notes_in = |spans: &[Span]| -> Vec<String> {
+            let mut found: Vec<(FileId, &SubstitutionNote)> = spans
+                .iter()
+                .flat_map(|span| {
+                    let overlaps = |(r, _): &&SubstitutionNote| {
+                        r.start < span.end as usize && r.end > span.start as usize
+                    };
+                    let list = notes.get(&span.file).into_iter().flatten().filter(overlaps);
+                    list.map(|n| (span.file, n))
+                })
+                .collect();
+            found.sort_by_key(|(file, (r, _))| (*file, r.start));
+            found.dedup_by_key(|(file, (r, _))| (*file, r.start));
+            found.into_iter().map(|(_, (_, n))| n.clone()).collect()
         };
         let deployed = format!("deployed by {shown}");
         for sa in &mut facts.service_accounts {
-            sa.rendered.extend(notes_in(sa.span));
+            sa.rendered.extend(notes_in(&identity_spans(
+                &sa.name,
+                Some(&sa.namespace),
+                &sa.annotations,
+            )));
             sa.rendered.push(deployed.clone());
             sa.unit = unit.clone();
         }
         for w in &mut facts.workloads {
-            w.rendered.extend(notes_in(w.span));
+            let mut spans = identity_spans(&w.name, w.namespace.as_ref(), &w.annotations);
+            if let super::PodServiceAccount::Named(sa) = &w.service_account {
+                spans.push(sa.span);
+            }
+            w.rendered.extend(notes_in(&spans));
             w.rendered.push(deployed.clone());
             w.unit = unit.clone();
         }
         for r in &mut facts.release_objects {
-            r.rendered.extend(notes_in(r.span));
+            r.rendered.extend(notes_in(&r.identity_spans()));
             r.rendered.push(deployed.clone());
             r.unit = unit.clone();
         }
