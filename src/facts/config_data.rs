@@ -83,6 +83,7 @@ fn resource<'a>(m: &Module<'a>, res: &Resource<'a>, secret: bool, unit: &str, fa
                     .map(|value| DataValue {
                         value,
                         yaml_at: None,
+                        edits: Vec::new(),
                     });
                 data.insert(entry.key.value, value);
             }
@@ -160,6 +161,7 @@ fn yaml_text<'a>(
                 let value = value.to_str().map(|s: Str| DataValue {
                     value: Spanned::new(s, span),
                     yaml_at: None,
+                    edits: Vec::new(),
                 });
                 data.insert(k.clone(), value);
             }

@@ -333,15 +333,17 @@ impl Tree<'_> {
                     let file = self.files.get(&normalize(&at.dir.join(&path))).copied();
                     let value = file.filter(|_| !secret).and_then(|id| {
                         owned.insert(id);
-                        // A file the post-build step changes is not read as written.
-                        if self.substituted(id).is_some() {
-                            return None;
-                        }
+                        // A file the post-build step changes is read as substituted.
                         let text = &self.sources.get(id).text;
                         let whole = Span::new(id, 0..text.len());
+                        let (value, edits) = match self.substituted(id) {
+                            Some(s) => (s.text, s.edits),
+                            None => (text.to_string(), Vec::new()),
+                        };
                         Some(DataValue {
-                            value: Spanned::new(Str::lit(text.to_string()), whole),
+                            value: Spanned::new(Str::lit(value), whole),
                             yaml_at: Some(whole),
+                            edits,
                         })
                     });
                     if file.is_none() {
@@ -354,6 +356,7 @@ impl Tree<'_> {
                     let value = (!secret).then(|| DataValue {
                         value: Spanned::new(Str::lit(value), span),
                         yaml_at: None,
+                        edits: Vec::new(),
                     });
                     config.data.insert(key.to_string(), value);
                 }

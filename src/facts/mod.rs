@@ -519,4 +519,7 @@ pub struct DataValue {
     /// A span whose text reads as the value's YAML with positions (a generator's file, a
     /// literal block scalar), for Helm values read from it to point at their own lines.
     pub yaml_at: Option<Span>,
+    /// What Flux's post-build substitution changed in the text at `yaml_at` (whose value is
+    /// the substituted text): read the value, and map its positions back through these.
+    pub edits: Vec<crate::text::envsubst::Edit>,
 }

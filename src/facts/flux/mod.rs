@@ -36,7 +36,7 @@ use super::{ConfigData, Facts, Found, HelmRelease, Spanned};
 use crate::eval::value::{Part, Str, Symbol, Value};
 use crate::eval::workspace::normalize;
 use crate::source::{FileId, SourceMap, Span};
-use crate::text::envsubst::{Lookup, Substituted, substitute};
+use crate::text::envsubst::{Edit, Lookup, Substituted, substitute};
 
 /// A Flux `HelmRelease` as written, then moved and patched by kustomize. Fields that are
 /// `None` are not written (a patch sets only some).
@@ -1083,6 +1083,10 @@ impl Resolver<'_> {
                 continue;
             }
             match value.yaml_at {
+                Some(at) if !value.edits.is_empty() => match value.value.value.as_known() {
+                    Some(text) => self.read_substituted_values(at, text, &value.edits, values),
+                    None => values.unknown = true,
+                },
                 Some(at) => self.read_values_at(at, values),
                 None => match value.value.value.as_known().and_then(yaml_value) {
                     Some(v) => values.merge(&v, &|_| value.value.span),
@@ -1090,6 +1094,28 @@ impl Resolver<'_> {
                 },
             }
         }
+    }
+
+    /// Values of a whole file as Flux's post-build step substituted it (`text`, changed by
+    /// `edits`), each spanned at its original in the file.
+    fn read_substituted_values(&self, at: Span, text: &str, edits: &[Edit], values: &mut Values) {
+        let mut read = Values::default();
+        let loaded = crate::parse::yaml::read_plain_documents(at.file, text, &mut |doc, p| {
+            objects::read_values(doc, p, &mut read)
+        });
+        let s = Substituted {
+            text: String::new(),
+            edits: edits.to_vec(),
+        };
+        let back = |span: &mut Span| {
+            let r = s.original_range(span.range());
+            span.start = r.start as u32;
+            span.end = r.end as u32;
+        };
+        read.spans.values_mut().for_each(back);
+        read.key_spans.values_mut().for_each(back);
+        read.unknown |= !loaded;
+        merge_values(values, &read, at);
     }
 
     /// Values written as YAML at `at` (a file, a literal block), with their own positions.

@@ -317,6 +317,7 @@ pub(crate) fn read_config_data(
                         value: Spanned::new(template_str(text), span),
                         yaml_at: (style == ScalarStyle::Literal)
                             .then(|| block_lines(positions, span)),
+                        edits: Vec::new(),
                     })
                 }
                 _ => None,
