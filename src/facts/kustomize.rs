@@ -331,7 +331,7 @@ impl Tree<'_> {
                         ),
                     };
                     let file = self.files.get(&normalize(&at.dir.join(&path))).copied();
-                    let value = file.filter(|_| !secret).and_then(|id| {
+                    let value = file.filter(|_| !secret).map(|id| {
                         owned.insert(id);
                         // A file the post-build step changes is read as substituted.
                         let text = &self.sources.get(id).text;
@@ -340,11 +340,11 @@ impl Tree<'_> {
                             Some(s) => (s.text, s.edits),
                             None => (text.to_string(), Vec::new()),
                         };
-                        Some(DataValue {
+                        DataValue {
                             value: Spanned::new(Str::lit(value), whole),
                             yaml_at: Some(whole),
                             edits,
-                        })
+                        }
                     });
                     if file.is_none() {
                         config.keys_known = false;
