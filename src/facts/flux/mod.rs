@@ -305,6 +305,7 @@ pub fn plan(
     let by_path: HashMap<PathBuf, FileId> =
         files.iter().map(|(id, p)| (normalize(p), *id)).collect();
     let root = scan_root(&by_path.keys().collect::<Vec<_>>());
+    let repositories = git_repositories(sources, files);
     for (id, path) in files {
         let text = &sources.get(*id).text;
         if !text.contains("kustomize.toolkit.fluxcd.io") {
@@ -330,6 +331,10 @@ pub fn plan(
                 .any(|t| crate::text::placeholders::has_placeholder(t))
             {
                 plan.hidden = true;
+                continue;
+            }
+            if repositories.is_other(&spec) {
+                plan.hidden = true; // deploys another repository's files
                 continue;
             }
             let dir = normalize(path.parent().unwrap_or(Path::new("")));
@@ -361,6 +366,67 @@ pub fn plan(
         }
     }
     plan
+}
+
+/// The `GitRepository` sources of the scan, by name, with their URLs.
+struct GitRepositories {
+    urls: HashMap<String, String>,
+}
+
+impl GitRepositories {
+    /// Whether a Kustomization's `sourceRef` names a GitRepository of the scan that fetches
+    /// another repository than the one Flux was bootstrapped from (`flux-system`): the path
+    /// then names that repository's folders, not the scan's. A source the scan does not
+    /// declare (made by Terraform, an ExternalArtifact) is taken to be this repository.
+    fn is_other(&self, spec: &serde_json::Value) -> bool {
+        let kind = spec
+            .pointer("/sourceRef/kind")
+            .and_then(|v| v.as_str())
+            .unwrap_or("GitRepository");
+        let Some(name) = spec.pointer("/sourceRef/name").and_then(|v| v.as_str()) else {
+            return false;
+        };
+        if kind != "GitRepository" || name == "flux-system" {
+            return false;
+        }
+        let Some(url) = self.urls.get(name) else {
+            return false;
+        };
+        let own = self.urls.get("flux-system");
+        own.is_none_or(|own| trim_url(own) != trim_url(url))
+    }
+}
+
+/// A Git URL without its scheme, user, `.git` suffix or trailing slash.
+fn trim_url(url: &str) -> &str {
+    let url = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let url = url.split_once('@').map_or(url, |(_, rest)| rest);
+    let url = url.trim_end_matches('/');
+    url.strip_suffix(".git").unwrap_or(url)
+}
+
+fn git_repositories(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> GitRepositories {
+    let mut urls = HashMap::new();
+    for (id, _) in files {
+        let text = &sources.get(*id).text;
+        if !text.contains("kind: GitRepository") {
+            continue;
+        }
+        for range in crate::parse::yaml::document_ranges(text) {
+            let Some(doc) = crate::parse::yaml::to_json(&text[range]) else {
+                continue;
+            };
+            if doc.get("kind").and_then(|k| k.as_str()) != Some("GitRepository") {
+                continue;
+            }
+            let name = doc.pointer("/metadata/name").and_then(|v| v.as_str());
+            let url = doc.pointer("/spec/url").and_then(|v| v.as_str());
+            if let (Some(name), Some(url)) = (name, url) {
+                urls.insert(name.to_string(), url.to_string());
+            }
+        }
+    }
+    GitRepositories { urls }
 }
 
 /// How close a folder is to another: the leading folders they share, then the folder names
