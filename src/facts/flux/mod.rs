@@ -374,10 +374,12 @@ struct GitRepositories {
 }
 
 impl GitRepositories {
-    /// Whether a Kustomization's `sourceRef` names a GitRepository of the scan that fetches
-    /// another repository than the one Flux was bootstrapped from (`flux-system`): the path
-    /// then names that repository's folders, not the scan's. A source the scan does not
-    /// declare (made by Terraform, an ExternalArtifact) is taken to be this repository.
+    /// Whether a Kustomization's `sourceRef` names a source other than the repository Flux
+    /// was bootstrapped from (`flux-system`): its path then names that source's folders, not
+    /// the scan's. Such are a GitRepository of the scan with another URL, and an OCI artifact
+    /// or bucket not named `flux-system`. A GitRepository the scan does not declare (made by
+    /// Terraform) and an ExternalArtifact (a split of this repository) are taken to be this
+    /// repository.
     fn is_other(&self, spec: &serde_json::Value) -> bool {
         let kind = spec
             .pointer("/sourceRef/kind")
@@ -386,7 +388,13 @@ impl GitRepositories {
         let Some(name) = spec.pointer("/sourceRef/name").and_then(|v| v.as_str()) else {
             return false;
         };
-        if kind != "GitRepository" || name == "flux-system" {
+        if name == "flux-system" {
+            return false;
+        }
+        if matches!(kind, "OCIRepository" | "Bucket") {
+            return true;
+        }
+        if kind != "GitRepository" {
             return false;
         }
         let Some(url) = self.urls.get(name) else {
