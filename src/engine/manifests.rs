@@ -28,6 +28,7 @@ fn drop_objects(facts: &mut Facts) {
     facts.service_accounts.clear();
     facts.workloads.clear();
     facts.release_objects.clear();
+    facts.unresolved_service_accounts.clear();
 }
 
 /// The facts of every manifest file, as rendered by kustomize and Argo CD, without the files
