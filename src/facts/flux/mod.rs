@@ -312,6 +312,10 @@ pub fn plan(
             continue;
         }
         for range in crate::parse::yaml::document_ranges(text) {
+            // Only a document that may be a Kustomization is worth reading (not the CRDs).
+            if !may_be_kind(&text[range.clone()], "Kustomization") {
+                continue;
+            }
             let Some(doc) = crate::parse::yaml::to_json(&text[range.clone()]) else {
                 continue;
             };
@@ -368,6 +372,17 @@ pub fn plan(
     plan
 }
 
+/// Whether a document may be an object of `kind`: a top-level `kind:` line says so, or the
+/// document is written in flow style (JSON).
+fn may_be_kind(doc: &str, kind: &str) -> bool {
+    doc.lines().any(|line| {
+        line.strip_prefix("kind:").is_some_and(|v| {
+            let v = v.split(" #").next().unwrap_or(v).trim();
+            v.trim_matches(|c| c == '"' || c == '\'') == kind
+        }) || line.trim_start().starts_with('{')
+    })
+}
+
 /// The `GitRepository` sources of the scan, by name, with their URLs.
 struct GitRepositories {
     urls: HashMap<String, String>,
@@ -421,6 +436,9 @@ fn git_repositories(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> GitRepo
             continue;
         }
         for range in crate::parse::yaml::document_ranges(text) {
+            if !may_be_kind(&text[range.clone()], "GitRepository") {
+                continue;
+            }
             let Some(doc) = crate::parse::yaml::to_json(&text[range]) else {
                 continue;
             };
@@ -1207,5 +1225,52 @@ impl Resolver<'_> {
         read.key_spans.values_mut().for_each(shift);
         read.unknown |= !loaded;
         merge_values(values, &read, at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_top_level_kind_line_names_the_kind() {
+        let crd = "kind: CustomResourceDefinition\nspec:\n  names:\n    kind: Kustomization\n";
+        assert!(!may_be_kind(crd, "Kustomization"));
+        assert!(may_be_kind(
+            "kind: \"Kustomization\" # flux\n",
+            "Kustomization"
+        ));
+        assert!(may_be_kind(
+            "{\"kind\": \"Kustomization\"}\n",
+            "Kustomization"
+        ));
+    }
+
+    #[test]
+    fn another_repository_is_told_by_its_url() {
+        let repos = GitRepositories {
+            urls: HashMap::from([
+                (
+                    "flux-system".to_string(),
+                    "ssh://git@github.com/acme/fleet.git".to_string(),
+                ),
+                (
+                    "fleet".to_string(),
+                    "https://github.com/acme/fleet".to_string(),
+                ),
+                (
+                    "team".to_string(),
+                    "https://github.com/acme/team".to_string(),
+                ),
+            ]),
+        };
+        let spec = |kind: &str, name: &str| serde_json::json!({ "sourceRef": { "kind": kind, "name": name } });
+        assert!(!repos.is_other(&spec("GitRepository", "flux-system")));
+        assert!(!repos.is_other(&spec("GitRepository", "fleet")));
+        assert!(repos.is_other(&spec("GitRepository", "team")));
+        // Not declared in the scan: taken to be this repository.
+        assert!(!repos.is_other(&spec("GitRepository", "made-by-terraform")));
+        assert!(!repos.is_other(&spec("ExternalArtifact", "infra-artifact")));
+        assert!(repos.is_other(&spec("OCIRepository", "capacitor")));
     }
 }
