@@ -80,6 +80,11 @@ pub(crate) fn read_release(
     let release_name = optional(positions, spec, "releaseName", &mut known);
     let target_namespace = optional(positions, spec, "targetNamespace", &mut known);
     let chart = read_chart_spec(spec, positions, &mut known);
+    // Post-renderers (kustomize patches of the rendered chart) may rename, move or annotate
+    // the chart's ServiceAccount: what the release makes is then unknown.
+    if spec.and_then(|s| get(s, "postRenderers")).is_some() {
+        known = false;
+    }
     let values = spec.and_then(|s| get(s, "values")).map(|node| {
         let mut values = Values::default();
         read_values(node, positions, &mut values);
