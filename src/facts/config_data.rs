@@ -7,6 +7,7 @@
 //! Values keep what Terraform knows of them: a role's ARN whose account is known only after
 //! apply stays symbolic, and is still linked to its role by name.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use hcl_edit::expr::Expression;
@@ -122,13 +123,19 @@ fn yaml_text<'a>(
     };
     let span = m.user_span(expr_span(res.file, &attr.value), None);
     for (key, scope) in instances {
+        // Terraform values known only after apply (a role's ARN) are carried through the
+        // YAML as markers, and put back in the values read.
+        let symbols = RefCell::default();
         let Some(text) = m
             .eval_in(res.file, &attr.value, &scope)
             .ok()
-            .and_then(|v| v.as_known_str().map(str::to_string))
+            .and_then(|v| v.to_str())
+            .filter(|s| !s.has_unknown())
+            .map(|s| super::flux::marked_text(&s, &symbols))
         else {
             continue;
         };
+        let symbols = symbols.into_inner();
         if !text.contains("ConfigMap") {
             continue;
         }
@@ -155,7 +162,10 @@ fn yaml_text<'a>(
                 .flatten()
             {
                 let value = match v {
-                    serde_json::Value::String(s) => Value::str(s.clone()),
+                    serde_json::Value::String(s) => {
+                        let s = super::manifests::template_str(s);
+                        Value::String(super::flux::restore_str(&s, &symbols))
+                    }
                     _ => Value::Unknown,
                 };
                 let value = value.to_str().map(|s: Str| DataValue {

@@ -538,7 +538,7 @@ fn symbol_marker(n: usize) -> String {
 }
 
 /// A value as substituted text: literal parts as written, symbols as markers.
-fn marked_text(value: &Str, symbols: &RefCell<Vec<Symbol>>) -> String {
+pub(crate) fn marked_text(value: &Str, symbols: &RefCell<Vec<Symbol>>) -> String {
     let mut text = String::new();
     for part in value.parts() {
         match part {
@@ -553,7 +553,7 @@ fn marked_text(value: &Str, symbols: &RefCell<Vec<Symbol>>) -> String {
     text
 }
 
-fn restore_str(s: &Str, symbols: &[Symbol]) -> Str {
+pub(crate) fn restore_str(s: &Str, symbols: &[Symbol]) -> Str {
     if !s
         .parts()
         .iter()
