@@ -696,7 +696,8 @@ fn apply_patch(patch: &Patch, target: Option<&Target>, shown: &str, unit: &str, 
 /// would: inline `patches` (with targets), `namePrefix` / `nameSuffix`, and
 /// `targetNamespace`, which moves every object (spanned at `namespace_span`). Returns false
 /// when the spec changes objects in a way not followed (v1beta2's `patchesStrategicMerge`
-/// and `patchesJson6902`): they are then unknown.
+/// and `patchesJson6902`, `components`, EKS annotations in `commonMetadata`): they are then
+/// unknown.
 pub fn apply_flux_spec(
     spec: &serde_json::Value,
     patches_span: Span,
@@ -704,7 +705,17 @@ pub fn apply_flux_spec(
     shown: &str,
     facts: &mut Facts,
 ) -> bool {
-    if spec.get("patchesStrategicMerge").is_some() || spec.get("patchesJson6902").is_some() {
+    // Components the spec adds, and EKS annotations `commonMetadata` puts on every object,
+    // are not followed either.
+    let eks_annotation = spec
+        .pointer("/commonMetadata/annotations")
+        .and_then(|v| v.as_object())
+        .is_some_and(|m| m.keys().any(|k| k.starts_with("eks.amazonaws.com/")));
+    if spec.get("patchesStrategicMerge").is_some()
+        || spec.get("patchesJson6902").is_some()
+        || spec.get("components").is_some()
+        || eks_annotation
+    {
         return false;
     }
     for p in spec
