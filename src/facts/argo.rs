@@ -10,8 +10,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::charts::{self, DefaultName};
-use super::kubernetes::{ChartRelease, Values, chart_service_account, split_key, yaml_value};
-use super::{Facts, Found, Spanned};
+use super::kubernetes::{
+    ChartRelease, Values, annotation_settings, chart_service_account, split_key, yaml_value,
+};
+use super::{Facts, Found, HelmRelease, Spanned};
 use crate::eval::render::Rendered;
 use crate::eval::value::Value;
 use crate::eval::workspace::normalize;
@@ -209,30 +211,9 @@ impl App<'_> {
         }
     }
 
-    /// The span of the value of the YAML key path `keys` (each found after the previous one)
-    /// in this Application's document, without a trailing comment; the document's start
-    /// when it is not found.
+    /// The span of the value of the YAML key path `keys` in this Application's document.
     fn value_span(&self, keys: &[&str]) -> Span {
-        let text = self.file.text;
-        let doc = &text[self.range.clone()];
-        let mut at = 0;
-        for key in keys {
-            let pattern = format!("{key}:");
-            let found = doc[at..].match_indices(&pattern).find(|(i, _)| {
-                let start = at + i;
-                start == 0 || matches!(doc.as_bytes()[start - 1], b' ' | b'\n' | b'-')
-            });
-            match found {
-                Some((i, _)) => at += i + pattern.len(),
-                None => return Span::new(self.file.file, self.range.start..self.range.start),
-            }
-        }
-        let line_end = doc[at..].find('\n').map(|j| at + j).unwrap_or(doc.len());
-        let line = &doc[at..line_end];
-        let value = line.split(" #").next().unwrap_or(line).trim();
-        let offset = at + line.find(value).unwrap_or(0);
-        let start = self.range.start + offset;
-        Span::new(self.file.file, start..start + value.len())
+        value_span(self.file.text, self.file.file, self.range.clone(), keys)
     }
 
     fn release_name(&self, source: &serde_json::Value) -> String {
@@ -330,7 +311,14 @@ impl App<'_> {
         self.helm_values(source, None, &mut values);
         let label = self.value_span(&["metadata", "name"]);
         let namespace = Spanned::new(namespace.to_string(), ns_span);
+        let release = self.release_name(source);
         let unit = self.file.unit.clone();
+        out.facts.helm_releases.push(self.release_fact(
+            known.name,
+            &release,
+            &namespace.value,
+            &values,
+        ));
         let chart = ChartRelease {
             chart_name: known.name,
             service_account_key: known.service_account,
@@ -347,6 +335,26 @@ impl App<'_> {
             }
             Found::No => {}
             Found::Unknown => out.facts.hidden_service_accounts = true,
+        }
+    }
+
+    /// The release as IRSA026 checks it: the values that set a role-arn annotation.
+    fn release_fact(
+        &self,
+        chart: &str,
+        release: &str,
+        namespace: &str,
+        values: &Values,
+    ) -> HelmRelease {
+        HelmRelease {
+            address: format!("Application {}", self.name),
+            declared_by: "Argo CD Application",
+            span: self.value_span(&["metadata", "name"]),
+            chart: chart.to_string(),
+            release_name: release.to_string(),
+            namespace: namespace.to_string(),
+            annotation_settings: annotation_settings(values),
+            when: Vec::new(),
         }
     }
 
@@ -450,6 +458,12 @@ impl App<'_> {
                 w.namespace = Some(Spanned::new(namespace.to_string(), ns_span));
             }
         }
+        for r in &mut facts.release_objects {
+            if r.namespace.is_none() {
+                r.namespace = Some(Spanned::new(namespace.to_string(), ns_span));
+            }
+            r.rendered.push(self.note());
+        }
         out.facts.extend(facts);
     }
 
@@ -487,6 +501,36 @@ impl App<'_> {
     }
 }
 
+/// The span of the value of the YAML key path `keys` (each found after the previous one) in
+/// one document (`range`) of a file, without a trailing comment; the document's start when
+/// it is not found.
+pub(crate) fn value_span(
+    text: &str,
+    file: FileId,
+    range: std::ops::Range<usize>,
+    keys: &[&str],
+) -> Span {
+    let doc = &text[range.clone()];
+    let mut at = 0;
+    for key in keys {
+        let pattern = format!("{key}:");
+        let found = doc[at..].match_indices(&pattern).find(|(i, _)| {
+            let start = at + i;
+            start == 0 || matches!(doc.as_bytes()[start - 1], b' ' | b'\n' | b'-')
+        });
+        match found {
+            Some((i, _)) => at += i + pattern.len(),
+            None => return Span::new(file, range.start..range.start),
+        }
+    }
+    let line_end = doc[at..].find('\n').map(|j| at + j).unwrap_or(doc.len());
+    let line = &doc[at..line_end];
+    let value = line.split(" #").next().unwrap_or(line).trim();
+    let offset = at + line.find(value).unwrap_or(0);
+    let start = range.start + offset;
+    Span::new(file, start..start + value.len())
+}
+
 fn is_manifest(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
@@ -501,6 +545,7 @@ fn clone_objects(view: &Facts) -> Facts {
     Facts {
         service_accounts: view.service_accounts.clone(),
         workloads: view.workloads.clone(),
+        release_objects: view.release_objects.clone(),
         hidden_service_accounts: view.hidden_service_accounts,
         ..Facts::default()
     }

@@ -56,7 +56,7 @@ pub fn join_key(path: &[String]) -> String {
 }
 
 /// Merged chart values with where each leaf was last set.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Values {
     pub(crate) tree: BTreeMap<String, Value>,
     pub(crate) spans: HashMap<Vec<String>, Span>,
@@ -193,16 +193,10 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             None => Spanned::new("default".to_string(), label),
         };
         let values = release_values(m, res, &scope, &chart_arg);
-        let annotation_settings = values
-            .spans
-            .iter()
-            .filter(|(path, _)| path.last().map(String::as_str) == Some(ROLE_ARN_KEY))
-            .map(|(path, span)| {
-                Spanned::new(join_key(path), *values.key_spans.get(path).unwrap_or(span))
-            })
-            .collect();
+        let annotation_settings = annotation_settings(&values);
         let address = format!("{}{}{}", m.address, res.address(), key.suffix());
         facts.helm_releases.push(HelmRelease {
+            declared_by: "helm_release",
             when: m.gates_of(res),
             address: address.clone(),
             span: label,
@@ -241,6 +235,21 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             }
         }
     }
+}
+
+/// The values that set a role-arn annotation, by dotted key path, each spanned at its key
+/// where that is written (a `set` entry's `name`, a YAML key), else at its value.
+pub(crate) fn annotation_settings(values: &Values) -> Vec<Spanned<String>> {
+    let mut settings: Vec<Spanned<String>> = values
+        .spans
+        .iter()
+        .filter(|(path, _)| path.last().map(String::as_str) == Some(ROLE_ARN_KEY))
+        .map(|(path, span)| {
+            Spanned::new(join_key(path), *values.key_spans.get(path).unwrap_or(span))
+        })
+        .collect();
+    settings.sort_by(|a, b| a.value.cmp(&b.value));
+    settings
 }
 
 /// A chart's ServiceAccount whose name cannot be told, when its values give it a role.

@@ -65,6 +65,7 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
         facts.hidden_service_accounts = true;
     }
     facts.extend(super::kubernetes::extract(m, unit));
+    super::config_data::extract(m, unit, &mut facts);
     for name in m.module_call_names() {
         match m.module_instances(name) {
             Some(instances) => {

@@ -46,7 +46,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         chart.annotations_key()
                     ),
                 )
-                .related(release.span, format!("helm_release of chart {}", chart.name))
+                .related(
+                    release.span,
+                    format!("{} of chart {}", release.declared_by, chart.name),
+                )
                 .help(format!("set {expected} instead; Helm drops values the chart does not read"))
                 .when(&release.when),
             );
