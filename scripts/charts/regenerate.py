@@ -1,30 +1,32 @@
 #!/usr/bin/env python3
 """Regenerate data/charts/charts.json from data/charts/curated.json and local chart checkouts.
 
-Python 3.11, standard library only, no network. Each chart source named in curated.json
-("sources") must be given as a local git checkout (a work tree or a bare git directory)
-that contains the pinned commit:
+Python 3.11, standard library only, no network. Each chart source that curated.json marks
+`"checkout": true` must be given as a local git checkout (a work tree or a bare git
+directory) that contains the pinned commit:
 
     scripts/charts/regenerate.py --source kubernetes/autoscaler=../src/autoscaler \
         --source aws/eks-charts=../src/eks-charts ...   [--check] [--examples-md]
 
-What is derived mechanically, per chart whose source has a checkout:
+The hand-curated part lives in data/charts/curated.json (not in this script): per chart,
+eras of name rules and values keys, aliases, notes and worked examples; an era after the
+first is a patch on the one before it. What is derived mechanically from the checkouts:
+
   * the published chart versions (Chart.yaml `version` over the git history of the chart
-    directory, or release tags for charts whose Chart.yaml is stamped at release time);
-  * for every era (version range) of the curated data: the chart name, which helper or
-    expression each ServiceAccount template uses for metadata.name / namespace and the `if`
-    that guards it, whether each values path the era relies on is declared in values.yaml,
-    and the chart defaults of the values the name rules read (an error if they change
-    inside an era: the era must then be split);
-  * the curated examples are evaluated with the reference evaluator below and must match.
+    directories, or release tags for charts whose Chart.yaml is stamped at release time);
+  * per era: the chart name; which helper or expression each ServiceAccount template uses
+    for metadata.name / metadata.namespace and the `if` around it; whether each values key
+    the era relies on is declared in values.yaml; and the chart defaults of the values the
+    name rules read. A default that changes inside an era is an error: split the era.
 
-Everything else (the name rules themselves, aliases, notes) is curated in curated.json.
-Sources without a checkout (`"checkout": false`: charts read file by file) are copied
-from the curated data as they are, with `"derived": null`.
+Every curated example is then evaluated with the reference evaluator below (the semantics
+documented in data/charts/README.md) and must hold. Sources without a checkout
+(`"checkout": false`: charts read file by file from stored copies) are copied from the
+curated data as they are, with `"derived": null`.
 
-Without --source for a source that has `"checkout": true`, the script refuses to write
-(it never writes partial data). --check compares with the committed file instead of
-writing it.
+The output depends only on the pinned commits, so the same checkouts give the same file.
+--check compares with the committed charts.json (and the README's examples table with
+--examples-md) instead of writing.
 """
 
 from __future__ import annotations
@@ -888,6 +890,10 @@ def main(argv=None) -> int:
         old = Path(args.output).read_text() if Path(args.output).exists() else ""
         if old != text:
             print(f"{args.output} is not what the checkouts give", file=sys.stderr)
+            return 1
+        readme = Path(args.output).with_name("README.md")
+        if readme.exists() and examples_markdown(doc) not in readme.read_text():
+            print(f"{readme}: the worked examples table is not what --examples-md gives", file=sys.stderr)
             return 1
         print("up to date")
         return 0
