@@ -10,7 +10,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::charts::{self, DefaultName};
-use super::kubernetes::{ChartRelease, Values, chart_service_account, split_key, yaml_value};
+use super::kubernetes::{
+    ChartRelease, Values, chart_service_account, record_chart_service_accounts, split_key,
+    yaml_value,
+};
 use super::{Facts, Found, Spanned};
 use crate::eval::value::Value;
 use crate::eval::workspace::normalize;
@@ -244,7 +247,18 @@ impl App<'_> {
         ns_span: Span,
         out: &mut Applications,
     ) {
-        let Some(known) = charts::find(chart) else {
+        let repository = source.get("repoURL").and_then(|r| r.as_str());
+        let Some(known) = charts::find_in(chart, repository) else {
+            out.facts.hidden_service_accounts = true;
+            return;
+        };
+        // For a chart, `targetRevision` is its version (a constraint, or `*`).
+        let version = charts::Version::written(
+            source
+                .get("targetRevision")
+                .map(|v| v.as_str().filter(|t| !t.contains("{{"))),
+        );
+        let Some(eras) = known.eras(&version) else {
             out.facts.hidden_service_accounts = true;
             return;
         };
@@ -257,19 +271,15 @@ impl App<'_> {
         let chart = ChartRelease {
             chart_name: known.name,
             service_account_key: known.service_account,
-            default_name: known.default_name,
+            default_name: DefaultName::Chart(eras),
             release: &release,
             label,
             namespace,
             unit: &unit,
         };
-        match chart_service_account(&chart, &values) {
-            Found::Yes(mut sa) => {
-                sa.rendered.push(self.note());
-                out.facts.service_accounts.push(sa);
-            }
-            Found::No => {}
-            Found::Unknown => out.facts.hidden_service_accounts = true,
+        for mut sa in record_chart_service_accounts(&chart, &values, &mut out.facts) {
+            sa.rendered.push(self.note());
+            out.facts.service_accounts.push(sa);
         }
     }
 

@@ -154,16 +154,34 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
         // A chart of the repository itself that follows the common `serviceAccount` values
         // (as `helm create` scaffolds it), else a chart irsa-lint knows.
         let local = local_chart(m, &chart_arg);
-        let (chart_name, service_account_key, default_name) =
-            match (&local, charts::find(&chart_arg)) {
-                (Some(name), _) => (name.as_str(), "serviceAccount", DefaultName::Fullname),
-                (None, Some(known)) => (known.name, known.service_account, known.default_name),
-                (None, None) => {
-                    // A chart irsa-lint does not know may create any ServiceAccount.
-                    facts.hidden_service_accounts = true;
-                    continue;
+        let known = charts::find_in(&chart_arg, text("repository").as_deref());
+        let (chart_name, service_account_key, default_name, annotation_keys) = match (&local, known)
+        {
+            (Some(name), _) => (name.as_str(), "serviceAccount", DefaultName::Fullname, None),
+            (None, Some(known)) => {
+                let version = chart_version(m, res, &scope);
+                match known.eras(&version) {
+                    Some(eras) => (
+                        known.name,
+                        known.service_account,
+                        DefaultName::Chart(eras),
+                        Some(known.annotation_keys(eras)),
+                    ),
+                    // A version the chart data does not cover: its names are unknown.
+                    None => (
+                        known.name,
+                        known.service_account,
+                        DefaultName::Unknown,
+                        None,
+                    ),
                 }
-            };
+            }
+            (None, None) => {
+                // A chart irsa-lint does not know may create any ServiceAccount.
+                facts.hidden_service_accounts = true;
+                continue;
+            }
+        };
         let namespace = match res.block.body.get_attribute("namespace") {
             Some(a) => match m
                 .eval_in(res.file, &a.value, &scope)
@@ -195,6 +213,7 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             release_name: release.clone(),
             namespace: namespace.value.clone(),
             annotation_settings,
+            annotation_keys,
         });
         let chart = ChartRelease {
             chart_name,
@@ -205,29 +224,33 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             namespace,
             unit,
         };
-        match chart_service_account(&chart, &values) {
-            Found::Yes(mut sa) => {
-                sa.when = m.gates_of(res);
-                facts.service_accounts.push(sa);
-            }
-            Found::No => {}
-            Found::Unknown => {
-                facts.hidden_service_accounts = true;
-                facts
-                    .unresolved_service_accounts
-                    .extend(unresolved(&chart, &values));
-            }
+        for mut sa in record_chart_service_accounts(&chart, &values, facts) {
+            sa.when = m.gates_of(res);
+            facts.service_accounts.push(sa);
         }
     }
 }
 
-/// A chart's ServiceAccount whose name cannot be told, when its values give it a role.
-pub(crate) fn unresolved(
+/// The chart version a `helm_release` asks for.
+fn chart_version<'a>(m: &Module<'a>, res: &Resource<'a>, scope: &Scope) -> charts::Version {
+    let Some(a) = res.block.body.get_attribute("version") else {
+        return charts::Version::Latest;
+    };
+    match m.eval_in(res.file, &a.value, scope) {
+        Ok(Value::Null) => charts::Version::Latest,
+        Ok(v) => charts::Version::written(Some(v.as_known_str())),
+        Err(_) => charts::Version::Unknown,
+    }
+}
+
+/// A chart's ServiceAccount whose name cannot be told, when its values give it a role (under
+/// the annotations key `annotations`).
+fn unresolved_at(
     chart: &ChartRelease<'_>,
     values: &Values,
+    annotations: &str,
 ) -> Option<super::UnresolvedServiceAccount> {
-    let mut path = split_key(chart.service_account_key);
-    path.push("annotations".to_string());
+    let mut path = split_key(annotations);
     path.push(ROLE_ARN_KEY.to_string());
     let role = values.get(&path)?;
     let span = values.spans.get(&path).copied().unwrap_or(chart.label);
@@ -245,11 +268,39 @@ pub(crate) fn unresolved(
     })
 }
 
+/// What the ServiceAccounts of a chart release are: each found, provably not created, or
+/// unknown; an unknown one whose values give it a role is recorded as unresolved.
+pub(crate) fn record_chart_service_accounts(
+    chart: &ChartRelease<'_>,
+    values: &Values,
+    facts: &mut Facts,
+) -> Vec<ServiceAccount> {
+    let mut found = Vec::new();
+    for (sa, annotations) in chart_service_accounts(chart, values) {
+        match sa {
+            Found::Yes(sa) => found.push(sa),
+            Found::No => {}
+            Found::Unknown => {
+                facts.hidden_service_accounts = true;
+                facts.unresolved_service_accounts.extend(unresolved_at(
+                    chart,
+                    values,
+                    &annotations,
+                ));
+            }
+        }
+    }
+    found
+}
+
 /// A release of a chart whose ServiceAccount rules are known, as installed.
 pub(crate) struct ChartRelease<'a> {
     pub chart_name: &'a str,
     /// The values key of the chart's `serviceAccount` block.
     pub service_account_key: &'a str,
+    /// How the chart names its ServiceAccounts; for a chart of the data
+    /// (`DefaultName::Chart`), the eras of the release's chart version, and then every
+    /// ServiceAccount of the chart is read from the data rather than `service_account_key`.
     pub default_name: DefaultName,
     pub release: &'a str,
     /// Where the release is written, for the ServiceAccount's span.
@@ -258,9 +309,64 @@ pub(crate) struct ChartRelease<'a> {
     pub unit: &'a str,
 }
 
-/// The ServiceAccount a known chart creates: `No` when it creates none, `Unknown` when that
-/// cannot be told.
+/// The ServiceAccount a known chart creates under `service_account_key`: `No` when it
+/// creates none, `Unknown` when that cannot be told. See [`chart_service_accounts`] for all
+/// of them.
 pub(crate) fn chart_service_account(
+    chart: &ChartRelease<'_>,
+    values: &Values,
+) -> Found<ServiceAccount> {
+    let wanted = format!("{}.annotations", chart.service_account_key);
+    let mut all = chart_service_accounts(chart, values);
+    match all.iter().position(|(_, a)| *a == wanted) {
+        Some(i) => all.swap_remove(i).0,
+        None => all.into_iter().next().map_or(Found::No, |(sa, _)| sa),
+    }
+}
+
+/// Every ServiceAccount a chart creates for a release, with the values key of its
+/// annotations.
+pub(crate) fn chart_service_accounts(
+    chart: &ChartRelease<'_>,
+    values: &Values,
+) -> Vec<(Found<ServiceAccount>, String)> {
+    let DefaultName::Chart(eras) = chart.default_name else {
+        let annotations = format!("{}.annotations", chart.service_account_key);
+        return vec![(conventional_service_account(chart, values), annotations)];
+    };
+    let namespace = &chart.namespace;
+    charts::service_accounts(
+        eras,
+        chart.release,
+        &namespace.value,
+        Some(namespace.span),
+        values,
+    )
+    .into_iter()
+    .map(|sa| {
+        let found = match (sa.created, sa.name, sa.namespace) {
+            (Some(false), _, _) => Found::No,
+            (Some(true), Some(name), Some(ns)) => {
+                let name = Spanned::new(name.text, name.span.unwrap_or(chart.label));
+                let ns = Spanned::new(ns.text, ns.span.unwrap_or(chart.label));
+                Found::Yes(service_account_fact(
+                    chart,
+                    values,
+                    name,
+                    ns,
+                    sa.annotations,
+                ))
+            }
+            _ => Found::Unknown,
+        };
+        (found, sa.annotations.to_string())
+    })
+    .collect()
+}
+
+/// The ServiceAccount of a chart that follows the common `serviceAccount` values, or whose
+/// name is fixed.
+fn conventional_service_account(
     chart: &ChartRelease<'_>,
     values: &Values,
 ) -> Found<ServiceAccount> {
@@ -271,9 +377,8 @@ pub(crate) fn chart_service_account(
         release,
         label,
         ref namespace,
-        unit,
+        ..
     } = *chart;
-    let namespace = namespace.clone();
     let base = split_key(service_account_key);
     let at = |leaf: &str| {
         let mut p = base.clone();
@@ -311,13 +416,32 @@ pub(crate) fn chart_service_account(
                     top("nameOverride").as_deref(),
                     top("fullnameOverride").as_deref(),
                 ),
-                DefaultName::Unknown => return Found::Unknown,
+                DefaultName::Unknown | DefaultName::Chart(_) => return Found::Unknown,
             };
             Spanned::new(default, label)
         }
     };
-    let annotations_path = split_key(&format!("{service_account_key}.annotations"));
-    let mut annotations = Vec::new();
+    let annotations = format!("{service_account_key}.annotations");
+    Found::Yes(service_account_fact(
+        chart,
+        values,
+        name,
+        namespace.clone(),
+        &annotations,
+    ))
+}
+
+/// A chart's ServiceAccount with the annotations its values give it under `annotations`.
+fn service_account_fact(
+    chart: &ChartRelease<'_>,
+    values: &Values,
+    name: Spanned<String>,
+    namespace: Spanned<String>,
+    annotations: &str,
+) -> ServiceAccount {
+    let label = chart.label;
+    let annotations_path = split_key(annotations);
+    let mut found = Vec::new();
     // Values that could not be evaluated may hold annotations.
     let annotations_known = !values.unknown
         && matches!(
@@ -329,7 +453,7 @@ pub(crate) fn chart_service_account(
             let mut p = annotations_path.clone();
             p.push(k.clone());
             let span = values.spans.get(&p).copied().unwrap_or(label);
-            annotations.push(Annotation {
+            found.push(Annotation {
                 key: Spanned::new(k.clone(), span),
                 value: v
                     .to_str()
@@ -340,10 +464,15 @@ pub(crate) fn chart_service_account(
     }
     // The release's namespace is explicit when the release block writes it.
     let explicit = namespace.span != label;
-    let mut sa = ServiceAccount::terraform(label, name, Some(namespace), annotations, unit);
+    let mut sa = ServiceAccount::terraform(label, name, Some(namespace), found, chart.unit);
     sa.namespace_explicit = explicit;
     sa.annotations_known = annotations_known;
-    Found::Yes(sa)
+    sa.role_arn_values_key = Some(format!(
+        "{}.{}",
+        annotations,
+        ROLE_ARN_KEY.replace('.', "\\.")
+    ));
+    sa
 }
 
 /// The name of a local chart (`chart = "../charts/ledger"`) whose ServiceAccount template
