@@ -7,13 +7,20 @@ use rayon::prelude::*;
 use super::guard::guarded;
 use super::{Cache, InputFile, unit_of};
 use crate::discover::{self, FileKind};
+use crate::eval::FileLoader;
 use crate::facts::Facts;
 use crate::facts::eksctl::extract_cluster_config;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
 use crate::source::{FileId, SourceMap};
 
 /// The facts of every manifest file, as rendered by kustomize and Argo CD.
-pub(super) fn facts(sources: &SourceMap, files: &[InputFile], cache: Option<&Cache>) -> Facts {
+/// `loader` reads the files of a chart folder that are not manifests (`_helpers.tpl`).
+pub(super) fn facts(
+    sources: &SourceMap,
+    files: &[InputFile],
+    cache: Option<&Cache>,
+    loader: &dyn FileLoader,
+) -> Facts {
     let yaml_files: Vec<(FileId, std::path::PathBuf)> = files
         .iter()
         .filter(|f| f.kind == FileKind::Yaml)
@@ -51,7 +58,7 @@ pub(super) fn facts(sources: &SourceMap, files: &[InputFile], cache: Option<&Cac
         })
         .collect();
     // Argo CD Applications decide where folders and charts land.
-    let applications = crate::facts::argo::render(sources, &yaml_files, &rendered.views);
+    let applications = crate::facts::argo::render(sources, &yaml_files, &rendered.views, loader);
     let mut facts = applications.facts;
     for (dir, view) in rendered.views {
         if !applications.claimed_views.contains(&dir) {
@@ -90,6 +97,14 @@ mod tests {
 
     use super::*;
 
+    struct NoFiles;
+
+    impl FileLoader for NoFiles {
+        fn load(&self, _path: &std::path::Path) -> Option<(FileId, std::sync::Arc<str>)> {
+            None
+        }
+    }
+
     fn yaml_facts(text: &str) -> Facts {
         let mut sources = SourceMap::default();
         let path = PathBuf::from("cluster/cluster.yaml");
@@ -99,7 +114,7 @@ mod tests {
             kind: FileKind::Yaml,
             path,
         };
-        facts(&sources, &[file], None)
+        facts(&sources, &[file], None, &NoFiles)
     }
 
     const CLUSTER_CONFIG: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\

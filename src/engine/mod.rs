@@ -266,7 +266,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     let loader = Loader::new(&sources, &files, &roots);
     // Manifests and Terraform are read side by side: each alone leaves cores idle at its end.
     let (manifests, terraform) = rayon::join(
-        || manifests::facts(&sources, &files, settings.cache.as_deref()),
+        || manifests::facts(&sources, &files, settings.cache.as_deref(), &loader),
         || {
             let units = terragrunt::units(terragrunt::Inputs {
                 sources: &sources,

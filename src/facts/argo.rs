@@ -14,7 +14,7 @@ use super::kubernetes::{
     ChartRelease, Values, chart_service_account, record_chart_service_accounts, split_key,
     yaml_value,
 };
-use super::{Facts, Found, Spanned};
+use super::{Facts, Found, Spanned, local_chart};
 use crate::eval::value::Value;
 use crate::eval::workspace::normalize;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
@@ -34,6 +34,7 @@ pub fn render(
     sources: &SourceMap,
     files: &[(FileId, PathBuf)],
     views: &BTreeMap<PathBuf, Facts>,
+    loader: &dyn crate::eval::FileLoader,
 ) -> Applications {
     let by_path: HashMap<PathBuf, FileId> =
         files.iter().map(|(id, p)| (normalize(p), *id)).collect();
@@ -68,6 +69,7 @@ pub fn render(
             }
             let app = App {
                 sources,
+                loader,
                 by_path: &by_path,
                 file: *id,
                 range,
@@ -82,6 +84,8 @@ pub fn render(
 
 struct App<'a> {
     sources: &'a SourceMap,
+    /// Reads a chart folder's files that are not manifests (`_helpers.tpl`).
+    loader: &'a dyn crate::eval::FileLoader,
     by_path: &'a HashMap<PathBuf, FileId>,
     file: FileId,
     /// This Application's document in the file.
@@ -402,13 +406,20 @@ impl App<'_> {
             folder,
             chart_file,
         };
-        let found = local_chart_service_account(&chart, &release, namespace, &unit, |values| {
-            self.helm_values(source, Some(folder), values)
-        });
+        let found = local_chart_service_accounts(
+            &chart,
+            Some(self.loader),
+            &release,
+            namespace,
+            &unit,
+            |values| self.helm_values(source, Some(folder), values),
+        );
         match found {
-            Found::Yes(mut sa) => {
-                sa.rendered.push(self.note());
-                out.facts.service_accounts.push(sa);
+            Found::Yes(found) => {
+                for mut sa in found {
+                    sa.rendered.push(self.note());
+                    out.facts.service_accounts.push(sa);
+                }
             }
             Found::No => {}
             Found::Unknown => out.facts.hidden_service_accounts = true,
@@ -446,12 +457,61 @@ pub(crate) struct LocalChart<'a> {
     pub chart_file: FileId,
 }
 
+/// The one ServiceAccount of a chart folder for one release: `Unknown` when it makes several
+/// (see [`local_chart_service_accounts`]), for readers that take one.
+#[allow(dead_code)]
 pub(crate) fn local_chart_service_account(
     chart: &LocalChart<'_>,
     release: &str,
     namespace: Spanned<String>,
     unit: &str,
     extra_values: impl FnOnce(&mut Values),
+) -> Found<super::ServiceAccount> {
+    match local_chart_service_accounts(chart, None, release, namespace, unit, extra_values) {
+        Found::Yes(mut found) if found.len() == 1 => Found::Yes(found.remove(0)),
+        Found::Yes(_) | Found::Unknown => Found::Unknown,
+        Found::No => Found::No,
+    }
+}
+
+/// The ServiceAccounts of a chart folder for one release: `No` when it creates none,
+/// `Unknown` when that cannot be told.
+pub(crate) fn local_chart_service_accounts(
+    chart: &LocalChart<'_>,
+    loader: Option<&dyn crate::eval::FileLoader>,
+    release: &str,
+    namespace: Spanned<String>,
+    unit: &str,
+    extra_values: impl FnOnce(&mut Values),
+) -> Found<Vec<super::ServiceAccount>> {
+    // Its templates rendered for the release; a chart they cannot be rendered for is read
+    // by the common `serviceAccount` values, as `helm create` scaffolds them.
+    let local_release = local_chart::Release {
+        name: release,
+        namespace: namespace.clone(),
+        label: Span::file_start(chart.chart_file),
+        unit,
+    };
+    let files = local_chart::RepositoryFiles { chart, loader };
+    let values = local_chart::chart_values(&files, chart.folder, extra_values);
+    match local_chart::service_accounts(&files, chart.folder, &local_release, &values) {
+        Found::Unknown => match convention_service_account(chart, release, namespace, unit, values)
+        {
+            Found::Yes(sa) => Found::Yes(vec![sa]),
+            Found::No => Found::No,
+            Found::Unknown => Found::Unknown,
+        },
+        found => found,
+    }
+}
+
+/// The ServiceAccount of a chart whose templates read the common `serviceAccount` values.
+fn convention_service_account(
+    chart: &LocalChart<'_>,
+    release: &str,
+    namespace: Spanned<String>,
+    unit: &str,
+    values: Values,
 ) -> Found<super::ServiceAccount> {
     let LocalChart {
         sources,
@@ -476,15 +536,7 @@ pub(crate) fn local_chart_service_account(
     if !reads_convention {
         return Found::Unknown;
     }
-    let mut values = Values::default();
     let label = Span::file_start(chart_file);
-    if let Some(&id) = by_path.get(&folder.join("values.yaml")) {
-        match yaml_value(&sources.get(id).text) {
-            Some(v) => values.merge(&v, &|_| Span::file_start(id)),
-            None => values.unknown = true,
-        }
-    }
-    extra_values(&mut values);
     let chart = ChartRelease {
         chart_name: &chart_name,
         service_account_key: "serviceAccount",

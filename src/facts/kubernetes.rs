@@ -7,7 +7,9 @@ use hcl_edit::expr::{Expression, ObjectKey};
 
 use super::charts::{self, DefaultName};
 use super::policy::{expand_blocks, expr_span};
-use super::{Annotation, Facts, Found, HelmRelease, ROLE_ARN_KEY, ServiceAccount, Spanned};
+use super::{
+    Annotation, Facts, Found, HelmRelease, ROLE_ARN_KEY, ServiceAccount, Spanned, local_chart,
+};
 use crate::eval::module::{Module, Resource, Scope};
 use crate::eval::value::{Str, Value};
 use crate::source::{FileId, Span};
@@ -151,6 +153,42 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             facts.hidden_service_accounts = true;
             continue;
         };
+        let namespace = match res.block.body.get_attribute("namespace") {
+            Some(a) => match m
+                .eval_in(res.file, &a.value, &scope)
+                .ok()
+                .and_then(|v| v.as_known_str().map(str::to_string))
+            {
+                Some(ns) => Spanned::new(ns, m.user_span(expr_span(res.file, &a.value), None)),
+                None => {
+                    facts.hidden_service_accounts = true;
+                    continue;
+                }
+            },
+            None => Spanned::new("default".to_string(), label),
+        };
+        let values = release_values(m, res, &scope, &chart_arg);
+        // A chart of the repository itself, its templates rendered for the release.
+        if let Some(found) =
+            local_chart_release(m, &chart_arg, &release, &namespace, &values, label, unit)
+        {
+            let chart = found.0;
+            facts.helm_releases.push(HelmRelease {
+                when: m.gates_of(res),
+                address: format!("{}{}{}", m.address, res.address(), key.suffix()),
+                span: label,
+                chart,
+                release_name: release.clone(),
+                namespace: namespace.value.clone(),
+                annotation_settings: annotation_settings(&values),
+                annotation_keys: None,
+            });
+            for mut sa in found.1 {
+                sa.when = m.gates_of(res);
+                facts.service_accounts.push(sa);
+            }
+            continue;
+        }
         // A chart of the repository itself that follows the common `serviceAccount` values
         // (as `helm create` scaffolds it), else a chart irsa-lint knows.
         let local = local_chart(m, &chart_arg);
@@ -182,29 +220,7 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
                 continue;
             }
         };
-        let namespace = match res.block.body.get_attribute("namespace") {
-            Some(a) => match m
-                .eval_in(res.file, &a.value, &scope)
-                .ok()
-                .and_then(|v| v.as_known_str().map(str::to_string))
-            {
-                Some(ns) => Spanned::new(ns, m.user_span(expr_span(res.file, &a.value), None)),
-                None => {
-                    facts.hidden_service_accounts = true;
-                    continue;
-                }
-            },
-            None => Spanned::new("default".to_string(), label),
-        };
-        let values = release_values(m, res, &scope, &chart_arg);
-        let annotation_settings = values
-            .spans
-            .iter()
-            .filter(|(path, _)| path.last().map(String::as_str) == Some(ROLE_ARN_KEY))
-            .map(|(path, span)| {
-                Spanned::new(join_key(path), *values.key_spans.get(path).unwrap_or(span))
-            })
-            .collect();
+        let annotation_settings = annotation_settings(&values);
         facts.helm_releases.push(HelmRelease {
             when: m.gates_of(res),
             address: format!("{}{}{}", m.address, res.address(), key.suffix()),
@@ -228,6 +244,53 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             sa.when = m.gates_of(res);
             facts.service_accounts.push(sa);
         }
+    }
+}
+
+/// Where the release's values set a role-arn annotation, under any key.
+fn annotation_settings(values: &Values) -> Vec<Spanned<String>> {
+    values
+        .spans
+        .iter()
+        .filter(|(path, _)| path.last().map(String::as_str) == Some(ROLE_ARN_KEY))
+        .map(|(path, span)| {
+            Spanned::new(join_key(path), *values.key_spans.get(path).unwrap_or(span))
+        })
+        .collect()
+}
+
+/// A release of a chart folder (`chart = "../charts/ledger"`) whose templates render: the
+/// chart's name and its ServiceAccounts. `None` when the chart is not a folder or its
+/// ServiceAccounts cannot be told that way.
+fn local_chart_release(
+    m: &Module<'_>,
+    chart_arg: &str,
+    release: &str,
+    namespace: &Spanned<String>,
+    values: &Values,
+    label: Span,
+    unit: &str,
+) -> Option<(String, Vec<ServiceAccount>)> {
+    if !(chart_arg.starts_with("./") || chart_arg.starts_with("../")) {
+        return None;
+    }
+    let dir = m.dir.join(chart_arg);
+    let (_, chart) = m.loader().load(&dir.join("Chart.yaml"))?;
+    let name = yaml_value(&chart)?
+        .get_attr("name")
+        .as_known_str()?
+        .to_string();
+    let release = local_chart::Release {
+        name: release,
+        namespace: namespace.clone(),
+        label,
+        unit,
+    };
+    let files = local_chart::LoaderFiles(m.loader());
+    match local_chart::service_accounts(&files, &dir, &release, values) {
+        Found::Yes(found) => Some((name, found)),
+        Found::No => Some((name, Vec::new())),
+        Found::Unknown => None,
     }
 }
 
