@@ -274,7 +274,11 @@ fn collect(
             }
             _ => return None, // another repository's chart
         };
-        let dep_chart = read_yaml(files, &dep_dir.join("Chart.yaml"))?;
+        let mut dep_chart = read_yaml(files, &dep_dir.join("Chart.yaml"))?;
+        // Helm renames an aliased dependency: its `.Chart.Name` is the alias.
+        if let Value::Map(m) = &mut dep_chart {
+            m.insert("name".to_string(), Value::str(key.clone()));
+        }
         let mut dep_values = Values::default();
         if let Some((id, text)) = files.read(&dep_dir.join("values.yaml")) {
             dep_values.merge(&yaml_value(&text)?, &|_| Span::file_start(id));
@@ -602,12 +606,13 @@ mod tests {
 
         let files = umbrella(
             "name: shop\ndependencies:\n  - name: api\n    alias: orders\n    repository: file://../api\n",
-            "orders:\n  serviceAccount:\n    name: orders\n",
+            "orders:\n  serviceAccount:\n    create: true\n",
         );
         let Found::Yes(found) = names(&files, "shop") else {
             panic!("not found")
         };
-        assert_eq!(found[0].1, "orders");
+        // The alias is the dependency's chart name.
+        assert_eq!(found[0].1, "shop-orders");
     }
 
     #[test]
