@@ -409,6 +409,7 @@ impl App<'_> {
         let found = local_chart_service_accounts(
             &chart,
             Some(self.loader),
+            self.value_span(&["metadata", "name"]),
             &release,
             namespace,
             &unit,
@@ -467,7 +468,8 @@ pub(crate) fn local_chart_service_account(
     unit: &str,
     extra_values: impl FnOnce(&mut Values),
 ) -> Found<super::ServiceAccount> {
-    match local_chart_service_accounts(chart, None, release, namespace, unit, extra_values) {
+    let label = Span::file_start(chart.chart_file);
+    match local_chart_service_accounts(chart, None, label, release, namespace, unit, extra_values) {
         Found::Yes(mut found) if found.len() == 1 => Found::Yes(found.remove(0)),
         Found::Yes(_) | Found::Unknown => Found::Unknown,
         Found::No => Found::No,
@@ -479,6 +481,7 @@ pub(crate) fn local_chart_service_account(
 pub(crate) fn local_chart_service_accounts(
     chart: &LocalChart<'_>,
     loader: Option<&dyn crate::eval::FileLoader>,
+    label: Span,
     release: &str,
     namespace: Spanned<String>,
     unit: &str,
@@ -489,7 +492,7 @@ pub(crate) fn local_chart_service_accounts(
     let local_release = local_chart::Release {
         name: release,
         namespace: namespace.clone(),
-        label: Span::file_start(chart.chart_file),
+        label,
         unit,
     };
     let files = local_chart::RepositoryFiles { chart, loader };
