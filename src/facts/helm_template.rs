@@ -21,6 +21,8 @@ const UNKNOWN: char = '\u{E002}';
 /// How many templates may include each other, and how much text one rendering may write.
 const MAX_DEPTH: usize = 32;
 const MAX_OUTPUT: usize = 1 << 20;
+/// How many nodes one rendering may visit (loops multiply them).
+const MAX_STEPS: usize = 200_000;
 
 /// Why a rendering stopped.
 #[derive(Debug)]
@@ -38,6 +40,7 @@ pub(crate) struct Renderer<'a> {
     /// Strings written as tokens, by index.
     kept: Vec<Str>,
     output: usize,
+    steps: usize,
 }
 
 impl<'a> Renderer<'a> {
@@ -46,6 +49,7 @@ impl<'a> Renderer<'a> {
             defines,
             kept: Vec::new(),
             output: 0,
+            steps: 0,
         }
     }
 
@@ -117,6 +121,10 @@ impl<'a> Renderer<'a> {
             return Err(Stop::Unsupported);
         }
         for node in nodes {
+            self.steps += 1;
+            if self.steps > MAX_STEPS {
+                return Err(Stop::Unsupported);
+            }
             match node {
                 Node::Text(t) => self.write(out, t)?,
                 Node::Action(p) => {
@@ -181,6 +189,10 @@ impl<'a> Renderer<'a> {
                         self.nodes(otherwise, dot, vars, out, depth + 1)?;
                     }
                     for (k, x) in items {
+                        self.steps += 1;
+                        if self.steps > MAX_STEPS {
+                            return Err(Stop::Unsupported);
+                        }
                         let scope = vars.len();
                         match pipeline.variables.as_slice() {
                             [] => {}
@@ -760,6 +772,18 @@ metadata:
     fn no_service_account_when_create_is_false() {
         let out = render("serviceAccount:\n  create: false\n", "payments").unwrap();
         assert!(out.trim().is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn loops_are_bounded() {
+        let defines = HashMap::new();
+        let t = parse("{{ range 999 }}{{ range 999 }}{{ range 999 }}{{ end }}{{ end }}{{ end }}")
+            .unwrap();
+        assert!(
+            Renderer::new(&defines)
+                .render(&t.nodes, &Value::Null)
+                .is_none()
+        );
     }
 
     #[test]

@@ -471,7 +471,7 @@ fn pipeline(tokens: &[Token]) -> Option<Pipeline> {
         }
         rest = &tokens[at + 1..];
     }
-    let (commands, used) = commands(rest, false)?;
+    let (commands, used) = commands(rest, 0)?;
     if used != rest.len() || commands.is_empty() {
         return None;
     }
@@ -481,8 +481,13 @@ fn pipeline(tokens: &[Token]) -> Option<Pipeline> {
     })
 }
 
-/// Commands separated by `|`, up to a `)` when `nested`; how many tokens they took.
-fn commands(tokens: &[Token], nested: bool) -> Option<(Vec<Command>, usize)> {
+/// Commands separated by `|`, up to a `)` when nested (`depth` > 0); how many tokens they
+/// took.
+fn commands(tokens: &[Token], depth: usize) -> Option<(Vec<Command>, usize)> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let nested = depth > 0;
     let mut out = Vec::new();
     let mut args = Vec::new();
     let mut i = 0;
@@ -495,7 +500,7 @@ fn commands(tokens: &[Token], nested: bool) -> Option<(Vec<Command>, usize)> {
             }
             Token::Close(_) if nested => break,
             Token::Open => {
-                let (inner, used) = commands(&tokens[i + 1..], true)?;
+                let (inner, used) = commands(&tokens[i + 1..], depth + 1)?;
                 let Some(Token::Close(fields)) = tokens.get(i + 1 + used) else {
                     return None;
                 };
@@ -605,6 +610,8 @@ mod tests {
 
     #[test]
     fn unreadable_templates_are_none() {
+        let deep = format!("{{{{ {}.a{} }}}}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse(&deep).is_none(), "nesting is bounded");
         assert!(parse("{{ if .a }}no end").is_none());
         assert!(parse("{{ .a ").is_none());
         assert!(parse("{{ end }}").is_none());
