@@ -130,12 +130,49 @@ pub(crate) fn chart_values(
     let mut values = Values::default();
     if let Some((id, text)) = files.read(&dir.join("values.yaml")) {
         match yaml_value(&text) {
-            Some(v) => values.merge(&v, &|_| Span::file_start(id)),
+            Some(v) => {
+                let spans = leaf_spans(id, &text);
+                values.merge(&v, &|path| {
+                    spans.get(path).copied().unwrap_or(Span::file_start(id))
+                })
+            }
             None => values.unknown = true,
         }
     }
     extra(&mut values);
     values
+}
+
+/// Where each scalar of a values file is written, by key path.
+fn leaf_spans(file: FileId, text: &str) -> HashMap<Vec<String>, Span> {
+    use crate::parse::yaml::{ChunkPositions, read_plain_documents, scalar};
+    use saphyr::{MarkedYaml, YamlData};
+    fn walk(
+        node: &MarkedYaml,
+        positions: &ChunkPositions,
+        path: &mut Vec<String>,
+        out: &mut HashMap<Vec<String>, Span>,
+    ) {
+        match &crate::parse::yaml::untag(node).data {
+            YamlData::Mapping(entries) => {
+                for (k, v) in entries {
+                    let Some((key, _)) = scalar(k) else { continue };
+                    path.push(key.to_string());
+                    walk(v, positions, path, out);
+                    path.pop();
+                }
+            }
+            YamlData::Representation(..) => {
+                out.insert(path.clone(), positions.node_span(node));
+            }
+            _ => {}
+        }
+    }
+    let mut out = HashMap::new();
+    read_plain_documents(file, text, &mut |document, positions| {
+        walk(document, positions, &mut Vec::new(), &mut out)
+    });
+    out
 }
 
 /// The ServiceAccounts a chart folder makes for a release with these values (the chart's
@@ -281,7 +318,10 @@ fn collect(
         }
         let mut dep_values = Values::default();
         if let Some((id, text)) = files.read(&dep_dir.join("values.yaml")) {
-            dep_values.merge(&yaml_value(&text)?, &|_| Span::file_start(id));
+            let spans = leaf_spans(id, &text);
+            dep_values.merge(&yaml_value(&text)?, &|path| {
+                spans.get(path).copied().unwrap_or(Span::file_start(id))
+            });
         }
         // The parent's values under the dependency's key, and `global`, as Helm passes them.
         for passed in [key.as_str(), "global"] {
@@ -613,6 +653,34 @@ mod tests {
         };
         // The alias is the dependency's chart name.
         assert_eq!(found[0].1, "shop-orders");
+    }
+
+    #[test]
+    fn a_name_from_a_values_file_points_at_its_line() {
+        let values = "replicaCount: 2\nserviceAccount:\n  create: true\n  name: ledger-api\n";
+        let files = Files(vec![
+            ("api/Chart.yaml", "name: api\n"),
+            ("api/values.yaml", values),
+            ("api/templates/_helpers.tpl", HELPERS),
+            ("api/templates/serviceaccount.yaml", SA),
+        ]);
+        let release = Release {
+            name: "shop",
+            namespace: Spanned::new("web".to_string(), Span::file_start(FileId(99))),
+            label: Span::file_start(FileId(99)),
+            unit: "",
+        };
+        let v = chart_values(&files, Path::new("api"), |_| {});
+        let Found::Yes(found) = service_accounts(&files, Path::new("api"), &release, &v) else {
+            panic!("not found")
+        };
+        let name = &found[0].name;
+        assert_eq!(name.value, "ledger-api");
+        assert_eq!(name.span.file, FileId(1));
+        assert_eq!(
+            &values[name.span.start as usize..name.span.end as usize],
+            "ledger-api"
+        );
     }
 
     #[test]

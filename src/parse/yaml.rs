@@ -39,6 +39,29 @@ pub(crate) fn read_documents(
     unseen
 }
 
+/// Read every document of a YAML text that is not a Kubernetes object (a Helm values file),
+/// with positions; what cannot be read is left out.
+pub(crate) fn read_plain_documents(
+    file: FileId,
+    text: &str,
+    read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
+) {
+    let offsets = CharOffsets::new(text);
+    for chunk in stream::split_documents(text) {
+        let chunk_text = &text[chunk.clone()];
+        let positions = ChunkPositions {
+            file,
+            text,
+            offsets: &offsets,
+            chunk_start_char: offsets.char_of_byte(chunk.start),
+            index_drift: reserved_directive_drift(chunk_text),
+        };
+        for document in &stream::load_all_documents(chunk_text).0 {
+            read(document, &positions);
+        }
+    }
+}
+
 /// Why one document chunk could not be read.
 pub(crate) struct ChunkError {
     pub span: crate::source::Span,

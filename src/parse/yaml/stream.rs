@@ -108,6 +108,11 @@ pub(super) fn load_documents<'input>(
     }
 }
 
+/// Every document of a chunk, whatever its `kind` (or none: a Helm values file).
+pub(super) fn load_all_documents(chunk: &str) -> (Vec<MarkedYaml<'_>>, Option<LoadError>) {
+    load_gated(chunk, None).unwrap_or_default()
+}
+
 /// `None` when a document skipped by `wanted` turns out to have a second `kind`.
 fn load_gated<'input>(
     chunk: &'input str,
