@@ -28,9 +28,9 @@ pub(crate) trait ChartFiles {
     fn read(&self, path: &Path) -> Option<(FileId, Arc<str>)>;
     /// The template files of a chart folder's `templates/`.
     fn templates(&self, dir: &Path) -> Vec<PathBuf>;
-    /// Whether `templates` lists every template, or only the usual names of a
-    /// ServiceAccount template and the helpers.
-    fn lists_every_template(&self) -> bool;
+    /// Whether `templates` lists every template of the chart folder, or only the usual names
+    /// of a ServiceAccount template and the helpers.
+    fn lists_every_template(&self, dir: &Path) -> bool;
 }
 
 /// The scanned files of a repository (an Argo CD Application's), and the loader for the
@@ -70,7 +70,7 @@ impl ChartFiles for RepositoryFiles<'_> {
         found
     }
 
-    fn lists_every_template(&self) -> bool {
+    fn lists_every_template(&self, _dir: &Path) -> bool {
         true
     }
 }
@@ -79,9 +79,8 @@ impl ChartFiles for RepositoryFiles<'_> {
 /// so the usual names are tried.
 pub(crate) struct LoaderFiles<'a>(pub &'a dyn crate::eval::FileLoader);
 
-/// Where charts usually write their ServiceAccount, and their helpers.
+/// Where charts usually write their ServiceAccount.
 const USUAL_TEMPLATES: &[&str] = &[
-    "_helpers.tpl",
     "serviceaccount.yaml",
     "service-account.yaml",
     "serviceAccount.yaml",
@@ -93,15 +92,23 @@ impl ChartFiles for LoaderFiles<'_> {
         self.0.load(path)
     }
 
+    /// The scanned templates (every `.yaml`), and the usual helpers files, which are not
+    /// scanned; the usual names when the loader cannot list the folder.
     fn templates(&self, dir: &Path) -> Vec<PathBuf> {
-        USUAL_TEMPLATES
-            .iter()
-            .map(|n| dir.join("templates").join(n))
-            .collect()
+        let templates = dir.join("templates");
+        let mut found = match self.0.files_in(&templates) {
+            Some(listed) => listed,
+            None => USUAL_TEMPLATES.iter().map(|n| templates.join(n)).collect(),
+        };
+        found.extend(USUAL_HELPERS.iter().map(|n| templates.join(n)));
+        found
     }
 
-    fn lists_every_template(&self) -> bool {
-        false
+    /// A folder the scan did not list (a path it skipped) is not known to be complete.
+    fn lists_every_template(&self, dir: &Path) -> bool {
+        self.0
+            .files_in(&dir.join("templates"))
+            .is_some_and(|listed| !listed.is_empty())
     }
 }
 
@@ -245,7 +252,7 @@ pub(crate) fn service_accounts(
     }
     match found.is_empty() {
         // Templates it could not list may hold one.
-        true if !files.lists_every_template() => Found::Unknown,
+        true if !charts.iter().all(|c| files.lists_every_template(&c.dir)) => Found::Unknown,
         true => Found::No,
         false => Found::Yes(found),
     }
@@ -578,7 +585,7 @@ mod tests {
                 .collect()
         }
 
-        fn lists_every_template(&self) -> bool {
+        fn lists_every_template(&self, _dir: &Path) -> bool {
             true
         }
     }
