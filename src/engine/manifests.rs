@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use super::guard::guarded;
 use super::{Cache, InputFile, unit_of};
 use crate::discover::{self, FileKind};
+use crate::eval::FileLoader;
 use crate::facts::eksctl::extract_cluster_config;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
 use crate::facts::{Facts, flux};
@@ -86,11 +87,13 @@ pub(super) fn read(
 /// Terraform writes are known). A template that Terraform renders (`templatefile()`) counts
 /// only as Terraform renders it: its own facts, and the Applications it holds as written, are
 /// left out.
+/// `loader` reads the files of a chart folder that are not manifests (`_helpers.tpl`).
 pub(super) fn facts(
     sources: &SourceMap,
     files: &[InputFile],
     read: ManifestFiles,
     rendered_by_terraform: &HashSet<FileId>,
+    loader: &dyn FileLoader,
 ) -> (Facts, flux::Plan) {
     let yaml_files: Vec<(FileId, std::path::PathBuf)> = yaml_files(files)
         .into_iter()
@@ -98,7 +101,8 @@ pub(super) fn facts(
         .collect();
     // Argo CD Applications decide where folders and charts land, Flux Kustomizations where
     // folders land.
-    let applications = crate::facts::argo::render(sources, &yaml_files, &read.rendered.views);
+    let applications =
+        crate::facts::argo::render(sources, &yaml_files, &read.rendered.views, loader);
     let plan = flux::plan(sources, &yaml_files, &read.rendered.views);
     let mut facts = applications.facts;
     for (dir, mut view) in read.rendered.views {
@@ -138,6 +142,14 @@ mod tests {
 
     use super::*;
 
+    struct NoFiles;
+
+    impl FileLoader for NoFiles {
+        fn load(&self, _path: &std::path::Path) -> Option<(FileId, std::sync::Arc<str>)> {
+            None
+        }
+    }
+
     fn yaml_facts(text: &str) -> Facts {
         let mut sources = SourceMap::default();
         let path = PathBuf::from("cluster/cluster.yaml");
@@ -149,7 +161,7 @@ mod tests {
         };
         let files = [file];
         let read = read(&sources, &files, None);
-        facts(&sources, &files, read, &HashSet::new()).0
+        facts(&sources, &files, read, &HashSet::new(), &NoFiles).0
     }
 
     const CLUSTER_CONFIG: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\

@@ -308,8 +308,13 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     );
     let rendered_by_terraform: HashSet<FileId> =
         terraform.rendered_templates.iter().copied().collect();
-    let (manifests, flux_plan) =
-        manifests::facts(&sources, &files, manifest_files, &rendered_by_terraform);
+    let (manifests, flux_plan) = manifests::facts(
+        &sources,
+        &files,
+        manifest_files,
+        &rendered_by_terraform,
+        &loader,
+    );
     facts.extend(manifests);
     facts.extend(terraform);
     // Flux Kustomizations substitute variables from ConfigMaps Terraform may write; Helm

@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 
 use super::charts::{self, DefaultName};
 use super::kubernetes::{
-    ChartRelease, Values, annotation_settings, chart_service_account, split_key, yaml_value,
+    ChartRelease, Values, annotation_settings, chart_service_account,
+    record_chart_service_accounts, split_key, yaml_value,
 };
-use super::{Facts, Found, HelmRelease, Spanned};
+use super::{Facts, Found, HelmRelease, Spanned, local_chart};
 use crate::eval::render::Rendered;
 use crate::eval::value::Value;
 use crate::eval::workspace::normalize;
@@ -34,6 +35,7 @@ pub fn render(
     sources: &SourceMap,
     files: &[(FileId, PathBuf)],
     views: &BTreeMap<PathBuf, Facts>,
+    loader: &dyn crate::eval::FileLoader,
 ) -> Applications {
     let by_path: HashMap<PathBuf, FileId> =
         files.iter().map(|(id, p)| (normalize(p), *id)).collect();
@@ -45,6 +47,7 @@ pub fn render(
         }
         let file = AppFile {
             sources,
+            loader,
             by_path: &by_path,
             file: *id,
             text,
@@ -71,6 +74,8 @@ pub(crate) fn rendered_applications(
     let by_path = HashMap::new();
     let app_file = AppFile {
         sources: &sources,
+        // Only remote charts are followed from a rendering: no chart folder is read.
+        loader: &NoChartFiles,
         by_path: &by_path,
         file,
         text: rendered.text(),
@@ -84,9 +89,20 @@ pub(crate) fn rendered_applications(
     out.facts
 }
 
+/// The loader of a rendered Application, which follows no chart folder.
+struct NoChartFiles;
+
+impl crate::eval::FileLoader for NoChartFiles {
+    fn load(&self, _path: &Path) -> Option<(FileId, std::sync::Arc<str>)> {
+        None
+    }
+}
+
 /// A file (or a rendering) that may hold Applications.
 struct AppFile<'a> {
     sources: &'a SourceMap,
+    /// Reads a chart folder's files that are not manifests (`_helpers.tpl`).
+    loader: &'a dyn crate::eval::FileLoader,
     by_path: &'a HashMap<PathBuf, FileId>,
     file: FileId,
     text: &'a str,
@@ -303,7 +319,19 @@ impl App<'_> {
         out: &mut Applications,
     ) {
         let release = self.release_name(source);
-        let Some(known) = charts::find(chart).filter(|_| !self.has_hole(&release)) else {
+        let repository = source.get("repoURL").and_then(|r| r.as_str());
+        let Some(known) = charts::find_in(chart, repository).filter(|_| !self.has_hole(&release))
+        else {
+            out.facts.hidden_service_accounts = true;
+            return;
+        };
+        // For a chart, `targetRevision` is its version (a constraint, or `*`).
+        let version = charts::Version::written(
+            source
+                .get("targetRevision")
+                .map(|v| v.as_str().filter(|t| !t.contains("{{"))),
+        );
+        let Some(eras) = known.eras(&version) else {
             out.facts.hidden_service_accounts = true;
             return;
         };
@@ -311,30 +339,26 @@ impl App<'_> {
         self.helm_values(source, None, &mut values);
         let label = self.value_span(&["metadata", "name"]);
         let namespace = Spanned::new(namespace.to_string(), ns_span);
-        let release = self.release_name(source);
         let unit = self.file.unit.clone();
         out.facts.helm_releases.push(self.release_fact(
             known.name,
             &release,
             &namespace.value,
             &values,
+            Some(known.annotation_keys(eras)),
         ));
         let chart = ChartRelease {
             chart_name: known.name,
             service_account_key: known.service_account,
-            default_name: known.default_name,
+            default_name: DefaultName::Chart(eras),
             release: &release,
             label,
             namespace,
             unit: &unit,
         };
-        match chart_service_account(&chart, &values) {
-            Found::Yes(mut sa) => {
-                sa.rendered.push(self.note());
-                out.facts.service_accounts.push(sa);
-            }
-            Found::No => {}
-            Found::Unknown => out.facts.hidden_service_accounts = true,
+        for mut sa in record_chart_service_accounts(&chart, &values, &mut out.facts) {
+            sa.rendered.push(self.note());
+            out.facts.service_accounts.push(sa);
         }
     }
 
@@ -345,6 +369,7 @@ impl App<'_> {
         release: &str,
         namespace: &str,
         values: &Values,
+        annotation_keys: Option<Vec<String>>,
     ) -> HelmRelease {
         HelmRelease {
             address: format!("Application {}", self.name),
@@ -354,6 +379,7 @@ impl App<'_> {
             release_name: release.to_string(),
             namespace: namespace.to_string(),
             annotation_settings: annotation_settings(values),
+            annotation_keys,
             when: Vec::new(),
         }
     }
@@ -487,13 +513,21 @@ impl App<'_> {
             folder,
             chart_file,
         };
-        let found = local_chart_service_account(&chart, &release, namespace, &unit, |values| {
-            self.helm_values(source, Some(folder), values)
-        });
+        let found = local_chart_service_accounts(
+            &chart,
+            Some(self.file.loader),
+            self.value_span(&["metadata", "name"]),
+            &release,
+            namespace,
+            &unit,
+            |values| self.helm_values(source, Some(folder), values),
+        );
         match found {
-            Found::Yes(mut sa) => {
-                sa.rendered.push(self.note());
-                out.facts.service_accounts.push(sa);
+            Found::Yes(found) => {
+                for mut sa in found {
+                    sa.rendered.push(self.note());
+                    out.facts.service_accounts.push(sa);
+                }
             }
             Found::No => {}
             Found::Unknown => out.facts.hidden_service_accounts = true,
@@ -562,12 +596,63 @@ pub(crate) struct LocalChart<'a> {
     pub chart_file: FileId,
 }
 
+/// The one ServiceAccount of a chart folder for one release: `Unknown` when it makes several
+/// (see [`local_chart_service_accounts`]), for readers that take one.
+#[allow(dead_code)]
 pub(crate) fn local_chart_service_account(
     chart: &LocalChart<'_>,
     release: &str,
     namespace: Spanned<String>,
     unit: &str,
     extra_values: impl FnOnce(&mut Values),
+) -> Found<super::ServiceAccount> {
+    let label = Span::file_start(chart.chart_file);
+    match local_chart_service_accounts(chart, None, label, release, namespace, unit, extra_values) {
+        Found::Yes(mut found) if found.len() == 1 => Found::Yes(found.remove(0)),
+        Found::Yes(_) | Found::Unknown => Found::Unknown,
+        Found::No => Found::No,
+    }
+}
+
+/// The ServiceAccounts of a chart folder for one release: `No` when it creates none,
+/// `Unknown` when that cannot be told.
+pub(crate) fn local_chart_service_accounts(
+    chart: &LocalChart<'_>,
+    loader: Option<&dyn crate::eval::FileLoader>,
+    label: Span,
+    release: &str,
+    namespace: Spanned<String>,
+    unit: &str,
+    extra_values: impl FnOnce(&mut Values),
+) -> Found<Vec<super::ServiceAccount>> {
+    // Its templates rendered for the release; a chart they cannot be rendered for is read
+    // by the common `serviceAccount` values, as `helm create` scaffolds them.
+    let local_release = local_chart::Release {
+        name: release,
+        namespace: namespace.clone(),
+        label,
+        unit,
+    };
+    let files = local_chart::RepositoryFiles { chart, loader };
+    let values = local_chart::chart_values(&files, chart.folder, extra_values);
+    match local_chart::service_accounts(&files, chart.folder, &local_release, &values) {
+        Found::Unknown => match convention_service_account(chart, release, namespace, unit, values)
+        {
+            Found::Yes(sa) => Found::Yes(vec![sa]),
+            Found::No => Found::No,
+            Found::Unknown => Found::Unknown,
+        },
+        found => found,
+    }
+}
+
+/// The ServiceAccount of a chart whose templates read the common `serviceAccount` values.
+fn convention_service_account(
+    chart: &LocalChart<'_>,
+    release: &str,
+    namespace: Spanned<String>,
+    unit: &str,
+    values: Values,
 ) -> Found<super::ServiceAccount> {
     let LocalChart {
         sources,
@@ -592,15 +677,7 @@ pub(crate) fn local_chart_service_account(
     if !reads_convention {
         return Found::Unknown;
     }
-    let mut values = Values::default();
     let label = Span::file_start(chart_file);
-    if let Some(&id) = by_path.get(&folder.join("values.yaml")) {
-        match yaml_value(&sources.get(id).text) {
-            Some(v) => values.merge(&v, &|_| Span::file_start(id)),
-            None => values.unknown = true,
-        }
-    }
-    extra_values(&mut values);
     let chart = ChartRelease {
         chart_name: &chart_name,
         service_account_key: "serviceAccount",

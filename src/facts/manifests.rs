@@ -311,6 +311,7 @@ impl ManifestReader<'_> {
         };
         self.facts.service_accounts.push(ServiceAccount {
             when: Vec::new(),
+            role_arn_values_key: None,
             span: self.positions.node_span(object),
             name,
             namespace,

@@ -12,8 +12,10 @@ pub mod config_data;
 pub mod eksctl;
 pub mod enabled;
 pub mod flux;
+pub mod helm_template;
 pub mod kubernetes;
 pub mod kustomize;
+pub mod local_chart;
 pub mod manifests;
 pub mod policy;
 pub mod rendered;
@@ -348,6 +350,9 @@ pub struct ServiceAccount {
     pub fixed: bool,
     /// The flags that must be on for it to exist (see [`Role::when`]).
     pub when: Vec<String>,
+    /// Made by a Helm chart: the values key that sets its role-arn annotation
+    /// (`controller.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn`).
+    pub role_arn_values_key: Option<String>,
 }
 
 impl ServiceAccount {
@@ -375,6 +380,7 @@ impl ServiceAccount {
             rendered: Vec::new(),
             fixed: false,
             when: Vec::new(),
+            role_arn_values_key: None,
         }
     }
 
@@ -495,6 +501,10 @@ pub struct HelmRelease {
     pub namespace: String,
     /// Values that set an IRSA annotation, by dotted key path as written.
     pub annotation_settings: Vec<Spanned<String>>,
+    /// The values keys of the annotations maps the chart reads, of every ServiceAccount it
+    /// may make at the release's chart version (`rbac.serviceAccount.annotations`); `None`
+    /// when irsa-lint does not know them all.
+    pub annotation_keys: Option<Vec<String>>,
     /// The flags that must be on for it to exist (see [`Role::when`]).
     pub when: Vec<String>,
 }

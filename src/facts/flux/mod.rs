@@ -73,6 +73,8 @@ pub enum ChartSpec {
         source_namespace: Option<String>,
         /// `valuesFiles` of the chart source: values irsa-lint does not read.
         values_files: bool,
+        /// `version`: which chart version's values keys apply.
+        version: charts::Version,
     },
     /// `spec.chartRef`: an `OCIRepository` or a `HelmChart`.
     Ref {
@@ -1067,6 +1069,17 @@ impl Resolver<'_> {
             release_name: release,
             namespace: namespace.value,
             annotation_settings: settings,
+            // The keys of the versions the release may install (every version, for a chartRef).
+            annotation_keys: match &chart {
+                Chart::Known(known) => {
+                    let version = match &r.chart {
+                        Some(ChartSpec::Template { version, .. }) => version.clone(),
+                        _ => charts::Version::Unknown,
+                    };
+                    known.eras(&version).map(|eras| known.annotation_keys(eras))
+                }
+                _ => None,
+            },
             when: Vec::new(),
         });
     }

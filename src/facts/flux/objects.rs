@@ -2,6 +2,7 @@
 //! is written: `HelmRelease` (helm.toolkit.fluxcd.io), the chart sources a `chartRef` names
 //! (`OCIRepository`, `HelmChart`), and `ConfigMap` / `Secret` data.
 
+use crate::facts::charts;
 use std::collections::BTreeMap;
 
 use saphyr::{MarkedYaml, ScalarStyle, YamlData};
@@ -125,12 +126,21 @@ fn read_chart_spec(
     let source = get(template, "sourceRef");
     let values_files = !sequence(get(template, "valuesFiles")).is_empty()
         || text(Some(template), "valuesFile").is_some();
+    // Absent: the newest; a placeholder or other value not known here: any version.
+    let version = match get(template, "version") {
+        None => charts::Version::Latest,
+        Some(_) => match text(Some(template), "version") {
+            Some(v) if !v.contains("${") => charts::Version::written(Some(Some(&v))),
+            _ => charts::Version::Unknown,
+        },
+    };
     Some(ChartSpec::Template {
         chart: optional(positions, Some(template), "chart", known),
         source_kind: text(source, "kind").unwrap_or_else(|| "HelmRepository".to_string()),
         source_name: text(source, "name"),
         source_namespace: text(source, "namespace"),
         values_files,
+        version,
     })
 }
 
