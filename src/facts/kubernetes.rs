@@ -187,7 +187,29 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
                 Spanned::new(join_key(path), *values.key_spans.get(path).unwrap_or(span))
             })
             .collect();
+        let chart_version = res.block.body.get_attribute("version").map(|a| {
+            let v = m.eval_in(res.file, &a.value, &scope).ok();
+            let text = v.as_ref().and_then(Value::as_known_str).map(str::to_string);
+            Spanned::new(text, m.user_span(expr_span(res.file, &a.value), None))
+        });
+        let tag_path = ["image".to_string(), "tag".to_string()];
+        let image_tag = match values.get(&tag_path) {
+            Some(v) => Some(Spanned::new(
+                v.as_known_str().map(str::to_string),
+                values
+                    .spans
+                    .get(tag_path.as_slice())
+                    .copied()
+                    .unwrap_or(label),
+            )),
+            // Values irsa-lint cannot read may set the tag.
+            None if values.unknown => Some(Spanned::new(None, label)),
+            None => None,
+        };
         facts.helm_releases.push(HelmRelease {
+            local_chart: local.is_some(),
+            chart_version,
+            image_tag,
             when: m.gates_of(res),
             address: format!("{}{}{}", m.address, res.address(), key.suffix()),
             span: label,

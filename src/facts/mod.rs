@@ -13,6 +13,7 @@ pub mod enabled;
 pub mod kubernetes;
 pub mod kustomize;
 pub mod manifests;
+pub mod permissions;
 pub mod policy;
 pub mod terraform;
 
@@ -40,6 +41,8 @@ pub struct Facts {
     pub pod_identities: Vec<PodIdentityAssociation>,
     pub addon_roles: Vec<AddonRole>,
     pub helm_releases: Vec<HelmRelease>,
+    /// Permission policies attached to roles (and attachments whose role is unknown).
+    pub role_policies: Vec<RolePolicy>,
     /// ServiceAccounts with a role whose name or namespace is known only once rendered:
     /// not linked, but shown (`graph`) and counted as not checkable.
     pub unresolved_service_accounts: Vec<UnresolvedServiceAccount>,
@@ -131,6 +134,7 @@ impl Facts {
         self.pod_identities.extend(other.pod_identities);
         self.addon_roles.extend(other.addon_roles);
         self.helm_releases.extend(other.helm_releases);
+        self.role_policies.extend(other.role_policies);
         self.unresolved_service_accounts
             .extend(other.unresolved_service_accounts);
         self.parse_errors.extend(other.parse_errors);
@@ -417,6 +421,36 @@ pub struct HelmRelease {
     pub namespace: String,
     /// Values that set an IRSA annotation, by dotted key path as written.
     pub annotation_settings: Vec<Spanned<String>>,
+    /// The chart comes from the repository itself (a path), not a chart repository.
+    pub local_chart: bool,
+    /// The `version` argument: `None` when absent (the newest chart is installed), the text
+    /// when known, spanned at the argument.
+    pub chart_version: Option<Spanned<Option<String>>>,
+    /// The `image.tag` value, when the release sets it.
+    pub image_tag: Option<Spanned<Option<String>>>,
     /// The flags that must be on for it to exist (see [`Role::when`]).
     pub when: Vec<String>,
+}
+
+/// A permission policy that reaches a role, or may reach any role of its unit.
+#[derive(Debug, Clone)]
+pub struct RolePolicy {
+    /// The root module (one `terraform apply`) the attachment belongs to.
+    pub unit: String,
+    /// The role's name as the attachment evaluates it (`aws_iam_role.x.name`); `None` when
+    /// it cannot be told: the policy may then reach any role of the unit.
+    pub role: Option<Str>,
+    pub policy: AttachedPolicy,
+    /// The attachment (or the role that carries the policy itself).
+    pub span: Span,
+}
+
+/// What an attachment attaches.
+#[derive(Debug, Clone)]
+pub enum AttachedPolicy {
+    /// A policy document read into statements (`aws_iam_policy`, `aws_iam_role_policy`).
+    Document(TrustPolicy),
+    /// A policy known only by its ARN (an AWS managed policy).
+    Managed(Spanned<Str>),
+    Unknown,
 }

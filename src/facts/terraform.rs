@@ -65,6 +65,7 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
         facts.hidden_service_accounts = true;
     }
     facts.extend(super::kubernetes::extract(m, unit));
+    super::permissions::extract(m, unit, &mut facts);
     for name in m.module_call_names() {
         match m.module_instances(name) {
             Some(instances) => {
@@ -76,6 +77,17 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
             None => {
                 facts.hidden_roles = true;
                 facts.hidden_service_accounts = true;
+                if let Some(span) = m
+                    .call_site
+                    .or_else(|| m.files.first().map(|f| Span::file_start(f.0)))
+                {
+                    facts.role_policies.push(super::RolePolicy {
+                        unit: unit.to_string(),
+                        role: None,
+                        policy: super::AttachedPolicy::Unknown,
+                        span,
+                    });
+                }
             }
         }
     }

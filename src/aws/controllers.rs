@@ -1,0 +1,482 @@
+//! What well-known EKS controllers need from their IAM role, per release: the published
+//! permission policies of `data/controllers/*.json` (embedded at build time, never read at
+//! run time), the Helm chart → app version tables, and the comparison of a policy's
+//! statements against a release's requirements.
+//!
+//! Knows no Terraform or Kubernetes files: callers hand in the controller, the version and
+//! the statements they could read. Every answer that cannot be proven is `None`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::text::glob_match;
+
+/// One controller irsa-lint knows the policy history of.
+#[derive(Debug)]
+pub struct Known {
+    /// The controller's name in the data (and its chart's).
+    pub name: &'static str,
+    data: &'static str,
+}
+
+/// The controllers whose data is embedded, with the chart that installs each.
+pub const CONTROLLERS: &[Known] = &[
+    Known {
+        name: "aws-load-balancer-controller",
+        data: include_str!("../../data/controllers/aws-load-balancer-controller.json"),
+    },
+    Known {
+        name: "external-dns",
+        data: include_str!("../../data/controllers/external-dns.json"),
+    },
+    Known {
+        name: "cluster-autoscaler",
+        data: include_str!("../../data/controllers/cluster-autoscaler.json"),
+    },
+    Known {
+        name: "aws-ebs-csi-driver",
+        data: include_str!("../../data/controllers/aws-ebs-csi-driver.json"),
+    },
+    Known {
+        name: "aws-efs-csi-driver",
+        data: include_str!("../../data/controllers/aws-efs-csi-driver.json"),
+    },
+    Known {
+        name: "karpenter",
+        data: include_str!("../../data/controllers/karpenter.json"),
+    },
+];
+
+const CHARTS: &str = include_str!("../../data/controllers/charts.json");
+
+/// A release version `vX.Y.Z`, compared as semver (no pre-releases in the data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version(pub u64, pub u64, pub u64);
+
+impl Version {
+    /// `v1.2.3` or `1.2.3`; anything else (a range, a digest, `latest`) is `None`.
+    pub fn parse(text: &str) -> Option<Version> {
+        let t = text.trim();
+        let t = t.strip_prefix('v').unwrap_or(t);
+        let mut parts = t.split('.');
+        let mut next = || -> Option<u64> {
+            let p = parts.next()?;
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            p.parse().ok()
+        };
+        let v = Version(next()?, next()?, next()?);
+        parts.next().is_none().then_some(v)
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "v{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Data {
+    snapshot_date: String,
+    newest_version: String,
+    #[serde(default)]
+    managed_policy: Option<String>,
+    variants: BTreeMap<String, Variant>,
+    revisions: Vec<Revision>,
+    documents: BTreeMap<String, Document>,
+    action_history: BTreeMap<String, BTreeMap<String, Vec<(String, Option<String>)>>>,
+    conditioned_statement_history: BTreeMap<String, Vec<StatementHistory>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Variant {
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Revision {
+    since: String,
+    documents: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Document {
+    actions: Vec<String>,
+    #[serde(default)]
+    conditioned_statements: Vec<DataStatement>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+struct DataStatement {
+    effect: String,
+    actions: Vec<String>,
+    #[serde(default)]
+    conditions: Vec<DataCondition>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+struct DataCondition {
+    operator: String,
+    key: String,
+    values: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StatementHistory {
+    statement: DataStatement,
+    present: Vec<(String, Option<String>)>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChartsFile {
+    charts: BTreeMap<String, ChartTable>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChartTable {
+    newest_chart_version: String,
+    versions: Vec<ChartRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChartRow {
+    chart_version: String,
+    app_version: String,
+}
+
+/// A condition as compared: operator and key lowercased, values as a set.
+type Shape = BTreeSet<(String, String, BTreeSet<String>)>;
+
+fn shape(conditions: &[DataCondition]) -> Shape {
+    shape_of(
+        conditions
+            .iter()
+            .map(|c| (c.operator.as_str(), c.key.as_str(), c.values.as_slice())),
+    )
+}
+
+fn shape_of<'c>(conditions: impl Iterator<Item = (&'c str, &'c str, &'c [String])>) -> Shape {
+    conditions
+        .map(|(operator, key, values)| {
+            (
+                operator.to_ascii_lowercase(),
+                key.to_ascii_lowercase(),
+                values.iter().cloned().collect(),
+            )
+        })
+        .collect()
+}
+
+/// A controller's data, parsed once.
+#[derive(Debug)]
+pub struct Controller {
+    pub name: &'static str,
+    /// The date of the newest upstream commit the data has seen.
+    pub snapshot_date: String,
+    pub newest_version: Version,
+    /// The AWS managed policy that always fits the controller, if there is one.
+    pub managed_policy: Option<String>,
+    /// Revisions in semver order: from `since` on, the required actions and statements.
+    revisions: Vec<(Version, Required)>,
+    /// Every condition set any published policy put on a statement.
+    known_shapes: Vec<Shape>,
+    /// For each action, the intervals of the default policy that hold it.
+    history: BTreeMap<String, Vec<(Version, Option<Version>)>>,
+    /// For each conditioned statement of the default policy, the intervals that hold it.
+    statement_history: Vec<(Shape, Vec<String>, Vec<(Version, Option<Version>)>)>,
+    /// Chart version → app version, and the newest chart's app version.
+    charts: BTreeMap<Version, Version>,
+    newest_chart_app: Option<Version>,
+}
+
+/// What a release requires: every variant's policy of that release holds it.
+#[derive(Debug, Clone, Default)]
+struct Required {
+    actions: BTreeSet<String>,
+    statements: Vec<(Shape, Vec<String>)>,
+}
+
+fn versions(intervals: &[(String, Option<String>)]) -> Vec<(Version, Option<Version>)> {
+    intervals
+        .iter()
+        .filter_map(|(a, b)| Some((Version::parse(a)?, b.as_deref().and_then(Version::parse))))
+        .collect()
+}
+
+impl Controller {
+    fn load(known: &Known, charts: &ChartsFile) -> Option<Controller> {
+        let data: Data = serde_json::from_str(known.data).ok()?;
+        let main_variant = |name: &str| {
+            data.variants
+                .get(name)
+                .is_some_and(|v| v.kind.as_deref() != Some("supplementary"))
+        };
+        let mut revisions = Vec::new();
+        for rev in &data.revisions {
+            let mut docs = rev
+                .documents
+                .iter()
+                .filter(|(variant, _)| main_variant(variant))
+                .filter_map(|(_, id)| data.documents.get(id));
+            let Some(first) = docs.next() else { continue };
+            let mut required = Required {
+                actions: first.actions.iter().cloned().collect(),
+                statements: first
+                    .conditioned_statements
+                    .iter()
+                    .filter(|s| s.effect == "Allow")
+                    .map(|s| (shape(&s.conditions), s.actions.clone()))
+                    .collect(),
+            };
+            for doc in docs {
+                required.actions.retain(|a| doc.actions.contains(a));
+                required.statements.retain(|(sh, actions)| {
+                    doc.conditioned_statements
+                        .iter()
+                        .any(|s| &shape(&s.conditions) == sh && &s.actions == actions)
+                });
+            }
+            revisions.push((Version::parse(&rev.since)?, required));
+        }
+        revisions.sort_by_key(|(v, _)| *v);
+        let mut known_shapes: Vec<Shape> = Vec::new();
+        for doc in data.documents.values() {
+            for s in &doc.conditioned_statements {
+                let sh = shape(&s.conditions);
+                if !known_shapes.contains(&sh) {
+                    known_shapes.push(sh);
+                }
+            }
+        }
+        let main = ["default", "full", "minimal"]
+            .into_iter()
+            .find(|v| data.action_history.contains_key(*v))?;
+        let history = data.action_history[main]
+            .iter()
+            .map(|(a, iv)| (a.clone(), versions(iv)))
+            .collect();
+        let statement_history = data
+            .conditioned_statement_history
+            .get(main)
+            .map(|l| {
+                l.iter()
+                    .map(|h| {
+                        (
+                            shape(&h.statement.conditions),
+                            h.statement.actions.clone(),
+                            versions(&h.present),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let table = charts.charts.get(known.name);
+        let chart_map = table
+            .map(|t| {
+                t.versions
+                    .iter()
+                    .filter_map(|r| {
+                        Some((
+                            Version::parse(&r.chart_version)?,
+                            Version::parse(&r.app_version)?,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let newest_chart_app = table.and_then(|t| {
+            let newest = Version::parse(&t.newest_chart_version)?;
+            chart_map_get(&chart_map, newest)
+        });
+        Some(Controller {
+            name: known.name,
+            snapshot_date: data.snapshot_date,
+            newest_version: Version::parse(&data.newest_version)?,
+            managed_policy: data.managed_policy,
+            revisions,
+            known_shapes,
+            history,
+            statement_history,
+            charts: chart_map,
+            newest_chart_app,
+        })
+    }
+
+    /// The app version a chart version installs, when the data knows the chart version.
+    pub fn app_version_of_chart(&self, chart: Version) -> Option<Version> {
+        chart_map_get(&self.charts, chart)
+    }
+
+    /// The app version an unpinned chart installs: the newest chart's, else the newest
+    /// release.
+    pub fn newest_installed(&self) -> Version {
+        self.newest_chart_app.unwrap_or(self.newest_version)
+    }
+
+    fn required_at(&self, v: Version) -> Option<&Required> {
+        self.revisions
+            .iter()
+            .rev()
+            .find(|(since, _)| *since <= v)
+            .map(|(_, r)| r)
+    }
+
+    /// The release that introduced `action` into the line `v` runs.
+    fn action_since(&self, action: &str, v: Version) -> Option<Version> {
+        since_in(self.history.get(action)?, v)
+    }
+
+    fn statement_since(&self, sh: &Shape, actions: &[String], v: Version) -> Option<Version> {
+        self.statement_history
+            .iter()
+            .find(|(s, a, _)| s == sh && a.as_slice() == actions)
+            .and_then(|(_, _, iv)| since_in(iv, v))
+    }
+
+    /// Compare what a policy allows with what release `v` requires. `None` when the answer
+    /// cannot be proven: a statement irsa-lint cannot read, a `Deny`, a `NotAction`, a
+    /// condition no published policy of the controller uses, or no data for `v`.
+    pub fn compare(&self, v: Version, statements: &[PolicyStatement]) -> Option<Vec<Missing>> {
+        let required = self.required_at(v)?;
+        let mut grants: Vec<(&[String], Option<Shape>)> = Vec::new();
+        for s in statements {
+            if !s.allow {
+                return None;
+            }
+            let conditions = match &s.conditions {
+                c if c.is_empty() => None,
+                c => {
+                    let sh = shape_of(
+                        c.iter()
+                            .map(|c| (c.operator.as_str(), c.key.as_str(), c.values.as_slice())),
+                    );
+                    if !self.known_shapes.contains(&sh) {
+                        return None;
+                    }
+                    Some(sh)
+                }
+            };
+            grants.push((&s.actions, conditions));
+        }
+        let granted = |action: &str, fits: &dyn Fn(&Option<Shape>) -> bool| {
+            grants.iter().any(|(patterns, sh)| {
+                fits(sh)
+                    && patterns
+                        .iter()
+                        .any(|p| glob_match(&p.to_ascii_lowercase(), &action.to_ascii_lowercase()))
+            })
+        };
+        let mut missing = Vec::new();
+        for action in &required.actions {
+            if !granted(action, &|_| true) {
+                missing.push(Missing {
+                    action: action.clone(),
+                    condition: None,
+                    since: self.action_since(action, v),
+                });
+            }
+        }
+        for (sh, actions) in &required.statements {
+            for action in actions {
+                if missing.iter().any(|m| &m.action == action) {
+                    continue;
+                }
+                let fits = |g: &Option<Shape>| g.as_ref().is_none_or(|g| g.is_subset(sh));
+                if granted(action, &|_| true) && !granted(action, &fits) {
+                    missing.push(Missing {
+                        action: action.clone(),
+                        condition: Some(describe(sh)),
+                        since: self.statement_since(sh, actions, v),
+                    });
+                }
+            }
+        }
+        Some(missing)
+    }
+}
+
+fn since_in(intervals: &[(Version, Option<Version>)], v: Version) -> Option<Version> {
+    intervals
+        .iter()
+        .find(|(a, b)| *a <= v && b.is_none_or(|b| v < b))
+        .map(|(a, _)| *a)
+}
+
+fn chart_map_get(map: &BTreeMap<Version, Version>, chart: Version) -> Option<Version> {
+    map.get(&chart).copied()
+}
+
+/// A condition set as IAM writes it, short: `StringEquals elasticloadbalancing:CreateAction`.
+fn describe(sh: &Shape) -> String {
+    sh.iter()
+        .filter(|(op, _, _)| op != "null")
+        .map(|(op, key, _)| format!("{} {key}", operator_name(op)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn operator_name(lower: &str) -> String {
+    [
+        "StringEquals",
+        "StringLike",
+        "StringNotEquals",
+        "ArnLike",
+        "ArnEquals",
+        "Bool",
+        "Null",
+    ]
+    .into_iter()
+    .find(|o| o.eq_ignore_ascii_case(lower))
+    .map_or_else(|| lower.to_string(), str::to_string)
+}
+
+/// A statement of the user's policy, as far as the comparison needs it.
+#[derive(Debug, Clone)]
+pub struct PolicyStatement {
+    pub allow: bool,
+    /// Actions as written (globs allowed).
+    pub actions: Vec<String>,
+    pub conditions: Vec<PolicyCondition>,
+}
+
+/// A condition of the user's policy with every value known.
+#[derive(Debug, Clone)]
+pub struct PolicyCondition {
+    pub operator: String,
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+/// An action (or a required statement shape) the policy lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub action: String,
+    /// The conditions the action must be allowed under, when only the shape is missing.
+    pub condition: Option<String>,
+    /// The release that introduced it, when the data tells.
+    pub since: Option<Version>,
+}
+
+/// The controllers' data, parsed on first use.
+pub fn controllers() -> &'static [Controller] {
+    static ALL: OnceLock<Vec<Controller>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let charts: ChartsFile = serde_json::from_str(CHARTS).unwrap_or(ChartsFile {
+            charts: BTreeMap::new(),
+        });
+        CONTROLLERS
+            .iter()
+            .filter_map(|k| Controller::load(k, &charts))
+            .collect()
+    })
+}
+
+/// The controller a chart installs, by chart name.
+pub fn by_chart(chart: &str) -> Option<&'static Controller> {
+    controllers().iter().find(|c| c.name == chart)
+}
