@@ -82,6 +82,7 @@ impl std::fmt::Display for Version {
 #[derive(Debug, Deserialize)]
 struct Data {
     snapshot_date: String,
+    source: Source,
     newest_version: String,
     #[serde(default)]
     managed_policy: Option<String>,
@@ -93,9 +94,16 @@ struct Data {
 }
 
 #[derive(Debug, Deserialize)]
+struct Source {
+    repository: String,
+}
+
+#[derive(Debug, Deserialize)]
 struct Variant {
     #[serde(default)]
     kind: Option<String>,
+    #[serde(default)]
+    file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,6 +189,9 @@ pub struct Controller {
     pub newest_version: Version,
     /// The AWS managed policy that always fits the controller, if there is one.
     pub managed_policy: Option<String>,
+    /// Where the controller publishes its policy: the repository and the file.
+    pub repository: String,
+    pub policy_file: Option<String>,
     /// Revisions in semver order: from `since` on, the required actions and statements.
     revisions: Vec<(Version, Required)>,
     /// Every condition set any published policy put on a statement.
@@ -218,11 +229,22 @@ impl Controller {
         };
         let mut revisions = Vec::new();
         for rev in &data.revisions {
-            let mut docs = rev
-                .documents
-                .iter()
-                .filter(|(variant, _)| main_variant(variant))
-                .filter_map(|(_, id)| data.documents.get(id));
+            // The default policy is the yardstick where there is one (partition files lag
+            // it, or lack what their regions do not offer); else what every variant holds.
+            let mut docs = match rev.documents.get("default") {
+                Some(id) => data
+                    .documents
+                    .get(id)
+                    .into_iter()
+                    .collect::<Vec<&Document>>(),
+                None => rev
+                    .documents
+                    .iter()
+                    .filter(|(variant, _)| main_variant(variant))
+                    .filter_map(|(_, id)| data.documents.get(id))
+                    .collect(),
+            }
+            .into_iter();
             let Some(first) = docs.next() else { continue };
             let mut required = Required {
                 actions: first.actions.iter().cloned().collect(),
@@ -298,6 +320,8 @@ impl Controller {
             snapshot_date: data.snapshot_date,
             newest_version: Version::parse(&data.newest_version)?,
             managed_policy: data.managed_policy,
+            policy_file: data.variants.get(main).and_then(|v| v.file.clone()),
+            repository: data.source.repository,
             revisions,
             known_shapes,
             history,
@@ -316,6 +340,11 @@ impl Controller {
     /// release.
     pub fn newest_installed(&self) -> Version {
         self.newest_chart_app.unwrap_or(self.newest_version)
+    }
+
+    /// The actions release `v` requires; `None` when the data has no release before it.
+    pub fn required_actions(&self, v: Version) -> Option<&BTreeSet<String>> {
+        self.required_at(v).map(|r| &r.actions)
     }
 
     fn required_at(&self, v: Version) -> Option<&Required> {
@@ -396,6 +425,7 @@ impl Controller {
                 }
             }
         }
+        missing.sort_by(|a, b| (a.since, &a.action).cmp(&(b.since, &b.action)));
         Some(missing)
     }
 }
