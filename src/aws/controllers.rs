@@ -209,7 +209,8 @@ pub struct Controller {
 #[derive(Debug, Clone, Default)]
 struct Required {
     actions: BTreeSet<String>,
-    statements: Vec<(Shape, Vec<String>)>,
+    /// Conditioned statements: the conditions, the actions, and the conditions as written.
+    statements: Vec<(Shape, Vec<String>, String)>,
 }
 
 fn versions(intervals: &[(String, Option<String>)]) -> Vec<(Version, Option<Version>)> {
@@ -252,12 +253,12 @@ impl Controller {
                     .conditioned_statements
                     .iter()
                     .filter(|s| s.effect == "Allow")
-                    .map(|s| (shape(&s.conditions), s.actions.clone()))
+                    .map(|s| (shape(&s.conditions), s.actions.clone(), describe(&s.conditions)))
                     .collect(),
             };
             for doc in docs {
                 required.actions.retain(|a| doc.actions.contains(a));
-                required.statements.retain(|(sh, actions)| {
+                required.statements.retain(|(sh, actions, _)| {
                     doc.conditioned_statements
                         .iter()
                         .any(|s| &shape(&s.conditions) == sh && &s.actions == actions)
@@ -342,6 +343,11 @@ impl Controller {
         self.newest_chart_app.unwrap_or(self.newest_version)
     }
 
+    /// The oldest release the data has a policy for.
+    pub fn first_version(&self) -> Option<Version> {
+        self.revisions.first().map(|(v, _)| *v)
+    }
+
     /// The actions release `v` requires; `None` when the data has no release before it.
     pub fn required_actions(&self, v: Version) -> Option<&BTreeSet<String>> {
         self.required_at(v).map(|r| &r.actions)
@@ -410,7 +416,7 @@ impl Controller {
                 });
             }
         }
-        for (sh, actions) in &required.statements {
+        for (sh, actions, written) in &required.statements {
             for action in actions {
                 if missing.iter().any(|m| &m.action == action) {
                     continue;
@@ -419,7 +425,7 @@ impl Controller {
                 if granted(action, &|_| true) && !granted(action, &fits) {
                     missing.push(Missing {
                         action: action.clone(),
-                        condition: Some(describe(sh)),
+                        condition: Some(written.clone()),
                         since: self.statement_since(sh, actions, v),
                     });
                 }
@@ -441,28 +447,15 @@ fn chart_map_get(map: &BTreeMap<Version, Version>, chart: Version) -> Option<Ver
     map.get(&chart).copied()
 }
 
-/// A condition set as IAM writes it, short: `StringEquals elasticloadbalancing:CreateAction`.
-fn describe(sh: &Shape) -> String {
-    sh.iter()
-        .filter(|(op, _, _)| op != "null")
-        .map(|(op, key, _)| format!("{} {key}", operator_name(op)))
+/// A condition set as IAM writes it, short: `StringEquals elasticloadbalancing:CreateAction`
+/// (`Null` tests of tags are left out: every statement of the policy has them).
+fn describe(conditions: &[DataCondition]) -> String {
+    conditions
+        .iter()
+        .filter(|c| !c.operator.eq_ignore_ascii_case("null"))
+        .map(|c| format!("{} {}", c.operator, c.key))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn operator_name(lower: &str) -> String {
-    [
-        "StringEquals",
-        "StringLike",
-        "StringNotEquals",
-        "ArnLike",
-        "ArnEquals",
-        "Bool",
-        "Null",
-    ]
-    .into_iter()
-    .find(|o| o.eq_ignore_ascii_case(lower))
-    .map_or_else(|| lower.to_string(), str::to_string)
 }
 
 /// A statement of the user's policy, as far as the comparison needs it.

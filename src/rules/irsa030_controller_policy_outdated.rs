@@ -54,23 +54,25 @@ fn diagnostic(
     let c = deployed.controller;
     let items: Vec<String> = missing.iter().map(describe).collect();
     let count = if missing.len() == 1 {
-        "an action".to_string()
+        "a permission".to_string()
     } else {
-        format!("{} actions", missing.len())
+        format!("{} permissions", missing.len())
     };
-    let mut message = format!(
-        "the policy of role {} lacks {count} {} {} requires: {}",
+    let unpinned = if deployed.unpinned {
+        format!(
+            " (the chart is not pinned: it installs the newest release, {} as of {})",
+            deployed.version, c.snapshot_date
+        )
+    } else {
+        String::new()
+    };
+    let message = format!(
+        "the policy of role {} lacks {count} that {} {}{unpinned} requires: {}",
         role_label(role),
         c.name,
         deployed.version,
         items.join(", ")
     );
-    if deployed.unpinned {
-        message.push_str(&format!(
-            " (the chart is not pinned: it installs the newest release, {} as of {})",
-            deployed.version, c.snapshot_date
-        ));
-    }
     let where_published = match &c.policy_file {
         Some(file) => format!("{file} of {} at {}", c.repository, deployed.version),
         None => format!(
@@ -95,6 +97,21 @@ fn diagnostic(
         ));
     }
     d
+}
+
+/// The controllers and releases the rule knows, for `irsa-lint explain IRSA030`.
+pub fn data_summary() -> String {
+    let mut out = String::from(
+        "\n## Controllers and releases known\n\n| controller | releases | data as of |\n| --- | --- | --- |\n",
+    );
+    for c in controllers::controllers() {
+        let first = c.first_version().map(|v| v.to_string()).unwrap_or_default();
+        out.push_str(&format!(
+            "| {} | {first} – {} | {} |\n",
+            c.name, c.newest_version, c.snapshot_date
+        ));
+    }
+    out
 }
 
 fn primary_label(missing: &[Missing]) -> String {
@@ -176,7 +193,7 @@ fn from_helm_release(release: &HelmRelease) -> Option<Deployed<'_>> {
     let (version, source, unpinned) = match (&release.image_tag, &release.chart_version) {
         (Some(tag), _) => {
             let v = Version::parse(tag.value.as_deref()?)?;
-            (v, Label::new(tag.span, format!("image tag {v}")), false)
+            (v, Label::new(tag.span, format!("image.tag runs {} {v}", controller.name)), false)
         }
         (None, Some(chart)) => {
             let text = chart.value.as_deref()?;
