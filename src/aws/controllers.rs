@@ -253,7 +253,13 @@ impl Controller {
                     .conditioned_statements
                     .iter()
                     .filter(|s| s.effect == "Allow")
-                    .map(|s| (shape(&s.conditions), s.actions.clone(), describe(&s.conditions)))
+                    .map(|s| {
+                        (
+                            shape(&s.conditions),
+                            s.actions.clone(),
+                            describe(&s.conditions),
+                        )
+                    })
                     .collect(),
             };
             for doc in docs {
@@ -502,4 +508,163 @@ pub fn controllers() -> &'static [Controller] {
 /// The controller a chart installs, by chart name.
 pub fn by_chart(chart: &str) -> Option<&'static Controller> {
     controllers().iter().find(|c| c.name == chart)
+}
+
+const TERRAFORM_AWS_IAM: &str = include_str!("../../data/controllers/terraform-aws-iam.json");
+
+/// The `attach_*_policy` flags of terraform-aws-modules/iam's IRSA role modules that attach
+/// a known controller's policy.
+const FLAGS: &[(&str, &str)] = &[
+    (
+        "attach_load_balancer_controller_policy",
+        "aws-load-balancer-controller",
+    ),
+    ("attach_external_dns_policy", "external-dns"),
+    ("attach_cluster_autoscaler_policy", "cluster-autoscaler"),
+    ("attach_ebs_csi_policy", "aws-ebs-csi-driver"),
+    ("attach_efs_csi_policy", "aws-efs-csi-driver"),
+    ("attach_karpenter_controller_policy", "karpenter"),
+];
+
+#[derive(Debug, Deserialize)]
+struct IamModuleFile {
+    newest_version: String,
+    flags: BTreeMap<String, IamFlag>,
+}
+
+type FlagPolicies = BTreeMap<String, Vec<(Version, Option<Vec<PolicyStatement>>)>>;
+
+#[derive(Debug, Deserialize)]
+struct IamFlag {
+    revisions: Vec<IamRevision>,
+}
+
+#[derive(Debug, Deserialize)]
+struct IamRevision {
+    since: String,
+    policy: Option<IamPolicy>,
+}
+
+#[derive(Debug, Deserialize)]
+struct IamPolicy {
+    actions: Vec<String>,
+    #[serde(default)]
+    conditioned_statements: Vec<DataStatement>,
+    #[serde(default)]
+    optional_actions: Option<serde_json::Value>,
+    #[serde(default)]
+    denied_actions: Option<serde_json::Value>,
+    #[serde(default)]
+    unresolved_actions: Option<serde_json::Value>,
+}
+
+/// The newest module release the data knows, and the policies of each flag by release.
+fn iam_flags() -> &'static (Option<Version>, FlagPolicies) {
+    static FLAG_POLICIES: OnceLock<(Option<Version>, FlagPolicies)> = OnceLock::new();
+    FLAG_POLICIES.get_or_init(|| {
+        let Ok(file) = serde_json::from_str::<IamModuleFile>(TERRAFORM_AWS_IAM) else {
+            return (None, BTreeMap::new());
+        };
+        let mut out = BTreeMap::new();
+        for (flag, _) in FLAGS {
+            let Some(data) = file.flags.get(*flag) else {
+                continue;
+            };
+            let mut revisions: Vec<_> = data
+                .revisions
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        Version::parse(&r.since)?,
+                        r.policy.as_ref().and_then(statements),
+                    ))
+                })
+                .collect();
+            revisions.sort_by_key(|(v, _)| *v);
+            out.insert(flag.to_string(), revisions);
+        }
+        (Version::parse(&file.newest_version), out)
+    })
+}
+
+/// A module policy as statements; `None` when part of it is not plain (dynamic statements,
+/// denied or unresolved actions).
+fn statements(p: &IamPolicy) -> Option<Vec<PolicyStatement>> {
+    if p.optional_actions.is_some() || p.denied_actions.is_some() || p.unresolved_actions.is_some()
+    {
+        return None;
+    }
+    let mut out: Vec<PolicyStatement> = p
+        .conditioned_statements
+        .iter()
+        .map(|s| PolicyStatement {
+            allow: s.effect == "Allow",
+            actions: s.actions.clone(),
+            // A condition on a Terraform expression (`${local.dns_suffix}`) is read as no
+            // condition: a statement that allows more can only hide a finding.
+            conditions: s
+                .conditions
+                .iter()
+                .filter(|_| {
+                    !s.conditions
+                        .iter()
+                        .any(|c| c.values.iter().any(|v| v.contains("${")))
+                })
+                .map(|c| PolicyCondition {
+                    operator: c.operator.clone(),
+                    key: c.key.clone(),
+                    values: c.values.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    let conditioned: BTreeSet<&String> = p
+        .conditioned_statements
+        .iter()
+        .flat_map(|s| &s.actions)
+        .collect();
+    out.push(PolicyStatement {
+        allow: true,
+        actions: p
+            .actions
+            .iter()
+            .filter(|a| !conditioned.contains(a))
+            .cloned()
+            .collect(),
+        conditions: Vec::new(),
+    });
+    Some(out)
+}
+
+/// The controller an `attach_*_policy` flag is for.
+pub fn flag_controller(flag: &str) -> Option<&'static Controller> {
+    let (_, name) = FLAGS.iter().find(|(f, _)| *f == flag)?;
+    by_chart(name)
+}
+
+/// The statements terraform-aws-modules/iam attaches for `flag` at module release `module`.
+pub fn flag_policy(flag: &str, module: Version) -> Option<&'static [PolicyStatement]> {
+    let (newest, flags) = iam_flags();
+    if module > (*newest)? {
+        return None;
+    }
+    let (_, policy) = flags
+        .get(flag)?
+        .iter()
+        .rev()
+        .find(|(since, _)| *since <= module)?;
+    policy.as_deref()
+}
+
+/// The first terraform-aws-modules/iam release after `module` whose `flag` policy gives
+/// controller release `v` everything it needs.
+pub fn flag_fixed_in(flag: &str, module: Version, v: Version) -> Option<Version> {
+    let controller = flag_controller(flag)?;
+    iam_flags().1.get(flag)?.iter().find_map(|(since, policy)| {
+        let fits = *since > module
+            && controller
+                .compare(v, policy.as_deref()?)
+                .is_some_and(|m| m.is_empty());
+        fits.then_some(*since)
+    })
 }

@@ -132,6 +132,8 @@ pub struct Module<'a> {
     root_key: Rc<str>,
     /// The labels of the caller's module block, shown for a value a model made up itself.
     pub call_site: Option<Span>,
+    /// For a model: the `source` and literal `version` the caller wrote.
+    pub registry_call: Option<(String, Option<String>)>,
     depth: usize,
     /// The module directories from the root down to this one, to refuse a cycle.
     ancestors: Vec<PathBuf>,
@@ -280,6 +282,7 @@ impl<'a> Module<'a> {
             address,
             root_key: Rc::from(""),
             call_site,
+            registry_call: None,
             depth,
             ancestors: Vec::new(),
             instance_budget: Rc::new(Cell::new(MAX_MODULE_INSTANCES)),
@@ -693,6 +696,9 @@ impl<'a> Module<'a> {
                 self.depth + 1,
             );
             child.input_spans = input_spans;
+            if !is_local_source(&source) {
+                child.registry_call = Some((source.clone(), version.clone()));
+            }
             child.root_key = self.root_key.clone();
             child.what_if = self.what_if;
             child.saw_no_instances = self.saw_no_instances.clone();
@@ -778,6 +784,11 @@ impl<'a> Module<'a> {
     }
 
     /// Where the caller wrote an input of this module instance.
+    /// The names of the inputs the caller set.
+    pub fn input_names(&self) -> impl Iterator<Item = &str> {
+        self.var_values.keys().map(String::as_str)
+    }
+
     pub fn input_span(&self, name: &str) -> Option<Span> {
         self.input_spans.get(name).copied()
     }

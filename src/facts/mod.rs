@@ -452,5 +452,12 @@ pub enum AttachedPolicy {
     Document(TrustPolicy),
     /// A policy known only by its ARN (an AWS managed policy).
     Managed(Spanned<Str>),
+    /// The one policy a terraform-aws-modules/iam role module attaches for an
+    /// `attach_*_policy` flag, spanned at the flag, at the module version the caller pins
+    /// (`None` when it is a constraint or not written).
+    ModuleFlag {
+        flag: Spanned<String>,
+        module_version: Option<String>,
+    },
     Unknown,
 }

@@ -14,10 +14,11 @@ use crate::eval::value::{Str, Value};
 /// Every policy attachment of one module (not of the modules it calls).
 pub fn extract(m: &Module<'_>, unit: &str, facts: &mut Facts) {
     if m.is_model {
-        // A registry module's model does not say which policies it attaches
-        // (`role_policy_arns`, `attach_*_policy`): its roles' permissions are unknown.
+        // A registry module's model does not hold the policies it attaches; the IAM role
+        // modules' one `attach_*_policy` flag is known by name, anything else is unknown.
+        let policy = module_flag(m).unwrap_or(AttachedPolicy::Unknown);
         for res in m.resources_of("aws_iam_role", false) {
-            for_each_role(m, res, unit, facts);
+            for_each_role(m, res, unit, policy.clone(), facts);
         }
         return;
     }
@@ -44,13 +45,56 @@ pub fn extract(m: &Module<'_>, unit: &str, facts: &mut Facts) {
         if body.has_attribute("managed_policy_arns") || body.get_blocks("inline_policy").count() > 0
         {
             // Read as unknown: the role's own policies are not compared yet.
-            for_each_role(m, res, unit, facts);
+            for_each_role(m, res, unit, AttachedPolicy::Unknown, facts);
         }
     }
 }
 
-/// Every instance of a role, with unknown permissions.
-fn for_each_role<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
+/// The one `attach_*_policy` flag a terraform-aws-modules/iam IRSA role module is called
+/// with, when it is the only policy the module attaches.
+fn module_flag(m: &Module<'_>) -> Option<AttachedPolicy> {
+    let (source, version) = m.registry_call.as_ref()?;
+    if !source.contains("terraform-aws-modules/iam/aws")
+        || !source.contains("iam-role-for-service-accounts")
+    {
+        return None;
+    }
+    let mut on = Vec::new();
+    for input in m.input_names() {
+        let value = m.variable(input).ok()?;
+        if input.starts_with("attach_") && input.ends_with("_policy") {
+            match value {
+                Value::Bool(true) => on.push(input),
+                Value::Bool(false) | Value::Null => {}
+                _ => return None,
+            }
+        } else if input == "role_policy_arns" || input == "policies" {
+            match value {
+                Value::Null => {}
+                Value::Map(map) if map.is_empty() => {}
+                _ => return None,
+            }
+        }
+    }
+    let [flag] = on.as_slice() else { return None };
+    let span = m.input_span(flag)?;
+    let exact = version
+        .as_deref()
+        .map(|v| v.trim().trim_start_matches('=').trim());
+    Some(AttachedPolicy::ModuleFlag {
+        flag: Spanned::new(flag.to_string(), span),
+        module_version: exact.map(str::to_string),
+    })
+}
+
+/// Every instance of a role, with the policy given.
+fn for_each_role<'a>(
+    m: &Module<'a>,
+    res: &Resource<'a>,
+    unit: &str,
+    policy: AttachedPolicy,
+    facts: &mut Facts,
+) {
     let span = m.user_span(res.label_span(), None);
     let Some(instances) = m.instances(res) else {
         return;
@@ -61,7 +105,7 @@ fn for_each_role<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut
         facts.role_policies.push(RolePolicy {
             unit: unit.to_string(),
             role,
-            policy: AttachedPolicy::Unknown,
+            policy: policy.clone(),
             span,
         });
     }

@@ -47,11 +47,11 @@ struct Deployed<'a> {
 fn diagnostic(
     deployed: &Deployed<'_>,
     role: &Role,
-    at: Span,
-    missing: &[Missing],
+    lacking: &Lacking,
     (sa, role_id): (SaId, RoleId),
 ) -> Diagnostic {
     let c = deployed.controller;
+    let (missing, at) = (&lacking.missing, lacking.at);
     let items: Vec<String> = missing.iter().map(describe).collect();
     let count = if missing.len() == 1 {
         "a permission".to_string()
@@ -82,10 +82,20 @@ fn diagnostic(
     };
     let mut d = Diagnostic::new(&RULE, Label::new(at, primary_label(missing)), message)
         .related(deployed.source.span, deployed.source.message.clone())
-        .help(format!(
-            "allow what {} {} needs: update the policy to {where_published}",
-            c.name, deployed.version
-        ))
+        .help(match &lacking.module_fix {
+            Some((flag, Some(fixed))) => format!(
+                "{flag} predates what {} {} needs: use terraform-aws-modules/iam {fixed} or later",
+                c.name, deployed.version
+            ),
+            Some((flag, None)) => format!(
+                "{flag} lacks what {} {} needs, and no module release irsa-lint knows has it: attach {where_published} yourself",
+                c.name, deployed.version
+            ),
+            None => format!(
+                "allow what {} {} needs: update the policy to {where_published}",
+                c.name, deployed.version
+            ),
+        })
         .in_module(&role.module)
         .when(deployed.when)
         .about_service_account(sa)
@@ -173,13 +183,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 .get(&(role.unit.as_str(), &name))
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            let Some((missing, at)) = compare(&deployed, attached) else {
+            let Some(lacking) = compare(&deployed, attached) else {
                 continue;
             };
-            if missing.is_empty() {
+            if lacking.missing.is_empty() {
                 continue;
             }
-            out.push(diagnostic(&deployed, role, at, &missing, (sa, *role_id)));
+            out.push(diagnostic(&deployed, role, &lacking, (sa, *role_id)));
         }
     }
 }
@@ -193,7 +203,11 @@ fn from_helm_release(release: &HelmRelease) -> Option<Deployed<'_>> {
     let (version, source, unpinned) = match (&release.image_tag, &release.chart_version) {
         (Some(tag), _) => {
             let v = Version::parse(tag.value.as_deref()?)?;
-            (v, Label::new(tag.span, format!("image.tag runs {} {v}", controller.name)), false)
+            (
+                v,
+                Label::new(tag.span, format!("image.tag runs {} {v}", controller.name)),
+                false,
+            )
         }
         (None, Some(chart)) => {
             let text = chart.value.as_deref()?;
@@ -220,20 +234,56 @@ fn from_helm_release(release: &HelmRelease) -> Option<Deployed<'_>> {
     })
 }
 
-/// What the attached policies lack, and where to show it; `None` when it cannot be proven.
-fn compare(deployed: &Deployed<'_>, attached: &[&RolePolicy]) -> Option<(Vec<Missing>, Span)> {
+/// What the attached policies lack: where to show it, and how to fix it.
+struct Lacking {
+    missing: Vec<Missing>,
+    at: Span,
+    /// The module release whose flag policy would do, for a module flag.
+    module_fix: Option<(String, Option<Version>)>,
+}
+
+/// What the attached policies lack; `None` when it cannot be proven.
+fn compare(deployed: &Deployed<'_>, attached: &[&RolePolicy]) -> Option<Lacking> {
     let c = deployed.controller;
     let mut statements = Vec::new();
     let mut documents: Vec<&TrustPolicy> = Vec::new();
+    let mut flag_at = None;
     for p in attached {
         match &p.policy {
             AttachedPolicy::Document(doc) if doc.complete => {
                 statements.extend(read_statements(doc)?);
                 documents.push(doc);
             }
+            AttachedPolicy::ModuleFlag {
+                flag,
+                module_version,
+            } => {
+                let module = Version::parse(module_version.as_deref()?)?;
+                if controllers::flag_controller(&flag.value)?.name != c.name {
+                    return None;
+                }
+                statements.extend(
+                    controllers::flag_policy(&flag.value, module)?
+                        .iter()
+                        .cloned(),
+                );
+                flag_at = Some((flag, module));
+            }
             // An AWS managed policy made for the controller is current; any other is not read.
             _ => return None,
         }
+    }
+    if let Some((flag, module)) = flag_at {
+        let missing = c.compare(deployed.version, &statements)?;
+        let fixed = controllers::flag_fixed_in(&flag.value, module, deployed.version);
+        return Some(Lacking {
+            missing,
+            at: flag.span,
+            module_fix: Some((
+                format!("{} of terraform-aws-modules/iam {module}", flag.value),
+                fixed,
+            )),
+        });
     }
     // The controller's own policy must be among them: a role with no policy in the files
     // may get it from elsewhere.
@@ -248,7 +298,11 @@ fn compare(deployed: &Deployed<'_>, attached: &[&RolePolicy]) -> Option<(Vec<Mis
         .and_then(|m| near_action(doc, &m.action))
         .or_else(|| first_action(doc))
         .unwrap_or(doc.span);
-    Some((missing, at))
+    Some(Lacking {
+        missing,
+        at,
+        module_fix: None,
+    })
 }
 
 /// How many of the document's actions the controller's policy at this version has.
@@ -309,19 +363,28 @@ fn read_statements(doc: &TrustPolicy) -> Option<Vec<PolicyStatement>> {
         .collect()
 }
 
-/// An action of the same service as `action`, where the missing one belongs.
+/// The action of the policy most like `action` (same service, longest common prefix), where
+/// the missing one belongs.
 fn near_action(doc: &TrustPolicy, action: &str) -> Option<Span> {
-    let service = action.split_once(':')?.0.to_ascii_lowercase();
+    let wanted = action.to_ascii_lowercase();
+    let service = wanted.split_once(':')?.0.to_string();
     doc.statements
         .iter()
         .flat_map(|s| s.actions.iter().flatten())
-        .find(|a: &&Spanned<Str>| {
-            a.value
-                .as_known()
-                .and_then(|t| t.split_once(':'))
-                .is_some_and(|(s, _)| s.eq_ignore_ascii_case(&service))
+        .filter_map(|a: &Spanned<Str>| {
+            let text = a.value.as_known()?.to_ascii_lowercase();
+            let (s, _) = text.split_once(':')?;
+            (s == service).then(|| {
+                let common = text
+                    .bytes()
+                    .zip(wanted.bytes())
+                    .take_while(|(x, y)| x == y)
+                    .count();
+                (common, std::cmp::Reverse(a.span), a.span)
+            })
         })
-        .map(|a| a.span)
+        .max()
+        .map(|(_, _, span)| span)
 }
 
 fn first_action(doc: &TrustPolicy) -> Option<Span> {
