@@ -196,8 +196,8 @@ pub struct Controller {
     revisions: Vec<(Version, Required)>,
     /// Every condition set any published policy put on a statement.
     known_shapes: Vec<Shape>,
-    /// For each action, the intervals of the default policy that hold it.
-    history: BTreeMap<String, Vec<(Version, Option<Version>)>>,
+    /// For each action, the intervals of each compared variant that hold it.
+    history: BTreeMap<String, Vec<Vec<(Version, Option<Version>)>>>,
     /// For each conditioned statement of the default policy, the intervals that hold it.
     statement_history: Vec<(Shape, Vec<String>, Vec<(Version, Option<Version>)>)>,
     /// Chart version → app version, and the newest chart's app version.
@@ -285,10 +285,26 @@ impl Controller {
         let main = ["default", "full", "minimal"]
             .into_iter()
             .find(|v| data.action_history.contains_key(*v))?;
-        let history = data.action_history[main]
-            .iter()
-            .map(|(a, iv)| (a.clone(), versions(iv)))
-            .collect();
+        // An action is required once every variant compared has it: the latest of their
+        // "since"s.
+        let compared: Vec<&str> = if data.action_history.contains_key("default") {
+            vec!["default"]
+        } else {
+            data.action_history
+                .keys()
+                .map(String::as_str)
+                .filter(|v| main_variant(v))
+                .collect()
+        };
+        let mut history: BTreeMap<String, Vec<Vec<(Version, Option<Version>)>>> = BTreeMap::new();
+        for variant in compared {
+            for (action, intervals) in &data.action_history[variant] {
+                history
+                    .entry(action.clone())
+                    .or_default()
+                    .push(versions(intervals));
+            }
+        }
         let statement_history = data
             .conditioned_statement_history
             .get(main)
@@ -369,7 +385,12 @@ impl Controller {
 
     /// The release that introduced `action` into the line `v` runs.
     fn action_since(&self, action: &str, v: Version) -> Option<Version> {
-        since_in(self.history.get(action)?, v)
+        self.history
+            .get(action)?
+            .iter()
+            .map(|intervals| since_in(intervals, v))
+            .max()
+            .flatten()
     }
 
     fn statement_since(&self, sh: &Shape, actions: &[String], v: Version) -> Option<Version> {
