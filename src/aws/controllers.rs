@@ -689,3 +689,121 @@ pub fn flag_fixed_in(flag: &str, module: Version, v: Version) -> Option<Version>
         fits.then_some(*since)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allow(actions: &[&str]) -> PolicyStatement {
+        PolicyStatement {
+            allow: true,
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            conditions: Vec::new(),
+        }
+    }
+
+    fn external_dns() -> &'static Controller {
+        by_chart("external-dns").expect("external-dns data is embedded")
+    }
+
+    #[test]
+    fn versions_are_exact_releases_only() {
+        assert_eq!(Version::parse("v2.13.0"), Some(Version(2, 13, 0)));
+        assert_eq!(Version::parse("1.4.8"), Some(Version(1, 4, 8)));
+        assert_eq!(Version::parse("~> 1.4"), None);
+        assert_eq!(Version::parse("1.4"), None);
+        assert_eq!(Version::parse("v2.8.1-eksbuild.1"), None);
+        assert_eq!(Version::parse("latest"), None);
+    }
+
+    #[test]
+    fn every_controller_and_chart_table_loads() {
+        let names: Vec<&str> = controllers().iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), CONTROLLERS.len(), "{names:?}");
+        let lbc = by_chart("aws-load-balancer-controller").unwrap();
+        assert_eq!(
+            lbc.app_version_of_chart(Version(1, 4, 8)),
+            Some(Version(2, 4, 7))
+        );
+        assert_eq!(
+            lbc.app_version_of_chart(Version(1, 4, 7)),
+            Some(Version(2, 4, 6))
+        );
+    }
+
+    #[test]
+    fn a_missing_action_is_named_with_the_release_that_added_it() {
+        let policy = [allow(&[
+            "route53:ChangeResourceRecordSets",
+            "route53:ListHostedZones",
+            "route53:ListResourceRecordSets",
+            "route53:ListTagsForResource",
+        ])];
+        let missing = external_dns().compare(Version(0, 18, 0), &policy).unwrap();
+        assert_eq!(
+            missing,
+            vec![Missing {
+                action: "route53:ListTagsForResources".to_string(),
+                condition: None,
+                since: Some(Version(0, 17, 0)),
+            }]
+        );
+        // The release before needed nothing more.
+        assert_eq!(
+            external_dns().compare(Version(0, 16, 1), &policy),
+            Some(Vec::new())
+        );
+    }
+
+    #[test]
+    fn wildcards_cover_the_actions_they_match() {
+        let c = external_dns();
+        assert_eq!(
+            c.compare(Version(0, 20, 0), &[allow(&["route53:*"])]),
+            Some(Vec::new())
+        );
+        assert_eq!(
+            c.compare(Version(0, 20, 0), &[allow(&["*"])]),
+            Some(Vec::new())
+        );
+        let listed = [allow(&[
+            "route53:ChangeResourceRecordSets",
+            "route53:List*",
+        ])];
+        assert_eq!(c.compare(Version(0, 20, 0), &listed), Some(Vec::new()));
+    }
+
+    #[test]
+    fn deny_and_unknown_conditions_make_the_comparison_unknown() {
+        let c = external_dns();
+        let mut deny = allow(&["route53:ListHostedZones"]);
+        deny.allow = false;
+        assert_eq!(c.compare(Version(0, 20, 0), &[deny]), None);
+        let mut conditioned = allow(&["route53:ListHostedZones"]);
+        conditioned.conditions.push(PolicyCondition {
+            operator: "StringEquals".to_string(),
+            key: "aws:RequestedRegion".to_string(),
+            values: vec!["eu-west-1".to_string()],
+        });
+        assert_eq!(c.compare(Version(0, 20, 0), &[conditioned]), None);
+    }
+
+    #[test]
+    fn no_data_before_the_first_release() {
+        assert_eq!(
+            external_dns().compare(Version(0, 3, 0), &[allow(&["*"])]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_module_flag_is_fixed_in_the_release_that_caught_up() {
+        let flag = "attach_load_balancer_controller_policy";
+        // Listener attributes (v2.9.0) reached the module in 5.46.0.
+        assert_eq!(
+            flag_fixed_in(flag, Version(5, 30, 0), Version(2, 9, 0)),
+            Some(Version(5, 46, 0))
+        );
+        assert!(flag_policy(flag, Version(99, 0, 0)).is_none());
+    }
+}

@@ -414,3 +414,91 @@ fn role_label(role: &Role) -> String {
         _ => role.address.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::tester::{OIDC_PROVIDER_TF, Tester, irsa_role};
+
+    const POLICY: &str = r#"resource "aws_iam_policy" "external_dns" {
+  name = "web-prod-external-dns"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["route53:ChangeResourceRecordSets", "route53:ListHostedZones", "route53:ListResourceRecordSets", "route53:ListTagsForResource"]
+      Resource = "*"
+    }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "external_dns" {
+  role       = aws_iam_role.web_prod_external_dns.name
+  policy_arn = aws_iam_policy.external_dns.arn
+}
+"#;
+
+    fn release(version: Option<&str>) -> String {
+        let version = version
+            .map(|v| format!("  version    = \"{v}\"\n"))
+            .unwrap_or_default();
+        format!(
+            r#"resource "helm_release" "external_dns" {{
+  name       = "external-dns"
+  repository = "https://kubernetes-sigs.github.io/external-dns/"
+  chart      = "external-dns"
+{version}  namespace  = "external-dns"
+
+  set {{
+    name  = "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn"
+    value = aws_iam_role.web_prod_external_dns.arn
+  }}
+}}
+"#
+        )
+    }
+
+    fn project(version: Option<&str>) -> Tester {
+        Tester::new(&RULE)
+            .file("infra/eks.tf", OIDC_PROVIDER_TF)
+            .file(
+                "infra/iam.tf",
+                &irsa_role("web-prod-external-dns", "external-dns", "external-dns"),
+            )
+            .file("infra/policy.tf", POLICY)
+            .file("infra/helm.tf", &release(version))
+    }
+
+    #[test]
+    fn a_pinned_chart_newer_than_the_policy_is_reported() {
+        let tester = project(Some("1.18.0"));
+        assert_eq!(tester.findings().len(), 1);
+        insta::assert_snapshot!(tester.rendered());
+    }
+
+    #[test]
+    fn an_unpinned_chart_is_compared_with_the_newest_release() {
+        let findings = project(None).findings();
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0].message.contains("the chart is not pinned"),
+            "{}",
+            findings[0].message
+        );
+    }
+
+    #[test]
+    fn silent_for_a_release_the_policy_fits_or_an_unknown_version() {
+        project(Some("1.16.1")).assert_none();
+        project(Some("~> 1.18")).assert_none();
+    }
+
+    #[test]
+    fn explain_lists_every_controller_and_the_data_date() {
+        let summary = data_summary();
+        for c in controllers::controllers() {
+            assert!(summary.contains(c.name), "{summary}");
+        }
+        assert!(summary.contains("2026-08-22"), "{summary}");
+    }
+}
