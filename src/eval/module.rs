@@ -613,6 +613,11 @@ impl<'a> Module<'a> {
     }
 
     /// Names of the module calls, in file and position order.
+    /// The block of a module call, and its file.
+    pub fn module_call(&self, name: &str) -> Option<(FileId, &'a Block)> {
+        self.module_calls.get(name).copied()
+    }
+
     pub fn module_call_names(&self) -> Vec<&'a str> {
         let mut calls: Vec<(&'a str, FileId, usize)> = self
             .module_calls

@@ -459,5 +459,7 @@ pub enum AttachedPolicy {
         flag: Spanned<String>,
         module_version: Option<String>,
     },
+    /// Nothing: a module builds the role without a policy of its own.
+    None,
     Unknown,
 }

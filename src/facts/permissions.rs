@@ -10,6 +10,7 @@ use super::policy::PolicyReader;
 use super::{AttachedPolicy, Facts, RolePolicy, Spanned};
 use crate::eval::module::{InstanceKey, Module, Resource, Scope};
 use crate::eval::value::{Str, Value};
+use crate::source::Span;
 
 /// Every policy attachment of one module (not of the modules it calls).
 pub fn extract(m: &Module<'_>, unit: &str, facts: &mut Facts) {
@@ -22,16 +23,19 @@ pub fn extract(m: &Module<'_>, unit: &str, facts: &mut Facts) {
         }
         return;
     }
+    for name in m.module_call_names() {
+        module_policy_arns(m, name, unit, facts);
+    }
     for res in m.resources_of("aws_iam_role_policy_attachment", false) {
         attachments(m, res, unit, "role", facts, |m, scope| {
             let a = res.block.body.get_attribute("policy_arn")?;
-            Some(policy_by_arn(m, res, &a.value, scope))
+            Some(policy_by_arn(m, res.file, &a.value, scope))
         });
     }
     for res in m.resources_of("aws_iam_policy_attachment", false) {
         attachments(m, res, unit, "roles", facts, |m, scope| {
             let a = res.block.body.get_attribute("policy_arn")?;
-            Some(policy_by_arn(m, res, &a.value, scope))
+            Some(policy_by_arn(m, res.file, &a.value, scope))
         });
     }
     for res in m.resources_of("aws_iam_role_policy", false) {
@@ -54,29 +58,26 @@ pub fn extract(m: &Module<'_>, unit: &str, facts: &mut Facts) {
 /// with, when it is the only policy the module attaches.
 fn module_flag(m: &Module<'_>) -> Option<AttachedPolicy> {
     let (source, version) = m.registry_call.as_ref()?;
-    if !source.contains("terraform-aws-modules/iam/aws")
-        || !source.contains("iam-role-for-service-accounts")
-    {
+    if !is_iam_role_module(source) {
         return None;
     }
     let mut on = Vec::new();
     for input in m.input_names() {
-        let value = m.variable(input).ok()?;
         if input.starts_with("attach_") && input.ends_with("_policy") {
-            match value {
+            match m.variable(input).ok()? {
                 Value::Bool(true) => on.push(input),
                 Value::Bool(false) | Value::Null => {}
                 _ => return None,
             }
-        } else if input == "role_policy_arns" || input == "policies" {
-            match value {
-                Value::Null => {}
-                Value::Map(map) if map.is_empty() => {}
-                _ => return None,
-            }
+        } else if input.contains("polic") && !CALLER_READS.contains(&input) {
+            // Inline policies, policy statements: not read.
+            return None;
         }
     }
-    let [flag] = on.as_slice() else { return None };
+    let [flag] = on.as_slice() else {
+        // No flag: the policies are the caller's `role_policy_arns` (read there).
+        return on.is_empty().then_some(AttachedPolicy::None);
+    };
     let span = m.input_span(flag)?;
     let exact = version
         .as_deref()
@@ -85,6 +86,92 @@ fn module_flag(m: &Module<'_>) -> Option<AttachedPolicy> {
         flag: Spanned::new(flag.to_string(), span),
         module_version: exact.map(str::to_string),
     })
+}
+
+/// Inputs of the IAM role modules that hold no policy, or whose policies the caller's side
+/// reads (`role_policy_arns`, v6 `policies`).
+const CALLER_READS: &[&str] = &[
+    "role_policy_arns",
+    "policies",
+    "number_of_role_policy_arns",
+    "role_permissions_boundary_arn",
+    "permissions_boundary",
+    "policy_name_prefix",
+    "policy_name",
+    "policy_path",
+    "policy_description",
+    "force_detach_policies",
+];
+
+/// terraform-aws-modules/iam's IRSA role modules, whose models irsa-lint has.
+fn is_iam_role_module(source: &str) -> bool {
+    source.contains("terraform-aws-modules/iam/aws//modules/")
+        && [
+            "iam-role-for-service-accounts",
+            "iam-assumable-role-with-oidc",
+            "iam-role",
+        ]
+        .iter()
+        .any(|m| source.contains(m))
+}
+
+/// The policies a call of an IAM role module attaches by ARN (`role_policy_arns`, v6
+/// `policies`), attached to the roles of its instances.
+fn module_policy_arns<'a>(m: &Module<'a>, name: &str, unit: &str, facts: &mut Facts) {
+    let Some((file, block)) = m.module_call(name) else {
+        return;
+    };
+    let source = block
+        .body
+        .get_attribute("source")
+        .and_then(|a| m.eval_in(file, &a.value, &Scope::default()).ok())
+        .and_then(|v| v.as_known_str().map(str::to_string));
+    if !source.as_deref().is_some_and(is_iam_role_module) {
+        return;
+    }
+    let Some(instances) = m.module_instances(name) else {
+        return;
+    };
+    let span = m.user_span(
+        Span::new(file, crate::eval::module::block_range(block)),
+        None,
+    );
+    for attr in ["role_policy_arns", "policies"] {
+        let Some(a) = block.body.get_attribute(attr) else {
+            continue;
+        };
+        let elements: Option<Vec<&Expression>> = match &a.value {
+            Expression::Array(items) => Some(items.iter().collect()),
+            Expression::Object(o) => Some(o.iter().map(|(_, v)| v.expr()).collect()),
+            _ => None,
+        };
+        let policies: Vec<AttachedPolicy> = match elements {
+            Some(elements) => elements
+                .into_iter()
+                .map(|e| policy_by_arn(m, file, e, &Scope::default()))
+                .collect(),
+            None => vec![AttachedPolicy::Unknown],
+        };
+        for (_, child) in instances.iter() {
+            for res in child.resources_of("aws_iam_role", false) {
+                let Some(roles) = child.instances(res) else {
+                    continue;
+                };
+                for (key, scope) in roles {
+                    let address = format!("{}{}{}", child.address, res.address(), key.suffix());
+                    let role = child.role_name(res, &scope, &address).ok();
+                    for policy in &policies {
+                        facts.role_policies.push(RolePolicy {
+                            unit: unit.to_string(),
+                            role: role.clone(),
+                            policy: policy.clone(),
+                            span,
+                        });
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Every instance of a role, with the policy given.
@@ -166,16 +253,16 @@ fn attachments<'a>(
 /// managed policy).
 fn policy_by_arn<'a>(
     m: &Module<'a>,
-    res: &Resource<'a>,
+    file: crate::source::FileId,
     expr: &'a Expression,
     scope: &Scope,
 ) -> AttachedPolicy {
     if let Some(p) = policy_resource(m, expr, scope) {
         return p;
     }
-    match m.eval_in(res.file, expr, scope) {
+    match m.eval_in(file, expr, scope) {
         Ok(Value::String(s)) if !s.has_unknown() => {
-            let span = m.user_span(super::policy::expr_span(res.file, expr), s.origin);
+            let span = m.user_span(super::policy::expr_span(file, expr), s.origin);
             AttachedPolicy::Managed(Spanned::new(s, span))
         }
         _ => AttachedPolicy::Unknown,
