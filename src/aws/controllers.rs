@@ -89,7 +89,7 @@ struct Data {
     variants: BTreeMap<String, Variant>,
     revisions: Vec<Revision>,
     documents: BTreeMap<String, Document>,
-    action_history: BTreeMap<String, BTreeMap<String, Vec<(String, Option<String>)>>>,
+    action_history: BTreeMap<String, BTreeMap<String, RawIntervals>>,
     conditioned_statement_history: BTreeMap<String, Vec<StatementHistory>>,
 }
 
@@ -137,7 +137,7 @@ struct DataCondition {
 #[derive(Debug, Deserialize)]
 struct StatementHistory {
     statement: DataStatement,
-    present: Vec<(String, Option<String>)>,
+    present: RawIntervals,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +156,12 @@ struct ChartRow {
     chart_version: String,
     app_version: String,
 }
+
+/// Release intervals `[since, removed_in)` as the data writes them.
+type RawIntervals = Vec<(String, Option<String>)>;
+
+/// Release intervals `[since, removed_in)`.
+type Intervals = Vec<(Version, Option<Version>)>;
 
 /// A condition as compared: operator and key lowercased, values as a set.
 type Shape = BTreeSet<(String, String, BTreeSet<String>)>;
@@ -197,9 +203,9 @@ pub struct Controller {
     /// Every condition set any published policy put on a statement.
     known_shapes: Vec<Shape>,
     /// For each action, the intervals of each compared variant that hold it.
-    history: BTreeMap<String, Vec<Vec<(Version, Option<Version>)>>>,
+    history: BTreeMap<String, Vec<Intervals>>,
     /// For each conditioned statement of the default policy, the intervals that hold it.
-    statement_history: Vec<(Shape, Vec<String>, Vec<(Version, Option<Version>)>)>,
+    statement_history: Vec<(Shape, Vec<String>, Intervals)>,
     /// Chart version → app version, and the newest chart's app version.
     charts: BTreeMap<Version, Version>,
     newest_chart_app: Option<Version>,
@@ -296,7 +302,7 @@ impl Controller {
                 .filter(|v| main_variant(v))
                 .collect()
         };
-        let mut history: BTreeMap<String, Vec<Vec<(Version, Option<Version>)>>> = BTreeMap::new();
+        let mut history: BTreeMap<String, Vec<Intervals>> = BTreeMap::new();
         for variant in compared {
             for (action, intervals) in &data.action_history[variant] {
                 history
