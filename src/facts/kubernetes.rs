@@ -206,7 +206,23 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             None if values.unknown => Some(Spanned::new(None, label)),
             None => None,
         };
+        // With `serviceAccount.create=false` the chart runs as a ServiceAccount made elsewhere.
+        let sa_path = |leaf: &str| {
+            let mut p = split_key(service_account_key);
+            p.push(leaf.to_string());
+            p
+        };
+        let existing_service_account = match values.get(&sa_path("create")).map(Value::truthy) {
+            Some(Some(false)) => values
+                .get(&sa_path("name"))
+                .and_then(Value::as_known_str)
+                .filter(|n| !n.is_empty())
+                .map(|n| (namespace.value.clone(), n.to_string())),
+            _ => None,
+        };
         facts.helm_releases.push(HelmRelease {
+            unit: unit.to_string(),
+            existing_service_account,
             local_chart: local.is_some(),
             chart_version,
             image_tag,

@@ -421,6 +421,11 @@ pub struct HelmRelease {
     pub namespace: String,
     /// Values that set an IRSA annotation, by dotted key path as written.
     pub annotation_settings: Vec<Spanned<String>>,
+    /// The root module (one `terraform apply`) it belongs to.
+    pub unit: String,
+    /// The namespace and name of the ServiceAccount made elsewhere that the chart runs as
+    /// (`serviceAccount.create=false`), when known.
+    pub existing_service_account: Option<(String, String)>,
     /// The chart comes from the repository itself (a path), not a chart repository.
     pub local_chart: bool,
     /// The `version` argument: `None` when absent (the newest chart is installed), the text

@@ -144,7 +144,16 @@ fn describe(m: &Missing) -> String {
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     let facts = ctx.facts;
     let mut by_span: HashMap<Span, Vec<SaId>> = HashMap::new();
+    let mut by_name: HashMap<(&str, &str, &str), Vec<SaId>> = HashMap::new();
     for (id, sa) in facts.service_accounts_with_ids() {
+        by_name
+            .entry((
+                sa.unit.as_str(),
+                sa.namespace.value.as_str(),
+                sa.name.value.as_str(),
+            ))
+            .or_default()
+            .push(id);
         if sa.origin == Origin::Terraform {
             by_span.entry(sa.span).or_default().push(id);
         }
@@ -161,7 +170,14 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         let Some(mut deployed) = from_helm_release(release) else {
             continue;
         };
-        deployed.service_accounts = by_span.get(&release.span).cloned().unwrap_or_default();
+        deployed.service_accounts = match &release.existing_service_account {
+            // The ServiceAccount the same `terraform apply` makes.
+            Some((namespace, name)) => by_name
+                .get(&(release.unit.as_str(), namespace.as_str(), name.as_str()))
+                .cloned()
+                .unwrap_or_default(),
+            None => by_span.get(&release.span).cloned().unwrap_or_default(),
+        };
         for &sa in &deployed.service_accounts {
             let Some(link) = ctx.link_of(sa) else {
                 continue;
