@@ -8,7 +8,7 @@
 //! used), and the version is known or the chart unpinned. An AWS managed policy made for the
 //! controller is current by definition.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::aws::controllers::{
     self, Controller, Missing, PolicyCondition, PolicyStatement, Version,
@@ -20,9 +20,8 @@ use crate::facts::{
     TrustPolicy,
 };
 use crate::link::LintContext;
-use crate::source::Span;
-
 use crate::rules::RuleMeta;
+use crate::source::Span;
 
 pub const RULE: RuleMeta = RuleMeta {
     id: "IRSA030",
@@ -159,11 +158,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         }
     }
     let mut policies: HashMap<(&str, &Str), Vec<&RolePolicy>> = HashMap::new();
-    let mut opaque_units: Vec<&str> = Vec::new();
+    let mut opaque_units: HashSet<&str> = HashSet::new();
     for p in &facts.role_policies {
         match &p.role {
             Some(role) => policies.entry((&p.unit, role)).or_default().push(p),
-            None => opaque_units.push(&p.unit),
+            None => {
+                opaque_units.insert(&p.unit);
+            }
         }
     }
     for release in &facts.helm_releases {
