@@ -380,6 +380,12 @@ impl App<'_> {
             namespace: namespace.to_string(),
             annotation_settings: annotation_settings(values),
             annotation_keys,
+            unit: self.file.unit.clone(),
+            existing_service_account: None,
+            local_chart: false,
+            // `targetRevision` is not read for IRSA030 yet: a version not known.
+            chart_version: Some(Spanned::new(None, self.value_span(&["metadata", "name"]))),
+            image_tag: None,
             when: Vec::new(),
         }
     }

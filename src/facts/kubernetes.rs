@@ -198,6 +198,11 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
                 namespace: namespace.value.clone(),
                 annotation_settings: annotation_settings(&values),
                 annotation_keys: None,
+                unit: unit.to_string(),
+                existing_service_account: None,
+                local_chart: true,
+                chart_version: None,
+                image_tag: None,
             });
             for mut sa in found.1 {
                 sa.when = m.gates_of(res);
@@ -237,7 +242,45 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             }
         };
         let annotation_settings = annotation_settings(&values);
+        let chart_version = res.block.body.get_attribute("version").map(|a| {
+            let v = m.eval_in(res.file, &a.value, &scope).ok();
+            let text = v.as_ref().and_then(Value::as_known_str).map(str::to_string);
+            Spanned::new(text, m.user_span(expr_span(res.file, &a.value), None))
+        });
+        let tag_path = ["image".to_string(), "tag".to_string()];
+        let image_tag = match values.get(&tag_path) {
+            Some(v) => Some(Spanned::new(
+                v.as_known_str().map(str::to_string),
+                values
+                    .spans
+                    .get(tag_path.as_slice())
+                    .copied()
+                    .unwrap_or(label),
+            )),
+            // Values irsa-lint cannot read may set the tag.
+            None if values.unknown => Some(Spanned::new(None, label)),
+            None => None,
+        };
+        // With `serviceAccount.create=false` the chart runs as a ServiceAccount made elsewhere.
+        let sa_path = |leaf: &str| {
+            let mut p = split_key(service_account_key);
+            p.push(leaf.to_string());
+            p
+        };
+        let existing_service_account = match values.get(&sa_path("create")).map(Value::truthy) {
+            Some(Some(false)) => values
+                .get(&sa_path("name"))
+                .and_then(Value::as_known_str)
+                .filter(|n| !n.is_empty())
+                .map(|n| (namespace.value.clone(), n.to_string())),
+            _ => None,
+        };
         facts.helm_releases.push(HelmRelease {
+            unit: unit.to_string(),
+            existing_service_account,
+            local_chart: local.is_some(),
+            chart_version,
+            image_tag,
             declared_by: "helm_release",
             when: m.gates_of(res),
             address: address.clone(),

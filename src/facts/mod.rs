@@ -17,6 +17,7 @@ pub mod kubernetes;
 pub mod kustomize;
 pub mod local_chart;
 pub mod manifests;
+pub mod permissions;
 pub mod policy;
 pub mod rendered;
 pub mod terraform;
@@ -54,6 +55,8 @@ pub struct Facts {
     pub release_objects: Vec<flux::ReleaseObject>,
     /// Flux chart sources (`OCIRepository`, `HelmChart`), for a HelmRelease's `chartRef`.
     pub chart_sources: Vec<flux::ChartSource>,
+    /// Permission policies attached to roles (and attachments whose role is unknown).
+    pub role_policies: Vec<RolePolicy>,
     /// ServiceAccounts with a role whose name or namespace is known only once rendered:
     /// not linked, but shown (`graph`) and counted as not checkable.
     pub unresolved_service_accounts: Vec<UnresolvedServiceAccount>,
@@ -151,6 +154,7 @@ impl Facts {
         self.config_data.extend(other.config_data);
         self.release_objects.extend(other.release_objects);
         self.chart_sources.extend(other.chart_sources);
+        self.role_policies.extend(other.role_policies);
         self.unresolved_service_accounts
             .extend(other.unresolved_service_accounts);
         self.parse_errors.extend(other.parse_errors);
@@ -505,6 +509,18 @@ pub struct HelmRelease {
     /// may make at the release's chart version (`rbac.serviceAccount.annotations`); `None`
     /// when irsa-lint does not know them all.
     pub annotation_keys: Option<Vec<String>>,
+    /// The root module (one `terraform apply`) it belongs to.
+    pub unit: String,
+    /// The namespace and name of the ServiceAccount made elsewhere that the chart runs as
+    /// (`serviceAccount.create=false`), when known.
+    pub existing_service_account: Option<(String, String)>,
+    /// The chart comes from the repository itself (a path), not a chart repository.
+    pub local_chart: bool,
+    /// The `version` argument: `None` when absent (the newest chart is installed), the text
+    /// when known, spanned at the argument.
+    pub chart_version: Option<Spanned<Option<String>>>,
+    /// The `image.tag` value, when the release sets it.
+    pub image_tag: Option<Spanned<Option<String>>>,
     /// The flags that must be on for it to exist (see [`Role::when`]).
     pub when: Vec<String>,
 }
@@ -541,4 +557,36 @@ pub struct DataValue {
     /// What Flux's post-build substitution changed in the text at `yaml_at` (whose value is
     /// the substituted text): read the value, and map its positions back through these.
     pub edits: Vec<crate::text::envsubst::Edit>,
+}
+
+/// A permission policy that reaches a role, or may reach any role of its unit.
+#[derive(Debug, Clone)]
+pub struct RolePolicy {
+    /// The root module (one `terraform apply`) the attachment belongs to.
+    pub unit: String,
+    /// The role's name as the attachment evaluates it (`aws_iam_role.x.name`); `None` when
+    /// it cannot be told: the policy may then reach any role of the unit.
+    pub role: Option<Str>,
+    pub policy: AttachedPolicy,
+    /// The attachment (or the role that carries the policy itself).
+    pub span: Span,
+}
+
+/// What an attachment attaches.
+#[derive(Debug, Clone)]
+pub enum AttachedPolicy {
+    /// A policy document read into statements (`aws_iam_policy`, `aws_iam_role_policy`).
+    Document(TrustPolicy),
+    /// A policy known only by its ARN (an AWS managed policy).
+    Managed(Spanned<Str>),
+    /// The one policy a terraform-aws-modules/iam role module attaches for an
+    /// `attach_*_policy` flag, spanned at the flag, at the module version the caller pins
+    /// (`None` when it is a constraint or not written).
+    ModuleFlag {
+        flag: Spanned<String>,
+        module_version: Option<String>,
+    },
+    /// Nothing: a module builds the role without a policy of its own.
+    None,
+    Unknown,
 }

@@ -1080,6 +1080,12 @@ impl Resolver<'_> {
                 }
                 _ => None,
             },
+            unit: r.unit.clone(),
+            existing_service_account: None,
+            local_chart: matches!(chart, Chart::Local(..)),
+            // The chart version is not read for IRSA030 yet: a version not known.
+            chart_version: Some(Spanned::new(None, label)),
+            image_tag: None,
             when: Vec::new(),
         });
     }
