@@ -227,6 +227,10 @@ pub fn explain(args: ExplainArgs) -> u8 {
     } else {
         print(&format!("{doc}\n"));
     }
+    // The controller data is part of IRSA030's documentation: which releases it knows.
+    if rule.meta.id == rules::irsa030_controller_policy_outdated::RULE.id {
+        print(&rules::irsa030_controller_policy_outdated::data_summary());
+    }
     SUCCESS
 }
 

@@ -4,6 +4,7 @@
 //! which `sub` values a ServiceAccount token can carry (`subject`).
 
 pub mod arn;
+pub mod controllers;
 pub mod eks;
 pub mod policy;
 pub mod subject;

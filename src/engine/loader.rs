@@ -96,6 +96,18 @@ impl FileLoader for Loader {
         root
     }
 
+    fn files_in(&self, dir: &Path) -> Option<Vec<PathBuf>> {
+        let dir = self.resolve(dir)?;
+        let mut found: Vec<PathBuf> = self
+            .known()
+            .keys()
+            .filter(|p| p.parent() == Some(dir.as_path()))
+            .cloned()
+            .collect();
+        found.sort();
+        Some(found)
+    }
+
     fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
         let resolved = self.resolve(path)?;
         if let Some((id, text)) = self.known().get(&resolved) {

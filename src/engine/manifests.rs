@@ -1,6 +1,7 @@
 //! Manifest facts: each YAML/JSON file read on its own (in parallel, cached per text), then
-//! kustomize views and Argo CD Applications decide which objects reach the cluster, and
-//! how.
+//! kustomize views, Argo CD Applications and Flux Kustomizations decide which objects reach
+//! the cluster, and how. Flux Kustomizations are rendered later (`crate::facts::flux::render`),
+//! once the ConfigMaps Terraform writes are known; here they only claim their files.
 
 use std::collections::HashSet;
 
@@ -9,10 +10,29 @@ use rayon::prelude::*;
 use super::guard::guarded;
 use super::{Cache, InputFile, unit_of};
 use crate::discover::{self, FileKind};
-use crate::facts::Facts;
+use crate::eval::FileLoader;
 use crate::facts::eksctl::extract_cluster_config;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
+use crate::facts::{Facts, flux};
 use crate::source::{FileId, SourceMap};
+
+/// The YAML files, for the renderers that read files by path.
+pub(super) fn yaml_files(files: &[InputFile]) -> Vec<(FileId, std::path::PathBuf)> {
+    files
+        .iter()
+        .filter(|f| f.kind == FileKind::Yaml)
+        .map(|f| (f.id, f.path.clone()))
+        .collect()
+}
+
+/// Drop the objects of a file or view another renderer deploys; its ConfigMaps stay, as
+/// objects references may name.
+fn drop_objects(facts: &mut Facts) {
+    facts.service_accounts.clear();
+    facts.workloads.clear();
+    facts.release_objects.clear();
+    facts.unresolved_service_accounts.clear();
+}
 
 /// What the manifest files say before Terraform's renderings are known: each file on its
 /// own, and the kustomize views.
@@ -54,8 +74,7 @@ pub(super) fn read(
                 None => extract(),
             };
             if rendered.owned.contains(id) {
-                facts.service_accounts.clear();
-                facts.workloads.clear();
+                drop_objects(&mut facts);
             }
             Some((*id, facts))
         })
@@ -63,46 +82,45 @@ pub(super) fn read(
     ManifestFiles { per_file, rendered }
 }
 
-/// The facts of every manifest file, as kustomize and Argo CD render them. A template that
-/// Terraform renders (`templatefile()`) counts only as Terraform renders it: its own facts,
-/// and the Applications it holds as written, are left out.
+/// The facts of every manifest file, as kustomize and Argo CD render them, without the files
+/// Flux Kustomizations deploy; and the Flux Kustomizations to render (once the ConfigMaps
+/// Terraform writes are known). A template that Terraform renders (`templatefile()`) counts
+/// only as Terraform renders it: its own facts, and the Applications it holds as written, are
+/// left out.
+/// `loader` reads the files of a chart folder that are not manifests (`_helpers.tpl`).
 pub(super) fn facts(
     sources: &SourceMap,
     files: &[InputFile],
     read: ManifestFiles,
     rendered_by_terraform: &HashSet<FileId>,
-) -> Facts {
+    loader: &dyn FileLoader,
+) -> (Facts, flux::Plan) {
     let yaml_files: Vec<(FileId, std::path::PathBuf)> = yaml_files(files)
         .into_iter()
         .filter(|(id, _)| !rendered_by_terraform.contains(id))
         .collect();
-    // Argo CD Applications decide where folders and charts land.
-    let applications = crate::facts::argo::render(sources, &yaml_files, &read.rendered.views);
+    // Argo CD Applications decide where folders and charts land, Flux Kustomizations where
+    // folders land.
+    let applications =
+        crate::facts::argo::render(sources, &yaml_files, &read.rendered.views, loader);
+    let plan = flux::plan(sources, &yaml_files, &read.rendered.views);
     let mut facts = applications.facts;
-    for (dir, view) in read.rendered.views {
-        if !applications.claimed_views.contains(&dir) {
-            facts.extend(view);
+    for (dir, mut view) in read.rendered.views {
+        if applications.claimed_views.contains(&dir) || plan.claimed_views.contains(&dir) {
+            drop_objects(&mut view);
         }
+        facts.extend(view);
     }
     for (id, mut f) in read.per_file {
         if rendered_by_terraform.contains(&id) {
             continue;
         }
-        if applications.owned.contains(&id) {
-            f.service_accounts.clear();
-            f.workloads.clear();
+        if applications.owned.contains(&id) || plan.owned.contains(&id) {
+            drop_objects(&mut f);
         }
         facts.extend(f);
     }
-    facts
-}
-
-fn yaml_files(files: &[InputFile]) -> Vec<(FileId, std::path::PathBuf)> {
-    files
-        .iter()
-        .filter(|f| f.kind == FileKind::Yaml)
-        .map(|f| (f.id, f.path.clone()))
-        .collect()
+    (facts, plan)
 }
 
 /// What one manifest file says on its own, before kustomize and Argo CD views are applied.
@@ -124,6 +142,14 @@ mod tests {
 
     use super::*;
 
+    struct NoFiles;
+
+    impl FileLoader for NoFiles {
+        fn load(&self, _path: &std::path::Path) -> Option<(FileId, std::sync::Arc<str>)> {
+            None
+        }
+    }
+
     fn yaml_facts(text: &str) -> Facts {
         let mut sources = SourceMap::default();
         let path = PathBuf::from("cluster/cluster.yaml");
@@ -135,7 +161,7 @@ mod tests {
         };
         let files = [file];
         let read = read(&sources, &files, None);
-        facts(&sources, &files, read, &HashSet::new())
+        facts(&sources, &files, read, &HashSet::new(), &NoFiles).0
     }
 
     const CLUSTER_CONFIG: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\

@@ -308,13 +308,21 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     );
     let rendered_by_terraform: HashSet<FileId> =
         terraform.rendered_templates.iter().copied().collect();
-    facts.extend(manifests::facts(
+    let (manifests, flux_plan) = manifests::facts(
         &sources,
         &files,
         manifest_files,
         &rendered_by_terraform,
-    ));
+        &loader,
+    );
+    facts.extend(manifests);
     facts.extend(terraform);
+    // Flux Kustomizations substitute variables from ConfigMaps Terraform may write; Helm
+    // releases they and kustomize deploy read ConfigMaps of either.
+    let yaml_files = manifests::yaml_files(&files);
+    let flux = crate::facts::flux::render(&flux_plan, &sources, &yaml_files, &facts.config_data);
+    facts.extend(flux);
+    crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files);
     loader.register(&mut sources, shown_from);
     set_templates_apart(&sources, &mut facts);
 

@@ -31,6 +31,12 @@ pub trait FileLoader: Sync {
     fn repo_root(&self, _dir: &Path) -> Option<PathBuf> {
         None
     }
+
+    /// The scanned files directly in `dir` (a chart's `templates/`), as paths `load` takes;
+    /// `None` when the loader cannot list them.
+    fn files_in(&self, _dir: &Path) -> Option<Vec<PathBuf>> {
+        None
+    }
 }
 #[cfg(test)]
 mod tests;

@@ -132,6 +132,8 @@ pub struct Module<'a> {
     root_key: Rc<str>,
     /// The labels of the caller's module block, shown for a value a model made up itself.
     pub call_site: Option<Span>,
+    /// For a model: the `source` and literal `version` the caller wrote.
+    pub registry_call: Option<(String, Option<String>)>,
     depth: usize,
     /// The module directories from the root down to this one, to refuse a cycle.
     ancestors: Vec<PathBuf>,
@@ -285,6 +287,7 @@ impl<'a> Module<'a> {
             address,
             root_key: Rc::from(""),
             call_site,
+            registry_call: None,
             depth,
             ancestors: Vec::new(),
             instance_budget: Rc::new(Cell::new(MAX_MODULE_INSTANCES)),
@@ -615,6 +618,11 @@ impl<'a> Module<'a> {
     }
 
     /// Names of the module calls, in file and position order.
+    /// The block of a module call, and its file.
+    pub fn module_call(&self, name: &str) -> Option<(FileId, &'a Block)> {
+        self.module_calls.get(name).copied()
+    }
+
     pub fn module_call_names(&self) -> Vec<&'a str> {
         let mut calls: Vec<(&'a str, FileId, usize)> = self
             .module_calls
@@ -698,6 +706,9 @@ impl<'a> Module<'a> {
                 self.depth + 1,
             );
             child.input_spans = input_spans;
+            if !is_local_source(&source) {
+                child.registry_call = Some((source.clone(), version.clone()));
+            }
             child.root_key = self.root_key.clone();
             child.what_if = self.what_if;
             child.saw_no_instances = self.saw_no_instances.clone();
@@ -783,6 +794,11 @@ impl<'a> Module<'a> {
     }
 
     /// Where the caller wrote an input of this module instance.
+    /// The names of the inputs the caller set.
+    pub fn input_names(&self) -> impl Iterator<Item = &str> {
+        self.var_values.keys().map(String::as_str)
+    }
+
     pub fn input_span(&self, name: &str) -> Option<Span> {
         self.input_spans.get(name).copied()
     }

@@ -10,8 +10,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::charts::{self, DefaultName};
-use super::kubernetes::{ChartRelease, Values, chart_service_account, split_key, yaml_value};
-use super::{Facts, Found, Spanned};
+use super::kubernetes::{
+    ChartRelease, Values, annotation_settings, chart_service_account,
+    record_chart_service_accounts, split_key, yaml_value,
+};
+use super::{Facts, Found, HelmRelease, Spanned, local_chart};
 use crate::eval::render::Rendered;
 use crate::eval::value::Value;
 use crate::eval::workspace::normalize;
@@ -32,6 +35,7 @@ pub fn render(
     sources: &SourceMap,
     files: &[(FileId, PathBuf)],
     views: &BTreeMap<PathBuf, Facts>,
+    loader: &dyn crate::eval::FileLoader,
 ) -> Applications {
     let by_path: HashMap<PathBuf, FileId> =
         files.iter().map(|(id, p)| (normalize(p), *id)).collect();
@@ -43,6 +47,7 @@ pub fn render(
         }
         let file = AppFile {
             sources,
+            loader,
             by_path: &by_path,
             file: *id,
             text,
@@ -69,6 +74,8 @@ pub(crate) fn rendered_applications(
     let by_path = HashMap::new();
     let app_file = AppFile {
         sources: &sources,
+        // Only remote charts are followed from a rendering: no chart folder is read.
+        loader: &NoChartFiles,
         by_path: &by_path,
         file,
         text: rendered.text(),
@@ -82,9 +89,20 @@ pub(crate) fn rendered_applications(
     out.facts
 }
 
+/// The loader of a rendered Application, which follows no chart folder.
+struct NoChartFiles;
+
+impl crate::eval::FileLoader for NoChartFiles {
+    fn load(&self, _path: &Path) -> Option<(FileId, std::sync::Arc<str>)> {
+        None
+    }
+}
+
 /// A file (or a rendering) that may hold Applications.
 struct AppFile<'a> {
     sources: &'a SourceMap,
+    /// Reads a chart folder's files that are not manifests (`_helpers.tpl`).
+    loader: &'a dyn crate::eval::FileLoader,
     by_path: &'a HashMap<PathBuf, FileId>,
     file: FileId,
     text: &'a str,
@@ -209,30 +227,9 @@ impl App<'_> {
         }
     }
 
-    /// The span of the value of the YAML key path `keys` (each found after the previous one)
-    /// in this Application's document, without a trailing comment; the document's start
-    /// when it is not found.
+    /// The span of the value of the YAML key path `keys` in this Application's document.
     fn value_span(&self, keys: &[&str]) -> Span {
-        let text = self.file.text;
-        let doc = &text[self.range.clone()];
-        let mut at = 0;
-        for key in keys {
-            let pattern = format!("{key}:");
-            let found = doc[at..].match_indices(&pattern).find(|(i, _)| {
-                let start = at + i;
-                start == 0 || matches!(doc.as_bytes()[start - 1], b' ' | b'\n' | b'-')
-            });
-            match found {
-                Some((i, _)) => at += i + pattern.len(),
-                None => return Span::new(self.file.file, self.range.start..self.range.start),
-            }
-        }
-        let line_end = doc[at..].find('\n').map(|j| at + j).unwrap_or(doc.len());
-        let line = &doc[at..line_end];
-        let value = line.split(" #").next().unwrap_or(line).trim();
-        let offset = at + line.find(value).unwrap_or(0);
-        let start = self.range.start + offset;
-        Span::new(self.file.file, start..start + value.len())
+        value_span(self.file.text, self.file.file, self.range.clone(), keys)
     }
 
     fn release_name(&self, source: &serde_json::Value) -> String {
@@ -322,7 +319,19 @@ impl App<'_> {
         out: &mut Applications,
     ) {
         let release = self.release_name(source);
-        let Some(known) = charts::find(chart).filter(|_| !self.has_hole(&release)) else {
+        let repository = source.get("repoURL").and_then(|r| r.as_str());
+        let Some(known) = charts::find_in(chart, repository).filter(|_| !self.has_hole(&release))
+        else {
+            out.facts.hidden_service_accounts = true;
+            return;
+        };
+        // For a chart, `targetRevision` is its version (a constraint, or `*`).
+        let version = charts::Version::written(
+            source
+                .get("targetRevision")
+                .map(|v| v.as_str().filter(|t| !t.contains("{{"))),
+        );
+        let Some(eras) = known.eras(&version) else {
             out.facts.hidden_service_accounts = true;
             return;
         };
@@ -331,22 +340,53 @@ impl App<'_> {
         let label = self.value_span(&["metadata", "name"]);
         let namespace = Spanned::new(namespace.to_string(), ns_span);
         let unit = self.file.unit.clone();
+        out.facts.helm_releases.push(self.release_fact(
+            known.name,
+            &release,
+            &namespace.value,
+            &values,
+            Some(known.annotation_keys(eras)),
+        ));
         let chart = ChartRelease {
             chart_name: known.name,
             service_account_key: known.service_account,
-            default_name: known.default_name,
+            default_name: DefaultName::Chart(eras),
             release: &release,
             label,
             namespace,
             unit: &unit,
         };
-        match chart_service_account(&chart, &values) {
-            Found::Yes(mut sa) => {
-                sa.rendered.push(self.note());
-                out.facts.service_accounts.push(sa);
-            }
-            Found::No => {}
-            Found::Unknown => out.facts.hidden_service_accounts = true,
+        for mut sa in record_chart_service_accounts(&chart, &values, &mut out.facts) {
+            sa.rendered.push(self.note());
+            out.facts.service_accounts.push(sa);
+        }
+    }
+
+    /// The release as IRSA026 checks it: the values that set a role-arn annotation.
+    fn release_fact(
+        &self,
+        chart: &str,
+        release: &str,
+        namespace: &str,
+        values: &Values,
+        annotation_keys: Option<Vec<String>>,
+    ) -> HelmRelease {
+        HelmRelease {
+            address: format!("Application {}", self.name),
+            declared_by: "Argo CD Application",
+            span: self.value_span(&["metadata", "name"]),
+            chart: chart.to_string(),
+            release_name: release.to_string(),
+            namespace: namespace.to_string(),
+            annotation_settings: annotation_settings(values),
+            annotation_keys,
+            unit: self.file.unit.clone(),
+            existing_service_account: None,
+            local_chart: false,
+            // `targetRevision` is not read for IRSA030 yet: a version not known.
+            chart_version: Some(Spanned::new(None, self.value_span(&["metadata", "name"]))),
+            image_tag: None,
+            when: Vec::new(),
         }
     }
 
@@ -450,6 +490,12 @@ impl App<'_> {
                 w.namespace = Some(Spanned::new(namespace.to_string(), ns_span));
             }
         }
+        for r in &mut facts.release_objects {
+            if r.namespace.is_none() {
+                r.namespace = Some(Spanned::new(namespace.to_string(), ns_span));
+            }
+            r.rendered.push(self.note());
+        }
         out.facts.extend(facts);
     }
 
@@ -473,18 +519,56 @@ impl App<'_> {
             folder,
             chart_file,
         };
-        let found = local_chart_service_account(&chart, &release, namespace, &unit, |values| {
-            self.helm_values(source, Some(folder), values)
-        });
+        let found = local_chart_service_accounts(
+            &chart,
+            Some(self.file.loader),
+            self.value_span(&["metadata", "name"]),
+            &release,
+            namespace,
+            &unit,
+            |values| self.helm_values(source, Some(folder), values),
+        );
         match found {
-            Found::Yes(mut sa) => {
-                sa.rendered.push(self.note());
-                out.facts.service_accounts.push(sa);
+            Found::Yes(found) => {
+                for mut sa in found {
+                    sa.rendered.push(self.note());
+                    out.facts.service_accounts.push(sa);
+                }
             }
             Found::No => {}
             Found::Unknown => out.facts.hidden_service_accounts = true,
         }
     }
+}
+
+/// The span of the value of the YAML key path `keys` (each found after the previous one) in
+/// one document (`range`) of a file, without a trailing comment; the document's start when
+/// it is not found.
+pub(crate) fn value_span(
+    text: &str,
+    file: FileId,
+    range: std::ops::Range<usize>,
+    keys: &[&str],
+) -> Span {
+    let doc = &text[range.clone()];
+    let mut at = 0;
+    for key in keys {
+        let pattern = format!("{key}:");
+        let found = doc[at..].match_indices(&pattern).find(|(i, _)| {
+            let start = at + i;
+            start == 0 || matches!(doc.as_bytes()[start - 1], b' ' | b'\n' | b'-')
+        });
+        match found {
+            Some((i, _)) => at += i + pattern.len(),
+            None => return Span::new(file, range.start..range.start),
+        }
+    }
+    let line_end = doc[at..].find('\n').map(|j| at + j).unwrap_or(doc.len());
+    let line = &doc[at..line_end];
+    let value = line.split(" #").next().unwrap_or(line).trim();
+    let offset = at + line.find(value).unwrap_or(0);
+    let start = range.start + offset;
+    Span::new(file, start..start + value.len())
 }
 
 fn is_manifest(path: &Path) -> bool {
@@ -501,6 +585,7 @@ fn clone_objects(view: &Facts) -> Facts {
     Facts {
         service_accounts: view.service_accounts.clone(),
         workloads: view.workloads.clone(),
+        release_objects: view.release_objects.clone(),
         hidden_service_accounts: view.hidden_service_accounts,
         ..Facts::default()
     }
@@ -517,12 +602,63 @@ pub(crate) struct LocalChart<'a> {
     pub chart_file: FileId,
 }
 
+/// The one ServiceAccount of a chart folder for one release: `Unknown` when it makes several
+/// (see [`local_chart_service_accounts`]), for readers that take one.
+#[allow(dead_code)]
 pub(crate) fn local_chart_service_account(
     chart: &LocalChart<'_>,
     release: &str,
     namespace: Spanned<String>,
     unit: &str,
     extra_values: impl FnOnce(&mut Values),
+) -> Found<super::ServiceAccount> {
+    let label = Span::file_start(chart.chart_file);
+    match local_chart_service_accounts(chart, None, label, release, namespace, unit, extra_values) {
+        Found::Yes(mut found) if found.len() == 1 => Found::Yes(found.remove(0)),
+        Found::Yes(_) | Found::Unknown => Found::Unknown,
+        Found::No => Found::No,
+    }
+}
+
+/// The ServiceAccounts of a chart folder for one release: `No` when it creates none,
+/// `Unknown` when that cannot be told.
+pub(crate) fn local_chart_service_accounts(
+    chart: &LocalChart<'_>,
+    loader: Option<&dyn crate::eval::FileLoader>,
+    label: Span,
+    release: &str,
+    namespace: Spanned<String>,
+    unit: &str,
+    extra_values: impl FnOnce(&mut Values),
+) -> Found<Vec<super::ServiceAccount>> {
+    // Its templates rendered for the release; a chart they cannot be rendered for is read
+    // by the common `serviceAccount` values, as `helm create` scaffolds them.
+    let local_release = local_chart::Release {
+        name: release,
+        namespace: namespace.clone(),
+        label,
+        unit,
+    };
+    let files = local_chart::RepositoryFiles { chart, loader };
+    let values = local_chart::chart_values(&files, chart.folder, extra_values);
+    match local_chart::service_accounts(&files, chart.folder, &local_release, &values) {
+        Found::Unknown => match convention_service_account(chart, release, namespace, unit, values)
+        {
+            Found::Yes(sa) => Found::Yes(vec![sa]),
+            Found::No => Found::No,
+            Found::Unknown => Found::Unknown,
+        },
+        found => found,
+    }
+}
+
+/// The ServiceAccount of a chart whose templates read the common `serviceAccount` values.
+fn convention_service_account(
+    chart: &LocalChart<'_>,
+    release: &str,
+    namespace: Spanned<String>,
+    unit: &str,
+    values: Values,
 ) -> Found<super::ServiceAccount> {
     let LocalChart {
         sources,
@@ -547,15 +683,7 @@ pub(crate) fn local_chart_service_account(
     if !reads_convention {
         return Found::Unknown;
     }
-    let mut values = Values::default();
     let label = Span::file_start(chart_file);
-    if let Some(&id) = by_path.get(&folder.join("values.yaml")) {
-        match yaml_value(&sources.get(id).text) {
-            Some(v) => values.merge(&v, &|_| Span::file_start(id)),
-            None => values.unknown = true,
-        }
-    }
-    extra_values(&mut values);
     let chart = ChartRelease {
         chart_name: &chart_name,
         service_account_key: "serviceAccount",

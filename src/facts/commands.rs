@@ -13,9 +13,9 @@
 use crate::eval::value::{Part, Str, Value};
 use crate::source::{Span, Spanned};
 
-use super::charts;
-use super::kubernetes::{ChartRelease, Values, chart_service_account, split_key};
-use super::{Annotation, Facts, Found, ROLE_ARN_KEY, ServiceAccount};
+use super::charts::{self, DefaultName};
+use super::kubernetes::{ChartRelease, Values, record_chart_service_accounts, split_key};
+use super::{Annotation, Facts, ROLE_ARN_KEY, ServiceAccount};
 
 /// A command as Terraform runs it, where it is written, and who runs it.
 pub(crate) struct Command<'a> {
@@ -122,16 +122,23 @@ fn helm_install(command: &Command<'_>, args: &[Str], facts: &mut Facts) {
     }
     let mut positional: Vec<&Str> = Vec::new();
     let mut namespace = None;
+    let mut version = charts::Version::Latest;
+    let mut repository = None;
     let mut sets: Vec<Str> = Vec::new();
     let mut rest = args[1..].iter();
     while let Some(word) = rest.next() {
         if let Some(value) = flag(word, &["-n", "--namespace"]) {
             namespace = value.or_else(|| rest.next().cloned());
+        } else if let Some(value) = flag(word, &["--version"]) {
+            let value = value.or_else(|| rest.next().cloned());
+            version = charts::Version::written(Some(value.as_ref().and_then(|v| v.as_known())));
+        } else if let Some(value) = flag(word, &["--repo"]) {
+            repository = value.or_else(|| rest.next().cloned());
         } else if let Some(value) = flag(word, &["--set", "--set-string"]) {
             sets.extend(value.or_else(|| rest.next().cloned()));
         } else if let Some(flag) = word.as_known().filter(|w| w.starts_with('-')) {
             // Flags with a value of their own; the others (`--install`, `--wait`) stand alone.
-            const WITH_VALUE: &[&str] = &["--version", "-f", "--values", "--repo", "--timeout"];
+            const WITH_VALUE: &[&str] = &["-f", "--values", "--timeout"];
             if WITH_VALUE.contains(&flag) {
                 rest.next();
             }
@@ -145,7 +152,8 @@ fn helm_install(command: &Command<'_>, args: &[Str], facts: &mut Facts) {
     let (Some(release), Some(chart)) = (release.as_known(), chart.as_known()) else {
         return;
     };
-    let Some(known) = charts::find(chart) else {
+    let repository = repository.as_ref().and_then(|r| r.as_known());
+    let Some(known) = charts::find_in(chart, repository) else {
         if sets
             .iter()
             .any(|s| s.as_known().is_none_or(|s| s.contains("role-arn")))
@@ -175,27 +183,27 @@ fn helm_install(command: &Command<'_>, args: &[Str], facts: &mut Facts) {
         }
         None => Spanned::new("default".to_string(), command.span),
     };
+    let Some(eras) = known.eras(&version) else {
+        facts.hidden_service_accounts = true;
+        return;
+    };
     // The release is where the ServiceAccount's name comes from.
     let label = span_after(command, verb, release);
     let chart = ChartRelease {
         chart_name: known.name,
         service_account_key: known.service_account,
-        default_name: known.default_name,
+        default_name: DefaultName::Chart(eras),
         release,
         label,
         namespace,
         unit: command.unit,
     };
-    match chart_service_account(&chart, &values) {
-        Found::Yes(mut sa) => {
-            sa.rendered.push(format!(
-                "installed by `helm {verb}` in the local-exec command of {}",
-                command.resource
-            ));
-            facts.service_accounts.push(sa);
-        }
-        Found::No => {}
-        Found::Unknown => facts.hidden_service_accounts = true,
+    for mut sa in record_chart_service_accounts(&chart, &values, facts) {
+        sa.rendered.push(format!(
+            "installed by `helm {verb}` in the local-exec command of {}",
+            command.resource
+        ));
+        facts.service_accounts.push(sa);
     }
 }
 

@@ -249,6 +249,7 @@ impl ConfigReader<'_> {
         });
         self.facts.service_accounts.push(ServiceAccount {
             when: Vec::new(),
+            role_arn_values_key: None,
             span: self.at.node_span(entry),
             name,
             namespace,
@@ -379,6 +380,7 @@ impl ConfigReader<'_> {
         if flag(Some(entry), "createServiceAccount") {
             self.facts.service_accounts.push(ServiceAccount {
                 when: Vec::new(),
+                role_arn_values_key: None,
                 span: self.at.node_span(entry),
                 name: service_account.clone(),
                 namespace: namespace.clone(),

@@ -8,7 +8,9 @@ use hcl_edit::expr::{Expression, ObjectKey};
 use super::charts::{self, DefaultName};
 use super::policy::{expand_blocks, expr_span};
 use super::rendered;
-use super::{Annotation, Facts, Found, HelmRelease, ROLE_ARN_KEY, ServiceAccount, Spanned};
+use super::{
+    Annotation, Facts, Found, HelmRelease, ROLE_ARN_KEY, ServiceAccount, Spanned, local_chart,
+};
 use crate::eval::module::{Module, Resource, Scope};
 use crate::eval::render::Rendered;
 use crate::eval::value::{Str, Value};
@@ -56,7 +58,7 @@ pub fn join_key(path: &[String]) -> String {
 }
 
 /// Merged chart values with where each leaf was last set.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Values {
     pub(crate) tree: BTreeMap<String, Value>,
     pub(crate) spans: HashMap<Vec<String>, Span>,
@@ -165,19 +167,6 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             facts.hidden_service_accounts = true;
             continue;
         };
-        // A chart of the repository itself that follows the common `serviceAccount` values
-        // (as `helm create` scaffolds it), else a chart irsa-lint knows.
-        let local = local_chart(m, &chart_arg);
-        let (chart_name, service_account_key, default_name) =
-            match (&local, charts::find(&chart_arg)) {
-                (Some(name), _) => (name.as_str(), "serviceAccount", DefaultName::Fullname),
-                (None, Some(known)) => (known.name, known.service_account, known.default_name),
-                (None, None) => {
-                    // A chart irsa-lint does not know may create any ServiceAccount.
-                    facts.hidden_service_accounts = true;
-                    continue;
-                }
-            };
         let namespace = match res.block.body.get_attribute("namespace") {
             Some(a) => match m
                 .eval_in(res.file, &a.value, &scope)
@@ -193,16 +182,106 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             None => Spanned::new("default".to_string(), label),
         };
         let values = release_values(m, res, &scope, &chart_arg);
-        let annotation_settings = values
-            .spans
-            .iter()
-            .filter(|(path, _)| path.last().map(String::as_str) == Some(ROLE_ARN_KEY))
-            .map(|(path, span)| {
-                Spanned::new(join_key(path), *values.key_spans.get(path).unwrap_or(span))
-            })
-            .collect();
         let address = format!("{}{}{}", m.address, res.address(), key.suffix());
+        // A chart of the repository itself, its templates rendered for the release.
+        if let Some(found) =
+            local_chart_release(m, &chart_arg, &release, &namespace, &values, label, unit)
+        {
+            let chart = found.0;
+            facts.helm_releases.push(HelmRelease {
+                declared_by: "helm_release",
+                when: m.gates_of(res),
+                address: address.clone(),
+                span: label,
+                chart,
+                release_name: release.clone(),
+                namespace: namespace.value.clone(),
+                annotation_settings: annotation_settings(&values),
+                annotation_keys: None,
+                unit: unit.to_string(),
+                existing_service_account: None,
+                local_chart: true,
+                chart_version: None,
+                image_tag: None,
+            });
+            for mut sa in found.1 {
+                sa.when = m.gates_of(res);
+                facts.service_accounts.push(sa);
+            }
+            continue;
+        }
+        // A chart of the repository itself that follows the common `serviceAccount` values
+        // (as `helm create` scaffolds it), else a chart irsa-lint knows.
+        let local = local_chart(m, &chart_arg);
+        let known = charts::find_in(&chart_arg, text("repository").as_deref());
+        let (chart_name, service_account_key, default_name, annotation_keys) = match (&local, known)
+        {
+            (Some(name), _) => (name.as_str(), "serviceAccount", DefaultName::Fullname, None),
+            (None, Some(known)) => {
+                let version = chart_version(m, res, &scope);
+                match known.eras(&version) {
+                    Some(eras) => (
+                        known.name,
+                        known.service_account,
+                        DefaultName::Chart(eras),
+                        Some(known.annotation_keys(eras)),
+                    ),
+                    // A version the chart data does not cover: its names are unknown.
+                    None => (
+                        known.name,
+                        known.service_account,
+                        DefaultName::Unknown,
+                        None,
+                    ),
+                }
+            }
+            (None, None) => {
+                // A chart irsa-lint does not know may create any ServiceAccount.
+                facts.hidden_service_accounts = true;
+                continue;
+            }
+        };
+        let annotation_settings = annotation_settings(&values);
+        let chart_version = res.block.body.get_attribute("version").map(|a| {
+            let v = m.eval_in(res.file, &a.value, &scope).ok();
+            let text = v.as_ref().and_then(Value::as_known_str).map(str::to_string);
+            Spanned::new(text, m.user_span(expr_span(res.file, &a.value), None))
+        });
+        let tag_path = ["image".to_string(), "tag".to_string()];
+        let image_tag = match values.get(&tag_path) {
+            Some(v) => Some(Spanned::new(
+                v.as_known_str().map(str::to_string),
+                values
+                    .spans
+                    .get(tag_path.as_slice())
+                    .copied()
+                    .unwrap_or(label),
+            )),
+            // Values irsa-lint cannot read may set the tag.
+            None if values.unknown => Some(Spanned::new(None, label)),
+            None => None,
+        };
+        // With `serviceAccount.create=false` the chart runs as a ServiceAccount made elsewhere.
+        let sa_path = |leaf: &str| {
+            let mut p = split_key(service_account_key);
+            p.push(leaf.to_string());
+            p
+        };
+        let existing_service_account = match values.get(&sa_path("create")).map(Value::truthy) {
+            Some(Some(false)) => values
+                .get(&sa_path("name"))
+                .and_then(Value::as_known_str)
+                .filter(|n| !n.is_empty())
+                .map(|n| (namespace.value.clone(), n.to_string())),
+            _ => None,
+        };
         facts.helm_releases.push(HelmRelease {
+            unit: unit.to_string(),
+            existing_service_account,
+            local_chart: local.is_some(),
+            chart_version,
+            image_tag,
+            declared_by: "helm_release",
             when: m.gates_of(res),
             address: address.clone(),
             span: label,
@@ -210,6 +289,7 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             release_name: release.clone(),
             namespace: namespace.value.clone(),
             annotation_settings,
+            annotation_keys,
         });
         let chart = ChartRelease {
             chart_name,
@@ -223,33 +303,100 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
         facts
             .rendered_templates
             .extend(values.templates.iter().map(|(id, _)| *id));
-        match chart_service_account(&chart, &values) {
-            Found::Yes(mut sa) => {
-                sa.when = m.gates_of(res);
-                for (_, path) in &values.templates {
-                    sa.rendered
-                        .push(format!("its values are rendered from {path} by {address}"));
-                }
-                facts.service_accounts.push(sa);
+        for mut sa in record_chart_service_accounts(&chart, &values, facts) {
+            sa.when = m.gates_of(res);
+            for (_, path) in &values.templates {
+                sa.rendered
+                    .push(format!("its values are rendered from {path} by {address}"));
             }
-            Found::No => {}
-            Found::Unknown => {
-                facts.hidden_service_accounts = true;
-                facts
-                    .unresolved_service_accounts
-                    .extend(unresolved(&chart, &values));
-            }
+            facts.service_accounts.push(sa);
         }
     }
 }
 
-/// A chart's ServiceAccount whose name cannot be told, when its values give it a role.
+/// The values that set a role-arn annotation, by dotted key path, each spanned at its key
+/// where that is written (a `set` entry's `name`, a YAML key), else at its value.
+pub(crate) fn annotation_settings(values: &Values) -> Vec<Spanned<String>> {
+    let mut settings: Vec<Spanned<String>> = values
+        .spans
+        .iter()
+        .filter(|(path, _)| path.last().map(String::as_str) == Some(ROLE_ARN_KEY))
+        .map(|(path, span)| {
+            Spanned::new(join_key(path), *values.key_spans.get(path).unwrap_or(span))
+        })
+        .collect();
+    settings.sort_by(|a, b| a.value.cmp(&b.value));
+    settings
+}
+
+/// A chart's ServiceAccount whose name cannot be told, when its values give it a role (under
+/// its `serviceAccount` key's annotations).
 pub(crate) fn unresolved(
     chart: &ChartRelease<'_>,
     values: &Values,
 ) -> Option<super::UnresolvedServiceAccount> {
-    let mut path = split_key(chart.service_account_key);
-    path.push("annotations".to_string());
+    unresolved_at(
+        chart,
+        values,
+        &format!("{}.annotations", chart.service_account_key),
+    )
+}
+
+/// A release of a chart folder (`chart = "../charts/ledger"`) whose templates render: the
+/// chart's name and its ServiceAccounts. `None` when the chart is not a folder or its
+/// ServiceAccounts cannot be told that way.
+fn local_chart_release(
+    m: &Module<'_>,
+    chart_arg: &str,
+    release: &str,
+    namespace: &Spanned<String>,
+    values: &Values,
+    label: Span,
+    unit: &str,
+) -> Option<(String, Vec<ServiceAccount>)> {
+    if !(chart_arg.starts_with("./") || chart_arg.starts_with("../")) {
+        return None;
+    }
+    let dir = m.dir.join(chart_arg);
+    let (_, chart) = m.loader().load(&dir.join("Chart.yaml"))?;
+    let name = yaml_value(&chart)?
+        .get_attr("name")
+        .as_known_str()?
+        .to_string();
+    let release = local_chart::Release {
+        name: release,
+        namespace: namespace.clone(),
+        label,
+        unit,
+    };
+    let files = local_chart::LoaderFiles(m.loader());
+    match local_chart::service_accounts(&files, &dir, &release, values) {
+        Found::Yes(found) => Some((name, found)),
+        Found::No => Some((name, Vec::new())),
+        Found::Unknown => None,
+    }
+}
+
+/// The chart version a `helm_release` asks for.
+fn chart_version<'a>(m: &Module<'a>, res: &Resource<'a>, scope: &Scope) -> charts::Version {
+    let Some(a) = res.block.body.get_attribute("version") else {
+        return charts::Version::Latest;
+    };
+    match m.eval_in(res.file, &a.value, scope) {
+        Ok(Value::Null) => charts::Version::Latest,
+        Ok(v) => charts::Version::written(Some(v.as_known_str())),
+        Err(_) => charts::Version::Unknown,
+    }
+}
+
+/// A chart's ServiceAccount whose name cannot be told, when its values give it a role (under
+/// the annotations key `annotations`).
+fn unresolved_at(
+    chart: &ChartRelease<'_>,
+    values: &Values,
+    annotations: &str,
+) -> Option<super::UnresolvedServiceAccount> {
+    let mut path = split_key(annotations);
     path.push(ROLE_ARN_KEY.to_string());
     let role = values.get(&path)?;
     let span = values.spans.get(&path).copied().unwrap_or(chart.label);
@@ -267,11 +414,39 @@ pub(crate) fn unresolved(
     })
 }
 
+/// What the ServiceAccounts of a chart release are: each found, provably not created, or
+/// unknown; an unknown one whose values give it a role is recorded as unresolved.
+pub(crate) fn record_chart_service_accounts(
+    chart: &ChartRelease<'_>,
+    values: &Values,
+    facts: &mut Facts,
+) -> Vec<ServiceAccount> {
+    let mut found = Vec::new();
+    for (sa, annotations) in chart_service_accounts(chart, values) {
+        match sa {
+            Found::Yes(sa) => found.push(sa),
+            Found::No => {}
+            Found::Unknown => {
+                facts.hidden_service_accounts = true;
+                facts.unresolved_service_accounts.extend(unresolved_at(
+                    chart,
+                    values,
+                    &annotations,
+                ));
+            }
+        }
+    }
+    found
+}
+
 /// A release of a chart whose ServiceAccount rules are known, as installed.
 pub(crate) struct ChartRelease<'a> {
     pub chart_name: &'a str,
     /// The values key of the chart's `serviceAccount` block.
     pub service_account_key: &'a str,
+    /// How the chart names its ServiceAccounts; for a chart of the data
+    /// (`DefaultName::Chart`), the eras of the release's chart version, and then every
+    /// ServiceAccount of the chart is read from the data rather than `service_account_key`.
     pub default_name: DefaultName,
     pub release: &'a str,
     /// Where the release is written, for the ServiceAccount's span.
@@ -280,9 +455,64 @@ pub(crate) struct ChartRelease<'a> {
     pub unit: &'a str,
 }
 
-/// The ServiceAccount a known chart creates: `No` when it creates none, `Unknown` when that
-/// cannot be told.
+/// The ServiceAccount a known chart creates under `service_account_key`: `No` when it
+/// creates none, `Unknown` when that cannot be told. See [`chart_service_accounts`] for all
+/// of them.
 pub(crate) fn chart_service_account(
+    chart: &ChartRelease<'_>,
+    values: &Values,
+) -> Found<ServiceAccount> {
+    let wanted = format!("{}.annotations", chart.service_account_key);
+    let mut all = chart_service_accounts(chart, values);
+    match all.iter().position(|(_, a)| *a == wanted) {
+        Some(i) => all.swap_remove(i).0,
+        None => all.into_iter().next().map_or(Found::No, |(sa, _)| sa),
+    }
+}
+
+/// Every ServiceAccount a chart creates for a release, with the values key of its
+/// annotations.
+pub(crate) fn chart_service_accounts(
+    chart: &ChartRelease<'_>,
+    values: &Values,
+) -> Vec<(Found<ServiceAccount>, String)> {
+    let DefaultName::Chart(eras) = chart.default_name else {
+        let annotations = format!("{}.annotations", chart.service_account_key);
+        return vec![(conventional_service_account(chart, values), annotations)];
+    };
+    let namespace = &chart.namespace;
+    charts::service_accounts(
+        eras,
+        chart.release,
+        &namespace.value,
+        Some(namespace.span),
+        values,
+    )
+    .into_iter()
+    .map(|sa| {
+        let found = match (sa.created, sa.name, sa.namespace) {
+            (Some(false), _, _) => Found::No,
+            (Some(true), Some(name), Some(ns)) => {
+                let name = Spanned::new(name.text, name.span.unwrap_or(chart.label));
+                let ns = Spanned::new(ns.text, ns.span.unwrap_or(chart.label));
+                Found::Yes(service_account_fact(
+                    chart,
+                    values,
+                    name,
+                    ns,
+                    sa.annotations,
+                ))
+            }
+            _ => Found::Unknown,
+        };
+        (found, sa.annotations.to_string())
+    })
+    .collect()
+}
+
+/// The ServiceAccount of a chart that follows the common `serviceAccount` values, or whose
+/// name is fixed.
+fn conventional_service_account(
     chart: &ChartRelease<'_>,
     values: &Values,
 ) -> Found<ServiceAccount> {
@@ -293,9 +523,8 @@ pub(crate) fn chart_service_account(
         release,
         label,
         ref namespace,
-        unit,
+        ..
     } = *chart;
-    let namespace = namespace.clone();
     let base = split_key(service_account_key);
     let at = |leaf: &str| {
         let mut p = base.clone();
@@ -331,13 +560,32 @@ pub(crate) fn chart_service_account(
                         fullname_override.as_deref(),
                     )
                 }
-                DefaultName::Unknown => return Found::Unknown,
+                DefaultName::Unknown | DefaultName::Chart(_) => return Found::Unknown,
             };
             Spanned::new(default, label)
         }
     };
-    let annotations_path = split_key(&format!("{service_account_key}.annotations"));
-    let mut annotations = Vec::new();
+    let annotations = format!("{service_account_key}.annotations");
+    Found::Yes(service_account_fact(
+        chart,
+        values,
+        name,
+        namespace.clone(),
+        &annotations,
+    ))
+}
+
+/// A chart's ServiceAccount with the annotations its values give it under `annotations`.
+fn service_account_fact(
+    chart: &ChartRelease<'_>,
+    values: &Values,
+    name: Spanned<String>,
+    namespace: Spanned<String>,
+    annotations: &str,
+) -> ServiceAccount {
+    let label = chart.label;
+    let annotations_path = split_key(annotations);
+    let mut found = Vec::new();
     // Values that could not be evaluated may hold annotations.
     let annotations_known = !values.unknown
         && matches!(
@@ -349,7 +597,7 @@ pub(crate) fn chart_service_account(
             let mut p = annotations_path.clone();
             p.push(k.clone());
             let span = values.spans.get(&p).copied().unwrap_or(label);
-            annotations.push(Annotation {
+            found.push(Annotation {
                 key: Spanned::new(k.clone(), span),
                 value: v
                     .to_str()
@@ -360,10 +608,15 @@ pub(crate) fn chart_service_account(
     }
     // The release's namespace is explicit when the release block writes it.
     let explicit = namespace.span != label;
-    let mut sa = ServiceAccount::terraform(label, name, Some(namespace), annotations, unit);
+    let mut sa = ServiceAccount::terraform(label, name, Some(namespace), found, chart.unit);
     sa.namespace_explicit = explicit;
     sa.annotations_known = annotations_known;
-    Found::Yes(sa)
+    sa.role_arn_values_key = Some(format!(
+        "{}.{}",
+        annotations,
+        ROLE_ARN_KEY.replace('.', "\\.")
+    ));
+    sa
 }
 
 /// The text a values key sets: `Some(None)` when it sets none (absent, null or empty),

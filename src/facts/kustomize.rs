@@ -1,21 +1,32 @@
 //! Kustomize, for the parts that decide IRSA wiring: a kustomization's `resources`
 //! (files, folders, nested kustomizations, components), `namespace`, `namePrefix` and
 //! `nameSuffix` (which also rename `serviceAccountName` references), patches (strategic
-//! merge and JSON 6902, inline or in a file, with targets) and `commonAnnotations`.
+//! merge and JSON 6902, inline or in a file, with targets), `commonAnnotations` and
+//! `configMapGenerator` / `secretGenerator`. Flux HelmRelease objects and ConfigMaps go
+//! through the same transformers as ServiceAccounts and workloads.
 //!
 //! Each kustomization that no other kustomization uses is a rendered view, linted as the
 //! cluster would receive it; files used by a kustomization are not linted alone. Rendered
 //! objects keep the spans of the base file's lines, with a note saying which kustomization
-//! changed what.
+//! changed what. A Flux Kustomization renders a folder the same way (`render_folder`), its
+//! files read through its post-build substitution.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::{Annotation, Facts, PodServiceAccount, ServiceAccount, Spanned, Workload};
-use crate::eval::value::Str;
+use super::flux::ReleaseObject;
+use super::{
+    Annotation, ConfigData, DataValue, Facts, PodServiceAccount, ServiceAccount, Spanned, Workload,
+};
+use crate::eval::value::{Str, Value};
 use crate::eval::workspace::normalize;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
 use crate::source::{FileId, SourceMap, Span};
+use crate::text::envsubst::Substituted;
+
+/// How a file is changed before it is read (Flux's post-build substitution): `None` when it
+/// is read as written.
+pub type Transform<'a> = dyn Fn(FileId, &str) -> Option<Substituted> + 'a;
 
 const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 /// How deep kustomizations may nest before the rest is unknown (a cycle ends here).
@@ -42,24 +53,37 @@ struct Tree<'s> {
     files: HashMap<PathBuf, FileId>,
     /// Kustomization files by their folder.
     kustomizations: BTreeMap<PathBuf, FileId>,
+    transform: Option<&'s Transform<'s>>,
+}
+
+impl<'s> Tree<'s> {
+    fn new(
+        sources: &'s SourceMap,
+        files: &[(FileId, PathBuf)],
+        transform: Option<&'s Transform<'s>>,
+    ) -> Self {
+        let mut tree = Tree {
+            sources,
+            files: HashMap::new(),
+            kustomizations: BTreeMap::new(),
+            transform,
+        };
+        for (id, path) in files {
+            let path = normalize(path);
+            if is_kustomization(&path) {
+                tree.kustomizations.insert(
+                    path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                    *id,
+                );
+            }
+            tree.files.insert(path, *id);
+        }
+        tree
+    }
 }
 
 pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> Rendered {
-    let mut tree = Tree {
-        sources,
-        files: HashMap::new(),
-        kustomizations: BTreeMap::new(),
-    };
-    for (id, path) in files {
-        let path = normalize(path);
-        if is_kustomization(&path) {
-            tree.kustomizations.insert(
-                path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                *id,
-            );
-        }
-        tree.files.insert(path, *id);
-    }
+    let tree = Tree::new(sources, files, None);
     let mut out = Rendered::default();
     if tree.kustomizations.is_empty() {
         return out;
@@ -92,9 +116,71 @@ pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> Rendered 
     out
 }
 
+/// The objects of a folder as a Flux Kustomization deploys it: its kustomization, or else
+/// every manifest below it (a subfolder with a kustomization of its own as one resource), each
+/// file read through `transform`. Returns the facts and the files read.
+pub fn render_folder(
+    sources: &SourceMap,
+    files: &[(FileId, PathBuf)],
+    dir: &Path,
+    unit: &str,
+    transform: &Transform<'_>,
+) -> (Facts, HashSet<FileId>) {
+    let tree = Tree::new(sources, files, Some(transform));
+    let mut owned = HashSet::new();
+    if let Some(&id) = tree.kustomizations.get(dir) {
+        owned.insert(id);
+        let facts = tree.render(dir, id, unit, 0, &mut owned);
+        return (facts, owned);
+    }
+    // Flux generates a kustomization: the topmost kustomizations below the folder, and every
+    // YAML file outside them.
+    let nested: Vec<&PathBuf> = tree
+        .kustomizations
+        .keys()
+        .filter(|k| k.starts_with(dir) && k.as_path() != dir)
+        .collect();
+    let topmost: Vec<&PathBuf> = nested
+        .iter()
+        .filter(|k| !nested.iter().any(|o| k.starts_with(o) && o != *k))
+        .copied()
+        .collect();
+    let mut facts = Facts::default();
+    for k in &topmost {
+        let id = tree.kustomizations[*k];
+        owned.insert(id);
+        facts.extend(tree.render(k, id, unit, 1, &mut owned));
+    }
+    let mut inside: Vec<(&PathBuf, FileId)> = tree
+        .files
+        .iter()
+        .filter(|(p, _)| {
+            p.starts_with(dir)
+                && !topmost.iter().any(|k| p.starts_with(k))
+                && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        })
+        .map(|(p, id)| (p, *id))
+        .collect();
+    inside.sort();
+    for (_, id) in inside {
+        owned.insert(id);
+        facts.extend(tree.objects(id, unit));
+    }
+    (facts, owned)
+}
+
 impl Tree<'_> {
+    /// A file's text substituted by the tree's transform, when that changes anything.
+    fn substituted(&self, id: FileId) -> Option<Substituted> {
+        self.transform
+            .and_then(|t| t(id, &self.sources.get(id).text))
+    }
+
     fn document(&self, id: FileId) -> Option<serde_json::Value> {
-        crate::parse::yaml::to_json(&self.sources.get(id).text)
+        match self.substituted(id) {
+            Some(s) => crate::parse::yaml::to_json(&s.text),
+            None => crate::parse::yaml::to_json(&self.sources.get(id).text),
+        }
     }
 
     /// The string entries of some list fields of a kustomization.
@@ -151,6 +237,7 @@ impl Tree<'_> {
             shown: &shown,
             unit,
         };
+        self.generators(&doc, &at, owned, &mut facts);
         self.apply_patches(&doc, &at, owned, &mut facts);
         apply_names(&doc, &shown, &mut facts);
         apply_namespace(&doc, &shown, &mut facts);
@@ -161,10 +248,124 @@ impl Tree<'_> {
     /// The ServiceAccounts and workloads of a resource file, in this view's unit. Its syntax
     /// errors are reported when the file is read on its own.
     fn objects(&self, file: FileId, unit: &str) -> Facts {
-        let text = &self.sources.get(file).text;
-        let mut facts = extract_manifests(file, text, ManifestSyntax::Yaml, unit);
+        let Some(substituted) = self.substituted(file) else {
+            let text = &self.sources.get(file).text;
+            let mut facts = extract_manifests(file, text, ManifestSyntax::Yaml, unit);
+            facts.parse_errors.clear();
+            return facts;
+        };
+        let mut facts = extract_manifests(file, &substituted.text, ManifestSyntax::Yaml, unit);
         facts.parse_errors.clear();
+        facts.map_object_spans(&|span| {
+            if span.file == file {
+                Span::new(file, substituted.original_range(span.range()))
+            } else {
+                span
+            }
+        });
         facts
+    }
+
+    /// `configMapGenerator` and `secretGenerator`: ConfigMaps with the data of their `files`
+    /// (spanned at the file, whose YAML keeps its positions) and `literals`, Secrets with
+    /// their keys. A generated name's hash suffix is left out: references to it name it
+    /// without one (kustomize rewrites those it knows).
+    fn generators(
+        &self,
+        doc: &serde_json::Value,
+        at: &At<'_>,
+        owned: &mut HashSet<FileId>,
+        facts: &mut Facts,
+    ) {
+        for (field, secret) in [("configMapGenerator", false), ("secretGenerator", true)] {
+            let span = key_span(self.sources, at.id, field);
+            for generator in doc
+                .get(field)
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
+                let Some(name) = generator.get("name").and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                let namespace = generator
+                    .get("namespace")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string);
+                let merges = generator
+                    .get("behavior")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|b| b != "create");
+                let mut config = ConfigData {
+                    secret,
+                    name: name.to_string(),
+                    shown: format!(
+                        "{} {name} (generated by {})",
+                        if secret { "Secret" } else { "ConfigMap" },
+                        at.shown
+                    ),
+                    namespace,
+                    data: BTreeMap::new(),
+                    keys_known: !merges,
+                    span,
+                    dir: at.unit.to_string(),
+                };
+                let list = |key: &str| -> Vec<String> {
+                    generator
+                        .get(key)
+                        .and_then(|v| v.as_array())
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                };
+                for entry in list("files") {
+                    let (key, path) = match entry.split_once('=') {
+                        Some((k, p)) => (k.to_string(), p.to_string()),
+                        None => (
+                            Path::new(&entry)
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default(),
+                            entry.clone(),
+                        ),
+                    };
+                    let file = self.files.get(&normalize(&at.dir.join(&path))).copied();
+                    let value = file.filter(|_| !secret).map(|id| {
+                        owned.insert(id);
+                        // A file the post-build step changes is read as substituted.
+                        let text = &self.sources.get(id).text;
+                        let whole = Span::new(id, 0..text.len());
+                        let (value, edits) = match self.substituted(id) {
+                            Some(s) => (s.text, s.edits),
+                            None => (text.to_string(), Vec::new()),
+                        };
+                        DataValue {
+                            value: Spanned::new(Str::lit(value), whole),
+                            yaml_at: Some(whole),
+                            edits,
+                        }
+                    });
+                    if file.is_none() {
+                        config.keys_known = false;
+                    }
+                    config.data.insert(key, value);
+                }
+                for literal in list("literals") {
+                    let (key, value) = literal.split_once('=').unwrap_or((&literal, ""));
+                    let value = (!secret).then(|| DataValue {
+                        value: Spanned::new(Str::lit(value), span),
+                        yaml_at: None,
+                        edits: Vec::new(),
+                    });
+                    config.data.insert(key.to_string(), value);
+                }
+                if !list("envs").is_empty() || generator.get("env").is_some() {
+                    config.keys_known = false;
+                }
+                facts.config_data.push(config);
+            }
+        }
     }
 
     fn apply_common_annotations(
@@ -272,7 +473,11 @@ impl Tree<'_> {
     ) -> Option<(FileId, String)> {
         let id = *self.files.get(&normalize(&dir.join(path)))?;
         owned.insert(id);
-        Some((id, self.sources.get(id).text.to_string()))
+        let text = match self.substituted(id) {
+            Some(s) => s.text,
+            None => self.sources.get(id).text.to_string(),
+        };
+        Some((id, text))
     }
 
     /// A patch given as a file: a strategic merge patch is read with its spans, JSON 6902 ops
@@ -363,27 +568,7 @@ fn inline_patch(text: &str, span: Span) -> Patch {
 
 /// Move every span of facts read from text that is not a file of its own.
 fn respan(facts: &mut Facts, span: Span) {
-    for sa in &mut facts.service_accounts {
-        sa.span = span;
-        sa.name.span = span;
-        sa.namespace.span = span;
-        for a in &mut sa.annotations {
-            a.key.span = span;
-            if let Some(v) = &mut a.value {
-                v.span = span;
-            }
-        }
-    }
-    for w in &mut facts.workloads {
-        w.span = span;
-        w.name.span = span;
-        if let Some(ns) = &mut w.namespace {
-            ns.span = span;
-        }
-        if let PodServiceAccount::Named(sa) = &mut w.service_account {
-            sa.span = span;
-        }
-    }
+    facts.map_object_spans(&|_| span);
 }
 
 struct Target {
@@ -441,6 +626,25 @@ fn apply_patch(patch: &Patch, target: Option<&Target>, shown: &str, unit: &str, 
                     sa.rendered.push(format!("patched by a patch of {shown}"));
                 }
             }
+            for p in &objects.release_objects {
+                let applies = |r: &ReleaseObject| match target {
+                    Some(t) => t.matches(
+                        "HelmRelease",
+                        &r.name.value,
+                        r.namespace.as_ref().map(|n| n.value.as_str()),
+                    ),
+                    None => {
+                        r.name.value == p.name.value
+                            && p.namespace.as_ref().is_none_or(|pn| {
+                                r.namespace.as_ref().is_some_and(|n| n.value == pn.value)
+                            })
+                    }
+                };
+                for r in facts.release_objects.iter_mut().filter(|r| applies(r)) {
+                    r.merge_patch(p);
+                    r.rendered.push(format!("patched by a patch of {shown}"));
+                }
+            }
             for p in &objects.workloads {
                 for w in facts
                     .workloads
@@ -474,8 +678,82 @@ fn apply_patch(patch: &Patch, target: Option<&Target>, shown: &str, unit: &str, 
                     }
                 }
             }
+            for r in facts.release_objects.iter_mut() {
+                let ns = r.namespace.as_ref().map(|n| n.value.as_str());
+                if t.matches("HelmRelease", &r.name.value, ns) {
+                    for op in ops {
+                        json_op_on_release(op, *span, r);
+                    }
+                    r.rendered
+                        .push(format!("patched by a JSON patch of {shown}"));
+                }
+            }
         }
     }
+}
+
+/// What a Flux Kustomization's own spec does to the objects of its folder, as kustomize
+/// would: inline `patches` (with targets), `namePrefix` / `nameSuffix`, and
+/// `targetNamespace`, which moves every object (spanned at `namespace_span`). Returns false
+/// when the spec changes objects in a way not followed (v1beta2's `patchesStrategicMerge`
+/// and `patchesJson6902`, `components`, EKS annotations in `commonMetadata`): they are then
+/// unknown.
+pub fn apply_flux_spec(
+    spec: &serde_json::Value,
+    patches_span: Span,
+    namespace_span: Span,
+    shown: &str,
+    facts: &mut Facts,
+) -> bool {
+    // Components the spec adds, and EKS annotations `commonMetadata` puts on every object,
+    // are not followed either.
+    let eks_annotation = spec
+        .pointer("/commonMetadata/annotations")
+        .and_then(|v| v.as_object())
+        .is_some_and(|m| m.keys().any(|k| k.starts_with("eks.amazonaws.com/")));
+    if spec.get("patchesStrategicMerge").is_some()
+        || spec.get("patchesJson6902").is_some()
+        || spec.get("components").is_some()
+        || eks_annotation
+    {
+        return false;
+    }
+    for p in spec
+        .get("patches")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let target = Target::from(p.get("target"));
+        let patch = match p.get("patch").and_then(|v| v.as_str()) {
+            Some(inline) => inline_patch(inline, patches_span),
+            None => Patch::Unknown,
+        };
+        apply_patch(&patch, target.as_ref(), shown, "", facts);
+    }
+    apply_names(spec, shown, facts);
+    if let Some(ns) = spec
+        .get("targetNamespace")
+        .and_then(|v| v.as_str())
+        .filter(|ns| !ns.is_empty())
+    {
+        let doc = serde_json::json!({ "namespace": ns });
+        apply_namespace(&doc, &format!("spec.targetNamespace of {shown}"), facts);
+        for sa in &mut facts.service_accounts {
+            sa.namespace.span = namespace_span;
+        }
+        for w in &mut facts.workloads {
+            if let Some(n) = &mut w.namespace {
+                n.span = namespace_span;
+            }
+        }
+        for r in &mut facts.release_objects {
+            if let Some(n) = &mut r.namespace {
+                n.span = namespace_span;
+            }
+        }
+    }
+    true
 }
 
 /// JSON pointer segments, `~1` and `~0` unescaped.
@@ -559,6 +837,63 @@ fn json_op_on_workload(op: &JsonOp, span: Span, shown: &str, w: &mut Workload) {
     }
 }
 
+/// A JSON 6902 operation on a HelmRelease: its values are followed; a change of what names
+/// the release, its namespace or its chart makes them unknown; anything else (a chart
+/// version, an interval) changes nothing irsa-lint reads.
+fn json_op_on_release(op: &JsonOp, span: Span, r: &mut ReleaseObject) {
+    let path = pointer(&op.path);
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    match path.as_slice() {
+        ["spec", "values", rest @ ..] => {
+            let values = r.values.get_or_insert_with(Default::default);
+            let keys: Vec<String> = rest.iter().map(|k| k.to_string()).collect();
+            match (op.op.as_str(), &op.value) {
+                ("add" | "replace", Some(v)) if keys.is_empty() => {
+                    *values = Default::default();
+                    values.merge(&json_value(v), &|_| span);
+                }
+                ("add" | "replace", Some(v)) if !keys.iter().any(|k| k == "-") => {
+                    match json_value(v) {
+                        Value::Map(m) => {
+                            let mut wrapped = Value::Map(m);
+                            for k in keys.iter().rev() {
+                                wrapped = Value::Map(BTreeMap::from([(k.clone(), wrapped)]));
+                            }
+                            values.merge(&wrapped, &|_| span);
+                        }
+                        leaf => values.set(keys, leaf, span),
+                    }
+                }
+                ("remove", _) if !keys.is_empty() => {
+                    values.set(keys, Value::Null, span);
+                }
+                _ => values.unknown = true,
+            }
+        }
+        ["metadata", "name" | "namespace"]
+        | [
+            "spec",
+            "releaseName" | "targetNamespace" | "chart" | "chartRef" | "valuesFrom",
+            ..,
+        ] => r.known = false,
+        _ => {}
+    }
+}
+
+/// A JSON value as a Terraform-style value (strings known).
+fn json_value(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => n.as_f64().map_or(Value::Unknown, Value::Number),
+        serde_json::Value::String(s) => Value::str(s.clone()),
+        serde_json::Value::Array(a) => Value::List(a.iter().map(json_value).collect()),
+        serde_json::Value::Object(o) => {
+            Value::Map(o.iter().map(|(k, v)| (k.clone(), json_value(v))).collect())
+        }
+    }
+}
+
 fn set_annotation(
     annotations: &mut Vec<Annotation>,
     key: &str,
@@ -589,6 +924,17 @@ fn apply_names(doc: &serde_json::Value, shown: &str, facts: &mut Facts) {
             sa.name.value
         ));
         sa.name.value = new;
+    }
+    for r in &mut facts.release_objects {
+        let new = format!("{prefix}{}{suffix}", r.name.value);
+        r.rendered.push(format!(
+            "name {} renamed to {new} by namePrefix/nameSuffix of {shown}",
+            r.name.value
+        ));
+        r.name.value = new;
+    }
+    for c in &mut facts.config_data {
+        c.name = format!("{prefix}{}{suffix}", c.name);
     }
     for w in &mut facts.workloads {
         w.name.value = format!("{prefix}{}{suffix}", w.name.value);
@@ -633,5 +979,24 @@ fn apply_namespace(doc: &serde_json::Value, shown: &str, facts: &mut Facts) {
             Some(existing) => existing.value = ns.to_string(),
             None => w.namespace = Some(Spanned::new(ns.to_string(), w.name.span)),
         }
+    }
+    for r in &mut facts.release_objects {
+        match &mut r.namespace {
+            Some(existing) if existing.value != ns => {
+                r.rendered.push(format!(
+                    "namespace {} changed to {ns} by {shown}",
+                    existing.value
+                ));
+                existing.value = ns.to_string();
+            }
+            Some(_) => {}
+            None => {
+                r.rendered.push(format!("namespace set to {ns} by {shown}"));
+                r.namespace = Some(Spanned::new(ns.to_string(), r.name.span));
+            }
+        }
+    }
+    for c in &mut facts.config_data {
+        c.namespace = Some(ns.to_string());
     }
 }

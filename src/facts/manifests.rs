@@ -16,6 +16,7 @@
 use saphyr::{MarkedYaml, YamlData};
 
 use crate::eval::value::{Str, Symbol};
+use crate::facts::flux;
 use crate::facts::{
     Annotation, Facts, Origin, PodServiceAccount, ROLE_ARN_KEY, ServiceAccount, Spanned,
     UnresolvedServiceAccount, Workload,
@@ -148,8 +149,10 @@ pub(crate) fn template_may_define_service_accounts(text: &str) -> bool {
 
 /// Documents of other kinds are only checked for syntax (see `stream::load_documents`).
 fn kind_may_yield_facts(kind: &str) -> bool {
-    kind == "ServiceAccount"
-        || kind.ends_with("List")
+    matches!(
+        kind,
+        "ServiceAccount" | "HelmRelease" | "OCIRepository" | "HelmChart" | "ConfigMap" | "Secret"
+    ) || kind.ends_with("List")
         || workload_shape(kind).is_some()
         || has_placeholder(kind)
 }
@@ -234,6 +237,35 @@ impl ManifestReader<'_> {
             self.read_service_account(object);
         } else if let Some(shape) = workload_shape(kind) {
             self.read_workload(object, kind, &shape);
+        } else {
+            self.read_flux_object(object, kind);
+        }
+    }
+
+    /// Flux HelmReleases and chart sources, and ConfigMap and Secret data they may read.
+    fn read_flux_object(&mut self, object: &MarkedYaml, kind: &str) {
+        let api = get(object, "apiVersion")
+            .and_then(scalar)
+            .map_or("", |(text, _)| text);
+        let positions = self.positions;
+        match kind {
+            "HelmRelease" if api.starts_with("helm.toolkit.fluxcd.io/") => self
+                .facts
+                .release_objects
+                .extend(flux::read_release(object, positions, self.unit)),
+            "OCIRepository" | "HelmChart" if api.starts_with("source.toolkit.fluxcd.io/") => self
+                .facts
+                .chart_sources
+                .extend(flux::read_chart_source(object, positions, kind)),
+            "ConfigMap" | "Secret" if api == "v1" || api.is_empty() => {
+                self.facts.config_data.extend(flux::read_config_data(
+                    object,
+                    positions,
+                    kind == "Secret",
+                    self.unit,
+                ))
+            }
+            _ => {}
         }
     }
 
@@ -279,6 +311,7 @@ impl ManifestReader<'_> {
         };
         self.facts.service_accounts.push(ServiceAccount {
             when: Vec::new(),
+            role_arn_values_key: None,
             span: self.positions.node_span(object),
             name,
             namespace,
@@ -710,7 +743,7 @@ mod tests {
         assert_eq!(facts.service_accounts.len(), 1);
         assert_eq!(facts.service_accounts[0].name.value, "after");
         // A kind that yields no facts is only checked for syntax: its aliases never expand.
-        let facts = yaml(&bomb("ConfigMap"));
+        let facts = yaml(&bomb("Service"));
         assert!(facts.parse_errors.is_empty());
         assert_eq!(facts.service_accounts.len(), 1);
         assert!(started.elapsed() < Duration::from_secs(5));

@@ -8,11 +8,16 @@ pub mod addons;
 pub mod argo;
 pub mod charts;
 pub mod commands;
+pub mod config_data;
 pub mod eksctl;
 pub mod enabled;
+pub mod flux;
+pub mod helm_template;
 pub mod kubernetes;
 pub mod kustomize;
+pub mod local_chart;
 pub mod manifests;
+pub mod permissions;
 pub mod policy;
 pub mod rendered;
 pub mod terraform;
@@ -41,6 +46,17 @@ pub struct Facts {
     pub pod_identities: Vec<PodIdentityAssociation>,
     pub addon_roles: Vec<AddonRole>,
     pub helm_releases: Vec<HelmRelease>,
+    /// ConfigMaps and Secrets whose data Flux reads (`postBuild.substituteFrom`, a
+    /// HelmRelease's `valuesFrom`), from manifests, kustomize generators and Terraform.
+    pub config_data: Vec<ConfigData>,
+    /// Flux `HelmRelease` objects as written, moved and patched by kustomize on the way; the
+    /// engine turns them into ServiceAccounts and `helm_releases` once every view is
+    /// rendered (`flux::resolve_releases`), and empties this list.
+    pub release_objects: Vec<flux::ReleaseObject>,
+    /// Flux chart sources (`OCIRepository`, `HelmChart`), for a HelmRelease's `chartRef`.
+    pub chart_sources: Vec<flux::ChartSource>,
+    /// Permission policies attached to roles (and attachments whose role is unknown).
+    pub role_policies: Vec<RolePolicy>,
     /// ServiceAccounts with a role whose name or namespace is known only once rendered:
     /// not linked, but shown (`graph`) and counted as not checkable.
     pub unresolved_service_accounts: Vec<UnresolvedServiceAccount>,
@@ -135,6 +151,10 @@ impl Facts {
         self.pod_identities.extend(other.pod_identities);
         self.addon_roles.extend(other.addon_roles);
         self.helm_releases.extend(other.helm_releases);
+        self.config_data.extend(other.config_data);
+        self.release_objects.extend(other.release_objects);
+        self.chart_sources.extend(other.chart_sources);
+        self.role_policies.extend(other.role_policies);
         self.unresolved_service_accounts
             .extend(other.unresolved_service_accounts);
         self.parse_errors.extend(other.parse_errors);
@@ -144,6 +164,62 @@ impl Facts {
         self.hidden_service_accounts |= other.hidden_service_accounts;
         self.hidden_roles |= other.hidden_roles;
         self.hidden_annotations |= other.hidden_annotations;
+    }
+}
+
+impl Facts {
+    /// Every span of the Kubernetes objects (ServiceAccounts, workloads, unresolved
+    /// ServiceAccounts, HelmRelease objects, ConfigMaps) and parse errors, for a reader of a
+    /// text that is not the file as written (a substituted one) to point back into the file.
+    pub(crate) fn map_object_spans(&mut self, f: &dyn Fn(Span) -> Span) {
+        for sa in &mut self.service_accounts {
+            sa.span = f(sa.span);
+            sa.name.span = f(sa.name.span);
+            sa.namespace.span = f(sa.namespace.span);
+            map_annotations(&mut sa.annotations, f);
+        }
+        for w in &mut self.workloads {
+            w.span = f(w.span);
+            w.name.span = f(w.name.span);
+            if let Some(ns) = &mut w.namespace {
+                ns.span = f(ns.span);
+            }
+            if let PodServiceAccount::Named(sa) = &mut w.service_account {
+                sa.span = f(sa.span);
+            }
+            map_annotations(&mut w.annotations, f);
+            for v in &mut w.env {
+                v.span = f(v.span);
+            }
+        }
+        for u in &mut self.unresolved_service_accounts {
+            u.span = f(u.span);
+            if let Some(r) = &mut u.role_arn {
+                r.span = f(r.span);
+            }
+        }
+        for r in &mut self.release_objects {
+            r.map_spans(f);
+        }
+        for c in &mut self.config_data {
+            c.span = f(c.span);
+            for v in c.data.values_mut().flatten() {
+                v.value.span = f(v.value.span);
+                v.yaml_at = v.yaml_at.map(f);
+            }
+        }
+        for e in &mut self.parse_errors {
+            e.span = f(e.span);
+        }
+    }
+}
+
+fn map_annotations(annotations: &mut [Annotation], f: &dyn Fn(Span) -> Span) {
+    for a in annotations {
+        a.key.span = f(a.key.span);
+        if let Some(v) = &mut a.value {
+            v.span = f(v.span);
+        }
     }
 }
 
@@ -278,6 +354,9 @@ pub struct ServiceAccount {
     pub fixed: bool,
     /// The flags that must be on for it to exist (see [`Role::when`]).
     pub when: Vec<String>,
+    /// Made by a Helm chart: the values key that sets its role-arn annotation
+    /// (`controller.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn`).
+    pub role_arn_values_key: Option<String>,
 }
 
 impl ServiceAccount {
@@ -305,6 +384,7 @@ impl ServiceAccount {
             rendered: Vec::new(),
             fixed: false,
             when: Vec::new(),
+            role_arn_values_key: None,
         }
     }
 
@@ -415,6 +495,9 @@ pub struct AddonRole {
 #[derive(Debug, Clone)]
 pub struct HelmRelease {
     pub address: String,
+    /// What declares it, as shown next to its span: `helm_release`, `Flux HelmRelease`,
+    /// `Argo CD Application`.
+    pub declared_by: &'static str,
     pub span: Span,
     /// The chart as written (`aws-load-balancer-controller`, `../charts/x`).
     pub chart: String,
@@ -422,6 +505,88 @@ pub struct HelmRelease {
     pub namespace: String,
     /// Values that set an IRSA annotation, by dotted key path as written.
     pub annotation_settings: Vec<Spanned<String>>,
+    /// The values keys of the annotations maps the chart reads, of every ServiceAccount it
+    /// may make at the release's chart version (`rbac.serviceAccount.annotations`); `None`
+    /// when irsa-lint does not know them all.
+    pub annotation_keys: Option<Vec<String>>,
+    /// The root module (one `terraform apply`) it belongs to.
+    pub unit: String,
+    /// The namespace and name of the ServiceAccount made elsewhere that the chart runs as
+    /// (`serviceAccount.create=false`), when known.
+    pub existing_service_account: Option<(String, String)>,
+    /// The chart comes from the repository itself (a path), not a chart repository.
+    pub local_chart: bool,
+    /// The `version` argument: `None` when absent (the newest chart is installed), the text
+    /// when known, spanned at the argument.
+    pub chart_version: Option<Spanned<Option<String>>>,
+    /// The `image.tag` value, when the release sets it.
+    pub image_tag: Option<Spanned<Option<String>>>,
     /// The flags that must be on for it to exist (see [`Role::when`]).
     pub when: Vec<String>,
+}
+
+/// A ConfigMap or a Secret: its keys, and the values irsa-lint can read (never a Secret's).
+#[derive(Debug, Clone)]
+pub struct ConfigData {
+    pub secret: bool,
+    pub name: String,
+    /// `None` when not set or not known: the namespace it is applied to decides.
+    pub namespace: Option<String>,
+    /// Every key seen, with its value when known.
+    pub data: std::collections::BTreeMap<String, Option<DataValue>>,
+    /// Whether every key is known; when false, a key not in `data` may still exist.
+    pub keys_known: bool,
+    /// The object or resource.
+    pub span: Span,
+    /// How it is named in notes: `ConfigMap flux-system/cluster-vars`,
+    /// `kubernetes_config_map_v1.cluster_vars`.
+    pub shown: String,
+    /// The folder that declares it (a manifest's, a Terraform root module's): of several
+    /// objects of one name, readers take the closest to themselves.
+    pub dir: String,
+}
+
+/// A value of a ConfigMap's data.
+#[derive(Debug, Clone)]
+pub struct DataValue {
+    /// The value, spanned where it is written.
+    pub value: Spanned<Str>,
+    /// A span whose text reads as the value's YAML with positions (a generator's file, a
+    /// literal block scalar), for Helm values read from it to point at their own lines.
+    pub yaml_at: Option<Span>,
+    /// What Flux's post-build substitution changed in the text at `yaml_at` (whose value is
+    /// the substituted text): read the value, and map its positions back through these.
+    pub edits: Vec<crate::text::envsubst::Edit>,
+}
+
+/// A permission policy that reaches a role, or may reach any role of its unit.
+#[derive(Debug, Clone)]
+pub struct RolePolicy {
+    /// The root module (one `terraform apply`) the attachment belongs to.
+    pub unit: String,
+    /// The role's name as the attachment evaluates it (`aws_iam_role.x.name`); `None` when
+    /// it cannot be told: the policy may then reach any role of the unit.
+    pub role: Option<Str>,
+    pub policy: AttachedPolicy,
+    /// The attachment (or the role that carries the policy itself).
+    pub span: Span,
+}
+
+/// What an attachment attaches.
+#[derive(Debug, Clone)]
+pub enum AttachedPolicy {
+    /// A policy document read into statements (`aws_iam_policy`, `aws_iam_role_policy`).
+    Document(TrustPolicy),
+    /// A policy known only by its ARN (an AWS managed policy).
+    Managed(Spanned<Str>),
+    /// The one policy a terraform-aws-modules/iam role module attaches for an
+    /// `attach_*_policy` flag, spanned at the flag, at the module version the caller pins
+    /// (`None` when it is a constraint or not written).
+    ModuleFlag {
+        flag: Spanned<String>,
+        module_version: Option<String>,
+    },
+    /// Nothing: a module builds the role without a policy of its own.
+    None,
+    Unknown,
 }

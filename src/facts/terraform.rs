@@ -65,6 +65,8 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
         facts.hidden_service_accounts = true;
     }
     facts.extend(super::kubernetes::extract(m, unit));
+    super::config_data::extract(m, unit, &mut facts);
+    super::permissions::extract(m, unit, &mut facts);
     for name in m.module_call_names() {
         match m.module_instances(name) {
             Some(instances) => {
@@ -76,6 +78,32 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
             None => {
                 facts.hidden_roles = true;
                 facts.hidden_service_accounts = true;
+                // It may attach a policy to any role it is told about: a role of this
+                // unit then has permissions out of sight.
+                let told_of_roles = m
+                    .module_call(name)
+                    .and_then(|(file, block)| {
+                        let text = m.source_text(file)?;
+                        text.get(crate::eval::module::block_range(block))
+                    })
+                    .is_none_or(|text| {
+                        let text = text.to_ascii_lowercase();
+                        ["iam_role", "role_name", "role_arn", "roles", "role ="]
+                            .iter()
+                            .any(|r| text.contains(r))
+                    });
+                if told_of_roles
+                    && let Some(span) = m
+                        .call_site
+                        .or_else(|| m.files.first().map(|f| Span::file_start(f.0)))
+                {
+                    facts.role_policies.push(super::RolePolicy {
+                        unit: unit.to_string(),
+                        role: None,
+                        policy: super::AttachedPolicy::Unknown,
+                        span,
+                    });
+                }
             }
         }
     }

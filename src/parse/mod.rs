@@ -1,7 +1,9 @@
-//! Syntax only: HCL, Terraform JSON, YAML and strict JSON, with positions. Parsing never
+//! Syntax only: HCL, Terraform JSON, YAML, strict JSON and Go templates (Helm's), with
+//! positions. Parsing never
 //! fails: each parser returns what it could read plus errors, which become IRSA000
 //! diagnostics. Nothing here knows AWS, Kubernetes or what a fact is.
 
+pub mod gotemplate;
 pub mod hcl;
 pub mod json;
 pub mod tfjson;

@@ -231,11 +231,13 @@ fn help(
         (None, Some((arn, _))) => format!("\"{arn}\""),
         (None, None) => "the role's ARN".to_string(),
     };
-    match (sa.origin, release) {
-        (Origin::Terraform, Some(chart)) => format!(
-            "set {}.eks\\.amazonaws\\.com/role-arn = {terraform_value} in the release's values",
-            chart.annotations_key()
-        ),
+    let values_key = sa.role_arn_values_key.clone().or_else(|| {
+        release.map(|chart| format!("{}.eks\\.amazonaws\\.com/role-arn", chart.annotations_key()))
+    });
+    match (sa.origin, values_key) {
+        (Origin::Terraform, Some(key)) => {
+            format!("set {key} = {terraform_value} in the release's values")
+        }
         (Origin::Terraform, None) => format!(
             "add \"{ROLE_ARN_KEY}\" = {terraform_value} to the service account's annotations"
         ),

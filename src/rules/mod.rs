@@ -43,6 +43,7 @@ pub mod irsa026_chart_ignores_annotation;
 pub mod irsa027_addon_service_account_mismatch;
 pub mod irsa028_invalid_suppression;
 pub mod irsa029_invalid_provider_arn;
+pub mod irsa030_controller_policy_outdated;
 pub mod irsa031_impossible_trust_subject;
 pub mod irsa032_role_not_attached;
 #[cfg(test)]
@@ -89,6 +90,7 @@ rule_table! {
     irsa027_addon_service_account_mismatch,
     irsa028_invalid_suppression,
     irsa029_invalid_provider_arn,
+    irsa030_controller_policy_outdated,
     irsa031_impossible_trust_subject,
     irsa032_role_not_attached,
 }

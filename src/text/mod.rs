@@ -1,7 +1,8 @@
 //! Small text helpers shared by rules, configuration and the command line: IAM's glob,
-//! edit distance and the one "did you mean" threshold, and template placeholders. Nothing
-//! here knows AWS, Terraform or Kubernetes.
+//! edit distance and the one "did you mean" threshold, template placeholders and Flux's
+//! `${NAME}` substitution. Nothing here knows AWS, Terraform or Kubernetes.
 
+pub mod envsubst;
 pub mod placeholders;
 
 /// IAM's `StringLike` glob: `*` any run of characters, `?` one character.

@@ -88,6 +88,14 @@ pub(crate) fn objects<'a>(
         sa.origin = crate::facts::Origin::Terraform;
         sa.when = m.gates_of(res);
     }
+    // `config_data` reads these resources' ConfigMaps with Terraform's values put back in;
+    // read here too, with holes for those values, the two copies would disagree.
+    if matches!(
+        res.kind,
+        "kubectl_manifest" | "local_file" | "local_sensitive_file"
+    ) {
+        objects.config_data.clear();
+    }
     facts.rendered_templates.extend(rendered.template);
     facts.extend(objects);
 }

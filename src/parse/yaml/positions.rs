@@ -99,6 +99,11 @@ pub(crate) struct ChunkPositions<'a> {
 }
 
 impl ChunkPositions<'_> {
+    /// The whole file's text, which spans index.
+    pub(crate) fn file_text(&self) -> &str {
+        self.text
+    }
+
     /// Byte offset in the file of a character index in the chunk.
     pub(super) fn byte(&self, char_index: usize) -> usize {
         let byte = self
