@@ -778,6 +778,11 @@ fn the_source_distribution_stands_alone() {
             "{name} in the sdist"
         );
     }
+    // Every file the code embeds is in it, or the crate does not build from it.
+    for embedded in embedded_files(&repository_root().join("src")) {
+        let name = format!("{prefix}{embedded}");
+        assert!(names.lines().any(|n| n == name), "{name} in the sdist");
+    }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = run(Command::new(cargo)
         .args([
@@ -789,4 +794,46 @@ fn the_source_distribution_stands_alone() {
         ])
         .current_dir(dir.path().join(&prefix)));
     assert_success(&output, "cargo metadata in the unpacked sdist");
+}
+
+/// The files `include_str!` and `include_bytes!` name in the Rust files under `dir`,
+/// relative to the repository's root.
+fn embedded_files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(embedded_files(&path));
+            continue;
+        }
+        if path.extension().is_none_or(|extension| extension != "rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        for macro_call in ["include_str!(\"", "include_bytes!(\""] {
+            for (at, _) in source.match_indices(macro_call) {
+                let rest = &source[at + macro_call.len()..];
+                let relative = &rest[..rest.find('"').unwrap()];
+                let mut resolved = path.parent().unwrap().to_path_buf();
+                for part in Path::new(relative).components() {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            resolved.pop();
+                        }
+                        other => resolved.push(other),
+                    }
+                }
+                let inside = resolved
+                    .strip_prefix(repository_root())
+                    .unwrap_or_else(|_| {
+                        panic!(
+                            "{} embeds {relative}, outside the repository",
+                            path.display()
+                        )
+                    });
+                found.push(inside.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    found
 }
