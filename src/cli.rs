@@ -127,11 +127,59 @@ pub enum Command {
     Lsp,
 }
 
-const LSP_AFTER_HELP: &str = "\
-The server lints the workspace folders the editor opens, with unsaved edits in place of the
+const LSP_AFTER_HELP: &str = r#"The server lints the workspace folders the editor opens, with unsaved edits in place of the
 files on disk, and re-lints after every edit of a .tf, .tfvars, .yaml, .yml or .json file.
 Hover over a finding shows its rule's documentation; findings with a known fix offer it as a
-quick fix.";
+quick fix; each finding's code links to its rule's page.
+
+Editors (README.md, section "Editors", has the same):
+  VS Code      the irsa-lint extension (editors/vscode in the repository) runs `irsa-lint lsp`
+  Neovim 0.11  init.lua:
+                 vim.lsp.config('irsa_lint', {
+                   cmd = { 'irsa-lint', 'lsp' },
+                   filetypes = { 'terraform', 'terraform-vars', 'hcl', 'yaml', 'json' },
+                   root_markers = { '.irsa-lint.toml', '.git' },
+                 })
+                 vim.lsp.enable('irsa_lint')
+  Neovim 0.8-0.10  init.lua:
+                 vim.api.nvim_create_autocmd('FileType', {
+                   pattern = { 'terraform', 'terraform-vars', 'hcl', 'yaml', 'json' },
+                   callback = function(args)
+                     local root = vim.fs.find({ '.irsa-lint.toml', '.git' },
+                       { upward = true, path = vim.fs.dirname(vim.api.nvim_buf_get_name(args.buf)) })[1]
+                     vim.lsp.start({ name = 'irsa_lint', cmd = { 'irsa-lint', 'lsp' },
+                       root_dir = root and vim.fs.dirname(root) or vim.fn.getcwd() })
+                   end,
+                 })
+  Neovim 0.7   with nvim-lspconfig, init.lua:
+                 local configs = require('lspconfig.configs')
+                 if not configs.irsa_lint then
+                   configs.irsa_lint = { default_config = {
+                     cmd = { 'irsa-lint', 'lsp' },
+                     filetypes = { 'terraform', 'terraform-vars', 'hcl', 'yaml', 'json' },
+                     root_dir = require('lspconfig.util').root_pattern('.irsa-lint.toml', '.git'),
+                   } }
+                 end
+                 require('lspconfig').irsa_lint.setup({})
+  Helix        languages.toml (language-servers replaces the list: keep the defaults):
+                 [language-server.irsa-lint]
+                 command = "irsa-lint"
+                 args = ["lsp"]
+                 [[language]]
+                 name = "hcl"
+                 language-servers = ["terraform-ls", "irsa-lint"]
+                 [[language]]
+                 name = "yaml"
+                 language-servers = ["yaml-language-server", "irsa-lint"]
+  Emacs        eglot, init.el:
+                 (with-eval-after-load 'eglot
+                   (add-to-list 'eglot-server-programs
+                                '((terraform-mode hcl-mode yaml-mode yaml-ts-mode)
+                                  . ("irsa-lint" "lsp"))))
+                 (add-hook 'terraform-mode-hook #'eglot-ensure)
+  Zed          starts language servers only from extensions, and irsa-lint has none yet;
+               a task runs `irsa-lint check --format compact`, whose path:line:col
+               locations open on click (README.md, section "Editors")."#;
 
 /// What to read, shared by `check` and `graph`; see [`resolve_inputs`].
 #[derive(Debug, Args)]

@@ -24,6 +24,9 @@ impl Level {
     }
 }
 
+/// The project's home page; rule documentation lives under it (`rules/<ID>.md`).
+pub const REPOSITORY_URL: &str = "https://github.com/irsa-lint/irsa-lint";
+
 /// What a rule is, independent of what it checks.
 #[derive(Debug)]
 pub struct RuleMeta {
@@ -36,6 +39,12 @@ pub struct RuleMeta {
     pub summary: &'static str,
     /// The Markdown documentation (`rules/<ID>.md`).
     pub doc: &'static str,
+}
+
+/// Where a rule's documentation is read on the web: the page SARIF's `helpUri` and the
+/// language server's `codeDescription.href` link to.
+pub fn rule_doc_url(rule_id: &str) -> String {
+    format!("{REPOSITORY_URL}/blob/main/rules/{rule_id}.md")
 }
 
 /// A place in a file with a short explanation of what is there.

@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use lsp_types::{
-    DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Position, Range,
-    Uri,
+    CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
+    Position, Range, Uri,
 };
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::{Diagnostic, Level, rule_doc_url};
 use crate::engine::Report;
 use crate::source::{FileId, SourceMap, Span};
 
@@ -88,7 +88,8 @@ fn to_finding(d: &Diagnostic, files: &mut Files) -> Finding {
         range: files.range(d.primary.span),
         severity: Some(severity(d.level)),
         code: Some(NumberOrString::String(d.rule_id.to_string())),
-        code_description: None,
+        // Editors link the code to this page (VS Code shows IRSA003 as a link).
+        code_description: code_description(d.rule_id),
         source: Some("irsa-lint".to_string()),
         message: message(d),
         related_information: (!related.is_empty()).then_some(related),
@@ -100,6 +101,11 @@ fn to_finding(d: &Diagnostic, files: &mut Files) -> Finding {
         diagnostic,
         fix,
     }
+}
+
+fn code_description(rule_id: &str) -> Option<CodeDescription> {
+    let href = rule_doc_url(rule_id).parse().ok()?;
+    Some(CodeDescription { href })
 }
 
 fn severity(level: Level) -> DiagnosticSeverity {

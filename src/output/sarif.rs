@@ -12,12 +12,11 @@ use std::collections::BTreeMap;
 use super::{CoverageCounts, UriBase, forward_slash_path, line_cols};
 use crate::baseline::{self, Place};
 use crate::coverage::Coverage;
-use crate::diagnostic::{Diagnostic, Label, Level};
+use crate::diagnostic::{Diagnostic, Label, Level, REPOSITORY_URL, rule_doc_url};
 use crate::rules::{RULES, RuleMeta};
 use crate::source::{SourceMap, Span};
 
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-const REPOSITORY_URL: &str = "https://github.com/irsa-lint/irsa-lint";
 /// The base id of the repository root, as CodeQL and the SARIF spec's examples name it.
 const SRCROOT: &str = "%SRCROOT%";
 /// The key of our `partialFingerprints`; bump the version if the identity ever changes.
@@ -233,7 +232,7 @@ impl ReportingDescriptor {
                 text: rule.doc,
                 markdown: rule.doc,
             },
-            help_uri: format!("{REPOSITORY_URL}/blob/main/rules/{}.md", rule.id),
+            help_uri: rule_doc_url(rule.id),
             default_configuration: Configuration {
                 level: level(rule.default_level),
             },

@@ -305,6 +305,17 @@ fn edits_in_terraform_clear_and_restore_findings_in_a_manifest() {
     );
     assert_eq!(diagnostic["severity"], 1, "an error: a close name is known");
     assert_eq!(diagnostic["source"], "irsa-lint");
+    // The code links to the rule's page, the same one SARIF's helpUri names, and that page
+    // is a file of this repository.
+    assert_eq!(
+        diagnostic["codeDescription"]["href"],
+        "https://github.com/irsa-lint/irsa-lint/blob/main/rules/IRSA001.md"
+    );
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/IRSA001.md")
+            .is_file()
+    );
     let message = diagnostic["message"].as_str().unwrap();
     assert!(message.contains("ledger-apii"), "{message}");
     assert!(

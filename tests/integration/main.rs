@@ -5,6 +5,10 @@
 //! - `cli`: runs the real `irsa-lint` binary on temporary folders and checks what a user
 //!   sees: exit statuses, each output format, stdin, ignored files, relative paths,
 //!   determinism and that the scanned tree is never modified.
+//! - `distribution`: the ways irsa-lint is installed without Rust, each exercised: the
+//!   wheel installed by pip into a fresh virtualenv, the GitHub Action's steps run as a
+//!   runner would and its metadata checked by actionlint, the release workflow's targets and
+//!   artifacts, the VS Code extension packaged by vsce (tools from `scripts/test.sh`).
 //! - `graph`: `irsa-lint graph` on the examples and temporary projects: the table's links,
 //!   the Mermaid and dot grammars, and the README's picture matching the real output.
 //! - `config`: `.irsa-lint.toml` (rule levels, exclude, variables, external roles, fail_on),
@@ -13,8 +17,10 @@
 //!   at UTF-16 positions, cleared and restored across files by unsaved edits, hover, quick
 //!   fix, clean shutdown.
 //! - `modules`: findings inside modules name the module instances behind them.
-//! - `precommit`: the real `pre-commit` runs our hook on a throwaway git repository; it
-//!   must be on PATH (`scripts/test.sh` installs it).
+//! - `precommit`: the real `pre-commit` runs our hooks on a throwaway git repository: the
+//!   Rust hook's settings, the `language: system` hook on an installed binary, and the
+//!   mirror's `language: python` hook installing our wheel; pre-commit must be on PATH
+//!   (`scripts/test.sh` installs it).
 //! - `robustness`: hostile and broken input (binary files, deep nesting, alias bombs,
 //!   symlink loops, FIFOs, cycles): no panic, no hang, the rest of the tree still linted.
 //! - `safety`: the README's guarantees: the fixtures are not written, the shipped code starts
@@ -32,6 +38,7 @@
 
 mod cli;
 mod config;
+mod distribution;
 mod graph;
 mod lsp;
 mod modules;

@@ -16,6 +16,8 @@ use std::process::Command;
 use serde_yaml::{Mapping, Value};
 
 const HOOK_ID: &str = "irsa-lint";
+/// The hook for an irsa-lint already installed (`language: system`).
+const SYSTEM_HOOK_ID: &str = "irsa-lint-system";
 const ALB_TRUST: &str = "terraform/iam-aws-load-balancer-controller.tf";
 const ALB_SERVICE_ACCOUNT: &str = "k8s/aws-load-balancer-controller/serviceaccount.yaml";
 
@@ -87,14 +89,23 @@ struct Run {
 /// own beside it.
 struct HookRepository {
     dir: tempfile::TempDir,
+    /// Variables set for every program run in the repository (PATH, pip's options).
+    env: Vec<(String, std::ffi::OsString)>,
 }
 
 impl HookRepository {
     /// A repository whose `.pre-commit-config.yaml` has our hook and nothing else,
     /// committed.
     fn new() -> Self {
+        Self::with_config(&local_hook_config(), Vec::new())
+    }
+
+    /// A repository with this `.pre-commit-config.yaml`, committed; `env` is set for
+    /// pre-commit, git and the hooks.
+    fn with_config(config: &str, env: Vec<(String, std::ffi::OsString)>) -> Self {
         let repository = HookRepository {
             dir: tempfile::tempdir().expect("a temporary folder can be created"),
+            env,
         };
         std::fs::create_dir_all(repository.root()).unwrap();
         std::fs::create_dir_all(repository.home()).unwrap();
@@ -103,7 +114,7 @@ impl HookRepository {
         repository.git(&["config", "user.email", "ci@example.com"]);
         repository.git(&["config", "user.name", "irsa-lint tests"]);
         repository.git(&["config", "commit.gpgsign", "false"]);
-        repository.write(".pre-commit-config.yaml", &local_hook_config());
+        repository.write(".pre-commit-config.yaml", config);
         repository.commit_all("add pre-commit configuration");
         repository
     }
@@ -127,6 +138,9 @@ impl HookRepository {
             .env("GIT_CONFIG_GLOBAL", self.home().join(".gitconfig"));
         for variable in INHERITED_VARIABLES {
             command.env_remove(variable);
+        }
+        for (name, value) in &self.env {
+            command.env(name, value);
         }
         command
     }
@@ -309,7 +323,14 @@ fn the_published_hook_lints_the_whole_repository_once() {
     assert_eq!(field("require_serial"), &Value::Bool(true));
     let files = field("files").as_str().unwrap();
     assert_eq!(files, r"\.(tf|tfvars|tftpl|hcl|ya?ml|ya?ml\.tpl|json)$");
-    assert_eq!(hooks_manifest().as_sequence().unwrap().len(), 1);
+    let manifest = hooks_manifest();
+    let ids: Vec<&str> = manifest
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|hook| hook["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [HOOK_ID, SYSTEM_HOOK_ID]);
     let readme = include_str!("../../README.md");
     assert!(
         readme.contains(&format!("        files: {files}\n")),
@@ -321,6 +342,220 @@ fn the_published_hook_lints_the_whole_repository_once() {
 fn pre_commit_accepts_the_published_hook_manifest() {
     let repository = HookRepository::new();
     let manifest = repository_root().join(".pre-commit-hooks.yaml");
+    let run = repository.run(
+        "pre-commit",
+        &["validate-manifest", manifest.to_str().unwrap()],
+    );
+    assert_eq!(run.status, 0, "{run:?}");
+    assert_eq!(run.stderr, "", "no deprecation warnings either");
+}
+
+/// Every hook we publish, in both manifests, lints the same files the same way; only the
+/// language (how irsa-lint gets installed) differs.
+#[test]
+fn every_published_hook_agrees_with_the_rust_hook() {
+    let rust_hook = published_hook();
+    let mirror_text =
+        std::fs::read_to_string(repository_root().join("pre-commit-mirror/.pre-commit-hooks.yaml"))
+            .unwrap();
+    let mirror: Value = serde_yaml::from_str(&mirror_text).unwrap();
+    let mut hooks: Vec<(Value, &str)> = hooks_manifest()
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|hook| (hook.clone(), "root"))
+        .collect();
+    hooks.extend(
+        mirror
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|hook| (hook.clone(), "mirror")),
+    );
+    let languages: Vec<(&str, &str)> = hooks
+        .iter()
+        .map(|(hook, manifest)| (hook["language"].as_str().unwrap(), *manifest))
+        .collect();
+    assert_eq!(
+        languages,
+        [("rust", "root"), ("system", "root"), ("python", "mirror")]
+    );
+    for (hook, manifest) in &hooks {
+        for field in ["entry", "files", "pass_filenames", "require_serial"] {
+            assert_eq!(
+                hook[field], rust_hook[field],
+                "{field} of the {manifest} hook {:?}",
+                hook["id"]
+            );
+        }
+    }
+}
+
+/// A git repository holding a copy of `files` (paths relative to this repository, put at
+/// the same place), committed; pre-commit clones it like a hook repository on GitHub.
+/// Returns its folder and the commit to use as `rev`.
+fn hook_source_repository(dir: &Path, files: &[(&str, &str)]) -> (PathBuf, String) {
+    let root = dir.join("hook-source");
+    std::fs::create_dir_all(&root).unwrap();
+    for (from, to) in files {
+        let target = root.join(to);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(repository_root().join(from), target).unwrap();
+    }
+    let git = |args: &[&str]| {
+        let output = Command::new("git")
+            .current_dir(&root)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", dir.join("hook-source.gitconfig"))
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    git(&["init", "--quiet"]);
+    git(&["add", "--all"]);
+    git(&[
+        "-c",
+        "user.email=ci@example.com",
+        "-c",
+        "user.name=irsa-lint tests",
+        "-c",
+        "commit.gpgsign=false",
+        "commit",
+        "--quiet",
+        "--message",
+        "hooks",
+    ]);
+    let rev = git(&["rev-parse", "HEAD"]).trim().to_string();
+    (root, rev)
+}
+
+fn remote_hook_config(repo: &Path, rev: &str, id: &str) -> String {
+    let hook = Mapping::from_iter([("id".into(), id.into())]);
+    let repository = Mapping::from_iter([
+        ("repo".into(), repo.to_str().unwrap().into()),
+        ("rev".into(), rev.into()),
+        ("hooks".into(), Value::Sequence(vec![Value::Mapping(hook)])),
+    ]);
+    let config = Mapping::from_iter([(
+        "repos".into(),
+        Value::Sequence(vec![Value::Mapping(repository)]),
+    )]);
+    serde_yaml::to_string(&config).unwrap()
+}
+
+/// `irsa-lint-system` from the published manifest, as a user's config names it, runs the
+/// irsa-lint on PATH: nothing is built.
+#[test]
+fn the_system_hook_runs_the_installed_binary() {
+    let sources = tempfile::tempdir().unwrap();
+    let (repo, rev) = hook_source_repository(
+        sources.path(),
+        &[(".pre-commit-hooks.yaml", ".pre-commit-hooks.yaml")],
+    );
+    // Only our binary, under its installed name, in front of the usual PATH.
+    let bin = sources.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_irsa-lint"), bin.join("irsa-lint")).unwrap();
+    let path = std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let repository = HookRepository::with_config(
+        &remote_hook_config(&repo, &rev, SYSTEM_HOOK_ID),
+        vec![("PATH".into(), path)],
+    );
+    repository.add_example("alb-controller");
+    repository.commit_all("add the load balancer controller");
+
+    let run = repository.pre_commit(&["--all-files"]);
+    assert_ne!(run.status, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("- hook id: irsa-lint-system"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("IRSA003"), "{run:?}");
+    repository.replace(ALB_TRUST, ":kube-sytem:", ":kube-system:");
+    repository.commit_all("fix the trust policy's namespace");
+    let run = repository.pre_commit(&["--all-files"]);
+    assert_eq!(run.status, 0, "{run:?}");
+}
+
+/// The mirror's `language: python` hook: pre-commit installs the mirror package, which pulls
+/// the irsa-lint wheel, into a virtualenv of its own. pip is kept offline, reading only the
+/// wheelhouse scripts/test.sh fills (our wheel and the mirror's build backend, no source
+/// distribution of irsa-lint), so the wheel installed is the one built from this checkout
+/// and nothing is compiled.
+#[test]
+fn the_python_hook_installs_the_wheel_and_runs_it() {
+    let sources = tempfile::tempdir().unwrap();
+    let (repo, rev) = hook_source_repository(
+        sources.path(),
+        &[
+            (
+                "pre-commit-mirror/.pre-commit-hooks.yaml",
+                ".pre-commit-hooks.yaml",
+            ),
+            ("pre-commit-mirror/pyproject.toml", "pyproject.toml"),
+            ("pre-commit-mirror/README.md", "README.md"),
+        ],
+    );
+    let wheelhouse = crate::distribution::wheelhouse();
+    let repository = HookRepository::with_config(
+        &remote_hook_config(&repo, &rev, HOOK_ID),
+        vec![
+            ("PIP_NO_INDEX".into(), "1".into()),
+            ("PIP_FIND_LINKS".into(), wheelhouse.into()),
+            ("PIP_DISABLE_PIP_VERSION_CHECK".into(), "1".into()),
+        ],
+    );
+    repository.add_example("alb-controller");
+    repository.commit_all("add the load balancer controller");
+
+    let run = repository.pre_commit(&["--all-files"]);
+    assert_ne!(run.status, 0, "{run:?}");
+    assert!(run.stdout.contains("- hook id: irsa-lint"), "{run:?}");
+    assert!(run.stdout.contains("IRSA003"), "{run:?}");
+    // The binary that ran is the wheel's, in the virtualenv pre-commit made for the hook
+    // (first on the hook's PATH).
+    let installed = installed_in_hook_virtualenvs(&repository.dir.path().join("pre-commit-home"));
+    assert_eq!(installed.len(), 1, "{installed:?}");
+    repository.replace(ALB_TRUST, ":kube-sytem:", ":kube-system:");
+    repository.commit_all("fix the trust policy's namespace");
+    let run = repository.pre_commit(&["--all-files"]);
+    assert_eq!(run.status, 0, "{run:?}");
+}
+
+/// `irsa-lint` binaries in the `py_env-*/bin` folders under pre-commit's cache.
+fn installed_in_hook_virtualenvs(pre_commit_home: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for clone in std::fs::read_dir(pre_commit_home).unwrap() {
+        let clone = clone.unwrap().path();
+        let Ok(entries) = std::fs::read_dir(&clone) else {
+            continue;
+        };
+        for entry in entries {
+            let env = entry.unwrap().path();
+            let binary = env.join("bin/irsa-lint");
+            let is_python_env = env
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("py_env-"));
+            if is_python_env && binary.is_file() {
+                found.push(binary);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn pre_commit_accepts_the_mirror_manifest() {
+    let repository = HookRepository::new();
+    let manifest = repository_root().join("pre-commit-mirror/.pre-commit-hooks.yaml");
     let run = repository.run(
         "pre-commit",
         &["validate-manifest", manifest.to_str().unwrap()],
