@@ -12,7 +12,7 @@ use super::{Cache, InputFile, unit_of};
 use crate::discover::{self, FileKind};
 use crate::eval::FileLoader;
 use crate::facts::eksctl::extract_cluster_config;
-use crate::facts::manifests::{ManifestSyntax, extract_manifests};
+use crate::facts::manifests::{ManifestSyntax, extract_manifests_read};
 use crate::facts::{Facts, flux};
 use crate::source::{FileId, SourceMap};
 
@@ -49,6 +49,12 @@ pub(super) fn read(
     cache: Option<&Cache>,
 ) -> ManifestFiles {
     let yaml_files = yaml_files(files);
+    // ConfigMaps are read only for Flux objects to use; a cached reading (the language
+    // server's) must serve scans with and without them, so it always reads them.
+    let config_data = cache.is_some()
+        || yaml_files
+            .iter()
+            .any(|(id, _)| sources.get(*id).text.contains("fluxcd.io"));
     // Kustomizations first: the files they use count only as rendered.
     let rendered = crate::facts::kustomize::render_all(sources, &yaml_files);
     let per_file: Vec<(FileId, Facts)> = files
@@ -62,12 +68,13 @@ pub(super) fn read(
             };
             let extract = || {
                 let name = path.file_name().unwrap_or_default();
-                guarded(*id, name, "", || file_manifest_facts(sources, *id, syntax)).unwrap_or_else(
-                    |error| Facts {
-                        parse_errors: vec![error],
-                        ..Facts::default()
-                    },
-                )
+                guarded(*id, name, "", || {
+                    file_manifest_facts(sources, *id, syntax, config_data)
+                })
+                .unwrap_or_else(|error| Facts {
+                    parse_errors: vec![error],
+                    ..Facts::default()
+                })
             };
             let mut facts = match cache {
                 Some(cache) => cache.manifests.get(*id, sources.get(*id), extract),
@@ -124,10 +131,15 @@ pub(super) fn facts(
 }
 
 /// What one manifest file says on its own, before kustomize and Argo CD views are applied.
-fn file_manifest_facts(sources: &SourceMap, id: FileId, syntax: ManifestSyntax) -> Facts {
+fn file_manifest_facts(
+    sources: &SourceMap,
+    id: FileId,
+    syntax: ManifestSyntax,
+    config_data: bool,
+) -> Facts {
     let text = &sources.get(id).text;
     let unit = unit_of(sources, id);
-    let mut facts = extract_manifests(id, text, syntax, &unit);
+    let mut facts = extract_manifests_read(id, text, syntax, &unit, config_data);
     // The manifest reader skips ClusterConfig documents (a kind it does not read) but
     // reports the file's syntax errors; the eksctl reader reads only those documents.
     if syntax == ManifestSyntax::Yaml && text.contains("ClusterConfig") {
