@@ -147,9 +147,12 @@ fn apply_fixes(
         fixed += file.rules.len();
     }
     if !settings.render.quiet {
-        let (findings, files) = (plural(fixed, "fix", "fixes"), plan.files.len());
-        let files = format!("{files} {}", if files == 1 { "file" } else { "files" });
-        eprintln!("applied {fixed} {findings} in {files}");
+        let files = plan.files.len();
+        eprintln!(
+            "applied {fixed} {} in {files} {}",
+            plural(fixed, "fix", "fixes"),
+            plural(files, "file", "files")
+        );
     }
     std::mem::forget(report);
     engine::analyze(&settings.engine).map_err(|err| usage_error(&err))
