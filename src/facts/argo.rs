@@ -89,6 +89,24 @@ pub(crate) fn rendered_applications(
     out.facts
 }
 
+/// The `image.tag` a release's values set, for IRSA030: `Some(None)` when values irsa-lint
+/// cannot read may set it.
+pub(crate) fn image_tag(values: &Values, fallback: Span) -> Option<Spanned<Option<String>>> {
+    let path = ["image".to_string(), "tag".to_string()];
+    match values.get(&path) {
+        Some(v) => Some(Spanned::new(
+            v.as_known_str().map(str::to_string),
+            values
+                .spans
+                .get(path.as_slice())
+                .copied()
+                .unwrap_or(fallback),
+        )),
+        None if values.unknown => Some(Spanned::new(None, fallback)),
+        None => None,
+    }
+}
+
 /// The loader of a rendered Application, which follows no chart folder.
 struct NoChartFiles;
 
@@ -346,6 +364,7 @@ impl App<'_> {
             &namespace.value,
             &values,
             Some(known.annotation_keys(eras)),
+            source,
         ));
         let chart = ChartRelease {
             chart_name: known.name,
@@ -370,7 +389,9 @@ impl App<'_> {
         namespace: &str,
         values: &Values,
         annotation_keys: Option<Vec<String>>,
+        source: &serde_json::Value,
     ) -> HelmRelease {
+        let name_span = self.value_span(&["metadata", "name"]);
         HelmRelease {
             address: format!("Application {}", self.name),
             declared_by: "Argo CD Application",
@@ -383,11 +404,24 @@ impl App<'_> {
             unit: self.file.unit.clone(),
             existing_service_account: None,
             local_chart: false,
-            // `targetRevision` is not read for IRSA030 yet: a version not known.
-            chart_version: Some(Spanned::new(None, self.value_span(&["metadata", "name"]))),
-            image_tag: None,
+            chart_version: Some(
+                self.chart_version(source)
+                    .unwrap_or(Spanned::new(None, name_span)),
+            ),
+            image_tag: image_tag(values, name_span),
             when: Vec::new(),
         }
+    }
+
+    /// A chart source's `targetRevision`, the chart version Argo CD installs, where it is
+    /// written; `None` when it cannot be told (absent, a template, an Application of several
+    /// sources, whose `spec.source` this is not).
+    fn chart_version(&self, source: &serde_json::Value) -> Option<Spanned<Option<String>>> {
+        let text = source.get("targetRevision")?.as_str()?;
+        let span = self.value_span(&["spec", "source", "targetRevision"]);
+        let written = self.file.text.get(span.start as usize..span.end as usize)?;
+        let known = !text.contains("{{") && !self.has_hole(text) && written.contains(text);
+        (span.start != span.end).then(|| Spanned::new(known.then(|| text.to_string()), span))
     }
 
     fn note(&self) -> String {
