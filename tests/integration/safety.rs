@@ -201,10 +201,12 @@ fn nothing_in_the_build_or_tests_reads_outside_the_repository() {
             let Ok(text) = std::fs::read_to_string(&file) else {
                 continue;
             };
-            let outside = ["../shared", "IRSA_LINT_SHARED_DIR"];
-            if file.file_name().is_some_and(|n| n != "safety.rs")
-                && outside.iter().any(|word| text.contains(word))
-            {
+            // Spelt in pieces, so that this test is not itself a file that names them.
+            let outside = [
+                concat!("../", "shared"),
+                concat!("IRSA_LINT_", "SHARED_DIR"),
+            ];
+            if outside.iter().any(|word| text.contains(word)) {
                 offenders.push(file.display().to_string());
             }
         }
