@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::charts::{self, DefaultName};
 use super::kubernetes::{
-    ChartRelease, Values, annotation_settings, chart_service_account,
+    ChartRelease, Values, annotation_settings, chart_service_account, image_tag,
     record_chart_service_accounts, split_key, yaml_value,
 };
 use super::{Facts, Found, HelmRelease, Spanned, local_chart};
@@ -87,24 +87,6 @@ pub(crate) fn rendered_applications(
     let mut out = Applications::default();
     app_file.applications(&BTreeMap::new(), &mut out);
     out.facts
-}
-
-/// The `image.tag` a release's values set, for IRSA030: `Some(None)` when values irsa-lint
-/// cannot read may set it.
-pub(crate) fn image_tag(values: &Values, fallback: Span) -> Option<Spanned<Option<String>>> {
-    let path = ["image".to_string(), "tag".to_string()];
-    match values.get(&path) {
-        Some(v) => Some(Spanned::new(
-            v.as_known_str().map(str::to_string),
-            values
-                .spans
-                .get(path.as_slice())
-                .copied()
-                .unwrap_or(fallback),
-        )),
-        None if values.unknown => Some(Spanned::new(None, fallback)),
-        None => None,
-    }
 }
 
 /// The loader of a rendered Application, which follows no chart folder.
@@ -638,7 +620,6 @@ pub(crate) struct LocalChart<'a> {
 
 /// The one ServiceAccount of a chart folder for one release: `Unknown` when it makes several
 /// (see [`local_chart_service_accounts`]), for readers that take one.
-#[allow(dead_code)]
 pub(crate) fn local_chart_service_account(
     chart: &LocalChart<'_>,
     release: &str,

@@ -247,20 +247,7 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             let text = v.as_ref().and_then(Value::as_known_str).map(str::to_string);
             Spanned::new(text, m.user_span(expr_span(res.file, &a.value), None))
         });
-        let tag_path = ["image".to_string(), "tag".to_string()];
-        let image_tag = match values.get(&tag_path) {
-            Some(v) => Some(Spanned::new(
-                v.as_known_str().map(str::to_string),
-                values
-                    .spans
-                    .get(tag_path.as_slice())
-                    .copied()
-                    .unwrap_or(label),
-            )),
-            // Values irsa-lint cannot read may set the tag.
-            None if values.unknown => Some(Spanned::new(None, label)),
-            None => None,
-        };
+        let image_tag = image_tag(&values, label);
         // With `serviceAccount.create=false` the chart runs as a ServiceAccount made elsewhere.
         let sa_path = |leaf: &str| {
             let mut p = split_key(service_account_key);
@@ -311,6 +298,24 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             }
             facts.service_accounts.push(sa);
         }
+    }
+}
+
+/// The `image.tag` a release's values set, for IRSA030, spanned where it is set (else at
+/// `fallback`): `Some(None)` when values irsa-lint cannot read may set it.
+pub(crate) fn image_tag(values: &Values, fallback: Span) -> Option<Spanned<Option<String>>> {
+    let path = ["image".to_string(), "tag".to_string()];
+    match values.get(&path) {
+        Some(v) => Some(Spanned::new(
+            v.as_known_str().map(str::to_string),
+            values
+                .spans
+                .get(path.as_slice())
+                .copied()
+                .unwrap_or(fallback),
+        )),
+        None if values.unknown => Some(Spanned::new(None, fallback)),
+        None => None,
     }
 }
 
