@@ -224,6 +224,7 @@ mod tests {
             to_provider,
             cluster: None,
             to_cluster: Link::Unknown,
+            controller: None,
         }
     }
 

@@ -146,6 +146,9 @@ pub struct Chain {
     pub to_provider: Link,
     pub cluster: Option<Node>,
     pub to_cluster: Link,
+    /// A known controller the ServiceAccount runs (`external-dns v0.17.0`), and whether the
+    /// policy reaching its role allows what that version needs (IRSA030).
+    pub controller: Option<(String, Link)>,
 }
 
 /// The provider and cluster end of a chain, found from a role.
@@ -188,6 +191,7 @@ impl Chain {
             to_provider: tail.to_provider,
             cluster: tail.cluster,
             to_cluster: tail.to_cluster,
+            controller: None,
         }
     }
 }

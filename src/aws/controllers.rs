@@ -537,6 +537,63 @@ pub fn by_chart(chart: &str) -> Option<&'static Controller> {
     controllers().iter().find(|c| c.name == chart)
 }
 
+/// The image repositories each controller is published to, as path suffixes (the registry
+/// and, for ECR, the account and region vary).
+const IMAGES: &[(&str, &[&str])] = &[
+    (
+        "aws-load-balancer-controller",
+        &[
+            "eks/aws-load-balancer-controller",
+            "amazon/aws-load-balancer-controller",
+        ],
+    ),
+    (
+        "external-dns",
+        &["external-dns/external-dns", "teapot/external-dns"],
+    ),
+    ("cluster-autoscaler", &["autoscaling/cluster-autoscaler"]),
+    (
+        "aws-ebs-csi-driver",
+        &[
+            "ebs-csi-driver/aws-ebs-csi-driver",
+            "eks/aws-ebs-csi-driver",
+            "provider-aws/aws-ebs-csi-driver",
+        ],
+    ),
+    (
+        "aws-efs-csi-driver",
+        &["amazon/aws-efs-csi-driver", "eks/aws-efs-csi-driver"],
+    ),
+    ("karpenter", &["karpenter/controller"]),
+];
+
+/// The controller an image runs and its tag: `public.ecr.aws/eks/aws-load-balancer-controller:v2.9.0`
+/// (a digest after the tag is ignored; an image with no tag, or a digest only, is `None`).
+pub fn by_image(image: &str) -> Option<(&'static Controller, &str)> {
+    let image = image.split_once('@').map_or(image, |(name, _)| name);
+    let (repository, tag) = image.rsplit_once(':')?;
+    if repository.is_empty() || tag.contains('/') {
+        return None;
+    }
+    let (name, _) = IMAGES.iter().find(|(_, suffixes)| {
+        suffixes
+            .iter()
+            .any(|s| repository == *s || repository.ends_with(&format!("/{s}")))
+    })?;
+    Some((by_chart(name)?, tag))
+}
+
+/// The controller an EKS add-on installs, and the release an add-on version
+/// (`v1.35.0-eksbuild.1`) runs.
+pub fn by_addon(addon: &str, version: &str) -> Option<(&'static Controller, Version)> {
+    let controller = by_chart(addon)?;
+    let release = version
+        .trim()
+        .split_once("-eksbuild.")
+        .map_or(version, |(v, _)| v);
+    Some((controller, Version::parse(release)?))
+}
+
 const TERRAFORM_AWS_IAM: &str = include_str!("../../data/controllers/terraform-aws-iam.json");
 
 /// The `attach_*_policy` flags of terraform-aws-modules/iam's IRSA role modules that attach
@@ -614,15 +671,24 @@ fn iam_flags() -> &'static (Option<Version>, FlagPolicies) {
     })
 }
 
-/// A module policy as statements; `None` when part of it is not plain (dynamic statements,
-/// denied or unresolved actions).
+/// A module policy as statements; `None` when part of it is not plain (denied or unresolved
+/// actions). Actions the module grants only for some inputs (`optional_actions`: a KMS key
+/// list, a queue name) are taken as granted, their statements dropped: a policy that allows
+/// more can only hide a finding.
 fn statements(p: &IamPolicy) -> Option<Vec<PolicyStatement>> {
-    if p.optional_actions.is_some() || p.denied_actions.is_some() || p.unresolved_actions.is_some()
-    {
+    if p.denied_actions.is_some() || p.unresolved_actions.is_some() {
         return None;
     }
-    let mut out: Vec<PolicyStatement> = p
+    let optional: Vec<String> = match &p.optional_actions {
+        None => Vec::new(),
+        Some(v) => serde_json::from_value(v.clone()).ok()?,
+    };
+    let kept: Vec<&DataStatement> = p
         .conditioned_statements
+        .iter()
+        .filter(|s| !s.actions.iter().all(|a| optional.contains(a)))
+        .collect();
+    let mut out: Vec<PolicyStatement> = kept
         .iter()
         .map(|s| PolicyStatement {
             allow: s.effect == "Allow",
@@ -632,11 +698,7 @@ fn statements(p: &IamPolicy) -> Option<Vec<PolicyStatement>> {
             conditions: s
                 .conditions
                 .iter()
-                .filter(|_| {
-                    !s.conditions
-                        .iter()
-                        .any(|c| c.values.iter().any(|v| v.contains("${")))
-                })
+                .filter(|_| !s.conditions.iter().any(on_expression))
                 .map(|c| PolicyCondition {
                     operator: c.operator.clone(),
                     key: c.key.clone(),
@@ -645,22 +707,31 @@ fn statements(p: &IamPolicy) -> Option<Vec<PolicyStatement>> {
                 .collect(),
         })
         .collect();
-    let conditioned: BTreeSet<&String> = p
-        .conditioned_statements
-        .iter()
-        .flat_map(|s| &s.actions)
-        .collect();
+    let conditioned: BTreeSet<&String> = kept.iter().flat_map(|s| &s.actions).collect();
     out.push(PolicyStatement {
         allow: true,
         actions: p
             .actions
             .iter()
             .filter(|a| !conditioned.contains(a))
+            .chain(&optional)
             .cloned()
             .collect(),
         conditions: Vec::new(),
     });
     Some(out)
+}
+
+/// A condition whose key or values are a Terraform expression (`${var.karpenter_tag_key}`,
+/// `local.cluster_name`) in the module's source.
+fn on_expression(c: &DataCondition) -> bool {
+    let expression = |t: &String| {
+        t.contains("${")
+            || ["var.", "local.", "data.", "module."]
+                .iter()
+                .any(|p| t.starts_with(p))
+    };
+    expression(&c.key) || c.values.iter().any(expression)
 }
 
 /// The controller an `attach_*_policy` flag is for.
@@ -720,6 +791,43 @@ mod tests {
         assert_eq!(Version::parse("1.4"), None);
         assert_eq!(Version::parse("v2.8.1-eksbuild.1"), None);
         assert_eq!(Version::parse("latest"), None);
+    }
+
+    #[test]
+    fn images_and_addons_name_their_controller_and_release() {
+        let runs = |image: &str| by_image(image).map(|(c, tag)| (c.name, tag.to_string()));
+        assert_eq!(
+            runs("public.ecr.aws/eks/aws-load-balancer-controller:v2.9.0"),
+            Some(("aws-load-balancer-controller", "v2.9.0".to_string()))
+        );
+        assert_eq!(
+            runs(
+                "602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon/aws-load-balancer-controller:v2.7.2@sha256:0123"
+            ),
+            Some(("aws-load-balancer-controller", "v2.7.2".to_string()))
+        );
+        assert_eq!(
+            runs("public.ecr.aws/karpenter/controller:1.0.5"),
+            Some(("karpenter", "1.0.5".to_string()))
+        );
+        // No tag, a digest only, a look-alike name, a registry port without a tag.
+        assert_eq!(runs("registry.k8s.io/external-dns/external-dns"), None);
+        assert_eq!(
+            runs("registry.k8s.io/external-dns/external-dns@sha256:0123"),
+            None
+        );
+        assert_eq!(runs("ghcr.io/acme/my-external-dns:v0.14.0"), None);
+        assert_eq!(
+            runs("registry.local:5000/autoscaling/cluster-autoscaler"),
+            None
+        );
+        let addon = |name: &str, v: &str| by_addon(name, v).map(|(c, v)| (c.name, v));
+        assert_eq!(
+            addon("aws-ebs-csi-driver", "v1.35.0-eksbuild.1"),
+            Some(("aws-ebs-csi-driver", Version(1, 35, 0)))
+        );
+        assert_eq!(addon("aws-ebs-csi-driver", "latest"), None);
+        assert_eq!(addon("vpc-cni", "v1.18.0-eksbuild.1"), None);
     }
 
     #[test]

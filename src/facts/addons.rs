@@ -67,6 +67,17 @@ const ROLELESS: &[&str] = &[
 /// What an add-on given as `name` means for the facts: a ServiceAccount (with the role given
 /// to the add-on as its role-arn annotation, spanned where the user wrote it), nothing for a
 /// role-less add-on, or ServiceAccounts out of sight for an add-on not listed.
+/// The version an add-on's ServiceAccount runs, when both are known.
+pub fn version(
+    addon: Option<&Spanned<String>>,
+    version: Option<&Spanned<String>>,
+) -> Option<super::AddonVersion> {
+    Some(super::AddonVersion {
+        addon: addon?.value.clone(),
+        version: version?.clone(),
+    })
+}
+
 pub fn service_account(
     name: Option<&Spanned<String>>,
     at: Span,

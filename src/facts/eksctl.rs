@@ -250,6 +250,7 @@ impl ConfigReader<'_> {
         self.facts.service_accounts.push(ServiceAccount {
             when: Vec::new(),
             role_arn_values_key: None,
+            addon_version: None,
             span: self.at.node_span(entry),
             name,
             namespace,
@@ -381,6 +382,7 @@ impl ConfigReader<'_> {
             self.facts.service_accounts.push(ServiceAccount {
                 when: Vec::new(),
                 role_arn_values_key: None,
+                addon_version: None,
                 span: self.at.node_span(entry),
                 name: service_account.clone(),
                 namespace: namespace.clone(),
@@ -470,8 +472,12 @@ impl ConfigReader<'_> {
             &self.unit,
             &mut facts,
         );
+        let version = self
+            .field(addon, "version")
+            .filter(|v| !has_placeholder(&v.value));
         for mut sa in facts.service_accounts {
             sa.origin = Origin::Manifest;
+            sa.addon_version = super::addons::version(Some(&name), version.as_ref());
             self.facts.service_accounts.push(sa);
         }
     }

@@ -241,6 +241,7 @@ impl Tree<'_> {
         self.apply_patches(&doc, &at, owned, &mut facts);
         apply_names(&doc, &shown, &mut facts);
         apply_namespace(&doc, &shown, &mut facts);
+        apply_images(&doc, &mut facts);
         self.apply_common_annotations(&doc, id, &shown, &mut facts);
         facts
     }
@@ -655,6 +656,9 @@ fn apply_patch(patch: &Patch, target: Option<&Target>, shown: &str, unit: &str, 
                         w.service_account = p.service_account.clone();
                     }
                     w.annotations.extend(p.annotations.iter().cloned());
+                    if p.images.as_ref().is_none_or(|images| !images.is_empty()) {
+                        w.images = None;
+                    }
                     w.rendered.push(format!("patched by a patch of {shown}"));
                 }
             }
@@ -732,6 +736,7 @@ pub fn apply_flux_spec(
         apply_patch(&patch, target.as_ref(), shown, "", facts);
     }
     apply_names(spec, shown, facts);
+    apply_images(spec, facts);
     if let Some(ns) = spec
         .get("targetNamespace")
         .and_then(|v| v.as_str())
@@ -822,6 +827,14 @@ fn json_op_on_service_account(op: &JsonOp, span: Span, shown: &str, sa: &mut Ser
 
 fn json_op_on_workload(op: &JsonOp, span: Span, shown: &str, w: &mut Workload) {
     let path = pointer(&op.path);
+    // A container's image, or containers as a whole, changed: which image runs is unknown.
+    if path
+        .iter()
+        .any(|p| matches!(p.as_str(), "containers" | "image" | "template" | "spec"))
+        && path.last().is_none_or(|p| !p.starts_with("serviceAccount"))
+    {
+        w.images = None;
+    }
     let is_service_account = matches!(
         path.last().map(String::as_str),
         Some("serviceAccountName" | "serviceAccount")
@@ -905,6 +918,16 @@ fn set_annotation(
         key: Spanned::new(key.to_string(), key_span),
         value,
     });
+}
+
+/// `images` (and `replacements`, which may write anywhere) set container images that are
+/// not followed: every workload's images are then unknown.
+fn apply_images(doc: &serde_json::Value, facts: &mut Facts) {
+    if doc.get("images").is_some() || doc.get("replacements").is_some() {
+        for w in &mut facts.workloads {
+            w.images = None;
+        }
+    }
 }
 
 /// `namePrefix` / `nameSuffix` rename every object, and the references to renamed

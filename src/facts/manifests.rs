@@ -328,6 +328,7 @@ impl ManifestReader<'_> {
         self.facts.service_accounts.push(ServiceAccount {
             when: Vec::new(),
             role_arn_values_key: None,
+            addon_version: None,
             span: self.positions.node_span(object),
             name,
             namespace,
@@ -374,6 +375,7 @@ impl ManifestReader<'_> {
             service_account,
             annotations,
             env: self.read_env(pod_spec),
+            images: Some(self.read_images(pod_spec)),
             unit: self.unit.to_owned(),
             rendered: Vec::new(),
         });
@@ -405,6 +407,16 @@ impl ManifestReader<'_> {
             }
             None => Identity::Absent,
         }
+    }
+
+    /// The images of the pod spec's containers (init containers run something else first),
+    /// each spanned at its value; a template placeholder is left out.
+    fn read_images(&self, pod_spec: Option<&MarkedYaml>) -> Vec<Spanned<String>> {
+        sequence(pod_spec.and_then(|spec| get(spec, "containers")))
+            .iter()
+            .filter_map(|container| self.identity_field(Some(container), "image"))
+            .filter(|image| !has_placeholder(&image.value))
+            .collect()
     }
 
     /// A name, namespace or service account name as written. Null and empty mean "not set",

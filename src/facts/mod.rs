@@ -188,7 +188,7 @@ impl Facts {
                 sa.span = f(sa.span);
             }
             map_annotations(&mut w.annotations, f);
-            for v in &mut w.env {
+            for v in w.env.iter_mut().chain(w.images.iter_mut().flatten()) {
                 v.span = f(v.span);
             }
         }
@@ -357,6 +357,18 @@ pub struct ServiceAccount {
     /// Made by a Helm chart: the values key that sets its role-arn annotation
     /// (`controller.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn`).
     pub role_arn_values_key: Option<String>,
+    /// An EKS add-on's own ServiceAccount: the add-on and the version it is pinned to
+    /// (`addon_version`, an eksctl add-on's `version`), when that is known.
+    pub addon_version: Option<AddonVersion>,
+}
+
+/// The version an EKS add-on is pinned to.
+#[derive(Debug, Clone)]
+pub struct AddonVersion {
+    /// The add-on's name (`aws-ebs-csi-driver`).
+    pub addon: String,
+    /// As written: `v1.35.0-eksbuild.1`.
+    pub version: Spanned<String>,
 }
 
 impl ServiceAccount {
@@ -385,6 +397,7 @@ impl ServiceAccount {
             fixed: false,
             when: Vec::new(),
             role_arn_values_key: None,
+            addon_version: None,
         }
     }
 
@@ -432,6 +445,9 @@ pub struct Workload {
     /// Names of the environment variables the pod's containers and init containers set in
     /// `env` (not `envFrom`, whose names are unknown), each spanned at the name.
     pub env: Vec<Spanned<String>>,
+    /// The `image` of each of its containers (not init containers), spanned at the value;
+    /// `None` when a patch or transformer may have changed them.
+    pub images: Option<Vec<Spanned<String>>>,
     pub unit: String,
     /// How a rendering tool changed the object (see [`ServiceAccount::rendered`]).
     pub rendered: Vec<String>,

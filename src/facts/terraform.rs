@@ -480,11 +480,18 @@ fn eks_addons<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Fa
         let address = address(m, res, &key);
         let at = m.user_span(res.label_span(), None);
         let association_at = entry("pod_identity_association").unwrap_or(at);
+        // The version the add-on is pinned to; a data source (the newest for the cluster's
+        // Kubernetes version) is unknown.
+        let version = set_string(m, res, &scope, "addon_version").and_then(|(v, span)| {
+            let span = entry("addon_version").unwrap_or(span);
+            Some(Spanned::new(v.as_known_str()?.to_string(), span))
+        });
         let before = facts.service_accounts.len();
         addons::service_account(name.as_ref(), at, role_arn, &address, unit, facts);
         for sa in &mut facts.service_accounts[before..] {
             sa.when = m.gates_of(res);
             sa.annotations_known = annotations_known;
+            sa.addon_version = addons::version(name.as_ref(), version.as_ref());
         }
         let mut known = true;
         let associations = expand_blocks(

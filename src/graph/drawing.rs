@@ -119,6 +119,7 @@ mod tests {
             to_provider: Link::Unknown,
             cluster: None,
             to_cluster: Link::Unknown,
+            controller: None,
         };
         let chains = [
             chain(node(NodeKind::ServiceAccount, "pay/api", 1)),

@@ -20,6 +20,8 @@ pub const PRINCIPAL_RULES: &[&str] = &["IRSA010", "IRSA029"];
 /// A subject of the role's trust that no ServiceAccount token carries: the trust rules stay
 /// silent on it, and this breaks the link instead.
 pub const SUBJECT_RULES: &[&str] = &["IRSA031"];
+/// The policy reaching a controller's role lacks what its version needs.
+pub const CONTROLLER_RULES: &[&str] = &["IRSA030"];
 /// A Pod Identity association's role does not trust the Pod Identity service.
 pub const POD_IDENTITY_TRUST_RULES: &[&str] = &["IRSA020"];
 
@@ -43,7 +45,12 @@ impl<'d> Findings<'d> {
     /// A trust finding about this ServiceAccount (IRSA003, IRSA004, IRSA027), wherever its primary
     /// label is: found by the finding's subject.
     pub fn against_service_account(&self, sa: SaId) -> Option<&'static str> {
-        self.of(TRUST_RULES)
+        self.about(sa, TRUST_RULES)
+    }
+
+    /// A finding of `rules` about this ServiceAccount, found by the finding's subject.
+    pub fn about(&self, sa: SaId, rules: &[&str]) -> Option<&'static str> {
+        self.of(rules)
             .find(|d| d.subject.service_account == Some(sa))
             .map(|d| d.rule_id)
     }

@@ -3,7 +3,11 @@
 
 use rayon::prelude::*;
 
-use super::findings::{ANNOTATION_RULES, Findings, PRINCIPAL_RULES, SUBJECT_RULES};
+use std::collections::HashMap;
+
+use super::findings::{
+    ANNOTATION_RULES, CONTROLLER_RULES, Findings, PRINCIPAL_RULES, SUBJECT_RULES,
+};
 use super::{
     Chain, Link, Node, NodeKind, Tail, Unresolved, cluster_of_issuer, cluster_of_provider, node,
 };
@@ -13,8 +17,10 @@ use crate::eval::value::Str;
 use crate::eval::value::Tri;
 use crate::facts::{Effect, ROLE_ARN_KEY, Role, RoleId, RoleName, SaId, ServiceAccount, Spanned};
 use crate::link::{LintContext, SaLink};
+use crate::rules::irsa030_controller_policy_outdated as irsa030;
 
 pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
+    let controllers = controllers(ctx, findings);
     // Each ServiceAccount's chains on their own: side by side, in ServiceAccount order.
     let per_service_account: Vec<Vec<Chain>> = ctx
         .facts
@@ -24,10 +30,33 @@ pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
         .map(|(sa_id, sa)| {
             let mut chains = Vec::new();
             service_account_chains(ctx, findings, sa_id, sa, &mut chains);
+            for chain in &mut chains {
+                chain.controller = controllers.get(&sa_id).cloned();
+            }
             chains
         })
         .collect();
     out.extend(per_service_account.into_iter().flatten());
+}
+
+/// The known controller each ServiceAccount runs, and its policy's state: broken only where
+/// IRSA030 reported it, ok where the policy provably fits.
+fn controllers(ctx: &LintContext, findings: &Findings) -> HashMap<SaId, (String, Link)> {
+    let mut out = HashMap::new();
+    for e in irsa030::evaluate(ctx) {
+        let link = match e.fits() {
+            Some(true) => Link::Ok,
+            Some(false) => findings
+                .about(e.service_account, CONTROLLER_RULES)
+                .map_or(Link::Unknown, Link::Broken),
+            None => Link::Unknown,
+        };
+        // Of several (a Deployment and an add-on), the first broken one.
+        out.entry(e.service_account)
+            .and_modify(|(_, l): &mut (String, Link)| *l = l.and(link))
+            .or_insert((e.controller(), link));
+    }
+    out
 }
 
 fn service_account_chains(

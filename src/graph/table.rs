@@ -31,10 +31,13 @@ pub fn render(chains: &[Chain]) -> String {
 
 /// Each node as `label (path:line)`; the status names each link by the node it leads to.
 fn row(chain: &Chain) -> [String; 5] {
-    let status = format!(
+    let mut status = format!(
         "role {}, trust {}, provider {}, cluster {}",
         chain.to_role, chain.to_trust, chain.to_provider, chain.to_cluster
     );
+    if let Some((controller, policy)) = &chain.controller {
+        status.push_str(&format!(", policy for {controller} {policy}"));
+    }
     [
         cell(Some(&chain.service_account)),
         cell(chain.role.as_ref()),

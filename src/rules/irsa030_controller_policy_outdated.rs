@@ -16,8 +16,8 @@ use crate::aws::controllers::{
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::{Str, Symbol};
 use crate::facts::{
-    AttachedPolicy, Effect, HelmRelease, Origin, Role, RoleId, RoleName, RolePolicy, SaId, Spanned,
-    TrustPolicy,
+    AttachedPolicy, Effect, HelmRelease, Role, RoleId, RoleName, RolePolicy, SaId, ServiceAccount,
+    Spanned, TrustPolicy, Workload,
 };
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
@@ -32,6 +32,7 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 /// The release of a controller, as far as its version is known.
+#[derive(Clone)]
 struct Deployed<'a> {
     controller: &'static Controller,
     version: Version,
@@ -141,6 +142,65 @@ fn describe(m: &Missing) -> String {
 }
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    let mut reported = HashSet::new();
+    for e in evaluate(ctx) {
+        let Outcome::Lacks(role_id, lacking) = &e.outcome else {
+            continue;
+        };
+        // Two workloads of one ServiceAccount (a Deployment and its DaemonSet) say it once.
+        if reported.insert((
+            e.service_account,
+            e.deployed.controller.name,
+            e.deployed.version,
+        )) {
+            let role = ctx.facts.role(*role_id);
+            out.push(diagnostic(
+                &e.deployed,
+                role,
+                lacking,
+                (e.service_account, *role_id),
+            ));
+        }
+    }
+}
+
+/// A ServiceAccount that runs a known controller, and whether the policy reaching its role
+/// fits the controller's version.
+pub struct Evaluation<'a> {
+    pub service_account: SaId,
+    deployed: Deployed<'a>,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Fits,
+    Lacks(RoleId, Lacking),
+    /// The role, its policies or the comparison cannot be told from the files.
+    Unknown,
+}
+
+impl Evaluation<'_> {
+    /// The controller and version: `aws-load-balancer-controller v2.9.0`.
+    pub fn controller(&self) -> String {
+        format!(
+            "{} {}",
+            self.deployed.controller.name, self.deployed.version
+        )
+    }
+
+    /// Whether the policy fits (`Some(true)`), lacks something (`Some(false)`), or cannot be
+    /// told.
+    pub fn fits(&self) -> Option<bool> {
+        match self.outcome {
+            Outcome::Fits => Some(true),
+            Outcome::Lacks(..) => Some(false),
+            Outcome::Unknown => None,
+        }
+    }
+}
+
+/// Every ServiceAccount a known controller runs as, compared with the policy of its role.
+pub fn evaluate<'a>(ctx: &LintContext<'a>) -> Vec<Evaluation<'a>> {
     let facts = ctx.facts;
     let mut by_span: HashMap<Span, Vec<SaId>> = HashMap::new();
     let mut by_name: HashMap<(&str, &str, &str), Vec<SaId>> = HashMap::new();
@@ -153,9 +213,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             ))
             .or_default()
             .push(id);
-        if sa.origin == Origin::Terraform {
-            by_span.entry(sa.span).or_default().push(id);
-        }
+        by_span.entry(sa.span).or_default().push(id);
     }
     let mut policies: HashMap<(&str, &Str), Vec<&RolePolicy>> = HashMap::new();
     let mut opaque_units: HashSet<&str> = HashSet::new();
@@ -167,6 +225,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    let mut deployments = Vec::new();
     for release in &facts.helm_releases {
         let Some(mut deployed) = from_helm_release(release) else {
             continue;
@@ -179,36 +238,111 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 .unwrap_or_default(),
             None => by_span.get(&release.span).cloned().unwrap_or_default(),
         };
+        deployments.push(deployed);
+    }
+    for (id, sa) in facts.service_accounts_with_ids() {
+        deployments.extend(from_addon(sa, id));
+    }
+    for workload in &facts.workloads {
+        deployments.extend(from_workload(workload, &by_name));
+    }
+    let mut out = Vec::new();
+    for deployed in deployments {
         for &sa in &deployed.service_accounts {
-            let Some(link) = ctx.link_of(sa) else {
-                continue;
-            };
-            let [role_id] = link.roles.as_slice() else {
-                continue;
-            };
-            if link.maybe_other {
-                continue;
-            }
-            let role = facts.role(*role_id);
-            if opaque_units.contains(&role.unit.as_str()) {
-                continue;
-            }
-            let Some(name) = role_name(role) else {
-                continue;
-            };
-            let attached = policies
-                .get(&(role.unit.as_str(), &name))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let Some(lacking) = compare(&deployed, attached) else {
-                continue;
-            };
-            if lacking.missing.is_empty() {
-                continue;
-            }
-            out.push(diagnostic(&deployed, role, &lacking, (sa, *role_id)));
+            let outcome = outcome(ctx, &deployed, sa, &policies, &opaque_units);
+            out.push(Evaluation {
+                service_account: sa,
+                deployed: deployed.clone(),
+                outcome,
+            });
         }
     }
+    out
+}
+
+/// How the policy reaching the one role of `sa` compares with what `deployed` needs.
+fn outcome(
+    ctx: &LintContext,
+    deployed: &Deployed<'_>,
+    sa: SaId,
+    policies: &HashMap<(&str, &Str), Vec<&RolePolicy>>,
+    opaque_units: &HashSet<&str>,
+) -> Outcome {
+    let Some(link) = ctx.link_of(sa) else {
+        return Outcome::Unknown;
+    };
+    let ([role_id], false) = (link.roles.as_slice(), link.maybe_other) else {
+        return Outcome::Unknown;
+    };
+    let role = ctx.facts.role(*role_id);
+    if opaque_units.contains(&role.unit.as_str()) {
+        return Outcome::Unknown;
+    }
+    let Some(name) = role_name(role) else {
+        return Outcome::Unknown;
+    };
+    let attached = policies
+        .get(&(role.unit.as_str(), &name))
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    match compare(deployed, attached) {
+        None => Outcome::Unknown,
+        Some(lacking) if lacking.missing.is_empty() => Outcome::Fits,
+        Some(lacking) => Outcome::Lacks(*role_id, lacking),
+    }
+}
+
+/// An EKS add-on's own ServiceAccount, at the version the add-on is pinned to.
+fn from_addon(sa: &ServiceAccount, id: SaId) -> Option<Deployed<'_>> {
+    let pinned = sa.addon_version.as_ref()?;
+    let (controller, version) = controllers::by_addon(&pinned.addon, &pinned.version.value)?;
+    let label = format!(
+        "add-on version {} runs {} {version}",
+        pinned.version.value, controller.name
+    );
+    Some(Deployed {
+        controller,
+        version,
+        source: Label::new(pinned.version.span, label),
+        unpinned: false,
+        service_accounts: vec![id],
+        when: &sa.when,
+    })
+}
+
+/// A Pod or pod template whose container runs a known controller's image, as the
+/// ServiceAccount it names (of its own namespace, applied with it).
+fn from_workload<'a>(
+    workload: &'a Workload,
+    by_name: &HashMap<(&str, &str, &str), Vec<SaId>>,
+) -> Vec<Deployed<'a>> {
+    let (Some(images), Some(namespace), Some(name)) = (
+        &workload.images,
+        &workload.namespace,
+        workload.service_account_name(),
+    ) else {
+        return Vec::new();
+    };
+    let service_accounts = by_name
+        .get(&(workload.unit.as_str(), namespace.value.as_str(), name))
+        .cloned()
+        .unwrap_or_default();
+    images
+        .iter()
+        .filter_map(|image| {
+            let (controller, tag) = controllers::by_image(&image.value)?;
+            let version = Version::parse(tag)?;
+            let label = format!("image runs {} {version}", controller.name);
+            Some(Deployed {
+                controller,
+                version,
+                source: Label::new(image.span, label),
+                unpinned: false,
+                service_accounts: service_accounts.clone(),
+                when: &[],
+            })
+        })
+        .collect()
 }
 
 /// A release of a chart that installs a known controller, with the version it installs.

@@ -108,7 +108,7 @@ fn table_shows_ok_and_broken_links_with_their_places() {
     );
     assert!(alb.contains("aws_iam_openid_connect_provider.eks (fixtures/examples/alb-controller/terraform/eks.tf:42)"), "{alb}");
     assert!(
-        alb.ends_with("role ok, trust broken (IRSA003), provider ok, cluster ok"),
+        alb.ends_with("role ok, trust broken (IRSA003), provider ok, cluster ok, policy for aws-load-balancer-controller v2.8.1 unknown"),
         "{alb}"
     );
     let payments = row(
@@ -349,4 +349,30 @@ fn an_unevaluated_provider_is_never_called_not_declared() {
     assert!(!api.contains("not declared"), "{api}");
     assert!(api.contains("(known once applied)"), "{api}");
     assert!(api.ends_with("provider unknown, cluster unknown"), "{api}");
+}
+
+#[test]
+fn a_controller_shows_its_version_and_whether_its_policy_fits() {
+    const GROUP: &str = "fixtures/IRSA030-controller-policy-outdated";
+    let status = |case: &str, service_account: &str| {
+        let table = graph(&repository(), &[&format!("{GROUP}/{case}")]);
+        let line = row(&table, service_account).to_string();
+        line[line.find("role ").expect("a status column")..].to_string()
+    };
+    assert_eq!(
+        status("fail-deployment-image", "external-dns/external-dns"),
+        "role ok, trust ok, provider ok, cluster ok, policy for external-dns v0.17.0 broken (IRSA030)"
+    );
+    assert_eq!(
+        status("pass-karpenter-module-flag-pre-v1", "karpenter/karpenter"),
+        "role ok, trust ok, provider ok, cluster ok, policy for karpenter v0.31.4 ok"
+    );
+    // A version the files cannot tell (kustomize retags the image): no controller shown.
+    assert_eq!(
+        status(
+            "pass-deployment-image-retagged-by-kustomize",
+            "external-dns/external-dns"
+        ),
+        "role ok, trust ok, provider ok, cluster ok"
+    );
 }

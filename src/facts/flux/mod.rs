@@ -29,8 +29,8 @@ pub(crate) use objects::{read_chart_source, read_config_data, read_release};
 use super::argo::{LocalChart, local_chart_service_account, value_span};
 use super::charts;
 use super::kubernetes::{
-    ChartRelease, Values, annotation_settings, chart_service_account, split_key, unresolved,
-    yaml_value,
+    ChartRelease, Values, annotation_settings, chart_service_account, image_tag, split_key,
+    unresolved, yaml_value,
 };
 use super::{ConfigData, Facts, Found, HelmRelease, Spanned};
 use crate::eval::value::{Part, Str, Symbol, Value};
@@ -75,6 +75,8 @@ pub enum ChartSpec {
         values_files: bool,
         /// `version`: which chart version's values keys apply.
         version: charts::Version,
+        /// Where `version` is written.
+        version_at: Option<Span>,
     },
     /// `spec.chartRef`: an `OCIRepository` or a `HelmChart`.
     Ref {
@@ -148,10 +150,12 @@ impl ReleaseObject {
             s.span = f(s.span);
         }
         if let Some(ChartSpec::Template {
-            chart: Some(chart), ..
+            chart, version_at, ..
         }) = &mut self.chart
         {
-            chart.span = f(chart.span);
+            for span in chart.iter_mut().map(|c| &mut c.span).chain(version_at) {
+                *span = f(*span);
+            }
         }
         if let Some(values) = &mut self.values {
             for s in values
@@ -1004,6 +1008,7 @@ impl Resolver<'_> {
         }
         let settings = annotation_settings(&values);
         let label = r.name.span;
+        let image_tag = image_tag(&values, label);
         let shown_name = format!("{}/{}", namespace.value, r.name.value);
         let (chart_name, found) = match &chart {
             Chart::Known(known) => {
@@ -1083,9 +1088,19 @@ impl Resolver<'_> {
             unit: r.unit.clone(),
             existing_service_account: None,
             local_chart: matches!(chart, Chart::Local(..)),
-            // The chart version is not read for IRSA030 yet: a version not known.
-            chart_version: Some(Spanned::new(None, label)),
-            image_tag: None,
+            chart_version: match &r.chart {
+                Some(ChartSpec::Template {
+                    version: charts::Version::Latest,
+                    ..
+                }) => None,
+                Some(ChartSpec::Template {
+                    version: charts::Version::Given(v),
+                    version_at: Some(at),
+                    ..
+                }) => Some(Spanned::new(Some(v.clone()), *at)),
+                _ => Some(Spanned::new(None, label)),
+            },
+            image_tag,
             when: Vec::new(),
         });
     }

@@ -141,6 +141,7 @@ fn read_chart_spec(
         source_namespace: text(source, "namespace"),
         values_files,
         version,
+        version_at: get(template, "version").map(|v| positions.node_span(v)),
     })
 }
 
