@@ -391,6 +391,7 @@ impl App<'_> {
                     .unwrap_or(Spanned::new(None, name_span)),
             ),
             image_tag: image_tag(values, name_span),
+            default_version: None,
             when: Vec::new(),
         }
     }

@@ -184,16 +184,15 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
         let values = release_values(m, res, &scope, &chart_arg);
         let address = format!("{}{}{}", m.address, res.address(), key.suffix());
         // A chart of the repository itself, its templates rendered for the release.
-        if let Some(found) =
+        if let Some(local) =
             local_chart_release(m, &chart_arg, &release, &namespace, &values, label, unit)
         {
-            let chart = found.0;
             facts.helm_releases.push(HelmRelease {
                 declared_by: "helm_release",
                 when: m.gates_of(res),
                 address: address.clone(),
                 span: label,
-                chart,
+                chart: local.chart,
                 release_name: release.clone(),
                 namespace: namespace.value.clone(),
                 annotation_settings: annotation_settings(&values),
@@ -202,9 +201,10 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
                 existing_service_account: None,
                 local_chart: true,
                 chart_version: None,
-                image_tag: None,
+                image_tag: image_tag(&values, label),
+                default_version: local.default_version,
             });
-            for mut sa in found.1 {
+            for mut sa in local.service_accounts {
                 sa.when = m.gates_of(res);
                 facts.service_accounts.push(sa);
             }
@@ -268,6 +268,7 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             local_chart: local.is_some(),
             chart_version,
             image_tag,
+            default_version: None,
             declared_by: "helm_release",
             when: m.gates_of(res),
             address: address.clone(),
@@ -304,9 +305,15 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
 /// The `image.tag` a release's values set, for IRSA030, spanned where it is set (else at
 /// `fallback`): `Some(None)` when values irsa-lint cannot read may set it.
 pub(crate) fn image_tag(values: &Values, fallback: Span) -> Option<Spanned<Option<String>>> {
-    let path = ["image".to_string(), "tag".to_string()];
-    match values.get(&path) {
-        Some(v) => Some(Spanned::new(
+    // Karpenter's chart keeps its image under `controller`; no other known chart has that key.
+    let paths = [&["image", "tag"][..], &["controller", "image", "tag"]]
+        .map(|p| p.iter().map(|k| k.to_string()).collect::<Vec<_>>());
+    // An empty tag is the chart's default (its appVersion): as good as not set.
+    let found = paths.iter().find_map(|path| {
+        Some((path, values.get(path)?)).filter(|(_, v)| v.as_known_str() != Some(""))
+    });
+    match found {
+        Some((path, v)) => Some(Spanned::new(
             v.as_known_str().map(str::to_string),
             values
                 .spans
@@ -347,9 +354,17 @@ pub(crate) fn unresolved(
     )
 }
 
-/// A release of a chart folder (`chart = "../charts/ledger"`) whose templates render: the
-/// chart's name and its ServiceAccounts. `None` when the chart is not a folder or its
-/// ServiceAccounts cannot be told that way.
+/// A release of a chart folder of the repository, as its templates render it.
+struct LocalRelease {
+    /// The chart's name, from its `Chart.yaml`.
+    chart: String,
+    /// The version it runs by default (see [`local_chart::default_version`]).
+    default_version: Option<Spanned<String>>,
+    service_accounts: Vec<ServiceAccount>,
+}
+
+/// A release of a chart folder (`chart = "../charts/ledger"`) whose templates render. `None`
+/// when the chart is not a folder or its ServiceAccounts cannot be told that way.
 fn local_chart_release(
     m: &Module<'_>,
     chart_arg: &str,
@@ -358,13 +373,13 @@ fn local_chart_release(
     values: &Values,
     label: Span,
     unit: &str,
-) -> Option<(String, Vec<ServiceAccount>)> {
+) -> Option<LocalRelease> {
     if !(chart_arg.starts_with("./") || chart_arg.starts_with("../")) {
         return None;
     }
     let dir = m.dir.join(chart_arg);
     let (_, chart) = m.loader().load(&dir.join("Chart.yaml"))?;
-    let name = yaml_value(&chart)?
+    let chart = yaml_value(&chart)?
         .get_attr("name")
         .as_known_str()?
         .to_string();
@@ -375,11 +390,16 @@ fn local_chart_release(
         unit,
     };
     let files = local_chart::LoaderFiles(m.loader());
-    match local_chart::service_accounts(&files, &dir, &release, values) {
-        Found::Yes(found) => Some((name, found)),
-        Found::No => Some((name, Vec::new())),
-        Found::Unknown => None,
-    }
+    let service_accounts = match local_chart::service_accounts(&files, &dir, &release, values) {
+        Found::Yes(found) => found,
+        Found::No => Vec::new(),
+        Found::Unknown => return None,
+    };
+    Some(LocalRelease {
+        chart,
+        default_version: local_chart::default_version(&files, &dir),
+        service_accounts,
+    })
 }
 
 /// The chart version a `helm_release` asks for.

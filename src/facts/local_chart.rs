@@ -150,6 +150,47 @@ pub(crate) fn chart_values(
     values
 }
 
+/// The version a chart of the repository itself runs by default, spanned where it is
+/// written: the image tag its `values.yaml` sets (`image.tag`, Karpenter's
+/// `controller.image.tag`), else its `Chart.yaml` `appVersion` (which charts use when the tag
+/// is empty). `None` when either file cannot be read, or when the chart wraps others
+/// (`dependencies`): its own version then says nothing of what runs.
+pub(crate) fn default_version(files: &dyn ChartFiles, dir: &Path) -> Option<Spanned<String>> {
+    let (_, chart) = files.read(&dir.join("Chart.yaml"))?;
+    let Value::Map(chart) = yaml_value(&chart)? else {
+        return None;
+    };
+    match chart.get("dependencies") {
+        None | Some(Value::Null) => {}
+        Some(Value::List(l)) if l.is_empty() => {}
+        Some(_) => return None,
+    }
+    let leaf = |path: &Path, key: &[&str]| -> Option<Option<Spanned<String>>> {
+        let (id, text) = files.read(path)?;
+        let mut value = yaml_value(&text)?;
+        for k in key {
+            value = value.get_attr(k);
+        }
+        let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
+        Some(match value.as_known_str() {
+            Some(t) if !t.is_empty() => {
+                let span = *leaf_spans(id, &text).get(key.as_slice())?;
+                Some(Spanned::new(t.to_string(), span))
+            }
+            _ => None,
+        })
+    };
+    let values = dir.join("values.yaml");
+    if files.read(&values).is_some() {
+        for key in [&["image", "tag"][..], &["controller", "image", "tag"]] {
+            if let Some(tag) = leaf(&values, key)? {
+                return Some(tag);
+            }
+        }
+    }
+    leaf(&dir.join("Chart.yaml"), &["appVersion"])?
+}
+
 /// Where each scalar of a values file is written, by key path.
 fn leaf_spans(file: FileId, text: &str) -> HashMap<Vec<String>, Span> {
     use crate::parse::yaml::{ChunkPositions, read_plain_documents, scalar};

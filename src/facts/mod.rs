@@ -537,6 +537,9 @@ pub struct HelmRelease {
     pub chart_version: Option<Spanned<Option<String>>>,
     /// The `image.tag` value, when the release sets it.
     pub image_tag: Option<Spanned<Option<String>>>,
+    /// A chart of the repository itself (named [`HelmRelease::chart`] in its `Chart.yaml`):
+    /// the version it runs by default, its `values.yaml` image tag or else its `appVersion`.
+    pub default_version: Option<Spanned<String>>,
     /// The flags that must be on for it to exist (see [`Role::when`]).
     pub when: Vec<String>,
 }

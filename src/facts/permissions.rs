@@ -45,11 +45,57 @@ pub fn extract(m: &Module<'_>, unit: &str, facts: &mut Facts) {
         });
     }
     for res in m.resources_of("aws_iam_role", false) {
-        let body = &res.block.body;
-        if body.has_attribute("managed_policy_arns") || body.get_blocks("inline_policy").count() > 0
-        {
-            // Read as unknown: the role's own policies are not compared yet.
-            for_each_role(m, res, unit, AttachedPolicy::Unknown, facts);
+        own_policies(m, res, unit, facts);
+    }
+}
+
+/// A role's own `inline_policy` blocks and `managed_policy_arns`, per instance: each a
+/// policy of the role. A `dynamic "inline_policy"` or a list that is not written out is
+/// unknown.
+fn own_policies<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut Facts) {
+    let body = &res.block.body;
+    let managed = body.get_attribute("managed_policy_arns");
+    let inline: Vec<_> = body.get_blocks("inline_policy").collect();
+    let dynamic = body.get_blocks("dynamic").any(|b| {
+        b.labels
+            .first()
+            .is_some_and(|l| l.as_str() == "inline_policy")
+    });
+    if managed.is_none() && inline.is_empty() && !dynamic {
+        return;
+    }
+    let span = m.user_span(res.label_span(), None);
+    let Some(instances) = m.instances(res) else {
+        return;
+    };
+    for (key, scope) in instances {
+        let address = format!("{}{}{}", m.address, res.address(), key.suffix());
+        let role = m.role_name(res, &scope, &address).ok();
+        let mut policies = Vec::new();
+        if dynamic {
+            policies.push(AttachedPolicy::Unknown);
+        }
+        // An `inline_policy {}` with no policy removes the role's inline policies: nothing.
+        for block in &inline {
+            if let Some(a) = block.body.get_attribute("policy") {
+                policies.push(document(m, res.file, &a.value, &scope));
+            }
+        }
+        if let Some(a) = managed {
+            match &a.value {
+                Expression::Array(items) => {
+                    policies.extend(items.iter().map(|e| policy_by_arn(m, res.file, e, &scope)))
+                }
+                _ => policies.push(AttachedPolicy::Unknown),
+            }
+        }
+        for policy in policies {
+            facts.role_policies.push(RolePolicy {
+                unit: unit.to_string(),
+                role: role.clone(),
+                policy,
+                span,
+            });
         }
     }
 }

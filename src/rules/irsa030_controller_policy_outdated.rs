@@ -347,11 +347,16 @@ fn from_workload<'a>(
 
 /// A release of a chart that installs a known controller, with the version it installs.
 fn from_helm_release(release: &HelmRelease) -> Option<Deployed<'_>> {
-    if release.local_chart {
-        return None;
-    }
     let controller = controllers::by_chart(&release.chart)?;
     let (version, source, unpinned) = match (&release.image_tag, &release.chart_version) {
+        // A chart of the repository itself: a copy of the controller's chart, at the version
+        // its own files give unless the release sets the tag.
+        (None, _) if release.local_chart => {
+            let default = release.default_version.as_ref()?;
+            let v = Version::parse(&default.value)?;
+            let label = format!("the chart in the repository runs {} {v}", controller.name);
+            (v, Label::new(default.span, label), false)
+        }
         (Some(tag), _) => {
             let v = Version::parse(tag.value.as_deref()?)?;
             (

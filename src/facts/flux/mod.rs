@@ -1101,6 +1101,22 @@ impl Resolver<'_> {
                 _ => Some(Spanned::new(None, label)),
             },
             image_tag,
+            default_version: match &chart {
+                Chart::Local(folder, chart_file) => {
+                    let chart = LocalChart {
+                        sources: self.sources,
+                        by_path: self.by_path,
+                        folder,
+                        chart_file: *chart_file,
+                    };
+                    let files = super::local_chart::RepositoryFiles {
+                        chart: &chart,
+                        loader: None,
+                    };
+                    super::local_chart::default_version(&files, folder)
+                }
+                _ => None,
+            },
             when: Vec::new(),
         });
     }
