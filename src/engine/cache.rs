@@ -1,7 +1,7 @@
 //! What the language server keeps between runs: disk texts by modification time, and each
 //! file's syntax tree or manifest facts by the text they were computed from.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -26,6 +26,26 @@ pub struct Cache {
     disk: Mutex<HashMap<PathBuf, DiskText>>,
     pub(super) terraform: PerFile<Result<Body, ParseError>>,
     pub(super) manifests: PerFile<Facts>,
+    /// Each standalone root module's parse errors and facts, by directory.
+    pub(super) roots: PerInputs<RootResult>,
+    /// The directories that take part in local module calls, evaluated together.
+    pub(super) called: PerInputs<CalledResult>,
+}
+
+/// What a standalone root module gives: its parse errors, and its facts when it has files.
+pub(super) type RootResult = Arc<(Vec<ParseError>, Option<Facts>)>;
+
+/// What the directories that call local modules (and those they call) give: the called
+/// directories, each directory's parse errors, and each root's facts.
+pub(super) type CalledResult = Arc<Called>;
+
+#[derive(Clone)]
+pub(super) struct Called {
+    /// The directories the callers call, and their files when evaluated.
+    pub called: HashSet<PathBuf>,
+    pub callees: CacheInputs,
+    pub parse_errors: Vec<(PathBuf, Vec<ParseError>)>,
+    pub roots: Vec<(PathBuf, Facts)>,
 }
 
 struct DiskText {
@@ -78,6 +98,78 @@ impl Cache {
             lock(&self.disk).insert(path.to_path_buf(), entry);
         }
         ReadOutcome::Text(text)
+    }
+}
+
+/// The inputs of an evaluation: every file it read (id, shown path, text) and what else it
+/// depends on (the number of files in the run, which places the built-in models' ids, and
+/// the variables given).
+#[derive(Debug, Clone)]
+pub(super) struct CacheInputs {
+    pub files: Vec<(FileId, PathBuf, Arc<str>)>,
+    pub context: String,
+}
+
+impl PartialEq for CacheInputs {
+    fn eq(&self, other: &Self) -> bool {
+        self.context == other.context
+            && self.files.len() == other.files.len()
+            && self
+                .files
+                .iter()
+                .zip(&other.files)
+                .all(|(a, b)| a.0 == b.0 && a.1 == b.1 && (Arc::ptr_eq(&a.2, &b.2) || a.2 == b.2))
+    }
+}
+
+/// What was evaluated from a set of inputs, by a key (a directory).
+pub(super) struct PerInputs<T>(Mutex<HashMap<PathBuf, (CacheInputs, T)>>);
+
+impl<T> Default for PerInputs<T> {
+    fn default() -> Self {
+        PerInputs(Mutex::default())
+    }
+}
+
+impl<T: Clone> PerInputs<T> {
+    /// The stored result when it was computed from these very inputs, or `compute`'s,
+    /// stored for next time when it says it may be (it read no file but its inputs). The
+    /// lock is not held while computing.
+    pub(super) fn get(
+        &self,
+        key: &Path,
+        inputs: CacheInputs,
+        compute: impl FnOnce() -> (T, bool),
+    ) -> T {
+        if let Some(hit) = self.lookup(key, &inputs, |_| true) {
+            return hit;
+        }
+        let (value, keep) = compute();
+        match keep {
+            true => self.store(key, inputs, value.clone()),
+            false => self.forget(key),
+        }
+        value
+    }
+
+    /// The stored result when it was computed from these inputs and `valid` accepts it.
+    pub(super) fn lookup(
+        &self,
+        key: &Path,
+        inputs: &CacheInputs,
+        valid: impl Fn(&T) -> bool,
+    ) -> Option<T> {
+        let map = lock(&self.0);
+        let (stored, value) = map.get(key)?;
+        (stored == inputs && valid(value)).then(|| value.clone())
+    }
+
+    pub(super) fn store(&self, key: &Path, inputs: CacheInputs, value: T) {
+        lock(&self.0).insert(key.to_path_buf(), (inputs, value));
+    }
+
+    pub(super) fn forget(&self, key: &Path) {
+        lock(&self.0).remove(key);
     }
 }
 

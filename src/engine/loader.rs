@@ -3,6 +3,7 @@
 //! afterwards. On disk only files below the scanned roots are read; in memory, only the
 //! texts given.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -73,8 +74,29 @@ impl Loader {
     }
 }
 
+thread_local! {
+    /// Whether the evaluation running on this thread asked the loader for anything.
+    static ASKED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` (one evaluation, which runs on one thread) and tell whether it asked the loader
+/// for a file, a folder's listing or a repository root: its result then depends on files
+/// other than its own.
+pub(super) fn reads_files<T>(f: impl FnOnce() -> T) -> (T, bool) {
+    let before = ASKED.replace(false);
+    let value = f();
+    let asked = ASKED.replace(before);
+    ASKED.set(before || asked);
+    (value, asked)
+}
+
+fn asked() {
+    ASKED.set(true);
+}
+
 impl FileLoader for Loader {
     fn repo_root(&self, dir: &Path) -> Option<PathBuf> {
+        asked();
         // In memory, the texts' paths are relative to one root.
         let Some(roots) = &self.roots else {
             return Some(PathBuf::from("."));
@@ -97,6 +119,7 @@ impl FileLoader for Loader {
     }
 
     fn files_in(&self, dir: &Path) -> Option<Vec<PathBuf>> {
+        asked();
         let dir = self.resolve(dir)?;
         let mut found: Vec<PathBuf> = self
             .known()
@@ -109,6 +132,7 @@ impl FileLoader for Loader {
     }
 
     fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
+        asked();
         let resolved = self.resolve(path)?;
         if let Some((id, text)) = self.known().get(&resolved) {
             return Some((*id, text.clone()));

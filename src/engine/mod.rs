@@ -474,6 +474,175 @@ resource "aws_iam_role" "api" {
         assert_eq!(after.len(), 1, "{after:?}");
     }
 
+    /// A trust whose subject names `namespace:name`, with this role name.
+    fn role_tf(role: &str, subject: &str) -> String {
+        ROLE_TF
+            .replace("\"ledger-api\"", &format!("\"{role}\""))
+            .replace("pay:api", subject)
+    }
+
+    /// After any sequence of edits, the language server's cached runs find what a cold run
+    /// finds: standalone roots, roots that call a local module, a module's own file, a root
+    /// that reads a policy by `file()`, manifests, syntax errors and new files.
+    #[test]
+    fn any_sequence_of_edits_lints_like_a_cold_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let module = r#"variable "name" {}
+variable "subject" {}
+resource "aws_iam_role" "this" {
+  name = var.name
+  assume_role_policy = jsonencode({
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = "arn:aws:iam::482910375521:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A" }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = { StringEquals = {
+        "oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:sub" = var.subject
+        "oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:aud" = "sts.amazonaws.com"
+      } }
+    }]
+  })
+}
+"#;
+        let caller = |name: &str, subject: &str| {
+            format!(
+                "module \"billing\" {{\n  source  = \"../../modules/irsa\"\n  name    = \"{name}\"\n  \
+                 subject = \"system:serviceaccount:{subject}\"\n}}\n"
+            )
+        };
+        // A standalone root whose trust is a JSON file it reads.
+        let reads_trust = |file: &str| {
+            format!(
+                "resource \"aws_iam_role\" \"api\" {{\n  name = \"audit-api\"\n  \
+                 assume_role_policy = file(\"{file}\")\n}}\n"
+            )
+        };
+        let trust = |subject: &str| {
+            format!(
+                r#"{{"Statement": [{{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+  "Principal": {{"Federated": "arn:aws:iam::482910375521:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A"}},
+  "Condition": {{"StringEquals": {{"oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:sub": "system:serviceaccount:{subject}",
+    "oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:aud": "sts.amazonaws.com"}}}}}}]}}"#
+            )
+        };
+        let service_accounts = |pay: &str, billing: &str, audit: &str| {
+            [
+                ("pay", "api", pay),
+                ("billing", "api", billing),
+                ("audit", "api", audit),
+            ]
+            .iter()
+            .map(|(ns, name, role)| {
+                format!(
+                    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  \
+                         namespace: {ns}\n  annotations:\n    \
+                         eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/{role}\n"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("---\n")
+        };
+        // Each file and the texts an edit may give it.
+        let variants: Vec<(&str, Vec<String>)> = vec![
+            (
+                "roots/ledger/main.tf",
+                vec![
+                    role_tf("ledger-api", "pay:api"),
+                    role_tf("ledger-apii", "pay:api"),
+                    role_tf("ledger-api", "pay:ap"),
+                    "resource \"aws_iam_role\" \"api\" {\n  name = \n".to_string(),
+                ],
+            ),
+            (
+                "roots/billing/main.tf",
+                vec![
+                    caller("billing-api", "billing:api"),
+                    caller("billing-apii", "billing:api"),
+                    caller("billing-api", "billng:api"),
+                ],
+            ),
+            (
+                "modules/irsa/main.tf",
+                vec![
+                    module.to_string(),
+                    module.replace("name = var.name", "name = \"${var.name}-x\""),
+                ],
+            ),
+            (
+                "roots/audit/main.tf",
+                vec![reads_trust("trust.json"), reads_trust("other.json")],
+            ),
+            (
+                "roots/audit/trust.json",
+                vec![
+                    trust("audit:api"),
+                    trust("audit:apii"),
+                    "{ not json".to_string(),
+                ],
+            ),
+            (
+                "k8s/service-accounts.yaml",
+                vec![
+                    service_accounts("ledger-api", "billing-api", "audit-api"),
+                    service_accounts("ledger-api", "billing-api-x", "audit-apii"),
+                    service_accounts("ledger-apii", "billing-api", "audit-api"),
+                ],
+            ),
+            (
+                "k8s/extra.yaml",
+                vec![String::new(), service_accounts("a", "b", "c")],
+            ),
+        ];
+        for (path, texts) in &variants {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, &texts[0]).unwrap();
+        }
+        let cache = Arc::new(Cache::default());
+        let run = |overlays: &HashMap<PathBuf, Arc<str>>, cache: Option<Arc<Cache>>| {
+            let settings = Settings {
+                paths: vec![dir.path().to_path_buf()],
+                overlays: overlays.clone(),
+                cache,
+                ..Settings::default()
+            };
+            findings(&lint(&settings).unwrap().diagnostics)
+        };
+        let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut kinds = std::collections::BTreeSet::new();
+        for step in 0..60 {
+            let (path, texts) = &variants[next(variants.len())];
+            let text = &texts[next(texts.len())];
+            let path = dir.path().join(path);
+            // Most edits are the editor's; some are saves to disk, and some close the file.
+            match next(4) {
+                0 => {
+                    std::fs::write(&path, text).unwrap();
+                    overlays.remove(&path);
+                }
+                1 => {
+                    overlays.remove(&path);
+                }
+                _ => {
+                    overlays.insert(path, Arc::from(text.as_str()));
+                }
+            }
+            let cached = run(&overlays, Some(cache.clone()));
+            let cold = run(&overlays, None);
+            assert_eq!(cached, cold, "after edit {step}");
+            kinds.extend(cold.iter().map(|f| f.0));
+        }
+        // The edits did change what is found.
+        assert!(kinds.len() >= 3, "{kinds:?}");
+    }
+
     /// The same texts give the same findings in memory as on disk, `file()` included.
     #[test]
     fn texts_in_memory_lint_like_files_on_disk() {

@@ -10,12 +10,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use hcl_edit::structure::Body;
 use rayon::prelude::*;
 
+use super::cache::{CacheInputs, Called};
 use super::guard::guarded;
-use super::loader::Loader;
+use super::loader::{Loader, reads_files};
 use super::terragrunt::Unit;
 use super::{Cache, InputFile, Settings, unit_of};
 use crate::discover::FileKind;
@@ -106,16 +108,45 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     let (callers, others): (Vec<_>, Vec<_>) = by_dir
         .iter()
         .partition(|(_, dir_files)| may_call(dir_files));
-    let mut kept: Vec<ParsedDir> = callers
-        .into_par_iter()
-        .map(|(dir, dir_files)| parse_dir(sources, dir.clone(), dir_files, cache))
-        .collect();
+    // In the language server, what did not change is not evaluated again: each standalone
+    // root by its own files, and the directories of local module calls all together.
+    let context = cache.and(cache_context(sources, settings));
+    let callers_inputs = context.as_deref().and_then(|context| {
+        let files: Vec<&InputFile> = callers
+            .iter()
+            .flat_map(|(_, f)| f.iter().copied())
+            .collect();
+        units
+            .is_empty()
+            .then(|| inputs_of(sources, &files, context))
+    });
+    let called_hit = match (cache, &callers_inputs) {
+        (Some(cache), Some(inputs)) => cache.called.lookup(Path::new(""), inputs, |hit| {
+            let files: Vec<&InputFile> = by_dir
+                .iter()
+                .filter(|(dir, _)| hit.called.contains(*dir))
+                .flat_map(|(_, f)| f.iter().copied())
+                .collect();
+            inputs_of(sources, &files, "") == hit.callees
+        }),
+        _ => None,
+    };
+    let mut kept: Vec<ParsedDir> = match called_hit {
+        Some(_) => Vec::new(),
+        None => callers
+            .into_par_iter()
+            .map(|(dir, dir_files)| parse_dir(sources, dir.clone(), dir_files, cache))
+            .collect(),
+    };
     // A directory another scanned module calls is evaluated through its callers, with their
     // inputs, not on its own with its defaults.
-    let called: HashSet<PathBuf> = kept
-        .iter()
-        .flat_map(|parsed| parsed.module.local_calls())
-        .collect();
+    let called: HashSet<PathBuf> = match &called_hit {
+        Some(hit) => hit.called.clone(),
+        None => kept
+            .iter()
+            .flat_map(|parsed| parsed.module.local_calls())
+            .collect(),
+    };
     // Terragrunt units name their modules by absolute path; a directory they run is
     // evaluated through them, with their inputs.
     let absolute: HashMap<PathBuf, &PathBuf> = by_dir
@@ -163,16 +194,26 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     let (callees, standalone): (Vec<_>, Vec<_>) = others
         .into_iter()
         .partition(|(dir, _)| called.contains(*dir) || run_by_units.contains(*dir));
-    kept.par_extend(
-        callees
-            .into_par_iter()
-            .map(|(dir, dir_files)| parse_dir(sources, dir.clone(), dir_files, cache)),
-    );
+    let callee_files: Vec<&InputFile> = callees
+        .iter()
+        .flat_map(|(_, f)| f.iter().copied())
+        .collect();
+    let callees_inputs = inputs_of(sources, &callee_files, "");
+    if called_hit.is_none() {
+        kept.par_extend(
+            callees
+                .into_par_iter()
+                .map(|(dir, dir_files)| parse_dir(sources, dir.clone(), dir_files, cache)),
+        );
+    }
 
     let mut parse_errors: BTreeMap<PathBuf, Vec<ParseError>> = BTreeMap::new();
+    // The parse errors of the directories evaluated together, kept with their facts.
+    let mut kept_errors: BTreeMap<PathBuf, Vec<ParseError>> = BTreeMap::new();
     let mut dirs = HashMap::new();
     let mut tfvars = HashMap::new();
     for parsed in kept {
+        kept_errors.insert(parsed.dir.clone(), parsed.errors.clone());
         parse_errors.insert(parsed.dir.clone(), parsed.errors);
         if !parsed.module.files.is_empty() {
             dirs.insert(parsed.dir.clone(), parsed.module);
@@ -195,10 +236,26 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     let streamed: Vec<(PathBuf, Vec<ParseError>, Option<Facts>)> = standalone
         .into_par_iter()
         .map(|(dir, dir_files)| {
-            let parsed = parse_dir(sources, dir.clone(), dir_files, cache);
-            let facts = (!parsed.module.files.is_empty())
-                .then(|| root.facts(&parsed.dir, &parsed.module, &parsed.tfvars));
-            (parsed.dir, parsed.errors, facts)
+            let evaluate = || {
+                let parsed = parse_dir(sources, dir.clone(), dir_files, cache);
+                let facts = (!parsed.module.files.is_empty())
+                    .then(|| root.facts(&parsed.dir, &parsed.module, &parsed.tfvars));
+                Arc::new((parsed.errors, facts))
+            };
+            let result = match (cache, &context) {
+                (Some(cache), Some(context)) => {
+                    let context = format!("{context}|{}", encrypted_tfvars.contains(dir));
+                    cache
+                        .roots
+                        .get(dir, inputs_of(sources, dir_files, &context), || {
+                            let (result, read_files) = reads_files(evaluate);
+                            (result, !read_files)
+                        })
+                }
+                _ => evaluate(),
+            };
+            let (errors, facts) = Arc::unwrap_or_clone(result);
+            (dir.clone(), errors, facts)
         })
         .collect();
     let mut root_facts: BTreeMap<PathBuf, Facts> = BTreeMap::new();
@@ -206,19 +263,41 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         parse_errors.insert(dir.clone(), errors);
         root_facts.extend(facts.map(|f| (dir, f)));
     }
-    let kept_roots: Vec<&PathBuf> = workspace
-        .dirs
-        .keys()
-        .filter(|d| !called.contains(*d) && !run_by_units.contains(*d))
-        .collect();
-    let evaluated: Vec<(PathBuf, Facts)> = kept_roots
-        .into_par_iter()
-        .map(|dir| {
-            let facts = root.facts(dir, &workspace.dirs[dir], &tfvars[dir]);
-            (dir.clone(), facts)
-        })
-        .collect();
-    root_facts.extend(evaluated);
+    match called_hit {
+        Some(hit) => {
+            let hit = Arc::unwrap_or_clone(hit);
+            parse_errors.extend(hit.parse_errors);
+            root_facts.extend(hit.roots);
+        }
+        None => {
+            let kept_roots: Vec<&PathBuf> = workspace
+                .dirs
+                .keys()
+                .filter(|d| !called.contains(*d) && !run_by_units.contains(*d))
+                .collect();
+            let evaluated: Vec<(PathBuf, Facts, bool)> = kept_roots
+                .into_par_iter()
+                .map(|dir| {
+                    let (facts, read_files) =
+                        reads_files(|| root.facts(dir, &workspace.dirs[dir], &tfvars[dir]));
+                    (dir.clone(), facts, read_files)
+                })
+                .collect();
+            let keep = !evaluated.iter().any(|(_, _, read_files)| *read_files);
+            let evaluated: Vec<(PathBuf, Facts)> =
+                evaluated.into_iter().map(|(d, f, _)| (d, f)).collect();
+            if let (Some(cache), Some(inputs), true) = (cache, callers_inputs, keep) {
+                let called = Called {
+                    called: called.clone(),
+                    callees: callees_inputs,
+                    parse_errors: kept_errors.into_iter().collect(),
+                    roots: evaluated.clone(),
+                };
+                cache.called.store(Path::new(""), inputs, Arc::new(called));
+            }
+            root_facts.extend(evaluated);
+        }
+    }
     let unit_facts: Vec<Facts> = units
         .par_iter()
         .zip(unit_modules)
@@ -402,6 +481,30 @@ impl RootInputs<'_> {
         });
         name_the_unit(&mut facts, &unit.name);
         facts
+    }
+}
+
+/// What every evaluation depends on besides its files: the number of files in the run
+/// (which places the built-in models' ids) and the variables given. `None` when variable
+/// files are given: their texts are read by path.
+fn cache_context(sources: &SourceMap, settings: &Settings) -> Option<String> {
+    settings
+        .var_files
+        .is_empty()
+        .then(|| format!("{}|{:?}", sources.len(), settings.vars))
+}
+
+/// The files of an evaluation, as the cache compares them.
+fn inputs_of(sources: &SourceMap, files: &[&InputFile], context: &str) -> CacheInputs {
+    CacheInputs {
+        files: files
+            .iter()
+            .map(|f| {
+                let file = sources.get(f.id);
+                (f.id, file.path.clone(), file.text.clone())
+            })
+            .collect(),
+        context: context.to_string(),
     }
 }
 
