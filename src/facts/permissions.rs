@@ -19,7 +19,7 @@ pub fn extract(m: &Module<'_>, unit: &str, facts: &mut Facts) {
         // modules' one `attach_*_policy` flag is known by name, anything else is unknown.
         let policy = module_flag(m).unwrap_or(AttachedPolicy::Unknown);
         for res in m.resources_of("aws_iam_role", false) {
-            for_each_role(m, res, unit, policy.clone(), facts);
+            for_each_role(m, res, unit, facts, |_| vec![policy.clone()]);
         }
         return;
     }
@@ -64,13 +64,7 @@ fn own_policies<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
     if managed.is_none() && inline.is_empty() && !dynamic {
         return;
     }
-    let span = m.user_span(res.label_span(), None);
-    let Some(instances) = m.instances(res) else {
-        return;
-    };
-    for (key, scope) in instances {
-        let address = format!("{}{}{}", m.address, res.address(), key.suffix());
-        let role = m.role_name(res, &scope, &address).ok();
+    for_each_role(m, res, unit, facts, |scope| {
         let mut policies = Vec::new();
         if dynamic {
             policies.push(AttachedPolicy::Unknown);
@@ -78,26 +72,19 @@ fn own_policies<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
         // An `inline_policy {}` with no policy removes the role's inline policies: nothing.
         for block in &inline {
             if let Some(a) = block.body.get_attribute("policy") {
-                policies.push(document(m, res.file, &a.value, &scope));
+                policies.push(document(m, res.file, &a.value, scope));
             }
         }
         if let Some(a) = managed {
             match &a.value {
                 Expression::Array(items) => {
-                    policies.extend(items.iter().map(|e| policy_by_arn(m, res.file, e, &scope)))
+                    policies.extend(items.iter().map(|e| policy_by_arn(m, res.file, e, scope)))
                 }
                 _ => policies.push(AttachedPolicy::Unknown),
             }
         }
-        for policy in policies {
-            facts.role_policies.push(RolePolicy {
-                unit: unit.to_string(),
-                role: role.clone(),
-                policy,
-                span,
-            });
-        }
-    }
+        policies
+    });
 }
 
 /// The one `attach_*_policy` flag a terraform-aws-modules/iam IRSA role module is called
@@ -220,13 +207,13 @@ fn module_policy_arns<'a>(m: &Module<'a>, name: &str, unit: &str, facts: &mut Fa
     }
 }
 
-/// Every instance of a role, with the policy given.
+/// Every instance of a role, with the policies `policies` gives in its scope.
 fn for_each_role<'a>(
     m: &Module<'a>,
     res: &Resource<'a>,
     unit: &str,
-    policy: AttachedPolicy,
     facts: &mut Facts,
+    policies: impl Fn(&Scope) -> Vec<AttachedPolicy>,
 ) {
     let span = m.user_span(res.label_span(), None);
     let Some(instances) = m.instances(res) else {
@@ -235,12 +222,14 @@ fn for_each_role<'a>(
     for (key, scope) in instances {
         let address = format!("{}{}{}", m.address, res.address(), key.suffix());
         let role = m.role_name(res, &scope, &address).ok();
-        facts.role_policies.push(RolePolicy {
-            unit: unit.to_string(),
-            role,
-            policy: policy.clone(),
-            span,
-        });
+        for policy in policies(&scope) {
+            facts.role_policies.push(RolePolicy {
+                unit: unit.to_string(),
+                role: role.clone(),
+                policy,
+                span,
+            });
+        }
     }
 }
 

@@ -1010,7 +1010,7 @@ impl Resolver<'_> {
         let label = r.name.span;
         let image_tag = image_tag(&values, label);
         let shown_name = format!("{}/{}", namespace.value, r.name.value);
-        let (chart_name, found) = match &chart {
+        let (chart_name, found, default_version) = match &chart {
             Chart::Known(known) => {
                 let chart = ChartRelease {
                     chart_name: known.name,
@@ -1026,7 +1026,7 @@ impl Resolver<'_> {
                     out.unresolved_service_accounts
                         .extend(unresolved(&chart, &values));
                 }
-                (known.name.to_string(), found)
+                (known.name.to_string(), found, None)
             }
             Chart::Local(folder, chart_file) => {
                 let chart = LocalChart {
@@ -1048,7 +1048,12 @@ impl Resolver<'_> {
                 let name = yaml_value(&self.sources.get(*chart_file).text)
                     .and_then(|c| c.get_attr("name").as_known_str().map(str::to_string))
                     .unwrap_or_default();
-                (name, found)
+                let files = super::local_chart::RepositoryFiles {
+                    chart: &chart,
+                    loader: None,
+                };
+                let default_version = super::local_chart::default_version(&files, folder);
+                (name, found, default_version)
             }
             Chart::Unknown => {
                 out.hidden_service_accounts = true;
@@ -1101,22 +1106,7 @@ impl Resolver<'_> {
                 _ => Some(Spanned::new(None, label)),
             },
             image_tag,
-            default_version: match &chart {
-                Chart::Local(folder, chart_file) => {
-                    let chart = LocalChart {
-                        sources: self.sources,
-                        by_path: self.by_path,
-                        folder,
-                        chart_file: *chart_file,
-                    };
-                    let files = super::local_chart::RepositoryFiles {
-                        chart: &chart,
-                        loader: None,
-                    };
-                    super::local_chart::default_version(&files, folder)
-                }
-                _ => None,
-            },
+            default_version,
             when: Vec::new(),
         });
     }
