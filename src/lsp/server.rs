@@ -202,12 +202,19 @@ impl<'c> Server<'c> {
             Linted::Nothing => (BTreeMap::new(), 0),
             Linted::Failed => return,
         };
+        // Only what changed goes out (a monorepo has thousands of files with findings), and
+        // every open document, whose new version the editor waits to see confirmed.
+        let diagnostics = |file: &convert::FileFindings| -> Vec<lsp_types::Diagnostic> {
+            file.findings.iter().map(|f| f.diagnostic.clone()).collect()
+        };
         for (path, file) in &fresh {
-            self.publish(
-                path,
-                file.uri.clone(),
-                file.findings.iter().map(|f| f.diagnostic.clone()).collect(),
-            );
+            let unchanged = self
+                .published
+                .get(path)
+                .is_some_and(|old| old.uri == file.uri && diagnostics(old) == diagnostics(file));
+            if !unchanged || self.documents.get(path).is_some() {
+                self.publish(path, file.uri.clone(), diagnostics(file));
+            }
         }
         let cleared: Vec<(PathBuf, Uri)> = (self.published.iter())
             .filter(|(path, _)| !fresh.contains_key(*path))
