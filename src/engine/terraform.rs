@@ -19,6 +19,7 @@ use super::loader::Loader;
 use super::terragrunt::Unit;
 use super::{Cache, InputFile, Settings, unit_of};
 use crate::discover::FileKind;
+use crate::eval::budget::Budget;
 use crate::eval::models::Model;
 use crate::eval::module::{Module, RootCall};
 use crate::eval::terragrunt::Source;
@@ -40,6 +41,8 @@ pub(super) struct Inputs<'a> {
     pub units: &'a [Unit],
     /// Makes relative paths absolute, as Terragrunt's are.
     pub cwd: &'a Path,
+    /// What the run may evaluate, shared with the Terragrunt stage.
+    pub budget: &'a Budget,
 }
 
 /// The module a Terragrunt unit runs.
@@ -81,6 +84,7 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         encrypted_tfvars,
         units,
         cwd,
+        budget,
     } = inputs;
     let cache = settings.cache.as_deref();
     let mut by_dir: BTreeMap<PathBuf, DirFiles<'_>> = BTreeMap::new();
@@ -183,6 +187,7 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         dirs,
         models,
         loader,
+        budget,
     };
     let cli_var_files = cli_var_files(settings);
     let root = RootInputs {
@@ -280,11 +285,15 @@ impl RootInputs<'_> {
         let evaluated = guarded(first.id, name, "eval:", || {
             let mut facts = crate::facts::terraform::extract(&module, &unit);
             facts.limits_hit = module.limits_hit();
-            // Something had no instance: what do the flags left off create?
-            if module.saw_no_instances() {
+            mark_cut(&mut facts, &module);
+            // Something had no instance: what do the flags left off create? (Only from a
+            // what-if evaluation that ran to its end.)
+            if module.saw_no_instances() && !module.evaluation_cut() {
                 let enabled = root(true);
                 let what_if = crate::facts::terraform::extract(&enabled, &unit);
-                facts = crate::facts::enabled::merge(facts, what_if);
+                if !enabled.evaluation_cut() {
+                    facts = crate::facts::enabled::merge(facts, what_if);
+                }
             }
             facts
         });
@@ -394,6 +403,7 @@ impl RootInputs<'_> {
         let evaluated = guarded(unit.file, name, "eval:", || {
             let mut facts = crate::facts::terraform::extract(&root, &unit.name);
             facts.limits_hit = root.limits_hit();
+            mark_cut(&mut facts, &root);
             facts
         });
         let mut facts = evaluated.unwrap_or_else(|error| Facts {
@@ -402,6 +412,16 @@ impl RootInputs<'_> {
         });
         name_the_unit(&mut facts, &unit.name);
         facts
+    }
+}
+
+/// A root whose evaluation stopped short (a budget spent, nesting too deep) may create,
+/// or annotate, what was not reached: no finding may rest on its absence.
+fn mark_cut(facts: &mut Facts, module: &Module<'_>) {
+    if module.evaluation_cut() {
+        facts.hidden_roles = true;
+        facts.hidden_service_accounts = true;
+        facts.hidden_annotations = true;
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Workspace<'l> {
     pub dirs: HashMap<PathBuf, ModuleDir>,
     pub models: Vec<Model>,
     pub loader: &'l dyn FileLoader,
+    /// What the whole run may still evaluate (see [`super::budget`]).
+    pub budget: &'l super::budget::Budget,
 }
 
 impl Workspace<'_> {
