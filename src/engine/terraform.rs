@@ -116,10 +116,14 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         .collect();
     // A directory another scanned module calls is evaluated through its callers, with their
     // inputs, not on its own with its defaults.
-    let called: HashSet<PathBuf> = kept
-        .iter()
-        .flat_map(|parsed| parsed.module.local_calls())
-        .collect();
+    // A folder that calls itself (`./`, `../self`), or two that call each other, is no
+    // module Terraform can run: a call inside such a cycle does not make its target a
+    // callee, so the folders are still linted as roots (and the call is reported there).
+    let called = called_from_outside_their_cycle(
+        kept.iter()
+            .map(|parsed| (parsed.dir.clone(), parsed.module.local_calls()))
+            .collect(),
+    );
     // Terragrunt units name their modules by absolute path; a directory they run is
     // evaluated through them, with their inputs.
     let absolute: HashMap<PathBuf, &PathBuf> = by_dir
@@ -239,6 +243,87 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         facts.extend(f);
     }
     facts
+}
+
+/// The folders some module outside their own call cycle calls. Tarjan's strongly connected
+/// components, without recursion: a chain of thousands of calls is only a long list.
+fn called_from_outside_their_cycle(calls: Vec<(PathBuf, Vec<PathBuf>)>) -> HashSet<PathBuf> {
+    let index: HashMap<&PathBuf, usize> =
+        calls.iter().enumerate().map(|(i, (d, _))| (d, i)).collect();
+    let edges: Vec<Vec<usize>> = calls
+        .iter()
+        .map(|(_, targets)| {
+            targets
+                .iter()
+                .filter_map(|t| index.get(t).copied())
+                .collect()
+        })
+        .collect();
+    let component = strongly_connected(&edges);
+    let mut called = HashSet::new();
+    for (from, (_, targets)) in calls.iter().enumerate() {
+        for target in targets {
+            let inside_cycle = index
+                .get(target)
+                .is_some_and(|&to| component[to] == component[from]);
+            if !inside_cycle {
+                called.insert(target.clone());
+            }
+        }
+    }
+    called
+}
+
+/// The strongly connected component of each node, by an iterative Tarjan.
+fn strongly_connected(edges: &[Vec<usize>]) -> Vec<usize> {
+    const UNSEEN: usize = usize::MAX;
+    let n = edges.len();
+    let (mut order, mut low, mut component) = (vec![UNSEEN; n], vec![0; n], vec![UNSEEN; n]);
+    let (mut stack, mut on_stack) = (Vec::new(), vec![false; n]);
+    let (mut next_order, mut next_component) = (0, 0);
+    for start in 0..n {
+        if order[start] != UNSEEN {
+            continue;
+        }
+        // (node, next edge to follow)
+        let mut work = vec![(start, 0)];
+        order[start] = next_order;
+        low[start] = next_order;
+        next_order += 1;
+        stack.push(start);
+        on_stack[start] = true;
+        while let Some(&mut (node, ref mut edge)) = work.last_mut() {
+            if let Some(&to) = edges[node].get(*edge) {
+                *edge += 1;
+                if order[to] == UNSEEN {
+                    order[to] = next_order;
+                    low[to] = next_order;
+                    next_order += 1;
+                    stack.push(to);
+                    on_stack[to] = true;
+                    work.push((to, 0));
+                } else if on_stack[to] {
+                    low[node] = low[node].min(order[to]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[node]);
+            }
+            if low[node] == order[node] {
+                while let Some(member) = stack.pop() {
+                    on_stack[member] = false;
+                    component[member] = next_component;
+                    if member == node {
+                        break;
+                    }
+                }
+                next_component += 1;
+            }
+        }
+    }
+    component
 }
 
 /// What evaluating a root module needs besides the module itself.
@@ -562,4 +647,38 @@ fn dir_unit(sources: &SourceMap, dir: &ModuleDir) -> String {
         .first()
         .map(|f| unit_of(sources, f.id))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_inside_a_cycle_does_not_make_a_callee() {
+        let p = PathBuf::from;
+        let calls = vec![
+            (p("self"), vec![p("self")]),
+            (p("ping"), vec![p("pong")]),
+            (p("pong"), vec![p("ping")]),
+            (p("live"), vec![p("ping"), p("shared")]),
+            (p("shared"), vec![]),
+        ];
+        let called = called_from_outside_their_cycle(calls);
+        let mut called: Vec<_> = called.into_iter().collect();
+        called.sort();
+        assert_eq!(called, [p("ping"), p("shared")]);
+    }
+
+    #[test]
+    fn a_long_chain_of_calls_is_no_deep_recursion() {
+        let calls: Vec<_> = (0..200_000)
+            .map(|i| {
+                (
+                    PathBuf::from(format!("m{i}")),
+                    vec![PathBuf::from(format!("m{}", i + 1))],
+                )
+            })
+            .collect();
+        assert_eq!(called_from_outside_their_cycle(calls).len(), 200_000);
+    }
 }

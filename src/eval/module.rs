@@ -770,7 +770,21 @@ impl<'a> Module<'a> {
             &self.workspace.model(&source, version.as_deref())?.dir
         };
         if dir.dir == self.dir || self.ancestors.contains(&dir.dir) {
-            return None; // a module that calls itself
+            // Terraform refuses a module that calls itself or one of its callers.
+            let span = self.user_span(Span::new(file, label_range(block)), None);
+            let message = match dir.dir == self.dir {
+                true => format!(
+                    "module {name} calls its own folder; terraform refuses the cycle, the \
+                     call is not followed and its values are unknown"
+                ),
+                false => format!(
+                    "module {name} calls {}, which calls this module: terraform refuses the \
+                     cycle, the call is not followed and its values are unknown",
+                    dir.dir.display()
+                ),
+            };
+            self.limit_hit(span, message);
+            return None;
         }
         // The gates read while setting up the call (its count, for_each and inputs) decide
         // whether its instances exist.

@@ -477,3 +477,12 @@ fn a_chain_of_locals_past_the_depth_limit_is_unknown_not_a_stack_overflow() {
         .join()
         .unwrap();
 }
+
+#[test]
+fn parent_folders_cancel_folder_names_only() {
+    use crate::eval::workspace::normalize;
+    let n = |p: &str| normalize(std::path::Path::new(p));
+    assert_eq!(n("../repo/infra/../../x"), PathBuf::from("../x"));
+    assert_eq!(n("infra/./modules/../iam"), PathBuf::from("infra/iam"));
+    assert_eq!(n("/../etc"), PathBuf::from("/etc"));
+}

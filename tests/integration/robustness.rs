@@ -434,13 +434,60 @@ fn a_template_that_includes_itself_ends() {
 }
 
 #[test]
-fn a_module_that_sources_itself_ends() {
+fn a_module_that_sources_itself_is_reported_at_the_call_and_its_folder_still_linted() {
     let tree = Tree::new();
     tree.file(
         "infra/main.tf",
-        "module \"again\" {\n  source = \"./\"\n}\nmodule \"up\" {\n  source = \"../infra\"\n}\n",
+        "module \"again\" {\n  source = \"./\"\n}\nmodule \"dot\" {\n  source = \"./.\"\n}\n\
+         module \"up\" {\n  source = \"../infra\"\n}\n",
     );
-    tree.lint().assert_witness();
+    tree.file("infra/iam.tf", WITNESS_TF);
+    tree.file("k8s/sa.yaml", WITNESS_TF_SA);
+    // two folders that call each other, neither called from outside
+    tree.file(
+        "ping/main.tf",
+        format!(
+            "module \"pong\" {{\n  source = \"../pong\"\n}}\n{}",
+            WITNESS_TF.replace("exporter", "ping")
+        ),
+    );
+    tree.file(
+        "pong/main.tf",
+        "module \"ping\" {\n  source = \"../ping\"\n}\n",
+    );
+    tree.file("k8s/ping.yaml", WITNESS_TF_SA.replace("exporter", "ping"));
+    let linted = tree.lint();
+    linted.assert_witness();
+    let calls = linted.in_file("infra/main.tf");
+    let lines: Vec<(u32, &str)> = calls.iter().map(|f| (f.0, f.2)).collect();
+    assert_eq!(
+        lines,
+        [(1, "IRSA000"), (4, "IRSA000"), (7, "IRSA000")],
+        "{calls:?}"
+    );
+    assert!(
+        calls.iter().all(|f| f.3.contains("calls its own folder")),
+        "{calls:?}"
+    );
+    // the folder's own role is still linted as a root
+    let sa = linted.in_file("k8s/sa.yaml");
+    assert!(
+        sa.iter().any(|f| f.0 == 5 && f.2 == "IRSA003"),
+        "{:?}",
+        linted.findings()
+    );
+    let ping = linted.in_file("k8s/ping.yaml");
+    assert!(
+        ping.iter().any(|f| f.0 == 5 && f.2 == "IRSA003"),
+        "{:?}",
+        linted.findings()
+    );
+    let cycle: Vec<_> = linted
+        .findings()
+        .into_iter()
+        .filter(|f| f.3 == "IRSA000" && f.4.contains("which calls this module"))
+        .collect();
+    assert!(!cycle.is_empty(), "{:?}", linted.findings());
 }
 
 #[test]
@@ -835,5 +882,67 @@ fn terragrunt_includes_that_multiply_nest_or_loop_end() {
             .iter()
             .any(|f| f.3 == "IRSA000" && f.4.contains("more than")),
         "{findings:?}"
+    );
+}
+
+/// An Argo CD Application of `repo` deploying `path`, recursively, to namespace `addons`.
+fn argo_application(name: &str, repo: &str, path: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  \
+         namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: {repo}\n    \
+         targetRevision: main\n    path: {path}\n    directory:\n      recurse: true\n  \
+         destination:\n    server: https://kubernetes.default.svc\n    namespace: addons\n---\n"
+    )
+}
+
+#[test]
+fn argo_applications_of_another_repository_or_by_the_thousand_do_not_claim_the_scan() {
+    let tree = Tree::new();
+    tree.file("infra/iam.tf", WITNESS_TF);
+    // no namespace: deployed by an Application of this repository, it would land in `addons`
+    tree.file(
+        "k8s/sa.yaml",
+        WITNESS_TF_SA.replace("  namespace: pay\n", ""),
+    );
+    let mut apps = argo_application("upstream", "https://github.com/example-org/addons.git", ".");
+    for i in 0..1_000 {
+        apps.push_str(&argo_application(
+            &format!("copy-{i}"),
+            "https://github.com/example-org/other.git",
+            "./",
+        ));
+    }
+    tree.file("argocd/apps.yaml", apps);
+    let started = Instant::now();
+    let linted = tree.lint();
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+    linted.assert_witness();
+    let sa = linted.in_file("k8s/sa.yaml");
+    assert!(
+        sa.iter()
+            .any(|f| f.2 == "IRSA003" && f.3.contains("default/exporter")),
+        "the ServiceAccount is still the scan's own: {:?}",
+        linted.findings()
+    );
+
+    // The same URL also deploys a folder of this scan: it is this repository, and `.` is its
+    // root.
+    tree.file(
+        "argocd/apps.yaml",
+        argo_application("upstream", "https://github.com/example-org/addons.git", ".")
+            + &argo_application("k8s", "git@github.com:example-org/addons", "k8s"),
+    );
+    let linted = tree.lint();
+    assert!(
+        linted
+            .findings()
+            .iter()
+            .any(|f| f.3 == "IRSA003" && f.4.contains("addons/exporter")),
+        "{:?}",
+        linted.findings()
     );
 }
