@@ -946,3 +946,28 @@ fn argo_applications_of_another_repository_or_by_the_thousand_do_not_claim_the_s
         linted.findings()
     );
 }
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_panic_while_reading_one_resource_keeps_the_findings_of_the_rest_of_its_module() {
+    let tree = Tree::new();
+    tree.file("infra/iam.tf", WITNESS_TF);
+    tree.file("infra/ledger.tf", WITNESS_TF.replace("exporter", "ledger"));
+    tree.file("k8s/sa.yaml", WITNESS_TF_SA);
+    let (status, findings) = run_with_panic_on(&tree, "fact:aws_iam_role.ledger");
+    assert_eq!(status, 1);
+    let internal: Vec<_> = findings
+        .iter()
+        .filter(|f| {
+            f.2.starts_with("internal error while reading aws_iam_role.ledger")
+        })
+        .collect();
+    assert_eq!(internal.len(), 1, "{findings:?}");
+    assert_eq!(internal[0].0, "infra/ledger.tf");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.0 == "k8s/sa.yaml" && f.1 == "IRSA003"),
+        "the other role of the same module is still linted: {findings:?}"
+    );
+}
