@@ -35,6 +35,39 @@ fn per_fact<'a>(
     read: impl FnOnce(&mut Facts),
 ) {
     let mut own = Facts::default();
+    match guard_fact(m, res, || read(&mut own)) {
+        Ok(()) => facts.extend(own),
+        Err(error) => lost(facts, error),
+    }
+}
+
+/// [`per_fact`] for a reader that refers to facts already read (by their ids): it writes
+/// into `facts` itself, pushing only whole entries.
+fn per_fact_in_place<'a>(
+    m: &Module<'a>,
+    res: &Resource<'a>,
+    facts: &mut Facts,
+    read: impl FnOnce(&Module<'a>, &Resource<'a>, &mut Facts),
+) {
+    if let Err(error) = guard_fact(m, res, || read(m, res, &mut *facts)) {
+        lost(facts, error);
+    }
+}
+
+/// What a resource would have made is out of sight: no finding may rest on its absence.
+fn lost(facts: &mut Facts, error: crate::parse::ParseError) {
+    facts.parse_errors.push(error);
+    facts.hidden_roles = true;
+    facts.hidden_service_accounts = true;
+    facts.hidden_annotations = true;
+}
+
+/// Runs `run`; a panic becomes the internal error at the resource's labels.
+fn guard_fact<'a>(
+    m: &Module<'a>,
+    res: &Resource<'a>,
+    run: impl FnOnce(),
+) -> Result<(), crate::parse::ParseError> {
     let run = || {
         if cfg!(debug_assertions)
             && let Ok(target) = std::env::var("IRSA_LINT_TEST_PANIC_ON")
@@ -42,29 +75,23 @@ fn per_fact<'a>(
         {
             panic!("test panic requested by IRSA_LINT_TEST_PANIC_ON={target}");
         }
-        read(&mut own);
+        run();
     };
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-        Ok(()) => facts.extend(own),
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
-            facts.parse_errors.push(crate::parse::ParseError {
-                span: m.user_span(res.label_span(), None),
-                message: format!(
-                    "internal error while reading {}{}: {message}; please report it",
-                    m.address,
-                    res.address()
-                ),
-            });
-            facts.hidden_roles = true;
-            facts.hidden_service_accounts = true;
-            facts.hidden_annotations = true;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        crate::parse::ParseError {
+            span: m.user_span(res.label_span(), None),
+            message: format!(
+                "internal error while reading {}{}: {message}; please report it",
+                m.address,
+                res.address()
+            ),
         }
-    }
+    })
 }
 
 pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
@@ -101,7 +128,9 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
         }
     }
     for res in m.resources_of("irsa_lint_addon_role", false) {
-        per_fact(m, res, &mut facts, |f| addon_roles(m, res, f));
+        // It names roles already read by their ids: it reads them where they are, and
+        // pushes only whole entries.
+        per_fact_in_place(m, res, &mut facts, addon_roles);
     }
     facts.hidden_annotations |= annotates_service_accounts(m);
     // Anything a model marks as creating ServiceAccounts out of sight.
