@@ -17,7 +17,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(hcl_eval yaml_manifests policy_json tf_json engine_tree)
+    targets=(hcl_eval hcl_structured yaml_manifests policy_json tf_json engine_tree)
 fi
 
 # LeakSanitizer also checks once more at exit; turn that off too (see above).
@@ -28,6 +28,7 @@ seed() {
     mkdir -p "$dir"
     case "$target" in
         hcl_eval) find fixtures -name '*.tf' -exec cp {} "$dir/" \; ;;
+        hcl_structured) ;; # its inputs are decoded structures, not text
         yaml_manifests) find fixtures \( -name '*.yaml' -o -name '*.yml' \) -exec cp {} "$dir/" \; ;;
         tf_json) find fixtures -name '*.tf.json' -exec cp {} "$dir/" \; ;;
         policy_json)
@@ -56,11 +57,16 @@ for target in "${targets[@]}"; do
     log="fuzz/artifacts/$target/run.log"
     # Built first, so that the time printed is fuzzing time only.
     cargo ${FUZZ_TOOLCHAIN-+nightly} fuzz build -O "$target"
+    # The HCL targets get Terraform's functions, keywords and syntax as a dictionary.
+    dict=()
+    case "$target" in
+        hcl_eval | hcl_structured) dict=(-dict=fuzz/dictionaries/terraform.dict) ;;
+    esac
     start=$(date +%s)
     status=0
     cargo ${FUZZ_TOOLCHAIN-+nightly} fuzz run -O "$target" "fuzz/corpus/$target" -- \
         -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
-        -detect_leaks=0 \
+        -detect_leaks=0 "${dict[@]}" \
         -artifact_prefix="fuzz/artifacts/$target/" >"$log" 2>&1 || status=$?
     end=$(date +%s)
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')

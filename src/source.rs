@@ -58,22 +58,62 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: Arc<str>,
     line_starts: Vec<u32>,
+    /// Characters and UTF-16 units before every [`CHECKPOINT_BYTES`]th byte.
+    checkpoints: Vec<(u32, u32)>,
+}
+
+/// How far apart the character-count checkpoints of a file are.
+const CHECKPOINT_BYTES: usize = 4096;
+
+/// The characters and UTF-16 units a UTF-8 byte starts: a continuation byte starts none, a
+/// four-byte sequence is two UTF-16 units.
+fn units(b: u8) -> (u32, u32) {
+    match b {
+        0x80..=0xBF => (0, 0),
+        0xF0..=0xFF => (1, 2),
+        _ => (1, 1),
+    }
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: impl Into<Arc<str>>) -> Self {
         let text: Arc<str> = text.into();
         let mut line_starts = vec![0];
+        let mut checkpoints = Vec::with_capacity(text.len() / CHECKPOINT_BYTES + 1);
+        let (mut chars, mut utf16) = (0u32, 0u32);
         for (i, b) in text.bytes().enumerate() {
+            if i % CHECKPOINT_BYTES == 0 {
+                checkpoints.push((chars, utf16));
+            }
             if b == b'\n' {
                 line_starts.push(i as u32 + 1);
             }
+            let (c, u) = units(b);
+            chars += c;
+            utf16 += u;
         }
         SourceFile {
             path,
             text,
             line_starts,
+            checkpoints,
         }
+    }
+
+    /// Characters and UTF-16 units before a byte offset (on a char boundary): from the
+    /// checkpoint below it, so a column on a line of megabytes costs at most
+    /// [`CHECKPOINT_BYTES`], not the line.
+    fn units_before(&self, offset: usize) -> (u32, u32) {
+        let block = offset / CHECKPOINT_BYTES;
+        let Some(&(mut chars, mut utf16)) = self.checkpoints.get(block) else {
+            return (0, 0);
+        };
+        for &b in &self.text.as_bytes()[block * CHECKPOINT_BYTES..offset] {
+            let (c, u) = units(b);
+            chars += c;
+            utf16 += u;
+        }
+        (chars, utf16)
     }
 
     /// Clamp an offset into the text and onto a char boundary.
@@ -97,7 +137,7 @@ impl SourceFile {
         let offset = self.clamp(offset);
         let line = self.line_index(offset);
         let start = self.line_starts[line] as usize;
-        let column = self.text[start..offset].chars().count() as u32 + 1;
+        let column = self.units_before(offset).0 - self.units_before(start).0 + 1;
         LineCol {
             line: line as u32 + 1,
             column,
@@ -109,8 +149,8 @@ impl SourceFile {
         let offset = self.clamp(offset);
         let line = self.line_index(offset);
         let start = self.line_starts[line] as usize;
-        let column: usize = self.text[start..offset].chars().map(char::len_utf16).sum();
-        (line as u32, column as u32)
+        let column = self.units_before(offset).1 - self.units_before(start).1;
+        (line as u32, column)
     }
 
     /// Byte offset of a 0-based line and UTF-16 column (the inverse of [`Self::line_utf16`]).
@@ -207,6 +247,27 @@ impl<T> Spanned<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_on_a_megabyte_line_come_from_checkpoints() {
+        let line: String = "é😀a".repeat(150_000);
+        let text = format!("first\n{line}\n");
+        let file = SourceFile::new(PathBuf::from("long.yaml"), text.as_str());
+        let started = std::time::Instant::now();
+        for (n, (offset, _)) in line.char_indices().enumerate().step_by(9_973) {
+            let at = 6 + offset as u32;
+            assert_eq!(
+                file.line_col(at),
+                LineCol {
+                    line: 2,
+                    column: n as u32 + 1
+                }
+            );
+            let utf16: usize = line[..offset].chars().map(char::len_utf16).sum();
+            assert_eq!(file.line_utf16(at), (1, utf16 as u32));
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
 
     #[test]
     fn line_col_counts_characters_and_utf16_units() {

@@ -280,6 +280,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     // The models' texts are registered first, so that the loader's new ids come after them.
     let models = crate::eval::models::load(&mut sources);
     let loader = Loader::new(&sources, &files, &roots);
+    let budget = crate::eval::budget::Budget::default();
     // Manifests and Terraform are read side by side: each alone leaves cores idle at its end.
     let (manifest_files, terraform) = rayon::join(
         || manifests::read(&sources, &files, settings.cache.as_deref()),
@@ -291,6 +292,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
                 cache: settings.cache.as_deref(),
                 cwd,
                 shown_from,
+                budget: &budget,
             });
             let inputs = terraform::Inputs {
                 sources: &sources,
@@ -300,6 +302,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
                 encrypted_tfvars: &encrypted_tfvars,
                 units: &units.units,
                 cwd,
+                budget: &budget,
             };
             let mut facts = terraform::facts(inputs, models);
             facts.parse_errors.extend(units.parse_errors);

@@ -21,6 +21,7 @@ use super::loader::{Loader, reads_files};
 use super::terragrunt::Unit;
 use super::{Cache, InputFile, Settings, unit_of};
 use crate::discover::FileKind;
+use crate::eval::budget::Budget;
 use crate::eval::models::Model;
 use crate::eval::module::{Module, RootCall};
 use crate::eval::terragrunt::Source;
@@ -42,6 +43,8 @@ pub(super) struct Inputs<'a> {
     pub units: &'a [Unit],
     /// Makes relative paths absolute, as Terragrunt's are.
     pub cwd: &'a Path,
+    /// What the run may evaluate, shared with the Terragrunt stage.
+    pub budget: &'a Budget,
 }
 
 /// The module a Terragrunt unit runs.
@@ -83,6 +86,7 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         encrypted_tfvars,
         units,
         cwd,
+        budget,
     } = inputs;
     let cache = settings.cache.as_deref();
     let mut by_dir: BTreeMap<PathBuf, DirFiles<'_>> = BTreeMap::new();
@@ -140,12 +144,16 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     };
     // A directory another scanned module calls is evaluated through its callers, with their
     // inputs, not on its own with its defaults.
+    // A folder that calls itself (`./`, `../self`), or two that call each other, is no
+    // module Terraform can run: a call inside such a cycle does not make its target a
+    // callee, so the folders are still linted as roots (and the call is reported there).
     let called: HashSet<PathBuf> = match &called_hit {
         Some(hit) => hit.called.clone(),
-        None => kept
-            .iter()
-            .flat_map(|parsed| parsed.module.local_calls())
-            .collect(),
+        None => called_from_outside_their_cycle(
+            kept.iter()
+                .map(|parsed| (parsed.dir.clone(), parsed.module.local_calls()))
+                .collect(),
+        ),
     };
     // Terragrunt units name their modules by absolute path; a directory they run is
     // evaluated through them, with their inputs.
@@ -224,6 +232,7 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         dirs,
         models,
         loader,
+        budget,
     };
     let cli_var_files = cli_var_files(settings);
     let root = RootInputs {
@@ -315,6 +324,87 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     facts
 }
 
+/// The folders some module outside their own call cycle calls. Tarjan's strongly connected
+/// components, without recursion: a chain of thousands of calls is only a long list.
+fn called_from_outside_their_cycle(calls: Vec<(PathBuf, Vec<PathBuf>)>) -> HashSet<PathBuf> {
+    let index: HashMap<&PathBuf, usize> =
+        calls.iter().enumerate().map(|(i, (d, _))| (d, i)).collect();
+    let edges: Vec<Vec<usize>> = calls
+        .iter()
+        .map(|(_, targets)| {
+            targets
+                .iter()
+                .filter_map(|t| index.get(t).copied())
+                .collect()
+        })
+        .collect();
+    let component = strongly_connected(&edges);
+    let mut called = HashSet::new();
+    for (from, (_, targets)) in calls.iter().enumerate() {
+        for target in targets {
+            let inside_cycle = index
+                .get(target)
+                .is_some_and(|&to| component[to] == component[from]);
+            if !inside_cycle {
+                called.insert(target.clone());
+            }
+        }
+    }
+    called
+}
+
+/// The strongly connected component of each node, by an iterative Tarjan.
+fn strongly_connected(edges: &[Vec<usize>]) -> Vec<usize> {
+    const UNSEEN: usize = usize::MAX;
+    let n = edges.len();
+    let (mut order, mut low, mut component) = (vec![UNSEEN; n], vec![0; n], vec![UNSEEN; n]);
+    let (mut stack, mut on_stack) = (Vec::new(), vec![false; n]);
+    let (mut next_order, mut next_component) = (0, 0);
+    for start in 0..n {
+        if order[start] != UNSEEN {
+            continue;
+        }
+        // (node, next edge to follow)
+        let mut work = vec![(start, 0)];
+        order[start] = next_order;
+        low[start] = next_order;
+        next_order += 1;
+        stack.push(start);
+        on_stack[start] = true;
+        while let Some(&mut (node, ref mut edge)) = work.last_mut() {
+            if let Some(&to) = edges[node].get(*edge) {
+                *edge += 1;
+                if order[to] == UNSEEN {
+                    order[to] = next_order;
+                    low[to] = next_order;
+                    next_order += 1;
+                    stack.push(to);
+                    on_stack[to] = true;
+                    work.push((to, 0));
+                } else if on_stack[to] {
+                    low[node] = low[node].min(order[to]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[node]);
+            }
+            if low[node] == order[node] {
+                while let Some(member) = stack.pop() {
+                    on_stack[member] = false;
+                    component[member] = next_component;
+                    if member == node {
+                        break;
+                    }
+                }
+                next_component += 1;
+            }
+        }
+    }
+    component
+}
+
 /// What evaluating a root module needs besides the module itself.
 struct RootInputs<'r> {
     workspace: &'r Workspace<'r>,
@@ -359,11 +449,15 @@ impl RootInputs<'_> {
         let evaluated = guarded(first.id, name, "eval:", || {
             let mut facts = crate::facts::terraform::extract(&module, &unit);
             facts.limits_hit = module.limits_hit();
-            // Something had no instance: what do the flags left off create?
-            if module.saw_no_instances() {
+            mark_cut(&mut facts, &module);
+            // Something had no instance: what do the flags left off create? (Only from a
+            // what-if evaluation that ran to its end.)
+            if module.saw_no_instances() && !module.evaluation_cut() {
                 let enabled = root(true);
                 let what_if = crate::facts::terraform::extract(&enabled, &unit);
-                facts = crate::facts::enabled::merge(facts, what_if);
+                if !enabled.evaluation_cut() {
+                    facts = crate::facts::enabled::merge(facts, what_if);
+                }
             }
             facts
         });
@@ -473,6 +567,7 @@ impl RootInputs<'_> {
         let evaluated = guarded(unit.file, name, "eval:", || {
             let mut facts = crate::facts::terraform::extract(&root, &unit.name);
             facts.limits_hit = root.limits_hit();
+            mark_cut(&mut facts, &root);
             facts
         });
         let mut facts = evaluated.unwrap_or_else(|error| Facts {
@@ -505,6 +600,16 @@ fn inputs_of(sources: &SourceMap, files: &[&InputFile], context: &str) -> CacheI
             })
             .collect(),
         context: context.to_string(),
+    }
+}
+
+/// A root whose evaluation stopped short (a budget spent, nesting too deep) may create,
+/// or annotate, what was not reached: no finding may rest on its absence.
+fn mark_cut(facts: &mut Facts, module: &Module<'_>) {
+    if module.evaluation_cut() {
+        facts.hidden_roles = true;
+        facts.hidden_service_accounts = true;
+        facts.hidden_annotations = true;
     }
 }
 
@@ -645,4 +750,38 @@ fn dir_unit(sources: &SourceMap, dir: &ModuleDir) -> String {
         .first()
         .map(|f| unit_of(sources, f.id))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_inside_a_cycle_does_not_make_a_callee() {
+        let p = PathBuf::from;
+        let calls = vec![
+            (p("self"), vec![p("self")]),
+            (p("ping"), vec![p("pong")]),
+            (p("pong"), vec![p("ping")]),
+            (p("live"), vec![p("ping"), p("shared")]),
+            (p("shared"), vec![]),
+        ];
+        let called = called_from_outside_their_cycle(calls);
+        let mut called: Vec<_> = called.into_iter().collect();
+        called.sort();
+        assert_eq!(called, [p("ping"), p("shared")]);
+    }
+
+    #[test]
+    fn a_long_chain_of_calls_is_no_deep_recursion() {
+        let calls: Vec<_> = (0..200_000)
+            .map(|i| {
+                (
+                    PathBuf::from(format!("m{i}")),
+                    vec![PathBuf::from(format!("m{}", i + 1))],
+                )
+            })
+            .collect();
+        assert_eq!(called_from_outside_their_cycle(calls).len(), 200_000);
+    }
 }

@@ -47,6 +47,8 @@ pub(super) struct Inputs<'a> {
     pub cache: Option<&'a Cache>,
     pub cwd: &'a Path,
     pub shown_from: &'a Path,
+    /// What the run may evaluate, shared with the Terraform stage.
+    pub budget: &'a crate::eval::budget::Budget,
 }
 
 pub(super) fn units(inputs: Inputs<'_>) -> Units {
@@ -57,6 +59,7 @@ pub(super) fn units(inputs: Inputs<'_>) -> Units {
         cache,
         cwd,
         shown_from,
+        budget,
     } = inputs;
     let found: Vec<&InputFile> = files
         .iter()
@@ -96,6 +99,7 @@ pub(super) fn units(inputs: Inputs<'_>) -> Units {
         dirs: Default::default(),
         models: Vec::new(),
         loader,
+        budget,
     };
     let env = Env {
         workspace: &workspace,

@@ -14,9 +14,16 @@ use super::value::{Str, Symbol, Tri, Value};
 impl<'a> Module<'a> {
     /// Evaluate an expression. Unknown is a value; `Err(Fail)` is a provable error.
     pub fn eval(&self, expr: &Expression, scope: &Scope) -> EvalResult {
-        if !self.step() {
+        if !self.step_at(expr.span()) {
             return Ok(Value::Unknown);
         }
+        let Some(_nested) = self.enter(expr.span()) else {
+            return Ok(Value::Unknown);
+        };
+        self.eval_nested(expr, scope)
+    }
+
+    fn eval_nested(&self, expr: &Expression, scope: &Scope) -> EvalResult {
         match expr {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
@@ -25,9 +32,14 @@ impl<'a> Module<'a> {
                 .as_f64()
                 .map(Value::Number)
                 .unwrap_or(Value::Unknown)),
-            Expression::String(s) => Ok(Value::String(
-                Str::lit(s.value().as_str()).with_origin(self.origin_of(s.span())),
-            )),
+            Expression::String(s) => {
+                if !self.charge_bytes(s.value().len() as u64) {
+                    return Ok(Value::Unknown);
+                }
+                Ok(Value::String(
+                    Str::lit(s.value().as_str()).with_origin(self.origin_of(s.span())),
+                ))
+            }
             Expression::Array(a) => {
                 let mut out = Vec::with_capacity(a.len());
                 for e in a.iter() {
@@ -127,7 +139,24 @@ impl<'a> Module<'a> {
 
     /// The value of a bare identifier: a scope variable, or unknown.
     fn scope_variable(&self, name: &str, scope: &Scope) -> Value {
-        scope.get(name).cloned().unwrap_or(Value::Unknown)
+        scope
+            .get(name)
+            .map(|v| self.copied(v))
+            .unwrap_or(Value::Unknown)
+    }
+
+    /// Key/value pairs of a collection, as `for` and `for_each` see them, each element
+    /// counted as copied; `None` when the collection is not one, or a budget is spent.
+    pub(super) fn items(&self, collection: &Value) -> Option<Vec<(Value, Value)>> {
+        let len = match collection {
+            Value::List(l) => l.len(),
+            Value::Map(m) => m.len(),
+            _ => return None,
+        };
+        if !self.charge_steps(len as u64) || !self.charge_bytes(super::budget::weight(collection)) {
+            return None;
+        }
+        iterate(collection)
     }
 
     fn traverse(&self, root: &Expression, ops: &[&TraversalOperator], scope: &Scope) -> EvalResult {
@@ -285,17 +314,23 @@ impl<'a> Module<'a> {
     ) -> EvalResult {
         let mut out = Str::default();
         for e in elements {
-            match e {
-                Element::Literal(l) => out.push_str(l.value()),
-                Element::Interpolation(i) => match self.eval(&i.expr, scope)?.to_str() {
-                    Some(s) => out.append(&s),
-                    None => out.push_sym(Symbol::Unknown),
-                },
+            let piece = match e {
+                Element::Literal(l) => Str::lit(l.value().as_str()),
+                Element::Interpolation(i) => self
+                    .eval(&i.expr, scope)?
+                    .to_str()
+                    .unwrap_or_else(|| Str::sym(Symbol::Unknown)),
                 Element::Directive(d) => match self.eval_directive(d, scope)? {
-                    Value::String(s) => out.append(&s),
-                    _ => out.push_sym(Symbol::Unknown),
+                    Value::String(s) => s,
+                    _ => Str::sym(Symbol::Unknown),
                 },
+            };
+            // What the template writes is counted before it is written: doubling a string
+            // through locals ends at the budget, not in an allocation failure.
+            if !self.charge_bytes(super::budget::str_weight(&piece)) {
+                return Ok(Value::Unknown);
             }
+            out.append(&piece);
         }
         Ok(Value::String(out))
     }
@@ -314,21 +349,27 @@ impl<'a> Module<'a> {
                 let fe = &f.for_expr;
                 let collection = self.eval(&fe.collection_expr, scope)?;
                 let mut out = Str::default();
-                for (k, v) in iterate(&collection)
-                    .ok_or(Fail)
-                    .or(Ok::<_, Fail>(Vec::new()))?
-                {
+                // Not a collection: nothing to repeat (as before); unknown, or past the
+                // budget: unknown.
+                let items = match &collection {
+                    Value::List(_) | Value::Map(_) => match self.items(&collection) {
+                        Some(items) => items,
+                        None => return Ok(Value::Unknown),
+                    },
+                    Value::Unknown => return Ok(Value::Unknown),
+                    _ => Vec::new(),
+                };
+                for (k, v) in items {
                     let mut s = scope.with(fe.value_var.as_str(), v);
                     if let Some(kv) = &fe.key_var {
                         s = s.with(kv.as_str(), k);
                     }
                     match self.eval_template(&fe.template, &s)? {
-                        Value::String(t) => out.append(&t),
+                        Value::String(t) if self.charge_bytes(super::budget::str_weight(&t)) => {
+                            out.append(&t)
+                        }
                         _ => return Ok(Value::Unknown),
                     }
-                }
-                if collection.is_unknown() {
-                    return Ok(Value::Unknown);
                 }
                 Ok(Value::String(out))
             }
@@ -337,7 +378,7 @@ impl<'a> Module<'a> {
 
     fn eval_for(&self, f: &ForExpr, scope: &Scope) -> EvalResult {
         let collection = self.eval(&f.intro.collection_expr, scope)?;
-        let Some(items) = iterate(&collection) else {
+        let Some(items) = self.items(&collection) else {
             return Ok(Value::Unknown);
         };
         if f.grouping {

@@ -61,13 +61,31 @@ impl<'a> Module<'a> {
                 None => Value::Unknown,
             });
         }
-        Ok(call_pure(name, &args).unwrap_or(Value::Unknown))
+        // What a function writes is counted before it is written when it can be far larger
+        // than its arguments (`replace`, `join`, `format`, `range`, the encoders), and after
+        // otherwise (its result is at most a few times their size).
+        let Some(estimate) = cost_estimate(name, &args) else {
+            return Ok(Value::Unknown);
+        };
+        if !self.charge_bytes(estimate.bytes) || !self.charge_steps(estimate.steps) {
+            return Ok(Value::Unknown);
+        }
+        let value = call_pure(name, &args).unwrap_or(Value::Unknown);
+        if estimate.bytes == 0 {
+            return Ok(match self.charge_bytes(super::budget::weight(&value)) {
+                true => value,
+                false => Value::Unknown,
+            });
+        }
+        Ok(value)
     }
 
     fn read_file(&self, path: &str) -> Option<String> {
         let full = module_path(&self.dir, path);
         let (_, text) = self.loader.load(&full)?;
-        (text.len() <= MAX_FILE_BYTES).then(|| text.to_string())
+        // Each call copies the file: reading one in a loop is counted.
+        (text.len() <= MAX_FILE_BYTES && self.charge_bytes(text.len() as u64))
+            .then(|| text.to_string())
     }
 
     fn templatefile(&self, args: &[Value]) -> EvalResult {
@@ -103,6 +121,133 @@ fn string_arg(args: &[Value], i: usize) -> Option<Str> {
 
 fn known_arg(args: &[Value], i: usize) -> Option<String> {
     string_arg(args, i)?.as_known().map(str::to_string)
+}
+
+/// What a function call costs beyond evaluating its arguments.
+#[derive(Default)]
+struct Cost {
+    /// Bytes it writes, when counted before the call; 0 to count its result after.
+    bytes: u64,
+    /// Comparisons or elements it goes through.
+    steps: u64,
+}
+
+/// The cost of a call, from its arguments; `None` when the call would be absurdly large
+/// whatever the budget (an index past what memory holds).
+fn cost_estimate(name: &str, args: &[Value]) -> Option<Cost> {
+    use super::budget::{str_weight, weight};
+    let len_of = |i: usize| match args.get(i) {
+        Some(Value::List(l)) => l.len() as u64,
+        Some(Value::Map(m)) => m.len() as u64,
+        _ => 0,
+    };
+    let str_len = |i: usize| args.get(i).and_then(Value::as_str).map_or(0, str_weight);
+    let all: u64 = args.iter().map(weight).sum();
+    Some(match name {
+        // each occurrence of `from` becomes `to`
+        "replace" => {
+            let text = args.first().and_then(Value::as_known_str).unwrap_or("");
+            let from = args.get(1).and_then(Value::as_known_str).unwrap_or("");
+            let hits = match from.is_empty() {
+                true => 0,
+                false => text.matches(from).count() as u64,
+            };
+            Cost {
+                bytes: str_len(0) + hits.saturating_mul(str_len(2)) + 1,
+                steps: str_len(0),
+            }
+        }
+        // the separator between every two items
+        "join" => {
+            let items: u64 = (1..args.len()).map(len_of).sum();
+            Cost {
+                bytes: all + items.saturating_mul(str_len(0)) + 1,
+                steps: items,
+            }
+        }
+        // each verb may write any argument
+        "format" => {
+            let verbs = args
+                .first()
+                .and_then(Value::as_known_str)
+                .map_or(0, |f| f.matches('%').count() as u64);
+            Cost {
+                bytes: all.saturating_mul(verbs.max(1)) + 1,
+                steps: verbs,
+            }
+        }
+        // quoting, and YAML's indentation of every line at every depth
+        "jsonencode" => Cost {
+            bytes: all.saturating_mul(6) + 1,
+            steps: all / 64,
+        },
+        "yamlencode" => Cost {
+            bytes: all.saturating_mul(6) + yaml_indent_bytes(args.first()?) + 1,
+            steps: all / 64,
+        },
+        // one piece per separator
+        "split" => {
+            let sep = args.first().and_then(Value::as_known_str).unwrap_or("");
+            let text = args.get(1).and_then(Value::as_known_str).unwrap_or("");
+            let pieces = match sep.is_empty() {
+                true => 1,
+                false => text.matches(sep).count() as u64 + 1,
+            };
+            Cost {
+                bytes: pieces.saturating_mul(weight(&Value::Null) + 64) + str_len(1),
+                steps: pieces,
+            }
+        }
+        // as many elements as fit between start and end (at most what `range` makes)
+        "range" => {
+            let n = |i: usize| match args.get(i) {
+                Some(Value::Number(n)) => *n,
+                _ => 0.0,
+            };
+            let (start, end, step) = match args.len() {
+                1 => (0.0, n(0), 1.0),
+                2 => (n(0), n(1), 1.0),
+                _ => (n(0), n(1), n(2)),
+            };
+            let count = ((end - start) / step).ceil();
+            let count = match count.is_finite() && count > 0.0 {
+                true => count.min(10_001.0) as u64,
+                false => 0,
+            };
+            Cost {
+                bytes: (count + 1) * weight(&Value::Null),
+                steps: count,
+            }
+        }
+        // each element against those kept, or hashed
+        "distinct" | "toset" => Cost {
+            bytes: 0,
+            steps: len_of(0),
+        },
+        "contains" => Cost {
+            bytes: 0,
+            steps: len_of(0),
+        },
+        "flatten" | "concat" => Cost {
+            bytes: 0,
+            steps: all / 64,
+        },
+        _ => Cost::default(),
+    })
+}
+
+/// The spaces `yamlencode` indents a value's lines with: depth × lines.
+fn yaml_indent_bytes(v: &Value) -> u64 {
+    fn walk(v: &Value, depth: u64) -> u64 {
+        match v {
+            Value::List(l) => l.iter().map(|i| 2 * depth + 2 + walk(i, depth + 1)).sum(),
+            Value::Map(m) => m.values().map(|i| 2 * depth + 2 + walk(i, depth + 1)).sum(),
+            _ => 0,
+        }
+    }
+    Some(walk(v, 0))
+        .filter(|n| *n < u64::MAX)
+        .unwrap_or(u64::MAX)
 }
 
 /// Functions that only depend on their arguments. `None` means unknown.
@@ -186,7 +331,8 @@ fn call_pure(name: &str, args: &[Value]) -> Option<Value> {
             let Value::Number(i) = args.get(1)? else {
                 return None;
             };
-            if list.is_empty() {
+            // Terraform refuses a negative or fractional index and an empty list.
+            if list.is_empty() || !(*i >= 0.0 && i.fract() == 0.0) {
                 return None;
             }
             list[(*i as usize) % list.len()].clone()
@@ -296,13 +442,22 @@ fn call_pure(name: &str, args: &[Value]) -> Option<Value> {
             let (Value::Number(off), Value::Number(len)) = (args.get(1)?, args.get(2)?) else {
                 return None;
             };
+            if off.is_nan() || len.is_nan() {
+                return None;
+            }
             let chars: Vec<char> = text.chars().collect();
-            let start = (*off as usize).min(chars.len());
-            let end = if *len < 0.0 {
-                chars.len()
-            } else {
-                (start + *len as usize).min(chars.len())
+            let count = chars.len() as f64;
+            // A negative offset counts from the end; a length of -1 runs to the end. Both
+            // are taken in floating point and clamped, so no size overflows.
+            let start = match *off < 0.0 {
+                true => (count + off.trunc()).max(0.0),
+                false => off.trunc().min(count),
             };
+            let end = match *len < 0.0 {
+                true => count,
+                false => (start + len.trunc()).min(count),
+            };
+            let (start, end) = (start as usize, (end as usize).max(start as usize));
             Value::str(chars[start..end].iter().collect::<String>())
         }
         "startswith" => Value::Bool(match s(0)?.starts_with(&k(1)?) {
@@ -331,14 +486,20 @@ fn call_pure(name: &str, args: &[Value]) -> Option<Value> {
                 [s, e, st] => (*s, *e, *st),
                 _ => return None,
             };
-            if step == 0.0 || ((end - start) / step) > 10_000.0 {
+            let count = (end - start) / step;
+            if step == 0.0 || !count.is_finite() || count > 10_000.0 {
                 return None;
             }
+            // At magnitudes where adding the step does not move the value (1e20 + 1), the
+            // loop would never end: at most `count` elements, however they are spaced.
             let mut out = Vec::new();
             let mut x = start;
-            while (step > 0.0 && x < end) || (step < 0.0 && x > end) {
+            while ((step > 0.0 && x < end) || (step < 0.0 && x > end)) && out.len() <= 10_000 {
                 out.push(Value::Number(x));
                 x += step;
+            }
+            if out.len() > 10_000 {
+                return None;
             }
             Value::List(out)
         }
@@ -346,16 +507,46 @@ fn call_pure(name: &str, args: &[Value]) -> Option<Value> {
     })
 }
 
+/// Keep the first of equal values, in order. Strings, numbers and booleans are compared by
+/// hashing (a `split()` of a megabyte has a million of them); lists and maps by comparison
+/// with those kept, and there are few of them.
 fn dedup_values(l: &mut Vec<Value>) {
-    let mut seen: Vec<Value> = Vec::new();
-    l.retain(|v| {
-        if seen.contains(v) {
-            false
-        } else {
-            seen.push(v.clone());
-            true
+    use std::collections::HashSet;
+    #[derive(PartialEq, Eq, Hash)]
+    enum Key<'v> {
+        Null,
+        Bool(bool),
+        Number(u64),
+        String(&'v [super::value::Part]),
+    }
+    fn key(v: &Value) -> Option<Key<'_>> {
+        Some(match v {
+            Value::Null => Key::Null,
+            Value::Bool(b) => Key::Bool(*b),
+            // -0.0 and 0.0 are equal: one key
+            Value::Number(n) if *n == 0.0 => Key::Number(0),
+            Value::Number(n) if !n.is_nan() => Key::Number(n.to_bits()),
+            Value::String(s) => Key::String(s.parts()),
+            _ => return None,
+        })
+    }
+    let mut keep = vec![true; l.len()];
+    {
+        let mut seen: HashSet<Key<'_>> = HashSet::new();
+        let mut others: Vec<&Value> = Vec::new();
+        for (i, v) in l.iter().enumerate() {
+            keep[i] = match key(v) {
+                Some(k) => seen.insert(k),
+                None if others.contains(&v) => false,
+                None => {
+                    others.push(v);
+                    true
+                }
+            };
         }
-    });
+    }
+    let mut flags = keep.into_iter();
+    l.retain(|_| flags.next().unwrap_or(true));
 }
 
 fn flatten(v: &Value) -> Option<Vec<Value>> {

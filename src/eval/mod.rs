@@ -4,6 +4,7 @@
 //! on one module directory at a time, lazily: only what a fact needs is evaluated, locals and
 //! resource attributes are memoised, cycles and runaway expressions end as unknown.
 
+pub mod budget;
 mod expr;
 mod functions;
 pub mod terragrunt;

@@ -11,13 +11,12 @@ use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
 
 use super::FileLoader;
+use super::budget::{Nested, RootBudget, Spent};
 use super::value::{Str, Symbol, Value};
 use super::workspace::{ModuleDir, Workspace, is_local_source, literal_source};
 use crate::parse::ParseError;
 use crate::source::{FileId, Span};
 
-/// The most expression evaluation steps one module may take before the rest is unknown.
-const MAX_STEPS: u64 = 2_000_000;
 /// How deep module calls are followed (a module that calls itself ends here).
 pub const MAX_MODULE_DEPTH: usize = 16;
 /// How many module instances one root module's tree may create.
@@ -69,24 +68,53 @@ impl InstanceKey {
 }
 
 /// Variables bound while evaluating: `each`, `count`, for-expression and template variables.
+/// Binding one shares the rest: a `for` over many items does not copy the scope per item.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
-    vars: Vec<(String, Value)>,
+    innermost: Option<Rc<Binding>>,
+}
+
+#[derive(Debug)]
+struct Binding {
+    name: String,
+    value: Value,
+    outer: Scope,
 }
 
 impl Scope {
     pub fn with(&self, name: &str, value: Value) -> Scope {
-        let mut s = self.clone();
-        s.vars.push((name.to_string(), value));
-        s
+        Scope {
+            innermost: Some(Rc::new(Binding {
+                name: name.to_string(),
+                value,
+                outer: self.clone(),
+            })),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.vars
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
+        let mut at = self.innermost.as_deref();
+        while let Some(binding) = at {
+            if binding.name == name {
+                return Some(&binding.value);
+            }
+            at = binding.outer.innermost.as_deref();
+        }
+        None
+    }
+}
+
+impl Drop for Binding {
+    /// Unlinks the chain one binding at a time: dropping a long one recursively could
+    /// overflow the stack.
+    fn drop(&mut self) {
+        let mut next = self.outer.innermost.take();
+        while let Some(binding) = next {
+            match Rc::try_unwrap(binding) {
+                Ok(mut binding) => next = binding.outer.innermost.take(),
+                Err(_) => break,
+            }
+        }
     }
 }
 
@@ -146,6 +174,8 @@ pub struct Module<'a> {
     defaults_hidden: bool,
     /// The file whose expression is being evaluated, to record where literals come from.
     current_file: Cell<Option<FileId>>,
+    /// The expression evaluated last: where a budget spent by a copy is said to stop.
+    last_evaluated: Cell<Option<Span>>,
     module_calls: HashMap<&'a str, (FileId, &'a Block)>,
     /// Where the caller wrote each input of this module instance.
     input_spans: HashMap<String, Span>,
@@ -163,7 +193,8 @@ pub struct Module<'a> {
     in_progress: RefCell<HashSet<String>>,
     /// Module calls read while they were being set up (seen unknown), most recent last.
     cycle_hits: RefCell<Vec<String>>,
-    steps: Cell<u64>,
+    /// The evaluation this root's tree may still do, shared by all of its modules.
+    budget: Rc<RootBudget<'a>>,
     /// A `templatefile()` is being rendered: Terraform refuses to nest them.
     pub(super) in_template: Cell<bool>,
     /// What-if evaluation: boolean variables left at a `false` default that decide whether
@@ -294,6 +325,7 @@ impl<'a> Module<'a> {
             limits_hit: Rc::default(),
             defaults_hidden: false,
             current_file: Cell::new(None),
+            last_evaluated: Cell::new(None),
             module_calls: HashMap::new(),
             input_spans: HashMap::new(),
             children: RefCell::new(HashMap::new()),
@@ -307,7 +339,7 @@ impl<'a> Module<'a> {
             cache: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(HashSet::new()),
             cycle_hits: RefCell::new(Vec::new()),
-            steps: Cell::new(0),
+            budget: Rc::new(RootBudget::new(workspace.budget)),
             in_template: Cell::new(false),
             what_if: false,
             gates_read: RefCell::new(Vec::new()),
@@ -399,21 +431,96 @@ impl<'a> Module<'a> {
         self.resources.get(kind)?.get(name)
     }
 
-    /// Count one evaluation step; false once the module's budget is spent.
+    /// Count one evaluation step; false once a budget is spent.
     pub(super) fn step(&self) -> bool {
-        let n = self.steps.get() + 1;
-        self.steps.set(n);
-        if n == MAX_STEPS + 1 {
+        self.step_at(None)
+    }
+
+    /// Count one evaluation step of the expression at `range` of the current file; false
+    /// once a budget is spent. The first time, says that evaluation stopped there.
+    pub(super) fn step_at(&self, range: Option<std::ops::Range<usize>>) -> bool {
+        if let (Some(file), Some(range)) = (self.current_file.get(), range.clone()) {
+            self.last_evaluated.set(Some(Span::new(file, range)));
+        }
+        self.charge_at(1, 0, range)
+    }
+
+    /// Count the bytes of a value produced or copied; false once a budget is spent.
+    pub(super) fn charge_bytes(&self, bytes: u64) -> bool {
+        self.charge_at(0, bytes, None)
+    }
+
+    /// Count steps (comparisons, elements iterated) beyond the one each expression takes.
+    pub(super) fn charge_steps(&self, steps: u64) -> bool {
+        self.charge_at(steps, 0, None)
+    }
+
+    fn charge_at(&self, steps: u64, bytes: u64, range: Option<std::ops::Range<usize>>) -> bool {
+        let before = self.budget.spent();
+        match self.budget.charge(steps, bytes) {
+            Ok(()) => true,
+            Err(spent) => {
+                if before.is_none() {
+                    self.report_spent(spent, range);
+                }
+                false
+            }
+        }
+    }
+
+    /// A copy of `value` for a reader, counted by its size; unknown once a budget is spent.
+    pub(super) fn copied(&self, value: &Value) -> Value {
+        match self.charge_bytes(super::budget::weight(value)) {
+            true => value.clone(),
+            false => Value::Unknown,
+        }
+    }
+
+    fn report_spent(&self, spent: Spent, range: Option<std::ops::Range<usize>>) {
+        let span = match (self.current_file.get(), range, self.last_evaluated.get()) {
+            (Some(file), Some(range), _) => self.user_span(Span::new(file, range), None),
+            (_, _, Some(last)) => self.user_span(last, None),
+            _ => self.module_span(),
+        };
+        self.limit_hit(
+            span,
+            format!(
+                "evaluation of {} stopped here: {}; the values it had not reached are unknown",
+                self.shown_name(),
+                spent.describe()
+            ),
+        );
+    }
+
+    /// Enter one level of nested evaluation; `None` (and said where, once per root) when it
+    /// would nest deeper than [`super::budget::MAX_EVAL_DEPTH`].
+    pub(super) fn enter(&self, range: Option<std::ops::Range<usize>>) -> Option<Nested<'_, 'a>> {
+        if self.budget.enter() {
+            return Some(Nested(&self.budget));
+        }
+        if !self.budget.cut_by_depth.replace(true) {
+            let span = match (self.current_file.get(), range) {
+                (Some(file), Some(range)) => self.user_span(Span::new(file, range), None),
+                _ => self.module_span(),
+            };
             self.limit_hit(
-                self.module_span(),
+                span,
                 format!(
-                    "evaluation of {} stopped after {MAX_STEPS} steps; the values it had not \
-                 reached are unknown",
-                    self.shown_name()
+                    "evaluation of {} stopped here: expressions nested (through locals, \
+                     resources and outputs) over {} deep; the values it had not reached are \
+                     unknown",
+                    self.shown_name(),
+                    super::budget::MAX_EVAL_DEPTH
                 ),
             );
         }
-        n <= MAX_STEPS
+        None
+    }
+
+    /// Whether evaluation of this root's tree stopped short (a budget spent, nesting too
+    /// deep): what it did not reach may create or annotate anything.
+    pub fn evaluation_cut(&self) -> bool {
+        self.budget.spent().is_some() || self.budget.cut_by_depth.get()
     }
 
     /// Where this root's tree hit an evaluation limit, in the order they were hit.
@@ -448,7 +555,7 @@ impl<'a> Module<'a> {
     /// Evaluate with a cycle guard and a cache, keyed by a reference's address.
     fn memo(&self, key: String, compute: impl FnOnce() -> EvalResult) -> EvalResult {
         if let Some(v) = self.cache.borrow().get(&key) {
-            return Ok(v.clone());
+            return Ok(self.copied(v));
         }
         if !self.in_progress.borrow_mut().insert(key.clone()) {
             return Ok(Value::Unknown);
@@ -456,7 +563,9 @@ impl<'a> Module<'a> {
         let result = compute();
         self.in_progress.borrow_mut().remove(&key);
         let value = result?;
-        self.cache.borrow_mut().insert(key, value.clone());
+        // The cache keeps a copy: counted like any other.
+        let kept = self.copied(&value);
+        self.cache.borrow_mut().insert(key, kept);
         Ok(value)
     }
 
@@ -485,9 +594,10 @@ impl<'a> Module<'a> {
             return Ok(Value::Bool(true));
         }
         if let Some(v) = self.var_values.get(name) {
+            let v = self.copied(v);
             return Ok(match ty {
-                Some(t) => self.conform(v.clone(), &t.value),
-                None => v.clone(),
+                Some(t) => self.conform(v, &t.value),
+                None => v,
             });
         }
         let Some((file, block)) = declared else {
@@ -660,7 +770,21 @@ impl<'a> Module<'a> {
             &self.workspace.model(&source, version.as_deref())?.dir
         };
         if dir.dir == self.dir || self.ancestors.contains(&dir.dir) {
-            return None; // a module that calls itself
+            // Terraform refuses a module that calls itself or one of its callers.
+            let span = self.user_span(Span::new(file, label_range(block)), None);
+            let message = match dir.dir == self.dir {
+                true => format!(
+                    "module {name} calls its own folder; terraform refuses the cycle, the \
+                     call is not followed and its values are unknown"
+                ),
+                false => format!(
+                    "module {name} calls {}, which calls this module: terraform refuses the \
+                     cycle, the call is not followed and its values are unknown",
+                    dir.dir.display()
+                ),
+            };
+            self.limit_hit(span, message);
+            return None;
         }
         // The gates read while setting up the call (its count, for_each and inputs) decide
         // whether its instances exist.
@@ -715,6 +839,7 @@ impl<'a> Module<'a> {
             child.inherited_gates = self.inherited_gates.clone();
             child.inherited_gates.extend(call_gates.iter().cloned());
             child.instance_budget = self.instance_budget.clone();
+            child.budget = self.budget.clone();
             child.limits_hit = self.limits_hit.clone();
             child.input_files = self.input_files.clone();
             child.ancestors = self.ancestors.clone();

@@ -18,7 +18,6 @@ use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
 use hcl_edit::template::{Directive, Element, HeredocTemplate, Template};
 
-use super::expr::iterate;
 use super::functions::template_scope;
 use super::module::{EvalResult, Fail, Module, Scope, module_path};
 use super::value::{Part, Str, Symbol, Value};
@@ -688,7 +687,8 @@ impl<'a> Module<'a> {
                 let collection = self.eval(&fe.collection_expr, scope)?;
                 let items = match collection {
                     Value::Unknown => None,
-                    ref known => Some(iterate(known).unwrap_or_default()),
+                    Value::List(_) | Value::Map(_) => self.items(&collection),
+                    _ => Some(Vec::new()),
                 };
                 match items {
                     Some(items) => {

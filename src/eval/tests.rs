@@ -47,6 +47,7 @@ fn workspace(dirs: &[(&str, &[&str])]) -> Workspace<'static> {
         dirs,
         models: Vec::new(),
         loader: &NoFiles,
+        budget: Box::leak(Box::default()),
     }
 }
 
@@ -395,4 +396,93 @@ fn a_string_read_through_a_reference_is_shown_where_the_reference_is_written() {
         origin("literal"),
         at("\"oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2\"")
     );
+}
+
+#[test]
+fn functions_at_hostile_sizes_end_with_terraforms_answer_or_unknown() {
+    let hcl = r#"
+        locals {
+          tail      = substr("ledger-api", -3, 3)
+          rest      = substr("ledger-api", 7, -1)
+          huge      = substr("ledger-api", 1, 1e300)
+          far       = substr("ledger-api", 18446744073709551615, 18446744073709551615)
+          negative  = element(["a", "b"], -1)
+          float     = length(range(1e20, 1e20 + 5000))
+          unmoving  = range(1e17, 1e17 + 100, 1)
+          unique    = distinct(split(",", "a,b,a,c,b,1"))
+          numbers   = distinct([1, 1.0, 2, -0, 0])
+        }
+    "#;
+    assert_eq!(local(hcl, "tail", &[]), Value::str("api"));
+    assert_eq!(local(hcl, "rest", &[]), Value::str("api"));
+    assert_eq!(local(hcl, "huge", &[]), Value::str("edger-api"));
+    assert_eq!(local(hcl, "far", &[]), Value::str(""));
+    assert_eq!(local(hcl, "negative", &[]), Value::Unknown);
+    // (1e20 + 5000) - 1e20 is 0 in floating point: an empty range, not an endless loop.
+    assert_eq!(local(hcl, "float", &[]), Value::Number(0.0));
+    assert_eq!(local(hcl, "unmoving", &[]), Value::Unknown);
+    let strings = |items: &[&str]| Value::List(items.iter().map(|s| Value::str(*s)).collect());
+    assert_eq!(local(hcl, "unique", &[]), strings(&["a", "b", "c", "1"]));
+    let numbers = |items: &[f64]| Value::List(items.iter().map(|n| Value::Number(*n)).collect());
+    assert_eq!(local(hcl, "numbers", &[]), numbers(&[1.0, 2.0, -0.0]));
+}
+
+#[test]
+fn amplification_ends_at_the_budget_as_unknown() {
+    let mut doubling =
+        String::from("locals {\n  s0 = \"abcdefghijklmnop\"\n  l0 = [\"a\", \"b\"]\n");
+    for i in 0..40 {
+        doubling.push_str(&format!(
+            "  s{n} = \"${{local.s{i}}}${{local.s{i}}}\"\n  l{n} = [local.l{i}, local.l{i}]\n",
+            n = i + 1
+        ));
+    }
+    doubling.push_str(
+        "  a = join(\"\", [for i in range(5000) : \"a\"])\n  \
+         r = replace(local.a, \"a\", replace(local.a, \"a\", local.a))\n  \
+         n = [for i in range(5000) : i]\n  \
+         t = \"%{for a in local.n}%{for b in local.n}${a}${b}%{endfor}%{endfor}\"\n}\n",
+    );
+    let ws = workspace(&[("root", &[doubling.as_str()])]);
+    let m = Module::root(&ws, &ws.dirs[&PathBuf::from("root")], HashMap::new());
+    for name in ["s40", "l40", "r", "t"] {
+        assert_eq!(m.local(name), Ok(Value::Unknown), "{name}");
+    }
+    assert!(m.evaluation_cut());
+    let limits = m.limits_hit();
+    assert_eq!(limits.len(), 1, "said once per root: {limits:?}");
+    assert!(limits[0].message.contains("stopped here"), "{limits:?}");
+}
+
+#[test]
+fn a_chain_of_locals_past_the_depth_limit_is_unknown_not_a_stack_overflow() {
+    let mut chain = String::from("locals {\n");
+    for i in 0..20_000 {
+        chain.push_str(&format!("  l{i} = local.l{}\n", i + 1));
+    }
+    chain.push_str("  l20000 = \"end\"\n  short = local.l19990\n}\n");
+    // The engine evaluates on worker threads with a large stack; the limit must hold far
+    // below it, in a debug build too.
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || {
+            let ws = workspace(&[("root", &[chain.as_str()])]);
+            let m = Module::root(&ws, &ws.dirs[&PathBuf::from("root")], HashMap::new());
+            assert_eq!(m.local("short"), Ok(Value::str("end")));
+            assert_eq!(m.local("l0"), Ok(Value::Unknown));
+            assert!(m.evaluation_cut());
+            assert!(m.limits_hit()[0].message.contains("nested"));
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn parent_folders_cancel_folder_names_only() {
+    use crate::eval::workspace::normalize;
+    let n = |p: &str| normalize(std::path::Path::new(p));
+    assert_eq!(n("../repo/infra/../../x"), PathBuf::from("../x"));
+    assert_eq!(n("infra/./modules/../iam"), PathBuf::from("infra/iam"));
+    assert_eq!(n("/../etc"), PathBuf::from("/etc"));
 }

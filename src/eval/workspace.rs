@@ -47,6 +47,8 @@ pub struct Workspace<'l> {
     pub dirs: HashMap<PathBuf, ModuleDir>,
     pub models: Vec<Model>,
     pub loader: &'l dyn FileLoader,
+    /// What the whole run may still evaluate (see [`super::budget`]).
+    pub budget: &'l super::budget::Budget,
 }
 
 impl Workspace<'_> {
@@ -92,11 +94,15 @@ pub fn normalize(path: &Path) -> PathBuf {
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+            // `..` cancels a folder name, never another `..` (`../../x` stays two up), and
+            // stops at the root.
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other.as_os_str()),
         }
     }

@@ -39,6 +39,8 @@ pub fn render(
 ) -> Applications {
     let by_path: HashMap<PathBuf, FileId> =
         files.iter().map(|(id, p)| (normalize(p), *id)).collect();
+    let tree = FileTree::new(&by_path);
+    let own = own_repositories(sources, files, &tree);
     let mut out = Applications::default();
     for (id, path) in files {
         let text = &sources.get(*id).text;
@@ -49,6 +51,8 @@ pub fn render(
             sources,
             loader,
             by_path: &by_path,
+            tree: &tree,
+            own_repositories: &own,
             file: *id,
             text,
             dir: normalize(path.parent().unwrap_or(Path::new(""))),
@@ -72,11 +76,15 @@ pub(crate) fn rendered_applications(
 ) -> Facts {
     let sources = SourceMap::default();
     let by_path = HashMap::new();
+    let tree = FileTree::new(&by_path);
+    let own = HashSet::new();
     let app_file = AppFile {
         sources: &sources,
         // Only remote charts are followed from a rendering: no chart folder is read.
         loader: &NoChartFiles,
         by_path: &by_path,
+        tree: &tree,
+        own_repositories: &own,
         file,
         text: rendered.text(),
         dir: PathBuf::new(),
@@ -104,6 +112,9 @@ struct AppFile<'a> {
     /// Reads a chart folder's files that are not manifests (`_helpers.tpl`).
     loader: &'a dyn crate::eval::FileLoader,
     by_path: &'a HashMap<PathBuf, FileId>,
+    tree: &'a FileTree,
+    /// The repositories known to be this one (see [`own_repositories`]).
+    own_repositories: &'a HashSet<String>,
     file: FileId,
     text: &'a str,
     /// The folder source paths are resolved from.
@@ -430,20 +441,7 @@ impl App<'_> {
     /// The folder a source path names: relative to the repository root, which is one of the
     /// Application file's ancestors.
     fn resolve(&self, path: &str) -> Option<PathBuf> {
-        let mut dir = Some(self.file.dir.as_path());
-        while let Some(d) = dir {
-            let candidate = normalize(&d.join(path));
-            if self
-                .file
-                .by_path
-                .keys()
-                .any(|p| p.starts_with(&candidate) && p != &candidate)
-            {
-                return Some(candidate);
-            }
-            dir = d.parent();
-        }
-        None
+        self.file.tree.resolve(&self.file.dir, path)
     }
 
     fn folder(
@@ -455,9 +453,18 @@ impl App<'_> {
         views: &BTreeMap<PathBuf, Facts>,
         out: &mut Applications,
     ) {
-        let Some(folder) = self.resolve(path) else {
-            out.facts.hidden_service_accounts = true; // another repository
-            return;
+        // The root of a repository resolves to a folder of any scan: it is this one's only
+        // when this repository is known by that URL (an Application of another repository
+        // with `path: .` must not claim the scan's files).
+        let repository = source.get("repoURL").and_then(|r| r.as_str()).map(trim_url);
+        let root_of_unknown_repository = is_repository_root(path)
+            && repository.is_none_or(|url| !self.file.own_repositories.contains(url));
+        let folder = match self.resolve(path) {
+            Some(folder) if !root_of_unknown_repository => folder,
+            _ => {
+                out.facts.hidden_service_accounts = true; // another repository
+                return;
+            }
         };
         if let Some(&chart_file) = self.file.by_path.get(&folder.join("Chart.yaml")) {
             self.local_chart(&folder, chart_file, source, namespace, ns_span, out);
@@ -474,22 +481,14 @@ impl App<'_> {
                     .and_then(|v| v.as_bool())
                     .unwrap_or(false);
                 let mut facts = Facts::default();
-                for (p, id) in self.file.by_path {
-                    let inside = if recurse {
-                        p.starts_with(&folder)
-                    } else {
-                        p.parent() == Some(folder.as_path())
-                    };
-                    if inside && is_manifest(p) {
-                        out.owned.insert(*id);
-                        let mut f = extract_manifests(
-                            *id,
-                            &self.file.sources.get(*id).text,
-                            ManifestSyntax::Yaml,
+                for (p, id) in self.file.tree.files_in(&folder, recurse) {
+                    if is_manifest(p) {
+                        out.owned.insert(id);
+                        facts.extend(self.file.tree.manifest_facts(
+                            id,
+                            &self.file.sources.get(id).text,
                             &self.file.unit,
-                        );
-                        f.parse_errors.clear();
-                        facts.extend(f);
+                        ));
                     }
                 }
                 facts
@@ -556,6 +555,126 @@ impl App<'_> {
             Found::Unknown => out.facts.hidden_service_accounts = true,
         }
     }
+}
+
+/// The scan's files as folders: which folders hold files, the files below a folder, and
+/// the manifests' facts, each extracted once however many Applications deploy its folder.
+struct FileTree {
+    /// Every folder that holds a file at some depth.
+    folders: HashSet<PathBuf>,
+    /// Every file, in path order: the files below a folder are one run of it.
+    files: std::collections::BTreeMap<PathBuf, FileId>,
+    extracted: std::cell::RefCell<HashMap<(FileId, String), Facts>>,
+}
+
+impl FileTree {
+    fn new(by_path: &HashMap<PathBuf, FileId>) -> FileTree {
+        let mut folders = HashSet::new();
+        for path in by_path.keys() {
+            for folder in path.ancestors().skip(1) {
+                if !folders.insert(folder.to_path_buf()) {
+                    break; // and so were its ancestors
+                }
+            }
+        }
+        FileTree {
+            folders,
+            files: by_path.iter().map(|(p, id)| (p.clone(), *id)).collect(),
+            extracted: Default::default(),
+        }
+    }
+
+    /// The folder a source path names, relative to the repository root, which is `dir` or
+    /// one of its ancestors (the nearest that has such a folder).
+    fn resolve(&self, dir: &Path, path: &str) -> Option<PathBuf> {
+        dir.ancestors()
+            .map(|d| normalize(&d.join(path)))
+            .find(|candidate| self.folders.contains(candidate))
+    }
+
+    /// The files directly in `folder`, or at any depth below it.
+    fn files_in<'t>(
+        &'t self,
+        folder: &'t Path,
+        recurse: bool,
+    ) -> impl Iterator<Item = (&'t PathBuf, FileId)> + 't {
+        self.files
+            .range(folder.to_path_buf()..)
+            .take_while(move |(p, _)| p.starts_with(folder))
+            .filter(move |(p, _)| recurse || p.parent() == Some(folder))
+            .map(|(p, id)| (p, *id))
+    }
+
+    fn manifest_facts(&self, id: FileId, text: &str, unit: &str) -> Facts {
+        let key = (id, unit.to_string());
+        if let Some(facts) = self.extracted.borrow().get(&key) {
+            return facts.clone();
+        }
+        let mut facts = extract_manifests(id, text, ManifestSyntax::Yaml, unit);
+        facts.parse_errors.clear();
+        self.extracted.borrow_mut().insert(key, facts.clone());
+        facts
+    }
+}
+
+/// `.`, `./` or nothing: the root of whatever repository the source names.
+fn is_repository_root(path: &str) -> bool {
+    matches!(path.trim_end_matches('/'), "" | ".")
+}
+
+/// A Git URL without its scheme, user, `.git` suffix or trailing slash.
+fn trim_url(url: &str) -> &str {
+    let url = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let url = url.split_once('@').map_or(url, |(_, rest)| rest);
+    let url = url.trim_end_matches('/');
+    url.strip_suffix(".git").unwrap_or(url)
+}
+
+/// The repositories this scan is known to be: those of Applications whose source path names
+/// a folder of the scan other than its root (`apps/monitoring` is evidence, `.` fits any).
+fn own_repositories(
+    sources: &SourceMap,
+    files: &[(FileId, PathBuf)],
+    tree: &FileTree,
+) -> HashSet<String> {
+    let mut own = HashSet::new();
+    for (id, path) in files {
+        let text = &sources.get(*id).text;
+        if !text.contains("argoproj.io") {
+            continue;
+        }
+        let dir = normalize(path.parent().unwrap_or(Path::new("")));
+        for range in crate::parse::yaml::document_ranges(text) {
+            if crate::parse::yaml::is_schema_document(&text[range.clone()]) {
+                continue;
+            }
+            let Some(doc) = crate::parse::yaml::to_json(&text[range]) else {
+                continue;
+            };
+            let spec = match doc.get("kind").and_then(|k| k.as_str()) {
+                Some("Application") => doc.get("spec"),
+                Some("ApplicationSet") => doc.pointer("/spec/template/spec"),
+                _ => None,
+            };
+            let Some(spec) = spec else { continue };
+            let sources = match spec.get("sources").and_then(|s| s.as_array()) {
+                Some(list) => list.iter().collect(),
+                None => spec.get("source").into_iter().collect::<Vec<_>>(),
+            };
+            for source in sources {
+                if let (Some(url), Some(path)) = (
+                    source.get("repoURL").and_then(|r| r.as_str()),
+                    source.get("path").and_then(|p| p.as_str()),
+                ) && !is_repository_root(path)
+                    && !path.contains("{{")
+                    && tree.resolve(&dir, path).is_some()
+                {
+                    own.insert(trim_url(url).to_string());
+                }
+            }
+        }
+    }
+    own
 }
 
 /// The span of the value of the YAML key path `keys` (each found after the previous one) in

@@ -20,18 +20,92 @@ use crate::source::Span;
 
 /// Extract every fact of a module and of the modules it calls. `unit` names the root module's
 /// directory (one `terraform apply`).
+/// The panic boundary of one resource's facts: an internal bug while reading one resource
+/// costs that resource (an IRSA000 "internal error" at its labels), not the findings of
+/// the rest of its root module. What the resource would have made is out of sight, so no
+/// finding may rest on its absence. Values left half-evaluated stay unknown (their cycle
+/// guard is never released).
+///
+/// `IRSA_LINT_TEST_PANIC_ON=fact:ADDRESS` (debug builds only) makes reading that resource
+/// panic, to prove the boundary.
+fn per_fact<'a>(
+    m: &Module<'a>,
+    res: &Resource<'a>,
+    facts: &mut Facts,
+    read: impl FnOnce(&mut Facts),
+) {
+    let mut own = Facts::default();
+    match guard_fact(m, res, || read(&mut own)) {
+        Ok(()) => facts.extend(own),
+        Err(error) => lost(facts, error),
+    }
+}
+
+/// [`per_fact`] for a reader that refers to facts already read (by their ids): it writes
+/// into `facts` itself, pushing only whole entries.
+fn per_fact_in_place<'a>(
+    m: &Module<'a>,
+    res: &Resource<'a>,
+    facts: &mut Facts,
+    read: impl FnOnce(&Module<'a>, &Resource<'a>, &mut Facts),
+) {
+    if let Err(error) = guard_fact(m, res, || read(m, res, &mut *facts)) {
+        lost(facts, error);
+    }
+}
+
+/// What a resource would have made is out of sight: no finding may rest on its absence.
+fn lost(facts: &mut Facts, error: crate::parse::ParseError) {
+    facts.parse_errors.push(error);
+    facts.hidden_roles = true;
+    facts.hidden_service_accounts = true;
+    facts.hidden_annotations = true;
+}
+
+/// Runs `run`; a panic becomes the internal error at the resource's labels.
+fn guard_fact<'a>(
+    m: &Module<'a>,
+    res: &Resource<'a>,
+    run: impl FnOnce(),
+) -> Result<(), crate::parse::ParseError> {
+    let run = || {
+        if cfg!(debug_assertions)
+            && let Ok(target) = std::env::var("IRSA_LINT_TEST_PANIC_ON")
+            && target.strip_prefix("fact:") == Some(&res.address())
+        {
+            panic!("test panic requested by IRSA_LINT_TEST_PANIC_ON={target}");
+        }
+        run();
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        crate::parse::ParseError {
+            span: m.user_span(res.label_span(), None),
+            message: format!(
+                "internal error while reading {}{}: {message}; please report it",
+                m.address,
+                res.address()
+            ),
+        }
+    })
+}
+
 pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     let mut facts = Facts::default();
     let accounts = provider_accounts(m);
     for res in m.resources_of("aws_iam_role", false) {
-        roles(m, res, &accounts, unit, &mut facts);
+        per_fact(m, res, &mut facts, |f| roles(m, res, &accounts, unit, f));
     }
     for data in [false, true] {
         for res in m.resources_of("aws_iam_openid_connect_provider", data) {
-            providers(m, res, &mut facts);
+            per_fact(m, res, &mut facts, |f| providers(m, res, f));
         }
         for res in m.resources_of("aws_eks_cluster", data) {
-            clusters(m, res, &mut facts);
+            per_fact(m, res, &mut facts, |f| clusters(m, res, f));
         }
     }
     for kind in [
@@ -39,22 +113,24 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
         "kubernetes_service_account_v1",
     ] {
         for res in m.resources_of(kind, false) {
-            service_accounts(m, res, unit, &mut facts);
+            per_fact(m, res, &mut facts, |f| service_accounts(m, res, unit, f));
         }
     }
     for res in m.resources_of("aws_eks_pod_identity_association", false) {
-        pod_identities(m, res, unit, &mut facts);
+        per_fact(m, res, &mut facts, |f| pod_identities(m, res, unit, f));
     }
     for res in m.resources_of("aws_eks_addon", false) {
-        eks_addons(m, res, unit, &mut facts);
+        per_fact(m, res, &mut facts, |f| eks_addons(m, res, unit, f));
     }
     for kind in ["null_resource", "terraform_data"] {
         for res in m.resources_of(kind, false) {
-            local_exec_commands(m, res, unit, &mut facts);
+            per_fact(m, res, &mut facts, |f| local_exec_commands(m, res, unit, f));
         }
     }
     for res in m.resources_of("irsa_lint_addon_role", false) {
-        addon_roles(m, res, &mut facts);
+        // It names roles already read by their ids: it reads them where they are, and
+        // pushes only whole entries.
+        per_fact_in_place(m, res, &mut facts, addon_roles);
     }
     facts.hidden_annotations |= annotates_service_accounts(m);
     // Anything a model marks as creating ServiceAccounts out of sight.

@@ -498,6 +498,7 @@ mod tests {
             dirs: HashMap::from([(PathBuf::from("root"), module_dir)]),
             models: Vec::new(),
             loader: &NoFiles,
+            budget: &crate::eval::budget::Budget::default(),
         };
         let m = Module::root(&ws, &ws.dirs[&PathBuf::from("root")], HashMap::new());
         m.local(name).unwrap_or(Value::Unknown)

@@ -434,13 +434,60 @@ fn a_template_that_includes_itself_ends() {
 }
 
 #[test]
-fn a_module_that_sources_itself_ends() {
+fn a_module_that_sources_itself_is_reported_at_the_call_and_its_folder_still_linted() {
     let tree = Tree::new();
     tree.file(
         "infra/main.tf",
-        "module \"again\" {\n  source = \"./\"\n}\nmodule \"up\" {\n  source = \"../infra\"\n}\n",
+        "module \"again\" {\n  source = \"./\"\n}\nmodule \"dot\" {\n  source = \"./.\"\n}\n\
+         module \"up\" {\n  source = \"../infra\"\n}\n",
     );
-    tree.lint().assert_witness();
+    tree.file("infra/iam.tf", WITNESS_TF);
+    tree.file("k8s/sa.yaml", WITNESS_TF_SA);
+    // two folders that call each other, neither called from outside
+    tree.file(
+        "ping/main.tf",
+        format!(
+            "module \"pong\" {{\n  source = \"../pong\"\n}}\n{}",
+            WITNESS_TF.replace("exporter", "ping")
+        ),
+    );
+    tree.file(
+        "pong/main.tf",
+        "module \"ping\" {\n  source = \"../ping\"\n}\n",
+    );
+    tree.file("k8s/ping.yaml", WITNESS_TF_SA.replace("exporter", "ping"));
+    let linted = tree.lint();
+    linted.assert_witness();
+    let calls = linted.in_file("infra/main.tf");
+    let lines: Vec<(u32, &str)> = calls.iter().map(|f| (f.0, f.2)).collect();
+    assert_eq!(
+        lines,
+        [(1, "IRSA000"), (4, "IRSA000"), (7, "IRSA000")],
+        "{calls:?}"
+    );
+    assert!(
+        calls.iter().all(|f| f.3.contains("calls its own folder")),
+        "{calls:?}"
+    );
+    // the folder's own role is still linted as a root
+    let sa = linted.in_file("k8s/sa.yaml");
+    assert!(
+        sa.iter().any(|f| f.0 == 5 && f.2 == "IRSA003"),
+        "{:?}",
+        linted.findings()
+    );
+    let ping = linted.in_file("k8s/ping.yaml");
+    assert!(
+        ping.iter().any(|f| f.0 == 5 && f.2 == "IRSA003"),
+        "{:?}",
+        linted.findings()
+    );
+    let cycle: Vec<_> = linted
+        .findings()
+        .into_iter()
+        .filter(|f| f.3 == "IRSA000" && f.4.contains("which calls this module"))
+        .collect();
+    assert!(!cycle.is_empty(), "{:?}", linted.findings());
 }
 
 #[test]
@@ -500,7 +547,7 @@ fn modules_nested_too_deep_are_named_where_evaluation_stopped() {
 }
 
 #[test]
-fn the_evaluation_step_limit_is_reported_once_per_module() {
+fn the_evaluation_budget_is_reported_once_per_root_where_it_stopped() {
     let tree = Tree::new();
     tree.file(
         "infra/main.tf",
@@ -511,14 +558,217 @@ fn the_evaluation_step_limit_is_reported_once_per_module() {
     linted.assert_witness();
     let stopped = linted.in_file("infra/main.tf");
     assert_eq!(stopped.len(), 1, "{stopped:?}");
+    // inside the inner `for`, where the budget ran out
     assert_eq!(
         (stopped[0].0, stopped[0].1, stopped[0].2),
-        (1, 1, "IRSA000")
+        (2, 50, "IRSA000")
     );
     assert!(
-        stopped[0].3.contains("stopped after 2000000 steps"),
+        stopped[0].3.contains("stopped here")
+            && stopped[0]
+                .3
+                .contains("is spent; the values it had not reached are unknown"),
         "{stopped:?}"
     );
+}
+
+/// A role that trusts `monitoring/exporter` and a ServiceAccount `pay/exporter` using it:
+/// IRSA003 on line 5 of `witness-tf/sa.yaml`, a finding that needs Terraform evaluated.
+const WITNESS_TF: &str = "resource \"aws_iam_role\" \"exporter\" {\n  name = \"exporter\"\n  \
+    assume_role_policy = jsonencode({\n    Version = \"2012-10-17\"\n    Statement = [{\n      \
+    Effect = \"Allow\"\n      Action = \"sts:AssumeRoleWithWebIdentity\"\n      Principal = { \
+    Federated = \"arn:aws:iam::482910375521:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2\" }\n      \
+    Condition = { StringEquals = {\n        \"oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2:sub\" = \
+    \"system:serviceaccount:monitoring:exporter\"\n        \"oidc.eks.eu-west-1.amazonaws.com/id/5C0FA8E2:aud\" = \
+    \"sts.amazonaws.com\"\n      } }\n    }]\n  })\n}\n";
+const WITNESS_TF_SA: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: exporter\n  \
+    namespace: pay\n  annotations:\n    eks.amazonaws.com/role-arn: \
+    arn:aws:iam::482910375521:role/exporter\n";
+
+/// Every hostile root below is beside a Terraform pair that is still evaluated and reported
+/// (its root's share of the budget is its own) and the YAML witness. Each ends well within
+/// the time limit, says where evaluation stopped when it did, and never reports a finding
+/// from what it did not finish.
+fn hostile_terraform(main_tf: &str, extra: &[(&str, &[u8])]) -> Linted {
+    let tree = Tree::new();
+    tree.file("witness-tf/iam.tf", WITNESS_TF);
+    tree.file("witness-tf/sa.yaml", WITNESS_TF_SA);
+    tree.file("infra/main.tf", main_tf);
+    for (path, text) in extra {
+        tree.file(path, text);
+    }
+    // within TIME_LIMIT (a debug build on a busy machine); a release build takes seconds
+    let linted = tree.lint();
+    linted.assert_witness();
+    let pair = linted.in_file("witness-tf/sa.yaml");
+    assert!(
+        pair.iter().any(|f| f.0 == 5 && f.2 == "IRSA003"),
+        "the Terraform beside it is still evaluated: {:?}",
+        linted.findings()
+    );
+    let infra: Vec<_> = linted
+        .in_file("infra/main.tf")
+        .into_iter()
+        .filter(|f| f.2 != "IRSA000")
+        .collect();
+    assert!(
+        infra.is_empty(),
+        "no finding from a partial evaluation: {infra:?}"
+    );
+    linted
+}
+
+/// The one IRSA000 of `infra/main.tf`: evaluation stopped, at a line of the file.
+fn stopped_in_infra(linted: &Linted, line: u32, what: &str) {
+    let stopped = linted.in_file("infra/main.tf");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(
+        (stopped[0].0, stopped[0].2),
+        (line, "IRSA000"),
+        "{stopped:?}"
+    );
+    assert!(
+        stopped[0].3.contains("stopped here") && stopped[0].3.contains(what),
+        "{stopped:?}"
+    );
+}
+
+const ROLE_NAMED_X: &str = "resource \"aws_iam_role\" \"r\" {\n  name = local.x\n}\n";
+
+#[test]
+fn functions_at_hostile_magnitudes_end_without_a_panic() {
+    // `range` where `x += 1` does not move `x`, `substr` past every size, a negative index
+    let linted = hostile_terraform(
+        &format!(
+            "locals {{\n  a = range(1e17, 1e17 + 100, 1)\n  b = substr(\"abc\", 1, 1e300)\n  \
+             c = substr(\"abc\", 18446744073709551615, 18446744073709551615)\n  \
+             d = element([\"a\"], -1)\n  x = \"${{length(local.a)}}${{local.b}}${{local.c}}${{local.d}}\"\n}}\n{ROLE_NAMED_X}"
+        ),
+        &[],
+    );
+    let infra = linted.in_file("infra/main.tf");
+    assert!(infra.is_empty(), "{infra:?}");
+}
+
+#[test]
+fn doubling_strings_and_lists_through_locals_ends_at_the_budget() {
+    let mut main = String::from("locals {\n  s0 = \"abcdefghijklmnop\"\n  l0 = [\"a\", \"b\"]\n");
+    for i in 0..40 {
+        main.push_str(&format!(
+            "  s{n} = \"${{local.s{i}}}${{local.s{i}}}\"\n  l{n} = [local.l{i}, local.l{i}]\n",
+            n = i + 1
+        ));
+    }
+    main.push_str(&format!(
+        "  x = \"${{local.s40}}${{jsonencode(local.l40)}}\"\n}}\n{ROLE_NAMED_X}"
+    ));
+    let linted = hostile_terraform(&main, &[]);
+    let stopped = linted.in_file("infra/main.tf");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert!(stopped[0].3.contains("is spent"), "{stopped:?}");
+}
+
+#[test]
+fn replace_join_and_file_amplification_end_at_the_budget() {
+    let linted = hostile_terraform(
+        &format!(
+            "locals {{\n  a = join(\"\", [for i in range(5000) : \"a\"])\n  \
+             b = replace(local.a, \"a\", replace(local.a, \"a\", local.a))\n  \
+             c = [for i in range(10000) : file(\"${{path.module}}/big.txt\")]\n  \
+             x = \"${{length(local.b)}}${{length(local.c)}}\"\n}}\n{ROLE_NAMED_X}"
+        ),
+        &[("infra/big.txt", &vec![b'x'; 2 << 20])],
+    );
+    stopped_in_infra(&linted, 3, "is spent");
+}
+
+#[test]
+fn a_template_for_inside_a_for_is_counted() {
+    let linted = hostile_terraform(
+        &format!(
+            "locals {{\n  n = [for i in range(5000) : i]\n  \
+             x = \"%{{for a in local.n}}%{{for b in local.n}}${{a}}${{b}}%{{endfor}}%{{endfor}}\"\n}}\n{ROLE_NAMED_X}"
+        ),
+        &[],
+    );
+    stopped_in_infra(&linted, 3, "is spent");
+}
+
+#[test]
+fn distinct_over_a_huge_split_is_linear() {
+    let items: Vec<String> = (0..100_000).map(|i| format!("s{i}")).collect();
+    let linted = hostile_terraform(
+        &format!(
+            "locals {{\n  x = length(distinct(split(\",\", file(\"${{path.module}}/list.csv\"))))\n}}\n{ROLE_NAMED_X}"
+        ),
+        &[("infra/list.csv", items.join(",").as_bytes())],
+    );
+    let infra = linted.in_file("infra/main.tf");
+    assert!(infra.is_empty(), "{infra:?}");
+}
+
+#[test]
+fn a_chain_of_locals_or_resources_each_naming_the_next_does_not_overflow_the_stack() {
+    let mut locals = String::from("locals {\n");
+    for i in 0..150_000 {
+        locals.push_str(&format!("  l{i} = local.l{}\n", i + 1));
+    }
+    locals.push_str(&format!(
+        "  l150000 = \"end\"\n  x = local.l0\n}}\n{ROLE_NAMED_X}"
+    ));
+    let linted = hostile_terraform(&locals, &[]);
+    // at the local 1,000 references down
+    stopped_in_infra(&linted, 1000, "nested");
+
+    // 50,000 resources: past the depth limit 50 times over, and parsed in seconds by a
+    // debug build (150,000 take 3 s in a release build).
+    let mut roles = String::new();
+    for i in 0..50_000 {
+        roles.push_str(&format!(
+            "resource \"aws_iam_role\" \"r{i}\" {{\n  name = aws_iam_role.r{}.name\n}}\n",
+            i + 1
+        ));
+    }
+    roles.push_str("resource \"aws_iam_role\" \"r50000\" {\n  name = \"end\"\n}\n");
+    let linted = hostile_terraform(&roles, &[]);
+    let stopped = linted.in_file("infra/main.tf");
+    assert!(
+        !stopped.is_empty()
+            && stopped
+                .iter()
+                .all(|f| f.2 == "IRSA000" && f.3.contains("nested")),
+        "{stopped:?}"
+    );
+}
+
+#[test]
+fn the_budget_is_for_the_whole_run_not_per_root() {
+    // Each root alone stays within its share; together they pass the run's budget, which
+    // stops them rather than letting each spend its share.
+    let tree = Tree::new();
+    let root = "locals {\n  grid = [for i in range(300) : [for j in range(600) : j]]\n  \
+                x = length(local.grid)\n}\nresource \"aws_iam_role\" \"r\" {\n  name = local.x\n}\n";
+    for i in 0..24 {
+        tree.file(&format!("envs/e{i}/main.tf"), root);
+    }
+    let linted = tree.lint();
+    linted.assert_witness();
+    let stopped: Vec<_> = linted
+        .findings()
+        .into_iter()
+        .filter(|f| f.3 == "IRSA000")
+        .collect();
+    assert!(
+        stopped.iter().any(|f| f.4.contains("the run's budget")),
+        "{stopped:?}"
+    );
+    assert!(
+        stopped
+            .iter()
+            .all(|f| !f.4.contains("this root module's share")),
+        "each root alone is within its share: {stopped:?}"
+    );
+    assert!(stopped.len() < 24, "some roots finished first: {stopped:?}");
 }
 
 /// Run the real binary with `IRSA_LINT_TEST_PANIC_ON` set (honoured by debug builds only).
@@ -629,5 +879,88 @@ fn terragrunt_includes_that_multiply_nest_or_loop_end() {
             .iter()
             .any(|f| f.3 == "IRSA000" && f.4.contains("more than")),
         "{findings:?}"
+    );
+}
+
+/// An Argo CD Application of `repo` deploying `path`, recursively, to namespace `addons`.
+fn argo_application(name: &str, repo: &str, path: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  \
+         namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: {repo}\n    \
+         targetRevision: main\n    path: {path}\n    directory:\n      recurse: true\n  \
+         destination:\n    server: https://kubernetes.default.svc\n    namespace: addons\n---\n"
+    )
+}
+
+#[test]
+fn argo_applications_of_another_repository_or_by_the_thousand_do_not_claim_the_scan() {
+    let tree = Tree::new();
+    tree.file("infra/iam.tf", WITNESS_TF);
+    // no namespace: deployed by an Application of this repository, it would land in `addons`
+    tree.file(
+        "k8s/sa.yaml",
+        WITNESS_TF_SA.replace("  namespace: pay\n", ""),
+    );
+    let mut apps = argo_application("upstream", "https://github.com/example-org/addons.git", ".");
+    for i in 0..1_000 {
+        apps.push_str(&argo_application(
+            &format!("copy-{i}"),
+            "https://github.com/example-org/other.git",
+            "./",
+        ));
+    }
+    tree.file("argocd/apps.yaml", apps);
+    let started = Instant::now();
+    let linted = tree.lint();
+    assert!(started.elapsed() < TIME_LIMIT, "{:?}", started.elapsed());
+    linted.assert_witness();
+    let sa = linted.in_file("k8s/sa.yaml");
+    assert!(
+        sa.iter()
+            .any(|f| f.2 == "IRSA003" && f.3.contains("default/exporter")),
+        "the ServiceAccount is still the scan's own: {:?}",
+        linted.findings()
+    );
+
+    // The same URL also deploys a folder of this scan: it is this repository, and `.` is its
+    // root.
+    tree.file(
+        "argocd/apps.yaml",
+        argo_application("upstream", "https://github.com/example-org/addons.git", ".")
+            + &argo_application("k8s", "git@github.com:example-org/addons", "k8s"),
+    );
+    let linted = tree.lint();
+    assert!(
+        linted
+            .findings()
+            .iter()
+            .any(|f| f.3 == "IRSA003" && f.4.contains("addons/exporter")),
+        "{:?}",
+        linted.findings()
+    );
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_panic_while_reading_one_resource_keeps_the_findings_of_the_rest_of_its_module() {
+    let tree = Tree::new();
+    tree.file("infra/iam.tf", WITNESS_TF);
+    tree.file("infra/ledger.tf", WITNESS_TF.replace("exporter", "ledger"));
+    tree.file("k8s/sa.yaml", WITNESS_TF_SA);
+    let (status, findings) = run_with_panic_on(&tree, "fact:aws_iam_role.ledger");
+    assert_eq!(status, 1);
+    let internal: Vec<_> = findings
+        .iter()
+        .filter(|f| {
+            f.2.starts_with("internal error while reading aws_iam_role.ledger")
+        })
+        .collect();
+    assert_eq!(internal.len(), 1, "{findings:?}");
+    assert_eq!(internal[0].0, "infra/ledger.tf");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.0 == "k8s/sa.yaml" && f.1 == "IRSA003"),
+        "the other role of the same module is still linted: {findings:?}"
     );
 }

@@ -38,6 +38,7 @@ fn with_module<T>(hcl: &str, templates: Templates, run: impl FnOnce(&Module<'_>)
         dirs: HashMap::from([(PathBuf::from("root"), dir)]),
         models: Vec::new(),
         loader: &templates,
+        budget: &crate::eval::budget::Budget::default(),
     };
     let m = Module::root(&ws, &ws.dirs[&PathBuf::from("root")], HashMap::new());
     run(&m)
