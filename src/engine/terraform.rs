@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use super::guard::guarded;
 use super::loader::Loader;
+use super::plan::{PlanInput, SourceConfig};
 use super::terragrunt::Unit;
 use super::{Cache, InputFile, Settings, unit_of};
 use crate::discover::FileKind;
@@ -40,6 +41,9 @@ pub(super) struct Inputs<'a> {
     pub units: &'a [Unit],
     /// Makes relative paths absolute, as Terragrunt's are.
     pub cwd: &'a Path,
+    /// Terraform plans and states of the scan: each takes the place of its root module's
+    /// evaluated facts, or stands alone.
+    pub plans: &'a [PlanInput],
 }
 
 /// The module a Terragrunt unit runs.
@@ -81,6 +85,7 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         encrypted_tfvars,
         units,
         cwd,
+        plans,
     } = inputs;
     let cache = settings.cache.as_deref();
     let mut by_dir: BTreeMap<PathBuf, DirFiles<'_>> = BTreeMap::new();
@@ -184,8 +189,41 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         models,
         loader,
     };
+    let roots: Vec<&PathBuf> = workspace
+        .dirs
+        .keys()
+        .chain(standalone.iter().map(|(dir, _)| *dir))
+        .filter(|d| !called.contains(*d) && !run_by_units.contains(*d))
+        .collect();
+    let root_of_plan = match plans.is_empty() {
+        true => Vec::new(),
+        false => {
+            let texts: Vec<(&PathBuf, String)> = roots
+                .iter()
+                .map(|dir| {
+                    let text = by_dir[*dir]
+                        .iter()
+                        .filter(|f| f.kind == FileKind::Terraform)
+                        .map(|f| &*sources.get(f.id).text)
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    (*dir, text)
+                })
+                .collect();
+            super::plan::match_roots(plans, &texts)
+        }
+    };
+    let mut plans_of: HashMap<PathBuf, Vec<&PlanInput>> = HashMap::new();
+    let mut alone: Vec<&PlanInput> = Vec::new();
+    for (input, dir) in plans.iter().zip(&root_of_plan) {
+        match dir {
+            Some(dir) => plans_of.entry((*dir).clone()).or_default().push(input),
+            None => alone.push(input),
+        }
+    }
     let cli_var_files = cli_var_files(settings);
     let root = RootInputs {
+        plans_of: &plans_of,
         workspace: &workspace,
         sources,
         settings,
@@ -233,11 +271,18 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     for f in root_facts.into_values().chain(unit_facts) {
         facts.extend(f);
     }
+    // A plan whose configuration is not in the scan: its facts at its own lines.
+    for input in alone {
+        let unit = unit_of(sources, input.plan.file);
+        facts.extend(crate::facts::plan::extract(&input.plan, None, &unit));
+        facts.parse_errors.extend(input.plan.errors.iter().cloned());
+    }
     facts
 }
 
 /// What evaluating a root module needs besides the module itself.
 struct RootInputs<'r> {
+    plans_of: &'r HashMap<PathBuf, Vec<&'r PlanInput>>,
     workspace: &'r Workspace<'r>,
     sources: &'r SourceMap,
     settings: &'r Settings,
@@ -288,10 +333,23 @@ impl RootInputs<'_> {
             }
             facts
         });
-        evaluated.unwrap_or_else(|error| Facts {
+        let evaluated = evaluated.unwrap_or_else(|error| Facts {
             parse_errors: vec![error],
             ..Facts::default()
-        })
+        });
+        let Some(plans) = self.plans_of.get(dir) else {
+            return evaluated;
+        };
+        let config = SourceConfig {
+            workspace: self.workspace,
+            root: module_dir,
+        };
+        let mut planned = Facts::default();
+        for input in plans {
+            planned.extend(crate::facts::plan::extract(&input.plan, Some(&config), &unit));
+            planned.parse_errors.extend(input.plan.errors.iter().cloned());
+        }
+        super::plan::merge(evaluated, planned)
     }
 }
 
