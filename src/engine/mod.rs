@@ -348,7 +348,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
         let ctx =
             LintContext::new(&facts, &sources).with_external_roles(settings.external_roles.clone());
         let mut diagnostics = findings::findings(&ctx, settings, cwd);
-        plan::name_plan_lines(&mut diagnostics, &facts.plan_origins, &sources);
+        plan::name_plan_lines(&mut diagnostics, &facts, &sources);
         let chains = crate::graph::chains(&ctx, &diagnostics);
         let mut coverage = Coverage::of(&chains, infrastructure_read);
         coverage.templates_not_read = facts

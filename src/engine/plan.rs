@@ -224,11 +224,11 @@ pub(super) fn merge(evaluated: Facts, planned: Facts) -> Facts {
 }
 
 /// Findings at a value the configuration writes and a plan resolved name the plan's line.
-pub(super) fn name_plan_lines(
-    diagnostics: &mut [Diagnostic],
-    origins: &[PlanOrigin],
-    sources: &SourceMap,
-) {
+/// Where instances of one block (`count`, `for_each`) share a span, the finding's role
+/// says which instance it is about; without one, no plan line is named rather than a wrong
+/// one.
+pub(super) fn name_plan_lines(diagnostics: &mut [Diagnostic], facts: &Facts, sources: &SourceMap) {
+    let origins = &facts.plan_origins;
     if origins.is_empty() {
         return;
     }
@@ -240,8 +240,19 @@ pub(super) fn name_plan_lines(
         let spans: Vec<Span> = std::iter::once(d.primary.span)
             .chain(d.related.iter().map(|l| l.span))
             .collect();
+        let role = d.subject.role.map(|id| facts.role(id).address.as_str());
         for span in spans {
-            for o in by_source.get(&span).into_iter().flatten() {
+            let Some(candidates) = by_source.get(&span) else {
+                continue;
+            };
+            let chosen: Vec<&&PlanOrigin> = match candidates.as_slice() {
+                [one] => vec![one],
+                many => many.iter().filter(|o| Some(o.address.as_str()) == role).collect(),
+            };
+            if chosen.len() != 1 {
+                continue;
+            }
+            for o in chosen {
                 if d.related.iter().any(|l| l.span == o.plan) {
                     continue;
                 }

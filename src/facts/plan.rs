@@ -57,11 +57,13 @@ pub fn reads_type(kind: &str) -> bool {
 
 /// Where a value of a plan is also written in the configuration: findings at `source` name
 /// `plan` as a related location.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanOrigin {
     pub source: Span,
     pub plan: Span,
     pub kind: PlanKind,
+    /// The resource instance whose value it is: instances of one block share its spans.
+    pub address: String,
 }
 
 /// Where the configuration of a plan's resources is written, when the scan holds it.
@@ -223,6 +225,7 @@ impl At<'_> {
             source,
             plan,
             kind: self.kind,
+            address: self.res.address.clone(),
         };
         let mut origins = self.origins.borrow_mut();
         if !origins.contains(&origin) {
