@@ -283,7 +283,14 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
         }
     }
 
-    let plans = read_plans(&mut sources, &mut files, &mut facts, settings, stdin_id, shown_from);
+    let plans = read_plans(
+        &mut sources,
+        &mut files,
+        &mut facts,
+        settings,
+        stdin_id,
+        shown_from,
+    );
     let files_read = sources.len();
     // The models' texts are registered first, so that the loader's new ids come after them.
     let models = crate::eval::models::load(&mut sources);
@@ -385,8 +392,8 @@ fn read_plans(
         .enumerate()
         .filter_map(|(i, f)| {
             let required = settings.stdin_plan && Some(f.id) == stdin_id;
-            let is_plan = f.kind == FileKind::Json
-                && crate::parse::plan::is_plan(&sources.get(f.id).text);
+            let is_plan =
+                f.kind == FileKind::Json && crate::parse::plan::is_plan(&sources.get(f.id).text);
             (required || is_plan).then_some((i, required))
         })
         .collect();
@@ -394,7 +401,10 @@ fn read_plans(
         .into_par_iter()
         .map(|(i, required)| {
             let file = &files[i];
-            (i, plan::parse(file.id, &sources.get(file.id).text, required))
+            (
+                i,
+                plan::parse(file.id, &sources.get(file.id).text, required),
+            )
         })
         .collect();
     let mut claimed = HashSet::new();

@@ -47,11 +47,7 @@ pub(super) fn read_plan_text(path: &Path) -> Result<String, String> {
 }
 
 /// Read a text as a plan; `required` (named by `--plan`): a text that is not one is an error.
-pub(super) fn parse(
-    id: FileId,
-    text: &str,
-    required: bool,
-) -> Result<Option<Plan>, ParseError> {
+pub(super) fn parse(id: FileId, text: &str, required: bool) -> Result<Option<Plan>, ParseError> {
     match crate::parse::plan::read(id, text, &crate::facts::plan::reads_type) {
         Ok(plan) => Ok(Some(plan)),
         Err(NotAPlan::OtherJson) if !required => Ok(None),
@@ -247,7 +243,10 @@ pub(super) fn name_plan_lines(diagnostics: &mut [Diagnostic], facts: &Facts, sou
             };
             let chosen: Vec<&&PlanOrigin> = match candidates.as_slice() {
                 [one] => vec![one],
-                many => many.iter().filter(|o| Some(o.address.as_str()) == role).collect(),
+                many => many
+                    .iter()
+                    .filter(|o| Some(o.address.as_str()) == role)
+                    .collect(),
             };
             if chosen.len() != 1 {
                 continue;
@@ -266,7 +265,8 @@ pub(super) fn name_plan_lines(diagnostics: &mut [Diagnostic], facts: &Facts, sou
                     PlanKind::Plan => "planned value",
                     PlanKind::State => "value in the state",
                 };
-                d.related.push(Label::new(o.plan, format!("{what} ({name})")));
+                d.related
+                    .push(Label::new(o.plan, format!("{what} ({name})")));
             }
         }
     }

@@ -346,8 +346,14 @@ impl RootInputs<'_> {
         };
         let mut planned = Facts::default();
         for input in plans {
-            planned.extend(crate::facts::plan::extract(&input.plan, Some(&config), &unit));
-            planned.parse_errors.extend(input.plan.errors.iter().cloned());
+            planned.extend(crate::facts::plan::extract(
+                &input.plan,
+                Some(&config),
+                &unit,
+            ));
+            planned
+                .parse_errors
+                .extend(input.plan.errors.iter().cloned());
         }
         super::plan::merge(evaluated, planned)
     }

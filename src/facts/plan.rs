@@ -22,9 +22,8 @@ use super::kubernetes::{
 use super::manifests::{ManifestSyntax, extract_manifests_read};
 use super::policy::policy_from_json_text;
 use super::{
-    Annotation, AttachedPolicy, Cluster, Facts, HelmRelease, OidcProvider,
-    PodIdentityAssociation, ROLE_ARN_KEY, Role, RoleName, RolePolicy, ServiceAccount, Spanned,
-    UnresolvedServiceAccount,
+    Annotation, AttachedPolicy, Cluster, Facts, HelmRelease, OidcProvider, PodIdentityAssociation,
+    ROLE_ARN_KEY, Role, RoleName, RolePolicy, ServiceAccount, Spanned, UnresolvedServiceAccount,
 };
 use crate::eval::value::{Str, Symbol, Value};
 use crate::parse::plan::{Node, Plan, PlanKind, PlanResource};
@@ -98,9 +97,7 @@ pub fn extract(plan: &Plan, config: Option<&dyn Configuration>, unit: &str) -> F
             ("kubernetes_manifest", false) => kubernetes_manifest(&at, unit, &mut facts),
             ("kubectl_manifest", false) => kubectl_manifest(&at, unit, &mut facts),
             ("helm_release", false) => helm_release(&at, unit, &mut facts),
-            ("aws_iam_role_policy_attachment", false) => {
-                attachment(&at, plan, unit, &mut facts)
-            }
+            ("aws_iam_role_policy_attachment", false) => attachment(&at, plan, unit, &mut facts),
             ("aws_iam_role_policy", false) => inline_policy(&at, unit, &mut facts),
             ("kubernetes_annotations", false) => {
                 let kind = res.values.get("kind").and_then(Node::as_str);
@@ -177,7 +174,10 @@ impl At<'_> {
             return None;
         };
         let ops: Vec<&TraversalOperator> = t.operators.iter().map(|o| o.value()).collect();
-        let [TraversalOperator::GetAttr(name), TraversalOperator::GetAttr(attr)] = ops.as_slice()
+        let [
+            TraversalOperator::GetAttr(name),
+            TraversalOperator::GetAttr(attr),
+        ] = ops.as_slice()
         else {
             return None;
         };
@@ -185,7 +185,10 @@ impl At<'_> {
             return None;
         }
         let mut roles = self.plan.resources.iter().filter(|r| {
-            r.kind == "aws_iam_role" && !r.data && r.module == self.res.module && r.name == name.as_str()
+            r.kind == "aws_iam_role"
+                && !r.data
+                && r.module == self.res.module
+                && r.name == name.as_str()
         });
         let (Some(role), None) = (roles.next(), roles.next()) else {
             return None;
@@ -444,7 +447,8 @@ fn role_arn(at: &At<'_>, key: &str) -> Option<Spanned<Str>> {
 }
 
 fn pod_identity(at: &At<'_>, unit: &str, facts: &mut Facts) {
-    let (Some(namespace), Some(service_account)) = (at.text("namespace"), at.text("service_account"))
+    let (Some(namespace), Some(service_account)) =
+        (at.text("namespace"), at.text("service_account"))
     else {
         return;
     };
@@ -481,8 +485,15 @@ fn addon(at: &At<'_>, unit: &str, facts: &mut Facts) {
         return;
     };
     for (i, item) in items.iter().enumerate() {
-        let path = |key| [Seg::Key("pod_identity_association"), Seg::Index(i), Seg::Key(key)];
-        let Some(service_account) = at.text_at(item.get("service_account"), &path("service_account"))
+        let path = |key| {
+            [
+                Seg::Key("pod_identity_association"),
+                Seg::Index(i),
+                Seg::Key(key),
+            ]
+        };
+        let Some(service_account) =
+            at.text_at(item.get("service_account"), &path("service_account"))
         else {
             continue;
         };

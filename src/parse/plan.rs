@@ -401,9 +401,10 @@ impl<'t> Reader<'t, '_> {
                             let actions = self.value(s, 0)?;
                             change.deleted = match &actions {
                                 Node::List(items, _) => {
-                                    items.iter().all(|a| {
-                                        matches!(a.as_str(), Some("delete" | "forget"))
-                                    }) && !items.is_empty()
+                                    items
+                                        .iter()
+                                        .all(|a| matches!(a.as_str(), Some("delete" | "forget")))
+                                        && !items.is_empty()
                                 }
                                 _ => false,
                             };
@@ -491,8 +492,7 @@ impl<'t> Reader<'t, '_> {
             }
             Ok(())
         })?;
-        let (Some((address, address_range)), Some(kind), Some(name)) = (address, kind, name)
-        else {
+        let (Some((address, address_range)), Some(kind), Some(name)) = (address, kind, name) else {
             return Ok(());
         };
         let data = mode.as_deref() == Some("data");
@@ -600,11 +600,15 @@ impl<'t> Reader<'t, '_> {
                 let text = s.string()?.into_owned();
                 Ok(Node::Str(text, self.span(start..s.pos)))
             }
-            Some(b't') => s.literal("true").map(|_| Node::Bool(true, self.span(start..s.pos))),
+            Some(b't') => s
+                .literal("true")
+                .map(|_| Node::Bool(true, self.span(start..s.pos))),
             Some(b'f') => s
                 .literal("false")
                 .map(|_| Node::Bool(false, self.span(start..s.pos))),
-            Some(b'n') => s.literal("null").map(|_| Node::Null(self.span(start..s.pos))),
+            Some(b'n') => s
+                .literal("null")
+                .map(|_| Node::Null(self.span(start..s.pos))),
             Some(_) => {
                 let n = s.number()?;
                 Ok(Node::Number(n, self.span(start..s.pos)))
@@ -695,7 +699,9 @@ impl<'t> Scanner<'t> {
         let text = &self.text[start..self.pos];
         let valid = !text.is_empty()
             && !text.starts_with('+')
-            && text.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit());
+            && text
+                .trim_start_matches('-')
+                .starts_with(|c: char| c.is_ascii_digit());
         match text.parse::<f64>() {
             Ok(n) if valid => Ok(n),
             _ => Err((start, "expected a JSON value".into())),
@@ -803,7 +809,9 @@ impl<'t> Scanner<'t> {
                         self.pos += 1;
                         stack.pop();
                     }
-                    Some(_) => return Err((self.pos, format!("expected `,` or `{}`", close as char))),
+                    Some(_) => {
+                        return Err((self.pos, format!("expected `,` or `{}`", close as char)));
+                    }
                     None => return Err((self.pos, "unexpected end of the file".into())),
                 }
             }
@@ -930,11 +938,17 @@ mod tests {
             ]
         );
         let api = &plan.resources[0];
-        assert_eq!(api.values.get("name").and_then(Node::as_str), Some("ledger-api"));
+        assert_eq!(
+            api.values.get("name").and_then(Node::as_str),
+            Some("ledger-api")
+        );
         assert!(api.values.get("arn").unwrap().is_unknown());
         assert!(api.values.get("id").unwrap().is_unknown());
         let span = api.span;
-        assert_eq!(&PLAN[span.start as usize..span.end as usize], "\"aws_iam_role.api\"");
+        assert_eq!(
+            &PLAN[span.start as usize..span.end as usize],
+            "\"aws_iam_role.api\""
+        );
         let this = &plan.resources[1];
         assert_eq!(this.module, "module.irsa[\"a.b\"]");
         assert!(this.values.get("assume_role_policy").unwrap().is_unknown());
@@ -944,16 +958,26 @@ mod tests {
 
     #[test]
     fn other_json_is_not_a_plan_and_hostile_json_is_an_error_with_a_position() {
-        assert!(!is_plan(r#"{"apiVersion": "v1", "kind": "ServiceAccount"}"#));
-        assert!(!is_plan(r#"{"format_version": "1.0", "terraform_version": "1.5"}"#));
+        assert!(!is_plan(
+            r#"{"apiVersion": "v1", "kind": "ServiceAccount"}"#
+        ));
+        assert!(!is_plan(
+            r#"{"format_version": "1.0", "terraform_version": "1.5"}"#
+        ));
         let deep = format!(
             r#"{{"format_version":"1","terraform_version":"1","values":{}{}}}"#,
             "[".repeat(5000),
             "]".repeat(5000)
         );
-        assert!(matches!(read(FileId(0), &deep, &all), Err(NotAPlan::Invalid(..))));
+        assert!(matches!(
+            read(FileId(0), &deep, &all),
+            Err(NotAPlan::Invalid(..))
+        ));
         let truncated = &PLAN[..PLAN.len() / 2];
-        assert!(matches!(read(FileId(0), truncated, &all), Err(NotAPlan::Invalid(..))));
+        assert!(matches!(
+            read(FileId(0), truncated, &all),
+            Err(NotAPlan::Invalid(..))
+        ));
         // Wrong types where objects are expected are passed over.
         let odd = r#"{"format_version":"1","terraform_version":"1","planned_values":{"root_module":
             {"resources":[1,"x",{"address":7,"type":[]}],"child_modules":{"a":1}}},
@@ -976,11 +1000,21 @@ mod tests {
     fn module_of_an_address() {
         assert_eq!(module_of("aws_iam_role.a", false, "aws_iam_role", "a"), "");
         assert_eq!(
-            module_of("module.x[\"aws_iam_role.a\"].aws_iam_role.a[1]", false, "aws_iam_role", "a"),
+            module_of(
+                "module.x[\"aws_iam_role.a\"].aws_iam_role.a[1]",
+                false,
+                "aws_iam_role",
+                "a"
+            ),
             "module.x[\"aws_iam_role.a\"]"
         );
         assert_eq!(
-            module_of("module.x.data.aws_eks_cluster.c", true, "aws_eks_cluster", "c"),
+            module_of(
+                "module.x.data.aws_eks_cluster.c",
+                true,
+                "aws_eks_cluster",
+                "c"
+            ),
             "module.x"
         );
     }
