@@ -58,6 +58,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: Arc<str>,
     line_starts: Vec<u32>,
+    /// The text is ASCII: a column is a byte count (a plan is one line of many megabytes,
+    /// where counting characters for every position would cost as much as reading it).
+    ascii: bool,
 }
 
 impl SourceFile {
@@ -69,10 +72,12 @@ impl SourceFile {
                 line_starts.push(i as u32 + 1);
             }
         }
+        let ascii = text.is_ascii();
         SourceFile {
             path,
             text,
             line_starts,
+            ascii,
         }
     }
 
@@ -97,7 +102,10 @@ impl SourceFile {
         let offset = self.clamp(offset);
         let line = self.line_index(offset);
         let start = self.line_starts[line] as usize;
-        let column = self.text[start..offset].chars().count() as u32 + 1;
+        let column = match self.ascii {
+            true => (offset - start) as u32 + 1,
+            false => self.text[start..offset].chars().count() as u32 + 1,
+        };
         LineCol {
             line: line as u32 + 1,
             column,
@@ -109,7 +117,10 @@ impl SourceFile {
         let offset = self.clamp(offset);
         let line = self.line_index(offset);
         let start = self.line_starts[line] as usize;
-        let column: usize = self.text[start..offset].chars().map(char::len_utf16).sum();
+        let column: usize = match self.ascii {
+            true => offset - start,
+            false => self.text[start..offset].chars().map(char::len_utf16).sum(),
+        };
         (line as u32, column as u32)
     }
 
