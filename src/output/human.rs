@@ -206,7 +206,8 @@ impl SourceCode for FileSource<'_> {
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
         let file = self.0;
         if let Some(window) = long_line_window(&file.text, span.offset(), span.len()) {
-            let start = file.line_col(window.start as u32);
+            // miette's header shows this position as the frame's.
+            let start = file.line_col(span.offset() as u32);
             let data = &file.text.as_bytes()[window.clone()];
             return Ok(Box::new(MietteSpanContents::new_named(
                 file.path.display().to_string(),
