@@ -178,7 +178,7 @@ pub fn is_plan(text: &str) -> bool {
 
 /// The start offsets of the top-level sections irsa-lint reads, and the kind of file; `None`
 /// when it is not a plan or state.
-fn top_level(text: &str) -> Result<Option<(PlanKind, HashMap<String, usize>)>, (usize, String)> {
+fn top_level(text: &str) -> Scan<Option<(PlanKind, Sections)>> {
     let mut s = Scanner::new(text);
     s.skip_bom();
     let mut sections = HashMap::new();
@@ -333,6 +333,9 @@ struct Reader<'t, 'w> {
 }
 
 type Scan<T> = Result<T, (usize, String)>;
+
+/// Where each top-level section's value starts.
+type Sections = HashMap<String, usize>;
 
 impl<'t> Reader<'t, '_> {
     fn error(&mut self, offset: usize, message: String) {
