@@ -198,8 +198,8 @@ impl Configuration for SourceConfig<'_> {
     }
 }
 
-/// A root module's facts once its plans are known: the plans' facts, and what only the
-/// evaluation can say.
+/// A root module's facts once its plans are known: the plans' facts (with what the
+/// configuration's commands make), and what only the evaluation can say.
 pub(super) fn merge(evaluated: Facts, planned: Facts) -> Facts {
     let mut out = planned;
     for mut addon in evaluated.addon_roles {

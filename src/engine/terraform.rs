@@ -344,7 +344,12 @@ impl RootInputs<'_> {
             workspace: self.workspace,
             root: module_dir,
         };
-        let mut planned = Facts::default();
+        // Provisioners are not in a plan: what their commands make is read from the code.
+        let commands = guarded(first.id, name, "eval:", || {
+            crate::facts::terraform::command_facts(&module, &unit)
+        })
+        .unwrap_or_default();
+        let mut planned = commands;
         for input in plans {
             planned.extend(crate::facts::plan::extract(
                 &input.plan,

@@ -42,7 +42,9 @@ const READ_TYPES: &[&str] = &[
     "kubectl_manifest",
     "helm_release",
     "aws_iam_role_policy_attachment",
+    "aws_iam_policy_attachment",
     "aws_iam_role_policy",
+    "local_file",
     "aws_iam_policy",
     "kubernetes_annotations",
     "aws_caller_identity",
@@ -98,7 +100,9 @@ pub fn extract(plan: &Plan, config: Option<&dyn Configuration>, unit: &str) -> F
             ("kubectl_manifest", false) => kubectl_manifest(&at, unit, &mut facts),
             ("helm_release", false) => helm_release(&at, unit, &mut facts),
             ("aws_iam_role_policy_attachment", false) => attachment(&at, plan, unit, &mut facts),
+            ("aws_iam_policy_attachment", false) => policy_attachment(&at, plan, unit, &mut facts),
             ("aws_iam_role_policy", false) => inline_policy(&at, unit, &mut facts),
+            ("local_file", false) => local_file(&at, unit, &mut facts),
             ("kubernetes_annotations", false) => {
                 let kind = res.values.get("kind").and_then(Node::as_str);
                 facts.hidden_annotations |= kind.is_none_or(|k| k == "ServiceAccount");
@@ -223,6 +227,37 @@ impl At<'_> {
         Some(arn)
     }
 
+    /// The one resource of the plan, of this type and in this module, whose `attr` the
+    /// configuration writes at `path` (`aws_iam_role.api.arn`).
+    fn referenced(&self, path: &[Seg<'_>], kind: &str, attr: &str) -> Option<&PlanResource> {
+        let (_, block) = self.block?;
+        let (_, expr) = source_at(block, path);
+        let Expression::Traversal(t) = expr? else {
+            return None;
+        };
+        let Expression::Variable(root) = &t.expr else {
+            return None;
+        };
+        let ops: Vec<&TraversalOperator> = t.operators.iter().map(|o| o.value()).collect();
+        let [
+            TraversalOperator::GetAttr(name),
+            TraversalOperator::GetAttr(read),
+        ] = ops.as_slice()
+        else {
+            return None;
+        };
+        if root.as_str() != kind || read.as_str() != attr {
+            return None;
+        }
+        let mut found = self.plan.resources.iter().filter(|r| {
+            r.kind == kind && !r.data && r.module == self.res.module && r.name == name.as_str()
+        });
+        match (found.next(), found.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
+        }
+    }
+
     fn record(&self, source: Span, plan: Span) {
         let origin = PlanOrigin {
             source,
@@ -302,6 +337,24 @@ fn role(at: &At<'_>, unit: &str, facts: &mut Facts) {
                 role,
                 policy: policy.map_or(AttachedPolicy::Unknown, AttachedPolicy::Document),
                 span: at.at(&path[..2], item.span()),
+            });
+        }
+    }
+    if let Some(Node::List(arns, _)) = v.get("managed_policy_arns") {
+        for (i, arn) in arns.iter().enumerate() {
+            let path = [Seg::Key("managed_policy_arns"), Seg::Index(i)];
+            let policy = match at.text_at(Some(arn), &path) {
+                Some(arn) => AttachedPolicy::Managed(lit(arn)),
+                None => AttachedPolicy::Unknown,
+            };
+            facts.role_policies.push(RolePolicy {
+                unit: unit.to_string(),
+                role: match &name {
+                    RoleName::Exact(n) => Some(n.clone()),
+                    _ => None,
+                },
+                policy,
+                span: at.at(&path, arn.span()),
             });
         }
     }
@@ -554,15 +607,50 @@ fn kubernetes_manifest(at: &At<'_>, unit: &str, facts: &mut Facts) {
             Some(sa) => facts.service_accounts.push(sa),
             None => facts.hidden_service_accounts = true,
         },
-        Some(_) => {}
+        // An object with values known only after apply is left unread: a workload's
+        // ServiceAccount must not be taken for `default`.
+        Some(_) if manifest.has_unknown() => {}
+        // Workloads and the rest, read as a manifest, spanned at the attribute.
+        Some(_) => {
+            let text = to_json(manifest).to_string();
+            let mut found =
+                extract_manifests_read(fallback.file, &text, ManifestSyntax::Json, unit, false);
+            found.map_object_spans(&|_| fallback);
+            found.parse_errors.clear();
+            facts.extend(found);
+        }
         None => facts.hidden_service_accounts = true,
     }
 }
 
+/// A plan value as JSON (known values only: unknown ones become null).
+fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match node {
+        Node::Null(_) | Node::Unknown(_) => J::Null,
+        Node::Bool(b, _) => J::Bool(*b),
+        Node::Number(n, _) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
+        Node::Str(s, _) => J::String(s.clone()),
+        Node::List(items, _) => J::Array(items.iter().map(to_json).collect()),
+        Node::Map(entries, _) => J::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
 fn kubectl_manifest(at: &At<'_>, unit: &str, facts: &mut Facts) {
-    match at.values().get("yaml_body") {
+    manifest_text(at, "yaml_body", unit, facts);
+}
+
+/// Manifests written as text at `key`, read like a manifest file, every object spanned at
+/// the attribute.
+fn manifest_text(at: &At<'_>, key: &str, unit: &str, facts: &mut Facts) {
+    match at.values().get(key) {
         Some(Node::Str(text, span)) => {
-            let target = at.at(&[Seg::Key("yaml_body")], *span);
+            let target = at.at(&[Seg::Key(key)], *span);
             let mut found =
                 extract_manifests_read(target.file, text, ManifestSyntax::Yaml, unit, false);
             found.map_object_spans(&|_| target);
@@ -702,12 +790,20 @@ fn helm_release(at: &At<'_>, unit: &str, facts: &mut Facts) {
     }
 }
 
-fn attachment(at: &At<'_>, plan: &Plan, unit: &str, facts: &mut Facts) {
-    let role = match at.values().get("role") {
-        Some(Node::Str(s, _)) => Some(Str::lit(s.as_str())),
-        _ => None,
-    };
-    let policy = match at.text("policy_arn") {
+/// The policy an attachment's `policy_arn` names: a policy document of the plan (found
+/// by its ARN, or by the configuration's reference when the ARN is known only after
+/// apply), else a managed policy by its ARN.
+fn attached_policy(at: &At<'_>, plan: &Plan) -> AttachedPolicy {
+    if let Some(Node::Unknown(span)) = at.values().get("policy_arn") {
+        let path = [Seg::Key("policy_arn")];
+        let span = at.at(&path, *span);
+        return at
+            .referenced(&path, "aws_iam_policy", "arn")
+            .and_then(|p| p.values.get("policy").and_then(Node::as_str))
+            .and_then(|text| policy_from_json_text(text, span))
+            .map_or(AttachedPolicy::Unknown, AttachedPolicy::Document);
+    }
+    match at.text("policy_arn") {
         Some(arn) => {
             // A policy this plan creates (or the state holds) is read as its document.
             let document = plan
@@ -723,13 +819,48 @@ fn attachment(at: &At<'_>, plan: &Plan, unit: &str, facts: &mut Facts) {
             }
         }
         None => AttachedPolicy::Unknown,
+    }
+}
+
+fn attachment(at: &At<'_>, plan: &Plan, unit: &str, facts: &mut Facts) {
+    let role = match at.values().get("role") {
+        Some(Node::Str(s, _)) => Some(Str::lit(s.as_str())),
+        _ => None,
     };
     facts.role_policies.push(RolePolicy {
         unit: unit.to_string(),
         role,
-        policy,
+        policy: attached_policy(at, plan),
         span: at.label(),
     });
+}
+
+/// `aws_iam_policy_attachment`: one policy for every role it lists (any role of the unit
+/// when the list is unknown).
+fn policy_attachment(at: &At<'_>, plan: &Plan, unit: &str, facts: &mut Facts) {
+    let policy = attached_policy(at, plan);
+    let roles: Vec<Option<Str>> = match at.values().get("roles") {
+        Some(Node::List(items, _)) => items.iter().map(|r| r.as_str().map(Str::lit)).collect(),
+        None | Some(Node::Null(_)) => Vec::new(),
+        Some(_) => vec![None],
+    };
+    for role in roles {
+        facts.role_policies.push(RolePolicy {
+            unit: unit.to_string(),
+            role,
+            policy: policy.clone(),
+            span: at.label(),
+        });
+    }
+}
+
+/// `local_file` writing a manifest (`*.yaml`) that a later step applies.
+fn local_file(at: &At<'_>, unit: &str, facts: &mut Facts) {
+    let filename = at.values().get("filename").and_then(Node::as_str);
+    if !filename.is_some_and(|f| f.ends_with(".yaml") || f.ends_with(".yml")) {
+        return;
+    }
+    manifest_text(at, "content", unit, facts);
 }
 
 fn inline_policy(at: &At<'_>, unit: &str, facts: &mut Facts) {
