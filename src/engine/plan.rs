@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use hcl_edit::structure::Block;
 
 use crate::diagnostic::{Diagnostic, Label};
+use crate::eval::value::Str;
 use crate::eval::workspace::{ModuleDir, Workspace, is_local_source, literal_source, normalize};
-use crate::facts::Facts;
 use crate::facts::plan::{Configuration, PlanOrigin};
+use crate::facts::{Condition, Facts, Spanned, TrustPolicy};
 use crate::parse::ParseError;
 use crate::parse::plan::{NotAPlan, Plan, PlanKind};
 use crate::source::{FileId, SourceMap, Span};
@@ -202,6 +203,7 @@ impl Configuration for SourceConfig<'_> {
 /// configuration's commands make), and what only the evaluation can say.
 pub(super) fn merge(evaluated: Facts, planned: Facts) -> Facts {
     let mut out = planned;
+    finer_trust_spans(&evaluated, &mut out);
     for mut addon in evaluated.addon_roles {
         let address = &evaluated.roles[addon.role.0 as usize].address;
         let found = out.roles_with_ids().find(|(_, r)| &r.address == address);
@@ -216,6 +218,82 @@ pub(super) fn merge(evaluated: Facts, planned: Facts) -> Facts {
     out.rendered_templates.extend(evaluated.rendered_templates);
     out.config_data.extend(evaluated.config_data);
     out.hidden_annotations |= evaluated.hidden_annotations;
+    out
+}
+
+/// A trust policy the evaluation read exactly as planned keeps the evaluation's spans (each
+/// condition at its own line), with the plan's line as their origin.
+fn finer_trust_spans(evaluated: &Facts, planned: &mut Facts) {
+    let mut origins = Vec::new();
+    for role in &mut planned.roles {
+        let Some(trust) = &role.trust else { continue };
+        let same = evaluated.roles.iter().find(|r| {
+            r.address == role.address
+                && r.trust
+                    .as_ref()
+                    .is_some_and(|t| t.complete && same_policy(t, trust))
+        });
+        let Some(fine) = same.and_then(|r| r.trust.clone()) else {
+            continue;
+        };
+        let plan_line = planned
+            .plan_origins
+            .iter()
+            .find(|o| o.source == trust.span && o.address == role.address)
+            .cloned();
+        if let Some(origin) = plan_line {
+            for span in policy_spans(&fine) {
+                origins.push(PlanOrigin {
+                    source: span,
+                    ..origin.clone()
+                });
+            }
+        }
+        role.trust = Some(fine);
+    }
+    planned.plan_origins.extend(origins);
+}
+
+/// Whether two policies say the same, wherever they are written.
+fn same_policy(a: &TrustPolicy, b: &TrustPolicy) -> bool {
+    fn values(v: &Option<Vec<Spanned<Str>>>) -> Option<Vec<&Str>> {
+        v.as_ref().map(|v| v.iter().map(|s| &s.value).collect())
+    }
+    fn conditions(c: &Option<Vec<Condition>>) -> Option<Vec<(&str, &Str, Option<Vec<&Str>>)>> {
+        c.as_ref().map(|c| {
+            c.iter()
+                .map(|c| (c.operator.value.as_str(), &c.key.value, values(&c.values)))
+                .collect()
+        })
+    }
+    a.statements.len() == b.statements.len()
+        && a.statements.iter().zip(&b.statements).all(|(x, y)| {
+            x.effect == y.effect
+                && values(&x.actions) == values(&y.actions)
+                && values(&x.federated) == values(&y.federated)
+                && values(&x.services) == values(&y.services)
+                && conditions(&x.conditions) == conditions(&y.conditions)
+        })
+}
+
+/// Every span a policy's findings may point at.
+fn policy_spans(policy: &TrustPolicy) -> Vec<Span> {
+    let mut out = vec![policy.span];
+    for s in &policy.statements {
+        out.push(s.span);
+        for list in [&s.actions, &s.federated, &s.services]
+            .into_iter()
+            .flatten()
+        {
+            out.extend(list.iter().map(|v| v.span));
+        }
+        for c in s.conditions.iter().flatten() {
+            out.extend([c.operator.span, c.key.span]);
+            out.extend(c.values.iter().flatten().map(|v| v.span));
+        }
+    }
+    out.sort_by_key(|s| (s.file, s.start, s.end));
+    out.dedup();
     out
 }
 
