@@ -271,12 +271,12 @@ resource "aws_eks_pod_identity_association" "ledger" {
     std::fs::write(dir.join("plan.json"), plan).unwrap();
     let out = run(dir, &["check", "--format", "compact", "."], None);
     let lines: Vec<&str> = out.stdout.lines().collect();
-    // The trust has no `:sub` condition; both associations use a role that does not trust
-    // Pod Identity, whose ARN is known only after apply and found from the role the
-    // configuration references.
+    // The trust has no `:sub` condition (read as the code writes it, so at the statement's
+    // own line); both associations use a role that does not trust Pod Identity, whose ARN
+    // is known only after apply and found from the role the configuration references.
     assert_eq!(lines.len(), 3, "{}", out.stdout);
     assert!(
-        lines[0].starts_with("main.tf:14:24: warning[IRSA009]"),
+        lines[0].starts_with("main.tf:18:33: warning[IRSA009]"),
         "{}",
         out.stdout
     );
