@@ -110,6 +110,11 @@ pub fn extract(plan: &Plan, config: Option<&dyn Configuration>, unit: &str) -> F
             _ => {}
         }
     }
+    // A plan of part of the configuration (`-target`): the rest may make anything.
+    if plan.missing.is_some() {
+        facts.hidden_roles = true;
+        facts.hidden_service_accounts = true;
+    }
     facts.plan_origins = origins.into_inner();
     facts
 }

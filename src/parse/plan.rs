@@ -153,7 +153,10 @@ pub struct Plan {
     /// (`aws_iam_role.api`, `data.aws_eks_cluster.this`) and module calls (`module.irsa`),
     /// to find the root module among the folders of the scan.
     pub root_addresses: Vec<String>,
-    /// Resources of types irsa-lint does not read may still be anything.
+    /// A block of the configuration, of a type irsa-lint reads, that must have one instance
+    /// but has none in the plan: the plan shows part of the configuration (`-target`), and
+    /// the rest may make any role or ServiceAccount.
+    pub missing: Option<String>,
     pub errors: Vec<ParseError>,
 }
 
@@ -304,14 +307,25 @@ pub fn read(file: FileId, text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<P
         reader.guard(pos, |r, s| r.module(s, managed, &changes, 0));
     }
     let mut root_addresses = Vec::new();
+    let mut single = Vec::new();
     if let Some(pos) = at("configuration") {
-        reader.guard(pos, |r, s| r.configuration(s, &mut root_addresses));
+        reader.guard(pos, |r, s| {
+            r.configuration(s, &mut root_addresses, &mut single)
+        });
     }
+    let planned: HashSet<String> = reader
+        .resources
+        .iter()
+        .filter(|r| !r.data)
+        .map(|r| without_keys(&r.address))
+        .collect();
+    let missing = single.into_iter().find(|a| !planned.contains(a));
     Ok(Plan {
         file,
         kind,
         resources: reader.resources,
         root_addresses,
+        missing,
         errors: reader.errors,
     })
 }
@@ -540,37 +554,104 @@ impl<'t> Reader<'t, '_> {
         Ok(())
     }
 
-    /// The addresses of the root module's resources and module calls.
-    fn configuration(&mut self, s: &mut Scanner<'t>, out: &mut Vec<String>) -> Scan<()> {
+    /// The configuration (`configuration.root_module`): the addresses of the root module's
+    /// resources and module calls into `root`, and into `single` the blocks of the types
+    /// read that have exactly one instance (no `count` or `for_each` on them or on a module
+    /// call around them), by their address without instance keys.
+    fn configuration(
+        &mut self,
+        s: &mut Scanner<'t>,
+        root: &mut Vec<String>,
+        single: &mut Vec<String>,
+    ) -> Scan<()> {
         if s.peek() != Some(b'{') {
             return s.skip_value();
         }
-        s.object(|s, key, _| {
-            if key != "root_module" || s.peek() != Some(b'{') {
-                return s.skip_value();
-            }
-            s.object(|s, key, _| match key.as_ref() {
-                "resources" if s.peek() == Some(b'[') => s.array(|s, _| {
-                    if s.peek() != Some(b'{') {
-                        return s.skip_value();
-                    }
-                    s.object(|s, key, _| {
-                        if key == "address" {
-                            if let Some(a) = s.string_value()? {
-                                out.push(a.into_owned());
-                            }
-                            Ok(())
-                        } else {
-                            s.skip_value()
+        s.object(|s, key, _| match key.as_ref() {
+            "root_module" => self.configured_module(s, "", true, 0, root, single),
+            _ => s.skip_value(),
+        })
+    }
+
+    fn configured_module(
+        &mut self,
+        s: &mut Scanner<'t>,
+        prefix: &str,
+        one: bool,
+        depth: usize,
+        root: &mut Vec<String>,
+        single: &mut Vec<String>,
+    ) -> Scan<()> {
+        if depth > MAX_MODULE_DEPTH {
+            return Err((s.pos, "modules are nested too deeply".into()));
+        }
+        if s.peek() != Some(b'{') {
+            return s.skip_value();
+        }
+        s.object(|s, key, _| match key.as_ref() {
+            "resources" if s.peek() == Some(b'[') => s.array(|s, _| {
+                if s.peek() != Some(b'{') {
+                    return s.skip_value();
+                }
+                let (mut address, mut kind, mut mode, mut multi) = (None, None, None, false);
+                s.object(|s, key, _| {
+                    match key.as_ref() {
+                        "address" => address = s.string_value()?.map(Cow::into_owned),
+                        "type" => kind = s.string_value()?.map(Cow::into_owned),
+                        "mode" => mode = s.string_value()?.map(Cow::into_owned),
+                        "count_expression" | "for_each_expression" => {
+                            multi = true;
+                            s.skip_value()?;
                         }
-                    })
-                }),
-                "module_calls" if s.peek() == Some(b'{') => s.object(|s, key, _| {
-                    out.push(format!("module.{key}"));
+                        _ => s.skip_value()?,
+                    }
+                    Ok(())
+                })?;
+                let Some(address) = address else {
+                    return Ok(());
+                };
+                if depth == 0 {
+                    root.push(address.clone());
+                }
+                let managed = mode.as_deref() != Some("data") && !address.starts_with("data.");
+                if one && !multi && managed && kind.as_deref().is_some_and(|k| (self.wanted)(k)) {
+                    single.push(format!("{prefix}{address}"));
+                }
+                Ok(())
+            }),
+            "module_calls" if s.peek() == Some(b'{') => s.object(|s, name, _| {
+                if depth == 0 {
+                    root.push(format!("module.{name}"));
+                }
+                let call_prefix = format!("{prefix}module.{name}.");
+                if s.peek() != Some(b'{') {
+                    return s.skip_value();
+                }
+                // Whether the call has `count` or `for_each` is known only once its keys
+                // are read, and `module` may come first: read the call twice.
+                let start = s.pos;
+                let mut multi = false;
+                s.object(|s, key, _| {
+                    multi |= matches!(key.as_ref(), "count_expression" | "for_each_expression");
                     s.skip_value()
-                }),
-                _ => s.skip_value(),
-            })
+                })?;
+                let end = s.pos;
+                s.pos = start;
+                s.object(|s, key, _| match key.as_ref() {
+                    "module" => self.configured_module(
+                        s,
+                        &call_prefix,
+                        one && !multi,
+                        depth + 1,
+                        root,
+                        single,
+                    ),
+                    _ => s.skip_value(),
+                })?;
+                s.pos = end;
+                Ok(())
+            }),
+            _ => s.skip_value(),
         })
     }
 
@@ -619,6 +700,25 @@ impl<'t> Reader<'t, '_> {
             None => Err((s.pos, "unexpected end of the file".into())),
         }
     }
+}
+
+/// An address without its instance keys: `module.a["x"].aws_iam_role.b[0]` →
+/// `module.a.aws_iam_role.b`.
+fn without_keys(address: &str) -> String {
+    let mut out = String::with_capacity(address.len());
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for c in address.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' if depth > 0 => in_string = !in_string,
+            '[' if !in_string => depth += 1,
+            ']' if !in_string && depth > 0 => depth -= 1,
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The module part of a resource address: what comes before `type.name` (or
@@ -997,6 +1097,36 @@ mod tests {
         assert!(plan.resources.is_empty());
         assert_eq!(plan.errors.len(), 1, "{:?}", plan.errors);
         assert!(plan.errors[0].message.contains("nested too deeply"));
+    }
+
+    #[test]
+    fn a_plan_of_part_of_the_configuration_says_what_it_misses() {
+        let plan = |planned: &str, count: &str| {
+            format!(
+                r#"{{"format_version":"1.2","terraform_version":"1.9.8",
+                "planned_values":{{"root_module":{{"child_modules":[{{"address":"module.m[\"k\"]","resources":[{planned}]}}]}}}},
+                "configuration":{{"root_module":{{"module_calls":{{"m":{{"module":{{"resources":[
+                  {{"address":"aws_iam_role.r","mode":"managed","type":"aws_iam_role"{count}}},
+                  {{"address":"aws_s3_bucket.b","mode":"managed","type":"aws_s3_bucket"}}]}},"for_each_expression":{{"references":["local.m"]}}}}}}}}}}}}"#
+            )
+        };
+        let role = r#"{"address":"module.m[\"k\"].aws_iam_role.r","mode":"managed","type":"aws_iam_role","name":"r","values":{"name":"r"}}"#;
+        let wanted = |k: &str| k == "aws_iam_role";
+        // The module call has `for_each`: none of its instances is required.
+        let read = |text: &str| read(FileId(0), text, &wanted).unwrap();
+        assert_eq!(read(&plan("", "")).missing, None);
+        let single =
+            plan("", "").replace(r#","for_each_expression":{"references":["local.m"]}"#, "");
+        let partial = read(&single);
+        assert!(partial.errors.is_empty(), "{:?}", partial.errors);
+        assert_eq!(partial.missing.as_deref(), Some("module.m.aws_iam_role.r"));
+        let planned =
+            plan(role, "").replace(r#","for_each_expression":{"references":["local.m"]}"#, "");
+        assert_eq!(read(&planned).missing, None);
+        assert_eq!(
+            without_keys(r#"module.a["x[0]"].aws_iam_role.b[0]"#),
+            "module.a.aws_iam_role.b"
+        );
     }
 
     #[test]

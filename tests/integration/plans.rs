@@ -288,3 +288,22 @@ resource "aws_eks_pod_identity_association" "ledger" {
         out.stdout
     );
 }
+
+/// A plan of part of the configuration (`terraform plan -target=...`) does not prove that
+/// a role the rest of the configuration makes is missing.
+#[test]
+fn a_targeted_plan_proves_nothing_missing() {
+    let project = configuration_only();
+    let mut plan: serde_json::Value = serde_json::from_str(&case_file("plan.json")).unwrap();
+    let resources = plan["planned_values"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap();
+    resources.retain(|r| r["type"] != "aws_iam_role");
+    std::fs::write(project.path().join("plan.json"), plan.to_string()).unwrap();
+    let annotated = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ledger-batch\n  \
+        namespace: payments-prod\n  annotations:\n    eks.amazonaws.com/role-arn: \
+        arn:aws:iam::482910375521:role/ledger-api-prod\n";
+    std::fs::write(project.path().join("batch.yaml"), annotated).unwrap();
+    let out = run(project.path(), &["check", "--format", "compact", "."], None);
+    assert!(!out.stdout.contains("IRSA001"), "{}", out.stdout);
+}
