@@ -294,16 +294,50 @@ resource "aws_eks_pod_identity_association" "ledger" {
 #[test]
 fn a_targeted_plan_proves_nothing_missing() {
     let project = configuration_only();
-    let mut plan: serde_json::Value = serde_json::from_str(&case_file("plan.json")).unwrap();
-    let resources = plan["planned_values"]["root_module"]["resources"]
-        .as_array_mut()
-        .unwrap();
-    resources.retain(|r| r["type"] != "aws_iam_role");
-    std::fs::write(project.path().join("plan.json"), plan.to_string()).unwrap();
+    let worker = case_file("main.tf")
+        .split("resource \"kubernetes_service_account_v1\"")
+        .next()
+        .unwrap()
+        .replace("\"ledger\"", "\"worker\"")
+        .replace("ledger-api-${var.environment}", "ledger-worker")
+        .replace("data \"aws_caller_identity\" \"current\" {}", "");
+    std::fs::write(project.path().join("worker.tf"), worker).unwrap();
     let annotated = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ledger-batch\n  \
         namespace: payments-prod\n  annotations:\n    eks.amazonaws.com/role-arn: \
         arn:aws:iam::482910375521:role/ledger-api-prod\n";
     std::fs::write(project.path().join("batch.yaml"), annotated).unwrap();
-    let out = run(project.path(), &["check", "--format", "compact", "."], None);
-    assert!(!out.stdout.contains("IRSA001"), "{}", out.stdout);
+    let mut plan: serde_json::Value = serde_json::from_str(&case_file("plan.json")).unwrap();
+    // The plan shows the worker's role, not the ledger's.
+    let resources = plan["planned_values"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap();
+    for r in resources.iter_mut().filter(|r| r["type"] == "aws_iam_role") {
+        r["address"] = "aws_iam_role.worker".into();
+        r["name"] = "worker".into();
+        r["values"]["name"] = "ledger-worker".into();
+    }
+    let configured = plan["configuration"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap();
+    let mut worker_config = configured[0].clone();
+    worker_config["address"] = "aws_iam_role.worker".into();
+    worker_config["name"] = "worker".into();
+    configured.push(worker_config);
+    let lint = |plan: &serde_json::Value| {
+        std::fs::write(project.path().join("plan.json"), plan.to_string()).unwrap();
+        run(project.path(), &["check", "--format", "compact", "."], None).stdout
+    };
+    let targeted = lint(&plan);
+    assert!(!targeted.contains("IRSA001"), "{targeted}");
+    // The same plan of a configuration without the ledger's role proves it missing.
+    std::fs::remove_file(project.path().join("main.tf")).unwrap();
+    plan["configuration"]["root_module"]["resources"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| r["address"] != "aws_iam_role.ledger");
+    let whole = lint(&plan);
+    assert!(
+        whole.contains("batch.yaml:7:33: warning[IRSA001]"),
+        "{whole}"
+    );
 }
