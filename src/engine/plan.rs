@@ -259,7 +259,9 @@ fn same_policy(a: &TrustPolicy, b: &TrustPolicy) -> bool {
     fn values(v: &Option<Vec<Spanned<Str>>>) -> Option<Vec<&Str>> {
         v.as_ref().map(|v| v.iter().map(|s| &s.value).collect())
     }
-    fn conditions(c: &Option<Vec<Condition>>) -> Option<Vec<(&str, &Str, Option<Vec<&Str>>)>> {
+    /// A condition's operator, key and values.
+    type Shape<'c> = (&'c str, &'c Str, Option<Vec<&'c Str>>);
+    fn conditions(c: &Option<Vec<Condition>>) -> Option<Vec<Shape<'_>>> {
         c.as_ref().map(|c| {
             c.iter()
                 .map(|c| (c.operator.value.as_str(), &c.key.value, values(&c.values)))
