@@ -9,6 +9,7 @@
 //! values are unknown, never shown.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, ObjectKey, TraversalOperator};
@@ -78,10 +79,11 @@ pub trait Configuration {
 pub fn extract(plan: &Plan, config: Option<&dyn Configuration>, unit: &str) -> Facts {
     let mut facts = Facts::default();
     let origins = RefCell::new(Vec::new());
+    let index = Index::new(plan);
     for res in &plan.resources {
         let block = config.and_then(|c| c.block(&res.module, res.data, &res.kind, &res.name));
         let at = At {
-            plan,
+            index: &index,
             res,
             block,
             kind: plan.kind,
@@ -99,8 +101,8 @@ pub fn extract(plan: &Plan, config: Option<&dyn Configuration>, unit: &str) -> F
             ("kubernetes_manifest", false) => kubernetes_manifest(&at, unit, &mut facts),
             ("kubectl_manifest", false) => kubectl_manifest(&at, unit, &mut facts),
             ("helm_release", false) => helm_release(&at, unit, &mut facts),
-            ("aws_iam_role_policy_attachment", false) => attachment(&at, plan, unit, &mut facts),
-            ("aws_iam_policy_attachment", false) => policy_attachment(&at, plan, unit, &mut facts),
+            ("aws_iam_role_policy_attachment", false) => attachment(&at, unit, &mut facts),
+            ("aws_iam_policy_attachment", false) => policy_attachment(&at, unit, &mut facts),
             ("aws_iam_role_policy", false) => inline_policy(&at, unit, &mut facts),
             ("local_file", false) => local_file(&at, unit, &mut facts),
             ("kubernetes_annotations", false) => {
@@ -119,9 +121,52 @@ pub fn extract(plan: &Plan, config: Option<&dyn Configuration>, unit: &str) -> F
     facts
 }
 
+/// The plan's resources as references and attachments look them up.
+struct Index<'p> {
+    /// Managed resources by module instance, type and name.
+    blocks: HashMap<(&'p str, &'p str, &'p str), Vec<&'p PlanResource>>,
+    /// Policy documents by ARN.
+    policies: HashMap<&'p str, &'p str>,
+    /// The account and partition Terraform runs in (`data.aws_caller_identity`,
+    /// `data.aws_partition`), when the plan read them.
+    account: Option<&'p str>,
+    partition: Option<&'p str>,
+}
+
+impl<'p> Index<'p> {
+    fn new(plan: &'p Plan) -> Self {
+        let mut index = Index {
+            blocks: HashMap::new(),
+            policies: HashMap::new(),
+            account: None,
+            partition: None,
+        };
+        for r in &plan.resources {
+            let text = |key: &str| r.values.get(key).and_then(Node::as_str);
+            match (r.data, r.kind.as_str()) {
+                (true, "aws_caller_identity") => {
+                    index.account = index.account.or(text("account_id"))
+                }
+                (true, "aws_partition") => index.partition = index.partition.or(text("partition")),
+                (true, _) => {}
+                (false, kind) => {
+                    if let ("aws_iam_policy", Some(arn), Some(policy)) =
+                        (kind, text("arn"), text("policy"))
+                    {
+                        index.policies.insert(arn, policy);
+                    }
+                    let key = (r.module.as_str(), kind, r.name.as_str());
+                    index.blocks.entry(key).or_default().push(r);
+                }
+            }
+        }
+        index
+    }
+}
+
 /// One resource of the plan and the block that configures it.
 struct At<'p> {
-    plan: &'p Plan,
+    index: &'p Index<'p>,
     res: &'p PlanResource,
     block: Option<(FileId, &'p Block)>,
     kind: PlanKind,
@@ -174,34 +219,7 @@ impl At<'_> {
     /// and partition of the plan's data sources (symbolic when it has none), as Terraform
     /// will make it.
     fn role_arn_reference(&self, path: &[Seg<'_>]) -> Option<Str> {
-        let (_, block) = self.block?;
-        let (_, expr) = source_at(block, path);
-        let Expression::Traversal(t) = expr? else {
-            return None;
-        };
-        let Expression::Variable(root) = &t.expr else {
-            return None;
-        };
-        let ops: Vec<&TraversalOperator> = t.operators.iter().map(|o| o.value()).collect();
-        let [
-            TraversalOperator::GetAttr(name),
-            TraversalOperator::GetAttr(attr),
-        ] = ops.as_slice()
-        else {
-            return None;
-        };
-        if root.as_str() != "aws_iam_role" || attr.as_str() != "arn" {
-            return None;
-        }
-        let mut roles = self.plan.resources.iter().filter(|r| {
-            r.kind == "aws_iam_role"
-                && !r.data
-                && r.module == self.res.module
-                && r.name == name.as_str()
-        });
-        let (Some(role), None) = (roles.next(), roles.next()) else {
-            return None;
-        };
+        let role = self.referenced(path, "aws_iam_role", "arn")?;
         if let Some(Node::Str(arn, _)) = role.values.get("arn") {
             return Some(Str::lit(arn.as_str()));
         }
@@ -211,20 +229,13 @@ impl At<'_> {
             None | Some(Node::Null(_)) => "/",
             Some(_) => return None,
         };
-        let data = |kind: &str, key: &str| {
-            self.plan
-                .resources
-                .iter()
-                .filter(|r| r.data && r.kind == kind)
-                .find_map(|r| r.values.get(key).and_then(Node::as_str))
-        };
         let mut arn = Str::lit("arn:");
-        match data("aws_partition", "partition") {
+        match self.index.partition {
             Some(p) => arn.push_str(p),
             None => arn.push_sym(Symbol::Partition),
         }
         arn.push_str(":iam::");
-        match data("aws_caller_identity", "account_id") {
+        match self.index.account {
             Some(a) => arn.push_str(a),
             None => arn.push_sym(Symbol::Account),
         }
@@ -254,11 +265,13 @@ impl At<'_> {
         if root.as_str() != kind || read.as_str() != attr {
             return None;
         }
-        let mut found = self.plan.resources.iter().filter(|r| {
-            r.kind == kind && !r.data && r.module == self.res.module && r.name == name.as_str()
-        });
-        match (found.next(), found.next()) {
-            (Some(one), None) => Some(one),
+        match self
+            .index
+            .blocks
+            .get(&(self.res.module.as_str(), kind, name.as_str()))?
+            .as_slice()
+        {
+            [one] => Some(*one),
             _ => None,
         }
     }
@@ -798,7 +811,7 @@ fn helm_release(at: &At<'_>, unit: &str, facts: &mut Facts) {
 /// The policy an attachment's `policy_arn` names: a policy document of the plan (found
 /// by its ARN, or by the configuration's reference when the ARN is known only after
 /// apply), else a managed policy by its ARN.
-fn attached_policy(at: &At<'_>, plan: &Plan) -> AttachedPolicy {
+fn attached_policy(at: &At<'_>) -> AttachedPolicy {
     if let Some(Node::Unknown(span)) = at.values().get("policy_arn") {
         let path = [Seg::Key("policy_arn")];
         let span = at.at(&path, *span);
@@ -811,12 +824,10 @@ fn attached_policy(at: &At<'_>, plan: &Plan) -> AttachedPolicy {
     match at.text("policy_arn") {
         Some(arn) => {
             // A policy this plan creates (or the state holds) is read as its document.
-            let document = plan
-                .resources
-                .iter()
-                .filter(|r| r.kind == "aws_iam_policy" && !r.data)
-                .find(|r| r.values.get("arn").and_then(Node::as_str) == Some(&arn.value))
-                .and_then(|r| r.values.get("policy").and_then(Node::as_str))
+            let document = at
+                .index
+                .policies
+                .get(arn.value.as_str())
                 .and_then(|text| policy_from_json_text(text, arn.span));
             match document {
                 Some(document) => AttachedPolicy::Document(document),
@@ -827,7 +838,7 @@ fn attached_policy(at: &At<'_>, plan: &Plan) -> AttachedPolicy {
     }
 }
 
-fn attachment(at: &At<'_>, plan: &Plan, unit: &str, facts: &mut Facts) {
+fn attachment(at: &At<'_>, unit: &str, facts: &mut Facts) {
     let role = match at.values().get("role") {
         Some(Node::Str(s, _)) => Some(Str::lit(s.as_str())),
         _ => None,
@@ -835,15 +846,15 @@ fn attachment(at: &At<'_>, plan: &Plan, unit: &str, facts: &mut Facts) {
     facts.role_policies.push(RolePolicy {
         unit: unit.to_string(),
         role,
-        policy: attached_policy(at, plan),
+        policy: attached_policy(at),
         span: at.label(),
     });
 }
 
 /// `aws_iam_policy_attachment`: one policy for every role it lists (any role of the unit
 /// when the list is unknown).
-fn policy_attachment(at: &At<'_>, plan: &Plan, unit: &str, facts: &mut Facts) {
-    let policy = attached_policy(at, plan);
+fn policy_attachment(at: &At<'_>, unit: &str, facts: &mut Facts) {
+    let policy = attached_policy(at);
     let roles: Vec<Option<Str>> = match at.values().get("roles") {
         Some(Node::List(items, _)) => items.iter().map(|r| r.as_str().map(Str::lit)).collect(),
         None | Some(Node::Null(_)) => Vec::new(),
@@ -970,5 +981,86 @@ fn object_key(key: &ObjectKey) -> Option<String> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The blocks of one file, as the root module.
+    struct OneFile(Body);
+
+    impl Configuration for OneFile {
+        fn block(
+            &self,
+            module: &str,
+            data: bool,
+            kind: &str,
+            name: &str,
+        ) -> Option<(FileId, &Block)> {
+            let ident = if data { "data" } else { "resource" };
+            let labels = |b: &Block| {
+                b.labels
+                    .iter()
+                    .map(|l| l.as_str().to_string())
+                    .collect::<Vec<_>>()
+            };
+            self.0
+                .blocks()
+                .find(|b| {
+                    module.is_empty() && b.ident.as_str() == ident && labels(b) == [kind, name]
+                })
+                .map(|b| (FileId(1), b))
+        }
+    }
+
+    const CONFIG: &str = r#"resource "aws_iam_policy" "lbc" {
+  name   = "load-balancer-controller"
+  policy = file("${path.module}/lbc-policy.json")
+}
+
+resource "aws_iam_role_policy_attachment" "lbc" {
+  role       = aws_iam_role.lbc.name
+  policy_arn = aws_iam_policy.lbc.arn
+}
+"#;
+
+    fn plan_of(resources: &str, changes: &str) -> Plan {
+        let text = format!(
+            r#"{{"format_version":"1.2","terraform_version":"1.9.8","planned_values":{{"root_module":{{"resources":[{resources}]}}}},"resource_changes":[{changes}]}}"#
+        );
+        crate::parse::plan::read(FileId(0), &text, &reads_type).unwrap()
+    }
+
+    #[test]
+    fn a_policy_attached_by_an_arn_known_only_after_apply_is_read_as_its_document() {
+        let plan = plan_of(
+            r#"{"address":"aws_iam_policy.lbc","mode":"managed","type":"aws_iam_policy","name":"lbc",
+                "values":{"name":"load-balancer-controller","policy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"elasticloadbalancing:AddTags\",\"Resource\":\"*\"}]}"}},
+               {"address":"aws_iam_role_policy_attachment.lbc","mode":"managed","type":"aws_iam_role_policy_attachment","name":"lbc",
+                "values":{"role":"shop-lbc"},"sensitive_values":{}}"#,
+            r#"{"address":"aws_iam_role_policy_attachment.lbc","type":"aws_iam_role_policy_attachment",
+                "change":{"actions":["create"],"after_unknown":{"id":true,"policy_arn":true}}}"#,
+        );
+        let config = OneFile(hcl_edit::parser::parse_body(CONFIG).unwrap());
+        let facts = extract(&plan, Some(&config), "infra");
+        let [attached] = facts.role_policies.as_slice() else {
+            panic!("{:?}", facts.role_policies);
+        };
+        assert_eq!(
+            attached.role.as_ref().and_then(Str::as_known),
+            Some("shop-lbc")
+        );
+        let AttachedPolicy::Document(document) = &attached.policy else {
+            panic!("{:?}", attached.policy);
+        };
+        assert_eq!(document.statements.len(), 1);
+        // Without the configuration, the reference cannot be followed.
+        let alone = extract(&plan, None, "infra");
+        assert!(matches!(
+            alone.role_policies[0].policy,
+            AttachedPolicy::Unknown
+        ));
     }
 }
