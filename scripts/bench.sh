@@ -5,6 +5,10 @@
 # count equals the injected mismatches and that output is byte-identical with one thread.
 # Each figure is the best of RUNS runs (default 3).
 #
+# Then a plan-only tree: a generated Terraform plan of PLAN_MB megabytes (default 50,
+# `irsa-lint-gen --plan`) beside its ServiceAccounts, checked for its findings and for peak
+# RSS within PLAN_RSS_FACTOR (default 4) times the plan's size.
+#
 # Usage: scripts/bench.sh [N]...        (default: 1000 10000)
 set -euo pipefail
 
@@ -72,6 +76,26 @@ for n in "${sizes[@]}"; do
         status=1
     fi
 done
+plan_mb=${PLAN_MB:-50}
+plan_factor=${PLAN_RSS_FACTOR:-4}
+tree="$work/plan-tree"
+injected=$("$bin/irsa-lint-gen" --plan "$plan_mb" "$tree")
+plan_bytes=$(stat -c %s "$tree/plan/plan.json")
+read -r plan_s plan_kib < <(cd "$tree" && best_of "$bin/irsa-lint" check --format compact --fail-on never .)
+findings=$(grep -c 'IRSA' "$work/out" || true)
+printf 'plan    %7s MB  check %ss  RSS %s MB (%.1fx the plan)  findings %s\n' \
+    "$((plan_bytes / 1000000))" "$plan_s" "$((plan_kib / 1024))" \
+    "$(awk -v r="$plan_kib" -v b="$plan_bytes" 'BEGIN{print r * 1024 / b}')" "$findings"
+if [ "$findings" != "$injected" ]; then
+    echo "FAIL: plan: $findings findings, $injected injected" >&2
+    status=1
+fi
+if [ $((plan_kib * 1024)) -gt $((plan_bytes * plan_factor)) ]; then
+    echo "FAIL: plan: peak RSS is more than ${plan_factor}x the plan's size" >&2
+    status=1
+fi
+rm -rf "$tree"
+
 if [ "$(wc -l <"$work/times")" -ge 2 ]; then
     awk 'NR == 1 {n0 = $1; t0 = $2} END {printf "time growth %dx services: %.1fx\n", $1 / n0, $2 / t0}' \
         "$work/times"

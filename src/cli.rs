@@ -197,6 +197,12 @@ pub struct InputArgs {
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
 
+    /// Terraform plan or state JSON (`terraform show -json tfplan > plan.json`) whose known
+    /// values win over what the configuration evaluates to; findings stay on the .tf lines
+    /// (repeatable; `-` reads standard input). Plan JSON in the scanned folders is read too
+    #[arg(long = "plan", value_name = "FILE")]
+    pub plans: Vec<PathBuf>,
+
     /// File name to show for standard input; its extension (.tf, .yaml, ...) says how to
     /// read it
     #[arg(long, value_name = "NAME", default_value = "stdin.yaml")]
@@ -463,6 +469,7 @@ fn select_rules(
 pub enum UsageError {
     StdinGivenTwice,
     MissingVarFile(PathBuf),
+    MissingPlan(PathBuf),
     UnreadableStdin(io::Error),
     Config(ConfigError),
     Baseline {
@@ -486,6 +493,9 @@ impl fmt::Display for UsageError {
             }
             UsageError::MissingVarFile(path) => {
                 write!(f, "var file does not exist: {}", path.display())
+            }
+            UsageError::MissingPlan(path) => {
+                write!(f, "plan file does not exist: {}", path.display())
             }
             UsageError::UnreadableStdin(err) if err.kind() == io::ErrorKind::InvalidData => {
                 write!(f, "standard input is not valid UTF-8 text")
@@ -639,8 +649,12 @@ fn resolve_inputs(
     read_stdin: impl FnOnce() -> io::Result<String>,
 ) -> Result<Settings, UsageError> {
     let is_stdin = |path: &PathBuf| path.as_os_str() == "-";
-    let (stdin_markers, mut paths): (Vec<PathBuf>, Vec<PathBuf>) =
+    let (mut stdin_markers, mut paths): (Vec<PathBuf>, Vec<PathBuf>) =
         args.paths.into_iter().partition(is_stdin);
+    let (plan_markers, plans): (Vec<PathBuf>, Vec<PathBuf>) =
+        args.plans.into_iter().partition(is_stdin);
+    let stdin_plan = !plan_markers.is_empty();
+    stdin_markers.extend(plan_markers);
     let stdin = match stdin_markers.len() {
         0 => None,
         1 => {
@@ -649,14 +663,19 @@ fn resolve_inputs(
         }
         _ => return Err(UsageError::StdinGivenTwice),
     };
-    if paths.is_empty() && stdin.is_none() {
+    if paths.is_empty() && (stdin.is_none() || stdin_plan) {
         paths.push(PathBuf::from("."));
     }
     if let Some(missing) = args.var_files.iter().find(|p| !Path::is_file(p)) {
         return Err(UsageError::MissingVarFile(missing.clone()));
     }
+    if let Some(missing) = plans.iter().find(|p| !Path::is_file(p)) {
+        return Err(UsageError::MissingPlan(missing.clone()));
+    }
     Ok(Settings {
         paths,
+        plans,
+        stdin_plan,
         var_files: args.var_files,
         vars: args.vars,
         stdin,

@@ -21,6 +21,7 @@ mod findings;
 mod guard;
 mod loader;
 mod manifests;
+mod plan;
 mod read;
 mod terraform;
 mod terragrunt;
@@ -59,6 +60,10 @@ pub struct Settings {
     pub vars: Vec<(String, String)>,
     /// Text read from standard input and the name it is shown under.
     pub stdin: Option<(PathBuf, String)>,
+    /// `--plan`: Terraform plan or state JSON files, read wherever they are.
+    pub plans: Vec<PathBuf>,
+    /// `--plan -`: standard input is a Terraform plan or state.
+    pub stdin_plan: bool,
     /// `[rules]`: rules turned off are not run; the others' findings get the level set.
     pub rule_levels: RuleLevels,
     /// `exclude`: files found in folders that it matches are not read. A file named in
@@ -215,8 +220,10 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     let mut facts = Facts::default();
     let mut files: Vec<InputFile> = Vec::new();
     let mut encrypted_tfvars: HashSet<PathBuf> = HashSet::new();
+    let mut stdin_id = None;
     if let Some((name, text)) = &settings.stdin {
         let id = sources.add(name.clone(), text.as_str());
+        stdin_id = Some(id);
         let kind = discover::classify(name).unwrap_or(FileKind::Yaml);
         match too_deeply_nested(text) {
             Some(offset) => facts.parse_errors.push(too_deep_error(id, offset)),
@@ -276,6 +283,14 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
         }
     }
 
+    let plans = read_plans(
+        &mut sources,
+        &mut files,
+        &mut facts,
+        settings,
+        stdin_id,
+        shown_from,
+    );
     let files_read = sources.len();
     // The models' texts are registered first, so that the loader's new ids come after them.
     let models = crate::eval::models::load(&mut sources);
@@ -303,6 +318,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
                 units: &units.units,
                 cwd,
                 budget: &budget,
+                plans: &plans,
             };
             let mut facts = terraform::facts(inputs, models);
             facts.parse_errors.extend(units.parse_errors);
@@ -331,6 +347,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
 
     // Roles come from Terraform and eksctl configs; without either, none can be checked.
     let infrastructure_read = !facts.roles.is_empty()
+        || !plans.is_empty()
         || files.iter().any(|f| {
             matches!(
                 f.kind,
@@ -340,7 +357,8 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     let (diagnostics, coverage) = {
         let ctx =
             LintContext::new(&facts, &sources).with_external_roles(settings.external_roles.clone());
-        let diagnostics = findings::findings(&ctx, settings, cwd);
+        let mut diagnostics = findings::findings(&ctx, settings, cwd);
+        plan::name_plan_lines(&mut diagnostics, &facts, &sources);
         let chains = crate::graph::chains(&ctx, &diagnostics);
         let mut coverage = Coverage::of(&chains, infrastructure_read);
         coverage.templates_not_read = facts
@@ -359,6 +377,92 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
         coverage,
         external_roles: settings.external_roles.clone(),
     }
+}
+
+/// The Terraform plans and states: JSON files of the scan (and standard input) that are
+/// plans, which are then not read as manifests, and the files `--plan` names.
+fn read_plans(
+    sources: &mut SourceMap,
+    files: &mut Vec<InputFile>,
+    facts: &mut Facts,
+    settings: &Settings,
+    stdin_id: Option<FileId>,
+    shown_from: &Path,
+) -> Vec<plan::PlanInput> {
+    let mut plans = Vec::new();
+    let candidates: Vec<(usize, bool)> = files
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let required = settings.stdin_plan && Some(f.id) == stdin_id;
+            let is_plan =
+                f.kind == FileKind::Json && crate::parse::plan::is_plan(&sources.get(f.id).text);
+            (required || is_plan).then_some((i, required))
+        })
+        .collect();
+    let read: Vec<(usize, Result<Option<crate::parse::plan::Plan>, ParseError>)> = candidates
+        .into_par_iter()
+        .map(|(i, required)| {
+            let file = &files[i];
+            (
+                i,
+                plan::parse(file.id, &sources.get(file.id).text, required),
+            )
+        })
+        .collect();
+    let mut claimed = HashSet::new();
+    for (i, outcome) in read {
+        match outcome {
+            Ok(Some(found)) => plans.push(plan::PlanInput {
+                plan: found,
+                path: files[i].path.clone(),
+            }),
+            Ok(None) => continue,
+            Err(e) => facts.parse_errors.push(e),
+        }
+        claimed.insert(i);
+    }
+    let in_tree: HashSet<PathBuf> = claimed
+        .iter()
+        .filter_map(|i| std::fs::canonicalize(&files[*i].path).ok())
+        .collect();
+    let mut index = 0;
+    files.retain(|_| {
+        index += 1;
+        !claimed.contains(&(index - 1))
+    });
+    for path in &settings.plans {
+        if std::fs::canonicalize(path).is_ok_and(|p| in_tree.contains(&p)) {
+            continue;
+        }
+        let shown = discover::display_path(path, shown_from);
+        let text = match plan::read_plan_text(path) {
+            Ok(text) => text,
+            Err(message) => {
+                let id = sources.add(shown, "");
+                facts.parse_errors.push(ParseError {
+                    span: Span::file_start(id),
+                    message,
+                });
+                continue;
+            }
+        };
+        let too_deep = too_deeply_nested(&text);
+        let id = sources.add(shown, text);
+        if let Some(offset) = too_deep {
+            facts.parse_errors.push(too_deep_error(id, offset));
+            continue;
+        }
+        match plan::parse(id, &sources.get(id).text, true) {
+            Ok(Some(found)) => plans.push(plan::PlanInput {
+                plan: found,
+                path: path.clone(),
+            }),
+            Ok(None) => {}
+            Err(e) => facts.parse_errors.push(e),
+        }
+    }
+    plans
 }
 
 /// Grammar errors in templates (Jinja, Helm, sed tokens: `crate::text::placeholders::

@@ -103,7 +103,7 @@ pub(super) fn read_text(path: &Path) -> Result<String, ReadOutcome> {
         ));
     }
     let len = meta.len();
-    if len > MAX_FILE_BYTES {
+    if len > MAX_FILE_BYTES && !(len <= super::plan::MAX_PLAN_BYTES && starts_like_a_plan(path)) {
         return Err(ReadOutcome::Unreadable(format!(
             "file is larger than {} MiB and was not read",
             MAX_FILE_BYTES / 1024 / 1024
@@ -117,6 +117,22 @@ pub(super) fn read_text(path: &Path) -> Result<String, ReadOutcome> {
     }
     String::from_utf8(bytes)
         .map_err(|_| ReadOutcome::Unreadable("file is not valid UTF-8 text".to_string()))
+}
+
+/// Whether a `.json` file starts as `terraform show -json` writes: plans may be far larger
+/// than other files, and are read in one pass without a tree (`crate::parse::plan`).
+fn starts_like_a_plan(path: &Path) -> bool {
+    use std::io::Read;
+    if !path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        return false;
+    }
+    let mut head = Vec::with_capacity(4096);
+    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    let head = String::from_utf8_lossy(&head);
+    read.is_ok() && head.contains("\"format_version\"") && head.contains("\"terraform_version\"")
 }
 
 /// Files kept encrypted in the repository by git-crypt start with this header.

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use super::cache::{CacheInputs, Called};
 use super::guard::guarded;
 use super::loader::{Loader, reads_files};
+use super::plan::{PlanInput, SourceConfig};
 use super::terragrunt::Unit;
 use super::{Cache, InputFile, Settings, unit_of};
 use crate::discover::FileKind;
@@ -45,6 +46,9 @@ pub(super) struct Inputs<'a> {
     pub cwd: &'a Path,
     /// What the run may evaluate, shared with the Terragrunt stage.
     pub budget: &'a Budget,
+    /// Terraform plans and states of the scan: each takes the place of its root module's
+    /// evaluated facts, or stands alone.
+    pub plans: &'a [PlanInput],
 }
 
 /// The module a Terragrunt unit runs.
@@ -87,6 +91,7 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         units,
         cwd,
         budget,
+        plans,
     } = inputs;
     let cache = settings.cache.as_deref();
     let mut by_dir: BTreeMap<PathBuf, DirFiles<'_>> = BTreeMap::new();
@@ -114,7 +119,10 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         .partition(|(_, dir_files)| may_call(dir_files));
     // In the language server, what did not change is not evaluated again: each standalone
     // root by its own files, and the directories of local module calls all together.
-    let context = cache.and(cache_context(sources, settings));
+    // A plan's facts replace its root's: roots are kept only when there is none.
+    let context = cache
+        .filter(|_| plans.is_empty())
+        .and(cache_context(sources, settings));
     let callers_inputs = context.as_deref().and_then(|context| {
         let files: Vec<&InputFile> = callers
             .iter()
@@ -234,8 +242,41 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         loader,
         budget,
     };
+    let roots: Vec<&PathBuf> = workspace
+        .dirs
+        .keys()
+        .chain(standalone.iter().map(|(dir, _)| *dir))
+        .filter(|d| !called.contains(*d) && !run_by_units.contains(*d))
+        .collect();
+    let root_of_plan = match plans.is_empty() {
+        true => Vec::new(),
+        false => {
+            let texts: Vec<(&PathBuf, String)> = roots
+                .iter()
+                .map(|dir| {
+                    let text = by_dir[*dir]
+                        .iter()
+                        .filter(|f| f.kind == FileKind::Terraform)
+                        .map(|f| &*sources.get(f.id).text)
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    (*dir, text)
+                })
+                .collect();
+            super::plan::match_roots(plans, &texts)
+        }
+    };
+    let mut plans_of: HashMap<PathBuf, Vec<&PlanInput>> = HashMap::new();
+    let mut alone: Vec<&PlanInput> = Vec::new();
+    for (input, dir) in plans.iter().zip(&root_of_plan) {
+        match dir {
+            Some(dir) => plans_of.entry((*dir).clone()).or_default().push(input),
+            None => alone.push(input),
+        }
+    }
     let cli_var_files = cli_var_files(settings);
     let root = RootInputs {
+        plans_of: &plans_of,
         workspace: &workspace,
         sources,
         settings,
@@ -320,6 +361,12 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     };
     for f in root_facts.into_values().chain(unit_facts) {
         facts.extend(f);
+    }
+    // A plan whose configuration is not in the scan: its facts at its own lines.
+    for input in alone {
+        let unit = unit_of(sources, input.plan.file);
+        facts.extend(crate::facts::plan::extract(&input.plan, None, &unit));
+        facts.parse_errors.extend(input.plan.errors.iter().cloned());
     }
     facts
 }
@@ -407,6 +454,7 @@ fn strongly_connected(edges: &[Vec<usize>]) -> Vec<usize> {
 
 /// What evaluating a root module needs besides the module itself.
 struct RootInputs<'r> {
+    plans_of: &'r HashMap<PathBuf, Vec<&'r PlanInput>>,
     workspace: &'r Workspace<'r>,
     sources: &'r SourceMap,
     settings: &'r Settings,
@@ -461,10 +509,34 @@ impl RootInputs<'_> {
             }
             facts
         });
-        evaluated.unwrap_or_else(|error| Facts {
+        let evaluated = evaluated.unwrap_or_else(|error| Facts {
             parse_errors: vec![error],
             ..Facts::default()
+        });
+        let Some(plans) = self.plans_of.get(dir) else {
+            return evaluated;
+        };
+        let config = SourceConfig {
+            workspace: self.workspace,
+            root: module_dir,
+        };
+        // Provisioners are not in a plan: what their commands make is read from the code.
+        let commands = guarded(first.id, name, "eval:", || {
+            crate::facts::terraform::command_facts(&module, &unit)
         })
+        .unwrap_or_default();
+        let mut planned = commands;
+        for input in plans {
+            planned.extend(crate::facts::plan::extract(
+                &input.plan,
+                Some(&config),
+                &unit,
+            ));
+            planned
+                .parse_errors
+                .extend(input.plan.errors.iter().cloned());
+        }
+        super::plan::merge(evaluated, planned)
     }
 }
 

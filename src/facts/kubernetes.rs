@@ -956,7 +956,7 @@ fn kubernetes_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts
 }
 
 /// A ServiceAccount object given as a value, spanned through `span_of(path)`.
-fn object_service_account(
+pub(crate) fn object_service_account(
     object: &Value,
     span_of: &dyn Fn(&[&str]) -> Span,
     span: Span,

@@ -18,6 +18,7 @@ pub mod kustomize;
 pub mod local_chart;
 pub mod manifests;
 pub mod permissions;
+pub mod plan;
 pub mod policy;
 pub mod rendered;
 pub mod terraform;
@@ -79,6 +80,9 @@ pub struct Facts {
     /// of a ServiceAccount, `kubectl annotate` in a provisioner): "this ServiceAccount has no
     /// role-arn annotation" cannot be proven.
     pub hidden_annotations: bool,
+    /// Values read from a Terraform plan or state whose configuration is in the scan: the
+    /// span facts carry there, and the plan's line, which findings name as related.
+    pub plan_origins: Vec<plan::PlanOrigin>,
 }
 
 /// A role's place in [`Facts::roles`]. Ids are meaningful only within the facts that made
@@ -164,6 +168,7 @@ impl Facts {
         self.hidden_service_accounts |= other.hidden_service_accounts;
         self.hidden_roles |= other.hidden_roles;
         self.hidden_annotations |= other.hidden_annotations;
+        self.plan_origins.extend(other.plan_origins);
     }
 }
 

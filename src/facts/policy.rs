@@ -792,3 +792,12 @@ fn string_list(n: &Node) -> Option<Vec<Spanned<Str>>> {
         _ => None,
     }
 }
+
+/// A policy document given as JSON text whose positions are not the user's (a decoded
+/// string of a Terraform plan): every statement, key and value is spanned at `span`. `None`
+/// when the text is not a JSON policy with a statement list.
+pub fn policy_from_json_text(text: &str, span: Span) -> Option<TrustPolicy> {
+    let parsed = crate::parse::json::parse_value(text)?;
+    let root = json_node(&parsed, &|_| span, &|_| Rebuilt::AsParsed);
+    statements_from_node(&root)
+}

@@ -186,6 +186,27 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
     facts
 }
 
+/// What only the configuration says, of a module and the modules it calls: the
+/// ServiceAccounts and annotations `local-exec` commands make (a plan does not hold
+/// provisioners).
+pub fn command_facts(m: &Module<'_>, unit: &str) -> Facts {
+    let mut facts = Facts::default();
+    for kind in ["null_resource", "terraform_data"] {
+        for res in m.resources_of(kind, false) {
+            local_exec_commands(m, res, unit, &mut facts);
+        }
+    }
+    facts.hidden_annotations |= annotates_service_accounts(m);
+    for name in m.module_call_names() {
+        if let Some(instances) = m.module_instances(name) {
+            for (_, child) in instances.iter() {
+                facts.extend(command_facts(child, unit));
+            }
+        }
+    }
+    facts
+}
+
 fn address<'a>(m: &Module<'a>, res: &Resource<'a>, key: &InstanceKey) -> String {
     format!("{}{}{}", m.address, res.address(), key.suffix())
 }

@@ -119,8 +119,17 @@ impl<'a> Report<'a> {
             source_span(sources, diagnostic.primary.span),
         )];
         let mut related = Vec::new();
+        // On a long line (a plan's JSON), each label gets a frame (an excerpt) of its own.
+        let long_line = |span: Span| {
+            let text = &sources.get(span.file).text;
+            let offset = floor_boundary(text, (span.start as usize).min(text.len()));
+            line_bounds(text, offset).len() > LONG_LINE
+        };
         for label in &diagnostic.related {
-            if label.span.file == primary_file {
+            if label.span.file == primary_file
+                && !long_line(label.span)
+                && !long_line(diagnostic.primary.span)
+            {
                 labels.push(LabeledSpan::new_with_span(
                     label_text(label),
                     source_span(sources, label.span),
@@ -196,6 +205,19 @@ impl SourceCode for FileSource<'_> {
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
         let file = self.0;
+        if let Some(window) = long_line_window(&file.text, span.offset(), span.len()) {
+            // miette's header shows this position as the frame's.
+            let start = file.line_col(span.offset() as u32);
+            let data = &file.text.as_bytes()[window.clone()];
+            return Ok(Box::new(MietteSpanContents::new_named(
+                file.path.display().to_string(),
+                data,
+                (window.start, window.len()).into(),
+                start.line as usize - 1,
+                start.column as usize - 1,
+                1,
+            )));
+        }
         let contents = (*file.text).read_span(span, context_lines_before, context_lines_after)?;
         let start = file.line_col(contents.span().offset() as u32);
         Ok(Box::new(MietteSpanContents::new_named(
@@ -209,8 +231,55 @@ impl SourceCode for FileSource<'_> {
     }
 }
 
+/// Lines longer than this (a plan's JSON is one line of megabytes) are shown as an excerpt
+/// around the span, which is underlined at most [`LONG_LINE_SPAN`] bytes long.
+const LONG_LINE: usize = 1000;
+const LONG_LINE_SPAN: usize = 200;
+/// Bytes of a long line shown on each side of the span.
+const LONG_LINE_CONTEXT: usize = 60;
+
+/// The line holding `offset`, searched at most [`LONG_LINE`] bytes either way: a range
+/// longer than [`LONG_LINE`] means a long line (whose ends were not looked for).
+fn line_bounds(text: &str, offset: usize) -> std::ops::Range<usize> {
+    let bytes = text.as_bytes();
+    let from = offset.saturating_sub(LONG_LINE + 1);
+    let start = bytes[from..offset]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(from, |i| from + i + 1);
+    let to = (offset + LONG_LINE + 1).min(bytes.len());
+    let end = bytes[offset..to]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(to, |i| offset + i);
+    start..end
+}
+
+fn floor_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// For a span on a line longer than [`LONG_LINE`]: the excerpt of the line to show.
+fn long_line_window(text: &str, offset: usize, len: usize) -> Option<std::ops::Range<usize>> {
+    let offset = floor_boundary(text, offset.min(text.len()));
+    let line = line_bounds(text, offset);
+    if line.len() <= LONG_LINE {
+        return None;
+    }
+    let start = floor_boundary(
+        text,
+        offset.saturating_sub(LONG_LINE_CONTEXT).max(line.start),
+    );
+    let end = (offset + len.min(LONG_LINE_SPAN) + LONG_LINE_CONTEXT).min(line.end);
+    Some(start..floor_boundary(text, end).max(start))
+}
+
 /// Clamped into the text and onto char boundaries, so that a stale span still renders a
-/// frame rather than miette's "failed to read contents" line.
+/// frame rather than miette's "failed to read contents" line. On a very long line, at most
+/// [`LONG_LINE_SPAN`] bytes are underlined.
 fn source_span(sources: &SourceMap, span: Span) -> SourceSpan {
     let text = &sources.get(span.file).text;
     let clamp = |offset: u32| {
@@ -221,7 +290,10 @@ fn source_span(sources: &SourceMap, span: Span) -> SourceSpan {
         offset
     };
     let start = clamp(span.start);
-    let end = clamp(span.end).max(start);
+    let mut end = clamp(span.end).max(start);
+    if end - start > LONG_LINE_SPAN && line_bounds(text, start).len() > LONG_LINE {
+        end = floor_boundary(text, start + LONG_LINE_SPAN).max(start);
+    }
     (start, end - start).into()
 }
 
@@ -315,6 +387,32 @@ mod tests {
         let out = render_plain(&[diagnostic], &sources);
         assert!(out.contains(&format!("[{long}:2:10]\n")), "{out}");
         insta::assert_snapshot!(out);
+    }
+
+    /// A plan's JSON is one line of megabytes: a span on it is shown as an excerpt, and
+    /// a span of megabytes is underlined in part.
+    #[test]
+    fn a_span_on_a_line_of_megabytes_is_an_excerpt() {
+        let mut sources = SourceMap::default();
+        let filler = "{\"x\":1},".repeat(400_000);
+        let huge = "p".repeat(3_000_000);
+        let text = format!("{{\"a\":[{filler}\"{huge}\",\"needle\"]}}");
+        let plan = sources.add("plan.json".into(), text.as_str());
+        let needle = text.find("needle").unwrap();
+        let start = text.find('p').unwrap();
+        let diagnostic = Diagnostic::new(
+            &crate::rules::irsa001_role_not_found::RULE,
+            Label::new(Span::new(plan, start..start + huge.len()), "a huge value"),
+            "a finding on a long line",
+        )
+        .related(Span::new(plan, needle..needle + 6), "the needle");
+        let out = render_plain(&[diagnostic], &sources);
+        assert!(out.len() < 8000, "{}", out.len());
+        assert!(out.contains("\"needle\"]}"), "{out}");
+        assert!(
+            out.contains(&format!("[plan.json:1:{}]", start + 1)),
+            "{out}"
+        );
     }
 
     /// On a terminal the message wraps at its width; an ARN, a subject and a

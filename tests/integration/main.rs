@@ -17,6 +17,9 @@
 //!   at UTF-16 positions, cleared and restored across files by unsaved edits, hover, quick
 //!   fix, clean shutdown.
 //! - `modules`: findings inside modules name the module instances behind them.
+//! - `plans`: Terraform plan and state JSON given with `--plan` (outside the tree, on
+//!   standard input), files that are not plans, hostile plans, and a plan `terraform` writes
+//!   itself when it and a provider mirror are at hand (`IRSA_LINT_TF_MIRROR`).
 //! - `precommit`: the real `pre-commit` runs our hooks on a throwaway git repository: the
 //!   Rust hook's settings, the `language: system` hook on an installed binary, and the
 //!   mirror's `language: python` hook installing our wheel; pre-commit must be on PATH
@@ -42,6 +45,7 @@ mod distribution;
 mod graph;
 mod lsp;
 mod modules;
+mod plans;
 mod precommit;
 mod real_world;
 mod robustness;

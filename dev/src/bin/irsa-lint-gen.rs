@@ -9,7 +9,13 @@
 //! the tree has exactly `N / 50` (rounded up) IRSA003 findings and no other; the generator
 //! prints that count. The output depends only on N.
 //!
-//! Usage: `irsa-lint-gen <N> <folder>`
+//! With `--plan <MB>`, it writes instead a plan-only deployment repository: `plan/plan.json`,
+//! a Terraform plan (`terraform show -json`) of at least that many megabytes whose
+//! `module.irsa["svc-NNNNN"]` instances each create a role among many unrelated resources,
+//! and `k8s/` with each role's ServiceAccount; every 50th ServiceAccount is in the wrong
+//! namespace, and the count of those is printed.
+//!
+//! Usage: `irsa-lint-gen <N> <folder>`, `irsa-lint-gen --plan <MB> <folder>`
 
 // A benchmark tool, never installed with irsa-lint: it may write its own trees.
 #![allow(clippy::disallowed_methods)]
@@ -25,6 +31,18 @@ const MISMATCH_EVERY: usize = 50;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--plan") {
+        let (Some(mb), Some(out)) = (args.get(2).and_then(|n| n.parse().ok()), args.get(3)) else {
+            eprintln!("usage: irsa-lint-gen --plan <megabytes> <folder>");
+            std::process::exit(2);
+        };
+        let injected = generate_plan(mb, Path::new(out)).unwrap_or_else(|e| {
+            eprintln!("irsa-lint-gen: {e}");
+            std::process::exit(1);
+        });
+        println!("{injected}");
+        return;
+    }
     let (Some(n), Some(out)) = (args.get(1).and_then(|n| n.parse().ok()), args.get(2)) else {
         eprintln!("usage: irsa-lint-gen <services> <folder>");
         std::process::exit(2);
@@ -65,6 +83,116 @@ fn generate(services: usize, out: &Path) -> std::io::Result<usize> {
         write(&k8s, &svc.manifests(&namespace))?;
     }
     Ok(injected)
+}
+
+/// A plan of at least `megabytes` and the ServiceAccounts of its roles; returns how many
+/// findings were injected.
+fn generate_plan(megabytes: usize, out: &Path) -> std::io::Result<usize> {
+    use std::io::Write as _;
+    let target = megabytes * 1_000_000;
+    let dir = out.join("plan");
+    std::fs::create_dir_all(&dir)?;
+    let mut plan = std::io::BufWriter::new(std::fs::File::create(dir.join("plan.json"))?);
+    let mut written = 0usize;
+    let emit = |plan: &mut std::io::BufWriter<std::fs::File>, written: &mut usize, text: &str| {
+        *written += text.len();
+        plan.write_all(text.as_bytes())
+    };
+    emit(
+        &mut plan,
+        &mut written,
+        "{\"format_version\":\"1.2\",\"terraform_version\":\"1.9.8\",\"planned_values\":{\"root_module\":{\"child_modules\":[",
+    )?;
+    let mut injected = 0;
+    let mut changes = String::new();
+    let mut i = 0;
+    while written < target || i == 0 {
+        let before = changes.len();
+        let svc = Service::new(i);
+        let module = format!("module.irsa[\\\"{}\\\"]", svc.name);
+        let subject = format!("system:serviceaccount:{}:{}", svc.namespace, svc.name);
+        let trust = format!(
+            "{{\\\"Statement\\\":[{{\\\"Action\\\":\\\"sts:AssumeRoleWithWebIdentity\\\",\\\"Condition\\\":{{\\\"StringEquals\\\":{{\\\"{ISSUER}:aud\\\":\\\"sts.amazonaws.com\\\",\\\"{ISSUER}:sub\\\":\\\"{subject}\\\"}}}},\\\"Effect\\\":\\\"Allow\\\",\\\"Principal\\\":{{\\\"Federated\\\":\\\"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER}\\\"}}}}],\\\"Version\\\":\\\"2012-10-17\\\"}}"
+        );
+        let role_values = format!(
+            "{{\"assume_role_policy\":\"{trust}\",\"description\":null,\"force_detach_policies\":false,\"max_session_duration\":3600,\"name\":\"{}\",\"path\":\"/\",\"permissions_boundary\":null,\"tags\":{{\"Service\":\"{}\"}}}}",
+            svc.name, svc.name
+        );
+        let mut resources = vec![format!(
+            "{{\"address\":\"{module}.aws_iam_role.this[0]\",\"mode\":\"managed\",\"type\":\"aws_iam_role\",\"name\":\"this\",\"index\":0,\"provider_name\":\"registry.terraform.io/hashicorp/aws\",\"schema_version\":0,\"values\":{role_values},\"sensitive_values\":{{\"inline_policy\":[],\"managed_policy_arns\":[],\"tags\":{{}},\"tags_all\":{{}}}}}}"
+        )];
+        let _ = write!(
+            changes,
+            ",{{\"address\":\"{module}.aws_iam_role.this[0]\",\"module_address\":\"{module}\",\"mode\":\"managed\",\"type\":\"aws_iam_role\",\"name\":\"this\",\"index\":0,\"change\":{{\"actions\":[\"create\"],\"before\":null,\"after\":{role_values},\"after_unknown\":{{\"arn\":true,\"id\":true,\"unique_id\":true}}}}}}"
+        );
+        // Unrelated resources: what most of a real plan is.
+        for k in 0..12 {
+            let values = format!(
+                "{{\"bucket\":\"acme-{}-{k}\",\"force_destroy\":false,\"tags\":{{\"Service\":\"{}\",\"CostCenter\":\"cc-{:04}\"}},\"grant\":[{{\"permissions\":[\"READ\",\"WRITE\"],\"type\":\"CanonicalUser\"}}],\"lifecycle_rule\":[{{\"enabled\":true,\"expiration\":[{{\"days\":{}}}],\"id\":\"expire\",\"prefix\":\"logs/\"}}],\"policy\":\"{{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":[{{\\\"Effect\\\":\\\"Deny\\\",\\\"Principal\\\":\\\"*\\\",\\\"Action\\\":\\\"s3:*\\\",\\\"Resource\\\":\\\"arn:aws:s3:::acme-{}-{k}/*\\\",\\\"Condition\\\":{{\\\"Bool\\\":{{\\\"aws:SecureTransport\\\":\\\"false\\\"}}}}}}]}}\"}}",
+                svc.name,
+                svc.name,
+                i % 7919,
+                30 + k,
+                svc.name
+            );
+            resources.push(format!(
+                "{{\"address\":\"{module}.aws_s3_bucket.data[{k}]\",\"mode\":\"managed\",\"type\":\"aws_s3_bucket\",\"name\":\"data\",\"index\":{k},\"provider_name\":\"registry.terraform.io/hashicorp/aws\",\"schema_version\":0,\"values\":{values},\"sensitive_values\":{{\"grant\":[{{\"permissions\":[false,false]}}],\"tags\":{{}}}}}}"
+            ));
+            let _ = write!(
+                changes,
+                ",{{\"address\":\"{module}.aws_s3_bucket.data[{k}]\",\"module_address\":\"{module}\",\"mode\":\"managed\",\"type\":\"aws_s3_bucket\",\"name\":\"data\",\"index\":{k},\"change\":{{\"actions\":[\"create\"],\"before\":null,\"after\":{values},\"after_unknown\":{{\"arn\":true,\"id\":true}}}}}}"
+            );
+        }
+        let separator = if i == 0 { "" } else { "," };
+        emit(
+            &mut plan,
+            &mut written,
+            &format!(
+                "{separator}{{\"resources\":[{}],\"address\":\"{module}\"}}",
+                resources.join(",")
+            ),
+        )?;
+        written += changes.len() - before;
+        let namespace = if i % MISMATCH_EVERY == 0 {
+            injected += 1;
+            format!("{}-preview", svc.namespace)
+        } else {
+            svc.namespace.clone()
+        };
+        let manifest = format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {}\n  namespace: {namespace}\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::{ACCOUNT}:role/{}\n",
+            svc.name, svc.name
+        );
+        write(
+            &out.join("k8s").join(format!("{}.yaml", svc.name)),
+            &manifest,
+        )?;
+        i += 1;
+        if changes.len() > 1 << 20 {
+            // Keep the resource changes on disk, not in memory: a second file joined below.
+            append(&dir.join("changes.part"), &changes)?;
+            changes.clear();
+        }
+    }
+    append(&dir.join("changes.part"), &changes)?;
+    plan.write_all(b"]}},\"resource_changes\":[")?;
+    let parts = std::fs::read_to_string(dir.join("changes.part"))?;
+    plan.write_all(parts.trim_start_matches(',').as_bytes())?;
+    std::fs::remove_file(dir.join("changes.part"))?;
+    plan.write_all(
+        b"],\"configuration\":{\"root_module\":{\"module_calls\":{\"irsa\":{\"source\":\"./modules/irsa\"}}}},\"applyable\":true,\"complete\":true,\"errored\":false}\n",
+    )?;
+    plan.flush()?;
+    Ok(injected)
+}
+
+fn append(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(text.as_bytes())
 }
 
 fn write(path: &Path, text: &str) -> std::io::Result<()> {
