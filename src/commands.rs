@@ -14,6 +14,7 @@ use irsa_lint::diagnostic::Diagnostic;
 use irsa_lint::engine::{self, Analysis};
 use irsa_lint::fix;
 use irsa_lint::graph;
+use irsa_lint::open::Links;
 use irsa_lint::output;
 use irsa_lint::rules::{self, RULES, Rule};
 use irsa_lint::text;
@@ -95,7 +96,9 @@ pub fn check(args: CheckArgs) -> u8 {
 
 /// The fixes of the findings, planned against the files as they are now.
 fn plan_fixes(report: &Analysis, cwd: &Path) -> fix::Plan {
-    let read = |path: &Path| std::fs::read_to_string(path).ok();
+    let read = |path: &Path| {
+        irsa_lint::open::read_string(path, Links::Follow, irsa_lint::open::MAX_FILE_BYTES).ok()
+    };
     fix::plan(&report.diagnostics, &report.sources, cwd, read)
 }
 

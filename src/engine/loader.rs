@@ -12,6 +12,7 @@ use super::{InputFile, Roots};
 use crate::discover;
 use crate::eval::FileLoader;
 use crate::eval::workspace::normalize;
+use crate::open::Links;
 use crate::source::{FileId, SourceMap};
 
 pub(super) struct Loader {
@@ -123,7 +124,7 @@ impl FileLoader for Loader {
         if let Some(id) = index.get(&resolved) {
             return Some((*id, extra[(id.0 - self.base) as usize].1.clone()));
         }
-        let text: Arc<str> = read_text(&resolved).ok()?.into();
+        let text: Arc<str> = read_text(&resolved, Links::Follow).ok()?.into();
         let id = FileId(self.base + extra.len() as u32);
         extra.push((resolved.clone(), text.clone()));
         index.insert(resolved, id);

@@ -234,7 +234,8 @@ impl<'c> Server<'c> {
         let Some((shown, folder)) = crate::config::find(root) else {
             return;
         };
-        match crate::config::load(&folder.join(crate::config::FILE_NAME), &shown, &folder) {
+        let file = folder.join(crate::config::FILE_NAME);
+        match crate::config::load(&file, &shown, &folder, crate::config::Origin::Found) {
             Ok(config) => {
                 settings.rule_levels = config.rules;
                 settings.exclude = config.exclude;
