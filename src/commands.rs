@@ -15,7 +15,7 @@ use irsa_lint::engine::{self, Analysis};
 use irsa_lint::fix;
 use irsa_lint::graph;
 use irsa_lint::open::Links;
-use irsa_lint::output;
+use irsa_lint::output::{self, Breaks, visible};
 use irsa_lint::rules::{self, RULES, Rule};
 use irsa_lint::text;
 
@@ -110,10 +110,15 @@ fn say_skipped(plan: &fix::Plan, settings: &cli::CheckSettings) {
         eprintln!(
             "note: the {} fix in {} was not applied: {}",
             skipped.rule,
-            skipped.shown.display(),
-            skipped.why
+            shown(&skipped.shown),
+            visible(&skipped.why, Breaks::Escape)
         );
     }
+}
+
+/// A path of the scanned tree as a message on the terminal shows it.
+fn shown(path: &Path) -> String {
+    visible(&path.display().to_string(), Breaks::Escape).into_owned()
 }
 
 /// `--diff`: every fix as a unified diff on stdout; exits 1 when there is one (there is
@@ -144,7 +149,7 @@ fn apply_fixes(
     let mut fixed = 0;
     for file in &plan.files {
         if let Err(err) = crate::write::regular_file(&file.path, file.after.as_bytes()) {
-            eprintln!("error: cannot write {}: {err}", file.shown.display());
+            eprintln!("error: cannot write {}: {err}", shown(&file.shown));
             return Err(USAGE);
         }
         fixed += file.rules.len();

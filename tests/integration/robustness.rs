@@ -693,6 +693,62 @@ fn a_folder_past_path_max_is_reported_not_skipped() {
     );
 }
 
+/// A file name with a line break and YAML values with terminal escapes are printed as
+/// text: no format forges a line of its own (a `compact` line or a GitHub workflow command),
+/// and no escape reaches the terminal raw, with or without colour.
+#[cfg(unix)]
+#[test]
+fn file_names_and_values_cannot_forge_lines_or_drive_the_terminal() {
+    let tree = Tree::new();
+    // The key is misspelt (IRSA013) and the name, quoted in the message, holds ESC
+    // sequences that would clear the screen and set the window title, and a C1 control.
+    let sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  \
+              name: \"api\\e[2J\\e]0;pwned\\a\\N\"\n  namespace: pay\n  \
+              annotations:\n    eks.amazonaws.com/role-arm: \
+              arn:aws:iam::482910375521:role/ledger-api\n";
+    let name = "k8s/sa.yaml\n::error file=ci.yml,line=1::forged\n\u{1b}[31mred.yaml";
+    tree.file(name, sa);
+    for args in [
+        &["check", "--format", "compact", "."][..],
+        &["check", "--format", "github", "."],
+        &["check", "--color", "never", "."],
+        &["check", "--color", "always", "."],
+    ] {
+        let run = run_bounded(tree.path(), args);
+        assert_eq!(run.status, 1, "{args:?}: {run:?}");
+        let forged: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("::error file=ci.yml") || l.starts_with("forged"))
+            .collect();
+        assert_eq!(forged, Vec::<&str>::new(), "{args:?}: {}", run.stdout);
+        // With colour on, only miette's own SGR sequences (`ESC [ ... m`) appear.
+        let raw: Vec<&str> = run
+            .stdout
+            .split('\u{1b}')
+            .skip(1)
+            .filter(|after| {
+                !(after.starts_with('[') && after.contains('m')) || after.starts_with("[2J")
+            })
+            .collect();
+        assert_eq!(raw, Vec::<&str>::new(), "{args:?}: {:?}", run.stdout);
+        assert!(
+            !run.stdout.contains('\u{7}') && !run.stdout.contains('\u{85}'),
+            "{args:?}"
+        );
+        assert!(
+            run.stdout.contains("\\u{1b}[2J"),
+            "{args:?}: {}",
+            run.stdout
+        );
+        if args[1] != "--color" {
+            // Both findings are there, one line each.
+            let lines = run.stdout.lines().filter(|l| l.contains("IRSA013")).count();
+            assert_eq!(lines, 2, "{args:?}: {}", run.stdout);
+        }
+    }
+}
+
 #[test]
 fn a_template_that_includes_itself_ends() {
     let tree = Tree::new();
