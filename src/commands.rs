@@ -111,7 +111,7 @@ fn say_skipped(plan: &fix::Plan, settings: &cli::CheckSettings) {
             "note: the {} fix in {} was not applied: {}",
             skipped.rule,
             shown(&skipped.shown),
-            visible(&skipped.why, Breaks::Escape)
+            visible(skipped.why, Breaks::Escape)
         );
     }
 }
