@@ -185,6 +185,30 @@ fn crlf_line_endings_keep_lines_and_columns() {
     assert!(sa.iter().any(|f| f.0 == 7 && f.2 == "IRSA013"), "{sa:?}");
 }
 
+/// kubectl (go-yaml, a port of libyaml) breaks lines at NEL, LINE SEPARATOR and PARAGRAPH
+/// SEPARATOR too: a manifest written with them is read as kubectl reads it, not as one line
+/// holding nothing, and positions count lines as editors do (at `\n` only).
+#[test]
+fn unicode_line_breaks_are_read_as_kubectl_reads_them() {
+    let tree = Tree::new();
+    let sa = WITNESS_SA
+        .replacen('\n', "\u{2028}", 1)
+        .replacen('\n', "\u{85}", 1)
+        .replacen('\n', "\u{2029}", 1)
+        .replace('\n', "\u{2028}");
+    tree.file("k8s/sa.yaml", &sa);
+    let linted = tree.lint();
+    linted.assert_witness();
+    let key = sa.find("eks.amazonaws.com/role-arm").unwrap();
+    let column = sa[..key].chars().count() as u32 + 1;
+    let found = linted.in_file("k8s/sa.yaml");
+    assert_eq!(
+        found.iter().map(|f| (f.0, f.1, f.2)).collect::<Vec<_>>(),
+        [(1, column, "IRSA013")],
+        "{found:?}"
+    );
+}
+
 #[test]
 fn tabs_are_one_column_each() {
     let tree = Tree::new();
