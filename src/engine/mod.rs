@@ -71,6 +71,9 @@ pub struct Settings {
     /// Texts that replace what is on disk (an editor's unsaved documents), by the path the
     /// walk finds the file under. A path the walk does not find is not added.
     pub overlays: HashMap<PathBuf, Arc<str>>,
+    /// Files open in an editor whose text is larger than the engine reads: each is reported
+    /// as such instead of being read from the disk.
+    pub too_large: HashSet<PathBuf>,
     /// What earlier runs read and parsed, reused for files that have not changed. The
     /// language server keeps one across edits; a single `check` has no use for it.
     pub cache: Option<Arc<Cache>>,

@@ -81,7 +81,13 @@ pub(super) fn too_deep_error(id: FileId, offset: usize) -> ParseError {
 /// An editor's text for the file when there is one, else the file on disk.
 pub(super) fn read_input(input: &Input, settings: &Settings) -> ReadOutcome {
     let path = input.path.as_path();
+    if settings.too_large.contains(path) {
+        return ReadOutcome::Unreadable(ReadError::TooLarge(MAX_FILE_BYTES).to_string());
+    }
     if let Some(text) = settings.overlays.get(path) {
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return ReadOutcome::Unreadable(ReadError::TooLarge(MAX_FILE_BYTES).to_string());
+        }
         return ReadOutcome::Text(text.clone());
     }
     // A link the user named is read; one the walk came upon is not.
