@@ -18,10 +18,11 @@ use miette::{
     SourceCode, SourceSpan, SpanContents,
 };
 
-use super::{Breaks, RenderOptions, Summary, visible, visible_same_width};
+use super::{Breaks, RenderOptions, Summary, visible};
 use crate::coverage::Coverage;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
+use crate::text::visible::visible_same_width;
 
 /// What miette writes above a related frame drawn flush left (ours are advice).
 const RELATED_HEADING: &str = "Advice:";

@@ -732,6 +732,22 @@ fn file_names_and_values_cannot_forge_lines_or_drive_the_terminal() {
               arn:aws:iam::482910375521:role/ledger-api\n";
     let name = "k8s/sa.yaml\n::error file=ci.yml,line=1::forged\n\u{1b}[31mred.yaml";
     tree.file(name, sa);
+    // A ServiceAccount with a role, for `graph`: its name holds the same escapes.
+    tree.file("k8s/chained.yaml", sa.replace("role-arm", "role-arn"));
+    for format in ["table", "dot", "mermaid"] {
+        let run = run_bounded(tree.path(), &["graph", "--format", format, "."]);
+        assert_eq!(run.status, 0, "{format}: {run:?}");
+        assert!(
+            run.stdout.contains("\\u{1b}[2J"),
+            "{format}: {}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.contains(['\u{1b}', '\u{7}', '\u{85}']),
+            "{format}: {:?}",
+            run.stdout
+        );
+    }
     for args in [
         &["check", "--format", "compact", "."][..],
         &["check", "--format", "github", "."],
