@@ -37,7 +37,7 @@ pub const USAGE: u8 = 2;
 pub const LSP_ABORTED: u8 = 1;
 
 pub fn check(args: CheckArgs) -> u8 {
-    let read_stdin = || io::read_to_string(io::stdin());
+    let read_stdin = || irsa_lint::open::read_stdin(irsa_lint::open::MAX_FILE_BYTES);
     let cwd = std::env::current_dir().unwrap_or_default();
     let settings = match cli::resolve_check(args, Environment::current(), &cwd, read_stdin) {
         Ok(settings) => settings,
@@ -174,7 +174,7 @@ const NOTHING_READ: &str = "warning: no .tf, .tfvars, .yaml, .yml or .json file 
 
 /// Print the wiring graph. Broken links are what `check` is for: the graph always exits 0.
 pub fn graph(args: GraphArgs) -> u8 {
-    let read_stdin = || io::read_to_string(io::stdin());
+    let read_stdin = || irsa_lint::open::read_stdin(irsa_lint::open::MAX_FILE_BYTES);
     let cwd = std::env::current_dir().unwrap_or_default();
     let settings = match cli::resolve_graph(args, &cwd, read_stdin) {
         Ok(settings) => settings,

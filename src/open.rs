@@ -174,6 +174,24 @@ fn check_type(meta: &Metadata) -> Result<(), ReadError> {
     Err(ReadError::NotRegular("a special file"))
 }
 
+/// Standard input as text, at most `max` bytes of it: `irsa-lint check - < /dev/zero` stops
+/// at the limit instead of filling the memory.
+pub fn read_stdin(max: u64) -> io::Result<String> {
+    let mut bytes = Vec::new();
+    io::stdin()
+        .lock()
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::other(
+            ReadError::TooLarge(max)
+                .to_string()
+                .replace("file", "input"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
 /// Whether `path`, with every link resolved, lies in one of `folders` (canonical paths). A
 /// path that cannot be resolved lies nowhere.
 pub fn resolves_below(path: &Path, folders: &[PathBuf]) -> bool {

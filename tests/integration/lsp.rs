@@ -558,7 +558,6 @@ fn back_to_back_edits_are_linted_once_per_quiet_period() {
     let yaml = service_account_yaml();
     open(&mut client, &yaml_uri, "yaml", &yaml);
     client.diagnostics_for(&yaml_uri, "IRSA001 once open", has_irsa001);
-    let runs_before = client.lint_runs();
     // Type a comment line at the top, one character per edit, and end by fixing the ARN:
     // only the last state has no finding.
     let mut version = 1;
@@ -595,14 +594,22 @@ fn back_to_back_edits_are_linted_once_per_quiet_period() {
     client.notify("textDocument/didChange", fix);
     let published = client.diagnostics_for(&yaml_uri, "the cleared list", |d| d.is_empty());
     assert!(published.is_empty());
-    let runs = client.lint_runs() - runs_before;
-    assert!(
-        (1..=10).contains(&runs),
-        "{runs} lint runs for 10,001 edits"
-    );
     client.request("shutdown", json!(null));
     client.notify("exit", json!(null));
     assert_eq!(client.exit_status(), 0, "log:\n{}", client.log());
+    // The log is read on another thread: give it the time to reach the end.
+    let deadline = Instant::now() + DEADLINE;
+    while !client.log().contains("linted") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // On start, on open, then a handful for the edits: not one per edit.
+    let runs = client.lint_runs();
+    assert!(
+        (3..=12).contains(&runs),
+        "{runs} lint runs in all; log:\n{}",
+        client.log()
+    );
 }
 
 /// An open document larger than the 16 MiB the engine reads is one finding saying so,

@@ -649,6 +649,36 @@ fn named_files_that_are_fifos_devices_or_links_out_are_refused() {
     }
 }
 
+/// Standard input is read up to the size limit, like a file: an endless input is refused
+/// at 16 MiB instead of filling the memory.
+#[cfg(unix)]
+#[test]
+fn an_endless_standard_input_stops_at_the_size_limit() {
+    let tree = Tree::new();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {HOSTILE_MEMORY_KIB}; exec \"$0\" check - < /dev/zero"
+        ))
+        .arg(env!("CARGO_BIN_EXE_irsa-lint"))
+        .current_dir(tree.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > HOSTILE_TIME {
+            let _ = child.kill();
+            panic!("reading an endless standard input did not end");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("input is larger than 16 MiB"), "{stderr}");
+}
+
 /// `--write-baseline` and `-o` never write through a link or into a FIFO: the target of a
 /// committed link keeps its content and a FIFO without a reader does not block the run.
 #[cfg(unix)]
