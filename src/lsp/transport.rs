@@ -282,6 +282,55 @@ mod tests {
         assert_eq!(read[4], "request shutdown");
     }
 
+    /// Byte soup made of framing pieces (headers, lengths, separators, JSON fragments) never
+    /// panics the reader, and every input is read to its end.
+    #[test]
+    fn any_bytes_are_read_to_the_end_without_a_panic() {
+        const PIECES: &[&str] = &[
+            "Content-Length: ",
+            "content-length:",
+            "18446744073709551615",
+            "99999999999999999999",
+            "-1",
+            "0",
+            "12",
+            "41",
+            "\r\n",
+            "\n",
+            "\r\n\r\n",
+            ":",
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}",
+            "{\"id\":",
+            "\"method\"",
+            "}",
+            "\u{0}",
+            "\u{feff}",
+            "é",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let mut input = Vec::new();
+            for _ in 0..(next() % 24) {
+                match next() % 5 {
+                    0 => input.push((next() % 256) as u8),
+                    _ => input.extend(PIECES[(next() as usize) % PIECES.len()].bytes()),
+                }
+            }
+            let mut reader = io::BufReader::new(&input[..]);
+            let mut frames = 0;
+            while !matches!(read_frame(&mut reader), Frame::End) {
+                frames += 1;
+                assert!(frames <= input.len() + 1, "no progress on {input:?}");
+            }
+        }
+    }
+
     #[test]
     fn a_message_over_the_limit_is_read_past() {
         let big = MAX_MESSAGE_BYTES + 1;
