@@ -1,8 +1,8 @@
 //! Walk the given paths and classify what irsa-lint reads.
 //!
-//! `.git/`, `.terraform/` and what `.gitignore` ignores are skipped, links
-//! are not followed, a folder that cannot be listed is reported, and the order is sorted so that every run sees the same files in the
-//! same order.
+//! `.git/`, `.terraform/` and what `.gitignore` ignores are skipped, links are not
+//! followed, a folder that cannot be listed is reported, and the order is sorted so that
+//! every run sees the same files in the same order.
 
 use std::path::{Path, PathBuf};
 
@@ -146,7 +146,7 @@ struct Ignores {
 }
 
 impl Ignores {
-    /// Read the ignore files of `dir`; `entries` are its names when already listed.
+    /// Read the ignore files of `dir`; `has` says whether the folder holds a name.
     fn of(dir: &Path, has: impl Fn(&str) -> bool) -> Ignores {
         let mut matchers = Vec::new();
         for (kind, name) in [".ignore", ".gitignore"].into_iter().enumerate() {
