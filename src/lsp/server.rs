@@ -150,7 +150,11 @@ impl<'c> Server<'c> {
                 let path = super::uri::to_path(&at.text_document.uri);
                 let findings = s.findings_of(path.as_deref());
                 let text = path.as_ref().and_then(|p| s.documents.get(p));
-                features::hover(findings, text.and_then(Document::text), at.position)
+                features::hover(
+                    findings,
+                    text.and_then(Document::text).as_deref(),
+                    at.position,
+                )
             }),
             CodeActionRequest::METHOD => self.answer(request, |s, p: CodeActionParams| {
                 let path = super::uri::to_path(&p.text_document.uri);
