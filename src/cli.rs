@@ -16,6 +16,7 @@ use irsa_lint::baseline::Baseline;
 use irsa_lint::config::{self, Config, ConfigError, FailOn};
 use irsa_lint::engine::Settings;
 use irsa_lint::graph;
+use irsa_lint::open::{self, Links, ReadError};
 use irsa_lint::output::{Format, RenderOptions, UriBase};
 
 const ABOUT: &str = "Find the silent mistakes in EKS IAM Roles for Service Accounts wiring";
@@ -470,6 +471,8 @@ pub enum UsageError {
     StdinGivenTwice,
     MissingVarFile(PathBuf),
     MissingPlan(PathBuf),
+    VarFileLeadsOut(PathBuf),
+    PlanLeadsOut(PathBuf),
     UnreadableStdin(io::Error),
     Config(ConfigError),
     Baseline {
@@ -496,6 +499,12 @@ impl fmt::Display for UsageError {
             }
             UsageError::MissingPlan(path) => {
                 write!(f, "plan file does not exist: {}", path.display())
+            }
+            UsageError::VarFileLeadsOut(path) => {
+                write!(f, "var file {}: {LEADS_OUT}", path.display())
+            }
+            UsageError::PlanLeadsOut(path) => {
+                write!(f, "plan file {}: {LEADS_OUT}", path.display())
             }
             UsageError::UnreadableStdin(err) if err.kind() == io::ErrorKind::InvalidData => {
                 write!(f, "standard input is not valid UTF-8 text")
@@ -614,7 +623,7 @@ fn configured_inputs(
     read_stdin: impl FnOnce() -> io::Result<String>,
 ) -> Result<(Settings, Option<ConfigRest>), UsageError> {
     let config = read_config(args.config.take().as_deref(), cwd)?;
-    let mut engine = resolve_inputs(args, read_stdin)?;
+    let mut engine = resolve_inputs(args, cwd, read_stdin)?;
     let Some(config) = config else {
         return Ok((engine, None));
     };
@@ -646,6 +655,7 @@ struct ConfigRest {
 /// `-`.
 fn resolve_inputs(
     args: InputArgs,
+    cwd: &Path,
     read_stdin: impl FnOnce() -> io::Result<String>,
 ) -> Result<Settings, UsageError> {
     let is_stdin = |path: &PathBuf| path.as_os_str() == "-";
@@ -672,6 +682,16 @@ fn resolve_inputs(
     if let Some(missing) = plans.iter().find(|p| !Path::is_file(p)) {
         return Err(UsageError::MissingPlan(missing.clone()));
     }
+    if let Some(out) = args
+        .var_files
+        .iter()
+        .find(|p| !open::named_path_allowed(p, cwd))
+    {
+        return Err(UsageError::VarFileLeadsOut(out.clone()));
+    }
+    if let Some(out) = plans.iter().find(|p| !open::named_path_allowed(p, cwd)) {
+        return Err(UsageError::PlanLeadsOut(out.clone()));
+    }
     Ok(Settings {
         paths,
         plans,
@@ -686,14 +706,32 @@ fn resolve_inputs(
 /// The file `--config` names (its relative paths relative to `cwd`, as on the command line),
 /// else the nearest `.irsa-lint.toml` (relative to its folder), else none.
 fn read_config(flag: Option<&Path>, cwd: &Path) -> Result<Option<Config>, UsageError> {
-    let (file, shown, base) = match flag {
-        Some(path) => (cwd.join(path), path.to_path_buf(), cwd.to_path_buf()),
+    let (file, shown, base, origin) = match flag {
+        Some(path) => {
+            if !open::named_path_allowed(path, cwd) {
+                return Err(UsageError::Config(ConfigError {
+                    path: path.to_path_buf(),
+                    at: None,
+                    message: LEADS_OUT.to_string(),
+                }));
+            }
+            let origin = config::Origin::Named;
+            (
+                cwd.join(path),
+                path.to_path_buf(),
+                cwd.to_path_buf(),
+                origin,
+            )
+        }
         None => match config::find(cwd) {
-            Some((shown, folder)) => (folder.join(config::FILE_NAME), shown, folder),
+            Some((shown, folder)) => {
+                let file = folder.join(config::FILE_NAME);
+                (file, shown, folder, config::Origin::Found)
+            }
             None => return Ok(None),
         },
     };
-    config::load(&file, &shown, &base)
+    config::load(&file, &shown, &base, origin)
         .map(Some)
         .map_err(UsageError::Config)
 }
@@ -703,14 +741,23 @@ fn read_baseline(path: &Path, cwd: &Path) -> Result<Baseline, UsageError> {
         path: path.to_path_buf(),
         message,
     };
+    if !open::named_path_allowed(path, cwd) {
+        return Err(error(LEADS_OUT.to_string()));
+    }
     let absolute = cwd.join(path);
-    let text = std::fs::read_to_string(&absolute).map_err(|err| match err.kind() {
-        io::ErrorKind::NotFound => error("file does not exist".to_string()),
-        _ => error(format!("cannot read: {err}")),
-    })?;
+    let text = open::read_string(&absolute, Links::Follow, open::MAX_FILE_BYTES).map_err(
+        |err| match err {
+            ReadError::NotFound => error("file does not exist".to_string()),
+            other => error(format!("cannot read: {other}")),
+        },
+    )?;
     let dir = absolute.parent().unwrap_or(cwd);
     Baseline::parse(&text, dir).map_err(error)
 }
+
+/// Why a file named inside the working folder is not read: a link leads it out.
+const LEADS_OUT: &str = "is a symbolic link from the working folder to a file outside it; \
+                         name the file itself to read it";
 
 fn use_color(choice: ColorChoice, env: Environment) -> bool {
     match choice {

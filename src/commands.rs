@@ -14,7 +14,8 @@ use irsa_lint::diagnostic::Diagnostic;
 use irsa_lint::engine::{self, Analysis};
 use irsa_lint::fix;
 use irsa_lint::graph;
-use irsa_lint::output;
+use irsa_lint::open::Links;
+use irsa_lint::output::{self, Breaks, visible};
 use irsa_lint::rules::{self, RULES, Rule};
 use irsa_lint::text;
 
@@ -36,7 +37,7 @@ pub const USAGE: u8 = 2;
 pub const LSP_ABORTED: u8 = 1;
 
 pub fn check(args: CheckArgs) -> u8 {
-    let read_stdin = || io::read_to_string(io::stdin());
+    let read_stdin = || irsa_lint::open::read_stdin(irsa_lint::open::MAX_FILE_BYTES);
     let cwd = std::env::current_dir().unwrap_or_default();
     let settings = match cli::resolve_check(args, Environment::current(), &cwd, read_stdin) {
         Ok(settings) => settings,
@@ -95,7 +96,9 @@ pub fn check(args: CheckArgs) -> u8 {
 
 /// The fixes of the findings, planned against the files as they are now.
 fn plan_fixes(report: &Analysis, cwd: &Path) -> fix::Plan {
-    let read = |path: &Path| std::fs::read_to_string(path).ok();
+    let read = |path: &Path| {
+        irsa_lint::open::read_string(path, Links::Follow, irsa_lint::open::MAX_FILE_BYTES).ok()
+    };
     fix::plan(&report.diagnostics, &report.sources, cwd, read)
 }
 
@@ -107,10 +110,15 @@ fn say_skipped(plan: &fix::Plan, settings: &cli::CheckSettings) {
         eprintln!(
             "note: the {} fix in {} was not applied: {}",
             skipped.rule,
-            skipped.shown.display(),
-            skipped.why
+            shown(&skipped.shown),
+            visible(skipped.why, Breaks::Escape)
         );
     }
+}
+
+/// A path of the scanned tree as a message on the terminal shows it.
+fn shown(path: &Path) -> String {
+    visible(&path.display().to_string(), Breaks::Escape).into_owned()
 }
 
 /// `--diff`: every fix as a unified diff on stdout; exits 1 when there is one (there is
@@ -141,7 +149,7 @@ fn apply_fixes(
     let mut fixed = 0;
     for file in &plan.files {
         if let Err(err) = crate::write::regular_file(&file.path, file.after.as_bytes()) {
-            eprintln!("error: cannot write {}: {err}", file.shown.display());
+            eprintln!("error: cannot write {}: {err}", shown(&file.shown));
             return Err(USAGE);
         }
         fixed += file.rules.len();
@@ -166,7 +174,7 @@ const NOTHING_READ: &str = "warning: no .tf, .tfvars, .yaml, .yml or .json file 
 
 /// Print the wiring graph. Broken links are what `check` is for: the graph always exits 0.
 pub fn graph(args: GraphArgs) -> u8 {
-    let read_stdin = || io::read_to_string(io::stdin());
+    let read_stdin = || irsa_lint::open::read_stdin(irsa_lint::open::MAX_FILE_BYTES);
     let cwd = std::env::current_dir().unwrap_or_default();
     let settings = match cli::resolve_graph(args, &cwd, read_stdin) {
         Ok(settings) => settings,

@@ -9,6 +9,7 @@
 //! Relative paths in the file (`exclude`, `var_files`) are relative to the folder the file
 //! was found in, or to the working directory for a file given with `--config`.
 
+use crate::open::{self, Links, ReadError};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
@@ -208,7 +209,8 @@ impl fmt::Display for ConfigError {
 pub fn find(cwd: &Path) -> Option<(PathBuf, PathBuf)> {
     for (levels_up, folder) in cwd.ancestors().enumerate() {
         let candidate = folder.join(FILE_NAME);
-        if candidate.is_file() {
+        // Anything by that name but a folder: `load` says why a link or FIFO is not read.
+        if candidate.symlink_metadata().is_ok_and(|m| !m.is_dir()) {
             let mut shown = PathBuf::new();
             for _ in 0..levels_up {
                 shown.push("..");
@@ -220,17 +222,43 @@ pub fn find(cwd: &Path) -> Option<(PathBuf, PathBuf)> {
     None
 }
 
+/// Largest configuration file read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// How the configuration file was come upon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Found by its name in a folder ([`find`]): read only if it lies in that folder once
+    /// its links are resolved, so that a link committed in its place cannot show another
+    /// file's lines in error messages.
+    Found,
+    /// Named by `--config`; the caller checked where it leads.
+    Named,
+}
+
 /// Read and check a configuration file. `shown` names it in messages; relative paths in it
 /// are relative to `base`.
-pub fn load(file: &Path, shown: &Path, base: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(file).map_err(|err| ConfigError {
+pub fn load(file: &Path, shown: &Path, base: &Path, origin: Origin) -> Result<Config, ConfigError> {
+    let error = |message: String| ConfigError {
         path: shown.to_path_buf(),
         at: None,
-        message: match err.kind() {
-            std::io::ErrorKind::NotFound => "configuration file does not exist".to_string(),
-            std::io::ErrorKind::InvalidData => "not valid UTF-8 text".to_string(),
-            _ => format!("cannot read: {err}"),
-        },
+        message,
+    };
+    if origin == Origin::Found
+        && let Some(folder) = file.parent()
+        && let Ok(folder) = folder.canonicalize()
+        && !open::resolves_below(file, &[folder])
+    {
+        return Err(error(
+            "is a symbolic link leading out of its folder; it was not read".to_string(),
+        ));
+    }
+    let text = open::read_string(file, Links::Follow, MAX_CONFIG_BYTES).map_err(|err| {
+        error(match err {
+            ReadError::NotFound => "configuration file does not exist".to_string(),
+            ReadError::NotUtf8 => "not valid UTF-8 text".to_string(),
+            other => format!("cannot read: {other}"),
+        })
     })?;
     parse(&text, shown, base)
 }
@@ -368,6 +396,20 @@ impl Reader<'_> {
             let path = self.base.join(&file);
             if !path.is_file() {
                 return Err(self.error(span, format!("var file does not exist: {file}")));
+            }
+            // Values of a var file can reach messages: only files of this tree are read.
+            let base = self
+                .base
+                .canonicalize()
+                .unwrap_or_else(|_| self.base.to_path_buf());
+            if !open::resolves_below(&path, &[base]) {
+                return Err(self.error(
+                    span,
+                    format!(
+                        "var file is outside the folder of the configuration file and was not \
+                         read: {file}"
+                    ),
+                ));
             }
             out.push(path);
         }

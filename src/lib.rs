@@ -19,6 +19,7 @@ pub mod fix;
 pub mod graph;
 pub mod link;
 pub mod lsp;
+pub mod open;
 pub mod output;
 pub mod parse;
 pub mod rules;

@@ -70,6 +70,7 @@ fn main() {
 fn read_all(tree: &Path) -> Vec<(PathBuf, FileKind, String)> {
     let inputs = discover::discover(&[tree.to_path_buf()]).expect("the tree exists");
     inputs
+        .inputs
         .into_iter()
         .map(|i| {
             let text = std::fs::read_to_string(&i.path).expect("a generated file");

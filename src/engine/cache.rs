@@ -10,6 +10,7 @@ use hcl_edit::structure::Body;
 
 use super::read::{ReadOutcome, read_text};
 use crate::facts::Facts;
+use crate::open::Links;
 use crate::parse::ParseError;
 use crate::source::{FileId, SourceFile};
 
@@ -72,7 +73,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Cache {
     /// The file's text, from the cache when the file is unchanged since it was read.
-    pub(super) fn read(&self, path: &Path) -> ReadOutcome {
+    pub(super) fn read(&self, path: &Path, links: Links) -> ReadOutcome {
         // Stamped before reading: a write between the two makes the stamp stale, so the
         // next run reads the file again rather than keeping an old text.
         let stamp = std::fs::metadata(path)
@@ -85,7 +86,7 @@ impl Cache {
         {
             return ReadOutcome::Text(hit.text.clone());
         }
-        let text: Arc<str> = match read_text(path) {
+        let text: Arc<str> = match read_text(path, links) {
             Ok(text) => text.into(),
             Err(outcome) => return outcome,
         };

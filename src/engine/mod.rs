@@ -76,6 +76,9 @@ pub struct Settings {
     /// Texts that replace what is on disk (an editor's unsaved documents), by the path the
     /// walk finds the file under. A path the walk does not find is not added.
     pub overlays: HashMap<PathBuf, Arc<str>>,
+    /// Files open in an editor whose text is larger than the engine reads: each is reported
+    /// as such instead of being read from the disk.
+    pub too_large: HashSet<PathBuf>,
     /// What earlier runs read and parsed, reused for files that have not changed. The
     /// language server keeps one across edits; a single `check` has no use for it.
     pub cache: Option<Arc<Cache>>,
@@ -162,19 +165,31 @@ pub fn analyze(settings: &Settings) -> Result<Analysis, EngineError> {
         if paths.is_empty() && settings.stdin.is_none() {
             paths.push(PathBuf::from("."));
         }
-        let mut inputs = discover::discover(&paths).map_err(|m| EngineError::MissingPath(m.0))?;
+        let walk = discover::discover(&paths).map_err(|m| EngineError::MissingPath(m.0))?;
+        let mut inputs = walk.inputs;
+        let mut unreadable = walk.unreadable;
         if let Some(exclude) = &settings.exclude {
             inputs.retain(|input| {
                 paths.contains(&input.path) || !exclude.excludes(&input.path, &cwd)
             });
+            unreadable.retain(|(path, _)| !exclude.excludes(path, &cwd));
         }
-        let read: Vec<(Input, ReadOutcome)> = inputs
+        let mut read: Vec<(Input, ReadOutcome)> = inputs
             .into_par_iter()
             .map(|input| {
-                let outcome = read_input(&input.path, settings);
+                let outcome = read_input(&input, settings);
                 (input, outcome)
             })
             .collect();
+        // A folder the walk could not list is one IRSA000 on it, like a file it could not read.
+        read.extend(unreadable.into_iter().map(|(path, why)| {
+            let input = Input {
+                path,
+                kind: FileKind::Yaml,
+                named: false,
+            };
+            (input, ReadOutcome::Unreadable(why))
+        }));
         let roots = Roots::Disk(paths);
         Ok(run(read, roots, settings, &cwd))
     })
@@ -189,7 +204,14 @@ pub fn analyze_sources(files: Vec<(PathBuf, String)>, settings: &Settings) -> An
             .into_iter()
             .filter_map(|(path, text)| {
                 let kind = discover::classify(&path)?;
-                Some((Input { path, kind }, ReadOutcome::Text(text.into())))
+                Some((
+                    Input {
+                        path,
+                        kind,
+                        named: false,
+                    },
+                    ReadOutcome::Text(text.into()),
+                ))
             })
             .collect();
         run(read, Roots::Memory, settings, Path::new(""))

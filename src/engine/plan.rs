@@ -31,20 +31,18 @@ pub(super) struct PlanInput {
     pub path: PathBuf,
 }
 
-/// Read a plan file's text; plans may be larger than other files.
+/// Read a plan file's text (a file `--plan` names: a link is followed); plans may be
+/// larger than other files. Through the one checked open: no FIFO, device or folder.
 pub(super) fn read_plan_text(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file, so it was not read".to_string());
-    }
-    if meta.len() > MAX_PLAN_BYTES {
-        return Err(format!(
-            "plan is larger than {} MiB and was not read",
-            MAX_PLAN_BYTES / 1024 / 1024
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| "file is not valid UTF-8 text".to_string())
+    crate::open::read_string(path, crate::open::Links::Follow, MAX_PLAN_BYTES).map_err(
+        |e| match e {
+            crate::open::ReadError::TooLarge(_) => format!(
+                "plan is larger than {} MiB and was not read",
+                MAX_PLAN_BYTES / 1024 / 1024
+            ),
+            e => e.to_string(),
+        },
+    )
 }
 
 /// Read a text as a plan; `required` (named by `--plan`): a text that is not one is an error.

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::Settings;
+use crate::discover::Input;
+use crate::open::{self, Links, ReadError};
 use crate::parse::ParseError;
 use crate::source::{FileId, Span};
 
@@ -29,7 +31,7 @@ impl ReadOutcome {
 }
 
 /// Files larger than this are not parsed (one IRSA000 says so).
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+pub use crate::open::MAX_FILE_BYTES;
 
 /// Files whose brackets nest deeper than this are not parsed (one IRSA000 says where): the
 /// parsers and the evaluator recurse per level, and no real configuration comes close.
@@ -77,41 +79,49 @@ pub(super) fn too_deep_error(id: FileId, offset: usize) -> ParseError {
 }
 
 /// An editor's text for the file when there is one, else the file on disk.
-pub(super) fn read_input(path: &Path, settings: &Settings) -> ReadOutcome {
+pub(super) fn read_input(input: &Input, settings: &Settings) -> ReadOutcome {
+    let path = input.path.as_path();
+    if settings.too_large.contains(path) {
+        return ReadOutcome::Unreadable(ReadError::TooLarge(MAX_FILE_BYTES).to_string());
+    }
     if let Some(text) = settings.overlays.get(path) {
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return ReadOutcome::Unreadable(ReadError::TooLarge(MAX_FILE_BYTES).to_string());
+        }
         return ReadOutcome::Text(text.clone());
     }
+    // A link the user named is read; one the walk came upon is not.
+    let links = match input.named {
+        true => Links::Follow,
+        false => Links::Refuse,
+    };
     match &settings.cache {
-        Some(cache) => cache.read(path),
-        None => ReadOutcome::from_disk(read_text(path)),
+        Some(cache) => cache.read(path, links),
+        None => ReadOutcome::from_disk(read_text(path, links)),
     }
 }
 
-/// A file's text from the disk, or why there is none.
-pub(super) fn read_text(path: &Path) -> Result<String, ReadOutcome> {
-    use std::io::Read;
-    let cannot_read = |e: std::io::Error| {
-        ReadOutcome::Unreadable(format!("cannot read file: {}", io_message(&e)))
+/// A file's text from the disk, or why there is none. `links` says whether the path may
+/// be a symbolic link (a path the user named, or one already resolved) or not (a file the
+/// walk found). Terraform plan JSON may be larger than other files.
+pub(super) fn read_text(path: &Path, links: Links) -> Result<String, ReadOutcome> {
+    let bytes = match open::read_bytes(path, links, MAX_FILE_BYTES) {
+        Err(ReadError::TooLarge(_)) if starts_like_a_plan(path, links) => {
+            open::read_bytes(path, links, super::plan::MAX_PLAN_BYTES)
+        }
+        read => read,
     };
-    // Stat before opening: opening a FIFO named on the command line would block until a
-    // writer comes, and a device may never end (the walk itself only yields regular files).
-    // One stat and one open per file: in a large tree the system calls are a cost of their own.
-    let meta = std::fs::metadata(path).map_err(cannot_read)?;
-    if !meta.is_file() {
-        return Err(ReadOutcome::Unreadable(
-            "not a regular file, so it was not read".to_string(),
-        ));
-    }
-    let len = meta.len();
-    if len > MAX_FILE_BYTES && !(len <= super::plan::MAX_PLAN_BYTES && starts_like_a_plan(path)) {
-        return Err(ReadOutcome::Unreadable(format!(
-            "file is larger than {} MiB and was not read",
-            MAX_FILE_BYTES / 1024 / 1024
-        )));
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    let mut file = std::fs::File::open(path).map_err(cannot_read)?;
-    file.read_to_end(&mut bytes).map_err(cannot_read)?;
+    let bytes = bytes.map_err(|err| {
+        ReadOutcome::Unreadable(match err {
+            ReadError::NotFound => "cannot read file: file vanished while reading".to_string(),
+            ReadError::PermissionDenied => "cannot read file: permission denied".to_string(),
+            ReadError::Other(message) => format!("cannot read file: {message}"),
+            ReadError::NotRegular(_) | ReadError::SymbolicLink => {
+                "not a regular file, so it was not read".to_string()
+            }
+            other => other.to_string(),
+        })
+    })?;
     if bytes.starts_with(GIT_CRYPT_HEADER) {
         return Err(ReadOutcome::Encrypted);
     }
@@ -121,30 +131,22 @@ pub(super) fn read_text(path: &Path) -> Result<String, ReadOutcome> {
 
 /// Whether a `.json` file starts as `terraform show -json` writes: plans may be far larger
 /// than other files, and are read in one pass without a tree (`crate::parse::plan`).
-fn starts_like_a_plan(path: &Path) -> bool {
-    use std::io::Read;
+fn starts_like_a_plan(path: &Path, links: Links) -> bool {
     if !path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
     {
         return false;
     }
-    let mut head = Vec::with_capacity(4096);
-    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    let Ok(head) = open::read_prefix(path, links, 4096) else {
+        return false;
+    };
     let head = String::from_utf8_lossy(&head);
-    read.is_ok() && head.contains("\"format_version\"") && head.contains("\"terraform_version\"")
+    head.contains("\"format_version\"") && head.contains("\"terraform_version\"")
 }
 
 /// Files kept encrypted in the repository by git-crypt start with this header.
 const GIT_CRYPT_HEADER: &[u8] = b"\0GITCRYPT\0";
-
-fn io_message(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::NotFound => "file vanished while reading".into(),
-        _ => e.to_string().to_lowercase(),
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -158,11 +160,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gone.tf");
         std::fs::write(&path, "locals {}\n").unwrap();
-        let found = discover::discover(&[dir.path().to_path_buf()]).unwrap();
+        let found = discover::discover(&[dir.path().to_path_buf()])
+            .unwrap()
+            .inputs;
         assert_eq!(found.len(), 1);
         std::fs::remove_file(&path).unwrap();
         assert_eq!(
-            read_input(&found[0].path, &Settings::default()),
+            read_input(&found[0], &Settings::default()),
             ReadOutcome::Unreadable("cannot read file: file vanished while reading".into())
         );
     }

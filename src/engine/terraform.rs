@@ -29,6 +29,7 @@ use crate::eval::terragrunt::Source;
 use crate::eval::value::Value;
 use crate::eval::workspace::{ModuleDir, ParsedFile, Workspace, normalize};
 use crate::facts::Facts;
+use crate::open::{self, Links, MAX_FILE_BYTES};
 use crate::parse::ParseError;
 use crate::source::{FileId, SourceMap};
 
@@ -707,7 +708,7 @@ fn cli_var_files(settings: &Settings) -> Vec<Body> {
     settings
         .var_files
         .iter()
-        .filter_map(|p| Some((std::fs::read_to_string(p).ok()?, p)))
+        .filter_map(|p| Some((open::read_string(p, Links::Follow, MAX_FILE_BYTES).ok()?, p)))
         .filter_map(|(t, p)| {
             // Terraform reads a `--var-file` as JSON when its name ends in `.json`.
             let json = p

@@ -2,6 +2,7 @@
 
 use super::Link;
 use super::drawing::Drawing;
+use crate::text::visible::{Breaks, visible};
 
 pub fn render(chains: &[super::Chain]) -> String {
     let drawing = super::drawing::draw(chains);
@@ -33,7 +34,8 @@ fn nodes(drawing: &Drawing, out: &mut String) {
 
 /// A DOT quoted string: backslashes and quotes escaped, newlines as `\n`.
 fn escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
+    visible(text, Breaks::Keep)
+        .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }

@@ -5,6 +5,7 @@
 //! for broken links), so that the output is easy to check and to post-process.
 
 use super::Link;
+use crate::text::visible::{Breaks, visible};
 
 pub fn render(chains: &[super::Chain]) -> String {
     let drawing = super::drawing::draw(chains);
@@ -32,7 +33,7 @@ pub fn render(chains: &[super::Chain]) -> String {
 /// Mermaid's entity codes for what would end the quoted label or be read as HTML.
 fn escape(text: &str) -> String {
     let mut out = String::new();
-    for c in text.chars() {
+    for c in visible(text, Breaks::Escape).chars() {
         match c {
             '#' => out.push_str("#35;"),
             '"' => out.push_str("#quot;"),

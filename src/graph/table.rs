@@ -1,6 +1,7 @@
 //! `--format table`: one line per chain, in aligned columns, for a reader in a terminal.
 
 use super::{Chain, Node};
+use crate::text::visible::{Breaks, visible};
 
 const HEADER: [&str; 5] = ["SERVICE ACCOUNT", "ROLE", "PROVIDER", "CLUSTER", "STATUS"];
 
@@ -49,7 +50,10 @@ fn row(chain: &Chain) -> [String; 5] {
 
 fn cell(node: Option<&Node>) -> String {
     match node {
-        Some(node) => format!("{} ({})", node.label, node.location),
+        Some(node) => {
+            let text = format!("{} ({})", node.label, node.location);
+            visible(&text, Breaks::Escape).into_owned()
+        }
         None => "-".to_string(),
     }
 }

@@ -18,10 +18,13 @@ mod convert;
 mod documents;
 mod features;
 mod server;
+mod transport;
 mod uri;
 
-use crossbeam_channel::TryRecvError;
-use lsp_server::{Connection, Message};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::RecvTimeoutError;
+use lsp_server::{Connection, ErrorCode, Message, Response};
 use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionProviderCapability, HoverProviderCapability,
     InitializeParams, OneOf, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
@@ -34,40 +37,90 @@ use server::Server;
 /// Serve one client until it asks to exit. `Err` when the connection broke or the client
 /// exited without asking for shutdown first (the protocol's exit status 1).
 pub fn run() -> Result<(), String> {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, writer) = transport::stdio();
     let served = serve(&connection);
     // The writer thread ends only when every sender is gone: drop the connection before
     // joining, or the join waits forever.
     drop(connection);
-    let joined = io_threads.join().map_err(|e| e.to_string());
-    served.and(joined)
+    served.and(writer.join())
 }
 
 fn serve(connection: &Connection) -> Result<(), String> {
-    let (id, params) = connection.initialize_start().map_err(|e| e.to_string())?;
-    let params: InitializeParams =
-        serde_json::from_value(params).map_err(|e| format!("bad initialize params: {e}"))?;
-    let result = serde_json::json!({
-        "capabilities": capabilities(),
-        "serverInfo": { "name": "irsa-lint", "version": env!("CARGO_PKG_VERSION") },
-    });
-    connection
-        .initialize_finish(id, result)
-        .map_err(|e| e.to_string())?;
+    let params = initialize(connection)?;
     let mut server = Server::new(connection, server::workspace_roots(&params));
     server.relint();
     main_loop(connection, &mut server)
 }
 
-fn main_loop(connection: &Connection, server: &mut Server) -> Result<(), String> {
-    let mut next: Option<Message> = None;
+/// Wait for `initialize` and answer it. Until it comes, requests are answered "not
+/// initialized" and notifications dropped, as the protocol asks; an `initialize` whose
+/// parameters do not decode is answered with an error, and the client may try again.
+fn initialize(connection: &Connection) -> Result<InitializeParams, String> {
+    let closed = || "the client closed the connection before initialize".to_string();
     loop {
-        let message = match next.take() {
-            Some(message) => message,
-            None => match connection.receiver.recv() {
-                Ok(message) => message,
-                Err(_) => return Err("the client closed the connection".to_string()),
-            },
+        let message = connection.receiver.recv().map_err(|_| closed())?;
+        let response = match message {
+            Message::Request(request) if request.method == "initialize" => {
+                match serde_json::from_value::<InitializeParams>(request.params) {
+                    Ok(params) => {
+                        let result = serde_json::json!({
+                            "capabilities": capabilities(),
+                            "serverInfo": {
+                                "name": "irsa-lint",
+                                "version": env!("CARGO_PKG_VERSION"),
+                            },
+                        });
+                        let _ = connection
+                            .sender
+                            .send(Response::new_ok(request.id, result).into());
+                        return Ok(params);
+                    }
+                    Err(e) => Response::new_err(
+                        request.id,
+                        ErrorCode::InvalidParams as i32,
+                        format!("bad initialize params: {e}"),
+                    ),
+                }
+            }
+            Message::Request(request) => Response::new_err(
+                request.id,
+                ErrorCode::ServerNotInitialized as i32,
+                "the server is not initialized yet".to_string(),
+            ),
+            Message::Notification(n) if n.method == "exit" => return Err(closed()),
+            Message::Notification(_) | Message::Response(_) => continue,
+        };
+        let _ = connection.sender.send(response.into());
+    }
+}
+
+/// How long the server waits after an edit for the next one before it lints: edits typed
+/// or sent back to back are linted once, after the last of them.
+const QUIET_PERIOD: Duration = Duration::from_millis(150);
+
+/// The longest a pending edit waits for the stream of edits to pause: a client that never
+/// stops sending still gets findings this often.
+const MAX_PENDING: Duration = Duration::from_secs(2);
+
+fn main_loop(connection: &Connection, server: &mut Server) -> Result<(), String> {
+    let closed = || "the client closed the connection".to_string();
+    // When the first edit not yet linted arrived.
+    let mut pending_since: Option<Instant> = None;
+    loop {
+        let message = match pending_since {
+            None => connection.receiver.recv().map_err(|_| closed())?,
+            Some(since) => {
+                let wait = QUIET_PERIOD.min(MAX_PENDING.saturating_sub(since.elapsed()));
+                match connection.receiver.recv_timeout(wait) {
+                    Ok(message) => message,
+                    Err(RecvTimeoutError::Timeout) => {
+                        server.relint();
+                        pending_since = None;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return Err(closed()),
+                }
+            }
         };
         match message {
             Message::Request(request) => {
@@ -85,16 +138,10 @@ fn main_loop(connection: &Connection, server: &mut Server) -> Result<(), String>
             Message::Notification(notification) => server.on_notification(notification),
             Message::Response(_) => {}
         }
-        // Edits that arrive back to back are linted once, after the last of them.
-        if server.is_stale() {
-            match connection.receiver.try_recv() {
-                Ok(message) => next = Some(message),
-                Err(TryRecvError::Empty) => server.relint(),
-                Err(TryRecvError::Disconnected) => {
-                    return Err("the client closed the connection".to_string());
-                }
-            }
-        }
+        pending_since = match server.is_stale() {
+            true => pending_since.or_else(|| Some(Instant::now())),
+            false => None,
+        };
     }
 }
 

@@ -87,11 +87,8 @@ impl<'c> Server<'c> {
                 let Some(path) = lintable(&p.text_document.uri) else {
                     return;
                 };
-                let document = Document {
-                    uri: p.text_document.uri,
-                    version: p.text_document.version,
-                    text: p.text_document.text.into(),
-                };
+                let item = p.text_document;
+                let document = Document::new(item.uri, item.version, item.text);
                 s.documents.open(path, document);
                 s.stale = true;
             }),
@@ -153,7 +150,11 @@ impl<'c> Server<'c> {
                 let path = super::uri::to_path(&at.text_document.uri);
                 let findings = s.findings_of(path.as_deref());
                 let text = path.as_ref().and_then(|p| s.documents.get(p));
-                features::hover(findings, text.map(|d| &*d.text), at.position)
+                features::hover(
+                    findings,
+                    text.and_then(Document::text).as_deref(),
+                    at.position,
+                )
             }),
             CodeActionRequest::METHOD => self.answer(request, |s, p: CodeActionParams| {
                 let path = super::uri::to_path(&p.text_document.uri);
@@ -241,7 +242,8 @@ impl<'c> Server<'c> {
         let Some((shown, folder)) = crate::config::find(root) else {
             return;
         };
-        match crate::config::load(&folder.join(crate::config::FILE_NAME), &shown, &folder) {
+        let file = folder.join(crate::config::FILE_NAME);
+        match crate::config::load(&file, &shown, &folder, crate::config::Origin::Found) {
             Ok(config) => {
                 settings.rule_levels = config.rules;
                 settings.exclude = config.exclude;
@@ -265,6 +267,7 @@ impl<'c> Server<'c> {
         let mut settings = Settings {
             paths,
             overlays: self.documents.overlays(),
+            too_large: self.documents.too_large(),
             cache: Some(self.cache.clone()),
             ..Settings::default()
         };

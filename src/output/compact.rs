@@ -4,7 +4,7 @@
 //! prints nothing else: no summary, no help but its "did you mean", and never a line break
 //! inside a diagnostic.
 
-use super::{display_path, line_cols};
+use super::{Breaks, line_cols, text_path, visible};
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceMap;
 
@@ -15,12 +15,12 @@ pub(super) fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String 
         let (start, _) = line_cols(sources, span);
         out.push_str(&format!(
             "{}:{}:{}: {}[{}] {}{}\n",
-            display_path(sources, span),
+            text_path(sources, span),
             start.line,
             start.column,
             diagnostic.level.as_str(),
             diagnostic.rule_id,
-            one_line(&diagnostic.message),
+            visible(&one_line(&diagnostic.message), Breaks::Escape),
             did_you_mean(diagnostic).map_or(String::new(), |s| format!(" ({s})")),
         ));
     }
@@ -44,7 +44,7 @@ fn did_you_mean(diagnostic: &Diagnostic) -> Option<String> {
         let from = text.find(ASK)?;
         let rest = &text[from..];
         let end = rest.find('?').map_or(rest.len(), |q| q + 1);
-        Some(one_line(&rest[..end]))
+        Some(visible(&one_line(&rest[..end]), Breaks::Escape).into_owned())
     })
 }
 

@@ -5,7 +5,7 @@
 //! `escapeProperty` in actions/toolkit's `command.ts`), so a message can never end the
 //! command early or inject another one.
 
-use super::{forward_slash_path, line_cols};
+use super::{Breaks, forward_slash_path, line_cols, visible};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::source::SourceMap;
 
@@ -18,7 +18,7 @@ pub(super) fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String 
         out.push_str(&format!(
             "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
             command(diagnostic.level),
-            escape_property(&forward_slash_path(sources, span)),
+            escape_property(&visible(&forward_slash_path(sources, span), Breaks::Escape)),
             start.line,
             start.column,
             end.line,
@@ -41,9 +41,10 @@ fn command(level: Level) -> &'static str {
 /// The annotation shows only this text beside the code, so the help goes on a second line
 /// where a reviewer sees how to fix it.
 fn annotation_text(diagnostic: &Diagnostic) -> String {
+    let message = visible(&diagnostic.message, Breaks::Keep);
     match &diagnostic.help {
-        Some(help) => format!("{}\nhelp: {help}", diagnostic.message),
-        None => diagnostic.message.clone(),
+        Some(help) => format!("{message}\nhelp: {}", visible(help, Breaks::Keep)),
+        None => message.into_owned(),
     }
 }
 

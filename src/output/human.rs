@@ -7,17 +7,22 @@
 //! link are shown. Output is deterministic: a fixed width, no hyperlinks, and colour only
 //! when asked for.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, Severity,
     SourceCode, SourceSpan, SpanContents,
 };
 
-use super::{RenderOptions, Summary};
+use super::{Breaks, RenderOptions, Summary, visible};
 use crate::coverage::Coverage;
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::source::{SourceFile, SourceMap, Span};
+use crate::source::{FileId, SourceFile, SourceMap, Span};
+use crate::text::visible::visible_same_width;
 
 /// What miette writes above a related frame drawn flush left (ours are advice).
 const RELATED_HEADING: &str = "Advice:";
@@ -52,8 +57,9 @@ pub(super) fn render(
         .with_word_separator(textwrap::WordSeparator::AsciiSpace)
         .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = String::new();
+    let shown = Shown::default();
     for diagnostic in diagnostics {
-        let report = Report::from_diagnostic(diagnostic, sources);
+        let report = Report::from_diagnostic(diagnostic, sources, &shown);
         let handler = match footer(diagnostic, &theme) {
             Some(footer) => handler.clone().with_footer(footer),
             None => handler.clone(),
@@ -112,7 +118,7 @@ struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    fn from_diagnostic(diagnostic: &Diagnostic, sources: &'a SourceMap) -> Self {
+    fn from_diagnostic(diagnostic: &Diagnostic, sources: &'a SourceMap, shown: &Shown) -> Self {
         let primary_file = diagnostic.primary.span.file;
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             label_text(&diagnostic.primary),
@@ -135,14 +141,14 @@ impl<'a> Report<'a> {
                     source_span(sources, label.span),
                 ));
             } else {
-                related.push(Report::related_elsewhere(label, sources));
+                related.push(Report::related_elsewhere(label, sources, shown));
             }
         }
         Report {
             code: Some(format!("{} {}", diagnostic.rule_id, diagnostic.rule_name)),
-            message: diagnostic.message.clone(),
+            message: visible(&diagnostic.message, Breaks::Keep).into_owned(),
             severity: severity(diagnostic.level),
-            source: FileSource(sources.get(primary_file)),
+            source: FileSource::new(sources, primary_file, shown),
             labels,
             related,
         }
@@ -150,12 +156,12 @@ impl<'a> Report<'a> {
 
     /// A related label in another file: its message heads the child report and the frame
     /// underlines the span without repeating the message.
-    fn related_elsewhere(label: &Label, sources: &'a SourceMap) -> Self {
+    fn related_elsewhere(label: &Label, sources: &'a SourceMap, shown: &Shown) -> Self {
         Report {
             code: None,
-            message: label.message.clone(),
+            message: visible(&label.message, Breaks::Keep).into_owned(),
             severity: Severity::Advice,
-            source: FileSource(sources.get(label.span.file)),
+            source: FileSource::new(sources, label.span.file, shown),
             labels: vec![LabeledSpan::new_primary_with_span(
                 None,
                 source_span(sources, label.span),
@@ -174,14 +180,16 @@ fn footer(diagnostic: &Diagnostic, theme: &GraphicalTheme) -> Option<String> {
     let mut lines: Vec<String> = diagnostic
         .help
         .iter()
-        .map(|text| format!("{help} {text}"))
+        .map(|text| format!("{help} {}", visible(text, Breaks::Keep)))
         .collect();
-    lines.extend(diagnostic.notes.iter().map(|text| format!("{note} {text}")));
+    lines.extend(
+        (diagnostic.notes.iter()).map(|text| format!("{note} {}", visible(text, Breaks::Keep))),
+    );
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 fn label_text(label: &Label) -> Option<String> {
-    (!label.message.is_empty()).then(|| label.message.clone())
+    (!label.message.is_empty()).then(|| visible(&label.message, Breaks::Keep).into_owned())
 }
 
 fn severity(level: Level) -> Severity {
@@ -194,8 +202,39 @@ fn severity(level: Level) -> Severity {
 
 /// A file as miette reads it. miette counts columns in bytes and lines at every `\r`; the
 /// frame header takes our line and column instead, so all formats print the same position.
+/// miette writes the lines of a frame as they are: what it reads is the text with every
+/// character that would act on the terminal replaced, byte for byte.
 #[derive(Debug)]
-struct FileSource<'a>(&'a SourceFile);
+struct FileSource<'a> {
+    file: &'a SourceFile,
+    /// The text with its acting characters replaced, when it has any.
+    shown: Option<Arc<str>>,
+    path: String,
+}
+
+/// Each file's text as frames show it, made once per file however many findings it has.
+#[derive(Default)]
+struct Shown(RefCell<HashMap<FileId, Option<Arc<str>>>>);
+
+impl<'a> FileSource<'a> {
+    fn new(sources: &'a SourceMap, id: FileId, shown: &Shown) -> Self {
+        let file = sources.get(id);
+        let text = shown
+            .0
+            .borrow_mut()
+            .entry(id)
+            .or_insert_with(|| match visible_same_width(&file.text) {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(text) => Some(text.into()),
+            })
+            .clone();
+        FileSource {
+            file,
+            shown: text,
+            path: visible(&file.path.display().to_string(), Breaks::Escape).into_owned(),
+        }
+    }
+}
 
 impl SourceCode for FileSource<'_> {
     fn read_span<'b>(
@@ -204,13 +243,14 @@ impl SourceCode for FileSource<'_> {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
-        let file = self.0;
-        if let Some(window) = long_line_window(&file.text, span.offset(), span.len()) {
+        let file = self.file;
+        let text: &str = self.shown.as_deref().unwrap_or(&file.text);
+        if let Some(window) = long_line_window(text, span.offset(), span.len()) {
             // miette's header shows this position as the frame's.
             let start = file.line_col(span.offset() as u32);
-            let data = &file.text.as_bytes()[window.clone()];
+            let data = &text.as_bytes()[window.clone()];
             return Ok(Box::new(MietteSpanContents::new_named(
-                file.path.display().to_string(),
+                self.path.clone(),
                 data,
                 (window.start, window.len()).into(),
                 start.line as usize - 1,
@@ -218,10 +258,10 @@ impl SourceCode for FileSource<'_> {
                 1,
             )));
         }
-        let contents = (*file.text).read_span(span, context_lines_before, context_lines_after)?;
+        let contents = text.read_span(span, context_lines_before, context_lines_after)?;
         let start = file.line_col(contents.span().offset() as u32);
         Ok(Box::new(MietteSpanContents::new_named(
-            file.path.display().to_string(),
+            self.path.clone(),
             contents.data(),
             *contents.span(),
             start.line as usize - 1,

@@ -17,6 +17,7 @@ use std::str::FromStr;
 use crate::coverage::Coverage;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::source::{LineCol, SourceMap, Span};
+pub use crate::text::visible::{Breaks, visible};
 
 /// An output format, named on the command line as `human`, `json`, `sarif`, `compact` or
 /// `github`.
@@ -196,6 +197,12 @@ impl Summary {
 /// The display path of a span's file, as the user typed or sees it.
 fn display_path(sources: &SourceMap, span: Span) -> String {
     sources.get(span.file).path.display().to_string()
+}
+
+/// The display path as the text formats print it: any character in it that would act on a
+/// terminal or log made visible ([`visible`]). JSON and SARIF escape by their own syntax.
+fn text_path(sources: &SourceMap, span: Span) -> String {
+    visible(&display_path(sources, span), Breaks::Escape).into_owned()
 }
 
 /// 1-based line and column of both ends of a span; the end is exclusive, so an empty span

@@ -19,7 +19,7 @@ pub(crate) use stream::is_schema_document;
 
 /// The byte ranges of the documents of a YAML stream (split at `---` and `...` lines).
 pub fn document_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
-    stream::split_documents(text)
+    stream::split_documents(&with_kubectl_line_breaks(text))
 }
 
 /// Load every document of a file whose root `kind` passes `wanted` and hand each to `read`
@@ -38,6 +38,33 @@ pub(crate) fn read_documents(
         unseen |= error.applies_anyway
     });
     unseen
+}
+
+/// The text as kubectl's YAML reader breaks its lines. go-yaml, which kubectl reads
+/// manifests with, is a port of libyaml (YAML 1.1): NEL (U+0085), LINE SEPARATOR (U+2028) and
+/// PARAGRAPH SEPARATOR (U+2029) break lines there, where saphyr (YAML 1.2) reads them as
+/// text, and a file written with them would load as one long line that holds nothing. Each
+/// becomes `\n` with spaces before it, to the same length in bytes: every byte offset, and
+/// so every span, stays that of the file (trailing spaces change no value kubectl reads).
+/// The file itself keeps its characters, so lines and columns are counted as editors count
+/// them (they break lines at `\n` and `\r` only).
+pub(crate) fn with_kubectl_line_breaks(text: &str) -> std::borrow::Cow<'_, str> {
+    const BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
+    if !text.contains(BREAKS) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if BREAKS.contains(&c) {
+            for _ in 1..c.len_utf8() {
+                out.push(' ');
+            }
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Why one document chunk could not be read.
@@ -60,6 +87,7 @@ pub(crate) fn read_chunks(
     read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
     on_error: &mut dyn FnMut(ChunkError),
 ) {
+    let text = &*with_kubectl_line_breaks(text);
     let offsets = CharOffsets::new(text);
     for chunk in stream::split_documents(text) {
         let chunk_text = &text[chunk.clone()];
@@ -98,6 +126,7 @@ pub(crate) fn read_plain_documents(
     text: &str,
     read: &mut dyn FnMut(&MarkedYaml, &ChunkPositions),
 ) -> bool {
+    let text = &*with_kubectl_line_breaks(text);
     let offsets = CharOffsets::new(text);
     let mut loaded = true;
     for chunk in stream::split_documents(text) {

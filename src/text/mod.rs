@@ -4,6 +4,7 @@
 
 pub mod envsubst;
 pub mod placeholders;
+pub mod visible;
 
 /// IAM's `StringLike` glob: `*` any run of characters, `?` one character.
 pub fn glob_match(pattern: &str, text: &str) -> bool {

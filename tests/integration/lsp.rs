@@ -124,6 +124,35 @@ impl Client {
         stdin.flush().unwrap();
     }
 
+    /// Bytes as they are, framed or not.
+    fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// The whole response to a request, an error included.
+    fn response(&mut self, method: &str, id: Value, params: Value) -> Value {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        self.response_to(&id, method)
+    }
+
+    fn response_to(&mut self, id: &Value, what: &str) -> Value {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let message = self.receive(deadline, &format!("the response to {what}"));
+            if message["id"] == *id && message.get("method").is_none() {
+                return message;
+            }
+            self.backlog.push_back(message);
+        }
+    }
+
+    /// How many times the server has linted so far, from its log.
+    fn lint_runs(&self) -> usize {
+        self.log().matches("irsa-lint: linted ").count()
+    }
+
     fn notify(&mut self, method: &str, params: Value) {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
@@ -405,4 +434,200 @@ fn the_workspace_configuration_applies_in_the_editor() {
     client.request("shutdown", json!(null));
     client.notify("exit", json!(null));
     assert_eq!(client.exit_status(), 0);
+}
+
+/// A workspace with the broken pair (IRSA001 on the ServiceAccount) and a client that has
+/// initialized the server in it.
+fn started() -> (tempfile::TempDir, Client, String) {
+    let workspace = tempfile::tempdir().unwrap();
+    let root = workspace.path();
+    std::fs::create_dir_all(root.join("infra")).unwrap();
+    std::fs::create_dir_all(root.join("k8s")).unwrap();
+    std::fs::write(root.join("infra/main.tf"), ROLE_TF).unwrap();
+    std::fs::write(root.join("k8s/sa.yaml"), service_account_yaml()).unwrap();
+    let yaml_uri = file_uri(&root.join("k8s/sa.yaml"));
+    let mut client = Client::start(root);
+    client.request(
+        "initialize",
+        json!({"processId": null, "rootUri": file_uri(root), "capabilities": {}}),
+    );
+    client.notify("initialized", json!({}));
+    client.diagnostics_for(&yaml_uri, "findings on start", has_irsa001);
+    (workspace, client, yaml_uri)
+}
+
+/// The server's peak resident memory in KiB (Linux), to show a message was not allocated.
+fn peak_memory_kib(client: &Client) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", client.child.id())).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// An `initialize` whose parameters do not decode is answered with an error, not silence,
+/// and the client can try again.
+#[test]
+fn an_initialize_that_does_not_decode_is_answered_with_an_error() {
+    let workspace = tempfile::tempdir().unwrap();
+    let mut client = Client::start(workspace.path());
+    let hover = client.response("textDocument/hover", json!(1), json!({}));
+    assert_eq!(
+        hover["error"]["code"], -32002,
+        "not initialized yet: {hover}"
+    );
+    let answer = client.response("initialize", json!(2), json!({"processId": "not a number"}));
+    assert_eq!(answer["error"]["code"], -32602, "{answer}");
+    let init = client.request(
+        "initialize",
+        json!({"processId": null, "rootUri": file_uri(workspace.path()), "capabilities": {}}),
+    );
+    assert_eq!(init["capabilities"]["hoverProvider"], true, "{init}");
+    client.request("shutdown", json!(null));
+    client.notify("exit", json!(null));
+    assert_eq!(client.exit_status(), 0, "log:\n{}", client.log());
+}
+
+/// Frames that are not messages do not end the connection: a body that is not JSON is
+/// logged and dropped, a request that is not valid JSON-RPC is answered with an error, and
+/// the server goes on answering.
+#[test]
+fn a_malformed_frame_after_initialize_does_not_end_the_connection() {
+    let (_workspace, mut client, yaml_uri) = started();
+    let junk = "{\"jsonrpc\": \"2.0\", \"method\": ";
+    client.send_raw(format!("Content-Length: {}\r\n\r\n{junk}", junk.len()).as_bytes());
+    client.send_raw(b"Content-Length: twelve\r\n\r\n");
+    let answer = client.response("textDocument/hover", json!(41), json!("not params"));
+    assert_eq!(answer["error"]["code"], -32602, "{answer}");
+    let invalid = json!({"jsonrpc": "2.0", "id": 42, "method": 7}).to_string();
+    client.send_raw(format!("Content-Length: {}\r\n\r\n{invalid}", invalid.len()).as_bytes());
+    let answer = client.response_to(&json!(42), "the invalid request");
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": yaml_uri}, "position": position(6, 80)}),
+    );
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("IRSA001")
+    );
+    client.request("shutdown", json!(null));
+    client.notify("exit", json!(null));
+    assert_eq!(client.exit_status(), 0, "log:\n{}", client.log());
+}
+
+/// A `Content-Length` far beyond what is sent is not allocated up front (a 41-byte message
+/// claiming a gigabyte, then one claiming `u64::MAX`): the server neither aborts nor
+/// panics, its memory stays small, and it ends when the client goes away.
+#[test]
+fn a_huge_content_length_is_not_allocated_up_front() {
+    let (_workspace, mut client, _) = started();
+    let body = r#"{"jsonrpc":"2.0","method":"initialized"}"#;
+    client.send_raw(format!("Content-Length: 1073741824\r\n\r\n{body}").as_bytes());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        client.child.try_wait().unwrap().is_none(),
+        "{}",
+        client.log()
+    );
+    if let Some(peak) = peak_memory_kib(&client) {
+        assert!(peak < 512 * 1024, "peak memory {peak} KiB");
+    }
+    drop(client.stdin.take());
+    assert_eq!(client.exit_status(), 1, "log:\n{}", client.log());
+    assert!(!client.log().contains("panicked"), "{}", client.log());
+
+    let (_workspace, mut client, _) = started();
+    client.send_raw(format!("Content-Length: {}\r\n\r\n{body}", u64::MAX).as_bytes());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        client.child.try_wait().unwrap().is_none(),
+        "{}",
+        client.log()
+    );
+    drop(client.stdin.take());
+    assert_eq!(client.exit_status(), 1, "log:\n{}", client.log());
+    assert!(!client.log().contains("panicked"), "{}", client.log());
+}
+
+/// 10,000 ranged edits sent back to back are linted a handful of times, not once each,
+/// and the last state is linted and published.
+#[test]
+fn back_to_back_edits_are_linted_once_per_quiet_period() {
+    let (_workspace, mut client, yaml_uri) = started();
+    let yaml = service_account_yaml();
+    open(&mut client, &yaml_uri, "yaml", &yaml);
+    client.diagnostics_for(&yaml_uri, "IRSA001 once open", has_irsa001);
+    // Type a comment line at the top, one character per edit, and end by fixing the ARN:
+    // only the last state has no finding.
+    let mut version = 1;
+    let mut batch = String::new();
+    for i in 0..10_000u32 {
+        version += 1;
+        // Inside the comment, after its `#`.
+        let at = json!({"line": 0, "character": 1 + i});
+        let params = json!({
+            "textDocument": {"uri": yaml_uri, "version": version},
+            "contentChanges": [{"range": {"start": at, "end": at}, "text": "x"}],
+        });
+        let body = json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": params})
+            .to_string();
+        batch.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        if batch.len() > 1 << 20 {
+            client.send_raw(batch.as_bytes());
+            batch.clear();
+        }
+    }
+    client.send_raw(batch.as_bytes());
+    let line = 7;
+    let annotation = yaml.lines().nth(6).unwrap();
+    let start = annotation.find(TYPO_ARN).unwrap();
+    let start = annotation[..start].encode_utf16().count() as u64;
+    let end = start + TYPO_ARN.len() as u64;
+    let fix = json!({
+        "textDocument": {"uri": yaml_uri, "version": version + 1},
+        "contentChanges": [{
+            "range": {"start": position(line - 1, start), "end": position(line - 1, end)},
+            "text": FIXED_ARN,
+        }],
+    });
+    client.notify("textDocument/didChange", fix);
+    let published = client.diagnostics_for(&yaml_uri, "the cleared list", |d| d.is_empty());
+    assert!(published.is_empty());
+    client.request("shutdown", json!(null));
+    client.notify("exit", json!(null));
+    assert_eq!(client.exit_status(), 0, "log:\n{}", client.log());
+    // The log is read on another thread: give it the time to reach the end.
+    let deadline = Instant::now() + DEADLINE;
+    while !client.log().contains("linted") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // On start, on open, then a handful for the edits: not one per edit.
+    let runs = client.lint_runs();
+    assert!(
+        (3..=12).contains(&runs),
+        "{runs} lint runs in all; log:\n{}",
+        client.log()
+    );
+}
+
+/// An open document larger than the 16 MiB the engine reads is one finding saying so,
+/// not parsed and not kept.
+#[test]
+fn an_open_document_over_the_size_limit_is_reported_not_read() {
+    let (workspace, mut client, _) = started();
+    let big_path = workspace.path().join("k8s/big.yaml");
+    std::fs::write(&big_path, "# small on disk\n").unwrap();
+    let big_uri = file_uri(&big_path);
+    let text = format!("# {}\n", "x".repeat(17 * 1024 * 1024));
+    open(&mut client, &big_uri, "yaml", &text);
+    let diagnostics = client.diagnostics_for(&big_uri, "the size finding", |d| !d.is_empty());
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0]["code"], "IRSA000");
+    let message = diagnostics[0]["message"].as_str().unwrap();
+    assert!(message.contains("larger than 16 MiB"), "{message}");
+    client.request("shutdown", json!(null));
+    client.notify("exit", json!(null));
+    assert_eq!(client.exit_status(), 0, "log:\n{}", client.log());
 }

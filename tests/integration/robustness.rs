@@ -185,6 +185,30 @@ fn crlf_line_endings_keep_lines_and_columns() {
     assert!(sa.iter().any(|f| f.0 == 7 && f.2 == "IRSA013"), "{sa:?}");
 }
 
+/// kubectl (go-yaml, a port of libyaml) breaks lines at NEL, LINE SEPARATOR and PARAGRAPH
+/// SEPARATOR too: a manifest written with them is read as kubectl reads it, not as one line
+/// holding nothing, and positions count lines as editors do (at `\n` only).
+#[test]
+fn unicode_line_breaks_are_read_as_kubectl_reads_them() {
+    let tree = Tree::new();
+    let sa = WITNESS_SA
+        .replacen('\n', "\u{2028}", 1)
+        .replacen('\n', "\u{85}", 1)
+        .replacen('\n', "\u{2029}", 1)
+        .replace('\n', "\u{2028}");
+    tree.file("k8s/sa.yaml", &sa);
+    let linted = tree.lint();
+    linted.assert_witness();
+    let key = sa.find("eks.amazonaws.com/role-arm").unwrap();
+    let column = sa[..key].chars().count() as u32 + 1;
+    let found = linted.in_file("k8s/sa.yaml");
+    assert_eq!(
+        found.iter().map(|f| (f.0, f.1, f.2)).collect::<Vec<_>>(),
+        [(1, column, "IRSA013")],
+        "{found:?}"
+    );
+}
+
 #[test]
 fn tabs_are_one_column_each() {
     let tree = Tree::new();
@@ -416,6 +440,383 @@ fn a_fifo_is_skipped_not_waited_on() {
     let ids: Vec<_> = found.iter().map(|f| f.3).collect();
     assert_eq!(ids, ["IRSA000", "IRSA013"], "{found:?}");
     assert!(found[0].4.contains("not a regular file"), "{found:?}");
+}
+
+/// What a bounded run of the binary gave.
+#[derive(Debug)]
+struct Bounded {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// The hostile-input promise: every run ends within this time, in this much memory.
+const HOSTILE_TIME: Duration = Duration::from_secs(20);
+const HOSTILE_MEMORY_KIB: u64 = 1536 * 1024;
+
+/// Run the binary in `dir` within [`HOSTILE_TIME`] and [`HOSTILE_MEMORY_KIB`] of address
+/// space (`ulimit -v`); a run past either fails the test.
+#[cfg(unix)]
+fn run_bounded(dir: &Path, args: &[&str]) -> Bounded {
+    let script = format!("ulimit -v {HOSTILE_MEMORY_KIB}; exec \"$0\" \"$@\"");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_irsa-lint"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > HOSTILE_TIME {
+            let _ = child.kill();
+            panic!("irsa-lint {args:?} did not end within {HOSTILE_TIME:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    Bounded {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+}
+
+/// A secret kept outside the scanned tree, in a file that is not valid TOML, HCL or JSON:
+/// an error message that quoted it would leak it into a CI log.
+const SECRET: &str = "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY {\n";
+
+#[cfg(unix)]
+fn secret_outside() -> (tempfile::TempDir, PathBuf) {
+    let outside = tempfile::tempdir().unwrap();
+    let path = outside.path().join("credentials");
+    std::fs::write(&path, SECRET).unwrap();
+    (outside, path)
+}
+
+#[cfg(unix)]
+fn assert_no_secret(run: &Bounded) {
+    assert!(
+        !run.stdout.contains("wJalrXUtnFEMI") && !run.stderr.contains("wJalrXUtnFEMI"),
+        "the secret reached the output: {run:?}"
+    );
+}
+
+/// Ignore files are read by the walk through the one checked open: a FIFO, a link to a
+/// device and a link out of the tree in their place are not read (as git does not follow
+/// a linked `.gitignore`), and the run lints the rest; a regular `.gitignore` still works.
+#[cfg(unix)]
+#[test]
+fn ignore_files_that_are_fifos_devices_or_links_are_not_read() {
+    let tree = Tree::new();
+    mkfifo(&tree.path().join(".gitignore"));
+    tree.file("infra/.keep", "");
+    std::os::unix::fs::symlink("/dev/zero", tree.path().join("infra/.ignore")).unwrap();
+    std::fs::create_dir_all(tree.path().join(".git/info")).unwrap();
+    mkfifo(&tree.path().join(".git/info/exclude"));
+    let (_outside, secret) = secret_outside();
+    tree.file("apps/.keep", "");
+    std::os::unix::fs::symlink(&secret, tree.path().join("apps/.gitignore")).unwrap();
+    tree.file("generated/.gitignore", "# rendered by CI\n*.tf\n");
+    tree.file("generated/broken.tf", BROKEN_TF);
+    let run = run_bounded(tree.path(), &["check", "--format", "json", "."]);
+    assert_eq!(run.status, 1, "{run:?}");
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let found: Vec<(String, String)> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let at = &d["location"]["path"];
+            (
+                at.as_str().unwrap_or("").to_string(),
+                d["rule_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [("witness/sa.yaml".to_string(), "IRSA013".to_string())],
+        "the ignored file stays ignored and the witness is reported: {run:?}"
+    );
+}
+
+/// `.irsa-lint.toml` committed as a link to a file elsewhere is not read: the run stops with
+/// a usage error that says so, and no line of the other file reaches the output.
+#[cfg(unix)]
+#[test]
+fn a_configuration_file_linked_out_of_its_folder_is_not_read() {
+    let tree = Tree::new();
+    let (_outside, secret) = secret_outside();
+    std::os::unix::fs::symlink(&secret, tree.path().join(".irsa-lint.toml")).unwrap();
+    let run = run_bounded(tree.path(), &["check", "."]);
+    assert_eq!(run.status, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(".irsa-lint.toml: is a symbolic link leading out of its folder"),
+        "{run:?}"
+    );
+    assert_no_secret(&run);
+    // The same link named with `--config` from inside the working folder.
+    std::fs::rename(
+        tree.path().join(".irsa-lint.toml"),
+        tree.path().join("lint.toml"),
+    )
+    .unwrap();
+    let run = run_bounded(tree.path(), &["check", "--config", "lint.toml", "."]);
+    assert_eq!(run.status, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("lint.toml: is a symbolic link"),
+        "{run:?}"
+    );
+    assert_no_secret(&run);
+    // A link that stays in the folder is read as the file it names.
+    std::fs::remove_file(tree.path().join("lint.toml")).unwrap();
+    tree.file("config/irsa-lint.toml", "[rules]\nIRSA013 = \"off\"\n");
+    std::os::unix::fs::symlink("config/irsa-lint.toml", tree.path().join(".irsa-lint.toml"))
+        .unwrap();
+    let run = run_bounded(tree.path(), &["check", "."]);
+    assert_eq!(run.status, 0, "{run:?}");
+}
+
+/// `var_files` may name only files below the configuration's folder: `..`, an absolute
+/// path or a link out of it is a configuration error that names the entry, not its content.
+#[cfg(unix)]
+#[test]
+fn var_files_outside_the_configuration_folder_are_not_read() {
+    let (outside, secret) = secret_outside();
+    let tree = Tree::new();
+    std::os::unix::fs::symlink(&secret, tree.path().join("prod.tfvars")).unwrap();
+    let relative = format!(
+        "../{}/credentials",
+        outside.path().file_name().unwrap().to_string_lossy()
+    );
+    for entry in [
+        "prod.tfvars".to_string(),
+        secret.display().to_string(),
+        relative,
+    ] {
+        tree.file(".irsa-lint.toml", format!("var_files = [\"{entry}\"]\n"));
+        let run = run_bounded(tree.path(), &["check", "."]);
+        assert_eq!(run.status, 2, "{entry}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("var file is outside the folder of the configuration file"),
+            "{entry}: {run:?}"
+        );
+        assert_no_secret(&run);
+    }
+}
+
+/// Files named on the command line are opened only if they are regular files: a FIFO or a
+/// device is an error at once, never a hang or a read to the end of `/dev/zero`; a link
+/// from the working folder to a file outside it is refused.
+#[cfg(unix)]
+#[test]
+fn named_files_that_are_fifos_devices_or_links_out_are_refused() {
+    let tree = Tree::new();
+    mkfifo(&tree.path().join("baseline.json"));
+    let (_outside, secret) = secret_outside();
+    std::os::unix::fs::symlink(&secret, tree.path().join("accepted.json")).unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--baseline", "baseline.json"], "a FIFO"),
+        (&["--baseline", "/dev/zero"], "a device"),
+        (&["--baseline", "accepted.json"], "is a symbolic link"),
+        (&["--config", "/dev/zero"], "a device"),
+        (&["--var-file", "accepted.json"], "is a symbolic link"),
+    ];
+    for (flags, said) in cases {
+        let args: Vec<&str> = ["check"]
+            .iter()
+            .chain(flags)
+            .chain(&["."])
+            .copied()
+            .collect();
+        let run = run_bounded(tree.path(), &args);
+        assert_eq!(run.status, 2, "{flags:?}: {run:?}");
+        assert!(run.stderr.contains(said), "{flags:?}: {run:?}");
+        assert_no_secret(&run);
+    }
+}
+
+/// Standard input is read up to the size limit, like a file: an endless input is refused
+/// at 16 MiB instead of filling the memory.
+#[cfg(unix)]
+#[test]
+fn an_endless_standard_input_stops_at_the_size_limit() {
+    let tree = Tree::new();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {HOSTILE_MEMORY_KIB}; exec \"$0\" check - < /dev/zero"
+        ))
+        .arg(env!("CARGO_BIN_EXE_irsa-lint"))
+        .current_dir(tree.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > HOSTILE_TIME {
+            let _ = child.kill();
+            panic!("reading an endless standard input did not end");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("input is larger than 16 MiB"), "{stderr}");
+}
+
+/// `--write-baseline` and `-o` never write through a link or into a FIFO: the target of a
+/// committed link keeps its content and a FIFO without a reader does not block the run.
+#[cfg(unix)]
+#[test]
+fn named_outputs_are_never_written_through_links_or_fifos() {
+    let tree = Tree::new();
+    tree.file("precious.txt", "keep me\n");
+    std::os::unix::fs::symlink("precious.txt", tree.path().join(".irsa-baseline.json")).unwrap();
+    mkfifo(&tree.path().join("report.sarif"));
+    for flags in [
+        ["--write-baseline", ".irsa-baseline.json"],
+        ["-o", ".irsa-baseline.json"],
+        ["--write-baseline", "report.sarif"],
+        ["-o", "report.sarif"],
+    ] {
+        let args: Vec<&str> = ["check"]
+            .iter()
+            .chain(&flags)
+            .chain(&["."])
+            .copied()
+            .collect();
+        let run = run_bounded(tree.path(), &args);
+        assert_eq!(run.status, 2, "{flags:?}: {run:?}");
+        assert!(
+            run.stderr.starts_with("error: cannot write"),
+            "{flags:?}: {run:?}"
+        );
+    }
+    let kept = std::fs::read_to_string(tree.path().join("precious.txt")).unwrap();
+    assert_eq!(kept, "keep me\n");
+}
+
+/// A folder the walk cannot list (its path is longer than the system accepts) is one
+/// IRSA000 on it, never a silent skip.
+#[cfg(unix)]
+#[test]
+fn a_folder_past_path_max_is_reported_not_skipped() {
+    let tree = Tree::new();
+    // Made with short names, then renamed from the deepest up: no call ever names a path
+    // past PATH_MAX (4096 bytes), the result is one.
+    let mut short = tree.path().join("deep");
+    for _ in 0..24 {
+        short.push("d");
+    }
+    std::fs::create_dir_all(&short).unwrap();
+    std::fs::write(short.join("sa.yaml"), WITNESS_SA).unwrap();
+    let long = "l".repeat(200);
+    while short.file_name() == Some(std::ffi::OsStr::new("d")) {
+        std::fs::rename(&short, short.with_file_name(&long)).unwrap();
+        short.pop();
+    }
+    let linted = tree.lint();
+    linted.assert_witness();
+    let deep: Vec<_> = linted
+        .findings()
+        .into_iter()
+        .filter(|f| f.0.starts_with("deep/"))
+        .collect();
+    assert_eq!(deep.len(), 1, "{deep:?}");
+    assert_eq!(deep[0].3, "IRSA000");
+    assert!(
+        deep[0]
+            .4
+            .contains("the path is longer than the system accepts"),
+        "{deep:?}"
+    );
+}
+
+/// A file name with a line break and YAML values with terminal escapes are printed as
+/// text: no format forges a line of its own (a `compact` line or a GitHub workflow command),
+/// and no escape reaches the terminal raw, with or without colour.
+#[cfg(unix)]
+#[test]
+fn file_names_and_values_cannot_forge_lines_or_drive_the_terminal() {
+    let tree = Tree::new();
+    // The key is misspelt (IRSA013) and the name, quoted in the message, holds ESC
+    // sequences that would clear the screen and set the window title, and a C1 control.
+    let sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  \
+              name: \"api\\e[2J\\e]0;pwned\\a\\N\"\n  namespace: pay\n  \
+              annotations:\n    eks.amazonaws.com/role-arm: \
+              arn:aws:iam::482910375521:role/ledger-api\n";
+    let name = "k8s/sa.yaml\n::error file=ci.yml,line=1::forged\n\u{1b}[31mred.yaml";
+    tree.file(name, sa);
+    // A ServiceAccount with a role, for `graph`: its name holds the same escapes.
+    tree.file("k8s/chained.yaml", sa.replace("role-arm", "role-arn"));
+    for format in ["table", "dot", "mermaid"] {
+        let run = run_bounded(tree.path(), &["graph", "--format", format, "."]);
+        assert_eq!(run.status, 0, "{format}: {run:?}");
+        assert!(
+            run.stdout.contains("\\u{1b}[2J"),
+            "{format}: {}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.contains(['\u{1b}', '\u{7}', '\u{85}']),
+            "{format}: {:?}",
+            run.stdout
+        );
+    }
+    for args in [
+        &["check", "--format", "compact", "."][..],
+        &["check", "--format", "github", "."],
+        &["check", "--color", "never", "."],
+        &["check", "--color", "always", "."],
+    ] {
+        let run = run_bounded(tree.path(), args);
+        assert_eq!(run.status, 1, "{args:?}: {run:?}");
+        let forged: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("::error file=ci.yml") || l.starts_with("forged"))
+            .collect();
+        assert_eq!(forged, Vec::<&str>::new(), "{args:?}: {}", run.stdout);
+        // With colour on, only miette's own SGR sequences (`ESC [ ... m`) appear.
+        let raw: Vec<&str> = run
+            .stdout
+            .split('\u{1b}')
+            .skip(1)
+            .filter(|after| {
+                !(after.starts_with('[') && after.contains('m')) || after.starts_with("[2J")
+            })
+            .collect();
+        assert_eq!(raw, Vec::<&str>::new(), "{args:?}: {:?}", run.stdout);
+        assert!(
+            !run.stdout.contains('\u{7}') && !run.stdout.contains('\u{85}'),
+            "{args:?}"
+        );
+        assert!(
+            run.stdout.contains("\\u{1b}[2J"),
+            "{args:?}: {}",
+            run.stdout
+        );
+        if args[1] != "--color" {
+            // Both findings are there, one line each.
+            let lines = run.stdout.lines().filter(|l| l.contains("IRSA013")).count();
+            assert_eq!(lines, 2, "{args:?}: {}", run.stdout);
+        }
+    }
 }
 
 #[test]

@@ -116,7 +116,11 @@ fn the_only_file_ever_written_is_the_one_named() {
         "set_permissions",
     ];
     let mut writers = Vec::new();
+    let mut reader = None;
     for (path, text) in shipped_sources() {
+        if path.ends_with("src/open.rs") {
+            reader = Some(text.clone());
+        }
         for word in WRITES {
             if text.contains(word) {
                 let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -126,7 +130,26 @@ fn the_only_file_ever_written_is_the_one_named() {
     }
     // The file `--write-baseline` or `-o` names, through one no-follow writer. (The benchmark
     // generator, which writes its output tree, lives in dev/ and is not part of the linter.)
-    assert_eq!(writers, [("write.rs".to_string(), "OpenOptions")]);
+    writers.sort();
+    // The one reader needs `OpenOptions` for its flags (no-block, no-follow), and opens
+    // for reading only.
+    assert_eq!(
+        writers,
+        [
+            ("open.rs".to_string(), "OpenOptions"),
+            ("write.rs".to_string(), "OpenOptions")
+        ]
+    );
+    let reader = reader.expect("src/open.rs is shipped");
+    for flag in [
+        ".write(",
+        ".append(",
+        ".create(",
+        ".truncate(",
+        ".create_new(",
+    ] {
+        assert!(!reader.contains(flag), "src/open.rs sets {flag}");
+    }
 }
 
 /// A trust policy whose condition key has a scheme: IRSA006 wherever it is read.

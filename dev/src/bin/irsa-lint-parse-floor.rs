@@ -19,10 +19,12 @@ fn main() {
     if roots.is_empty() {
         roots.push(PathBuf::from("."));
     }
-    let inputs = discover::discover(&roots).unwrap_or_else(|missing| {
-        eprintln!("path does not exist: {}", missing.0.display());
-        std::process::exit(2);
-    });
+    let inputs = discover::discover(&roots)
+        .unwrap_or_else(|missing| {
+            eprintln!("path does not exist: {}", missing.0.display());
+            std::process::exit(2);
+        })
+        .inputs;
     let (bytes, errors) = inputs
         .par_iter()
         .map(|input| {
