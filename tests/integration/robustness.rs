@@ -628,12 +628,14 @@ fn named_files_that_are_fifos_devices_or_links_out_are_refused() {
     mkfifo(&tree.path().join("baseline.json"));
     let (_outside, secret) = secret_outside();
     std::os::unix::fs::symlink(&secret, tree.path().join("accepted.json")).unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--baseline", "baseline.json"], "a FIFO"),
         (&["--baseline", "/dev/zero"], "a device"),
         (&["--baseline", "accepted.json"], "is a symbolic link"),
         (&["--config", "/dev/zero"], "a device"),
         (&["--var-file", "accepted.json"], "is a symbolic link"),
+        (&["--plan", "accepted.json"], "is a symbolic link"),
+        (&["--plan", "baseline.json"], "plan file"),
     ];
     for (flags, said) in cases {
         let args: Vec<&str> = ["check"]
