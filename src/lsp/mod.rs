@@ -23,7 +23,7 @@ mod uri;
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::RecvTimeoutError;
+use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 use lsp_server::{Connection, ErrorCode, Message, Response};
 use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionProviderCapability, HoverProviderCapability,
@@ -94,8 +94,8 @@ fn initialize(connection: &Connection) -> Result<InitializeParams, String> {
     }
 }
 
-/// How long the server waits after an edit for the next one before it lints: edits typed
-/// or sent back to back are linted once, after the last of them.
+/// At most one lint starts per quiet period: an edit after a pause is linted at once, and
+/// edits typed or sent back to back meanwhile are linted together at its end.
 const QUIET_PERIOD: Duration = Duration::from_millis(150);
 
 /// The longest a pending edit waits for the stream of edits to pause: a client that never
@@ -104,23 +104,43 @@ const MAX_PENDING: Duration = Duration::from_secs(2);
 
 fn main_loop(connection: &Connection, server: &mut Server) -> Result<(), String> {
     let closed = || "the client closed the connection".to_string();
-    // When the first edit not yet linted arrived.
+    // When the first edit not yet linted arrived, and when the last lint started.
     let mut pending_since: Option<Instant> = None;
+    let mut last_lint: Option<Instant> = None;
+    let relint =
+        |server: &mut Server, pending: &mut Option<Instant>, last: &mut Option<Instant>| {
+            *last = Some(Instant::now());
+            server.relint();
+            *pending = None;
+        };
     loop {
         let message = match pending_since {
             None => connection.receiver.recv().map_err(|_| closed())?,
-            Some(since) => {
-                let wait = QUIET_PERIOD.min(MAX_PENDING.saturating_sub(since.elapsed()));
-                match connection.receiver.recv_timeout(wait) {
-                    Ok(message) => message,
-                    Err(RecvTimeoutError::Timeout) => {
-                        server.relint();
-                        pending_since = None;
+            Some(since) if since.elapsed() >= MAX_PENDING => {
+                relint(server, &mut pending_since, &mut last_lint);
+                continue;
+            }
+            // Messages already waiting are taken first: they may be more edits.
+            Some(_) => match connection.receiver.try_recv() {
+                Ok(message) => message,
+                Err(TryRecvError::Disconnected) => return Err(closed()),
+                Err(TryRecvError::Empty) => {
+                    let wait = last_lint
+                        .map_or(Duration::ZERO, |t| QUIET_PERIOD.saturating_sub(t.elapsed()));
+                    if wait.is_zero() {
+                        relint(server, &mut pending_since, &mut last_lint);
                         continue;
                     }
-                    Err(RecvTimeoutError::Disconnected) => return Err(closed()),
+                    match connection.receiver.recv_timeout(wait) {
+                        Ok(message) => message,
+                        Err(RecvTimeoutError::Timeout) => {
+                            relint(server, &mut pending_since, &mut last_lint);
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => return Err(closed()),
+                    }
                 }
-            }
+            },
         };
         match message {
             Message::Request(request) => {
