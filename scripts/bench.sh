@@ -9,13 +9,22 @@
 # `irsa-lint-gen --plan`) beside its ServiceAccounts, checked for its findings and for peak
 # RSS within PLAN_RSS_FACTOR (default 4) times the plan's size.
 #
-# Usage: scripts/bench.sh [N]...        (default: 1000 10000)
+# --check compares each check/floor ratio (and the plan's RSS factor) with the figures last
+# recorded in scripts/bench-figures.tsv and fails when one is more than 15% worse;
+# --record writes that file and regenerates the README's performance table from this run.
+#
+# Usage: scripts/bench.sh [--check | --record] [N]...        (default: 1000 10000)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+mode=measure
+case "${1:-}" in
+    --check | --record) mode=${1#--}; shift ;;
+esac
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000)
 runs=${RUNS:-3}
+figures=scripts/bench-figures.tsv
 
 cargo build --release --quiet -p irsa-lint -p irsa-lint-dev
 bin=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)
@@ -60,6 +69,8 @@ for n in "${sizes[@]}"; do
     fi
 
     ratio=$(awk -v c="$check_s" -v f="$floor_s" 'BEGIN{printf "%.2f", (f > 0 ? c / f : 0)}')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$files" "$mb" "$check_s" "$floor_s" \
+        "$ratio" "$((check_kib / 1024))" "$findings" >>"$work/rows"
     printf '%-7s %7s %7s %9s %9s %7s %8s %9s %s\n' "$n" "$files" "$mb" "$check_s" \
         "$floor_s" "$ratio" "$((check_kib / 1024))" "$findings" "$checkov_s"
     echo "${n} ${check_s}" >>"$work/times"
@@ -90,6 +101,9 @@ if [ "$findings" != "$injected" ]; then
     echo "FAIL: plan: $findings findings, $injected injected" >&2
     status=1
 fi
+plan_rss=$(awk -v r="$plan_kib" -v b="$plan_bytes" 'BEGIN{printf "%.2f", r * 1024 / b}')
+printf 'plan\t%s\t%s\t%s\t-\t%s\t%s\t%s\n' "$((plan_bytes / 1000000))" "$((plan_bytes / 1000000))" \
+    "$plan_s" "$plan_rss" "$((plan_kib / 1024))" "$findings" >>"$work/rows"
 if [ $((plan_kib * 1024)) -gt $((plan_bytes * plan_factor)) ]; then
     echo "FAIL: plan: peak RSS is more than ${plan_factor}x the plan's size" >&2
     status=1
@@ -99,5 +113,43 @@ rm -rf "$tree"
 if [ "$(wc -l <"$work/times")" -ge 2 ]; then
     awk 'NR == 1 {n0 = $1; t0 = $2} END {printf "time growth %dx services: %.1fx\n", $1 / n0, $2 / t0}' \
         "$work/times"
+fi
+# Rows: N files MB check_s floor_s ratio RSS_MB findings (for the plan: its RSS factor as
+# the ratio). A ratio compares with the recorded one of the same N.
+if [ "$mode" = check ]; then
+    if [ ! -f "$figures" ]; then
+        echo "FAIL: no recorded figures ($figures): run scripts/bench.sh --record first" >&2
+        status=1
+    elif ! awk -F '\t' -v limit=1.15 '
+        NR == FNR { recorded[$1] = $6; next }
+        ($1 in recorded) && recorded[$1] > 0 {
+            change = $6 / recorded[$1]
+            printf "%-6s ratio %s, recorded %s (%+.0f%%)\n", $1, $6, recorded[$1], (change - 1) * 100
+            if (change > limit) { bad = 1; printf "FAIL: %s: ratio worse by more than 15%%\n", $1 > "/dev/stderr" }
+        }
+        END { exit bad }' "$figures" "$work/rows"; then
+        status=1
+    fi
+fi
+if [ "$mode" = record ] && [ $status = 0 ]; then
+    cp "$work/rows" "$figures"
+    {
+        echo "| N services | files | MB | check | parse-only floor | check / floor | peak RSS (check) | findings |"
+        echo "|-----------:|------:|---:|------:|-----------------:|--------------:|-----------------:|---------:|"
+        awk -F '\t' '
+        function commas(n,   s) { s = n ""; while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); return s }
+        $1 != "plan" {
+            printf "| %s | %s | %s | %s s | %s s | %.2f× | %s MB | %s = injected |\n", commas($1), commas($2), $3, $4, $5, $6, $7, $8
+        }
+        $1 == "plan" {
+            printf "| plan JSON | 1 | %s | %s s | – | RSS %.1f× its size | %s MB | %s = injected |\n", $3, $4, $6, $7, $8
+        }' "$figures"
+    } >"$work/table"
+    awk -v table="$work/table" '
+        /<!-- bench-table:start -->/ { print; while ((getline line < table) > 0) print line; skip = 1; next }
+        /<!-- bench-table:end -->/ { skip = 0 }
+        !skip' README.md >"$work/README.md"
+    cp "$work/README.md" README.md
+    echo "recorded $figures and the README's performance table"
 fi
 exit $status
