@@ -110,7 +110,7 @@ pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> Rendered 
             .parent()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        let view = tree.render(dir, *id, &unit, 0, &mut out.owned);
+        let view = tree.render(dir, *id, &unit, 0, &mut out.owned, &mut HashSet::new());
         out.views.insert(dir.clone(), view);
     }
     out
@@ -130,7 +130,7 @@ pub fn render_folder(
     let mut owned = HashSet::new();
     if let Some(&id) = tree.kustomizations.get(dir) {
         owned.insert(id);
-        let facts = tree.render(dir, id, unit, 0, &mut owned);
+        let facts = tree.render(dir, id, unit, 0, &mut owned, &mut HashSet::new());
         return (facts, owned);
     }
     // Flux generates a kustomization: the topmost kustomizations below the folder, and every
@@ -146,10 +146,11 @@ pub fn render_folder(
         .copied()
         .collect();
     let mut facts = Facts::default();
+    let mut included = HashSet::new();
     for k in &topmost {
         let id = tree.kustomizations[*k];
         owned.insert(id);
-        facts.extend(tree.render(k, id, unit, 1, &mut owned));
+        facts.extend(tree.render(k, id, unit, 1, &mut owned, &mut included));
     }
     let mut inside: Vec<(&PathBuf, FileId)> = tree
         .files
@@ -197,6 +198,10 @@ impl Tree<'_> {
     }
 
     /// The objects of one kustomization, transformed as `kustomize build` would.
+    /// `included` holds every folder and file this build has taken in so far: one listed
+    /// again (twice in a list, or by two bases) makes `kustomize build` fail with duplicate
+    /// resources, and is not rendered again, so a build costs linear time in what it lists
+    /// even when every level lists the same base three times.
     fn render(
         &self,
         dir: &Path,
@@ -204,6 +209,7 @@ impl Tree<'_> {
         unit: &str,
         depth: usize,
         owned: &mut HashSet<FileId>,
+        included: &mut HashSet<PathBuf>,
     ) -> Facts {
         let mut facts = Facts::default();
         let Some(doc) = self.document(id) else {
@@ -215,15 +221,36 @@ impl Tree<'_> {
             return facts;
         }
         let shown = self.sources.get(id).path.display().to_string();
+        // How often each entry was met in this file so far: a repeat is shown where it is.
+        let mut met: HashMap<String, usize> = HashMap::new();
         for entry in self.entries(id, &["resources", "bases", "components"]) {
+            let nth = met.entry(entry.clone()).or_default();
+            *nth += 1;
+            let nth = *nth - 1;
             if entry.contains("://") || entry.starts_with("github.com/") || entry.contains("?ref=")
             {
                 facts.hidden_service_accounts = true; // a remote base: unknown
                 continue;
             }
             let target = normalize(&dir.join(&entry));
+            if !included.insert(target.clone()) {
+                facts.hidden_service_accounts = true;
+                let text = &self.sources.get(id).text;
+                let at = (text.match_indices(entry.as_str()).nth(nth))
+                    .or_else(|| text.match_indices(entry.as_str()).next())
+                    .map_or(0, |(at, _)| at);
+                facts.parse_errors.push(crate::parse::ParseError {
+                    span: Span::new(id, at..at + entry.len()),
+                    message: format!(
+                        "{entry} is already part of this build (listed twice, here or through \
+                         a base): kustomize build fails with duplicate resources, so what it \
+                         would deploy is not known"
+                    ),
+                });
+                continue;
+            }
             if let Some(&sub) = self.kustomizations.get(&target) {
-                facts.extend(self.render(&target, sub, unit, depth + 1, owned));
+                facts.extend(self.render(&target, sub, unit, depth + 1, owned, included));
             } else if let Some(&file) = self.files.get(&target) {
                 owned.insert(file);
                 facts.extend(self.objects(file, unit));

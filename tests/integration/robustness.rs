@@ -1367,3 +1367,58 @@ fn a_panic_while_reading_one_resource_keeps_the_findings_of_the_rest_of_its_modu
         "the other role of the same module is still linted: {findings:?}"
     );
 }
+
+/// A base listed again in the same build (each of 20 levels lists the next three times) is
+/// what `kustomize build` refuses as duplicate resources: reported once where it is listed
+/// again, never rendered 3^20 times, and the rest of the tree still linted. A base that two
+/// separate overlays each list once is no duplicate.
+#[test]
+fn a_base_listed_again_in_one_build_is_reported_not_rendered_again() {
+    let tree = Tree::new();
+    for level in 0..20 {
+        let next = format!("  - ../level-{:02}\n", level + 1);
+        tree.file(
+            &format!("deploy/level-{level:02}/kustomization.yaml"),
+            format!("resources:\n{next}{next}{next}"),
+        );
+    }
+    tree.file(
+        "deploy/level-20/kustomization.yaml",
+        "resources:\n  - serviceaccount.yaml\n",
+    );
+    tree.file(
+        "deploy/level-20/serviceaccount.yaml",
+        WITNESS_SA.replace("name: ", "name: deep-"),
+    );
+    tree.file("apps/base/kustomization.yaml", "resources:\n  - sa.yaml\n");
+    tree.file(
+        "apps/base/sa.yaml",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: apps\n",
+    );
+    for overlay in ["staging", "prod"] {
+        tree.file(
+            &format!("apps/{overlay}/kustomization.yaml"),
+            format!("namespace: apps-{overlay}\nresources:\n  - ../base\n"),
+        );
+    }
+    let linted = tree.lint();
+    // Each repeat where it stands: lines 3 and 4 of every level.
+    let repeated = linted.in_file("deploy/level-00/kustomization.yaml");
+    let lines: Vec<(u32, &str)> = repeated.iter().map(|f| (f.0, f.2)).collect();
+    assert_eq!(lines, [(3, "IRSA000"), (4, "IRSA000")], "{repeated:?}");
+    assert!(
+        repeated[0].3.contains("duplicate resources"),
+        "{repeated:?}"
+    );
+    let all = linted.findings();
+    let repeats = all
+        .iter()
+        .filter(|f| f.4.contains("duplicate resources"))
+        .count();
+    assert_eq!(repeats, 40, "{all:?}");
+    for overlay in ["staging", "prod"] {
+        let path = format!("apps/{overlay}/kustomization.yaml");
+        assert!(linted.in_file(&path).is_empty(), "{:?}", linted.findings());
+    }
+    linted.assert_witness();
+}
