@@ -11,7 +11,7 @@
 
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::workspace::{ModuleDir, ParsedFile};
 use crate::source::SourceMap;
@@ -61,18 +61,31 @@ pub struct Model {
     pub dir: ModuleDir,
 }
 
-/// Parse every model and register its text, so spans into it stay valid.
+/// Every model's syntax tree, parsed once per process (the language server lints on every
+/// edit); `None` for one that does not parse.
+fn parsed() -> &'static [Option<hcl_edit::structure::Body>] {
+    static PARSED: OnceLock<Vec<Option<hcl_edit::structure::Body>>> = OnceLock::new();
+    PARSED.get_or_init(|| {
+        MODELS
+            .iter()
+            .map(|(_, text)| hcl_edit::parser::parse_body(text).ok())
+            .collect()
+    })
+}
+
+/// Every model, its text registered so that spans into it stay valid.
 pub fn load(sources: &mut SourceMap) -> Vec<Model> {
     MODELS
         .iter()
-        .filter_map(|(name, text)| {
+        .zip(parsed())
+        .filter_map(|((name, text), body)| {
             let source = header(text, "# irsa-lint model:")?;
             let majors = header(text, "# majors:")?;
             let (first, last) = majors.split_once('-')?;
             let majors = first.trim().parse().ok()?..=last.trim().parse().ok()?;
             let path = PathBuf::from(format!("<irsa-lint model>/{name}"));
             let id = sources.add(path.clone(), *text);
-            let body = hcl_edit::parser::parse_body(text).ok()?;
+            let body = body.clone()?;
             let file = ParsedFile {
                 id,
                 body,
