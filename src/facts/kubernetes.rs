@@ -248,20 +248,8 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             Spanned::new(text, m.user_span(expr_span(res.file, &a.value), None))
         });
         let image_tag = image_tag(&values, label);
-        // With `serviceAccount.create=false` the chart runs as a ServiceAccount made elsewhere.
-        let sa_path = |leaf: &str| {
-            let mut p = split_key(service_account_key);
-            p.push(leaf.to_string());
-            p
-        };
-        let existing_service_account = match values.get(&sa_path("create")).map(Value::truthy) {
-            Some(Some(false)) => values
-                .get(&sa_path("name"))
-                .and_then(Value::as_known_str)
-                .filter(|n| !n.is_empty())
-                .map(|n| (namespace.value.clone(), n.to_string())),
-            _ => None,
-        };
+        let existing_service_account =
+            existing_service_account(&values, service_account_key, &namespace.value);
         facts.helm_releases.push(HelmRelease {
             unit: unit.to_string(),
             existing_service_account,
@@ -299,6 +287,28 @@ fn helm_release<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &mut 
             }
             facts.service_accounts.push(sa);
         }
+    }
+}
+
+/// With `serviceAccount.create=false` (under the chart's ServiceAccount key) a chart runs as
+/// a ServiceAccount made elsewhere: its namespace and name, when the values name it.
+pub(crate) fn existing_service_account(
+    values: &Values,
+    service_account_key: &str,
+    namespace: &str,
+) -> Option<(String, String)> {
+    let path = |leaf: &str| {
+        let mut p = split_key(service_account_key);
+        p.push(leaf.to_string());
+        p
+    };
+    match values.get(&path("create")).map(Value::truthy) {
+        Some(Some(false)) => values
+            .get(&path("name"))
+            .and_then(Value::as_known_str)
+            .filter(|n| !n.is_empty())
+            .map(|n| (namespace.to_string(), n.to_string())),
+        _ => None,
     }
 }
 

@@ -767,19 +767,11 @@ fn helm_release(at: &At<'_>, unit: &str, facts: &mut Facts) {
             let span = at.at(&[Seg::Key("version")], n.span());
             Spanned::new(n.as_str().map(str::to_string), span)
         });
-    let sa_path = |leaf: &str| {
-        let mut p = split_key(known.service_account);
-        p.push(leaf.to_string());
-        p
-    };
-    let existing_service_account = match values.get(&sa_path("create")).map(Value::truthy) {
-        Some(Some(false)) => values
-            .get(&sa_path("name"))
-            .and_then(Value::as_known_str)
-            .filter(|n| !n.is_empty())
-            .map(|n| (namespace.value.clone(), n.to_string())),
-        _ => None,
-    };
+    let existing_service_account = super::kubernetes::existing_service_account(
+        &values,
+        known.service_account,
+        &namespace.value,
+    );
     facts.helm_releases.push(HelmRelease {
         address: address.clone(),
         declared_by: "helm_release",
