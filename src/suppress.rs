@@ -105,18 +105,25 @@ fn takes_comments(file: &SourceFile) -> bool {
 
 fn scan_file(id: FileId, file: &SourceFile, find_rule: FindRule) -> Vec<Suppression> {
     let lines: Vec<(usize, &str)> = line_starts(&file.text);
+    // The first line at or after each line that is not a comment, in one pass from the end:
+    // a run of thousands of comment lines costs its length, not its square.
+    let mut next_code = vec![lines.len(); lines.len() + 1];
+    for j in (0..lines.len()).rev() {
+        next_code[j] = match is_comment_line(lines[j].1) {
+            true => next_code[j + 1],
+            false => j,
+        };
+    }
     let mut out = Vec::new();
     for (index, &(start, line)) in lines.iter().enumerate() {
         let Some(at) = comment_start(line) else {
             continue;
         };
         let own_line = line[..at].trim().is_empty();
-        let target_index = if own_line {
-            (index + 1..lines.len())
-                .find(|&j| !is_comment_line(lines[j].1))
-                .unwrap_or(index + 1)
-        } else {
-            index
+        let target_index = match next_code[index + 1] {
+            _ if !own_line => index,
+            j if j < lines.len() => j,
+            _ => index + 1,
         };
         let comment = Comment {
             id,

@@ -1422,3 +1422,24 @@ fn a_base_listed_again_in_one_build_is_reported_not_rendered_again() {
     }
     linted.assert_witness();
 }
+
+/// A run of 100,000 own-line comments (each naming a rule to suppress) is scanned in time
+/// linear in its length: each comment's target line is found once, not by walking the rest
+/// of the run again; and the rest of the tree is still linted.
+#[test]
+fn a_long_run_of_suppression_comments_is_scanned_in_linear_time() {
+    let tree = Tree::new();
+    let comments = "# irsa-lint: disable=IRSA013\n".repeat(100_000);
+    tree.file(
+        "k8s/commented.yaml",
+        format!("{comments}apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n"),
+    );
+    let started = Instant::now();
+    let linted = tree.lint();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    linted.assert_witness();
+}
