@@ -17,24 +17,9 @@ pub(super) fn guarded<T>(
     stage: &str,
     work: impl FnOnce() -> T,
 ) -> Result<T, ParseError> {
-    let run = || {
-        if cfg!(debug_assertions)
-            && let Ok(target) = std::env::var("IRSA_LINT_TEST_PANIC_ON")
-            && target.strip_prefix(stage) == name.to_str()
-        {
-            panic!("test panic requested by IRSA_LINT_TEST_PANIC_ON={target}");
-        }
-        work()
-    };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_string());
-        ParseError {
-            span: Span::file_start(file),
-            message: format!("internal error while reading this file: {message}; please report it"),
-        }
+    let point = name.to_str().map(|name| format!("{stage}{name}"));
+    crate::parse::catch_panic(point.as_deref(), work).map_err(|message| ParseError {
+        span: Span::file_start(file),
+        message: format!("internal error while reading this file: {message}; please report it"),
     })
 }

@@ -1459,7 +1459,8 @@ pub fn block_range(block: &Block) -> std::ops::Range<usize> {
     start..end
 }
 
-fn label_range(block: &Block) -> std::ops::Range<usize> {
+/// A block's type and labels (`resource "aws_iam_role" "api"`).
+pub(crate) fn label_range(block: &Block) -> std::ops::Range<usize> {
     let start = block.ident.span().map(|r| r.start).unwrap_or(0);
     let end = block
         .labels
@@ -1467,7 +1468,7 @@ fn label_range(block: &Block) -> std::ops::Range<usize> {
         .and_then(|l| l.span())
         .map(|r| r.end)
         .unwrap_or(start);
-    start..end
+    start..end.max(start)
 }
 
 pub fn map_value<const N: usize>(entries: [(&str, Value); N]) -> Value {

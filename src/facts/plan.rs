@@ -26,6 +26,7 @@ use super::{
     Annotation, AttachedPolicy, Cluster, Facts, HelmRelease, OidcProvider, PodIdentityAssociation,
     ROLE_ARN_KEY, Role, RoleName, RolePolicy, ServiceAccount, Spanned, UnresolvedServiceAccount,
 };
+use crate::eval::module::label_range;
 use crate::eval::value::{Str, Symbol, Value};
 use crate::parse::plan::{Node, Plan, PlanKind, PlanResource};
 use crate::source::{FileId, Span};
@@ -888,18 +889,6 @@ fn inline_policy(at: &At<'_>, unit: &str, facts: &mut Facts) {
         policy: policy.map_or(AttachedPolicy::Unknown, AttachedPolicy::Document),
         span: at.label(),
     });
-}
-
-/// A block's type and labels.
-fn label_range(block: &Block) -> std::ops::Range<usize> {
-    let start = block.ident.span().map(|r| r.start).unwrap_or(0);
-    let end = block
-        .labels
-        .last()
-        .and_then(|l| l.span())
-        .map(|r| r.end)
-        .unwrap_or(start);
-    start..end.max(start)
 }
 
 /// The range in the block of the value at `path`: the attribute, nested block or literal

@@ -68,29 +68,15 @@ fn guard_fact<'a>(
     res: &Resource<'a>,
     run: impl FnOnce(),
 ) -> Result<(), crate::parse::ParseError> {
-    let run = || {
-        if cfg!(debug_assertions)
-            && let Ok(target) = std::env::var("IRSA_LINT_TEST_PANIC_ON")
-            && target.strip_prefix("fact:") == Some(&res.address())
-        {
-            panic!("test panic requested by IRSA_LINT_TEST_PANIC_ON={target}");
-        }
-        run();
-    };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_string());
-        crate::parse::ParseError {
-            span: m.user_span(res.label_span(), None),
-            message: format!(
-                "internal error while reading {}{}: {message}; please report it",
-                m.address,
-                res.address()
-            ),
-        }
+    // Named only where a test can ask for it: no string per resource in a release build.
+    let point = cfg!(debug_assertions).then(|| format!("fact:{}", res.address()));
+    crate::parse::catch_panic(point.as_deref(), run).map_err(|message| crate::parse::ParseError {
+        span: m.user_span(res.label_span(), None),
+        message: format!(
+            "internal error while reading {}{}: {message}; please report it",
+            m.address,
+            res.address()
+        ),
     })
 }
 
