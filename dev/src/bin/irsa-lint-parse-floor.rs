@@ -14,6 +14,10 @@ use std::path::PathBuf;
 use irsa_lint::discover::{self, FileKind};
 use rayon::prelude::*;
 
+/// The allocator `irsa-lint` runs with, so the floor measures parsing, not allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut roots: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     if roots.is_empty() {
