@@ -199,8 +199,13 @@ pub struct SourceMap {
 
 impl SourceMap {
     pub fn add(&mut self, path: PathBuf, text: impl Into<Arc<str>>) -> FileId {
+        self.push(SourceFile::new(path, text))
+    }
+
+    /// Add a file made elsewhere (on another thread: its line index is built by `new`).
+    pub fn push(&mut self, file: SourceFile) -> FileId {
         let id = FileId(self.files.len() as u32);
-        self.files.push(SourceFile::new(path, text));
+        self.files.push(file);
         id
     }
 

@@ -41,7 +41,7 @@ use crate::eval::workspace::normalize;
 use crate::facts::Facts;
 use crate::link::{ExternalRoles, LintContext};
 use crate::parse::ParseError;
-use crate::source::{FileId, SourceMap, Span};
+use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::text::placeholders::{is_template_file, is_template_name};
 
 pub use cache::Cache;
@@ -233,6 +233,14 @@ fn on_worker_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     }
 }
 
+/// One input made ready on a worker thread: a text with its line index, where its nesting
+/// goes too deep, and whether its name says it is a template.
+enum Prepared {
+    Text(SourceFile, Option<usize>, bool),
+    Encrypted,
+    Unreadable(String),
+}
+
 /// Where the inputs come from, which bounds what `file()` may read.
 enum Roots {
     /// The paths the walk started from: `file()` reads below them only.
@@ -262,15 +270,32 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
         }
     }
     let shown_from = settings.display_root.as_deref().unwrap_or(cwd);
-    for (input, outcome) in read {
-        let shown = discover::display_path(&input.path, shown_from);
-        match outcome {
+    // Each text's line index and nesting scan on all cores; only numbering them is in order.
+    let read: Vec<(Input, Prepared)> = read
+        .into_par_iter()
+        .map(|(input, outcome)| {
+            let prepared = match outcome {
+                ReadOutcome::Text(text) => {
+                    let template = matches!(input.kind, FileKind::Terraform | FileKind::TfVars)
+                        && is_template_name(&input.path);
+                    let too_deep = match template {
+                        true => None,
+                        false => too_deeply_nested(&text),
+                    };
+                    let shown = discover::display_path(&input.path, shown_from);
+                    Prepared::Text(SourceFile::new(shown, text), too_deep, template)
+                }
+                ReadOutcome::Encrypted => Prepared::Encrypted,
+                ReadOutcome::Unreadable(message) => Prepared::Unreadable(message),
+            };
+            (input, prepared)
+        })
+        .collect();
+    for (input, prepared) in read {
+        match prepared {
             // `eks.j2.tf`: not Terraform until rendered, whatever it defines is unseen.
-            ReadOutcome::Text(text)
-                if matches!(input.kind, FileKind::Terraform | FileKind::TfVars)
-                    && is_template_name(&input.path) =>
-            {
-                let id = sources.add(shown, text);
+            Prepared::Text(file, _, true) => {
+                let id = sources.push(file);
                 facts.unread_templates.push(ParseError {
                     span: Span::file_start(id),
                     message: "a template by its name: not Terraform until rendered".into(),
@@ -278,9 +303,8 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
                 facts.hidden_roles = true;
                 facts.hidden_service_accounts = true;
             }
-            ReadOutcome::Text(text) => {
-                let too_deep = too_deeply_nested(&text);
-                let id = sources.add(shown, text);
+            Prepared::Text(file, too_deep, false) => {
+                let id = sources.push(file);
                 match too_deep {
                     Some(offset) => facts.parse_errors.push(too_deep_error(id, offset)),
                     None => files.push(InputFile {
@@ -292,7 +316,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
             }
             // What an encrypted file says is unknown: its ServiceAccounts are unseen, and a
             // module whose tfvars are encrypted has no known variable values.
-            ReadOutcome::Encrypted => {
+            Prepared::Encrypted => {
                 facts.hidden_service_accounts = true;
                 if input.kind == FileKind::TfVars
                     && let Some(dir) = input.path.parent()
@@ -300,7 +324,8 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
                     encrypted_tfvars.insert(normalize(dir));
                 }
             }
-            ReadOutcome::Unreadable(message) => {
+            Prepared::Unreadable(message) => {
+                let shown = discover::display_path(&input.path, shown_from);
                 let id = sources.add(shown, "");
                 facts.parse_errors.push(ParseError {
                     span: Span::file_start(id),
