@@ -25,6 +25,7 @@ mod plan;
 mod read;
 mod terraform;
 mod terragrunt;
+mod timings;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -49,6 +50,7 @@ pub use read::{MAX_FILE_BYTES, MAX_NESTING};
 
 use loader::Loader;
 use read::{ReadOutcome, read_input, too_deep_error, too_deeply_nested};
+use timings::Timings;
 
 /// What to lint and how to evaluate it.
 #[derive(Debug, Clone, Default)]
@@ -160,12 +162,14 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
 /// What [`lint`] does, keeping the facts the findings were made from.
 pub fn analyze(settings: &Settings) -> Result<Analysis, EngineError> {
     on_worker_pool(|| {
+        let mut timings = Timings::start();
         let cwd = std::env::current_dir().unwrap_or_default();
         let mut paths = settings.paths.clone();
         if paths.is_empty() && settings.stdin.is_none() {
             paths.push(PathBuf::from("."));
         }
         let walk = discover::discover(&paths).map_err(|m| EngineError::MissingPath(m.0))?;
+        timings.mark("walk");
         let mut inputs = walk.inputs;
         let mut unreadable = walk.unreadable;
         if let Some(exclude) = &settings.exclude {
@@ -190,8 +194,9 @@ pub fn analyze(settings: &Settings) -> Result<Analysis, EngineError> {
             };
             (input, ReadOutcome::Unreadable(why))
         }));
+        timings.mark("read");
         let roots = Roots::Disk(paths);
-        Ok(run(read, roots, settings, &cwd))
+        Ok(run(read, roots, settings, &cwd, timings))
     })
 }
 
@@ -214,7 +219,13 @@ pub fn analyze_sources(files: Vec<(PathBuf, String)>, settings: &Settings) -> An
                 ))
             })
             .collect();
-        run(read, Roots::Memory, settings, Path::new(""))
+        run(
+            read,
+            Roots::Memory,
+            settings,
+            Path::new(""),
+            Timings::start(),
+        )
     })
 }
 
@@ -250,7 +261,13 @@ enum Roots {
 }
 
 /// Every stage after reading.
-fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: &Path) -> Analysis {
+fn run(
+    read: Vec<(Input, ReadOutcome)>,
+    roots: Roots,
+    settings: &Settings,
+    cwd: &Path,
+    mut timings: Timings,
+) -> Analysis {
     let mut sources = SourceMap::default();
     let mut facts = Facts::default();
     let mut files: Vec<InputFile> = Vec::new();
@@ -335,6 +352,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
         }
     }
 
+    timings.mark("sources");
     let plans = read_plans(
         &mut sources,
         &mut files,
@@ -377,6 +395,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
             facts
         },
     );
+    timings.mark("parse and evaluate");
     let rendered_by_terraform: HashSet<FileId> =
         terraform.rendered_templates.iter().copied().collect();
     let (manifests, flux_plan) = manifests::facts(
@@ -397,6 +416,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     loader.register(&mut sources, shown_from);
     set_templates_apart(&sources, &mut facts);
 
+    timings.mark("manifest facts, flux");
     // Roles come from Terraform and eksctl configs; without either, none can be checked.
     let infrastructure_read = !facts.roles.is_empty()
         || !plans.is_empty()
@@ -409,8 +429,10 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
     let (diagnostics, coverage) = {
         let ctx =
             LintContext::new(&facts, &sources).with_external_roles(settings.external_roles.clone());
+        timings.mark("link");
         let mut diagnostics = findings::findings(&ctx, settings, cwd);
         plan::name_plan_lines(&mut diagnostics, &facts, &sources);
+        timings.mark("rules");
         let chains = crate::graph::chains(&ctx, &diagnostics);
         let mut coverage = Coverage::of(&chains, infrastructure_read);
         coverage.templates_not_read = facts
@@ -419,6 +441,7 @@ fn run(read: Vec<(Input, ReadOutcome)>, roots: Roots, settings: &Settings, cwd: 
             .map(|t| t.span.file)
             .collect::<HashSet<_>>()
             .len();
+        timings.mark("coverage");
         (diagnostics, coverage)
     };
     Analysis {
