@@ -78,19 +78,25 @@ fn units(b: u8) -> (u32, u32) {
 impl SourceFile {
     pub fn new(path: PathBuf, text: impl Into<Arc<str>>) -> Self {
         let text: Arc<str> = text.into();
-        let mut line_starts = vec![0];
-        let mut checkpoints = Vec::with_capacity(text.len() / CHECKPOINT_BYTES + 1);
+        let bytes = text.as_bytes();
+        let mut line_starts = Vec::with_capacity(bytes.len() / 40 + 1);
+        line_starts.push(0);
+        line_starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i as u32 + 1));
+        let mut checkpoints = Vec::with_capacity(bytes.len() / CHECKPOINT_BYTES + 1);
         let (mut chars, mut utf16) = (0u32, 0u32);
-        for (i, b) in text.bytes().enumerate() {
-            if i % CHECKPOINT_BYTES == 0 {
-                checkpoints.push((chars, utf16));
+        for block in bytes.chunks(CHECKPOINT_BYTES) {
+            checkpoints.push((chars, utf16));
+            // Configuration is nearly all ASCII: a whole block checked at once.
+            if block.is_ascii() {
+                chars += block.len() as u32;
+                utf16 += block.len() as u32;
+                continue;
             }
-            if b == b'\n' {
-                line_starts.push(i as u32 + 1);
+            for &b in block {
+                let (c, u) = units(b);
+                chars += c;
+                utf16 += u;
             }
-            let (c, u) = units(b);
-            chars += c;
-            utf16 += u;
         }
         SourceFile {
             path,
@@ -104,7 +110,8 @@ impl SourceFile {
     /// checkpoint below it, so a column on a line of megabytes costs at most
     /// [`CHECKPOINT_BYTES`], not the line.
     fn units_before(&self, offset: usize) -> (u32, u32) {
-        let block = offset / CHECKPOINT_BYTES;
+        // The end of a text a whole number of blocks long is counted from the last block.
+        let block = (offset / CHECKPOINT_BYTES).min(self.checkpoints.len().saturating_sub(1));
         let Some(&(mut chars, mut utf16)) = self.checkpoints.get(block) else {
             return (0, 0);
         };
@@ -272,6 +279,24 @@ mod tests {
             assert_eq!(file.line_utf16(at), (1, utf16 as u32));
         }
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    /// A diagnostic at the very end of a file a whole number of 4 KiB blocks long (a finding
+    /// about a missing key is placed there) gets its column like any other offset.
+    #[test]
+    fn the_end_of_a_text_of_whole_blocks_has_a_column() {
+        let text = format!("{}\n{}", "a".repeat(4095), "é".repeat(2048));
+        assert_eq!(text.len(), 2 * CHECKPOINT_BYTES);
+        let file = SourceFile::new("values.yaml".into(), text.as_str());
+        let end = text.len() as u32;
+        assert_eq!(
+            file.line_col(end),
+            LineCol {
+                line: 2,
+                column: 2049
+            }
+        );
+        assert_eq!(file.line_utf16(end), (1, 2048));
     }
 
     #[test]
