@@ -70,9 +70,6 @@ pub struct LintContext<'a> {
     role_accounts: Vec<Option<String>>,
     /// Each Pod Identity association's role ARN and the roles proven to have its name.
     association_links: Vec<Option<(RoleArn, Vec<RoleId>)>>,
-    /// IRSA030's verdicts, asked by the rule and by the graph's chains: computed once.
-    pub(crate) controller_evaluations:
-        std::sync::OnceLock<Vec<crate::rules::irsa030_controller_policy_outdated::Evaluation<'a>>>,
 }
 
 impl<'a> LintContext<'a> {
@@ -98,7 +95,6 @@ impl<'a> LintContext<'a> {
             external_roles: ExternalRoles::default(),
             role_accounts: facts.roles.iter().map(role_account).collect(),
             association_links,
-            controller_evaluations: std::sync::OnceLock::new(),
         }
     }
 

@@ -199,13 +199,8 @@ impl Evaluation<'_> {
     }
 }
 
-/// Every ServiceAccount a known controller runs as, compared with the policy of its role;
-/// computed once per context (the rule and the graph's chains both ask).
-pub fn evaluate<'c, 'a>(ctx: &'c LintContext<'a>) -> &'c [Evaluation<'a>] {
-    ctx.controller_evaluations.get_or_init(|| evaluations(ctx))
-}
-
-fn evaluations<'a>(ctx: &LintContext<'a>) -> Vec<Evaluation<'a>> {
+/// Every ServiceAccount a known controller runs as, compared with the policy of its role.
+pub fn evaluate<'a>(ctx: &LintContext<'a>) -> Vec<Evaluation<'a>> {
     let facts = ctx.facts;
     let mut by_span: HashMap<Span, Vec<SaId>> = HashMap::new();
     let mut by_name: HashMap<(&str, &str, &str), Vec<SaId>> = HashMap::new();
