@@ -3,9 +3,11 @@
 //! A link is broken only when `check` reported it: the graph looks findings up by where
 //! their rule puts the primary label, and never re-derives a rule's verdict.
 
+use std::collections::HashMap;
+
 use crate::diagnostic::Diagnostic;
 use crate::facts::SaId;
-use crate::source::Span;
+use crate::source::{FileId, Span};
 
 /// Rules that put their primary label on a role-arn annotation's value because the value
 /// does not name the role it should.
@@ -25,19 +27,38 @@ pub const CONTROLLER_RULES: &[&str] = &["IRSA030"];
 /// A Pod Identity association's role does not trust the Pod Identity service.
 pub const POD_IDENTITY_TRUST_RULES: &[&str] = &["IRSA020"];
 
+/// The findings, indexed by the file of their primary label and by the ServiceAccount they
+/// are about: every chain asks, and a scan of all findings per chain is quadratic in a
+/// monorepo with many findings.
 pub struct Findings<'d> {
     diagnostics: &'d [Diagnostic],
+    /// Indices into `diagnostics` (so in output order), by primary file.
+    by_file: HashMap<FileId, Vec<usize>>,
+    /// Indices into `diagnostics`, by the ServiceAccount the finding is about.
+    by_service_account: HashMap<SaId, Vec<usize>>,
 }
 
 impl<'d> Findings<'d> {
     pub fn new(diagnostics: &'d [Diagnostic]) -> Self {
-        Findings { diagnostics }
+        let mut by_file: HashMap<FileId, Vec<usize>> = HashMap::new();
+        let mut by_service_account: HashMap<SaId, Vec<usize>> = HashMap::new();
+        for (i, d) in diagnostics.iter().enumerate() {
+            by_file.entry(d.primary.span.file).or_default().push(i);
+            if let Some(sa) = d.subject.service_account {
+                by_service_account.entry(sa).or_default().push(i);
+            }
+        }
+        Findings {
+            diagnostics,
+            by_file,
+            by_service_account,
+        }
     }
 
     /// The rule of the first finding (in output order) of `rules` whose primary label lies
     /// within `span`.
     pub fn within(&self, span: Span, rules: &[&str]) -> Option<&'static str> {
-        self.of(rules)
+        self.of(self.by_file.get(&span.file), rules)
             .find(|d| contains(span, d.primary.span))
             .map(|d| d.rule_id)
     }
@@ -50,14 +71,19 @@ impl<'d> Findings<'d> {
 
     /// A finding of `rules` about this ServiceAccount, found by the finding's subject.
     pub fn about(&self, sa: SaId, rules: &[&str]) -> Option<&'static str> {
-        self.of(rules)
-            .find(|d| d.subject.service_account == Some(sa))
+        self.of(self.by_service_account.get(&sa), rules)
+            .next()
             .map(|d| d.rule_id)
     }
 
-    fn of<'a>(&'a self, rules: &'a [&str]) -> impl Iterator<Item = &'d Diagnostic> + 'a {
-        self.diagnostics
-            .iter()
+    fn of<'a>(
+        &'a self,
+        indices: Option<&'a Vec<usize>>,
+        rules: &'a [&str],
+    ) -> impl Iterator<Item = &'d Diagnostic> + 'a {
+        let diagnostics = self.diagnostics;
+        (indices.into_iter().flatten())
+            .map(move |&i| &diagnostics[i])
             .filter(move |d| rules.contains(&d.rule_id))
     }
 }
