@@ -51,7 +51,16 @@ pub struct Condition {
 
 /// Whether a condition key is the `:sub` (or `:aud`) key of some issuer.
 pub fn key_is(key: &Str, claim: &str) -> bool {
-    key.to_ascii_lowercase().ends_with(&format!(":{claim}")) == Tri::Yes
+    // Every rule asks this of every condition: compared in place, nothing allocated.
+    let known = key.known_suffix().as_bytes();
+    let Some(at) = known.len().checked_sub(claim.len() + 1) else {
+        return false;
+    };
+    known[at] == b':'
+        && known[at + 1..]
+            .iter()
+            .map(u8::to_ascii_lowercase)
+            .eq(claim.bytes())
 }
 
 /// Positive string operators and how they compare (`ForAnyValue:`, `IfExists` stripped).
@@ -134,6 +143,12 @@ pub fn allows_web_identity(s: &Statement) -> Tri {
     let mut result = Tri::No;
     for a in actions {
         match a.value.as_known() {
+            // Without a wildcard, a glob is an equality (and actions ignore case).
+            Some(p) if !p.contains(['*', '?']) => {
+                if p.eq_ignore_ascii_case(WEB_IDENTITY_ACTION) {
+                    return Tri::Yes;
+                }
+            }
             Some(p) => {
                 if glob_match(
                     &p.to_ascii_lowercase(),

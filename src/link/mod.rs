@@ -68,6 +68,8 @@ pub struct LintContext<'a> {
     pub external_roles: ExternalRoles,
     /// The account of each role (by id), computed once: rules ask often.
     role_accounts: Vec<Option<String>>,
+    /// Each provider's ARN without its partition (by provider index), for `providers_named`.
+    provider_arns: Vec<Option<Str>>,
     /// Each Pod Identity association's role ARN and the roles proven to have its name.
     association_links: Vec<Option<(RoleArn, Vec<RoleId>)>>,
 }
@@ -94,6 +96,9 @@ impl<'a> LintContext<'a> {
             sa_links,
             external_roles: ExternalRoles::default(),
             role_accounts: facts.roles.iter().map(role_account).collect(),
+            provider_arns: (facts.providers.iter())
+                .map(|p| p.arn.as_ref().map(without_partition))
+                .collect(),
             association_links,
         }
     }
@@ -205,14 +210,10 @@ impl<'a> LintContext<'a> {
     /// known after apply.
     pub fn providers_named(&self, federated: &Str) -> Vec<&'a OidcProvider> {
         let federated = without_partition(federated);
-        self.facts
-            .providers
-            .iter()
-            .filter(|p| {
-                p.arn
-                    .as_ref()
-                    .is_some_and(|arn| without_partition(arn).equals(&federated) == Tri::Yes)
-            })
+        (self.facts.providers.iter())
+            .zip(&self.provider_arns)
+            .filter(|(_, arn)| arn.as_ref().is_some_and(|a| a.equals(&federated) == Tri::Yes))
+            .map(|(p, _)| p)
             .collect()
     }
 
