@@ -79,7 +79,8 @@ impl SourceFile {
     pub fn new(path: PathBuf, text: impl Into<Arc<str>>) -> Self {
         let text: Arc<str> = text.into();
         let bytes = text.as_bytes();
-        let mut line_starts = Vec::with_capacity(bytes.len() / 40 + 1);
+        // Counted first: a growing vector would keep up to twice the memory, for every file.
+        let mut line_starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
         line_starts.push(0);
         line_starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i as u32 + 1));
         let mut checkpoints = Vec::with_capacity(bytes.len() / CHECKPOINT_BYTES + 1);
@@ -207,6 +208,11 @@ pub struct SourceMap {
 impl SourceMap {
     pub fn add(&mut self, path: PathBuf, text: impl Into<Arc<str>>) -> FileId {
         self.push(SourceFile::new(path, text))
+    }
+
+    /// Room for this many more files.
+    pub fn reserve(&mut self, additional: usize) {
+        self.files.reserve_exact(additional);
     }
 
     /// Add a file made elsewhere (on another thread: its line index is built by `new`).

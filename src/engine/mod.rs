@@ -308,6 +308,7 @@ fn run(
             (input, prepared)
         })
         .collect();
+    sources.reserve(read.len());
     for (input, prepared) in read {
         match prepared {
             // `eks.j2.tf`: not Terraform until rendered, whatever it defines is unseen.
@@ -433,8 +434,7 @@ fn run(
         let mut diagnostics = findings::findings(&ctx, settings, cwd);
         plan::name_plan_lines(&mut diagnostics, &facts, &sources);
         timings.mark("rules");
-        let chains = crate::graph::chains(&ctx, &diagnostics);
-        let mut coverage = Coverage::of(&chains, infrastructure_read);
+        let mut coverage = Coverage::of_lint(&ctx, &diagnostics, infrastructure_read);
         coverage.templates_not_read = facts
             .unread_templates
             .iter()
