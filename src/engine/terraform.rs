@@ -360,7 +360,16 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         parse_errors: parse_errors.into_values().flatten().collect(),
         ..Facts::default()
     };
-    for f in root_facts.into_values().chain(unit_facts) {
+    // Sized once, as the manifests' are: grown by doubling, the merge of a monorepo's roots
+    // held its roles up to three times.
+    let roots: Vec<Facts> = root_facts.into_values().chain(unit_facts).collect();
+    facts
+        .roles
+        .reserve_exact(roots.iter().map(|f| f.roles.len()).sum());
+    facts
+        .role_policies
+        .reserve_exact(roots.iter().map(|f| f.role_policies.len()).sum());
+    for f in roots {
         facts.extend(f);
     }
     // A plan whose configuration is not in the scan: its facts at its own lines.

@@ -170,6 +170,53 @@ impl Facts {
         self.hidden_annotations |= other.hidden_annotations;
         self.plan_origins.extend(other.plan_origins);
     }
+
+    /// Give back the room the lists grew into. One file's facts are kept until every file is
+    /// read, and a list that grew to one element holds four: at 100,000 services that was
+    /// hundreds of megabytes. Every field is named, so a new list cannot be forgotten.
+    pub fn shrink_to_fit(&mut self) {
+        let Facts {
+            roles,
+            providers,
+            clusters,
+            service_accounts,
+            workloads,
+            pod_identities,
+            addon_roles,
+            helm_releases,
+            config_data,
+            release_objects,
+            chart_sources,
+            role_policies,
+            unresolved_service_accounts,
+            parse_errors,
+            unread_templates,
+            limits_hit,
+            rendered_templates,
+            hidden_service_accounts: _,
+            hidden_roles: _,
+            hidden_annotations: _,
+            plan_origins,
+        } = self;
+        roles.shrink_to_fit();
+        providers.shrink_to_fit();
+        clusters.shrink_to_fit();
+        service_accounts.shrink_to_fit();
+        workloads.shrink_to_fit();
+        pod_identities.shrink_to_fit();
+        addon_roles.shrink_to_fit();
+        helm_releases.shrink_to_fit();
+        config_data.shrink_to_fit();
+        release_objects.shrink_to_fit();
+        chart_sources.shrink_to_fit();
+        role_policies.shrink_to_fit();
+        unresolved_service_accounts.shrink_to_fit();
+        parse_errors.shrink_to_fit();
+        unread_templates.shrink_to_fit();
+        limits_hit.shrink_to_fit();
+        rendered_templates.shrink_to_fit();
+        plan_origins.shrink_to_fit();
+    }
 }
 
 impl Facts {
