@@ -198,14 +198,39 @@ impl Chain {
 
 /// Every chain of a linted scan, sorted by the ServiceAccount's place, duplicates removed.
 pub fn chains(ctx: &LintContext, diagnostics: &[Diagnostic]) -> Vec<Chain> {
-    let findings = Findings::new(diagnostics);
-    let mut out = Vec::new();
-    irsa::chains(ctx, &findings, &mut out);
-    pod_identity::chains(ctx, &findings, &mut out);
-    unresolved_chains(ctx, &mut out);
+    let mut out = fold_chains(
+        ctx,
+        diagnostics,
+        Vec::new,
+        |mut all, chains| {
+            all.extend(chains);
+            all
+        },
+        |mut a, b| {
+            a.extend(b);
+            a
+        },
+    );
     out.sort();
     out.dedup();
     out
+}
+
+/// Every chain of the scan, in no particular order and possibly twice, folded as it is made
+/// (see [`irsa::fold`]) rather than kept: `check` counts them without holding them all.
+pub fn fold_chains<T: Send>(
+    ctx: &LintContext,
+    diagnostics: &[Diagnostic],
+    identity: impl Fn() -> T + Sync + Send,
+    fold: impl Fn(T, Vec<Chain>) -> T + Sync + Send,
+    reduce: impl Fn(T, T) -> T + Sync + Send,
+) -> T {
+    let findings = Findings::new(diagnostics);
+    let mut others = Vec::new();
+    pod_identity::chains(ctx, &findings, &mut others);
+    unresolved_chains(ctx, &mut others);
+    let annotated = irsa::fold(ctx, &findings, &identity, &fold, &reduce);
+    fold(annotated, others)
 }
 
 /// ServiceAccounts given a role whose name or namespace the files cannot tell: one row each,

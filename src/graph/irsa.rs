@@ -19,11 +19,17 @@ use crate::facts::{Effect, ROLE_ARN_KEY, Role, RoleId, RoleName, SaId, ServiceAc
 use crate::link::{LintContext, SaLink};
 use crate::rules::irsa030_controller_policy_outdated as irsa030;
 
-pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
+/// Each ServiceAccount's chains, made side by side and folded as they are made: `fold` takes
+/// one ServiceAccount's chains into an accumulator, `reduce` joins two accumulators.
+pub fn fold<T: Send>(
+    ctx: &LintContext,
+    findings: &Findings,
+    identity: impl Fn() -> T + Sync + Send,
+    fold: impl Fn(T, Vec<Chain>) -> T + Sync + Send,
+    reduce: impl Fn(T, T) -> T + Sync + Send,
+) -> T {
     let controllers = controllers(ctx, findings);
-    // Each ServiceAccount's chains on their own: side by side, in ServiceAccount order.
-    let per_service_account: Vec<Vec<Chain>> = ctx
-        .facts
+    ctx.facts
         .service_accounts_with_ids()
         .collect::<Vec<_>>()
         .into_par_iter()
@@ -35,8 +41,8 @@ pub fn chains(ctx: &LintContext, findings: &Findings, out: &mut Vec<Chain>) {
             }
             chains
         })
-        .collect();
-    out.extend(per_service_account.into_iter().flatten());
+        .fold(&identity, &fold)
+        .reduce(&identity, &reduce)
 }
 
 /// The known controller each ServiceAccount runs, and its policy's state: broken only where

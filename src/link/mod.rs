@@ -212,7 +212,10 @@ impl<'a> LintContext<'a> {
         let federated = without_partition(federated);
         (self.facts.providers.iter())
             .zip(&self.provider_arns)
-            .filter(|(_, arn)| arn.as_ref().is_some_and(|a| a.equals(&federated) == Tri::Yes))
+            .filter(|(_, arn)| {
+                arn.as_ref()
+                    .is_some_and(|a| a.equals(&federated) == Tri::Yes)
+            })
             .map(|(p, _)| p)
             .collect()
     }
