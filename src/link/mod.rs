@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::aws::arn::{
     RoleArn, federated_issuer, issuer_partition, role_arn_problem, without_partition,
 };
@@ -77,9 +79,9 @@ pub struct LintContext<'a> {
 impl<'a> LintContext<'a> {
     pub fn new(facts: &'a Facts, sources: &'a SourceMap) -> Self {
         let roles_by_name = RolesByName::new(facts);
-        let sa_links = facts
-            .service_accounts_with_ids()
-            .filter_map(|(id, sa)| link_service_account(facts, &roles_by_name, id, sa))
+        // Each ServiceAccount is linked on its own: side by side, in ServiceAccount order.
+        let sa_links = (facts.service_accounts.par_iter().enumerate())
+            .filter_map(|(i, sa)| link_service_account(facts, &roles_by_name, SaId(i as u32), sa))
             .collect();
         let association_links = facts
             .pod_identities
