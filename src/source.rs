@@ -57,6 +57,13 @@ pub struct SourceFile {
     /// when the file lies below it).
     pub path: PathBuf,
     pub text: Arc<str>,
+    index: Arc<LineIndex>,
+}
+
+/// Where each line of a text starts, and character counts at checkpoints: a function of the
+/// text alone, so the language server keeps it for a text that did not change.
+#[derive(Debug)]
+pub struct LineIndex {
     line_starts: Vec<u32>,
     /// Characters and UTF-16 units before every [`CHECKPOINT_BYTES`]th byte.
     checkpoints: Vec<(u32, u32)>,
@@ -75,9 +82,8 @@ fn units(b: u8) -> (u32, u32) {
     }
 }
 
-impl SourceFile {
-    pub fn new(path: PathBuf, text: impl Into<Arc<str>>) -> Self {
-        let text: Arc<str> = text.into();
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
         let bytes = text.as_bytes();
         // Counted first: a growing vector would keep up to twice the memory, for every file.
         let mut line_starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
@@ -99,12 +105,28 @@ impl SourceFile {
                 utf16 += u;
             }
         }
-        SourceFile {
-            path,
-            text,
+        LineIndex {
             line_starts,
             checkpoints,
         }
+    }
+}
+
+impl SourceFile {
+    pub fn new(path: PathBuf, text: impl Into<Arc<str>>) -> Self {
+        let text: Arc<str> = text.into();
+        let index = Arc::new(LineIndex::new(&text));
+        SourceFile { path, text, index }
+    }
+
+    /// A file whose text's index was built before (the text must be the one it was built
+    /// from).
+    pub fn with_index(path: PathBuf, text: Arc<str>, index: Arc<LineIndex>) -> Self {
+        SourceFile { path, text, index }
+    }
+
+    pub fn index(&self) -> &Arc<LineIndex> {
+        &self.index
     }
 
     /// Characters and UTF-16 units before a byte offset (on a char boundary): from the
@@ -112,8 +134,8 @@ impl SourceFile {
     /// [`CHECKPOINT_BYTES`], not the line.
     fn units_before(&self, offset: usize) -> (u32, u32) {
         // The end of a text a whole number of blocks long is counted from the last block.
-        let block = (offset / CHECKPOINT_BYTES).min(self.checkpoints.len().saturating_sub(1));
-        let Some(&(mut chars, mut utf16)) = self.checkpoints.get(block) else {
+        let block = (offset / CHECKPOINT_BYTES).min(self.index.checkpoints.len().saturating_sub(1));
+        let Some(&(mut chars, mut utf16)) = self.index.checkpoints.get(block) else {
             return (0, 0);
         };
         for &b in &self.text.as_bytes()[block * CHECKPOINT_BYTES..offset] {
@@ -134,7 +156,7 @@ impl SourceFile {
     }
 
     fn line_index(&self, offset: usize) -> usize {
-        match self.line_starts.binary_search(&(offset as u32)) {
+        match self.index.line_starts.binary_search(&(offset as u32)) {
             Ok(i) => i,
             Err(i) => i - 1,
         }
@@ -144,7 +166,7 @@ impl SourceFile {
     pub fn line_col(&self, offset: u32) -> LineCol {
         let offset = self.clamp(offset);
         let line = self.line_index(offset);
-        let start = self.line_starts[line] as usize;
+        let start = self.index.line_starts[line] as usize;
         let column = self.units_before(offset).0 - self.units_before(start).0 + 1;
         LineCol {
             line: line as u32 + 1,
@@ -156,14 +178,14 @@ impl SourceFile {
     pub fn line_utf16(&self, offset: u32) -> (u32, u32) {
         let offset = self.clamp(offset);
         let line = self.line_index(offset);
-        let start = self.line_starts[line] as usize;
+        let start = self.index.line_starts[line] as usize;
         let column = self.units_before(offset).1 - self.units_before(start).1;
         (line as u32, column)
     }
 
     /// Byte offset of a 0-based line and UTF-16 column (the inverse of [`Self::line_utf16`]).
     pub fn offset_of_utf16(&self, line: u32, column: u32) -> u32 {
-        let Some(&start) = self.line_starts.get(line as usize) else {
+        let Some(&start) = self.index.line_starts.get(line as usize) else {
             return self.text.len() as u32;
         };
         let mut remaining = column as usize;
@@ -182,9 +204,10 @@ impl SourceFile {
     pub fn line_text(&self, line: u32) -> &str {
         let i = (line as usize)
             .saturating_sub(1)
-            .min(self.line_starts.len() - 1);
-        let start = self.line_starts[i] as usize;
+            .min(self.index.line_starts.len() - 1);
+        let start = self.index.line_starts[i] as usize;
         let end = self
+            .index
             .line_starts
             .get(i + 1)
             .map(|&e| e as usize)

@@ -12,7 +12,7 @@ use super::read::{ReadOutcome, read_text};
 use crate::facts::Facts;
 use crate::open::Links;
 use crate::parse::ParseError;
-use crate::source::{FileId, SourceFile};
+use crate::source::{FileId, LineIndex, SourceFile};
 
 /// Texts, syntax trees and facts kept between runs, so that re-linting after a one-file
 /// edit does not re-read or re-parse the files that did not change.
@@ -25,6 +25,8 @@ use crate::source::{FileId, SourceFile};
 #[derive(Default)]
 pub struct Cache {
     disk: Mutex<HashMap<PathBuf, DiskText>>,
+    /// Each text's line index and nesting scan, by the path it was read from.
+    prepared: Mutex<HashMap<PathBuf, Prepared>>,
     pub(super) terraform: PerFile<Result<Body, ParseError>>,
     pub(super) manifests: PerFile<Facts>,
     /// Each standalone root module's parse errors and facts, by directory.
@@ -47,6 +49,13 @@ pub(super) struct Called {
     pub callees: CacheInputs,
     pub parse_errors: Vec<(PathBuf, Vec<ParseError>)>,
     pub roots: Vec<(PathBuf, Facts)>,
+}
+
+/// What a text gives before parsing, kept with the text it was computed from.
+struct Prepared {
+    text: Arc<str>,
+    index: Arc<LineIndex>,
+    too_deep: Option<usize>,
 }
 
 struct DiskText {
@@ -72,6 +81,34 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Cache {
+    /// The file with its line index, and where its nesting goes too deep: kept from the
+    /// last run while the text read from `path` is the same.
+    pub(super) fn prepare(
+        &self,
+        path: &Path,
+        shown: PathBuf,
+        text: Arc<str>,
+        too_deep: impl FnOnce(&str) -> Option<usize>,
+    ) -> (SourceFile, Option<usize>) {
+        if let Some(hit) = lock(&self.prepared).get(path)
+            && (Arc::ptr_eq(&hit.text, &text) || *hit.text == *text)
+        {
+            return (
+                SourceFile::with_index(shown, text, hit.index.clone()),
+                hit.too_deep,
+            );
+        }
+        let deep = too_deep(&text);
+        let file = SourceFile::new(shown, text.clone());
+        let entry = Prepared {
+            text,
+            index: file.index().clone(),
+            too_deep: deep,
+        };
+        lock(&self.prepared).insert(path.to_path_buf(), entry);
+        (file, deep)
+    }
+
     /// The file's text, from the cache when the file is unchanged since it was read.
     pub(super) fn read(&self, path: &Path, links: Links) -> ReadOutcome {
         // Stamped before reading: a write between the two makes the stamp stale, so the

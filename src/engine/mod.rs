@@ -295,12 +295,19 @@ fn run(
                 ReadOutcome::Text(text) => {
                     let template = matches!(input.kind, FileKind::Terraform | FileKind::TfVars)
                         && is_template_name(&input.path);
-                    let too_deep = match template {
+                    let scan = |text: &str| match template {
                         true => None,
-                        false => too_deeply_nested(&text),
+                        false => too_deeply_nested(text),
                     };
                     let shown = discover::display_path(&input.path, shown_from);
-                    Prepared::Text(SourceFile::new(shown, text), too_deep, template)
+                    let (file, too_deep) = match settings.cache.as_deref() {
+                        Some(cache) => cache.prepare(&input.path, shown, text, scan),
+                        None => {
+                            let too_deep = scan(&text);
+                            (SourceFile::new(shown, text), too_deep)
+                        }
+                    };
+                    Prepared::Text(file, too_deep, template)
                 }
                 ReadOutcome::Encrypted => Prepared::Encrypted,
                 ReadOutcome::Unreadable(message) => Prepared::Unreadable(message),
