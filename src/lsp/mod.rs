@@ -94,25 +94,41 @@ fn initialize(connection: &Connection) -> Result<InitializeParams, String> {
     }
 }
 
-/// At most one lint starts per quiet period: an edit after a pause is linted at once, and
-/// edits typed or sent back to back meanwhile are linted together at its end.
+/// The longest a lint may hold back the next one: edits sent back to back are linted
+/// together after at most this.
 const QUIET_PERIOD: Duration = Duration::from_millis(150);
 
+/// How long after the last lint started the next may start. An edit that arrives when the
+/// server is idle is linted at once. Edits that arrived while a lint ran are a stream (typing,
+/// a client replaying changes): the next lint waits until twice the last one's duration has
+/// passed since it started, at most [`QUIET_PERIOD`], so that a stream is linted a few times,
+/// not once per edit, and linting takes at most about half the time.
 /// The longest a pending edit waits for the stream of edits to pause: a client that never
 /// stops sending still gets findings this often.
 const MAX_PENDING: Duration = Duration::from_secs(2);
 
+fn quiet_period(took: Duration, streaming: bool) -> Duration {
+    match streaming {
+        true => (took * 2).min(QUIET_PERIOD),
+        false => Duration::ZERO,
+    }
+}
+
 fn main_loop(connection: &Connection, server: &mut Server) -> Result<(), String> {
     let closed = || "the client closed the connection".to_string();
-    // When the first edit not yet linted arrived, and when the last lint started.
+    // When the first edit not yet linted arrived, and when the last lint started and how
+    // long it took.
     let mut pending_since: Option<Instant> = None;
-    let mut last_lint: Option<Instant> = None;
-    let relint =
-        |server: &mut Server, pending: &mut Option<Instant>, last: &mut Option<Instant>| {
-            *last = Some(Instant::now());
-            server.relint();
-            *pending = None;
-        };
+    let mut last_lint: Option<(Instant, Duration, bool)> = None;
+    let relint = |server: &mut Server,
+                  pending: &mut Option<Instant>,
+                  last: &mut Option<(Instant, Duration, bool)>| {
+        let started = Instant::now();
+        server.relint();
+        let streaming = !connection.receiver.is_empty();
+        *last = Some((started, started.elapsed(), streaming));
+        *pending = None;
+    };
     loop {
         let message = match pending_since {
             None => connection.receiver.recv().map_err(|_| closed())?,
@@ -125,8 +141,9 @@ fn main_loop(connection: &Connection, server: &mut Server) -> Result<(), String>
                 Ok(message) => message,
                 Err(TryRecvError::Disconnected) => return Err(closed()),
                 Err(TryRecvError::Empty) => {
-                    let wait = last_lint
-                        .map_or(Duration::ZERO, |t| QUIET_PERIOD.saturating_sub(t.elapsed()));
+                    let wait = last_lint.map_or(Duration::ZERO, |(started, took, streaming)| {
+                        quiet_period(took, streaming).saturating_sub(started.elapsed())
+                    });
                     if wait.is_zero() {
                         relint(server, &mut pending_since, &mut last_lint);
                         continue;
