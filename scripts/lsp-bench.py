@@ -6,7 +6,8 @@ stdio as an editor drives it, in a workspace made by irsa-lint-gen.
 
 Each edit moves one ServiceAccount's namespace away from what its role trusts and back, so
 every edit changes that file's findings; the time is from sending didChange to receiving
-publishDiagnostics for that file.
+publishDiagnostics for that file. The server's resident memory is read (Linux) after the first
+lint and after the last edit: it must not grow with the number of edits.
 """
 import json
 import os
@@ -35,6 +36,18 @@ def read_message(stream):
         if line.lower().startswith(b"content-length:"):
             length = int(line.split(b":")[1])
     return json.loads(stream.read(length))
+
+
+def resident_mb(pid):
+    """The process's resident memory in MB, or None where /proc does not tell it."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        return None
+    return None
 
 
 def main():
@@ -72,6 +85,7 @@ def main():
         send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
         wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics")
         first = time.perf_counter() - started
+        rss_first = resident_mb(server.pid)
         send({"jsonrpc": "2.0", "method": "textDocument/didOpen",
               "params": {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}}})
         is_ours = lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
@@ -85,6 +99,7 @@ def main():
             # The edited file's diagnostics for this version (a finding when moved, none when back).
             wait_for(lambda m: is_ours(m) and (len(m["params"]["diagnostics"]) > 0) == (body is moved))
             timings.append((time.perf_counter() - before) * 1000)
+        rss_last = resident_mb(server.pid)
         send({"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": None})
         wait_for(lambda m: m.get("id") == 2)
         send({"jsonrpc": "2.0", "method": "exit", "params": None})
@@ -92,7 +107,8 @@ def main():
         files = sum(len(f) for _, _, f in os.walk(workspace))
         print(f"services={services} files={files} first_lint={first * 1000:.0f} ms "
               f"edit_to_diagnostics median={statistics.median(timings):.1f} ms "
-              f"p90={sorted(timings)[int(len(timings) * 0.9)]:.1f} ms over {edits} edits")
+              f"p90={sorted(timings)[int(len(timings) * 0.9)]:.1f} ms over {edits} edits "
+              f"rss_after_first_lint={rss_first} MB rss_after_edits={rss_last} MB")
 
 
 if __name__ == "__main__":
