@@ -53,16 +53,12 @@ impl ChartFiles for RepositoryFiles<'_> {
 
     fn templates(&self, dir: &Path) -> Vec<PathBuf> {
         let templates = dir.join("templates");
-        let mut found: Vec<PathBuf> = self
-            .chart
-            .by_path
-            .keys()
-            .filter(|p| {
-                p.starts_with(&templates)
-                    && p.extension()
-                        .is_some_and(|e| e == "yaml" || e == "yml" || e == "tpl")
+        let mut found: Vec<PathBuf> = super::argo::files_below(self.chart.by_path, &templates)
+            .filter(|(p, _)| {
+                p.extension()
+                    .is_some_and(|e| e == "yaml" || e == "yml" || e == "tpl")
             })
-            .cloned()
+            .map(|(p, _)| p.clone())
             .collect();
         found.extend(USUAL_HELPERS.iter().map(|n| templates.join(n)));
         found.sort();
