@@ -70,6 +70,9 @@ pub struct LintContext<'a> {
     role_accounts: Vec<Option<String>>,
     /// Each Pod Identity association's role ARN and the roles proven to have its name.
     association_links: Vec<Option<(RoleArn, Vec<RoleId>)>>,
+    /// Each OIDC provider's ARN without its partition (by index), computed once: every
+    /// role's Federated principal is compared with each.
+    provider_arns: Vec<Option<Str>>,
 }
 
 impl<'a> LintContext<'a> {
@@ -95,6 +98,11 @@ impl<'a> LintContext<'a> {
             external_roles: ExternalRoles::default(),
             role_accounts: facts.roles.iter().map(role_account).collect(),
             association_links,
+            provider_arns: facts
+                .providers
+                .iter()
+                .map(|p| p.arn.as_ref().map(without_partition))
+                .collect(),
         }
     }
 
@@ -208,11 +216,12 @@ impl<'a> LintContext<'a> {
         self.facts
             .providers
             .iter()
-            .filter(|p| {
-                p.arn
-                    .as_ref()
-                    .is_some_and(|arn| without_partition(arn).equals(&federated) == Tri::Yes)
+            .zip(&self.provider_arns)
+            .filter(|(_, arn)| {
+                arn.as_ref()
+                    .is_some_and(|arn| arn.equals(&federated) == Tri::Yes)
             })
+            .map(|(p, _)| p)
             .collect()
     }
 
