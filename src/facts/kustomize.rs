@@ -197,15 +197,9 @@ impl Tree<'_> {
 
     /// The string entries of some list fields of a kustomization.
     fn entries(&self, id: FileId, fields: &[&str]) -> Vec<String> {
-        let Some(doc) = self.document(id) else {
-            return Vec::new();
-        };
-        fields
-            .iter()
-            .filter_map(|f| doc.get(*f)?.as_array())
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
+        self.document(id)
+            .map(|doc| entries_of(&doc, fields))
+            .unwrap_or_default()
     }
 
     /// The objects of one kustomization, transformed as `kustomize build` would.
@@ -234,7 +228,7 @@ impl Tree<'_> {
         let shown = self.sources.get(id).path.display().to_string();
         // How often each entry was met in this file so far: a repeat is shown where it is.
         let mut met: HashMap<String, usize> = HashMap::new();
-        for entry in self.entries(id, &["resources", "bases", "components"]) {
+        for entry in entries_of(&doc, &["resources", "bases", "components"]) {
             let nth = met.entry(entry.clone()).or_default();
             *nth += 1;
             let nth = *nth - 1;
@@ -547,6 +541,16 @@ struct At<'a> {
     id: FileId,
     shown: &'a str,
     unit: &'a str,
+}
+
+/// The string entries of some list fields of a kustomization's document.
+fn entries_of(doc: &serde_json::Value, fields: &[&str]) -> Vec<String> {
+    fields
+        .iter()
+        .filter_map(|f| doc.get(*f)?.as_array())
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }
 
 fn key_span(sources: &SourceMap, id: FileId, key: &str) -> Span {
