@@ -16,16 +16,16 @@
 //! - `apps/<team>/`: a kustomization listing the services' folders; six services in ten are
 //!   a ServiceAccount (namespace and role ARN substituted), Deployment and Service with their
 //!   own kustomization (some with a patch), three in ten a Flux HelmRelease of
-//!   `./charts/service` whose `values.serviceAccount.annotations` carry the role ARN written
-//!   with `${account_id}` and `${cluster_name}`.
+//!   `./charts/service` whose `values.serviceAccount.annotations` carry the role ARN, written
+//!   out or with `${account_id}` and `${cluster_name}`.
 //! - `infrastructure/controllers/`: HelmReleases of external-dns and the AWS Load Balancer
 //!   Controller, their role ARNs substituted from `cluster-vars`.
 //! - `charts/service/`: the chart the services share, as `helm create` scaffolds it.
 //!
-//! Every 50th service has one mistake, and the tree has no other: a ServiceAccount in the
-//! team's batch namespace (`${batch_namespace}`) its role does not trust (IRSA003), a
-//! HelmRelease's role name with a digit missing (IRSA001), or a `templatefile()` that
-//! renames the ServiceAccount (IRSA003). Returns their count. The output depends only on N.
+//! Every 50th service has one mistake, and the tree has no other; in turn: a ServiceAccount in
+//! the team's batch namespace (`${batch_namespace}`) its role does not trust (IRSA003), a
+//! HelmRelease's role name with a digit missing (IRSA001), a `templatefile()` that renames
+//! the ServiceAccount (IRSA003). Returns their count. The output depends only on N.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -58,11 +58,12 @@ struct Service {
 impl Service {
     fn new(index: usize) -> Self {
         let name = format!("svc-{index:05}");
-        // Shifted by the team so that the broken services (the first of each team) take
-        // every form in turn.
-        let deploy = match (index + index / MISMATCH_EVERY) % 10 {
-            0..=5 => Deploy::Manifests,
-            6..=8 => Deploy::FluxHelm,
+        let broken = index.is_multiple_of(MISMATCH_EVERY);
+        // The broken services take the three forms in turn; the others six in ten, three in
+        // ten and one in ten.
+        let deploy = match (broken, index / MISMATCH_EVERY % 3, index % 10) {
+            (true, 0, _) | (false, _, 0..=5) => Deploy::Manifests,
+            (true, 1, _) | (false, _, 6..=8) => Deploy::FluxHelm,
             _ => Deploy::TerraformHelm,
         };
         Service {
@@ -71,7 +72,7 @@ impl Service {
             team: team_name(index / SERVICES_PER_TEAM),
             name,
             deploy,
-            broken: index.is_multiple_of(MISMATCH_EVERY),
+            broken,
         }
     }
 
@@ -957,9 +958,15 @@ spec:
     fn helm_release(&self) -> String {
         let role = if self.broken {
             // A digit lost: no role has this name.
-            format!("{}-svc-{:04}", "${cluster_name}", self.index)
+            format!("svc-{:04}", self.index)
         } else {
-            format!("{}-{}", "${cluster_name}", self.name)
+            self.name.clone()
+        };
+        // Written out, or from the cluster's variables.
+        let arn = if self.index.is_multiple_of(2) {
+            format!("arn:aws:iam::${{account_id}}:role/${{cluster_name}}-{role}")
+        } else {
+            format!("arn:aws:iam::{ACCOUNT}:role/{CLUSTER}-{role}")
         };
         format!(
             r#"apiVersion: helm.toolkit.fluxcd.io/v2
@@ -989,7 +996,7 @@ spec:
       create: true
       name: {name}
       annotations:
-        eks.amazonaws.com/role-arn: arn:aws:iam::${{account_id}}:role/{role}
+        eks.amazonaws.com/role-arn: {arn}
     resources:
       requests:
         cpu: 100m
