@@ -3,11 +3,18 @@
 # measures, for each, wall time and peak RSS of `irsa-lint check` and of the parse-only floor
 # (irsa-lint-parse-floor), and of checkov when it is installed. Checks that the findings
 # count equals the injected mismatches and that output is byte-identical with one thread.
-# Each figure is the best of RUNS runs (default 3).
+# Each figure is the best of RUNS runs (default 3), check and floor run in turn.
+#
+# Then a GitOps tree of GITOPS_N services (default 2000, `irsa-lint-gen --gitops`): Flux
+# Kustomizations with post-build substitution and HelmReleases, terraform-aws-modules roles and
+# templatefile() Helm values; measured and checked the same way, its check/floor ratio shown
+# against the target of GITOPS_TARGET (default 1.5) times the floor. GITOPS_N=0 leaves it out.
 #
 # Then a plan-only tree: a generated Terraform plan of PLAN_MB megabytes (default 50,
 # `irsa-lint-gen --plan`) beside its ServiceAccounts, checked for its findings and for peak
 # RSS within PLAN_RSS_FACTOR (default 4) times the plan's size.
+#
+# Sizes are the bytes of the files (not of the folders holding them).
 #
 # --check compares each check/floor ratio (and the plan's RSS factor) with the figures last
 # recorded in scripts/bench-figures.tsv and fails when one is more than 15% worse;
@@ -31,18 +38,30 @@ bin=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# best_of CMD...: runs CMD $runs times (output to $work/out); prints "seconds peak_kib" of the
-# fastest run. Wall time is taken in nanoseconds: /usr/bin/time rounds to 10 ms.
+# time_once CMD...: runs CMD once (output to $work/out); prints "seconds peak_kib". Wall time
+# is taken in nanoseconds: /usr/bin/time rounds to 10 ms.
+time_once() {
+    local start end
+    start=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
+    end=$(date +%s%N)
+    echo "$(awk -v ns=$((end - start)) 'BEGIN{printf "%.3f", ns / 1e9}') $(tail -n 1 "$work/time")"
+}
+
+# faster A B: whichever "seconds peak_kib" line is faster (A when B is empty).
+faster() {
+    if [ -z "$2" ] || awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN{exit !(a<b)}'; then
+        echo "$1"
+    else
+        echo "$2"
+    fi
+}
+
+# best_of CMD...: runs CMD $runs times (output to $work/out); prints the fastest run.
 best_of() {
-    local best="" line start end
+    local best=""
     for _ in $(seq "$runs"); do
-        start=$(date +%s%N)
-        /usr/bin/time -f "%M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
-        end=$(date +%s%N)
-        line="$(awk -v ns=$((end - start)) 'BEGIN{printf "%.3f", ns / 1e9}') $(tail -n 1 "$work/time")"
-        if [ -z "$best" ] || awk -v a="${line%% *}" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then
-            best=$line
-        fi
+        best=$(faster "$(time_once "$@")" "$best")
     done
     echo "$best"
 }
@@ -50,18 +69,27 @@ best_of() {
 status=0
 printf '%-7s %7s %7s %9s %9s %7s %8s %9s %s\n' \
     N files MB check_s floor_s ratio RSS_MB findings checkov_s
-for n in "${sizes[@]}"; do
-    tree="$work/tree-$n"
-    injected=$("$bin/irsa-lint-gen" "$n" "$tree")
+# measure KEY TREE INJECTED: times check and the floor on TREE, prints and records the row
+# (KEY first: the N of a plain tree, `gitops` for the GitOps one) and checks the findings
+# count and the one-thread output.
+measure() {
+    local key=$1 tree=$2 injected=$3 files mb check_s check_kib floor_s floor_kib findings
+    local checkov_s ratio
     files=$(find "$tree" -type f | wc -l)
-    mb=$(du -sb "$tree" | awk '{printf "%.1f", $1 / 1e6}')
+    mb=$(find "$tree" -type f -printf '%s\n' | awk '{s += $1} END {printf "%.1f", s / 1e6}')
 
-    read -r check_s check_kib < <(cd "$tree" && best_of "$bin/irsa-lint" check --format compact --fail-on never .)
-    cp "$work/out" "$work/check-$n"
-    read -r floor_s floor_kib < <(cd "$tree" && best_of "$bin/irsa-lint-parse-floor" .)
-    findings=$(grep -c 'IRSA' "$work/check-$n" || true)
+    # check and floor in turn, so that a noisy spell slows both alike
+    local best_check="" best_floor=""
+    for _ in $(seq "$runs"); do
+        best_check=$(faster "$(cd "$tree" && time_once "$bin/irsa-lint" check --format compact --fail-on never .)" "$best_check")
+        cp "$work/out" "$work/check-$key"
+        best_floor=$(faster "$(cd "$tree" && time_once "$bin/irsa-lint-parse-floor" .)" "$best_floor")
+    done
+    read -r check_s check_kib <<<"$best_check"
+    read -r floor_s floor_kib <<<"$best_floor"
+    findings=$(grep -c 'IRSA' "$work/check-$key" || true)
     (cd "$tree" && RAYON_NUM_THREADS=1 "$bin/irsa-lint" check --format compact --fail-on never .) \
-        >"$work/check-$n-1thread"
+        >"$work/check-$key-1thread"
 
     checkov_s=-
     if command -v checkov >/dev/null; then
@@ -69,24 +97,44 @@ for n in "${sizes[@]}"; do
     fi
 
     ratio=$(awk -v c="$check_s" -v f="$floor_s" 'BEGIN{printf "%.2f", (f > 0 ? c / f : 0)}')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$files" "$mb" "$check_s" "$floor_s" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$files" "$mb" "$check_s" "$floor_s" \
         "$ratio" "$((check_kib / 1024))" "$findings" >>"$work/rows"
-    printf '%-7s %7s %7s %9s %9s %7s %8s %9s %s\n' "$n" "$files" "$mb" "$check_s" \
+    printf '%-7s %7s %7s %9s %9s %7s %8s %9s %s\n' "$key" "$files" "$mb" "$check_s" \
         "$floor_s" "$ratio" "$((check_kib / 1024))" "$findings" "$checkov_s"
-    echo "${n} ${check_s}" >>"$work/times"
     [ "$checkov_s" = - ] ||
         awk -v c="$check_s" -v k="$checkov_s" 'BEGIN{printf "        checkov / check: %.0fx\n", k / c}'
     echo "        floor RSS: $((floor_kib / 1024)) MB"
 
     if [ "$findings" != "$injected" ]; then
-        echo "FAIL: N=$n: $findings findings, $injected injected" >&2
+        echo "FAIL: $key: $findings findings, $injected injected" >&2
         status=1
     fi
-    if ! cmp -s "$work/check-$n" "$work/check-$n-1thread"; then
-        echo "FAIL: N=$n: output differs between 1 thread and the default" >&2
+    if ! cmp -s "$work/check-$key" "$work/check-$key-1thread"; then
+        echo "FAIL: $key: output differs between 1 thread and the default" >&2
         status=1
     fi
+    last_ratio=$ratio
+    last_check_s=$check_s
+}
+
+for n in "${sizes[@]}"; do
+    tree="$work/tree-$n"
+    injected=$("$bin/irsa-lint-gen" "$n" "$tree")
+    measure "$n" "$tree" "$injected"
+    echo "$n $last_check_s" >>"$work/times"
+    rm -rf "$tree"
 done
+gitops_n=${GITOPS_N:-2000}
+gitops_target=${GITOPS_TARGET:-1.5}
+if [ "$gitops_n" -gt 0 ]; then
+    tree="$work/gitops-tree"
+    injected=$("$bin/irsa-lint-gen" --gitops "$gitops_n" "$tree")
+    measure gitops "$tree" "$injected"
+    echo "        $gitops_n services; check / floor ${last_ratio}x, target ${gitops_target}x: $(
+        awk -v r="$last_ratio" -v t="$gitops_target" 'BEGIN{print (r <= t ? "met" : "NOT met")}')"
+    printf '%s\n' "$gitops_n" >"$work/gitops-n"
+    rm -rf "$tree"
+fi
 plan_mb=${PLAN_MB:-50}
 plan_factor=${PLAN_RSS_FACTOR:-4}
 tree="$work/plan-tree"
@@ -136,10 +184,13 @@ if [ "$mode" = record ] && [ $status = 0 ]; then
     {
         echo "| N services | files | MB | check | parse-only floor | check / floor | peak RSS (check) | findings |"
         echo "|-----------:|------:|---:|------:|-----------------:|--------------:|-----------------:|---------:|"
-        awk -F '\t' '
+        awk -F '\t' -v gitops_n="$(cat "$work/gitops-n" 2>/dev/null || echo "${GITOPS_N:-2000}")" '
         function commas(n,   s) { s = n ""; while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); return s }
-        $1 != "plan" {
+        $1 != "plan" && $1 != "gitops" {
             printf "| %s | %s | %s | %s s | %s s | %.2f× | %s MB | %s = injected |\n", commas($1), commas($2), $3, $4, $5, $6, $7, $8
+        }
+        $1 == "gitops" {
+            printf "| GitOps, %s | %s | %s | %s s | %s s | %.2f× | %s MB | %s = injected |\n", commas(gitops_n), commas($2), $3, $4, $5, $6, $7, $8
         }
         $1 == "plan" {
             printf "| plan JSON | 1 | %s | %s s | – | RSS %.1f× its size | %s MB | %s = injected |\n", $3, $4, $6, $7, $8

@@ -531,7 +531,7 @@ impl App<'_> {
         let unit = self.file.unit.clone();
         let chart = LocalChart {
             sources: self.file.sources,
-            by_path: self.file.by_path,
+            by_path: &self.file.tree.files,
             folder,
             chart_file,
         };
@@ -598,11 +598,7 @@ impl FileTree {
         folder: &'t Path,
         recurse: bool,
     ) -> impl Iterator<Item = (&'t PathBuf, FileId)> + 't {
-        self.files
-            .range(folder.to_path_buf()..)
-            .take_while(move |(p, _)| p.starts_with(folder))
-            .filter(move |(p, _)| recurse || p.parent() == Some(folder))
-            .map(|(p, id)| (p, *id))
+        files_below(&self.files, folder).filter(move |(p, _)| recurse || p.parent() == Some(folder))
     }
 
     fn manifest_facts(&self, id: FileId, text: &str, unit: &str) -> Facts {
@@ -615,6 +611,18 @@ impl FileTree {
         self.extracted.borrow_mut().insert(key, facts.clone());
         facts
     }
+}
+
+/// The files of `files` at any depth below `folder` (and `folder` itself, if a file): one
+/// run of the map, since paths sort by component.
+pub(crate) fn files_below<'t>(
+    files: &'t BTreeMap<PathBuf, FileId>,
+    folder: &'t Path,
+) -> impl Iterator<Item = (&'t PathBuf, FileId)> + 't {
+    files
+        .range(folder.to_path_buf()..)
+        .take_while(move |(p, _)| p.starts_with(folder))
+        .map(|(p, id)| (p, *id))
 }
 
 /// `.`, `./` or nothing: the root of whatever repository the source names.
@@ -733,7 +741,7 @@ fn clone_objects(view: &Facts) -> Facts {
 pub(crate) struct LocalChart<'a> {
     pub sources: &'a SourceMap,
     /// Every file read, by path.
-    pub by_path: &'a HashMap<PathBuf, FileId>,
+    pub by_path: &'a BTreeMap<PathBuf, FileId>,
     pub folder: &'a Path,
     pub chart_file: FileId,
 }
@@ -808,12 +816,12 @@ fn convention_service_account(
         return Found::Unknown;
     };
     // Only a chart whose templates read the common values is understood.
-    let reads_convention = by_path.iter().any(|(p, id)| {
-        p.starts_with(folder.join("templates"))
-            && sources
-                .get(*id)
-                .text
-                .contains(".Values.serviceAccount.annotations")
+    let templates = folder.join("templates");
+    let reads_convention = files_below(by_path, &templates).any(|(_, id)| {
+        sources
+            .get(id)
+            .text
+            .contains(".Values.serviceAccount.annotations")
     });
     if !reads_convention {
         return Found::Unknown;

@@ -399,7 +399,7 @@ fn local_chart_release(
         label,
         unit,
     };
-    let files = local_chart::LoaderFiles(m.loader());
+    let files = local_chart::LoaderFiles::new(m.loader());
     let service_accounts = match local_chart::service_accounts(&files, &dir, &release, values) {
         Found::Yes(found) => found,
         Found::No => Vec::new(),

@@ -47,50 +47,61 @@ pub fn is_kustomization(path: &Path) -> bool {
         .is_some_and(|n| KUSTOMIZATION_FILES.contains(&n))
 }
 
-struct Tree<'s> {
-    sources: &'s SourceMap,
+/// The scanned files by path, for the builds that read them: made once, read by every
+/// build of a run.
+#[derive(Default)]
+pub struct Files {
     /// Every scanned file by normalized path.
     files: HashMap<PathBuf, FileId>,
     /// Kustomization files by their folder.
     kustomizations: BTreeMap<PathBuf, FileId>,
-    transform: Option<&'s Transform<'s>>,
 }
 
-impl<'s> Tree<'s> {
-    fn new(
-        sources: &'s SourceMap,
-        files: &[(FileId, PathBuf)],
-        transform: Option<&'s Transform<'s>>,
-    ) -> Self {
-        let mut tree = Tree {
-            sources,
-            files: HashMap::new(),
-            kustomizations: BTreeMap::new(),
-            transform,
-        };
+impl Files {
+    pub fn new(files: &[(FileId, PathBuf)]) -> Files {
+        let mut index = Files::default();
         for (id, path) in files {
             let path = normalize(path);
             if is_kustomization(&path) {
-                tree.kustomizations.insert(
+                index.kustomizations.insert(
                     path.parent().map(Path::to_path_buf).unwrap_or_default(),
                     *id,
                 );
             }
-            tree.files.insert(path, *id);
+            index.files.insert(path, *id);
         }
-        tree
+        index
+    }
+}
+
+struct Tree<'s> {
+    sources: &'s SourceMap,
+    files: &'s HashMap<PathBuf, FileId>,
+    kustomizations: &'s BTreeMap<PathBuf, FileId>,
+    transform: Option<&'s Transform<'s>>,
+}
+
+impl<'s> Tree<'s> {
+    fn new(sources: &'s SourceMap, index: &'s Files, transform: Option<&'s Transform<'s>>) -> Self {
+        Tree {
+            sources,
+            files: &index.files,
+            kustomizations: &index.kustomizations,
+            transform,
+        }
     }
 }
 
 pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> Rendered {
-    let tree = Tree::new(sources, files, None);
+    let index = Files::new(files);
+    let tree = Tree::new(sources, &index, None);
     let mut out = Rendered::default();
     if tree.kustomizations.is_empty() {
         return out;
     }
     // A kustomization another one uses is a base, not a view of its own.
     let mut used = HashSet::new();
-    for (dir, id) in &tree.kustomizations {
+    for (dir, id) in tree.kustomizations {
         for entry in tree.entries(*id, &["resources", "bases", "components"]) {
             let target = normalize(&dir.join(&entry));
             if tree.kustomizations.contains_key(&target) {
@@ -98,7 +109,7 @@ pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> Rendered 
             }
         }
     }
-    for (dir, id) in &tree.kustomizations {
+    for (dir, id) in tree.kustomizations {
         out.owned.insert(*id);
         if used.contains(dir) {
             continue;
@@ -121,7 +132,7 @@ pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> Rendered 
 /// file read through `transform`. Returns the facts and the files read.
 pub fn render_folder(
     sources: &SourceMap,
-    files: &[(FileId, PathBuf)],
+    files: &Files,
     dir: &Path,
     unit: &str,
     transform: &Transform<'_>,
@@ -186,15 +197,9 @@ impl Tree<'_> {
 
     /// The string entries of some list fields of a kustomization.
     fn entries(&self, id: FileId, fields: &[&str]) -> Vec<String> {
-        let Some(doc) = self.document(id) else {
-            return Vec::new();
-        };
-        fields
-            .iter()
-            .filter_map(|f| doc.get(*f)?.as_array())
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
+        self.document(id)
+            .map(|doc| entries_of(&doc, fields))
+            .unwrap_or_default()
     }
 
     /// The objects of one kustomization, transformed as `kustomize build` would.
@@ -223,7 +228,7 @@ impl Tree<'_> {
         let shown = self.sources.get(id).path.display().to_string();
         // How often each entry was met in this file so far: a repeat is shown where it is.
         let mut met: HashMap<String, usize> = HashMap::new();
-        for entry in self.entries(id, &["resources", "bases", "components"]) {
+        for entry in entries_of(&doc, &["resources", "bases", "components"]) {
             let nth = met.entry(entry.clone()).or_default();
             *nth += 1;
             let nth = *nth - 1;
@@ -536,6 +541,16 @@ struct At<'a> {
     id: FileId,
     shown: &'a str,
     unit: &'a str,
+}
+
+/// The string entries of some list fields of a kustomization's document.
+fn entries_of(doc: &serde_json::Value, fields: &[&str]) -> Vec<String> {
+    fields
+        .iter()
+        .filter_map(|f| doc.get(*f)?.as_array())
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }
 
 fn key_span(sources: &SourceMap, id: FileId, key: &str) -> Span {

@@ -8,6 +8,7 @@
 //! A chart whose ServiceAccount templates use what `helm_template` does not follow, whose
 //! values are not all known, or that depends on a chart of another repository is unknown.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -53,16 +54,12 @@ impl ChartFiles for RepositoryFiles<'_> {
 
     fn templates(&self, dir: &Path) -> Vec<PathBuf> {
         let templates = dir.join("templates");
-        let mut found: Vec<PathBuf> = self
-            .chart
-            .by_path
-            .keys()
-            .filter(|p| {
-                p.starts_with(&templates)
-                    && p.extension()
-                        .is_some_and(|e| e == "yaml" || e == "yml" || e == "tpl")
+        let mut found: Vec<PathBuf> = super::argo::files_below(self.chart.by_path, &templates)
+            .filter(|(p, _)| {
+                p.extension()
+                    .is_some_and(|e| e == "yaml" || e == "yml" || e == "tpl")
             })
-            .cloned()
+            .map(|(p, _)| p.clone())
             .collect();
         found.extend(USUAL_HELPERS.iter().map(|n| templates.join(n)));
         found.sort();
@@ -76,8 +73,24 @@ impl ChartFiles for RepositoryFiles<'_> {
 }
 
 /// Files Terraform code may read (`helm_release.chart` of a folder): they cannot be listed,
-/// so the usual names are tried.
-pub(crate) struct LoaderFiles<'a>(pub &'a dyn crate::eval::FileLoader);
+/// so the usual names are tried. Each file is asked of the loader once, however often one
+/// release's rendering reads it.
+pub(crate) struct LoaderFiles<'a> {
+    loader: &'a dyn crate::eval::FileLoader,
+    read: RefCell<HashMap<PathBuf, Option<LoadedFile>>>,
+}
+
+/// A file the loader read: its id and text.
+type LoadedFile = (FileId, Arc<str>);
+
+impl<'a> LoaderFiles<'a> {
+    pub(crate) fn new(loader: &'a dyn crate::eval::FileLoader) -> Self {
+        LoaderFiles {
+            loader,
+            read: RefCell::default(),
+        }
+    }
+}
 
 /// Where charts usually write their ServiceAccount.
 const USUAL_TEMPLATES: &[&str] = &[
@@ -89,14 +102,21 @@ const USUAL_TEMPLATES: &[&str] = &[
 
 impl ChartFiles for LoaderFiles<'_> {
     fn read(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
-        self.0.load(path)
+        if let Some(read) = self.read.borrow().get(path) {
+            return read.clone();
+        }
+        let read = self.loader.load(path);
+        self.read
+            .borrow_mut()
+            .insert(path.to_path_buf(), read.clone());
+        read
     }
 
     /// The scanned templates (every `.yaml`), and the usual helpers files, which are not
     /// scanned; the usual names when the loader cannot list the folder.
     fn templates(&self, dir: &Path) -> Vec<PathBuf> {
         let templates = dir.join("templates");
-        let mut found = match self.0.files_in(&templates) {
+        let mut found = match self.loader.files_in(&templates) {
             Some(listed) => listed,
             None => USUAL_TEMPLATES.iter().map(|n| templates.join(n)).collect(),
         };
@@ -106,7 +126,7 @@ impl ChartFiles for LoaderFiles<'_> {
 
     /// A folder the scan did not list (a path it skipped) is not known to be complete.
     fn lists_every_template(&self, dir: &Path) -> bool {
-        self.0
+        self.loader
             .files_in(&dir.join("templates"))
             .is_some_and(|listed| !listed.is_empty())
     }
@@ -156,39 +176,40 @@ pub(crate) fn chart_values(
 /// is empty). `None` when either file cannot be read, or when the chart wraps others
 /// (`dependencies`): its own version then says nothing of what runs.
 pub(crate) fn default_version(files: &dyn ChartFiles, dir: &Path) -> Option<Spanned<String>> {
-    let (_, chart) = files.read(&dir.join("Chart.yaml"))?;
-    let Value::Map(chart) = yaml_value(&chart)? else {
+    let (chart_id, chart_text) = files.read(&dir.join("Chart.yaml"))?;
+    let chart = yaml_value(&chart_text)?;
+    let Value::Map(map) = &chart else {
         return None;
     };
-    match chart.get("dependencies") {
+    match map.get("dependencies") {
         None | Some(Value::Null) => {}
         Some(Value::List(l)) if l.is_empty() => {}
         Some(_) => return None,
     }
-    let leaf = |path: &Path, key: &[&str]| -> Option<Option<Spanned<String>>> {
-        let (id, text) = files.read(path)?;
-        let mut value = yaml_value(&text)?;
+    // The non-empty string at `key` of a file read as `value`, spanned where it is written.
+    let leaf = |id: FileId, text: &str, value: &Value, key: &[&str]| {
+        let mut at = value.clone();
         for k in key {
-            value = value.get_attr(k);
+            at = at.get_attr(k);
         }
         let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
-        Some(match value.as_known_str() {
+        Some(match at.as_known_str() {
             Some(t) if !t.is_empty() => {
-                let span = *leaf_spans(id, &text).get(key.as_slice())?;
+                let span = *leaf_spans(id, text).get(key.as_slice())?;
                 Some(Spanned::new(t.to_string(), span))
             }
             _ => None,
         })
     };
-    let values = dir.join("values.yaml");
-    if files.read(&values).is_some() {
+    if let Some((id, text)) = files.read(&dir.join("values.yaml")) {
+        let values = yaml_value(&text)?;
         for key in [&["image", "tag"][..], &["controller", "image", "tag"]] {
-            if let Some(tag) = leaf(&values, key)? {
+            if let Some(tag) = leaf(id, &text, &values, key)? {
                 return Some(tag);
             }
         }
     }
-    leaf(&dir.join("Chart.yaml"), &["appVersion"])?
+    leaf(chart_id, &chart_text, &chart, &["appVersion"])?
 }
 
 /// Where each scalar of a values file is written, by key path.

@@ -2,7 +2,10 @@
 //! read them and parse them with the same parsers (hcl-edit for Terraform, saphyr's event
 //! parser for YAML, serde_json for JSON) on all cores, and nothing else — no evaluation,
 //! no facts, no rules. `check` cannot be faster than this; the benchmark reports how close
-//! it gets.
+//! it gets. The files are those the walk finds, as `check` reads them: templates that
+//! Terraform renders (`*.tftpl`, `*.yaml.tpl`) are YAML here as there, read once though
+//! `check` also reads their renderings; a chart's helpers (`_helpers.tpl`), which `check`
+//! reads only when a release of the chart needs them, are left out.
 //!
 //! Usage: `irsa-lint-parse-floor [PATH]...`; prints files, bytes and parse errors.
 

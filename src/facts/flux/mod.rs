@@ -24,9 +24,11 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 pub(crate) use objects::{read_chart_source, read_config_data, read_release};
 
-use super::argo::{LocalChart, local_chart_service_account, value_span};
+use super::argo::{LocalChart, files_below, local_chart_service_account, value_span};
 use super::charts;
 use super::kubernetes::{
     ChartRelease, Values, annotation_settings, chart_service_account, image_tag, split_key,
@@ -276,7 +278,7 @@ fn resolve_source_path(
     path: &str,
     from: &Path,
     root: &Path,
-    by_path: &HashMap<PathBuf, FileId>,
+    by_path: &BTreeMap<PathBuf, FileId>,
 ) -> Option<PathBuf> {
     let rel = path.trim_start_matches("./").trim_start_matches('/');
     let rel = rel.trim_end_matches('/');
@@ -287,10 +289,7 @@ fn resolve_source_path(
     dirs.reverse();
     for d in dirs {
         let candidate = normalize(&d.join(rel));
-        if by_path
-            .keys()
-            .any(|p| p.starts_with(&candidate) && p != &candidate)
-        {
+        if files_below(by_path, &candidate).any(|(p, _)| p != &candidate) {
             return Some(candidate);
         }
     }
@@ -313,7 +312,7 @@ pub fn plan(
     }) {
         return plan;
     }
-    let by_path: HashMap<PathBuf, FileId> =
+    let by_path: BTreeMap<PathBuf, FileId> =
         files.iter().map(|(id, p)| (normalize(p), *id)).collect();
     let root = scan_root(&by_path.keys().collect::<Vec<_>>());
     let repositories = git_repositories(sources, files);
@@ -360,11 +359,8 @@ pub fn plan(
             for view in views.keys().filter(|v| v.starts_with(&folder)) {
                 plan.claimed_views.insert(view.clone());
             }
-            for (p, file) in &by_path {
-                if p.starts_with(&folder) {
-                    plan.owned.insert(*file);
-                }
-            }
+            plan.owned
+                .extend(files_below(&by_path, &folder).map(|(_, file)| file));
             let metadata = |key: &str| {
                 doc.pointer(&format!("/metadata/{key}"))
                     .and_then(|v| v.as_str())
@@ -824,117 +820,134 @@ pub fn render(
         hidden_service_accounts: plan.hidden,
         ..Facts::default()
     };
-    for k in &plan.kustomizations {
-        let unit = sources
-            .get(k.file)
-            .path
-            .parent()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        let shown = k.shown(sources);
-        let vars = Vars::new(k, sources, config, &unit);
-        // What each file's substitution did, for notes: the original range and its note.
-        let notes: RefCell<HashMap<FileId, Vec<SubstitutionNote>>> = RefCell::default();
-        let cache: RefCell<HashMap<FileId, Option<Substituted>>> = RefCell::default();
-        let transform = |file: FileId, text: &str| -> Option<Substituted> {
-            let vars = vars.as_ref().filter(|v| !v.none_defined())?;
-            if let Some(done) = cache.borrow().get(&file) {
-                return done.clone();
-            }
-            let froms: RefCell<BTreeMap<String, (String, String)>> = RefCell::default();
-            let s = substitute_file(text, &|name| {
-                let found = vars.lookup(name);
-                froms
-                    .borrow_mut()
-                    .insert(name.to_string(), (found.shown, found.from));
-                found.value
-            });
-            let result = (!s.edits.is_empty()).then_some(s);
-            if let Some(s) = &result {
-                let froms = froms.borrow();
-                let mut list = Vec::new();
-                for e in &s.edits {
-                    let Some(var) = &e.variable else { continue };
-                    let written = &text[e.original.clone()];
-                    let note = match froms.get(var) {
-                        Some((value, from)) if !e.defaulted => {
-                            format!("{written} is {value}, from {from}, substituted by {shown}")
-                        }
-                        _ => format!(
-                            "{written} defaulted to {}: no variable of {shown} sets {var}",
-                            &s.text[e.substituted.clone()]
-                        ),
-                    };
-                    list.push((e.original.clone(), note));
-                }
-                notes.borrow_mut().entry(file).or_default().extend(list);
-            }
-            cache.borrow_mut().insert(file, result.clone());
-            result
-        };
-        let (mut facts, _) =
-            super::kustomize::render_folder(sources, files, &k.folder, &unit, &transform);
-        if let Some(vars) = &vars {
-            restore_symbols(&mut facts, &vars.symbols.borrow());
-        }
-        let patches_span = k.span_of(sources, &["patches"]);
-        let namespace_span = k.span_of(sources, &["targetNamespace"]);
-        if !super::kustomize::apply_flux_spec(
-            &k.spec,
-            patches_span,
-            namespace_span,
-            &shown,
-            &mut facts,
-        ) {
-            out.hidden_service_accounts = true;
-            out.config_data.extend(facts.config_data);
-            continue;
-        }
-        let notes = notes.take();
-        // Only the substitutions in what decides the identity and role are worth a note.
-        let notes_in = |spans: &[Span]| -> Vec<String> {
-            let mut found: Vec<(FileId, &SubstitutionNote)> = spans
-                .iter()
-                .flat_map(|span| {
-                    let overlaps = |(r, _): &&SubstitutionNote| {
-                        r.start < span.end as usize && r.end > span.start as usize
-                    };
-                    let list = notes.get(&span.file).into_iter().flatten().filter(overlaps);
-                    list.map(|n| (span.file, n))
-                })
-                .collect();
-            found.sort_by_key(|(file, (r, _))| (*file, r.start));
-            found.dedup_by_key(|(file, (r, _))| (*file, r.start));
-            found.into_iter().map(|(_, (_, n))| n.clone()).collect()
-        };
-        let deployed = format!("deployed by {shown}");
-        for sa in &mut facts.service_accounts {
-            sa.rendered.extend(notes_in(&identity_spans(
-                &sa.name,
-                Some(&sa.namespace),
-                &sa.annotations,
-            )));
-            sa.rendered.push(deployed.clone());
-            sa.unit = unit.clone();
-        }
-        for w in &mut facts.workloads {
-            let mut spans = identity_spans(&w.name, w.namespace.as_ref(), &w.annotations);
-            if let super::PodServiceAccount::Named(sa) = &w.service_account {
-                spans.push(sa.span);
-            }
-            w.rendered.extend(notes_in(&spans));
-            w.rendered.push(deployed.clone());
-            w.unit = unit.clone();
-        }
-        for r in &mut facts.release_objects {
-            r.rendered.extend(notes_in(&r.identity_spans()));
-            r.rendered.push(deployed.clone());
-            r.unit = unit.clone();
-        }
-        facts.parse_errors.clear();
+    if plan.kustomizations.is_empty() {
+        return out;
+    }
+    let index = super::kustomize::Files::new(files);
+    // Each Kustomization on its own, in parallel; their facts joined in the plan's order.
+    let rendered: Vec<Facts> = plan
+        .kustomizations
+        .par_iter()
+        .map(|k| render_kustomization(k, sources, &index, config))
+        .collect();
+    for facts in rendered {
         out.extend(facts);
     }
     out
+}
+
+/// The objects one Flux Kustomization deploys, substituted (see [`render`]).
+fn render_kustomization(
+    k: &Kustomization,
+    sources: &SourceMap,
+    index: &super::kustomize::Files,
+    config: &[ConfigData],
+) -> Facts {
+    let unit = sources
+        .get(k.file)
+        .path
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let shown = k.shown(sources);
+    let vars = Vars::new(k, sources, config, &unit);
+    // What each file's substitution did, for notes: the original range and its note.
+    let notes: RefCell<HashMap<FileId, Vec<SubstitutionNote>>> = RefCell::default();
+    let cache: RefCell<HashMap<FileId, Option<Substituted>>> = RefCell::default();
+    let transform = |file: FileId, text: &str| -> Option<Substituted> {
+        let vars = vars.as_ref().filter(|v| !v.none_defined())?;
+        if let Some(done) = cache.borrow().get(&file) {
+            return done.clone();
+        }
+        let froms: RefCell<BTreeMap<String, (String, String)>> = RefCell::default();
+        let s = substitute_file(text, &|name| {
+            let found = vars.lookup(name);
+            froms
+                .borrow_mut()
+                .insert(name.to_string(), (found.shown, found.from));
+            found.value
+        });
+        let result = (!s.edits.is_empty()).then_some(s);
+        if let Some(s) = &result {
+            let froms = froms.borrow();
+            let mut list = Vec::new();
+            for e in &s.edits {
+                let Some(var) = &e.variable else { continue };
+                let written = &text[e.original.clone()];
+                let note = match froms.get(var) {
+                    Some((value, from)) if !e.defaulted => {
+                        format!("{written} is {value}, from {from}, substituted by {shown}")
+                    }
+                    _ => format!(
+                        "{written} defaulted to {}: no variable of {shown} sets {var}",
+                        &s.text[e.substituted.clone()]
+                    ),
+                };
+                list.push((e.original.clone(), note));
+            }
+            notes.borrow_mut().entry(file).or_default().extend(list);
+        }
+        cache.borrow_mut().insert(file, result.clone());
+        result
+    };
+    let (mut facts, _) =
+        super::kustomize::render_folder(sources, index, &k.folder, &unit, &transform);
+    if let Some(vars) = &vars {
+        restore_symbols(&mut facts, &vars.symbols.borrow());
+    }
+    let patches_span = k.span_of(sources, &["patches"]);
+    let namespace_span = k.span_of(sources, &["targetNamespace"]);
+    if !super::kustomize::apply_flux_spec(&k.spec, patches_span, namespace_span, &shown, &mut facts)
+    {
+        return Facts {
+            hidden_service_accounts: true,
+            config_data: facts.config_data,
+            ..Facts::default()
+        };
+    }
+    let notes = notes.take();
+    // Only the substitutions in what decides the identity and role are worth a note.
+    let notes_in = |spans: &[Span]| -> Vec<String> {
+        let mut found: Vec<(FileId, &SubstitutionNote)> = spans
+            .iter()
+            .flat_map(|span| {
+                let overlaps = |(r, _): &&SubstitutionNote| {
+                    r.start < span.end as usize && r.end > span.start as usize
+                };
+                let list = notes.get(&span.file).into_iter().flatten().filter(overlaps);
+                list.map(|n| (span.file, n))
+            })
+            .collect();
+        found.sort_by_key(|(file, (r, _))| (*file, r.start));
+        found.dedup_by_key(|(file, (r, _))| (*file, r.start));
+        found.into_iter().map(|(_, (_, n))| n.clone()).collect()
+    };
+    let deployed = format!("deployed by {shown}");
+    for sa in &mut facts.service_accounts {
+        sa.rendered.extend(notes_in(&identity_spans(
+            &sa.name,
+            Some(&sa.namespace),
+            &sa.annotations,
+        )));
+        sa.rendered.push(deployed.clone());
+        sa.unit = unit.clone();
+    }
+    for w in &mut facts.workloads {
+        let mut spans = identity_spans(&w.name, w.namespace.as_ref(), &w.annotations);
+        if let super::PodServiceAccount::Named(sa) = &w.service_account {
+            spans.push(sa.span);
+        }
+        w.rendered.extend(notes_in(&spans));
+        w.rendered.push(deployed.clone());
+        w.unit = unit.clone();
+    }
+    for r in &mut facts.release_objects {
+        r.rendered.extend(notes_in(&r.identity_spans()));
+        r.rendered.push(deployed.clone());
+        r.unit = unit.clone();
+    }
+    facts.parse_errors.clear();
+    facts
 }
 
 /// Turn every HelmRelease object of `facts` into the ServiceAccount its chart creates and a
@@ -944,21 +957,30 @@ pub fn resolve_releases(facts: &mut Facts, sources: &SourceMap, files: &[(FileId
     if objects.is_empty() {
         return;
     }
-    let by_path: HashMap<PathBuf, FileId> =
+    let by_path: BTreeMap<PathBuf, FileId> =
         files.iter().map(|(id, p)| (normalize(p), *id)).collect();
+    let paths: HashMap<FileId, &PathBuf> = by_path.iter().map(|(p, id)| (*id, p)).collect();
     let root = scan_root(&by_path.keys().collect::<Vec<_>>());
     let resolver = Resolver {
         sources,
         by_path: &by_path,
+        paths: &paths,
         root: &root,
         config: &facts.config_data,
         chart_sources: &facts.chart_sources,
     };
-    let mut out = Facts::default();
-    for r in &objects {
-        resolver.resolve(r, &mut out);
+    // Each release on its own, in parallel; their facts joined in order.
+    let resolved: Vec<Facts> = objects
+        .par_iter()
+        .map(|r| {
+            let mut out = Facts::default();
+            resolver.resolve(r, &mut out);
+            out
+        })
+        .collect();
+    for out in resolved {
+        facts.extend(out);
     }
-    facts.extend(out);
 }
 
 /// A chart as a HelmRelease names it.
@@ -971,7 +993,9 @@ enum Chart {
 
 struct Resolver<'a> {
     sources: &'a SourceMap,
-    by_path: &'a HashMap<PathBuf, FileId>,
+    by_path: &'a BTreeMap<PathBuf, FileId>,
+    /// Each file's path as walked (`by_path` the other way).
+    paths: &'a HashMap<FileId, &'a PathBuf>,
     root: &'a Path,
     config: &'a [ConfigData],
     chart_sources: &'a [ChartSource],
@@ -1172,10 +1196,9 @@ impl Resolver<'_> {
         );
         // The shown path may differ from the walked one: find the file's own path.
         let dir = self
-            .by_path
-            .iter()
-            .find(|(_, id)| **id == from)
-            .and_then(|(p, _)| p.parent().map(Path::to_path_buf))
+            .paths
+            .get(&from)
+            .and_then(|p| p.parent().map(Path::to_path_buf))
             .unwrap_or(dir);
         let folder = resolve_source_path(path, &dir, self.root, self.by_path)?;
         let chart_file = *self.by_path.get(&folder.join("Chart.yaml"))?;

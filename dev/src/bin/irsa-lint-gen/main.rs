@@ -15,10 +15,17 @@
 //! and `k8s/` with each role's ServiceAccount; every 50th ServiceAccount is in the wrong
 //! namespace, and the count of those is printed.
 //!
-//! Usage: `irsa-lint-gen <N> <folder>`, `irsa-lint-gen --plan <MB> <folder>`
+//! With `--gitops <N>`, it writes a GitOps monorepo of N services instead: Flux
+//! Kustomizations with post-build substitution and HelmReleases, Terraform roots with
+//! terraform-aws-modules IRSA roles and `templatefile()` Helm values (see `gitops.rs`).
+//!
+//! Usage: `irsa-lint-gen <N> <folder>`, `irsa-lint-gen --plan <MB> <folder>`,
+//! `irsa-lint-gen --gitops <N> <folder>`
 
 // A benchmark tool, never installed with irsa-lint: it may write its own trees.
 #![allow(clippy::disallowed_methods)]
+
+mod gitops;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -31,6 +38,18 @@ const MISMATCH_EVERY: usize = 50;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--gitops") {
+        let (Some(n), Some(out)) = (args.get(2).and_then(|n| n.parse().ok()), args.get(3)) else {
+            eprintln!("usage: irsa-lint-gen --gitops <services> <folder>");
+            std::process::exit(2);
+        };
+        let injected = gitops::generate(n, Path::new(out)).unwrap_or_else(|e| {
+            eprintln!("irsa-lint-gen: {e}");
+            std::process::exit(1);
+        });
+        println!("{injected}");
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("--plan") {
         let (Some(mb), Some(out)) = (args.get(2).and_then(|n| n.parse().ok()), args.get(3)) else {
             eprintln!("usage: irsa-lint-gen --plan <megabytes> <folder>");
