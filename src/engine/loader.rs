@@ -23,6 +23,8 @@ pub(super) struct Loader {
     /// most trees never call it, and resolving every path costs a system call per file.
     files: Vec<(PathBuf, FileId, Arc<str>)>,
     known: OnceLock<HashMap<PathBuf, (FileId, Arc<str>)>>,
+    /// `known`'s paths by folder, sorted, for listings.
+    folders: OnceLock<HashMap<PathBuf, Vec<PathBuf>>>,
     extra: Mutex<Vec<(PathBuf, Arc<str>)>>,
     extra_index: Mutex<HashMap<PathBuf, FileId>>,
     base: u32,
@@ -44,6 +46,7 @@ impl Loader {
             roots,
             files,
             known: OnceLock::new(),
+            folders: OnceLock::new(),
             extra: Mutex::new(Vec::new()),
             extra_index: Mutex::new(HashMap::new()),
             base: sources.len() as u32,
@@ -122,14 +125,20 @@ impl FileLoader for Loader {
     fn files_in(&self, dir: &Path) -> Option<Vec<PathBuf>> {
         asked();
         let dir = self.resolve(dir)?;
-        let mut found: Vec<PathBuf> = self
-            .known()
-            .keys()
-            .filter(|p| p.parent() == Some(dir.as_path()))
-            .cloned()
-            .collect();
-        found.sort();
-        Some(found)
+        let folders = self.folders.get_or_init(|| {
+            let mut folders: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
+            for path in self.known().keys() {
+                if let Some(parent) = path.parent() {
+                    folders
+                        .entry(parent.to_path_buf())
+                        .or_default()
+                        .push(path.clone());
+                }
+            }
+            folders.values_mut().for_each(|files| files.sort());
+            folders
+        });
+        Some(folders.get(&dir).cloned().unwrap_or_default())
     }
 
     fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
