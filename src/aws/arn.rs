@@ -297,6 +297,16 @@ pub fn provider_arn_problem(principal: &Str) -> Option<ProviderArnProblem> {
 /// `arn:<partition>:rest` with the partition dropped, so a literal `aws` and the provider's
 /// symbolic partition compare equal.
 pub fn without_partition(arn: &Str) -> Str {
+    // Nearly every ARN is fully known: cut the text, without splitting it into pieces.
+    if let Some(text) = arn.as_known() {
+        return match text
+            .strip_prefix("arn:")
+            .and_then(|rest| rest.split_once(':'))
+        {
+            Some((_, after)) => Str::lit(format!("arn::{after}")).with_origin(arn.origin),
+            None => arn.clone(),
+        };
+    }
     match arn.split_literal(":") {
         Some(parts) if parts.len() > 2 && parts[0].as_known() == Some("arn") => {
             let mut out = Str::lit("arn::");
@@ -314,7 +324,12 @@ pub fn without_partition(arn: &Str) -> Str {
 
 /// The issuer (host and path) a Federated principal ARN names.
 pub fn federated_issuer(federated: &Str) -> Option<Str> {
-    let parts = federated.split_literal("oidc-provider/")?;
+    const MARK: &str = "oidc-provider/";
+    if let Some(text) = federated.as_known() {
+        let (_, issuer) = text.split_once(MARK)?;
+        return (!issuer.contains(MARK)).then(|| Str::lit(issuer).with_origin(federated.origin));
+    }
+    let parts = federated.split_literal(MARK)?;
     match parts.as_slice() {
         [_, issuer] => Some(issuer.clone()),
         _ => None,
@@ -374,5 +389,51 @@ mod tests {
         assert_eq!(arn.name, Str::lit("ledger-api"));
         assert_eq!(arn.account, Str::lit("482910375521"));
         assert!(RoleArn::parse(&Str::lit("arn:aws:iam::482910375521:policy/x")).is_none());
+    }
+
+    /// Known ARNs take a shortcut: it must agree with the piecewise path symbolic ARNs take
+    /// (a symbol that holds no `:` or `oidc-provider/` splits the same way around it).
+    #[test]
+    fn known_and_symbolic_arns_lose_their_partition_alike() {
+        let issuer = Str::sym(crate::eval::value::Symbol::Issuer("eks".into()));
+        let provider = |partition: &str| {
+            let mut arn = Str::lit(format!("arn:{partition}:iam::482910375521:oidc-provider/"));
+            arn.append(&issuer);
+            arn
+        };
+        let mut expected = Str::lit("arn::iam::482910375521:oidc-provider/");
+        expected.append(&issuer);
+        assert_eq!(without_partition(&provider("aws")), expected);
+        assert_eq!(without_partition(&provider("aws-cn")), expected);
+        for (known, stripped) in [
+            ("arn:aws:iam::1:role/x", "arn::iam::1:role/x"),
+            (
+                "arn:aws-us-gov:iam::1:oidc-provider/oidc.eks.x/id/A",
+                "arn::iam::1:oidc-provider/oidc.eks.x/id/A",
+            ),
+            ("arn::x", "arn::x"),
+            ("arn:aws", "arn:aws"),
+            ("not-an-arn:a:b", "not-an-arn:a:b"),
+        ] {
+            assert_eq!(
+                without_partition(&Str::lit(known)),
+                Str::lit(stripped),
+                "{known}"
+            );
+        }
+        assert_eq!(federated_issuer(&provider("aws")), Some(issuer));
+        assert_eq!(
+            federated_issuer(&Str::lit("arn:aws:iam::1:oidc-provider/oidc.eks.x/id/A")),
+            Some(Str::lit("oidc.eks.x/id/A"))
+        );
+        assert_eq!(federated_issuer(&Str::lit("arn:aws:iam::1:role/x")), None);
+        assert_eq!(
+            federated_issuer(&Str::lit("oidc-provider/a/oidc-provider/b")),
+            None
+        );
+        assert_eq!(
+            federated_issuer(&Str::lit("x:oidc-provider/")),
+            Some(Str::default())
+        );
     }
 }
