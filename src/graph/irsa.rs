@@ -49,8 +49,8 @@ pub fn fold<T: Send>(
 /// IRSA030 reported it, ok where the policy provably fits.
 fn controllers(ctx: &LintContext, findings: &Findings) -> HashMap<SaId, (String, Link)> {
     let mut out = HashMap::new();
-    for e in irsa030::evaluate(ctx) {
-        let link = match e.fits() {
+    for e in irsa030::verdicts(ctx) {
+        let link = match e.fits {
             Some(true) => Link::Ok,
             Some(false) => findings
                 .about(e.service_account, CONTROLLER_RULES)
@@ -60,7 +60,7 @@ fn controllers(ctx: &LintContext, findings: &Findings) -> HashMap<SaId, (String,
         // Of several (a Deployment and an add-on), the first broken one.
         out.entry(e.service_account)
             .and_modify(|(_, l): &mut (String, Link)| *l = l.and(link))
-            .or_insert((e.controller(), link));
+            .or_insert((e.controller.clone(), link));
     }
     out
 }

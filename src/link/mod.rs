@@ -74,6 +74,20 @@ pub struct LintContext<'a> {
     provider_arns: Vec<Option<Str>>,
     /// Each Pod Identity association's role ARN and the roles proven to have its name.
     association_links: Vec<Option<(RoleArn, Vec<RoleId>)>>,
+    /// IRSA030's verdicts, set by the rule (or by the first reader): the graph shows them
+    /// without evaluating every controller's policy again.
+    pub controller_verdicts: std::sync::OnceLock<Vec<ControllerVerdict>>,
+}
+
+/// What IRSA030 decided about a ServiceAccount that runs a known controller.
+#[derive(Debug, Clone)]
+pub struct ControllerVerdict {
+    pub service_account: SaId,
+    /// The controller and version: `aws-load-balancer-controller v2.9.0`.
+    pub controller: String,
+    /// Whether the policy reaching its role fits that version; `None` when the files cannot
+    /// tell.
+    pub fits: Option<bool>,
 }
 
 impl<'a> LintContext<'a> {
@@ -102,6 +116,7 @@ impl<'a> LintContext<'a> {
                 .map(|p| p.arn.as_ref().map(without_partition))
                 .collect(),
             association_links,
+            controller_verdicts: std::sync::OnceLock::new(),
         }
     }
 

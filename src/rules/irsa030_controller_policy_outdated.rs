@@ -19,7 +19,7 @@ use crate::facts::{
     AttachedPolicy, Effect, HelmRelease, Role, RoleId, RoleName, RolePolicy, SaId, ServiceAccount,
     Spanned, TrustPolicy, Workload,
 };
-use crate::link::LintContext;
+use crate::link::{ControllerVerdict, LintContext};
 use crate::rules::RuleMeta;
 use crate::source::Span;
 
@@ -142,8 +142,11 @@ fn describe(m: &Missing) -> String {
 }
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    let evaluations = evaluate(ctx);
+    // The graph reads these instead of evaluating again (set once; equal if already set).
+    let _ = ctx.controller_verdicts.set(verdicts_of(&evaluations));
     let mut reported = HashSet::new();
-    for e in evaluate(ctx) {
+    for e in &evaluations {
         let Outcome::Lacks(role_id, lacking) = &e.outcome else {
             continue;
         };
@@ -199,8 +202,24 @@ impl Evaluation<'_> {
     }
 }
 
+/// Each evaluation's ServiceAccount, controller and verdict, as the graph shows them.
+pub fn verdicts<'c>(ctx: &'c LintContext) -> &'c [ControllerVerdict] {
+    ctx.controller_verdicts
+        .get_or_init(|| verdicts_of(&evaluate(ctx)))
+}
+
+fn verdicts_of(evaluations: &[Evaluation]) -> Vec<ControllerVerdict> {
+    (evaluations.iter())
+        .map(|e| ControllerVerdict {
+            service_account: e.service_account,
+            controller: e.controller(),
+            fits: e.fits(),
+        })
+        .collect()
+}
+
 /// Every ServiceAccount a known controller runs as, compared with the policy of its role.
-pub fn evaluate<'a>(ctx: &LintContext<'a>) -> Vec<Evaluation<'a>> {
+fn evaluate<'a>(ctx: &LintContext<'a>) -> Vec<Evaluation<'a>> {
     let facts = ctx.facts;
     let mut by_span: HashMap<Span, Vec<SaId>> = HashMap::new();
     let mut by_name: HashMap<(&str, &str, &str), Vec<SaId>> = HashMap::new();
