@@ -114,12 +114,19 @@ pub struct Analysis {
 
 impl Analysis {
     fn into_report(self) -> Report {
-        Report {
+        self.into_parts().0
+    }
+
+    /// The report, and the facts it was made from: a caller that lints again and again (the
+    /// language server) can free a monorepo's facts off its critical path.
+    pub fn into_parts(self) -> (Report, Facts) {
+        let report = Report {
             sources: self.sources,
             diagnostics: self.diagnostics,
             files_read: self.files_read,
             coverage: self.coverage,
-        }
+        };
+        (report, self.facts)
     }
 
     /// The linked facts the rules read. Linking is pure, so this equals the rules' context.
