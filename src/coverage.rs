@@ -7,7 +7,7 @@
 //! and not checkable when the role itself could not be found. The counts are the same in
 //! every output format; `--fail-on unchecked` fails on what is not fully checked.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use crate::diagnostic::Diagnostic;
 use crate::graph::{Chain, Link, Node, Unresolved};
@@ -37,16 +37,23 @@ pub struct Coverage {
     pub templates_not_read: usize,
 }
 
+/// Each ServiceAccount's worst chain status.
+type Worst = HashMap<Node, Status>;
+
+/// A ServiceAccount counts once, at the worst of its chains.
+fn keep_worst(worst: &mut Worst, service_account: Node, status: Status) {
+    worst
+        .entry(service_account)
+        .and_modify(|s| *s = (*s).min(status))
+        .or_insert(status);
+}
+
 impl Coverage {
     /// Count the chains of a linted scan, one ServiceAccount at a time.
     pub fn of(chains: &[Chain], infrastructure_read: bool) -> Coverage {
-        let mut worst: BTreeMap<&Node, Status> = BTreeMap::new();
+        let mut worst = Worst::new();
         for chain in chains {
-            let status = Status::of(chain);
-            worst
-                .entry(&chain.service_account)
-                .and_modify(|s| *s = (*s).min(status))
-                .or_insert(status);
+            keep_worst(&mut worst, chain.service_account.clone(), Status::of(chain));
         }
         Self::count(worst.into_values(), infrastructure_read)
     }
@@ -59,22 +66,16 @@ impl Coverage {
         diagnostics: &[Diagnostic],
         infrastructure_read: bool,
     ) -> Coverage {
-        type Worst = HashMap<Node, Status>;
         let add = |mut worst: Worst, chains: Vec<Chain>| {
             for chain in chains {
                 let status = Status::of(&chain);
-                worst
-                    .entry(chain.service_account)
-                    .and_modify(|s| *s = (*s).min(status))
-                    .or_insert(status);
+                keep_worst(&mut worst, chain.service_account, status);
             }
             worst
         };
         let join = |mut a: Worst, b: Worst| {
             for (node, status) in b {
-                a.entry(node)
-                    .and_modify(|s| *s = (*s).min(status))
-                    .or_insert(status);
+                keep_worst(&mut a, node, status);
             }
             a
         };
