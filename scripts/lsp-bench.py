@@ -20,6 +20,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# As an editor that watches files for the server (VS Code does).
+CAPABILITIES = {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}}
+
+
 def frame(message):
     body = json.dumps(message).encode()
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
@@ -75,12 +79,16 @@ def main():
         def wait_for(predicate):
             while True:
                 message = read_message(server.stdout)
+                # The server's requests (to watch files) are answered as an editor does.
+                if "id" in message and "method" in message:
+                    send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+                    continue
                 if predicate(message):
                     return message
 
         started = time.perf_counter()
         send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-              "params": {"processId": None, "rootUri": "file://" + workspace, "capabilities": {}}})
+              "params": {"processId": None, "rootUri": "file://" + workspace, "capabilities": CAPABILITIES}})
         wait_for(lambda m: m.get("id") == 1)
         send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
         wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics")

@@ -99,7 +99,7 @@ pub fn is_documentation(path: &Path) -> bool {
 pub struct MissingPath(pub PathBuf);
 
 /// What the walk found.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Walk {
     /// Every file to read, sorted and without duplicates.
     pub inputs: Vec<Input>,

@@ -1,14 +1,18 @@
 //! What the language server keeps between runs: disk texts by modification time, and each
-//! file's syntax tree or manifest facts by the text they were computed from.
+//! file's syntax tree or manifest facts by the text they were computed from. When the editor
+//! reports every change on disk ([`Cache::watch`]), also the walk, and disk texts are kept
+//! without looking at the files again until a change is reported.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use hcl_edit::structure::Body;
 
 use super::read::{ReadOutcome, read_text};
+use crate::discover::{MissingPath, Walk};
 use crate::facts::Facts;
 use crate::open::Links;
 use crate::parse::ParseError;
@@ -25,6 +29,13 @@ use crate::source::{FileId, LineIndex, SourceFile};
 #[derive(Default)]
 pub struct Cache {
     disk: Mutex<HashMap<PathBuf, DiskText>>,
+    /// Every change on disk is reported through [`Cache::disk_changed`].
+    watching: AtomicBool,
+    /// The disk texts and the walk have been checked against the disk since watching began:
+    /// until then, a change made before the watch started could go unreported.
+    verified: AtomicBool,
+    /// The last walk, by the roots walked; kept only while watching.
+    walk: Mutex<Option<(Vec<PathBuf>, Walk)>>,
     /// Each text's line index and nesting scan, by the path it was read from.
     prepared: Mutex<HashMap<PathBuf, Prepared>>,
     pub(super) terraform: PerFile<Result<Body, ParseError>>,
@@ -80,7 +91,79 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What changed on disk, as an editor's file watcher reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskChange {
+    Created,
+    Changed,
+    Deleted,
+}
+
 impl Cache {
+    /// From now on, every change on disk below the roots is reported through
+    /// [`Cache::disk_changed`] (an editor watches the workspace), so a run need not walk
+    /// the folders again nor look at each file's modification time. The next run still does
+    /// both once, to see what changed before the watch began.
+    pub fn watch(&self) {
+        self.verified.store(false, Ordering::SeqCst);
+        *lock(&self.walk) = None;
+        self.watching.store(true, Ordering::SeqCst);
+    }
+
+    /// A file or folder was created, changed or deleted. Whether that can change what is
+    /// linted: a file irsa-lint reads, an ignore file, or a folder the walk lists again.
+    pub fn disk_changed(&self, path: &Path, change: DiskChange) -> bool {
+        let ignore_file = path
+            .file_name()
+            .is_some_and(|n| n == ".gitignore" || n == ".ignore" || n == "exclude");
+        let read = crate::discover::classify(path).is_some();
+        let walked_below = |walk: &Walk| {
+            walk.inputs.iter().any(|i| i.path.starts_with(path))
+                || walk.unreadable.iter().any(|(p, _)| p.starts_with(path))
+        };
+        let mut walk = lock(&self.walk);
+        let relevant = match change {
+            DiskChange::Changed => read || ignore_file,
+            // A new folder may hold files to read; a new file that is not read changes nothing.
+            DiskChange::Created => read || ignore_file || !path.is_file(),
+            DiskChange::Deleted => {
+                read || ignore_file || walk.as_ref().is_none_or(|(_, w)| walked_below(w))
+            }
+        };
+        if relevant && (change != DiskChange::Changed || ignore_file) {
+            *walk = None;
+        }
+        drop(walk);
+        if relevant {
+            lock(&self.disk).retain(|p, _| !p.starts_with(path));
+        }
+        relevant
+    }
+
+    /// The files below `roots`: the last walk when every change since is reported, else a
+    /// new walk.
+    pub(super) fn discover(&self, roots: &[PathBuf]) -> Result<Walk, MissingPath> {
+        if !self.watching.load(Ordering::SeqCst) {
+            return crate::discover::discover(roots);
+        }
+        if let Some((walked, walk)) = &*lock(&self.walk)
+            && walked == roots
+        {
+            return Ok(walk.clone());
+        }
+        let walk = crate::discover::discover(roots)?;
+        *lock(&self.walk) = Some((roots.to_vec(), walk.clone()));
+        Ok(walk)
+    }
+
+    /// Every file has been read (or its modification time compared) once since watching
+    /// began: from now on, a text is kept until a change to its file is reported.
+    pub(super) fn read_all(&self) {
+        if self.watching.load(Ordering::SeqCst) {
+            self.verified.store(true, Ordering::SeqCst);
+        }
+    }
+
     /// The file with its line index, and where its nesting goes too deep: kept from the
     /// last run while the text read from `path` is the same.
     pub(super) fn prepare(
@@ -111,6 +194,11 @@ impl Cache {
 
     /// The file's text, from the cache when the file is unchanged since it was read.
     pub(super) fn read(&self, path: &Path, links: Links) -> ReadOutcome {
+        if self.verified.load(Ordering::SeqCst)
+            && let Some(hit) = lock(&self.disk).get(path)
+        {
+            return ReadOutcome::Text(hit.text.clone());
+        }
         // Stamped before reading: a write between the two makes the stamp stale, so the
         // next run reads the file again rather than keeping an old text.
         let stamp = std::fs::metadata(path)

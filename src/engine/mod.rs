@@ -45,7 +45,7 @@ use crate::parse::ParseError;
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::text::placeholders::{is_template_file, is_template_name};
 
-pub use cache::Cache;
+pub use cache::{Cache, DiskChange};
 pub use read::{MAX_FILE_BYTES, MAX_NESTING};
 
 use loader::Loader;
@@ -175,7 +175,11 @@ pub fn analyze(settings: &Settings) -> Result<Analysis, EngineError> {
         if paths.is_empty() && settings.stdin.is_none() {
             paths.push(PathBuf::from("."));
         }
-        let walk = discover::discover(&paths).map_err(|m| EngineError::MissingPath(m.0))?;
+        let walk = match &settings.cache {
+            Some(cache) => cache.discover(&paths),
+            None => discover::discover(&paths),
+        };
+        let walk = walk.map_err(|m| EngineError::MissingPath(m.0))?;
         timings.mark("walk");
         let mut inputs = walk.inputs;
         let mut unreadable = walk.unreadable;
@@ -201,6 +205,9 @@ pub fn analyze(settings: &Settings) -> Result<Analysis, EngineError> {
             };
             (input, ReadOutcome::Unreadable(why))
         }));
+        if let Some(cache) = &settings.cache {
+            cache.read_all();
+        }
         timings.mark("read");
         let roots = Roots::Disk(paths);
         Ok(run(read, roots, settings, &cwd, timings))
@@ -813,6 +820,9 @@ resource "aws_iam_role" "this" {
             std::fs::write(path, &texts[0]).unwrap();
         }
         let cache = Arc::new(Cache::default());
+        // As in an editor that reports every change on disk to the server.
+        let watching = Arc::new(Cache::default());
+        watching.watch();
         let run = |overlays: &HashMap<PathBuf, Arc<str>>, cache: Option<Arc<Cache>>| {
             let settings = Settings {
                 paths: vec![dir.path().to_path_buf()],
@@ -839,6 +849,7 @@ resource "aws_iam_role" "this" {
             match next(4) {
                 0 => {
                     std::fs::write(&path, text).unwrap();
+                    watching.disk_changed(&path, DiskChange::Changed);
                     overlays.remove(&path);
                 }
                 1 => {
@@ -849,8 +860,10 @@ resource "aws_iam_role" "this" {
                 }
             }
             let cached = run(&overlays, Some(cache.clone()));
+            let watched = run(&overlays, Some(watching.clone()));
             let cold = run(&overlays, None);
             assert_eq!(cached, cold, "after edit {step}");
+            assert_eq!(watched, cold, "after edit {step}, watching");
             kinds.extend(cold.iter().map(|f| f.0));
         }
         // The edits did change what is found.

@@ -5,7 +5,9 @@
 //! irsa-lint reads it lints the whole workspace again — a finding in a manifest can come
 //! from a role in a `.tf` file — and publishes the findings of every file, clearing those
 //! of files that no longer have any. A [`Cache`](crate::engine::Cache) kept across runs
-//! spares re-reading and re-parsing the files that did not change.
+//! spares re-reading and re-parsing the files that did not change; when the client watches
+//! files for the server, its reports of changes on disk also spare walking the workspace and
+//! looking at every file on each edit.
 //!
 //! This module is the only place LSP types appear; the engine, facts and rules know
 //! nothing of it.
@@ -47,7 +49,8 @@ pub fn run() -> Result<(), String> {
 
 fn serve(connection: &Connection) -> Result<(), String> {
     let params = initialize(connection)?;
-    let mut server = Server::new(connection, server::workspace_roots(&params));
+    let roots = server::workspace_roots(&params);
+    let mut server = Server::new(connection, roots, server::can_watch_files(&params));
     server.relint();
     main_loop(connection, &mut server)
 }
@@ -173,7 +176,7 @@ fn main_loop(connection: &Connection, server: &mut Server) -> Result<(), String>
                 return Err("exit before shutdown".to_string());
             }
             Message::Notification(notification) => server.on_notification(notification),
-            Message::Response(_) => {}
+            Message::Response(response) => server.on_response(response),
         }
         pending_since = match server.is_stale() {
             true => pending_since.or_else(|| Some(Instant::now())),

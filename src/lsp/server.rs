@@ -7,22 +7,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidChangeWatchedFiles, DidChangeWorkspaceFolders, DidCloseTextDocument,
-    DidOpenTextDocument, DidSaveTextDocument, Notification as _, PublishDiagnostics,
+    DidOpenTextDocument, DidSaveTextDocument, Initialized, Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{CodeActionRequest, HoverRequest, Request as _};
+use lsp_types::request::{CodeActionRequest, HoverRequest, RegisterCapability, Request as _};
 use lsp_types::{
-    CodeActionParams, DidChangeTextDocumentParams, DidChangeWorkspaceFoldersParams,
-    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams, HoverParams,
-    InitializeParams, PublishDiagnosticsParams, Uri,
+    CodeActionParams, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    DidChangeWorkspaceFoldersParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    DidSaveTextDocumentParams, FileChangeType, HoverParams, InitializeParams,
+    PublishDiagnosticsParams, Uri,
 };
 
 use super::convert::{self, FileFindings};
 use super::documents::{Document, Documents};
 use super::features;
-use crate::engine::{self, Cache, Settings};
+use crate::engine::{self, Cache, DiskChange, Settings};
 
 pub struct Server<'c> {
     connection: &'c Connection,
@@ -33,7 +34,15 @@ pub struct Server<'c> {
     published: BTreeMap<PathBuf, FileFindings>,
     /// A lintable file changed since the last lint.
     stale: bool,
+    /// The client can watch files for the server (`workspace/didChangeWatchedFiles` with
+    /// dynamic registration).
+    can_watch: bool,
+    /// The id of the request that asked the client to watch the workspace, until answered.
+    watch_request: Option<RequestId>,
 }
+
+/// The id of the server's one request to the client: to watch the workspace's files.
+const WATCH_REQUEST: &str = "irsa-lint/watch-files";
 
 /// What one run of the engine gave.
 enum Linted {
@@ -59,6 +68,15 @@ pub fn workspace_roots(params: &InitializeParams) -> Vec<PathBuf> {
     root.and_then(super::uri::to_path).into_iter().collect()
 }
 
+/// Whether the client can watch files for the server: then a lint need not walk the
+/// workspace nor look at every file again after each edit.
+pub fn can_watch_files(params: &InitializeParams) -> bool {
+    (params.capabilities.workspace.as_ref())
+        .and_then(|w| w.did_change_watched_files)
+        .and_then(|w| w.dynamic_registration)
+        .unwrap_or(false)
+}
+
 /// The path of a document irsa-lint reads (`.tf`, `.tfvars`, `.yaml`, `.yml`, `.json`, ...).
 fn lintable(uri: &Uri) -> Option<PathBuf> {
     let path = super::uri::to_path(uri)?;
@@ -66,7 +84,7 @@ fn lintable(uri: &Uri) -> Option<PathBuf> {
 }
 
 impl<'c> Server<'c> {
-    pub fn new(connection: &'c Connection, roots: Vec<PathBuf>) -> Self {
+    pub fn new(connection: &'c Connection, roots: Vec<PathBuf>, can_watch: bool) -> Self {
         Server {
             connection,
             roots,
@@ -74,6 +92,44 @@ impl<'c> Server<'c> {
             cache: Arc::new(Cache::default()),
             published: BTreeMap::new(),
             stale: true,
+            can_watch,
+            watch_request: None,
+        }
+    }
+
+    /// Ask the client to report every file created, changed or deleted in the workspace.
+    /// Until it agrees, each lint walks the folders and looks at every file's modification
+    /// time, as without a watcher.
+    fn watch_files(&mut self) {
+        let id = RequestId::from(WATCH_REQUEST.to_string());
+        let params = serde_json::json!({
+            "registrations": [{
+                "id": WATCH_REQUEST,
+                "method": DidChangeWatchedFiles::METHOD,
+                "registerOptions": { "watchers": [{ "globPattern": "**/*" }] },
+            }],
+        });
+        let request = Request::new(id.clone(), RegisterCapability::METHOD.to_string(), params);
+        self.watch_request = Some(id);
+        self.send(request.into());
+    }
+
+    /// The client's answer to a request of the server's.
+    pub fn on_response(&mut self, response: Response) {
+        if self.watch_request.as_ref() != Some(&response.id) {
+            return;
+        }
+        self.watch_request = None;
+        match response.response_result {
+            Ok(_) => {
+                self.cache.watch();
+                // The next lint looks at every file once, to see changes made before the watch.
+                self.stale = true;
+            }
+            Err(e) => log(&format!(
+                "the client does not watch files ({}); every lint walks the workspace",
+                e.message
+            )),
         }
     }
 
@@ -99,8 +155,12 @@ impl<'c> Server<'c> {
                 let (version, changes) = (p.text_document.version, p.content_changes);
                 s.stale |= s.documents.change(&path, version, changes);
             }),
+            Initialized::METHOD if self.can_watch => self.watch_files(),
             DidSaveTextDocument::METHOD => self.with(n, |s, p: DidSaveTextDocumentParams| {
-                s.stale |= lintable(&p.text_document.uri).is_some();
+                if let Some(path) = lintable(&p.text_document.uri) {
+                    s.cache.disk_changed(&path, DiskChange::Changed);
+                    s.stale = true;
+                }
             }),
             DidCloseTextDocument::METHOD => self.with(n, |s, p: DidCloseTextDocumentParams| {
                 if let Some(path) = lintable(&p.text_document.uri) {
@@ -120,7 +180,19 @@ impl<'c> Server<'c> {
                 })
             }
             // Files changed on disk behind the editor's back (a checkout, a generator).
-            DidChangeWatchedFiles::METHOD => self.stale = true,
+            DidChangeWatchedFiles::METHOD => self.with(n, |s, p: DidChangeWatchedFilesParams| {
+                for event in p.changes {
+                    let Some(path) = super::uri::to_path(&event.uri) else {
+                        continue;
+                    };
+                    let change = match event.typ {
+                        FileChangeType::CREATED => DiskChange::Created,
+                        FileChangeType::DELETED => DiskChange::Deleted,
+                        _ => DiskChange::Changed,
+                    };
+                    s.stale |= s.cache.disk_changed(&path, change);
+                }
+            }),
             _ => {}
         }
     }

@@ -153,6 +153,19 @@ impl Client {
         self.log().matches("irsa-lint: linted ").count()
     }
 
+    /// Wait until the server has linted `runs` times.
+    fn wait_for_lints(&self, runs: usize) {
+        let deadline = Instant::now() + DEADLINE;
+        while self.lint_runs() < runs {
+            assert!(
+                Instant::now() < deadline,
+                "fewer than {runs} lints; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     fn notify(&mut self, method: &str, params: Value) {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
@@ -399,6 +412,94 @@ fn edits_in_terraform_clear_and_restore_findings_in_a_manifest() {
     client.notify("exit", Value::Null);
     drop(client.stdin.take());
     assert_eq!(client.exit_status(), 0, "log:\n{}", client.log());
+}
+
+/// An editor that watches files for the server (as VS Code does) reports what changes on
+/// disk; the server trusts those reports instead of walking the workspace on every edit. A
+/// file changed, a file created, a folder created with a file in it, and each deleted are all
+/// seen from the reports alone.
+#[test]
+fn with_a_file_watcher_changes_on_disk_are_seen_from_its_reports() {
+    let workspace = tempfile::tempdir().unwrap();
+    let root = workspace.path();
+    std::fs::create_dir_all(root.join("infra")).unwrap();
+    std::fs::create_dir_all(root.join("k8s")).unwrap();
+    std::fs::write(root.join("infra/main.tf"), ROLE_TF).unwrap();
+    std::fs::write(root.join("k8s/sa.yaml"), service_account_yaml()).unwrap();
+    let yaml_uri = file_uri(&root.join("k8s/sa.yaml"));
+    let mut client = Client::start(root);
+    let capabilities =
+        json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}});
+    client.request(
+        "initialize",
+        json!({"processId": null, "rootUri": file_uri(root), "capabilities": capabilities}),
+    );
+    client.notify("initialized", json!({}));
+    // The server asks to be told of every file created, changed or deleted.
+    let deadline = Instant::now() + DEADLINE;
+    let registration = loop {
+        let message = client.receive(deadline, "the request to watch files");
+        if message["method"] == "client/registerCapability" {
+            break message;
+        }
+        client.backlog.push_back(message);
+    };
+    let watch = &registration["params"]["registrations"][0];
+    assert_eq!(
+        watch["method"], "workspace/didChangeWatchedFiles",
+        "{registration}"
+    );
+    assert_eq!(
+        watch["registerOptions"]["watchers"][0]["globPattern"],
+        "**/*"
+    );
+    client.send(json!({"jsonrpc": "2.0", "id": registration["id"], "result": null}));
+    client.diagnostics_for(&yaml_uri, "findings on start", has_irsa001);
+    // Once agreed, the server looks at every file once more (changes made before the watch
+    // began are not reported); from then on it relies on the reports.
+    client.wait_for_lints(2);
+    let reported = |client: &mut Client, path: &Path, kind: u8| {
+        let changes = json!([{"uri": file_uri(path), "type": kind}]);
+        client.notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": changes}),
+        );
+    };
+    let (created, changed, deleted) = (1, 2, 3);
+
+    // Fixed on disk (a `git pull`): the finding goes.
+    let fixed = service_account_yaml().replace(TYPO_ARN, FIXED_ARN);
+    std::fs::write(root.join("k8s/sa.yaml"), fixed).unwrap();
+    reported(&mut client, &root.join("k8s/sa.yaml"), changed);
+    client.diagnostics_for(&yaml_uri, "the cleared list", |d| d.is_empty());
+
+    // A new file with the typo: found.
+    let other = root.join("k8s/other.yaml");
+    std::fs::write(&other, service_account_yaml()).unwrap();
+    reported(&mut client, &other, created);
+    client.diagnostics_for(&file_uri(&other), "IRSA001 in the new file", has_irsa001);
+    std::fs::remove_file(&other).unwrap();
+    reported(&mut client, &other, deleted);
+    client.diagnostics_for(&file_uri(&other), "the deleted file cleared", |d| {
+        d.is_empty()
+    });
+
+    // A folder moved in: only the folder is reported, and the file inside is found.
+    let team = root.join("k8s/team-payments");
+    std::fs::create_dir_all(&team).unwrap();
+    std::fs::write(team.join("sa.yaml"), service_account_yaml()).unwrap();
+    reported(&mut client, &team, created);
+    let inside = file_uri(&team.join("sa.yaml"));
+    client.diagnostics_for(&inside, "IRSA001 in the moved-in folder", has_irsa001);
+    std::fs::remove_dir_all(&team).unwrap();
+    reported(&mut client, &team, deleted);
+    client.diagnostics_for(&inside, "the removed folder's file cleared", |d| {
+        d.is_empty()
+    });
+
+    client.request("shutdown", json!(null));
+    client.notify("exit", json!(null));
+    assert_eq!(client.exit_status(), 0);
 }
 
 /// The editor sees what `check` sees: the workspace's `.irsa-lint.toml` applies.
