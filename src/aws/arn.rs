@@ -77,7 +77,7 @@ pub fn role_arn_problem(text: &str) -> Option<(String, String)> {
         return None;
     }
     for root in TERRAFORM_ROOTS {
-        if text.contains(&format!("{{{root}")) {
+        if (text.match_indices('{')).any(|(at, _)| text[at + 1..].starts_with(root)) {
             return Some((
                 format!("it contains the Terraform reference `{}`, which is never rendered here", reference_at(text, root)),
                 "write the rendered ARN, or create the ServiceAccount from Terraform (kubernetes_service_account_v1) so the reference is evaluated".into(),

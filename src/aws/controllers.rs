@@ -576,9 +576,11 @@ pub fn by_image(image: &str) -> Option<(&'static Controller, &str)> {
         return None;
     }
     let (name, _) = IMAGES.iter().find(|(_, suffixes)| {
-        suffixes
-            .iter()
-            .any(|s| repository == *s || repository.ends_with(&format!("/{s}")))
+        suffixes.iter().any(|s| {
+            repository
+                .strip_suffix(s)
+                .is_some_and(|rest| rest.is_empty() || rest.ends_with('/'))
+        })
     })?;
     Some((by_chart(name)?, tag))
 }

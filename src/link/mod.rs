@@ -242,14 +242,23 @@ impl<'a> LintContext<'a> {
         let mut found: Option<String> = None;
         for s in role.trust.as_ref()?.statements.iter() {
             for f in s.federated.iter().flatten() {
-                let from_arn = f
-                    .value
-                    .split_literal(":")
-                    .and_then(|p| {
-                        (p.len() >= 2 && p[0].as_known() == Some("arn"))
-                            .then(|| p[1].as_known().map(str::to_string))
-                    })
-                    .flatten();
+                let from_arn = match f.value.as_known() {
+                    // Known, as most are: cut, not split into pieces.
+                    Some(text) => (text.strip_prefix("arn:"))
+                        .map(|rest| {
+                            rest.split_once(':')
+                                .map_or(rest, |(partition, _)| partition)
+                        })
+                        .map(str::to_string),
+                    None => f
+                        .value
+                        .split_literal(":")
+                        .and_then(|p| {
+                            (p.len() >= 2 && p[0].as_known() == Some("arn"))
+                                .then(|| p[1].as_known().map(str::to_string))
+                        })
+                        .flatten(),
+                };
                 let from_issuer = federated_issuer(&f.value).and_then(|i| issuer_partition(&i));
                 for p in [from_arn, from_issuer].into_iter().flatten() {
                     if found.as_ref().is_some_and(|a| *a != p) {

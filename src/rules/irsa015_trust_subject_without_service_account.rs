@@ -29,11 +29,15 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         .iter()
         .map(|s| (s.namespace.value.as_str(), s.name.value.as_str()))
         .collect();
-    let names: Vec<String> = facts
-        .service_accounts
-        .iter()
-        .map(|s| s.qualified_name())
-        .collect();
+    // The names to suggest from, made only when a subject has no ServiceAccount.
+    let names = std::cell::OnceCell::new();
+    let names = || -> &Vec<String> {
+        names.get_or_init(|| {
+            (facts.service_accounts.iter())
+                .map(|s| s.qualified_name())
+                .collect()
+        })
+    };
     let rejecting = roles_rejecting_their_service_account(ctx);
     for (role_id, role, s) in ctx.trust_statements() {
         // A role whose own ServiceAccount it rejects is IRSA003's finding: the subject that
@@ -76,7 +80,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         "trust policy admits service account {wanted}, which no scanned manifest defines"
                     ),
                 );
-                match closest(&wanted, names.iter().map(String::as_str)) {
+                match closest(&wanted, names().iter().map(String::as_str)) {
                     Some(near) => {
                         let sa = facts
                             .service_accounts

@@ -221,19 +221,28 @@ fn verdicts_of(evaluations: &[Evaluation]) -> Vec<ControllerVerdict> {
 /// Every ServiceAccount a known controller runs as, compared with the policy of its role.
 fn evaluate<'a>(ctx: &LintContext<'a>) -> Vec<Evaluation<'a>> {
     let facts = ctx.facts;
-    let mut by_span: HashMap<Span, Vec<SaId>> = HashMap::new();
-    let mut by_name: HashMap<(&str, &str, &str), Vec<SaId>> = HashMap::new();
-    for (id, sa) in facts.service_accounts_with_ids() {
-        by_name
-            .entry((
-                sa.unit.as_str(),
-                sa.namespace.value.as_str(),
-                sa.name.value.as_str(),
-            ))
-            .or_default()
-            .push(id);
-        by_span.entry(sa.span).or_default().push(id);
-    }
+    // The ServiceAccounts by unit, namespace and name, and by the span of the release that
+    // makes them: built only when some controller is deployed (a monorepo's many workloads
+    // mostly run other images).
+    let index = std::cell::OnceCell::new();
+    let by = || {
+        index.get_or_init(|| {
+            let mut by_span: HashMap<Span, Vec<SaId>> = HashMap::new();
+            let mut by_name: HashMap<(&str, &str, &str), Vec<SaId>> = HashMap::new();
+            for (id, sa) in facts.service_accounts_with_ids() {
+                by_name
+                    .entry((
+                        sa.unit.as_str(),
+                        sa.namespace.value.as_str(),
+                        sa.name.value.as_str(),
+                    ))
+                    .or_default()
+                    .push(id);
+                by_span.entry(sa.span).or_default().push(id);
+            }
+            (by_name, by_span)
+        })
+    };
     let mut policies: HashMap<(&str, &Str), Vec<&RolePolicy>> = HashMap::new();
     let mut opaque_units: HashSet<&str> = HashSet::new();
     for p in &facts.role_policies {
@@ -249,6 +258,7 @@ fn evaluate<'a>(ctx: &LintContext<'a>) -> Vec<Evaluation<'a>> {
         let Some(mut deployed) = from_helm_release(release) else {
             continue;
         };
+        let (by_name, by_span) = by();
         deployed.service_accounts = match &release.existing_service_account {
             // The ServiceAccount the same `terraform apply` makes.
             Some((namespace, name)) => by_name
@@ -263,7 +273,7 @@ fn evaluate<'a>(ctx: &LintContext<'a>) -> Vec<Evaluation<'a>> {
         deployments.extend(from_addon(sa, id));
     }
     for workload in &facts.workloads {
-        deployments.extend(from_workload(workload, &by_name));
+        deployments.extend(from_workload(workload, || &by().0));
     }
     let mut out = Vec::new();
     for deployed in deployments {
@@ -331,9 +341,9 @@ fn from_addon(sa: &ServiceAccount, id: SaId) -> Option<Deployed<'_>> {
 
 /// A Pod or pod template whose container runs a known controller's image, as the
 /// ServiceAccount it names (of its own namespace, applied with it).
-fn from_workload<'a>(
+fn from_workload<'a, 'i>(
     workload: &'a Workload,
-    by_name: &HashMap<(&str, &str, &str), Vec<SaId>>,
+    by_name: impl FnOnce() -> &'i HashMap<(&'i str, &'i str, &'i str), Vec<SaId>>,
 ) -> Vec<Deployed<'a>> {
     let (Some(images), Some(namespace), Some(name)) = (
         &workload.images,
@@ -342,11 +352,7 @@ fn from_workload<'a>(
     ) else {
         return Vec::new();
     };
-    let service_accounts = by_name
-        .get(&(workload.unit.as_str(), namespace.value.as_str(), name))
-        .cloned()
-        .unwrap_or_default();
-    images
+    let mut deployed: Vec<Deployed<'a>> = images
         .iter()
         .filter_map(|image| {
             let (controller, tag) = controllers::by_image(&image.value)?;
@@ -357,11 +363,21 @@ fn from_workload<'a>(
                 version,
                 source: Label::new(image.span, label),
                 unpinned: false,
-                service_accounts: service_accounts.clone(),
+                service_accounts: Vec::new(),
                 when: &[],
             })
         })
-        .collect()
+        .collect();
+    if !deployed.is_empty() {
+        let service_accounts = by_name()
+            .get(&(workload.unit.as_str(), namespace.value.as_str(), name))
+            .cloned()
+            .unwrap_or_default();
+        for d in &mut deployed {
+            d.service_accounts = service_accounts.clone();
+        }
+    }
+    deployed
 }
 
 /// A release of a chart that installs a known controller, with the version it installs.
