@@ -37,16 +37,20 @@ pub fn render(
     views: &BTreeMap<PathBuf, Facts>,
     loader: &dyn crate::eval::FileLoader,
 ) -> Applications {
+    let mut candidates = (files.iter())
+        .filter(|(id, _)| sources.get(*id).text.contains("argoproj.io"))
+        .peekable();
+    let mut out = Applications::default();
+    // Most trees have no Argo CD Application: the index of every path is built only for one.
+    if candidates.peek().is_none() {
+        return out;
+    }
     let by_path: HashMap<PathBuf, FileId> =
         files.iter().map(|(id, p)| (normalize(p), *id)).collect();
     let tree = FileTree::new(&by_path);
     let own = own_repositories(sources, files, &tree);
-    let mut out = Applications::default();
-    for (id, path) in files {
+    for (id, path) in candidates {
         let text = &sources.get(*id).text;
-        if !text.contains("argoproj.io") {
-            continue;
-        }
         let file = AppFile {
             sources,
             loader,
