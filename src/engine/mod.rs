@@ -89,6 +89,9 @@ pub struct Settings {
     pub display_root: Option<PathBuf>,
     /// `--verbose`: also list, as notes, the files set apart unread (templates).
     pub verbose: bool,
+    /// Only the findings are wanted (the language server): what was checked is not counted,
+    /// and the report's coverage is empty.
+    pub findings_only: bool,
 }
 
 pub struct Report {
@@ -96,7 +99,7 @@ pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
     /// How many of the user's files were read (the source map also holds built-in models).
     pub files_read: usize,
-    /// What was and was not checked.
+    /// What was and was not checked; empty when [`Settings::findings_only`].
     pub coverage: Coverage,
 }
 
@@ -455,14 +458,17 @@ fn run(
         let mut diagnostics = findings::findings(&ctx, settings, cwd);
         plan::name_plan_lines(&mut diagnostics, &facts, &sources);
         timings.mark("rules");
-        let mut coverage = Coverage::of_lint(&ctx, &diagnostics, infrastructure_read);
-        coverage.templates_not_read = facts
-            .unread_templates
-            .iter()
-            .map(|t| t.span.file)
-            .collect::<HashSet<_>>()
-            .len();
-        timings.mark("coverage");
+        let mut coverage = Coverage::default();
+        if !settings.findings_only {
+            coverage = Coverage::of_lint(&ctx, &diagnostics, infrastructure_read);
+            coverage.templates_not_read = facts
+                .unread_templates
+                .iter()
+                .map(|t| t.span.file)
+                .collect::<HashSet<_>>()
+                .len();
+            timings.mark("coverage");
+        }
         (diagnostics, coverage)
     };
     Analysis {

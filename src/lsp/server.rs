@@ -343,6 +343,8 @@ impl<'c> Server<'c> {
             overlays: self.documents.overlays(),
             too_large: self.documents.too_large(),
             cache: Some(self.cache.clone()),
+            // An editor shows findings; what was checked is the CLI's summary.
+            findings_only: true,
             ..Settings::default()
         };
         self.apply_configuration(&mut settings);
