@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use smallvec::{SmallVec, smallvec};
+
 /// A value that exists only after apply, named by what it is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Symbol {
@@ -84,7 +86,9 @@ pub enum Part {
 /// in comparisons.
 #[derive(Debug, Clone, Default)]
 pub struct Str {
-    parts: Vec<Part>,
+    /// One part inline: most strings are one literal, and a string is cloned and dropped with
+    /// every fact that holds it.
+    parts: SmallVec<[Part; 1]>,
     pub origin: Option<crate::source::Span>,
 }
 
@@ -135,14 +139,14 @@ impl Str {
             return Str::default();
         }
         Str {
-            parts: vec![Part::Lit(s)],
+            parts: smallvec![Part::Lit(s)],
             origin: None,
         }
     }
 
     pub fn sym(sym: Symbol) -> Str {
         Str {
-            parts: vec![Part::Sym(sym)],
+            parts: smallvec![Part::Sym(sym)],
             origin: None,
         }
     }
@@ -282,7 +286,7 @@ impl Str {
             return None;
         }
         let mut out = Str {
-            parts: Vec::new(),
+            parts: SmallVec::new(),
             origin: self.origin,
         };
         for (i, p) in self.parts.iter().enumerate() {
@@ -381,7 +385,7 @@ impl Str {
     /// Lowercase the literal parts (IAM condition keys compare case-insensitively).
     pub fn to_ascii_lowercase(&self) -> Str {
         let mut out = Str {
-            parts: Vec::new(),
+            parts: SmallVec::new(),
             origin: self.origin,
         };
         for p in &self.parts {
