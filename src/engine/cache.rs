@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
 use hcl_edit::structure::Body;
@@ -28,7 +28,8 @@ use crate::source::{FileId, LineIndex, SourceFile};
 /// finding.
 #[derive(Default)]
 pub struct Cache {
-    disk: Mutex<HashMap<PathBuf, DiskText>>,
+    /// Read by every file of every run at once, written only for a file read anew.
+    disk: RwLock<HashMap<PathBuf, DiskText>>,
     /// Every change on disk is reported through [`Cache::disk_changed`].
     watching: AtomicBool,
     /// The disk texts and the walk have been checked against the disk since watching began:
@@ -37,7 +38,7 @@ pub struct Cache {
     /// The last walk, by the roots walked; kept only while watching.
     walk: Mutex<Option<(Vec<PathBuf>, Walk)>>,
     /// Each text's line index and nesting scan, by the path it was read from.
-    prepared: Mutex<HashMap<PathBuf, Prepared>>,
+    prepared: RwLock<HashMap<PathBuf, Prepared>>,
     pub(super) terraform: PerFile<Result<Body, ParseError>>,
     pub(super) manifests: PerFile<Facts>,
     /// Each standalone root module's parse errors and facts, by directory.
@@ -78,7 +79,7 @@ struct DiskText {
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache")
-            .field("disk_texts", &lock(&self.disk).len())
+            .field("disk_texts", &read_lock(&self.disk).len())
             .field("terraform_files", &lock(&self.terraform.0).len())
             .field("manifests", &lock(&self.manifests.0).len())
             .finish()
@@ -89,6 +90,14 @@ impl std::fmt::Debug for Cache {
 /// written whole, so the map is still consistent.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// What changed on disk, as an editor's file watcher reports it.
@@ -135,7 +144,7 @@ impl Cache {
         }
         drop(walk);
         if relevant {
-            lock(&self.disk).retain(|p, _| !p.starts_with(path));
+            write_lock(&self.disk).retain(|p, _| !p.starts_with(path));
         }
         relevant
     }
@@ -173,7 +182,7 @@ impl Cache {
         text: Arc<str>,
         too_deep: impl FnOnce(&str) -> Option<usize>,
     ) -> (SourceFile, Option<usize>) {
-        if let Some(hit) = lock(&self.prepared).get(path)
+        if let Some(hit) = read_lock(&self.prepared).get(path)
             && (Arc::ptr_eq(&hit.text, &text) || *hit.text == *text)
         {
             return (
@@ -188,14 +197,14 @@ impl Cache {
             index: file.index().clone(),
             too_deep: deep,
         };
-        lock(&self.prepared).insert(path.to_path_buf(), entry);
+        write_lock(&self.prepared).insert(path.to_path_buf(), entry);
         (file, deep)
     }
 
     /// The file's text, from the cache when the file is unchanged since it was read.
     pub(super) fn read(&self, path: &Path, links: Links) -> ReadOutcome {
         if self.verified.load(Ordering::SeqCst)
-            && let Some(hit) = lock(&self.disk).get(path)
+            && let Some(hit) = read_lock(&self.disk).get(path)
         {
             return ReadOutcome::Text(hit.text.clone());
         }
@@ -205,7 +214,7 @@ impl Cache {
             .ok()
             .and_then(|m| Some((m.modified().ok()?, m.len())));
         if let Some((modified, len)) = stamp
-            && let Some(hit) = lock(&self.disk).get(path)
+            && let Some(hit) = read_lock(&self.disk).get(path)
             && hit.modified == modified
             && hit.len == len
         {
@@ -221,7 +230,7 @@ impl Cache {
                 len,
                 text: text.clone(),
             };
-            lock(&self.disk).insert(path.to_path_buf(), entry);
+            write_lock(&self.disk).insert(path.to_path_buf(), entry);
         }
         ReadOutcome::Text(text)
     }
