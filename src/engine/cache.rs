@@ -249,12 +249,17 @@ impl PartialEq for CacheInputs {
     fn eq(&self, other: &Self) -> bool {
         self.context == other.context
             && self.files.len() == other.files.len()
-            && self
-                .files
-                .iter()
-                .zip(&other.files)
-                .all(|(a, b)| a.0 == b.0 && a.1 == b.1 && (Arc::ptr_eq(&a.2, &b.2) || a.2 == b.2))
+            && self.files.iter().zip(&other.files).all(|(a, b)| {
+                a.0 == b.0 && same_path(&a.1, &b.1) && (Arc::ptr_eq(&a.2, &b.2) || a.2 == b.2)
+            })
     }
+}
+
+/// The same path written the same way. Paths here come from the same walk, so one written
+/// differently (`a//b` for `a/b`) is only a cache miss; comparing bytes instead of `Path`'s
+/// components is what lets the language server compare tens of thousands on every edit.
+fn same_path(a: &Path, b: &Path) -> bool {
+    a.as_os_str() == b.as_os_str()
 }
 
 /// What was evaluated from a set of inputs, by a key (a directory).
@@ -332,7 +337,7 @@ impl<T> PerFile<T> {
         T: Clone,
     {
         if let Some(hit) = lock(&self.0).get(&id)
-            && hit.shown == file.path
+            && same_path(&hit.shown, &file.path)
             && (Arc::ptr_eq(&hit.text, &file.text) || hit.text == file.text)
         {
             return hit.value.clone();

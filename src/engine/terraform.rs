@@ -96,15 +96,27 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     } = inputs;
     let cache = settings.cache.as_deref();
     let mut by_dir: BTreeMap<PathBuf, DirFiles<'_>> = BTreeMap::new();
-    for file in files {
-        if matches!(file.kind, FileKind::Terraform | FileKind::TfVars) {
-            let dir = file
-                .path
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            by_dir.entry(normalize(&dir)).or_default().push(file);
+    // The walk lists a folder's files together: each run of files in one folder is filed
+    // at once, not file by file (a lookup compares paths component by component).
+    let terraform = files
+        .iter()
+        .filter(|f| matches!(f.kind, FileKind::Terraform | FileKind::TfVars));
+    let mut run: Option<(&Path, DirFiles<'_>)> = None;
+    for file in terraform {
+        let dir = file.path.parent().unwrap_or(Path::new(""));
+        match &mut run {
+            Some((in_run, run_files)) if in_run.as_os_str() == dir.as_os_str() => {
+                run_files.push(file);
+            }
+            _ => {
+                if let Some((dir, run_files)) = run.replace((dir, vec![file])) {
+                    by_dir.entry(normalize(dir)).or_default().extend(run_files);
+                }
+            }
         }
+    }
+    if let Some((dir, run_files)) = run {
+        by_dir.entry(normalize(dir)).or_default().extend(run_files);
     }
     // Syntax trees are many times the size of their text, so only the directories that take
     // part in a local module call (as caller or callee) are kept in memory together. A
@@ -166,10 +178,12 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     };
     // Terragrunt units name their modules by absolute path; a directory they run is
     // evaluated through them, with their inputs.
-    let absolute: HashMap<PathBuf, &PathBuf> = by_dir
-        .keys()
-        .map(|dir| (normalize(&cwd.join(dir)), dir))
-        .collect();
+    let absolute: HashMap<PathBuf, &PathBuf> = match units.is_empty() {
+        true => HashMap::new(),
+        false => (by_dir.keys())
+            .map(|dir| (normalize(&cwd.join(dir)), dir))
+            .collect(),
+    };
     let unit_modules: Vec<UnitModule> = units
         .iter()
         .map(|unit| match &unit.config.source {
