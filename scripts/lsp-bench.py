@@ -2,7 +2,11 @@
 """Time from a one-file edit to its published diagnostics, with `irsa-lint lsp` driven over
 stdio as an editor drives it, in a workspace made by irsa-lint-gen.
 
-    scripts/lsp-bench.py [SERVICES] [EDITS]     (defaults: 1000 services, 50 edits)
+    scripts/lsp-bench.py [--no-watch] [SERVICES] [EDITS]   (defaults: 1000 services, 50 edits)
+
+The client watches files for the server, as VS Code does; with --no-watch it does not (as
+clients without dynamic `didChangeWatchedFiles` registration), and the server walks the
+workspace and looks at every file on each lint.
 
 Each edit moves one ServiceAccount's namespace away from what its role trusts and back, so
 every edit changes that file's findings; the time is from sending didChange to receiving
@@ -21,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # As an editor that watches files for the server (VS Code does).
-CAPABILITIES = {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}}
+WATCHING = {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}}
 
 
 def frame(message):
@@ -55,8 +59,11 @@ def resident_mb(pid):
 
 
 def main():
-    services = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    edits = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    args = sys.argv[1:]
+    capabilities = {} if "--no-watch" in args else WATCHING
+    args = [a for a in args if a != "--no-watch"]
+    services = int(args[0]) if len(args) > 0 else 1000
+    edits = int(args[1]) if len(args) > 1 else 50
     subprocess.run(["cargo", "build", "--release", "--quiet", "--workspace", "--bins"], cwd=ROOT, check=True)
     binary = os.path.join(ROOT, "target", "release", "irsa-lint")
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,7 +95,7 @@ def main():
 
         started = time.perf_counter()
         send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-              "params": {"processId": None, "rootUri": "file://" + workspace, "capabilities": CAPABILITIES}})
+              "params": {"processId": None, "rootUri": "file://" + workspace, "capabilities": capabilities}})
         wait_for(lambda m: m.get("id") == 1)
         send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
         wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics")
@@ -113,7 +120,7 @@ def main():
         send({"jsonrpc": "2.0", "method": "exit", "params": None})
         server.wait(timeout=30)
         files = sum(len(f) for _, _, f in os.walk(workspace))
-        print(f"services={services} files={files} first_lint={first * 1000:.0f} ms "
+        print(f"services={services} files={files} watching={capabilities is WATCHING} first_lint={first * 1000:.0f} ms "
               f"edit_to_diagnostics median={statistics.median(timings):.1f} ms "
               f"p90={sorted(timings)[int(len(timings) * 0.9)]:.1f} ms over {edits} edits "
               f"rss_after_first_lint={rss_first} MB rss_after_edits={rss_last} MB")

@@ -120,12 +120,16 @@ impl Cache {
     }
 
     /// A file or folder was created, changed or deleted. Whether that can change what is
-    /// linted: a file irsa-lint reads, an ignore file, or a folder the walk lists again.
+    /// linted: a file irsa-lint reads (or its configuration), an ignore file, or a folder
+    /// the walk lists again.
     pub fn disk_changed(&self, path: &Path, change: DiskChange) -> bool {
         let ignore_file = path
             .file_name()
             .is_some_and(|n| n == ".gitignore" || n == ".ignore" || n == "exclude");
-        let read = crate::discover::classify(path).is_some();
+        let read = crate::discover::classify(path).is_some()
+            || path
+                .file_name()
+                .is_some_and(|n| n == crate::config::FILE_NAME);
         let walked_below = |walk: &Walk| {
             walk.inputs.iter().any(|i| i.path.starts_with(path))
                 || walk.unreadable.iter().any(|(p, _)| p.starts_with(path))

@@ -497,6 +497,15 @@ fn with_a_file_watcher_changes_on_disk_are_seen_from_its_reports() {
         d.is_empty()
     });
 
+    // The configuration changed on disk applies at once: the rule turned off, its finding goes.
+    std::fs::write(&other, service_account_yaml()).unwrap();
+    reported(&mut client, &other, created);
+    client.diagnostics_for(&file_uri(&other), "IRSA001 again", has_irsa001);
+    let config = root.join(".irsa-lint.toml");
+    std::fs::write(&config, "[rules]\nrole-not-found = \"off\"\n").unwrap();
+    reported(&mut client, &config, created);
+    client.diagnostics_for(&file_uri(&other), "the rule turned off", |d| d.is_empty());
+
     client.request("shutdown", json!(null));
     client.notify("exit", json!(null));
     assert_eq!(client.exit_status(), 0);
