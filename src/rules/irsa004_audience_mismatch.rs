@@ -4,7 +4,9 @@
 use crate::aws::policy::{Admission, allows_web_identity, statement_admits};
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
-use crate::facts::{AUDIENCE_KEY, DEFAULT_AUDIENCE, OidcProvider, Role, RoleId, Spanned};
+use crate::facts::{
+    AUDIENCE_KEY, DEFAULT_AUDIENCE, OidcProvider, Role, RoleId, ServiceAccount, Spanned,
+};
 use crate::link::{LintContext, SaLink};
 use crate::rules::RuleMeta;
 use crate::source::Span;
@@ -37,23 +39,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             None => (DEFAULT_AUDIENCE.to_string(), None),
         };
         let subject = sa.subject();
-        if let Some(d) = trust_rejects(
-            &roles,
-            link,
-            &audience,
-            audience_span,
-            &subject,
-            sa.qualified_name(),
-        ) {
+        if let Some(d) = trust_rejects(&roles, link, &audience, audience_span, &subject, sa) {
             out.push(about(d, link, &roles));
-        } else if let Some(d) = provider_rejects(
-            ctx,
-            &roles,
-            &audience,
-            audience_span,
-            &subject,
-            sa.qualified_name(),
-        ) {
+        } else if let Some(d) =
+            provider_rejects(ctx, &roles, &audience, audience_span, &subject, sa)
+        {
             out.push(about(d, link, &roles));
         }
     }
@@ -74,7 +64,7 @@ fn trust_rejects(
     audience: &str,
     audience_span: Option<Span>,
     subject: &str,
-    sa_name: String,
+    sa: &ServiceAccount,
 ) -> Option<Diagnostic> {
     let mut values: Vec<&Spanned<crate::eval::value::Str>> = Vec::new();
     for (_, role) in roles {
@@ -98,7 +88,8 @@ fn trust_rejects(
         &RULE,
         primary,
         format!(
-            "service account {sa_name} requests tokens for audience {audience}, but the trust policy of role {} only admits {}",
+            "service account {} requests tokens for audience {audience}, but the trust policy of role {} only admits {}",
+            sa.qualified_name(),
             link.arn.name.display(),
             admitted.join(", ")
         ),
@@ -123,7 +114,7 @@ fn provider_rejects(
     audience: &str,
     audience_span: Option<Span>,
     subject: &str,
-    sa_name: String,
+    sa: &ServiceAccount,
 ) -> Option<Diagnostic> {
     let mut rejecting: Vec<&OidcProvider> = Vec::new();
     for (_, role) in roles {
@@ -161,7 +152,8 @@ fn provider_rejects(
         &RULE,
         primary,
         format!(
-            "service account {sa_name} requests tokens for audience {audience}, which OIDC provider {} does not accept (client_id_list: {})",
+            "service account {} requests tokens for audience {audience}, which OIDC provider {} does not accept (client_id_list: {})",
+            sa.qualified_name(),
             provider.address,
             listed.join(", ")
         ),

@@ -38,13 +38,12 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 .collect()
         })
     };
-    let rejecting = roles_rejecting_their_service_account(ctx);
+    // Made only when some subject has no ServiceAccount (rare): the checks are pure, so the
+    // costly ones come last.
+    let rejecting = std::cell::OnceCell::new();
+    let rejecting = || rejecting.get_or_init(|| roles_rejecting_their_service_account(ctx));
     for (role_id, role, s) in ctx.trust_statements() {
-        // A role whose own ServiceAccount it rejects is IRSA003's finding: the subject that
-        // has no ServiceAccount is the other end of that same broken link.
-        // An add-on's role admits a ServiceAccount the add-on creates in the cluster.
-        let addon_role = ctx.facts.addon_roles.iter().any(|a| a.role == role_id);
-        if !is_eks_statement(s) || addon_role || rejecting.contains(&role_id) {
+        if !is_eks_statement(s) {
             continue;
         }
         for c in s.conditions.iter().flatten() {
@@ -55,10 +54,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 let Some(subject) = v.value.as_known() else {
                     continue;
                 };
-                // A subject no ServiceAccount token can carry is IRSA031's finding.
-                if irsa031_impossible_trust_subject::reports(role, v) {
-                    continue;
-                }
                 // A glob names no single service account (with StringEquals it is IRSA007's).
                 if subject.contains(['*', '?']) {
                     continue;
@@ -70,6 +65,16 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     continue;
                 };
                 if defined.contains(&(ns, name)) {
+                    continue;
+                }
+                // A role whose own ServiceAccount it rejects is IRSA003's finding: the subject
+                // that has no ServiceAccount is the other end of that same broken link.
+                // An add-on's role admits a ServiceAccount the add-on creates in the cluster.
+                // A subject no ServiceAccount token can carry is IRSA031's finding.
+                if ctx.facts.addon_roles.iter().any(|a| a.role == role_id)
+                    || rejecting().contains(&role_id)
+                    || irsa031_impossible_trust_subject::reports(role, v)
+                {
                     continue;
                 }
                 let wanted = format!("{ns}/{name}");
