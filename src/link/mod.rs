@@ -237,6 +237,16 @@ impl<'a> LintContext<'a> {
             .collect()
     }
 
+    /// Whether every declared OIDC provider's ARN is known and provably not the one a
+    /// Federated principal names (partitions aside, as in [`LintContext::providers_named`]).
+    pub fn names_no_declared_provider(&self, federated: &Str) -> bool {
+        let federated = without_partition(federated);
+        (self.provider_arns.iter()).all(|arn| {
+            arn.as_ref()
+                .is_some_and(|a| a.equals(&federated) == Tri::No)
+        })
+    }
+
     /// The partition a role lives in: from its trust's Federated ARNs or their issuer regions.
     pub fn role_partition(&self, role: &Role) -> Option<String> {
         let mut found: Option<String> = None;

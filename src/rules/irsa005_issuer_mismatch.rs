@@ -4,7 +4,7 @@
 use crate::aws::arn::{federated_issuer, key_issuer};
 use crate::aws::policy::{eks_principals, key_is};
 use crate::diagnostic::{Diagnostic, Label, Level};
-use crate::eval::value::Tri;
+use crate::eval::value::{Str, Tri};
 use crate::link::LintContext;
 use crate::rules::RuleMeta;
 
@@ -26,6 +26,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         {
             continue;
         }
+        // The issuer each principal names, lowercased as condition keys compare: once per
+        // statement, not per condition.
+        let issuers: Vec<Option<Str>> = (principals.iter())
+            .map(|p| federated_issuer(&p.value).map(|fi| fi.to_ascii_lowercase()))
+            .collect();
         for c in s.conditions.iter().flatten() {
             if !(key_is(&c.key.value, "sub") || key_is(&c.key.value, "aud")) {
                 continue;
@@ -37,10 +42,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             let Some(issuer) = key_issuer(&c.key.value) else {
                 continue;
             };
-            let all_differ = principals.iter().all(|p| {
-                federated_issuer(&p.value)
-                    .is_some_and(|fi| fi.to_ascii_lowercase().equals(&issuer) == Tri::No)
-            });
+            let all_differ = (issuers.iter())
+                .all(|fi| fi.as_ref().is_some_and(|fi| fi.equals(&issuer) == Tri::No));
             if !all_differ {
                 continue;
             }

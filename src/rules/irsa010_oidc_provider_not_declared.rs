@@ -1,7 +1,7 @@
 //! IRSA010 oidc-provider-not-declared: the Federated principal names an OIDC provider the
 //! scanned Terraform does not declare.
 
-use crate::aws::arn::{federated_issuer, without_partition};
+use crate::aws::arn::federated_issuer;
 use crate::aws::policy::eks_principals;
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::Tri;
@@ -23,23 +23,17 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     }
     for (role_id, role, s) in ctx.trust_statements() {
         for principal in eks_principals(s) {
+            // Most principals name a declared provider: that cheap check comes first.
+            if principal.value.has_unknown() || !ctx.names_no_declared_provider(&principal.value) {
+                continue;
+            }
             // A principal that is not a provider ARN at all is IRSA029's finding.
-            if principal.value.has_unknown() || irsa029_invalid_provider_arn::reports(s, principal)
-            {
+            if irsa029_invalid_provider_arn::reports(s, principal) {
                 continue;
             }
             // With no provider declared at all, only a cluster created here proves that its
             // provider is missing; a literal ARN may point at a provider managed elsewhere.
             if providers.is_empty() && !names_cluster_created_here(ctx, &principal.value) {
-                continue;
-            }
-            let federated = without_partition(&principal.value);
-            let none_match = providers.iter().all(|p| {
-                p.arn
-                    .as_ref()
-                    .is_some_and(|arn| without_partition(arn).equals(&federated) == Tri::No)
-            });
-            if !none_match {
                 continue;
             }
             let issuer = federated_issuer(&principal.value)
