@@ -147,8 +147,11 @@ impl Cache {
             *walk = None;
         }
         drop(walk);
-        if relevant {
-            write_lock(&self.disk).retain(|p, _| !p.starts_with(path));
+        // A file is one entry; a folder created or deleted, every entry below it. A checkout
+        // reports thousands of files one by one: each is one removal, not a scan.
+        let mut disk = write_lock(&self.disk);
+        if relevant && disk.remove(path).is_none() && change != DiskChange::Changed {
+            disk.retain(|p, _| !p.starts_with(path));
         }
         relevant
     }
