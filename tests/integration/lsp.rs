@@ -420,12 +420,8 @@ fn edits_in_terraform_clear_and_restore_findings_in_a_manifest() {
 /// seen from the reports alone.
 #[test]
 fn with_a_file_watcher_changes_on_disk_are_seen_from_its_reports() {
-    let workspace = tempfile::tempdir().unwrap();
+    let workspace = broken_pair();
     let root = workspace.path();
-    std::fs::create_dir_all(root.join("infra")).unwrap();
-    std::fs::create_dir_all(root.join("k8s")).unwrap();
-    std::fs::write(root.join("infra/main.tf"), ROLE_TF).unwrap();
-    std::fs::write(root.join("k8s/sa.yaml"), service_account_yaml()).unwrap();
     let yaml_uri = file_uri(&root.join("k8s/sa.yaml"));
     let mut client = Client::start(root);
     let capabilities =
@@ -514,12 +510,8 @@ fn with_a_file_watcher_changes_on_disk_are_seen_from_its_reports() {
 /// The editor sees what `check` sees: the workspace's `.irsa-lint.toml` applies.
 #[test]
 fn the_workspace_configuration_applies_in_the_editor() {
-    let workspace = tempfile::tempdir().unwrap();
+    let workspace = broken_pair();
     let root = workspace.path();
-    std::fs::create_dir_all(root.join("infra")).unwrap();
-    std::fs::create_dir_all(root.join("k8s")).unwrap();
-    std::fs::write(root.join("infra/main.tf"), ROLE_TF).unwrap();
-    std::fs::write(root.join("k8s/sa.yaml"), service_account_yaml()).unwrap();
     std::fs::write(
         root.join(".irsa-lint.toml"),
         "[rules]\nrole-not-found = \"note\"\n",
@@ -546,15 +538,23 @@ fn the_workspace_configuration_applies_in_the_editor() {
     assert_eq!(client.exit_status(), 0);
 }
 
-/// A workspace with the broken pair (IRSA001 on the ServiceAccount) and a client that has
-/// initialized the server in it.
-fn started() -> (tempfile::TempDir, Client, String) {
+/// A workspace with the role in `infra/main.tf` and, in `k8s/sa.yaml`, the ServiceAccount
+/// that names it with a typo (IRSA001).
+fn broken_pair() -> tempfile::TempDir {
     let workspace = tempfile::tempdir().unwrap();
     let root = workspace.path();
     std::fs::create_dir_all(root.join("infra")).unwrap();
     std::fs::create_dir_all(root.join("k8s")).unwrap();
     std::fs::write(root.join("infra/main.tf"), ROLE_TF).unwrap();
     std::fs::write(root.join("k8s/sa.yaml"), service_account_yaml()).unwrap();
+    workspace
+}
+
+/// A workspace with the broken pair (IRSA001 on the ServiceAccount) and a client that has
+/// initialized the server in it.
+fn started() -> (tempfile::TempDir, Client, String) {
+    let workspace = broken_pair();
+    let root = workspace.path();
     let yaml_uri = file_uri(&root.join("k8s/sa.yaml"));
     let mut client = Client::start(root);
     client.request(
