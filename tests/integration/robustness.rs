@@ -961,10 +961,11 @@ fn the_evaluation_budget_is_reported_once_per_root_where_it_stopped() {
     linted.assert_witness();
     let stopped = linted.in_file("infra/main.tf");
     assert_eq!(stopped.len(), 1, "{stopped:?}");
-    // inside the inner `for`, where the budget ran out
+    // Inside the inner `for`, at its template, where the budget ran out (the bytes budget
+    // counts each value's size in memory, so this column moves when a value's layout does).
     assert_eq!(
         (stopped[0].0, stopped[0].1, stopped[0].2),
-        (2, 50, "IRSA000")
+        (2, 61, "IRSA000")
     );
     assert!(
         stopped[0].3.contains("stopped here")
