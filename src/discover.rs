@@ -138,6 +138,9 @@ pub fn discover(roots: &[PathBuf]) -> Result<Walk, MissingPath> {
     Ok(walk)
 }
 
+/// The ignore files a folder may hold, most precedent first; `.git/info/exclude` comes after.
+pub const IGNORE_FILES: [&str; 2] = [".ignore", ".gitignore"];
+
 /// The ignore files of one folder, most precedent first (`.ignore` over `.gitignore` over
 /// `.git/info/exclude`).
 struct Ignores {
@@ -149,7 +152,7 @@ impl Ignores {
     /// Read the ignore files of `dir`; `has` says whether the folder holds a name.
     fn of(dir: &Path, has: impl Fn(&str) -> bool) -> Ignores {
         let mut matchers = Vec::new();
-        for (kind, name) in [".ignore", ".gitignore"].into_iter().enumerate() {
+        for (kind, name) in IGNORE_FILES.into_iter().enumerate() {
             if has(name) {
                 matchers.push((kind, ignore_file(dir, &dir.join(name))));
             }

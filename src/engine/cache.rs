@@ -123,9 +123,10 @@ impl Cache {
     /// linted: a file irsa-lint reads (or its configuration), an ignore file, or a folder
     /// the walk lists again.
     pub fn disk_changed(&self, path: &Path, change: DiskChange) -> bool {
-        let ignore_file = path
-            .file_name()
-            .is_some_and(|n| n == ".gitignore" || n == ".ignore" || n == "exclude");
+        // The walk's ignore files, and any file named like `.git/info/exclude`.
+        let ignore_file = path.file_name().is_some_and(|n| {
+            crate::discover::IGNORE_FILES.iter().any(|f| n == *f) || n == "exclude"
+        });
         let read = crate::discover::classify(path).is_some()
             || path
                 .file_name()
