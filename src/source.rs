@@ -6,7 +6,7 @@
 //! are computed on demand.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Index of a file in [`SourceMap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,14 +50,16 @@ pub struct LineCol {
     pub column: u32,
 }
 
-/// One file as read from disk (or stdin), with its line index.
+/// One file as read from disk (or stdin), with its line index once a position is asked for.
 #[derive(Debug)]
 pub struct SourceFile {
     /// The path as it should be shown to the user (relative to the working directory
     /// when the file lies below it).
     pub path: PathBuf,
     pub text: Arc<str>,
-    index: Arc<LineIndex>,
+    /// Built when a position is first asked for: a check asks only of the files it reports
+    /// on, and at 100,000 services the indexes of every file were 50 MB.
+    index: OnceLock<Arc<LineIndex>>,
 }
 
 /// Where each line of a text starts, and character counts at checkpoints: a function of the
@@ -114,19 +116,26 @@ impl LineIndex {
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: impl Into<Arc<str>>) -> Self {
-        let text: Arc<str> = text.into();
-        let index = Arc::new(LineIndex::new(&text));
-        SourceFile { path, text, index }
+        SourceFile {
+            path,
+            text: text.into(),
+            index: OnceLock::new(),
+        }
     }
 
     /// A file whose text's index was built before (the text must be the one it was built
     /// from).
     pub fn with_index(path: PathBuf, text: Arc<str>, index: Arc<LineIndex>) -> Self {
-        SourceFile { path, text, index }
+        SourceFile {
+            path,
+            text,
+            index: OnceLock::from(index),
+        }
     }
 
     pub fn index(&self) -> &Arc<LineIndex> {
-        &self.index
+        self.index
+            .get_or_init(|| Arc::new(LineIndex::new(&self.text)))
     }
 
     /// Characters and UTF-16 units before a byte offset (on a char boundary): from the
@@ -134,8 +143,9 @@ impl SourceFile {
     /// [`CHECKPOINT_BYTES`], not the line.
     fn units_before(&self, offset: usize) -> (u32, u32) {
         // The end of a text a whole number of blocks long is counted from the last block.
-        let block = (offset / CHECKPOINT_BYTES).min(self.index.checkpoints.len().saturating_sub(1));
-        let Some(&(mut chars, mut utf16)) = self.index.checkpoints.get(block) else {
+        let block =
+            (offset / CHECKPOINT_BYTES).min(self.index().checkpoints.len().saturating_sub(1));
+        let Some(&(mut chars, mut utf16)) = self.index().checkpoints.get(block) else {
             return (0, 0);
         };
         for &b in &self.text.as_bytes()[block * CHECKPOINT_BYTES..offset] {
@@ -156,7 +166,7 @@ impl SourceFile {
     }
 
     fn line_index(&self, offset: usize) -> usize {
-        match self.index.line_starts.binary_search(&(offset as u32)) {
+        match self.index().line_starts.binary_search(&(offset as u32)) {
             Ok(i) => i,
             Err(i) => i - 1,
         }
@@ -166,7 +176,7 @@ impl SourceFile {
     pub fn line_col(&self, offset: u32) -> LineCol {
         let offset = self.clamp(offset);
         let line = self.line_index(offset);
-        let start = self.index.line_starts[line] as usize;
+        let start = self.index().line_starts[line] as usize;
         let column = self.units_before(offset).0 - self.units_before(start).0 + 1;
         LineCol {
             line: line as u32 + 1,
@@ -178,14 +188,14 @@ impl SourceFile {
     pub fn line_utf16(&self, offset: u32) -> (u32, u32) {
         let offset = self.clamp(offset);
         let line = self.line_index(offset);
-        let start = self.index.line_starts[line] as usize;
+        let start = self.index().line_starts[line] as usize;
         let column = self.units_before(offset).1 - self.units_before(start).1;
         (line as u32, column)
     }
 
     /// Byte offset of a 0-based line and UTF-16 column (the inverse of [`Self::line_utf16`]).
     pub fn offset_of_utf16(&self, line: u32, column: u32) -> u32 {
-        let Some(&start) = self.index.line_starts.get(line as usize) else {
+        let Some(&start) = self.index().line_starts.get(line as usize) else {
             return self.text.len() as u32;
         };
         let mut remaining = column as usize;
@@ -202,13 +212,10 @@ impl SourceFile {
 
     /// The text of the (1-based) line, without its line ending.
     pub fn line_text(&self, line: u32) -> &str {
-        let i = (line as usize)
-            .saturating_sub(1)
-            .min(self.index.line_starts.len() - 1);
-        let start = self.index.line_starts[i] as usize;
-        let end = self
-            .index
-            .line_starts
+        let starts = &self.index().line_starts;
+        let i = (line as usize).saturating_sub(1).min(starts.len() - 1);
+        let start = starts[i] as usize;
+        let end = starts
             .get(i + 1)
             .map(|&e| e as usize)
             .unwrap_or(self.text.len());
@@ -238,7 +245,7 @@ impl SourceMap {
         self.files.reserve_exact(additional);
     }
 
-    /// Add a file made elsewhere (on another thread: its line index is built by `new`).
+    /// Add a file made elsewhere (on another thread).
     pub fn push(&mut self, file: SourceFile) -> FileId {
         let id = FileId(self.files.len() as u32);
         self.files.push(file);

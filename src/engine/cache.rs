@@ -181,8 +181,9 @@ impl Cache {
         }
     }
 
-    /// The file with its line index, and where its nesting goes too deep: kept from the
-    /// last run while the text read from `path` is the same.
+    /// The file with its line index (built here once, not on each run that reports on the
+    /// file), and where its nesting goes too deep: kept from the last run while the text
+    /// read from `path` is the same.
     pub(super) fn prepare(
         &self,
         path: &Path,

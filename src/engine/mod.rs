@@ -261,8 +261,7 @@ fn on_worker_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     }
 }
 
-/// One input made ready on a worker thread: a text with its line index, where its nesting
-/// goes too deep, and whether its name says it is a template.
+/// One input made ready on a worker thread: a text, where its nesting goes too deep, and whether its name says it is a template.
 enum Prepared {
     Text(SourceFile, Option<usize>, bool),
     Encrypted,
@@ -304,7 +303,7 @@ fn run(
         }
     }
     let shown_from = settings.display_root.as_deref().unwrap_or(cwd);
-    // Each text's line index and nesting scan on all cores; only numbering them is in order.
+    // Each text's nesting scan on all cores; only numbering them is in order.
     let read: Vec<(Input, Prepared)> = read
         .into_par_iter()
         .map(|(input, outcome)| {
