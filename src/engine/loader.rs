@@ -10,18 +10,18 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::read::read_text;
 use super::{InputFile, Roots};
-use crate::discover;
 use crate::eval::FileLoader;
 use crate::eval::workspace::normalize;
 use crate::open::Links;
 use crate::source::{FileId, SourceMap};
 
-pub(super) struct Loader {
+pub(super) struct Loader<'s> {
     /// The scanned roots, canonical; `None` when the inputs are texts in memory.
     roots: Option<Vec<PathBuf>>,
-    /// The files already read, with their ids, until the first `file()` call asks for them;
+    /// The files already read, indexed only when the first `file()` call asks for them:
     /// most trees never call it, and resolving every path costs a system call per file.
-    files: Vec<(PathBuf, FileId, Arc<str>)>,
+    files: &'s [InputFile],
+    sources: &'s SourceMap,
     known: OnceLock<HashMap<PathBuf, (FileId, Arc<str>)>>,
     /// `known`'s paths by folder, sorted, for listings.
     folders: OnceLock<HashMap<PathBuf, Vec<PathBuf>>>,
@@ -30,12 +30,8 @@ pub(super) struct Loader {
     base: u32,
 }
 
-impl Loader {
-    pub(super) fn new(sources: &SourceMap, files: &[InputFile], roots: &Roots) -> Self {
-        let files = files
-            .iter()
-            .map(|f| (f.path.clone(), f.id, sources.get(f.id).text.clone()))
-            .collect();
+impl<'s> Loader<'s> {
+    pub(super) fn new(sources: &'s SourceMap, files: &'s [InputFile], roots: &Roots) -> Self {
         let roots = match roots {
             Roots::Disk(paths) => {
                 Some(paths.iter().filter_map(|r| r.canonicalize().ok()).collect())
@@ -45,6 +41,7 @@ impl Loader {
         Loader {
             roots,
             files,
+            sources,
             known: OnceLock::new(),
             folders: OnceLock::new(),
             extra: Mutex::new(Vec::new()),
@@ -65,16 +62,17 @@ impl Loader {
         self.known.get_or_init(|| {
             self.files
                 .iter()
-                .filter_map(|(path, id, text)| Some((self.resolve(path)?, (*id, text.clone()))))
+                .filter_map(|f| {
+                    let text = self.sources.get(f.id).text.clone();
+                    Some((self.resolve(&f.path)?, (f.id, text)))
+                })
                 .collect()
         })
     }
 
-    /// Add the files `file()` read to the source map, shown relative to `shown_from`.
-    pub(super) fn register(self, sources: &mut SourceMap, shown_from: &Path) {
-        for (path, text) in self.extra.into_inner().unwrap_or_default() {
-            sources.add(discover::display_path(&path, shown_from), text);
-        }
+    /// The files `file()` read that the source map does not hold, in the order of their ids.
+    pub(super) fn into_read(self) -> Vec<(PathBuf, Arc<str>)> {
+        self.extra.into_inner().unwrap_or_default()
     }
 }
 
@@ -98,7 +96,7 @@ fn asked() {
     ASKED.set(true);
 }
 
-impl FileLoader for Loader {
+impl FileLoader for Loader<'_> {
     fn repo_root(&self, dir: &Path) -> Option<PathBuf> {
         asked();
         // In memory, the texts' paths are relative to one root.

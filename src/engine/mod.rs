@@ -437,7 +437,10 @@ fn run(
     let flux = crate::facts::flux::render(&flux_plan, &sources, &yaml_files, &facts.config_data);
     facts.extend(flux);
     crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files);
-    loader.register(&mut sources, shown_from);
+    // The files `file()` read get the ids the loader gave them.
+    for (path, text) in loader.into_read() {
+        sources.add(discover::display_path(&path, shown_from), text);
+    }
     set_templates_apart(&sources, &mut facts);
 
     timings.mark("manifest facts, flux");

@@ -38,7 +38,7 @@ pub(super) struct Inputs<'a> {
     pub sources: &'a SourceMap,
     pub files: &'a [InputFile],
     pub settings: &'a Settings,
-    pub loader: &'a Loader,
+    pub loader: &'a Loader<'a>,
     /// Module directories whose tfvars are encrypted: their variables have no known values.
     pub encrypted_tfvars: &'a HashSet<PathBuf>,
     /// The Terragrunt units of the scan: each runs a module as a root of its own.

@@ -43,7 +43,7 @@ pub(super) struct Units {
 pub(super) struct Inputs<'a> {
     pub sources: &'a SourceMap,
     pub files: &'a [InputFile],
-    pub loader: &'a Loader,
+    pub loader: &'a Loader<'a>,
     pub cache: Option<&'a Cache>,
     pub cwd: &'a Path,
     pub shown_from: &'a Path,
