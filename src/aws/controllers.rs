@@ -532,6 +532,31 @@ pub fn controllers() -> &'static [Controller] {
     })
 }
 
+/// Whether a policy's action (as `Action` is read: a pattern) allows an action that some
+/// release of some known controller requires. A statement allowing none of them grants
+/// nothing [`Controller::compare`] looks for.
+pub fn concerns_a_controller(action: &str) -> bool {
+    static REQUIRED: OnceLock<(std::collections::HashSet<String>, Vec<String>)> = OnceLock::new();
+    let (set, list) = REQUIRED.get_or_init(|| {
+        let list: BTreeSet<String> = controllers()
+            .iter()
+            .flat_map(|c| &c.revisions)
+            .flat_map(|(_, r)| {
+                let conditioned = r.statements.iter().flat_map(|(_, actions, _)| actions);
+                r.actions.iter().chain(conditioned)
+            })
+            .map(|a| a.to_ascii_lowercase())
+            .collect();
+        (list.iter().cloned().collect(), list.into_iter().collect())
+    });
+    let action = action.to_ascii_lowercase();
+    // Most actions are written out: only a pattern is matched against every one.
+    match action.contains(['*', '?']) {
+        false => set.contains(&action),
+        true => list.iter().any(|r| glob_match(&action, r)),
+    }
+}
+
 /// The controller a chart installs, by chart name.
 pub fn by_chart(chart: &str) -> Option<&'static Controller> {
     controllers().iter().find(|c| c.name == chart)

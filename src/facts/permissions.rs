@@ -368,7 +368,7 @@ fn document<'a>(
     // Syntax errors in a permission policy are not this reader's to report.
     let mut reader = PolicyReader::new(m);
     match reader.read(file, expr, scope) {
-        Some(p) => AttachedPolicy::Document(p),
+        Some(p) => AttachedPolicy::document(p),
         None => AttachedPolicy::Unknown,
     }
 }

@@ -354,7 +354,7 @@ fn role(at: &At<'_>, unit: &str, facts: &mut Facts) {
             facts.role_policies.push(RolePolicy {
                 unit: unit.to_string(),
                 role,
-                policy: policy.map_or(AttachedPolicy::Unknown, AttachedPolicy::Document),
+                policy: policy.map_or(AttachedPolicy::Unknown, AttachedPolicy::document),
                 span: at.at(&path[..2], item.span()),
             });
         }
@@ -815,7 +815,7 @@ fn attached_policy(at: &At<'_>) -> AttachedPolicy {
             .referenced(&path, "aws_iam_policy", "arn")
             .and_then(|p| p.values.get("policy").and_then(Node::as_str))
             .and_then(|text| policy_from_json_text(text, span))
-            .map_or(AttachedPolicy::Unknown, AttachedPolicy::Document);
+            .map_or(AttachedPolicy::Unknown, AttachedPolicy::document);
     }
     match at.text("policy_arn") {
         Some(arn) => {
@@ -886,7 +886,7 @@ fn inline_policy(at: &At<'_>, unit: &str, facts: &mut Facts) {
     facts.role_policies.push(RolePolicy {
         unit: unit.to_string(),
         role,
-        policy: policy.map_or(AttachedPolicy::Unknown, AttachedPolicy::Document),
+        policy: policy.map_or(AttachedPolicy::Unknown, AttachedPolicy::document),
         span: at.label(),
     });
 }

@@ -460,7 +460,7 @@ fn compare(deployed: &Deployed<'_>, attached: &[&RolePolicy]) -> Option<Lacking>
                 );
                 flag_at = Some((flag, module));
             }
-            AttachedPolicy::None => {}
+            AttachedPolicy::None | AttachedPolicy::Unrelated => {}
             // An AWS managed policy made for the controller is current; any other is not read.
             _ => return None,
         }
