@@ -18,6 +18,8 @@ use crate::source::{FileId, SourceMap};
 pub(super) struct Loader<'s> {
     /// The scanned roots, canonical; `None` when the inputs are texts in memory.
     roots: Option<Vec<PathBuf>>,
+    /// The roots on disk as given, each with its canonical path.
+    given: Vec<(PathBuf, PathBuf)>,
     /// The files already read, indexed only when the first `file()` call asks for them:
     /// most trees never call it, and resolving every path costs a system call per file.
     files: &'s [InputFile],
@@ -32,14 +34,20 @@ pub(super) struct Loader<'s> {
 
 impl<'s> Loader<'s> {
     pub(super) fn new(sources: &'s SourceMap, files: &'s [InputFile], roots: &Roots) -> Self {
+        let given: Vec<(PathBuf, PathBuf)> = match roots {
+            Roots::Disk(paths) => paths
+                .iter()
+                .filter_map(|r| Some((r.clone(), r.canonicalize().ok()?)))
+                .collect(),
+            Roots::Memory => Vec::new(),
+        };
         let roots = match roots {
-            Roots::Disk(paths) => {
-                Some(paths.iter().filter_map(|r| r.canonicalize().ok()).collect())
-            }
+            Roots::Disk(_) => Some(given.iter().map(|(_, c)| c.clone()).collect()),
             Roots::Memory => None,
         };
         Loader {
             roots,
+            given,
             files,
             sources,
             known: OnceLock::new(),
@@ -58,13 +66,28 @@ impl<'s> Loader<'s> {
         }
     }
 
+    /// [`Self::resolve`] for a file the walk found, without a system call when it can be
+    /// spared: the walk follows no link below a root, so such a file is its root's canonical
+    /// path joined with the rest of its own. A file a root names itself, and a file outside
+    /// the roots (a plan given by `--plan`, which may be a link), is resolved on disk.
+    fn canonical(&self, path: &Path) -> Option<PathBuf> {
+        if self.given.iter().any(|(given, _)| given == path) {
+            return self.resolve(path);
+        }
+        let below = self.given.iter().find_map(|(given, canonical)| {
+            let rest = path.strip_prefix(given).ok()?;
+            Some(canonical.join(rest))
+        });
+        below.or_else(|| self.resolve(path))
+    }
+
     fn known(&self) -> &HashMap<PathBuf, (FileId, Arc<str>)> {
         self.known.get_or_init(|| {
             self.files
                 .iter()
                 .filter_map(|f| {
                     let text = self.sources.get(f.id).text.clone();
-                    Some((self.resolve(&f.path)?, (f.id, text)))
+                    Some((self.canonical(&f.path)?, (f.id, text)))
                 })
                 .collect()
         })
