@@ -266,7 +266,7 @@ fn node(ctx: &LintContext, kind: NodeKind, label: impl Into<String>, span: Span)
     Node {
         location: Location {
             path: file.path.display().to_string(),
-            line: file.line_col(span.start).line,
+            line: file.line_of(span.start),
         },
         kind,
         label: label.into(),

@@ -71,6 +71,10 @@ pub struct LineIndex {
     checkpoints: Vec<(u32, u32)>,
 }
 
+/// Files up to this size are scanned for a line number ([`SourceFile::line_of`]) instead of
+/// being indexed.
+const LINE_SCAN_BYTES: usize = 64 * 1024;
+
 /// How far apart the character-count checkpoints of a file are.
 const CHECKPOINT_BYTES: usize = 4096;
 
@@ -182,6 +186,18 @@ impl SourceFile {
             line: line as u32 + 1,
             column,
         }
+    }
+
+    /// The 1-based line of a byte offset, as [`Self::line_col`] gives it, without building
+    /// the line index when there is none yet: views that show a line for every
+    /// ServiceAccount and role (coverage, `graph`) would otherwise index every file.
+    pub fn line_of(&self, offset: u32) -> u32 {
+        // A long file asked for many lines is indexed once, not scanned again each time.
+        if self.index.get().is_some() || self.text.len() > LINE_SCAN_BYTES {
+            return self.line_col(offset).line;
+        }
+        let offset = self.clamp(offset);
+        memchr::memchr_iter(b'\n', &self.text.as_bytes()[..offset]).count() as u32 + 1
     }
 
     /// 0-based line and UTF-16 column of a byte offset, as LSP clients count them.
@@ -349,5 +365,25 @@ mod tests {
         assert_eq!(f.line_utf16(x), (1, 11));
         assert_eq!(f.offset_of_utf16(1, 11), x);
         assert_eq!(f.line_text(1), "a: 1");
+    }
+
+    /// A line asked for without an index (coverage and `graph` ask for one per
+    /// ServiceAccount and role) is the line the index gives, at every offset of short and
+    /// long files, past the end included.
+    #[test]
+    fn a_line_without_the_index_is_the_line_with_it() {
+        let short = "a: 1\r\nname: \"日本😀x\"\n\n- b\n".to_string();
+        let long = format!("{}\n{}", "key: é\n".repeat(10_000), "last: 1");
+        for text in [short, long] {
+            let scanned = SourceFile::new("a.yaml".into(), text.as_str());
+            let indexed = SourceFile::new("a.yaml".into(), text.as_str());
+            for offset in (0..=text.len() as u32 + 2).step_by(7) {
+                assert_eq!(
+                    scanned.line_of(offset),
+                    indexed.line_col(offset).line,
+                    "{offset}"
+                );
+            }
+        }
     }
 }
