@@ -224,34 +224,32 @@ pub fn provider_arn_problem(principal: &Str) -> Option<ProviderArnProblem> {
             Some(principal.clone()),
         );
     }
-    let literals: Vec<&str> = principal
-        .parts()
-        .iter()
-        .filter_map(|p| match p {
+    // Every principal is asked: its literal parts are walked in place, nothing allocated.
+    let literals = || {
+        principal.parts().iter().filter_map(|p| match p {
             Part::Lit(l) => Some(l.as_str()),
             Part::Sym(_) => None,
         })
-        .collect();
+    };
     let after_marker = |principal: &Str| -> Option<Str> {
         let parts = principal.split_literal("oidc-provider/")?;
         parts.last().cloned()
     };
-    let markers: usize = literals
-        .iter()
+    let markers: usize = literals()
         .map(|l| l.matches("oidc-provider/").count())
         .sum();
-    if markers > 1 || literals.iter().any(|l| l.contains("oidc-provider/arn:")) {
+    if markers > 1 || literals().any(|l| l.contains("oidc-provider/arn:")) {
         return problem(
             ProviderArnMistake::ArnInArn,
             "oidc-provider/ is followed by another ARN instead of the issuer",
             after_marker(principal),
         );
     }
-    for scheme in ["https://", "http://"] {
-        if literals
-            .iter()
-            .any(|l| l.contains(&format!("oidc-provider/{scheme}")))
-        {
+    for (scheme, marked) in [
+        ("https://", "oidc-provider/https://"),
+        ("http://", "oidc-provider/http://"),
+    ] {
+        if literals().any(|l| l.contains(marked)) {
             return problem(
                 ProviderArnMistake::SchemeInArn,
                 &format!("the issuer after oidc-provider/ keeps its {scheme} scheme"),
@@ -261,22 +259,31 @@ pub fn provider_arn_problem(principal: &Str) -> Option<ProviderArnProblem> {
     }
     let text = principal.as_known()?;
     let malformed = |reason: &str| problem(ProviderArnMistake::Malformed, reason, None);
-    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    let mut fields = text.splitn(6, ':');
+    let parts: [Option<&str>; 6] = std::array::from_fn(|_| fields.next());
     let not_iam = "it is not an IAM ARN (arn:<partition>:iam::<account>:...)";
-    let [arn, partition, service, region, account, resource] = parts.as_slice() else {
+    let [
+        Some(arn),
+        Some(partition),
+        Some(service),
+        Some(region),
+        Some(account),
+        Some(resource),
+    ] = parts
+    else {
         return malformed(if text.starts_with("arn:") {
             not_iam
         } else {
             "it is not an ARN"
         });
     };
-    if *arn != "arn" {
+    if arn != "arn" {
         return malformed("it is not an ARN");
     }
-    if !PARTITIONS.contains(partition) {
+    if !PARTITIONS.contains(&partition) {
         return malformed(&format!("`{partition}` is not an AWS partition"));
     }
-    if *service != "iam" || !region.is_empty() {
+    if service != "iam" || !region.is_empty() {
         return malformed(not_iam);
     }
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {

@@ -388,11 +388,13 @@ impl Str {
             parts: SmallVec::new(),
             origin: self.origin,
         };
+        // The parts are already merged, and lowercasing keeps each literal non-empty: each
+        // lowered literal is a part as it is, not copied again.
         for p in &self.parts {
-            match p {
-                Part::Lit(s) => out.push_str(&s.to_ascii_lowercase()),
-                Part::Sym(s) => out.push_sym(s.clone()),
-            }
+            out.parts.push(match p {
+                Part::Lit(s) => Part::Lit(s.to_ascii_lowercase()),
+                Part::Sym(s) => Part::Sym(s.clone()),
+            });
         }
         out
     }
