@@ -38,10 +38,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 .collect()
         })
     };
-    // Made only when some subject has no ServiceAccount (rare): the checks are pure, so the
-    // costly ones come last.
-    let rejecting = std::cell::OnceCell::new();
-    let rejecting = || rejecting.get_or_init(|| roles_rejecting_their_service_account(ctx));
+    // The subjects no ServiceAccount has, before asking which of their roles reject their
+    // own ServiceAccount: that asks every link, so only of these roles.
+    let mut missing = Vec::new();
     for (role_id, role, s) in ctx.trust_statements() {
         if !is_eks_statement(s) {
             continue;
@@ -67,62 +66,81 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 if defined.contains(&(ns, name)) {
                     continue;
                 }
-                // A role whose own ServiceAccount it rejects is IRSA003's finding: the subject
-                // that has no ServiceAccount is the other end of that same broken link.
                 // An add-on's role admits a ServiceAccount the add-on creates in the cluster.
                 // A subject no ServiceAccount token can carry is IRSA031's finding.
                 if ctx.facts.addon_roles.iter().any(|a| a.role == role_id)
-                    || rejecting().contains(&role_id)
                     || irsa031_impossible_trust_subject::reports(role, v)
                 {
                     continue;
                 }
-                let wanted = format!("{ns}/{name}");
-                let mut d = Diagnostic::new(
-                    &RULE,
-                    Label::new(v.span, "no such service account in the scanned manifests"),
-                    format!(
-                        "trust policy admits service account {wanted}, which no scanned manifest defines"
-                    ),
-                );
-                match closest(&wanted, names().iter().map(String::as_str)) {
-                    Some(near) => {
-                        let sa = facts
-                            .service_accounts
-                            .iter()
-                            .find(|s| s.qualified_name() == near);
-                        d = d
-                            .level(Level::Warning)
-                            .help(format!("did you mean {near}?"));
-                        if let Some(sa) = sa {
-                            d = d.related(
-                                sa.name.span,
-                                format!("service account {near} is defined here"),
-                            );
-                        }
-                    }
-                    None => {
-                        d = d.help("remove the subject if the service account is gone, or add its manifest to the scan");
-                    }
-                }
-                out.push(
-                    d.in_module(&role.module)
-                        .when(&role.when)
-                        .about_role(role_id),
-                );
+                missing.push((role_id, role, v, ns, name));
             }
         }
     }
+    if missing.is_empty() {
+        return;
+    }
+    // A role whose own ServiceAccount it rejects is IRSA003's finding: the subject that has
+    // no ServiceAccount is the other end of that same broken link.
+    let rejecting =
+        roles_rejecting_their_service_account(ctx, missing.iter().map(|m| m.0).collect());
+    for (role_id, role, v, ns, name) in missing {
+        if rejecting.contains(&role_id) {
+            continue;
+        }
+        let wanted = format!("{ns}/{name}");
+        let mut d = Diagnostic::new(
+            &RULE,
+            Label::new(v.span, "no such service account in the scanned manifests"),
+            format!(
+                "trust policy admits service account {wanted}, which no scanned manifest defines"
+            ),
+        );
+        match closest(&wanted, names().iter().map(String::as_str)) {
+            Some(near) => {
+                let sa = facts
+                    .service_accounts
+                    .iter()
+                    .find(|s| s.qualified_name() == near);
+                d = d
+                    .level(Level::Warning)
+                    .help(format!("did you mean {near}?"));
+                if let Some(sa) = sa {
+                    d = d.related(
+                        sa.name.span,
+                        format!("service account {near} is defined here"),
+                    );
+                }
+            }
+            None => {
+                d = d.help("remove the subject if the service account is gone, or add its manifest to the scan");
+            }
+        }
+        out.push(
+            d.in_module(&role.module)
+                .when(&role.when)
+                .about_role(role_id),
+        );
+    }
 }
 
-/// Roles a scanned ServiceAccount uses but whose trust rejects it (IRSA003's findings),
-/// computed once for all statements.
-fn roles_rejecting_their_service_account(ctx: &LintContext) -> HashSet<RoleId> {
+/// Which of `roles` reject the subject of a ServiceAccount linked to them (IRSA003's
+/// findings).
+fn roles_rejecting_their_service_account(
+    ctx: &LintContext,
+    roles: HashSet<RoleId>,
+) -> HashSet<RoleId> {
     let mut out = HashSet::new();
     for link in &ctx.sa_links {
+        // The roles a link is linked to are among those it names.
+        if !link.roles.iter().any(|id| roles.contains(id)) {
+            continue;
+        }
         let subject = ctx.service_account(link).subject();
         for (id, role) in ctx.linked_roles(link) {
-            if matches!(role.admits("sub", &subject, None), Admission::Rejected(_)) {
+            if roles.contains(&id)
+                && matches!(role.admits("sub", &subject, None), Admission::Rejected(_))
+            {
                 out.insert(id);
             }
         }

@@ -86,11 +86,13 @@ pub fn edit_distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
     if long.len() > 4 * (short.chars().count() + limit) {
         return None;
     }
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) > limit {
+    // Lengths apart by more than the limit are, before anything is allocated: asked of
+    // every defined name, most are.
+    if a.chars().count().abs_diff(b.chars().count()) > limit {
         return None;
     }
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
     // Row i keeps the cells j in i-limit..=i+limit, at k = j + limit - i.
     const FAR: usize = usize::MAX / 2;
     let width = 2 * limit + 1;
