@@ -85,7 +85,7 @@ pub fn operator(name: &str) -> Option<Operator> {
 /// Whether a condition value admits a concrete claim value.
 pub fn value_admits(op: Operator, pattern: &Str, claim: &str) -> Tri {
     match op {
-        Operator::Equals => pattern.equals(&Str::lit(claim)),
+        Operator::Equals => pattern.equals_str(claim),
         Operator::EqualsIgnoreCase => pattern
             .to_ascii_lowercase()
             .equals(&Str::lit(claim.to_ascii_lowercase())),

@@ -378,6 +378,25 @@ impl Str {
         Tri::Unknown
     }
 
+    /// [`Self::equals`] with a literal text, without making a string of it: trust policies
+    /// are asked this of every condition value for every ServiceAccount.
+    pub fn equals_str(&self, text: &str) -> Tri {
+        if let Some(known) = self.as_known() {
+            return Tri::from_bool(known == text);
+        }
+        // Literal text before the first symbol (and after the last) must agree.
+        let (prefix, suffix) = (self.known_prefix(), self.known_suffix());
+        let n = prefix.len().min(text.len());
+        if prefix.as_bytes()[..n] != text.as_bytes()[..n] {
+            return Tri::No;
+        }
+        let n = suffix.len().min(text.len());
+        if suffix.as_bytes()[suffix.len() - n..] != text.as_bytes()[text.len() - n..] {
+            return Tri::No;
+        }
+        Tri::Unknown
+    }
+
     pub fn has_unknown(&self) -> bool {
         self.parts.contains(&Part::Sym(Symbol::Unknown))
     }
@@ -590,5 +609,39 @@ mod tests {
             issuer("aws_eks_cluster.a").equals(&issuer("b")),
             Tri::Unknown
         );
+    }
+
+    /// Comparing with a text answers as comparing with the literal string of it.
+    #[test]
+    fn equals_str_is_equals_with_a_literal() {
+        let mut partitioned = Str::lit("arn:");
+        partitioned.push_sym(Symbol::Partition);
+        partitioned.push_str(":iam::1:role/x");
+        let mut key = issuer("main");
+        key.push_str(":sub");
+        let strings = [
+            Str::lit(""),
+            Str::lit("system:serviceaccount:a:b"),
+            partitioned,
+            key,
+            issuer("main"),
+            Str::sym(Symbol::Unknown),
+        ];
+        let texts = [
+            "",
+            "system:serviceaccount:a:b",
+            "system:serviceaccount:a:c",
+            "arn:aws:iam::1:role/x",
+            "arn:aws:iam::1:role/y",
+            "urn:aws:iam::1:role/x",
+            "oidc.eks.eu-west-1.amazonaws.com/id/1:sub",
+            "oidc.eks.eu-west-1.amazonaws.com/id/1:aud",
+            ":sub",
+        ];
+        for s in &strings {
+            for t in texts {
+                assert_eq!(s.equals_str(t), s.equals(&Str::lit(t)), "{s:?} {t}");
+            }
+        }
     }
 }

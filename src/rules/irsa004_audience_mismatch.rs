@@ -31,18 +31,17 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             Some(a) => match a
                 .value
                 .as_ref()
-                .and_then(|v| Some((v.value.as_known()?.to_string(), v.span)))
+                .and_then(|v| Some((v.value.as_known()?, v.span)))
             {
                 Some((v, span)) => (v, Some(span)),
                 None => continue,
             },
-            None => (DEFAULT_AUDIENCE.to_string(), None),
+            None => (DEFAULT_AUDIENCE, None),
         };
         let subject = sa.subject();
-        if let Some(d) = trust_rejects(&roles, link, &audience, audience_span, &subject, sa) {
+        if let Some(d) = trust_rejects(&roles, link, audience, audience_span, &subject, sa) {
             out.push(about(d, link, &roles));
-        } else if let Some(d) =
-            provider_rejects(ctx, &roles, &audience, audience_span, &subject, sa)
+        } else if let Some(d) = provider_rejects(ctx, &roles, audience, audience_span, &subject, sa)
         {
             out.push(about(d, link, &roles));
         }
