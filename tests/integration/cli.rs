@@ -1125,21 +1125,6 @@ fn fix_leaves_what_it_cannot_fix_reported_and_refuses_stdin() {
     assert!(run.stderr.contains("was not applied"), "{run:?}");
 }
 
-/// Copy a folder of the repository (a fixture case) into `to`.
-fn copy_folder(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        match entry.file_type().unwrap().is_dir() {
-            true => copy_folder(&entry.path(), &target),
-            false => {
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
-    }
-}
-
 /// A folder given through a link (a checkout under a linked workspace folder) is linted as
 /// the folder itself: a template that Terraform renders with `templatefile()` is still the
 /// walked file, reported once, as rendered, not also read as a manifest of its own.
@@ -1147,7 +1132,7 @@ fn copy_folder(from: &Path, to: &Path) {
 fn a_root_given_through_a_link_shares_rendered_templates_with_the_walk() {
     let project = Project::new();
     let case = "fixtures/terraform-forms/local-file-templatefile-namespace-differs";
-    copy_folder(
+    crate::copy_folder(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join(case),
         &project.path().join("platform"),
     );

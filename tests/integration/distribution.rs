@@ -91,19 +91,6 @@ fn offline_pip(command: &mut Command) -> &mut Command {
         .env_remove("PIP_EXTRA_INDEX_URL")
 }
 
-fn copy_folder(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// The names of the files in a zip archive (a wheel, a .vsix), listed by Python's zipfile.
 fn zip_names(archive: &Path) -> Vec<String> {
     let output = run(Command::new("python3")
@@ -240,7 +227,7 @@ fn the_actions_steps_install_irsa_lint_write_sarif_and_fail_on_errors() {
     let runner_temp = dir.path().join("runner-temp");
     let workspace = dir.path().join("workspace");
     std::fs::create_dir_all(&runner_temp).unwrap();
-    copy_folder(
+    crate::copy_folder(
         &repository_root().join("fixtures/examples/alb-controller"),
         &workspace,
     );
@@ -513,9 +500,9 @@ fn the_release_builds_these_archives_and_wheels() {
 fn the_vscode_extension_packages_into_a_vsix() {
     let dir = tempfile::tempdir().unwrap();
     let extension = dir.path().join("extension");
-    copy_folder(&repository_root().join("editors/vscode"), &extension);
+    crate::copy_folder(&repository_root().join("editors/vscode"), &extension);
     let _ = std::fs::remove_dir_all(extension.join("node_modules"));
-    copy_folder(
+    crate::copy_folder(
         &test_tools().join("vscode-extension/node_modules"),
         &extension.join("node_modules"),
     );

@@ -201,25 +201,12 @@ impl HookRepository {
     /// Copy `fixtures/examples/NAME` into the repository's root.
     fn add_example(&self, name: &str) {
         let example = repository_root().join("fixtures/examples").join(name);
-        copy_folder(&example, &self.root());
+        crate::copy_folder(&example, &self.root());
     }
 
     fn commit_all(&self, message: &str) {
         self.git(&["add", "--all"]);
         self.git(&["commit", "--quiet", "--no-verify", "--message", message]);
-    }
-}
-
-fn copy_folder(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 
