@@ -222,9 +222,10 @@ impl Facts {
 }
 
 /// `from` after `into`'s items. The run's facts start empty, and a list of 100,000 roles
-/// moved in whole is not copied: the copy and the original were both alive at once.
+/// moved in whole is not copied: the copy and the original were both alive at once. A list
+/// given room for every part beforehand (a merge sized once) is filled, not replaced.
 fn append<T>(into: &mut Vec<T>, from: Vec<T>) {
-    if into.is_empty() {
+    if into.is_empty() && into.capacity() < from.len() {
         *into = from;
     } else {
         into.extend(from);
