@@ -536,9 +536,9 @@ pub fn controllers() -> &'static [Controller] {
 /// release of some known controller requires. A statement allowing none of them grants
 /// nothing [`Controller::compare`] looks for.
 pub fn concerns_a_controller(action: &str) -> bool {
-    static REQUIRED: OnceLock<(std::collections::HashSet<String>, Vec<String>)> = OnceLock::new();
-    let (set, list) = REQUIRED.get_or_init(|| {
-        let list: BTreeSet<String> = controllers()
+    static REQUIRED: OnceLock<BTreeSet<String>> = OnceLock::new();
+    let required = REQUIRED.get_or_init(|| {
+        controllers()
             .iter()
             .flat_map(|c| &c.revisions)
             .flat_map(|(_, r)| {
@@ -546,14 +546,13 @@ pub fn concerns_a_controller(action: &str) -> bool {
                 r.actions.iter().chain(conditioned)
             })
             .map(|a| a.to_ascii_lowercase())
-            .collect();
-        (list.iter().cloned().collect(), list.into_iter().collect())
+            .collect()
     });
     let action = action.to_ascii_lowercase();
     // Most actions are written out: only a pattern is matched against every one.
     match action.contains(['*', '?']) {
-        false => set.contains(&action),
-        true => list.iter().any(|r| glob_match(&action, r)),
+        false => required.contains(&action),
+        true => required.iter().any(|r| glob_match(&action, r)),
     }
 }
 

@@ -261,7 +261,8 @@ fn on_worker_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     }
 }
 
-/// One input made ready on a worker thread: a text, where its nesting goes too deep, and whether its name says it is a template.
+/// One input made ready on a worker thread: a text, where its nesting goes too deep, and
+/// whether its name says it is a template.
 enum Prepared {
     Text(SourceFile, Option<usize>, bool),
     Encrypted,
