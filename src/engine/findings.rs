@@ -2,6 +2,7 @@
 //! and a deterministic order.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -18,16 +19,28 @@ use crate::suppress::{self, FindRule};
 pub(super) fn findings(ctx: &LintContext, settings: &Settings, cwd: &Path) -> Vec<Diagnostic> {
     // Rules are pure and independent: run side by side, their findings are joined in
     // registry order, exactly as if run one after the other.
-    let per_rule: Vec<Vec<Diagnostic>> = crate::rules::RULES
+    let timed = super::timings::enabled();
+    let per_rule: Vec<(Vec<Diagnostic>, Option<Duration>)> = crate::rules::RULES
         .par_iter()
         .filter(|rule| !settings.rule_levels.is_off(rule.meta.id))
         .map(|rule| {
             let mut found = Vec::new();
+            let started = timed.then(Instant::now);
             (rule.check)(ctx, &mut found);
-            found
+            (found, started.map(|s| s.elapsed()))
         })
         .collect();
-    let mut diagnostics: Vec<Diagnostic> = per_rule.into_iter().flatten().collect();
+    if timed {
+        let ids = crate::rules::RULES
+            .iter()
+            .filter(|rule| !settings.rule_levels.is_off(rule.meta.id));
+        let times = ids
+            .zip(&per_rule)
+            .filter_map(|(rule, (_, t))| Some((rule.meta.id, (*t)?)));
+        super::timings::slowest_rules(times.collect());
+    }
+    let mut diagnostics: Vec<Diagnostic> =
+        per_rule.into_iter().flat_map(|(found, _)| found).collect();
     if settings.verbose {
         irsa000::unread_templates(ctx, &mut diagnostics);
     }

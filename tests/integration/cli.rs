@@ -1154,3 +1154,32 @@ fn a_root_given_through_a_link_shares_rendered_templates_with_the_walk() {
     );
     assert_eq!(findings("linked"), direct);
 }
+
+/// `IRSA_LINT_TIMINGS=1`, for performance work, writes each stage's time and the slowest
+/// rules to standard error, and changes nothing else.
+#[test]
+fn timings_go_to_standard_error_only() {
+    let project = broken_project();
+    let args = ["check", "--format", "json"];
+    let plain = project.run(&args);
+    let timed = project.run_with_env(&args, &[("IRSA_LINT_TIMINGS", "1")]);
+    assert_eq!(timed.status, plain.status);
+    assert_eq!(timed.stdout, plain.stdout);
+    assert!(!plain.stderr.contains("timing:"), "{}", plain.stderr);
+    let stages: Vec<&str> = timed
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("timing: "))
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    for stage in [
+        "walk", "read", "sources", "link", "slowest", "rules", "coverage",
+    ] {
+        assert!(stages.contains(&stage), "{stage}: {}", timed.stderr);
+    }
+    assert!(
+        timed.stderr.contains("timing: slowest rules IRSA0"),
+        "{}",
+        timed.stderr
+    );
+}
