@@ -339,15 +339,10 @@ impl Str {
         if let (Some(a), Some(b)) = (self.as_known(), other.as_known()) {
             return Tri::from_bool(a == b);
         }
-        // Literal text before the first symbol (and after the last) must agree.
-        let (pa, pb) = (self.known_prefix(), other.known_prefix());
-        let n = pa.len().min(pb.len());
-        if pa.as_bytes()[..n] != pb.as_bytes()[..n] {
-            return Tri::No;
-        }
-        let (sa, sb) = (self.known_suffix(), other.known_suffix());
-        let n = sa.len().min(sb.len());
-        if sa.as_bytes()[sa.len() - n..] != sb.as_bytes()[sb.len() - n..] {
+        if ends_disagree(
+            (self.known_prefix(), self.known_suffix()),
+            (other.known_prefix(), other.known_suffix()),
+        ) {
             return Tri::No;
         }
         if self.parts.len() == other.parts.len() {
@@ -384,17 +379,10 @@ impl Str {
         if let Some(known) = self.as_known() {
             return Tri::from_bool(known == text);
         }
-        // Literal text before the first symbol (and after the last) must agree.
-        let (prefix, suffix) = (self.known_prefix(), self.known_suffix());
-        let n = prefix.len().min(text.len());
-        if prefix.as_bytes()[..n] != text.as_bytes()[..n] {
-            return Tri::No;
+        match ends_disagree((self.known_prefix(), self.known_suffix()), (text, text)) {
+            true => Tri::No,
+            false => Tri::Unknown,
         }
-        let n = suffix.len().min(text.len());
-        if suffix.as_bytes()[suffix.len() - n..] != text.as_bytes()[text.len() - n..] {
-            return Tri::No;
-        }
-        Tri::Unknown
     }
 
     pub fn has_unknown(&self) -> bool {
@@ -575,6 +563,18 @@ pub fn format_number(n: f64) -> String {
     } else {
         format!("{n}")
     }
+}
+
+/// Whether two strings, given as their literal text before the first symbol and after the
+/// last (a known string is both), provably differ: one start is not a start of the other, or
+/// one end not an end of the other.
+fn ends_disagree((pa, sa): (&str, &str), (pb, sb): (&str, &str)) -> bool {
+    let n = pa.len().min(pb.len());
+    if pa.as_bytes()[..n] != pb.as_bytes()[..n] {
+        return true;
+    }
+    let n = sa.len().min(sb.len());
+    sa.as_bytes()[sa.len() - n..] != sb.as_bytes()[sb.len() - n..]
 }
 
 #[cfg(test)]
