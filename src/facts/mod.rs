@@ -173,10 +173,106 @@ impl Facts {
         append(&mut self.plan_origins, other.plan_origins);
     }
 
-    /// Give back the room the lists grew into. One file's facts are kept until every file is
-    /// read, and a list that grew to one element holds four: at 100,000 services that was
-    /// hundreds of megabytes. Every field is named, so a new list cannot be forgotten.
-    pub fn shrink_to_fit(&mut self) {
+    /// Where these facts lie in facts made by extending parts one after another (see
+    /// [`Facts::remove_parts`]): how many entries each list holds, and the flags.
+    pub fn part(&mut self) -> Part {
+        let mut part = Part {
+            lens: [0; LISTS],
+            hidden: [
+                self.hidden_service_accounts,
+                self.hidden_roles,
+                self.hidden_annotations,
+            ],
+        };
+        for (len, (list, _)) in part.lens.iter_mut().zip(self.lists_mut()) {
+            *len = list.len() as u32;
+        }
+        part
+    }
+
+    /// Take parts out of facts that are exactly `parts` (each with its [`Facts::part`]),
+    /// extended one after another: of each part, nothing, its Kubernetes objects (as
+    /// [`Facts::drop_objects`]) or all of it. The parts' order is kept, and add-on roles
+    /// keep pointing at their roles.
+    pub fn remove_parts(&mut self, parts: &[(Part, Removal)]) {
+        if parts
+            .iter()
+            .all(|(_, removal)| *removal == Removal::Nothing)
+        {
+            return;
+        }
+        // Where each role that stays moves to, when whole parts with roles go.
+        let roles_gone = parts
+            .iter()
+            .any(|(part, removal)| *removal == Removal::All && part.lens[ROLES] > 0);
+        let mut role_moves: Vec<Option<u32>> = Vec::new();
+        if roles_gone {
+            let mut next = 0;
+            for (part, removal) in parts {
+                for _ in 0..part.lens[ROLES] {
+                    role_moves.push((*removal != Removal::All).then(|| {
+                        next += 1;
+                        next - 1
+                    }));
+                }
+            }
+        }
+        for (list_index, (list, object)) in self.lists_mut().into_iter().enumerate() {
+            // Each part's entries are next to each other, in the order of the parts; a list
+            // is walked once, with what is left of the current part.
+            let mut runs = parts.iter().map(|(part, removal)| {
+                let keep = match removal {
+                    Removal::Nothing => true,
+                    Removal::Objects => !object,
+                    Removal::All => false,
+                };
+                (part.lens[list_index], keep)
+            });
+            let mut run = (0, true);
+            list.retain_in_order(&mut || {
+                while run.0 == 0 {
+                    match runs.next() {
+                        Some(next) => run = next,
+                        // Past every part: not one of them (never, when the parts are right).
+                        None => return true,
+                    }
+                }
+                run.0 -= 1;
+                run.1
+            });
+        }
+        if roles_gone {
+            self.addon_roles.retain_mut(|addon| {
+                match role_moves.get(addon.role.0 as usize).copied().flatten() {
+                    Some(to) => {
+                        addon.role = RoleId(to);
+                        true
+                    }
+                    None => false,
+                }
+            });
+        }
+        let kept = || parts.iter().filter(|(_, removal)| *removal != Removal::All);
+        self.hidden_service_accounts = kept().any(|(part, _)| part.hidden[0]);
+        self.hidden_roles = kept().any(|(part, _)| part.hidden[1]);
+        self.hidden_annotations = kept().any(|(part, _)| part.hidden[2]);
+    }
+
+    /// Drop the Kubernetes objects another renderer deploys: ServiceAccounts, workloads,
+    /// HelmRelease objects and ServiceAccounts seen only once rendered. ConfigMaps stay, as
+    /// objects references may name.
+    pub fn drop_objects(&mut self) {
+        for (list, object) in self.lists_mut() {
+            if object {
+                list.retain_in_order(&mut || false);
+            }
+        }
+    }
+
+    /// Every list, and whether it holds Kubernetes objects that a renderer may deploy
+    /// instead of the files ([`Facts::drop_objects`]). Every field is named, so a new list
+    /// cannot be forgotten.
+    fn lists_mut(&mut self) -> [(&mut dyn List, bool); LISTS] {
         let Facts {
             roles,
             providers,
@@ -200,25 +296,69 @@ impl Facts {
             hidden_annotations: _,
             plan_origins,
         } = self;
-        roles.shrink_to_fit();
-        providers.shrink_to_fit();
-        clusters.shrink_to_fit();
-        service_accounts.shrink_to_fit();
-        workloads.shrink_to_fit();
-        pod_identities.shrink_to_fit();
-        addon_roles.shrink_to_fit();
-        helm_releases.shrink_to_fit();
-        config_data.shrink_to_fit();
-        release_objects.shrink_to_fit();
-        chart_sources.shrink_to_fit();
-        role_policies.shrink_to_fit();
-        unresolved_service_accounts.shrink_to_fit();
-        parse_errors.shrink_to_fit();
-        unread_templates.shrink_to_fit();
-        limits_hit.shrink_to_fit();
-        rendered_templates.shrink_to_fit();
-        plan_origins.shrink_to_fit();
+        // `roles` first: `ROLES` is its place.
+        [
+            (roles, false),
+            (providers, false),
+            (clusters, false),
+            (service_accounts, true),
+            (workloads, true),
+            (pod_identities, false),
+            (addon_roles, false),
+            (helm_releases, false),
+            (config_data, false),
+            (release_objects, true),
+            (chart_sources, false),
+            (role_policies, false),
+            (unresolved_service_accounts, true),
+            (parse_errors, false),
+            (unread_templates, false),
+            (limits_hit, false),
+            (rendered_templates, false),
+            (plan_origins, false),
+        ]
     }
+}
+
+/// How many lists [`Facts`] has.
+const LISTS: usize = 18;
+
+/// The place of `roles` in [`Facts::lists_mut`].
+const ROLES: usize = 0;
+
+/// A list of facts, whatever it holds.
+trait List {
+    fn len(&self) -> usize;
+    /// Keep the entries for which `keep` answers true, asked of each entry once, in order.
+    fn retain_in_order(&mut self, keep: &mut dyn FnMut() -> bool);
+}
+
+impl<T> List for Vec<T> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn retain_in_order(&mut self, keep: &mut dyn FnMut() -> bool) {
+        // `retain` visits each entry exactly once, in the original order.
+        self.retain(|_| keep());
+    }
+}
+
+/// Where one part lies in facts extended part after part (see [`Facts::remove_parts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Part {
+    lens: [u32; LISTS],
+    /// `hidden_service_accounts`, `hidden_roles`, `hidden_annotations`.
+    hidden: [bool; 3],
+}
+
+/// What [`Facts::remove_parts`] takes out of one part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Nothing,
+    /// Its Kubernetes objects ([`Facts::drop_objects`]).
+    Objects,
+    All,
 }
 
 /// `from` after `into`'s items. The run's facts start empty, and a list of 100,000 roles
@@ -700,4 +840,86 @@ pub enum AttachedPolicy {
     /// memory.
     Unrelated,
     Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::eksctl::extract_cluster_config;
+    use crate::facts::manifests::{ManifestSyntax, extract_manifests_read};
+    use crate::source::FileId;
+
+    const CLUSTER: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\
+                           metadata: {name: prod, region: eu-west-1}\niam:\n  withOIDC: true\n  \
+                           serviceAccounts:\n    - metadata: {name: api, namespace: pay}\n      \
+                           attachPolicyARNs: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n";
+
+    const WORKER: &str = "apiVersion: v1\nkind: ServiceAccount\n\
+                          metadata: {name: worker, namespace: pay}\n---\n\
+                          apiVersion: v1\nkind: ConfigMap\nmetadata: {name: worker, namespace: pay}\n\
+                          data: {QUEUE: jobs}\n";
+
+    fn files(facts: &[ServiceAccount]) -> Vec<(u32, &str)> {
+        facts
+            .iter()
+            .map(|sa| (sa.span.file.0, &*sa.name.value))
+            .collect()
+    }
+
+    #[test]
+    fn parts_taken_out_leave_the_others_and_their_ids_as_they_were() {
+        let mut worker =
+            extract_manifests_read(FileId(0), WORKER, ManifestSyntax::Yaml, "apps", true);
+        worker.hidden_annotations = true;
+        let mut rendered = extract_cluster_config(FileId(1), CLUSTER, "cluster");
+        rendered.hidden_roles = true;
+        let mut deployed = extract_cluster_config(FileId(2), CLUSTER, "cluster");
+        // An add-on role of the third part's role: it must follow its role to its new place.
+        deployed.addon_roles.push(AddonRole {
+            role: RoleId(0),
+            addon: "aws-ebs-csi-driver".into(),
+            flag: "attach_ebs_csi_policy".into(),
+            span: Span::file_start(FileId(2)),
+            namespace: "kube-system".into(),
+            service_account: "ebs-csi-controller-sa".into(),
+            when: Vec::new(),
+        });
+        let mut all = Facts::default();
+        let mut parts = Vec::new();
+        for (mut facts, removal) in [
+            (worker, Removal::Nothing),
+            (rendered, Removal::All),
+            (deployed, Removal::Objects),
+        ] {
+            parts.push((facts.part(), removal));
+            all.extend(facts);
+        }
+        assert_eq!(
+            files(&all.service_accounts),
+            [(0, "worker"), (1, "api"), (2, "api")]
+        );
+        assert_eq!(all.addon_roles[0].role, RoleId(1));
+
+        all.remove_parts(&parts);
+        // The third part keeps its role and loses its ServiceAccount (an object).
+        assert_eq!(files(&all.service_accounts), [(0, "worker")]);
+        let roles: Vec<u32> = all.roles.iter().map(|r| r.span.file.0).collect();
+        assert_eq!(roles, [2]);
+        assert_eq!(all.addon_roles.len(), 1);
+        assert_eq!(all.role(all.addon_roles[0].role).span.file, FileId(2));
+        // ConfigMaps are not objects: they stay.
+        assert_eq!(all.config_data.len(), 1);
+        // The flags of the part taken out whole go with it.
+        assert!(all.hidden_annotations && !all.hidden_roles);
+    }
+
+    #[test]
+    fn no_part_taken_out_changes_nothing() {
+        let mut all = extract_manifests_read(FileId(0), WORKER, ManifestSyntax::Yaml, "apps", true);
+        let parts = [(all.part(), Removal::Nothing)];
+        all.remove_parts(&parts);
+        assert_eq!(files(&all.service_accounts), [(0, "worker")]);
+        all.drop_objects();
+        assert!(all.service_accounts.is_empty() && all.config_data.len() == 1);
+    }
 }
