@@ -332,7 +332,10 @@ fn run(
             (input, prepared)
         })
         .collect();
-    sources.reserve(read.len());
+    // Room for every file, the models and the plans `--plan` names: past it, the list of
+    // 300,000 files would be copied into one twice its size.
+    sources.reserve(read.len() + crate::eval::models::MODELS.len() + settings.plans.len());
+    files.reserve_exact(read.len());
     for (input, prepared) in read {
         match prepared {
             // `eks.j2.tf`: not Terraform until rendered, whatever it defines is unseen.
@@ -439,7 +442,9 @@ fn run(
     facts.extend(flux);
     crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files);
     // The files `file()` read get the ids the loader gave them.
-    for (path, text) in loader.into_read() {
+    let loaded = loader.into_read();
+    sources.reserve(loaded.len());
+    for (path, text) in loaded {
         sources.add(discover::display_path(&path, shown_from), text);
     }
     set_templates_apart(&sources, &mut facts);

@@ -17,7 +17,7 @@ use super::workspace::{ModuleDir, ParsedFile};
 use crate::source::SourceMap;
 
 /// Every model, by file name.
-const MODELS: &[(&str, &str)] = &[
+pub(crate) const MODELS: &[(&str, &str)] = &[
     (
         "eks-blueprints-addon.tf",
         include_str!("models/eks-blueprints-addon.tf"),
