@@ -94,9 +94,14 @@ impl<'a> LintContext<'a> {
     pub fn new(facts: &'a Facts, sources: &'a SourceMap) -> Self {
         let roles_by_name = RolesByName::new(facts);
         // Each ServiceAccount is linked on its own: side by side, in ServiceAccount order.
-        let sa_links = (facts.service_accounts.par_iter().enumerate())
-            .filter_map(|(i, sa)| link_service_account(facts, &roles_by_name, SaId(i as u32), sa))
+        // One slot per ServiceAccount, written in place: collected through a filter, the
+        // links were gathered in pieces and then copied, both alive at once.
+        let slots: Vec<Option<SaLink>> = (facts.service_accounts.par_iter().enumerate())
+            .map(|(i, sa)| link_service_account(facts, &roles_by_name, SaId(i as u32), sa))
             .collect();
+        // Collected in place: a filter reuses the vector, `flatten` would copy it.
+        #[allow(clippy::filter_map_identity)]
+        let sa_links = slots.into_iter().filter_map(|slot| slot).collect();
         let association_links = facts
             .pod_identities
             .iter()
