@@ -13,7 +13,7 @@ use hcl_edit::structure::Body;
 
 use super::read::{ReadOutcome, read_text};
 use crate::discover::{MissingPath, Walk};
-use crate::facts::Facts;
+use crate::facts::{ConfigData, Facts, TrustPolicy};
 use crate::open::Links;
 use crate::parse::ParseError;
 use crate::source::{FileId, LineIndex, SourceFile};
@@ -40,11 +40,28 @@ pub struct Cache {
     /// Each text's line index and nesting scan, by the path it was read from.
     prepared: RwLock<HashMap<PathBuf, Prepared>>,
     pub(super) terraform: PerFile<Result<Body, ParseError>>,
-    pub(super) manifests: PerFile<Facts>,
+    /// Each manifest file's facts, its ConfigMaps apart (see [`ManifestReading`]).
+    pub(super) manifests: PerFile<ManifestReading>,
     /// Each standalone root module's parse errors and facts, by directory.
     pub(super) roots: PerInputs<RootResult>,
     /// The directories that take part in local module calls, evaluated together.
     pub(super) called: PerInputs<CalledResult>,
+}
+
+/// What a manifest file says, and its ConfigMaps and Secrets: read always, copied into a
+/// run only when Flux objects may read them. Shared, so that a hit is not copied twice.
+pub(super) type ManifestReading = Arc<(Facts, Vec<ConfigData>)>;
+
+/// Allocate each role's trust policy anew, one after another, before the facts are kept.
+/// Runs share a kept role's policy instead of copying it; left where evaluation made them,
+/// among the syntax trees it then freed, the policies lay scattered, and the rules of an
+/// edit at 10,000 services took a fifth longer to read them.
+pub(super) fn gather_trust(facts: &mut Facts) {
+    for role in &mut facts.roles {
+        if let Some(trust) = &mut role.trust {
+            *trust = Arc::new(TrustPolicy::clone(trust));
+        }
+    }
 }
 
 /// What a standalone root module gives: its parse errors, and its facts when it has files.

@@ -4,6 +4,7 @@
 //! once the ConfigMaps Terraform writes are known; here they only claim their files.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -45,12 +46,10 @@ pub(super) fn read(
     cache: Option<&Cache>,
 ) -> ManifestFiles {
     let yaml_files = yaml_files(files);
-    // ConfigMaps are read only for Flux objects to use; a cached reading (the language
-    // server's) must serve scans with and without them, so it always reads them.
-    let config_data = cache.is_some()
-        || yaml_files
-            .iter()
-            .any(|(id, _)| sources.get(*id).text.contains("fluxcd.io"));
+    // ConfigMaps are read only for Flux objects to use.
+    let config_data = yaml_files
+        .iter()
+        .any(|(id, _)| sources.get(*id).text.contains("fluxcd.io"));
     // Kustomizations first: the files they use count only as rendered.
     let rendered = crate::facts::kustomize::render_all(sources, &yaml_files);
     let (facts, parts) = files
@@ -62,7 +61,7 @@ pub(super) fn read(
                 FileKind::Json => ManifestSyntax::Json,
                 _ => return None,
             };
-            let extract = || {
+            let extract = |config_data| {
                 let name = path.file_name().unwrap_or_default();
                 guarded(*id, name, "", || {
                     file_manifest_facts(sources, *id, syntax, config_data)
@@ -73,8 +72,23 @@ pub(super) fn read(
                 })
             };
             let mut facts = match cache {
-                Some(cache) => cache.manifests.get(*id, sources.get(*id), extract),
-                None => extract(),
+                // A cached reading (the language server's) serves scans with and without
+                // Flux objects: it always reads the ConfigMaps, and keeps them apart, to be
+                // copied only when Flux may read them.
+                Some(cache) => {
+                    let cached = cache.manifests.get(*id, sources.get(*id), || {
+                        let mut facts = extract(true);
+                        let config_data = std::mem::take(&mut facts.config_data);
+                        Arc::new((facts, config_data))
+                    });
+                    let (cached_facts, cached_config_data) = &*cached;
+                    let mut facts = cached_facts.clone();
+                    if config_data {
+                        facts.config_data = cached_config_data.clone();
+                    }
+                    facts
+                }
+                None => extract(config_data),
             };
             if rendered.owned.contains(id) {
                 facts.drop_objects();

@@ -710,6 +710,22 @@ resource "aws_iam_role" "api" {
     }
 
     /// A trust whose subject names `namespace:name`, with this role name.
+    const FLUX_SERVICE_ACCOUNT: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  \
+        name: worker\n  namespace: pay\n  annotations:\n    \
+        eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/${role_name}\n";
+
+    const FLUX_KUSTOMIZATION: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\n\
+        kind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  \
+        sourceRef: {kind: GitRepository, name: flux-system}\n  path: ./k8s/apps\n  \
+        postBuild:\n    substituteFrom:\n      - {kind: ConfigMap, name: vars}\n";
+
+    fn flux_vars(role: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: vars, namespace: flux-system}}\n\
+             data:\n  role_name: {role}\n"
+        )
+    }
+
     fn role_tf(role: &str, subject: &str) -> String {
         ROLE_TF
             .replace("\"ledger-api\"", &format!("\"{role}\""))
@@ -718,7 +734,8 @@ resource "aws_iam_role" "api" {
 
     /// After any sequence of edits, the language server's cached runs find what a cold run
     /// finds: standalone roots, roots that call a local module, a module's own file, a root
-    /// that reads a policy by `file()`, manifests, syntax errors and new files.
+    /// that reads a policy by `file()`, manifests, a Flux substitution from a ConfigMap,
+    /// syntax errors and new files.
     #[test]
     fn any_sequence_of_edits_lints_like_a_cold_run() {
         let dir = tempfile::tempdir().unwrap();
@@ -826,6 +843,20 @@ resource "aws_iam_role" "this" {
             (
                 "k8s/extra.yaml",
                 vec![String::new(), service_accounts("a", "b", "c")],
+            ),
+            // Flux names the role from a ConfigMap: a cached reading keeps ConfigMaps apart
+            // and copies them into a run only once a Flux object is in the scan.
+            (
+                "k8s/apps/worker.yaml",
+                vec![FLUX_SERVICE_ACCOUNT.to_string()],
+            ),
+            (
+                "clusters/prod/apps.yaml",
+                vec![FLUX_KUSTOMIZATION.to_string(), String::new()],
+            ),
+            (
+                "clusters/prod/vars.yaml",
+                vec![flux_vars("ledger-api"), flux_vars("ledger-apii")],
             ),
         ];
         for (path, texts) in &variants {

@@ -316,7 +316,10 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
                     cache
                         .roots
                         .get(dir, inputs_of(sources, dir_files, &context), || {
-                            let (result, read_files) = reads_files(evaluate);
+                            let (mut result, read_files) = reads_files(evaluate);
+                            if let Some((_, Some(facts))) = Arc::get_mut(&mut result) {
+                                super::cache::gather_trust(facts);
+                            }
                             (result, !read_files)
                         })
                 }
@@ -359,7 +362,13 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
                     called: called.clone(),
                     callees: callees_inputs,
                     parse_errors: kept_errors.into_iter().collect(),
-                    roots: evaluated.clone(),
+                    roots: (evaluated.iter())
+                        .map(|(dir, facts)| {
+                            let mut facts = facts.clone();
+                            super::cache::gather_trust(&mut facts);
+                            (dir.clone(), facts)
+                        })
+                        .collect(),
                 };
                 cache.called.store(Path::new(""), inputs, Arc::new(called));
             }

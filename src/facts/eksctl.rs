@@ -11,6 +11,8 @@
 //! It knows nothing of rules. It reports no syntax errors: the manifest reader reads every
 //! YAML file, this one included, and reports them once.
 
+use std::sync::Arc;
+
 use saphyr::{MarkedYaml, ScalarStyle, YamlData};
 
 use crate::aws::arn::region_partition;
@@ -327,7 +329,7 @@ impl ConfigReader<'_> {
             name_span: span,
             path: Some(Str::lit("/")),
             path_span: None,
-            trust: Some(trust),
+            trust: Some(Arc::new(trust)),
             provider_accounts: Vec::new(),
         });
     }

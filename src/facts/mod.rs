@@ -23,6 +23,8 @@ pub mod policy;
 pub mod rendered;
 pub mod terraform;
 
+use std::sync::Arc;
+
 use crate::aws::policy::Admission;
 use crate::eval::value::Str;
 use crate::parse::ParseError;
@@ -469,8 +471,9 @@ pub struct Role {
     /// The role's path (`/` when absent); `None` when unknown.
     pub path: Option<Str>,
     pub path_span: Option<Span>,
-    /// The trust policy; `None` when it could not be evaluated.
-    pub trust: Option<TrustPolicy>,
+    /// The trust policy; `None` when it could not be evaluated. Shared: the language server's
+    /// cache hands the same roles to every run.
+    pub trust: Option<Arc<TrustPolicy>>,
     /// Accounts the AWS provider of this module is restricted to (`allowed_account_ids`).
     pub provider_accounts: Vec<String>,
     /// The flags (`var.enable_x`) that exist only when on: a role of a what-if evaluation.
@@ -800,7 +803,7 @@ impl AttachedPolicy {
             });
         match unrelated {
             true => AttachedPolicy::Unrelated,
-            false => AttachedPolicy::Document(doc),
+            false => AttachedPolicy::Document(Arc::new(doc)),
         }
     }
 }
@@ -822,7 +825,7 @@ pub struct RolePolicy {
 #[derive(Debug, Clone)]
 pub enum AttachedPolicy {
     /// A policy document read into statements (`aws_iam_policy`, `aws_iam_role_policy`).
-    Document(TrustPolicy),
+    Document(Arc<TrustPolicy>),
     /// A policy known only by its ARN (an AWS managed policy).
     Managed(Spanned<Str>),
     /// The one policy a terraform-aws-modules/iam role module attaches for an

@@ -387,7 +387,7 @@ fn role(at: &At<'_>, unit: &str, facts: &mut Facts) {
         name_span,
         path,
         path_span,
-        trust,
+        trust: trust.map(std::sync::Arc::new),
         provider_accounts: Vec::new(),
         when: Vec::new(),
     });
@@ -826,7 +826,7 @@ fn attached_policy(at: &At<'_>) -> AttachedPolicy {
                 .get(arn.value.as_str())
                 .and_then(|text| policy_from_json_text(text, arn.span));
             match document {
-                Some(document) => AttachedPolicy::Document(document),
+                Some(document) => AttachedPolicy::Document(std::sync::Arc::new(document)),
                 None => AttachedPolicy::Managed(lit(arn)),
             }
         }

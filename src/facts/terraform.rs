@@ -4,6 +4,8 @@
 //! Facts of a built-in model of a registry module are placed in the user's code: at the
 //! input the value came from, or else at the module call.
 
+use std::sync::Arc;
+
 use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::Block;
@@ -283,7 +285,8 @@ fn roles<'a>(
         let mut reader = PolicyReader::new(m);
         let trust = body
             .get_attribute("assume_role_policy")
-            .and_then(|a| reader.read(res.file, &a.value, &scope));
+            .and_then(|a| reader.read(res.file, &a.value, &scope))
+            .map(Arc::new);
         facts.parse_errors.extend(reader.errors);
         facts.roles.push(Role {
             when: m.gates_of(res),
