@@ -2,6 +2,8 @@
 //! operators, `:sub`/`:aud` keys, globs, the web identity action, and whether a trust
 //! policy admits a claim. Every answer is three-valued; unknown is never a finding.
 
+use std::sync::OnceLock;
+
 use crate::aws::arn::{federated_issuer, is_eks_issuer};
 use crate::eval::value::{Str, Tri};
 use crate::source::{Span, Spanned};
@@ -38,6 +40,10 @@ pub struct Statement {
     pub services: Option<Vec<Spanned<Str>>>,
     /// Conditions; `None` when unknown.
     pub conditions: Option<Vec<Condition>>,
+    /// Whether it is about EKS ServiceAccounts ([`is_eks_statement`]), once asked: rules ask
+    /// it of every statement of every role, and the language server keeps the answer with
+    /// the statement. Empty when made.
+    pub(crate) eks: OnceLock<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -143,12 +149,10 @@ pub fn allows_web_identity(s: &Statement) -> Tri {
     let mut result = Tri::No;
     for a in actions {
         match a.value.as_known() {
-            // Without a wildcard, a glob is an equality (and actions ignore case).
-            Some(p) if !p.contains(['*', '?']) => {
-                if p.eq_ignore_ascii_case(WEB_IDENTITY_ACTION) {
-                    return Tri::Yes;
-                }
-            }
+            // Actions ignore case; the action itself is no glob, so it matches itself first.
+            Some(p) if p.eq_ignore_ascii_case(WEB_IDENTITY_ACTION) => return Tri::Yes,
+            // Without a wildcard, a glob is an equality.
+            Some(p) if !p.bytes().any(|b| b == b'*' || b == b'?') => {}
             Some(p) => {
                 if glob_match(
                     &p.to_ascii_lowercase(),
@@ -174,6 +178,10 @@ pub fn eks_principals(s: &Statement) -> impl Iterator<Item = &Spanned<Str>> {
 /// A statement about Kubernetes service accounts of an EKS cluster: its Federated principal is
 /// an EKS OIDC provider, or its `:sub` condition names `system:serviceaccount:` subjects.
 pub fn is_eks_statement(s: &Statement) -> bool {
+    *s.eks.get_or_init(|| eks_statement(s))
+}
+
+fn eks_statement(s: &Statement) -> bool {
     let federated = s
         .federated
         .iter()

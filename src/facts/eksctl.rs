@@ -354,6 +354,7 @@ impl ConfigReader<'_> {
             federated: Some(vec![at(self.provider_arn())]),
             services: Some(Vec::new()),
             conditions: Some(conditions),
+            eks: Default::default(),
         };
         TrustPolicy {
             span,
@@ -509,6 +510,7 @@ fn pod_identity_trust(span: Span) -> TrustPolicy {
         federated: Some(Vec::new()),
         services: Some(vec![at(POD_IDENTITY_SERVICE)]),
         conditions: Some(Vec::new()),
+        eks: Default::default(),
     };
     TrustPolicy {
         span,

@@ -398,6 +398,7 @@ impl<'m, 'a> PolicyReader<'m, 'a> {
             federated,
             services,
             conditions: cond_known.then_some(conditions),
+            eks: Default::default(),
         }
     }
 
@@ -757,6 +758,7 @@ fn statement_from_node(n: &Node) -> Statement {
         federated,
         services,
         conditions,
+        eks: Default::default(),
     }
 }
 
