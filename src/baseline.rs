@@ -12,7 +12,7 @@
 //! versioned JSON document (version 2; version 1 files, fingerprinted by message, are still
 //! read). This module does no IO: the command line reads and writes the file.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@
 //! and not checkable when the role itself could not be found. The counts are the same in
 //! every output format; `--fail-on unchecked` fails on what is not fully checked.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::diagnostic::Diagnostic;
 use crate::graph::{Chain, Link, Node, Unresolved};

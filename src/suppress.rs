@@ -9,7 +9,7 @@
 //! applies suppressions; which ones are invalid, and how that is reported, is rule IRSA028's
 //! ([`crate::rules::irsa028_invalid_suppression`]).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::diagnostic::{Diagnostic, RuleMeta};
 use crate::source::{FileId, SourceFile, SourceMap, Span};

@@ -315,7 +315,7 @@ fn alphabet() -> impl Iterator<Item = char> {
 /// Whether some expansion of the pattern is a ServiceAccount's subject: a search over
 /// (position in the pattern, automaton state).
 fn may_match_subject(pattern: &[Glob]) -> bool {
-    use std::collections::HashSet;
+    use foldhash::{HashSet, HashSetExt};
     let mut seen: HashSet<(usize, State)> = HashSet::new();
     let mut todo = vec![(0usize, State::Prefix(0))];
     while let Some((i, state)) = todo.pop() {

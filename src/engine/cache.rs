@@ -3,7 +3,7 @@
 //! reports every change on disk ([`Cache::watch`]), also the walk, and disk texts are kept
 //! without looking at the files again until a change is reported.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -3,8 +3,8 @@
 //! afterwards. On disk only files below the scanned roots are read; in memory, only the
 //! texts given.
 
+use foldhash::{HashMap, HashMapExt};
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 

@@ -3,7 +3,7 @@
 //! the cluster, and how. Flux Kustomizations are rendered later (`crate::facts::flux::render`),
 //! once the ConfigMaps Terraform writes are known; here they only claim their files.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -186,6 +186,8 @@ fn file_manifest_facts(
 
 #[cfg(test)]
 mod tests {
+    use foldhash::HashSetExt;
+
     use std::path::PathBuf;
 
     use super::*;

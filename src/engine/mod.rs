@@ -27,7 +27,7 @@ mod terraform;
 mod terragrunt;
 mod timings;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -610,6 +610,8 @@ pub(crate) fn unit_of(sources: &SourceMap, id: FileId) -> String {
 
 #[cfg(test)]
 mod tests {
+    use foldhash::HashMapExt;
+
     use super::*;
 
     const ROLE_TF: &str = r#"resource "aws_iam_openid_connect_provider" "eks" {
@@ -691,7 +693,7 @@ resource "aws_iam_role" "api" {
         );
 
         let fixed: Arc<str> = service_account("ledger-api").into();
-        let overlay = HashMap::from([(yaml.clone(), fixed.clone())]);
+        let overlay = HashMap::from_iter([(yaml.clone(), fixed.clone())]);
         assert_eq!(run(overlay, Some(cache.clone())), []);
         assert_eq!(
             run(HashMap::new(), Some(cache.clone())),

@@ -7,7 +7,7 @@
 //! ones are dropped, except what a plan cannot say (parse errors, templates, ConfigMaps,
 //! the roles a module model builds for add-ons, annotations set by commands).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 
 use hcl_edit::structure::Block;

@@ -8,7 +8,8 @@
 //! part in a local module call are held together; every other directory is parsed,
 //! evaluated and dropped in one go.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -511,7 +511,7 @@ fn call_pure(name: &str, args: &[Value]) -> Option<Value> {
 /// hashing (a `split()` of a megabyte has a million of them); lists and maps by comparison
 /// with those kept, and there are few of them.
 fn dedup_values(l: &mut Vec<Value>) {
-    use std::collections::HashSet;
+    use foldhash::{HashSet, HashSetExt};
     #[derive(PartialEq, Eq, Hash)]
     enum Key<'v> {
         Null,

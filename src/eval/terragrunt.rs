@@ -10,8 +10,9 @@
 //! has that are not modelled here are unknown. Includes and reads that form a cycle, or go
 //! deeper than [`MAX_DEPTH`], stop with a warning and leave their values unknown.
 
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -163,7 +164,7 @@ impl Env<'_> {
             env: self,
             dir: dir.clone(),
             stack: RefCell::new(vec![path.clone()]),
-            files: RefCell::new(HashSet::from([id])),
+            files: RefCell::new([id].into_iter().collect()),
             limits: RefCell::new(Vec::new()),
             reads: RefCell::new(HashMap::new()),
             budget: Cell::new(MAX_FILES_PER_UNIT),

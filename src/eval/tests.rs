@@ -1,6 +1,6 @@
 //! Evaluator behaviour as Terraform users rely on it.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

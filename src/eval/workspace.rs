@@ -1,7 +1,7 @@
 //! All Terraform of a run: module directories by path and the built-in models of registry
 //! modules, so that a module call can be followed to its source.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 

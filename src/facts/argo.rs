@@ -6,7 +6,8 @@
 //! its release name and namespace. A chart's ServiceAccount follows the common
 //! `serviceAccount.{create,name,annotations}` values when its templates read them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::charts::{self, DefaultName};

@@ -8,7 +8,7 @@
 //! turning the flags on changes or removes anything that exists (a flag that also switches
 //! something off), nothing is added.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::{Facts, RoleId};
 

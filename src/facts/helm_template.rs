@@ -7,7 +7,8 @@
 //! Anything it does not follow (an unknown function, a condition on an unknown value, `tpl`,
 //! `lookup`) stops the rendering: the caller reads the chart as unknown.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 
 use crate::eval::value::{Str, Value, format_number};
 use crate::parse::gotemplate::{Arg, Command, Node, Pipeline};
@@ -689,6 +690,8 @@ fn truth(v: &Value) -> Result<bool> {
 
 #[cfg(test)]
 mod tests {
+    use foldhash::HashMapExt;
+
     use super::*;
     use crate::parse::gotemplate::parse;
 

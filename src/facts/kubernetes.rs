@@ -1,7 +1,8 @@
 //! Kubernetes objects Terraform creates: Helm releases (through what irsa-lint knows of their
 //! charts), `kubernetes_manifest` and `kubectl_manifest`.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::BTreeMap;
 
 use hcl_edit::expr::{Expression, ObjectKey};
 

@@ -11,7 +11,8 @@
 //! changed what. A Flux Kustomization renders a folder the same way (`render_folder`), its
 //! files read through its post-build substitution.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::flux::ReleaseObject;

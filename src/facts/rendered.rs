@@ -6,7 +6,7 @@
 //! A rendering is not read when its keys could be anything: a directive whose condition is
 //! unknown wrote part of it, or a hole stands where a mapping key is.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use saphyr::{MarkedYaml, Scalar, ScalarStyle, YamlData};
 

@@ -4,7 +4,7 @@
 //! Ids are built from the node's kind and label, so that a reader of the dot or Mermaid
 //! source recognises them, and use only `[A-Za-z0-9_]`, which every renderer accepts.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use super::{Chain, Link, Node, NodeKind};
 

@@ -3,7 +3,7 @@
 //! A link is broken only when `check` reported it: the graph looks findings up by where
 //! their rule puts the primary label, and never re-derives a rule's verdict.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::diagnostic::Diagnostic;
 use crate::facts::SaId;

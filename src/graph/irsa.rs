@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::findings::{
     ANNOTATION_RULES, CONTROLLER_RULES, Findings, PRINCIPAL_RULES, SUBJECT_RULES,

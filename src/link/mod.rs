@@ -6,7 +6,7 @@
 //! three-valued: a link that cannot be decided is unknown, and rules stay silent on unknown.
 //! What IAM and ARNs mean lives in `crate::aws`.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use rayon::prelude::*;
 

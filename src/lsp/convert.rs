@@ -4,7 +4,8 @@
 //! encoding was negotiated (this server offers none). Spans into files the client cannot
 //! open (the built-in module models) are left out.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use lsp_types::{

@@ -1,7 +1,7 @@
 //! The documents the client has open: their URIs, versions and in-memory texts, which the
 //! engine reads instead of the files on disk.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -3,6 +3,8 @@
 //! Nothing here lints: the server re-lints before answering when an edit is pending, so
 //! the findings and the text a request's positions refer to are the same version.
 
+// lsp-types' `WorkspaceEdit` holds std's map.
+#[allow(clippy::disallowed_types)]
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -102,6 +104,7 @@ pub fn code_actions(
                 range: fix.range,
                 new_text: fix.replacement.clone(),
             };
+            #[allow(clippy::disallowed_types)]
             let changes = HashMap::from([(fix.uri.clone(), vec![edit])]);
             Some(CodeActionOrCommand::CodeAction(CodeAction {
                 title: format!("Replace with `{}` ({})", fix.replacement, finding.rule_id),

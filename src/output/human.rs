@@ -7,9 +7,9 @@
 //! link are shown. Output is deterministic: a fixed width, no hyperlinks, and colour only
 //! when asked for.
 
+use foldhash::HashMap;
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 

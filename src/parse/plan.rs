@@ -10,8 +10,8 @@
 //!
 //! Bad input never panics: what cannot be read is a [`ParseError`] at its byte offset.
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 
 use crate::parse::ParseError;
 use crate::source::{FileId, Span};

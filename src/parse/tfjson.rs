@@ -436,7 +436,7 @@ fn ident(name: Name, parsed: &mut Parsed) -> Decorated<Ident> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use foldhash::{HashMap, HashMapExt};
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
@@ -495,7 +495,7 @@ mod tests {
             is_model: false,
         };
         let ws = Workspace {
-            dirs: HashMap::from([(PathBuf::from("root"), module_dir)]),
+            dirs: HashMap::from_iter([(PathBuf::from("root"), module_dir)]),
             models: Vec::new(),
             loader: &NoFiles,
             budget: &crate::eval::budget::Budget::default(),

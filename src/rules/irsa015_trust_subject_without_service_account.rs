@@ -1,7 +1,7 @@
 //! IRSA015 trust-subject-without-service-account: a trust policy admits a ServiceAccount that
 //! no scanned manifest defines.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use crate::aws::policy::{Admission, is_eks_statement, key_is, operator};
 use crate::diagnostic::{Diagnostic, Label, Level};

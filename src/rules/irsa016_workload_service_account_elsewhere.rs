@@ -2,7 +2,7 @@
 //! namespace, but an IRSA ServiceAccount of that name exists in another one.
 
 use crate::diagnostic::{Diagnostic, Label, Level};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::facts::{PodServiceAccount, ROLE_ARN_KEY, ServiceAccount};
 use crate::link::LintContext;

@@ -1,7 +1,7 @@
 //! IRSA019 irsa-and-pod-identity: a ServiceAccount has a role-arn annotation and a Pod
 //! Identity association; Pod Identity wins and the IRSA role is ignored.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::facts::{Origin, PodIdentityAssociation, ROLE_ARN_KEY, SaId};

@@ -8,7 +8,7 @@
 //! used), and the version is known or the chart unpinned. An AWS managed policy made for the
 //! controller is current by definition.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::aws::controllers::{
     self, Controller, Missing, PolicyCondition, PolicyStatement, Version,

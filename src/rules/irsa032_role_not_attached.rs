@@ -8,7 +8,7 @@
 //! naming another role is IRSA003's and IRSA001's; a Helm release that sets the annotation where
 //! its chart does not read it is IRSA026's.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::aws::policy::{Operator, allows_web_identity, eks_principals, key_is, operator};
 use crate::aws::subject::{SUBJECT_PREFIX, impossible};

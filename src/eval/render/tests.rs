@@ -1,6 +1,6 @@
 //! Rendering as Terraform renders, and where each rendered byte comes from.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,7 +35,7 @@ fn with_module<T>(hcl: &str, templates: Templates, run: impl FnOnce(&Module<'_>)
         is_model: false,
     };
     let ws = Workspace {
-        dirs: HashMap::from([(PathBuf::from("root"), dir)]),
+        dirs: HashMap::from_iter([(PathBuf::from("root"), dir)]),
         models: Vec::new(),
         loader: &templates,
         budget: &crate::eval::budget::Budget::default(),

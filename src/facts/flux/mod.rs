@@ -20,8 +20,9 @@
 
 mod objects;
 
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -1317,7 +1318,7 @@ mod tests {
     #[test]
     fn another_repository_is_told_by_its_url() {
         let repos = GitRepositories {
-            urls: HashMap::from([
+            urls: HashMap::from_iter([
                 (
                     "flux-system".to_string(),
                     "ssh://git@github.com/acme/fleet.git".to_string(),

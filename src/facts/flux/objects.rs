@@ -200,8 +200,8 @@ pub(crate) fn read_values(node: &MarkedYaml, positions: &ChunkPositions, values:
 
 struct ValuesReader<'p, 'a> {
     positions: &'p ChunkPositions<'a>,
-    spans: std::collections::HashMap<Vec<String>, Span>,
-    key_spans: std::collections::HashMap<Vec<String>, Span>,
+    spans: foldhash::HashMap<Vec<String>, Span>,
+    key_spans: foldhash::HashMap<Vec<String>, Span>,
     unknown: bool,
 }
 

@@ -9,7 +9,7 @@
 //! nested in an interpolation (`\"a\\nb\"`) can no space be added: there a token may end a few
 //! bytes early, but later tokens start where the JSON has them again.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::ops::Range;
 
 use jsonc_parser::ast::{Object, ObjectProp, ObjectPropName, Value as Json};

@@ -7,7 +7,7 @@
 //! label, both written at the label's key) go into further buffers: a file takes as many
 //! parses as pieces overlap at one place, a handful however large the file is.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use hcl_edit::expr::Expression;
 use hcl_edit::template::Element;
