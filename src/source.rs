@@ -6,6 +6,7 @@
 //! are computed on demand.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Index of a file in [`SourceMap`].
@@ -60,6 +61,44 @@ pub struct SourceFile {
     /// Built when a position is first asked for: a check asks only of the files it reports
     /// on, and at 100,000 services the indexes of every file were 50 MB.
     index: OnceLock<Arc<LineIndex>>,
+    /// Which [`Marker`]s the text holds, each searched for when first asked: two bits a
+    /// marker, asked and found.
+    markers: AtomicU16,
+}
+
+/// A word some readers look for in whole texts before reading any (an Argo CD
+/// Application, a Flux object). Each is searched for once per text, and the language
+/// server keeps the answers with the text: every edit asked them of every file again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    ArgoCd,
+    Flux,
+    FluxKustomization,
+    GitRepository,
+}
+
+impl Marker {
+    const ALL: [Marker; 4] = [
+        Marker::ArgoCd,
+        Marker::Flux,
+        Marker::FluxKustomization,
+        Marker::GitRepository,
+    ];
+
+    fn word(self) -> &'static str {
+        match self {
+            Marker::ArgoCd => "argoproj.io",
+            Marker::Flux => "fluxcd.io",
+            Marker::FluxKustomization => "kustomize.toolkit.fluxcd.io",
+            Marker::GitRepository => "kind: GitRepository",
+        }
+    }
+
+    /// Its bits in [`SourceFile::markers`]: asked, found.
+    fn bits(self) -> (u16, u16) {
+        let at = 2 * self as u16;
+        (1 << at, 1 << (at + 1))
+    }
 }
 
 /// Where each line of a text starts, and character counts at checkpoints: a function of the
@@ -124,17 +163,40 @@ impl SourceFile {
             path,
             text: text.into(),
             index: OnceLock::new(),
+            markers: AtomicU16::new(0),
         }
     }
 
-    /// A file whose text's index was built before (the text must be the one it was built
-    /// from).
-    pub fn with_index(path: PathBuf, text: Arc<str>, index: Arc<LineIndex>) -> Self {
+    /// A file whose text's index and markers were found before (the text must be the one
+    /// they were found in; `markers` as [`SourceFile::all_markers`] gave them).
+    pub fn with_index(path: PathBuf, text: Arc<str>, index: Arc<LineIndex>, markers: u16) -> Self {
         SourceFile {
             path,
             text,
             index: OnceLock::from(index),
+            markers: AtomicU16::new(markers),
         }
+    }
+
+    /// Whether the text holds the marker's word.
+    pub fn mentions(&self, marker: Marker) -> bool {
+        let (asked, found) = marker.bits();
+        let known = self.markers.load(Ordering::Relaxed);
+        if known & asked != 0 {
+            return known & found != 0;
+        }
+        let holds = memchr::memmem::find(self.text.as_bytes(), marker.word().as_bytes()).is_some();
+        let bits = if holds { asked | found } else { asked };
+        self.markers.fetch_or(bits, Ordering::Relaxed);
+        holds
+    }
+
+    /// Every marker, searched for now, for [`SourceFile::with_index`].
+    pub fn all_markers(&self) -> u16 {
+        for marker in Marker::ALL {
+            self.mentions(marker);
+        }
+        self.markers.load(Ordering::Relaxed)
     }
 
     pub fn index(&self) -> &Arc<LineIndex> {
@@ -311,6 +373,25 @@ impl<T> Spanned<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markers_answer_as_a_search_and_travel_with_the_text() {
+        let text = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n";
+        let file = SourceFile::new("clusters/prod/apps.yaml".into(), text);
+        assert!(file.mentions(Marker::FluxKustomization));
+        assert!(!file.mentions(Marker::ArgoCd));
+        // Asked again, from the bits kept.
+        assert!(file.mentions(Marker::FluxKustomization) && !file.mentions(Marker::ArgoCd));
+        let kept = SourceFile::with_index(
+            file.path.clone(),
+            file.text.clone(),
+            file.index().clone(),
+            file.all_markers(),
+        );
+        for marker in Marker::ALL {
+            assert_eq!(kept.mentions(marker), text.contains(marker.word()), "{marker:?}");
+        }
+    }
 
     #[test]
     fn columns_on_a_megabyte_line_come_from_checkpoints() {

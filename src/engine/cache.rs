@@ -84,6 +84,8 @@ pub(super) struct Called {
 struct Prepared {
     text: Arc<str>,
     index: Arc<LineIndex>,
+    /// [`SourceFile::all_markers`].
+    markers: u16,
     too_deep: Option<usize>,
 }
 
@@ -212,7 +214,7 @@ impl Cache {
             && (Arc::ptr_eq(&hit.text, &text) || *hit.text == *text)
         {
             return (
-                SourceFile::with_index(shown, text, hit.index.clone()),
+                SourceFile::with_index(shown, text, hit.index.clone(), hit.markers),
                 hit.too_deep,
             );
         }
@@ -221,6 +223,7 @@ impl Cache {
         let entry = Prepared {
             text,
             index: file.index().clone(),
+            markers: file.all_markers(),
             too_deep: deep,
         };
         write_lock(&self.prepared).insert(path.to_path_buf(), entry);

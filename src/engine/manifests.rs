@@ -15,7 +15,7 @@ use crate::eval::FileLoader;
 use crate::facts::eksctl::extract_cluster_config;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests_read};
 use crate::facts::{Facts, Part, Removal, flux};
-use crate::source::{FileId, SourceMap};
+use crate::source::{FileId, Marker, SourceMap};
 
 /// The YAML files, for the renderers that read files by path.
 pub(super) fn yaml_files(files: &[InputFile]) -> Vec<(FileId, std::path::PathBuf)> {
@@ -47,9 +47,7 @@ pub(super) fn read(
 ) -> ManifestFiles {
     let yaml_files = yaml_files(files);
     // ConfigMaps are read only for Flux objects to use.
-    let config_data = yaml_files
-        .iter()
-        .any(|(id, _)| sources.get(*id).text.contains("fluxcd.io"));
+    let config_data = (yaml_files.iter()).any(|(id, _)| sources.get(*id).mentions(Marker::Flux));
     // Kustomizations first: the files they use count only as rendered.
     let rendered = crate::facts::kustomize::render_all(sources, &yaml_files);
     let (facts, parts) = files

@@ -20,7 +20,7 @@ use crate::eval::render::Rendered;
 use crate::eval::value::Value;
 use crate::eval::workspace::normalize;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
-use crate::source::{FileId, SourceMap, Span};
+use crate::source::{FileId, Marker, SourceMap, Span};
 
 /// Folders of manifests claimed by an Application, with the facts it renders for them.
 #[derive(Default)]
@@ -39,7 +39,7 @@ pub fn render(
     loader: &dyn crate::eval::FileLoader,
 ) -> Applications {
     let mut candidates = (files.iter())
-        .filter(|(id, _)| sources.get(*id).text.contains("argoproj.io"))
+        .filter(|(id, _)| sources.get(*id).mentions(Marker::ArgoCd))
         .peekable();
     let mut out = Applications::default();
     // Most trees have no Argo CD Application: the index of every path is built only for one.
@@ -652,10 +652,10 @@ fn own_repositories(
 ) -> HashSet<String> {
     let mut own = HashSet::new();
     for (id, path) in files {
-        let text = &sources.get(*id).text;
-        if !text.contains("argoproj.io") {
+        if !sources.get(*id).mentions(Marker::ArgoCd) {
             continue;
         }
+        let text = &sources.get(*id).text;
         let dir = normalize(path.parent().unwrap_or(Path::new("")));
         for range in crate::parse::yaml::document_ranges(text) {
             if crate::parse::yaml::is_schema_document(&text[range.clone()]) {

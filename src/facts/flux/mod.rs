@@ -38,7 +38,7 @@ use super::kubernetes::{
 use super::{ConfigData, Facts, Found, HelmRelease, Spanned};
 use crate::eval::value::{Part, Str, Symbol, Value};
 use crate::eval::workspace::normalize;
-use crate::source::{FileId, SourceMap, Span};
+use crate::source::{FileId, Marker, SourceMap, Span};
 use crate::text::envsubst::{Edit, Lookup, Substituted, substitute};
 
 /// A Flux `HelmRelease` as written, then moved and patched by kustomize. Fields that are
@@ -305,12 +305,7 @@ pub fn plan(
     views: &BTreeMap<PathBuf, Facts>,
 ) -> Plan {
     let mut plan = Plan::default();
-    if !files.iter().any(|(id, _)| {
-        sources
-            .get(*id)
-            .text
-            .contains("kustomize.toolkit.fluxcd.io")
-    }) {
+    if !(files.iter()).any(|(id, _)| sources.get(*id).mentions(Marker::FluxKustomization)) {
         return plan;
     }
     let by_path: BTreeMap<PathBuf, FileId> =
@@ -318,10 +313,10 @@ pub fn plan(
     let root = scan_root(&by_path.keys().collect::<Vec<_>>());
     let repositories = git_repositories(sources, files);
     for (id, path) in files {
-        let text = &sources.get(*id).text;
-        if !text.contains("kustomize.toolkit.fluxcd.io") {
+        if !sources.get(*id).mentions(Marker::FluxKustomization) {
             continue;
         }
+        let text = &sources.get(*id).text;
         for range in crate::parse::yaml::document_ranges(text) {
             // Only a document that may be a Kustomization is worth reading (not the CRDs).
             if !may_be_kind(&text[range.clone()], "Kustomization") {
@@ -439,10 +434,10 @@ fn trim_url(url: &str) -> &str {
 fn git_repositories(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> GitRepositories {
     let mut urls = HashMap::new();
     for (id, _) in files {
-        let text = &sources.get(*id).text;
-        if !text.contains("kind: GitRepository") {
+        if !sources.get(*id).mentions(Marker::GitRepository) {
             continue;
         }
+        let text = &sources.get(*id).text;
         for range in crate::parse::yaml::document_ranges(text) {
             if !may_be_kind(&text[range.clone()], "GitRepository") {
                 continue;
