@@ -19,6 +19,10 @@ pub const RULE: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (sa_id, sa) in ctx.facts.service_accounts_with_ids() {
+        // Linked: its annotation was found to be a role ARN.
+        if ctx.link_of(sa_id).is_some() {
+            continue;
+        }
         let Some(value) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) else {
             continue;
         };

@@ -27,7 +27,7 @@ pub fn next_placeholder(text: &str) -> Option<(&str, &str, &str)> {
         // Every other placeholder starts with an ASCII character.
         let len = if hole {
             hole_len(&text[i..])
-        } else if bytes[i].is_ascii() {
+        } else if PLACEHOLDER_FIRST_BYTES.contains(&bytes[i]) {
             placeholder_len(&text[i..])
         } else {
             None
@@ -38,6 +38,10 @@ pub fn next_placeholder(text: &str) -> Option<(&str, &str, &str)> {
     }
     None
 }
+
+/// The bytes a placeholder can start with ([`placeholder_len`]): every other byte is passed
+/// over without a look (every ServiceAccount's annotation is searched, on every edit).
+const PLACEHOLDER_FIRST_BYTES: &[u8] = b"$%{<_@";
 
 /// The length of the placeholder the text starts with, if it starts with one.
 fn placeholder_len(text: &str) -> Option<usize> {
