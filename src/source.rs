@@ -389,7 +389,11 @@ mod tests {
             file.all_markers(),
         );
         for marker in Marker::ALL {
-            assert_eq!(kept.mentions(marker), text.contains(marker.word()), "{marker:?}");
+            assert_eq!(
+                kept.mentions(marker),
+                text.contains(marker.word()),
+                "{marker:?}"
+            );
         }
     }
 

@@ -116,7 +116,8 @@ impl<'a> LintContext<'a> {
             sources,
             sa_links,
             external_roles: ExternalRoles::default(),
-            role_accounts: facts.roles.iter().map(role_account).collect(),
+            // A split of every Federated principal of every role: side by side too.
+            role_accounts: facts.roles.par_iter().map(role_account).collect(),
             provider_arns: (facts.providers.iter())
                 .map(|p| p.arn.as_ref().map(without_partition))
                 .collect(),
