@@ -50,68 +50,95 @@ pub(super) fn read(
     let config_data = (yaml_files.iter()).any(|(id, _)| sources.get(*id).mentions(Marker::Flux));
     // Kustomizations first: the files they use count only as rendered.
     let rendered = crate::facts::kustomize::render_all(sources, &yaml_files);
-    let (facts, parts) = files
-        .par_iter()
-        .filter_map(|InputFile { id, kind, path }| {
-            let syntax = match kind {
-                FileKind::Yaml if discover::is_manifest_template(path) => ManifestSyntax::Template,
-                FileKind::Yaml => ManifestSyntax::Yaml,
-                FileKind::Json => ManifestSyntax::Json,
-                _ => return None,
-            };
-            let extract = |config_data| {
-                let name = path.file_name().unwrap_or_default();
-                guarded(*id, name, "", || {
-                    file_manifest_facts(sources, *id, syntax, config_data)
-                })
-                .unwrap_or_else(|error| Facts {
-                    parse_errors: vec![error],
-                    ..Facts::default()
-                })
-            };
-            let mut facts = match cache {
-                // A cached reading (the language server's) serves scans with and without
-                // Flux objects: it always reads the ConfigMaps, and keeps them apart, to be
-                // copied only when Flux may read them.
-                Some(cache) => {
-                    let cached = cache.manifests.get(*id, sources.get(*id), || {
-                        let mut facts = extract(true);
-                        let config_data = std::mem::take(&mut facts.config_data);
-                        Arc::new((facts, config_data))
-                    });
-                    let (cached_facts, cached_config_data) = &*cached;
-                    let mut facts = cached_facts.clone();
-                    if config_data {
-                        facts.config_data = cached_config_data.clone();
-                    }
-                    facts
+    let read_file = |InputFile { id, kind, path }: &InputFile| {
+        let syntax = match kind {
+            FileKind::Yaml if discover::is_manifest_template(path) => ManifestSyntax::Template,
+            FileKind::Yaml => ManifestSyntax::Yaml,
+            FileKind::Json => ManifestSyntax::Json,
+            _ => return None,
+        };
+        let extract = |config_data| {
+            let name = path.file_name().unwrap_or_default();
+            guarded(*id, name, "", || {
+                file_manifest_facts(sources, *id, syntax, config_data)
+            })
+            .unwrap_or_else(|error| Facts {
+                parse_errors: vec![error],
+                ..Facts::default()
+            })
+        };
+        let mut facts = match cache {
+            // A cached reading (the language server's) serves scans with and without
+            // Flux objects: it always reads the ConfigMaps, and keeps them apart, to be
+            // copied only when Flux may read them.
+            Some(cache) => {
+                let cached = cache.manifests.get(*id, sources.get(*id), || {
+                    let mut facts = extract(true);
+                    let config_data = std::mem::take(&mut facts.config_data);
+                    Arc::new((facts, config_data))
+                });
+                let (cached_facts, cached_config_data) = &*cached;
+                let mut facts = cached_facts.clone();
+                if config_data {
+                    facts.config_data = cached_config_data.clone();
                 }
-                None => extract(config_data),
-            };
-            if rendered.owned.contains(id) {
-                facts.drop_objects();
+                facts
             }
-            Some((*id, facts))
-        })
-        .fold(
-            || (Facts::default(), Vec::new()),
-            |(mut all, mut parts), (id, mut facts)| {
-                parts.push((id, facts.part()));
-                all.extend(facts);
-                (all, parts)
-            },
-        )
-        .reduce(
-            || (Facts::default(), Vec::new()),
-            |(mut all, mut parts), (more, more_parts)| {
-                all.extend(more);
-                parts.extend(more_parts);
-                (all, parts)
-            },
-        );
+            None => extract(config_data),
+        };
+        if rendered.owned.contains(id) {
+            facts.drop_objects();
+        }
+        Some((*id, facts))
+    };
+    let (facts, files) = match cache {
+        // The language server: each file's facts as the cache gives them, merged into lists
+        // sized once, so that every edit asks the allocator for the same sizes (gathered by
+        // the threads as they split the work, its memory grew by a fifth over 200 edits).
+        Some(_) => {
+            let per_file: Vec<(FileId, Facts)> = files.par_iter().filter_map(read_file).collect();
+            let count = |f: fn(&Facts) -> usize| per_file.iter().map(|(_, x)| f(x)).sum::<usize>();
+            let mut facts = Facts::default();
+            facts
+                .service_accounts
+                .reserve_exact(count(|f| f.service_accounts.len()));
+            facts.workloads.reserve_exact(count(|f| f.workloads.len()));
+            facts
+                .config_data
+                .reserve_exact(count(|f| f.config_data.len()));
+            let mut files = Vec::with_capacity(per_file.len());
+            for (id, mut file_facts) in per_file {
+                files.push((id, file_facts.part()));
+                facts.extend(file_facts);
+            }
+            (facts, files)
+        }
+        // A check: each thread gathers the files it reads into one list of each kind. A
+        // `Facts` per file was 440 bytes of empty lists and a block per list until the merge:
+        // at 100,000 files, a tenth of the peak memory.
+        None => files
+            .par_iter()
+            .filter_map(read_file)
+            .fold(
+                || (Facts::default(), Vec::new()),
+                |(mut all, mut parts), (id, mut facts)| {
+                    parts.push((id, facts.part()));
+                    all.extend(facts);
+                    (all, parts)
+                },
+            )
+            .reduce(
+                || (Facts::default(), Vec::new()),
+                |(mut all, mut parts), (more, more_parts)| {
+                    all.extend(more);
+                    parts.extend(more_parts);
+                    (all, parts)
+                },
+            ),
+    };
     ManifestFiles {
         facts,
-        files: parts,
+        files,
         rendered,
     }
 }
