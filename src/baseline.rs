@@ -12,9 +12,9 @@
 //! versioned JSON document (version 2; version 1 files, fingerprinted by message, are still
 //! read). This module does no IO: the command line reads and writes the file.
 
-use foldhash::{HashMap, HashMapExt};
 use std::path::{Component, Path, PathBuf};
 
+use foldhash::{HashMap, HashMapExt};
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostic;

@@ -3,12 +3,12 @@
 //! reports every change on disk ([`Cache::watch`]), also the walk, and disk texts are kept
 //! without looking at the files again until a change is reported.
 
-use foldhash::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
+use foldhash::{HashMap, HashSet};
 use hcl_edit::structure::Body;
 
 use super::read::{ReadOutcome, read_text};

@@ -3,10 +3,11 @@
 //! afterwards. On disk only files below the scanned roots are read; in memory, only the
 //! texts given.
 
-use foldhash::{HashMap, HashMapExt};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
+
+use foldhash::{HashMap, HashMapExt};
 
 use super::read::read_text;
 use super::{InputFile, Roots};

@@ -3,9 +3,9 @@
 //! the cluster, and how. Flux Kustomizations are rendered later (`crate::facts::flux::render`),
 //! once the ConfigMaps Terraform writes are known; here they only claim their files.
 
-use foldhash::HashSet;
 use std::sync::Arc;
 
+use foldhash::HashSet;
 use rayon::prelude::*;
 
 use super::guard::guarded;

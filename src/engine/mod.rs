@@ -27,10 +27,10 @@ mod terraform;
 mod terragrunt;
 mod timings;
 
-use foldhash::{HashMap, HashSet, HashSetExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashSet, HashSetExt};
 use rayon::prelude::*;
 
 use crate::baseline::Baseline;

@@ -7,9 +7,9 @@
 //! ones are dropped, except what a plan cannot say (parse errors, templates, ConfigMaps,
 //! the roles a module model builds for add-ons, annotations set by commands).
 
-use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 
+use foldhash::{HashMap, HashMapExt};
 use hcl_edit::structure::Block;
 
 use crate::diagnostic::{Diagnostic, Label};

@@ -8,11 +8,11 @@
 //! part in a local module call are held together; every other directory is parsed,
 //! evaluated and dropped in one go.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use hcl_edit::structure::Body;
 use rayon::prelude::*;
 

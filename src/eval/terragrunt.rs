@@ -10,12 +10,12 @@
 //! has that are not modelled here are unknown. Includes and reads that form a cycle, or go
 //! deeper than [`MAX_DEPTH`], stop with a warning and leave their values unknown.
 
-use foldhash::{HashMap, HashMapExt, HashSet};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use foldhash::{HashMap, HashMapExt, HashSet};
 use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::{Block, Body};

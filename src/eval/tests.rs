@@ -1,8 +1,9 @@
 //! Evaluator behaviour as Terraform users rely on it.
 
-use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
 
 use super::FileLoader;
 use super::module::{InstanceKey, Module};

@@ -1,10 +1,10 @@
 //! All Terraform of a run: module directories by path and the built-in models of registry
 //! modules, so that a module call can be followed to its source.
 
-use foldhash::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use hcl_edit::structure::Body;
 
 use super::FileLoader;

@@ -6,9 +6,10 @@
 //! its release name and namespace. A chart's ServiceAccount follows the common
 //! `serviceAccount.{create,name,annotations}` values when its templates read them.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::charts::{self, DefaultName};
 use super::kubernetes::{

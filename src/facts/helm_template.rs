@@ -7,8 +7,9 @@
 //! Anything it does not follow (an unknown function, a condition on an unknown value, `tpl`,
 //! `lookup`) stops the rendering: the caller reads the chart as unknown.
 
-use foldhash::HashMap;
 use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use crate::eval::value::{Str, Value, format_number};
 use crate::parse::gotemplate::{Arg, Command, Node, Pipeline};

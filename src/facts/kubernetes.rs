@@ -1,9 +1,9 @@
 //! Kubernetes objects Terraform creates: Helm releases (through what irsa-lint knows of their
 //! charts), `kubernetes_manifest` and `kubectl_manifest`.
 
-use foldhash::{HashMap, HashMapExt};
 use std::collections::BTreeMap;
 
+use foldhash::{HashMap, HashMapExt};
 use hcl_edit::expr::{Expression, ObjectKey};
 
 use super::charts::{self, DefaultName};

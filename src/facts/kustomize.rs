@@ -11,9 +11,10 @@
 //! changed what. A Flux Kustomization renders a folder the same way (`render_folder`), its
 //! files read through its post-build substitution.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::flux::ReleaseObject;
 use super::{

@@ -8,11 +8,12 @@
 //! A chart whose ServiceAccount templates use what `helm_template` does not follow, whose
 //! values are not all known, or that depends on a chart of another repository is unknown.
 
-use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
 
 use super::helm_template::Renderer;
 use super::kubernetes::{Values, yaml_value};

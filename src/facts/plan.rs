@@ -8,9 +8,9 @@
 //! configuration is not in the scan is spanned in the plan itself. Unknown and sensitive
 //! values are unknown, never shown.
 
-use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
 
+use foldhash::{HashMap, HashMapExt};
 use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl_edit::structure::{Block, Body};

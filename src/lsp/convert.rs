@@ -4,10 +4,10 @@
 //! encoding was negotiated (this server offers none). Spans into files the client cannot
 //! open (the built-in module models) are left out.
 
-use foldhash::{HashMap, HashMapExt};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use foldhash::{HashMap, HashMapExt};
 use lsp_types::{
     CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
     Position, Range, Uri,

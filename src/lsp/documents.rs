@@ -1,10 +1,10 @@
 //! The documents the client has open: their URIs, versions and in-memory texts, which the
 //! engine reads instead of the files on disk.
 
-use foldhash::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashSet};
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 
 use crate::open::MAX_FILE_BYTES;

@@ -7,12 +7,12 @@
 //! link are shown. Output is deterministic: a fixed width, no hyperlinks, and colour only
 //! when asked for.
 
-use foldhash::HashMap;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, Severity,
     SourceCode, SourceSpan, SpanContents,

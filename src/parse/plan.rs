@@ -10,8 +10,9 @@
 //!
 //! Bad input never panics: what cannot be read is a [`ParseError`] at its byte offset.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::borrow::Cow;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::parse::ParseError;
 use crate::source::{FileId, Span};

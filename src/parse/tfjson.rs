@@ -436,10 +436,10 @@ fn ident(name: Name, parsed: &mut Parsed) -> Decorated<Ident> {
 
 #[cfg(test)]
 mod tests {
-    use foldhash::{HashMap, HashMapExt};
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
+    use foldhash::{HashMap, HashMapExt};
     use hcl_edit::Span as _;
     use hcl_edit::expr::{Expression, TraversalOperator};
     use hcl_edit::structure::{Block, Body};

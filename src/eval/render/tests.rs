@@ -1,8 +1,9 @@
 //! Rendering as Terraform renders, and where each rendered byte comes from.
 
-use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
 
 use super::*;
 use crate::eval::FileLoader;

@@ -20,11 +20,11 @@
 
 mod objects;
 
-use foldhash::{HashMap, HashMapExt, HashSet};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use foldhash::{HashMap, HashMapExt, HashSet};
 use rayon::prelude::*;
 
 pub(crate) use objects::{read_chart_source, read_config_data, read_release};

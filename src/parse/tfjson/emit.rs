@@ -9,9 +9,9 @@
 //! nested in an interpolation (`\"a\\nb\"`) can no space be added: there a token may end a few
 //! bytes early, but later tokens start where the JSON has them again.
 
-use foldhash::HashMap;
 use std::ops::Range;
 
+use foldhash::HashMap;
 use jsonc_parser::ast::{Object, ObjectProp, ObjectPropName, Value as Json};
 
 /// How the strings of a value are read.
