@@ -52,11 +52,12 @@ pub struct Cache {
 /// run only when Flux objects may read them. Shared, so that a hit is not copied twice.
 pub(super) type ManifestReading = Arc<(Facts, Vec<ConfigData>)>;
 
-/// Allocate each role's trust policy anew, one after another, before the facts are kept.
-/// Runs share a kept role's policy instead of copying it; left where evaluation made them,
-/// among the syntax trees it then freed, the policies lay scattered, and the rules of an
-/// edit at 10,000 services took a fifth longer to read them.
-pub(super) fn gather_trust(facts: &mut Facts) {
+/// Give a run its own copy of each kept role's trust policy, allocated together. Shared with
+/// the cache instead, the policies lay where evaluation had made them, among freed syntax
+/// trees: the rules of an edit at 10,000 services took a fifth longer to read them, and the
+/// server's memory grew by a third over 1,000 edits (pages its short-lived blocks pinned),
+/// against a tenth with the copy, at no measured cost per edit.
+pub(super) fn own_trust(facts: &mut Facts) {
     for role in &mut facts.roles {
         if let Some(trust) = &mut role.trust {
             *trust = Arc::new(TrustPolicy::clone(trust));

@@ -317,16 +317,16 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
                     cache
                         .roots
                         .get(dir, inputs_of(sources, dir_files, &context), || {
-                            let (mut result, read_files) = reads_files(evaluate);
-                            if let Some((_, Some(facts))) = Arc::get_mut(&mut result) {
-                                super::cache::gather_trust(facts);
-                            }
+                            let (result, read_files) = reads_files(evaluate);
                             (result, !read_files)
                         })
                 }
                 _ => evaluate(),
             };
-            let (errors, facts) = Arc::unwrap_or_clone(result);
+            let (errors, mut facts) = Arc::unwrap_or_clone(result);
+            if let (Some(_), Some(facts)) = (cache, &mut facts) {
+                super::cache::own_trust(facts);
+            }
             (dir.clone(), errors, facts)
         })
         .collect();
@@ -337,7 +337,10 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     }
     match called_hit {
         Some(hit) => {
-            let hit = Arc::unwrap_or_clone(hit);
+            let mut hit = Arc::unwrap_or_clone(hit);
+            for (_, facts) in &mut hit.roots {
+                super::cache::own_trust(facts);
+            }
             parse_errors.extend(hit.parse_errors);
             root_facts.extend(hit.roots);
         }
@@ -363,13 +366,7 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
                     called: called.clone(),
                     callees: callees_inputs,
                     parse_errors: kept_errors.into_iter().collect(),
-                    roots: (evaluated.iter())
-                        .map(|(dir, facts)| {
-                            let mut facts = facts.clone();
-                            super::cache::gather_trust(&mut facts);
-                            (dir.clone(), facts)
-                        })
-                        .collect(),
+                    roots: evaluated.clone(),
                 };
                 cache.called.store(Path::new(""), inputs, Arc::new(called));
             }
