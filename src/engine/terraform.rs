@@ -323,10 +323,17 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
                 }
                 _ => evaluate(),
             };
-            let (errors, mut facts) = Arc::unwrap_or_clone(result);
-            if let (Some(_), Some(facts)) = (cache, &mut facts) {
-                super::cache::own_trust(facts);
-            }
+            let (errors, facts) = match Arc::try_unwrap(result) {
+                Ok(owned) => owned,
+                // Kept by the cache: the run copies it, trust policies included.
+                Err(kept) => {
+                    let (errors, mut facts) = (*kept).clone();
+                    if let Some(facts) = &mut facts {
+                        super::cache::own_trust(facts);
+                    }
+                    (errors, facts)
+                }
+            };
             (dir.clone(), errors, facts)
         })
         .collect();
