@@ -21,7 +21,28 @@ use cli::{Cli, Command};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay` in mimalloc 3's `mi_option_t`: libmimalloc-sys names only the
+/// options its two mimalloc versions share.
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// mimalloc 3 gives freed pages back to the system one second after they are freed. A run
+/// frees the syntax trees of hundreds of thousands of files while it still grows, so at
+/// 100,000 services 70 MB of freed pages were still held at the peak; at 100 ms the run is
+/// as fast (measured at 10,000 services; 10 ms cost 6%). `MIMALLOC_PURGE_DELAY` still wins.
+fn give_freed_pages_back_sooner() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
+    // SAFETY: mi_option_set is not thread safe; this runs first in main, before any thread
+    // other than this one exists.
+    #[allow(unsafe_code)]
+    unsafe {
+        libmimalloc_sys::mi_option_set(PURGE_DELAY, 100);
+    }
+}
+
 fn main() -> ExitCode {
+    give_freed_pages_back_sooner();
     let status = match Cli::parse().command {
         Command::Check(args) => commands::check(args),
         Command::Explain(args) => commands::explain(args),
@@ -32,4 +53,23 @@ fn main() -> ExitCode {
         Command::Lsp => commands::lsp(),
     };
     ExitCode::from(status)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The option's number is mimalloc's, not libmimalloc-sys's: a mimalloc whose options
+    /// moved would set some other option to 100.
+    #[test]
+    fn the_purge_delay_is_mimallocs_option() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            return;
+        }
+        // SAFETY: reading an option is thread safe.
+        #[allow(unsafe_code)]
+        let delay = unsafe { libmimalloc_sys::mi_option_get(super::PURGE_DELAY) };
+        assert_eq!(
+            delay, 1000,
+            "mimalloc 3's default purge delay, in milliseconds"
+        );
+    }
 }
