@@ -67,30 +67,35 @@ pub struct SourceFile {
 }
 
 /// A word some readers look for in whole texts before reading any (an Argo CD
-/// Application, a Flux object). Each is searched for once per text, and the language
-/// server keeps the answers with the text: every edit asked them of every file again.
+/// Application, a Flux object, a suppression comment). Each is searched for once per text,
+/// and the language server keeps the answers with the text: every edit asked them of every
+/// file again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Marker {
     ArgoCd,
     Flux,
     FluxKustomization,
     GitRepository,
+    Suppression,
 }
 
 impl Marker {
-    const ALL: [Marker; 4] = [
+    const ALL: [Marker; 5] = [
         Marker::ArgoCd,
         Marker::Flux,
         Marker::FluxKustomization,
         Marker::GitRepository,
+        Marker::Suppression,
     ];
 
-    fn word(self) -> &'static str {
+    pub const fn word(self) -> &'static str {
         match self {
             Marker::ArgoCd => "argoproj.io",
             Marker::Flux => "fluxcd.io",
             Marker::FluxKustomization => "kustomize.toolkit.fluxcd.io",
             Marker::GitRepository => "kind: GitRepository",
+            // What starts a suppression comment's text (`# irsa-lint: ignore IRSA001`).
+            Marker::Suppression => "irsa-lint:",
         }
     }
 

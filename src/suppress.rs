@@ -12,13 +12,13 @@
 use foldhash::{HashMap, HashMapExt};
 
 use crate::diagnostic::{Diagnostic, RuleMeta};
-use crate::source::{FileId, SourceFile, SourceMap, Span};
+use crate::source::{FileId, Marker, SourceFile, SourceMap, Span};
 
 /// Finds a rule by the id or name written in a comment (the registry's `find`).
 pub type FindRule = fn(&str) -> Option<&'static RuleMeta>;
 
 /// What starts a suppression, after the comment marker.
-pub const MARKER: &str = "irsa-lint:";
+pub const MARKER: &str = Marker::Suppression.word();
 
 /// One `irsa-lint:` comment.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ pub fn apply(
 pub fn scan(sources: &SourceMap, find_rule: FindRule) -> Vec<Suppression> {
     sources
         .iter()
-        .filter(|(_, file)| takes_comments(file) && file.text.contains(MARKER))
+        .filter(|(_, file)| takes_comments(file) && file.mentions(Marker::Suppression))
         .flat_map(|(id, file)| scan_file(id, file, find_rule))
         .collect()
 }

@@ -95,6 +95,11 @@ impl<'s> Tree<'s> {
 }
 
 pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> Rendered {
+    // Without a kustomization there is nothing to render, and no index of every file to
+    // build: the language server asked for one on every edit.
+    if !files.iter().any(|(_, path)| is_kustomization(path)) {
+        return Rendered::default();
+    }
     let index = Files::new(files);
     let tree = Tree::new(sources, &index, None);
     let mut out = Rendered::default();
