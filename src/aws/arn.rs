@@ -2,6 +2,8 @@
 //! annotation value that should be one, partitions, and the issuer a Federated principal or
 //! a condition key names.
 
+use std::cell::OnceCell;
+
 use crate::eval::value::{Part, Str, Symbol, Tri};
 use crate::text::placeholders::{has_placeholder, instruction_in, is_placeholder};
 
@@ -301,6 +303,34 @@ pub fn provider_arn_problem(principal: &Str) -> Option<ProviderArnProblem> {
     None
 }
 
+/// An ARN to compare with ARNs [`without_partition`], its own partition dropped. Known texts,
+/// as nearly all are, are compared in place; a symbolic ARN is cut once, when first compared.
+/// Rules compare each ServiceAccount's trust with every declared provider.
+pub struct PartitionFree<'a> {
+    arn: &'a Str,
+    cut: OnceCell<Str>,
+}
+
+impl<'a> PartitionFree<'a> {
+    pub fn new(arn: &'a Str) -> Self {
+        PartitionFree {
+            arn,
+            cut: OnceCell::new(),
+        }
+    }
+
+    /// Whether it is `unpartitioned`, an ARN without its partition.
+    pub fn equals(&self, unpartitioned: &Str) -> Tri {
+        let known = (unpartitioned.as_known())
+            .zip(self.arn.as_known())
+            .and_then(|(a, b)| Some((a, b.strip_prefix("arn:")?.split_once(':')?.1)));
+        match known {
+            Some((a, after)) => Tri::from_bool(a.strip_prefix("arn::") == Some(after)),
+            None => unpartitioned.equals(self.cut.get_or_init(|| without_partition(self.arn))),
+        }
+    }
+}
+
 /// `arn:<partition>:rest` with the partition dropped, so a literal `aws` and the provider's
 /// symbolic partition compare equal.
 pub fn without_partition(arn: &Str) -> Str {
@@ -396,6 +426,34 @@ mod tests {
         assert_eq!(arn.name, Str::lit("ledger-api"));
         assert_eq!(arn.account, Str::lit("482910375521"));
         assert!(RoleArn::parse(&Str::lit("arn:aws:iam::482910375521:policy/x")).is_none());
+    }
+
+    /// Compared in place, known ARNs must answer as their copies without a partition do.
+    #[test]
+    fn arns_compared_in_place_answer_as_their_copies() {
+        let issuer = Str::sym(crate::eval::value::Symbol::Issuer("eks".into()));
+        let mut symbolic = Str::lit("arn:aws:iam::1:oidc-provider/");
+        symbolic.append(&issuer);
+        let arns = [
+            Str::lit("arn:aws:iam::1:oidc-provider/oidc.eks.x/id/A"),
+            Str::lit("arn:aws-cn:iam::1:oidc-provider/oidc.eks.x/id/A"),
+            Str::lit("arn:aws:iam::2:oidc-provider/oidc.eks.x/id/A"),
+            Str::lit("arn:aws:sts:iam::1:oidc-provider/oidc.eks.x/id/A"),
+            Str::lit("arn::x"),
+            Str::lit("arn:aws"),
+            Str::lit("not-an-arn:a:b"),
+            symbolic,
+        ];
+        for declared in &arns {
+            let unpartitioned = without_partition(declared);
+            for named in &arns {
+                assert_eq!(
+                    PartitionFree::new(named).equals(&unpartitioned),
+                    unpartitioned.equals(&without_partition(named)),
+                    "{declared:?} {named:?}"
+                );
+            }
+        }
     }
 
     /// Known ARNs take a shortcut: it must agree with the piecewise path symbolic ARNs take

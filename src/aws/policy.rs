@@ -78,6 +78,13 @@ pub enum Operator {
 }
 
 pub fn operator(name: &str) -> Option<Operator> {
+    // Rules ask this of every condition for every ServiceAccount: the two operators nearly
+    // every trust policy writes are answered before the name is taken apart.
+    match name {
+        "StringEquals" => return Some(Operator::Equals),
+        "StringLike" => return Some(Operator::Like),
+        _ => {}
+    }
     let base = name.rsplit(':').next().unwrap_or(name);
     let base = base.strip_suffix("IfExists").unwrap_or(base);
     match base {

@@ -39,24 +39,28 @@ impl Impossible {
 /// A `StringEquals` value with `*` or `?` is left alone: the wildcard is compared literally,
 /// which is IRSA007's finding. An IAM policy variable (`${aws:...}`) is unknown.
 pub fn impossible(op: Operator, value: &Str) -> Option<Impossible> {
-    let literals: Vec<&str> = value
-        .parts()
-        .iter()
-        .filter_map(|p| match p {
+    // IRSA031 asks this of every `:sub` value on every run: nothing is allocated before
+    // the value is known to need it.
+    let literals = || {
+        value.parts().iter().filter_map(|p| match p {
             Part::Lit(l) => Some(l.as_str()),
             Part::Sym(_) => None,
         })
-        .collect();
-    if literals.iter().any(|l| l.contains("${")) {
+    };
+    if literals().any(|l| l.contains("${")) {
         return None;
     }
-    let wildcards = literals.iter().any(|l| l.contains(['*', '?']));
+    let wildcards = literals().any(|l| l.contains(['*', '?']));
     if wildcards && op != Operator::Like {
         return None;
     }
+    let lowered;
     let value = match op {
-        Operator::EqualsIgnoreCase => value.to_ascii_lowercase(),
-        _ => value.clone(),
+        Operator::EqualsIgnoreCase => {
+            lowered = value.to_ascii_lowercase();
+            &lowered
+        }
+        _ => value,
     };
     if let Some(text) = value.as_known()
         && !wildcards

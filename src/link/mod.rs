@@ -11,7 +11,7 @@ use foldhash::{HashMap, HashMapExt};
 use rayon::prelude::*;
 
 use crate::aws::arn::{
-    RoleArn, federated_issuer, issuer_partition, role_arn_problem, without_partition,
+    PartitionFree, RoleArn, federated_issuer, issuer_partition, role_arn_problem, without_partition,
 };
 use crate::aws::policy::{Effect, Statement, is_eks_statement};
 use crate::eval::value::{Str, Symbol, Tri};
@@ -26,6 +26,9 @@ use crate::text::glob_match;
 #[derive(Debug, Clone)]
 pub struct SaLink {
     pub sa: SaId,
+    /// The subject of its tokens (`system:serviceaccount:<namespace>:<name>`), made once:
+    /// several rules compare it with every linked role's trust.
+    pub subject: String,
     pub value: Spanned<Str>,
     pub arn: RoleArn,
     /// Roles whose name is proven equal to the ARN's name.
@@ -232,12 +235,12 @@ impl<'a> LintContext<'a> {
     /// taken as the one the principal spells out, since a provider's own partition is only
     /// known after apply.
     pub fn providers_named(&self, federated: &Str) -> Vec<&'a OidcProvider> {
-        let federated = without_partition(federated);
+        let federated = PartitionFree::new(federated);
         (self.facts.providers.iter())
             .zip(&self.provider_arns)
             .filter(|(_, arn)| {
                 arn.as_ref()
-                    .is_some_and(|a| a.equals(&federated) == Tri::Yes)
+                    .is_some_and(|a| federated.equals(a) == Tri::Yes)
             })
             .map(|(p, _)| p)
             .collect()
@@ -246,11 +249,9 @@ impl<'a> LintContext<'a> {
     /// Whether every declared OIDC provider's ARN is known and provably not the one a
     /// Federated principal names (partitions aside, as in [`LintContext::providers_named`]).
     pub fn names_no_declared_provider(&self, federated: &Str) -> bool {
-        let federated = without_partition(federated);
-        (self.provider_arns.iter()).all(|arn| {
-            arn.as_ref()
-                .is_some_and(|a| a.equals(&federated) == Tri::No)
-        })
+        let federated = PartitionFree::new(federated);
+        (self.provider_arns.iter())
+            .all(|arn| arn.as_ref().is_some_and(|a| federated.equals(a) == Tri::No))
     }
 
     /// The partition a role lives in: from its trust's Federated ARNs or their issuer regions.
@@ -351,6 +352,7 @@ fn link_service_account(
     let (roles, maybe_other) = roles_named(facts, roles_by_name, &arn);
     Some(SaLink {
         sa: id,
+        subject: sa.subject(),
         value,
         arn,
         roles,

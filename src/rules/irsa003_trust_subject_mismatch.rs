@@ -24,10 +24,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let sa = ctx.service_account(link);
-        let subject = sa.subject();
+        let subject = &link.subject;
         let mut rejections = Vec::new();
         for &(id, role) in &roles {
-            match role.admits("sub", &subject, None) {
+            match role.admits("sub", subject, None) {
                 Admission::Rejected(values) => rejections.push((id, role, values)),
                 _ => break,
             }
@@ -53,12 +53,12 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if values.iter().any(|v| {
             v.value
                 .as_known()
-                .is_some_and(|t| t.contains(['*', '?']) && glob_match(t, &subject))
+                .is_some_and(|t| t.contains(['*', '?']) && glob_match(t, subject))
         }) {
             continue;
         }
         out.push(
-            diagnostic(sa, &subject, &link.arn.name, role.name_span, values, ctx)
+            diagnostic(sa, subject, &link.arn.name, role.name_span, values, ctx)
                 .in_module(&role.module)
                 .when(&role.when)
                 .about_service_account(link.sa)

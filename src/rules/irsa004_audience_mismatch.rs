@@ -38,10 +38,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             },
             None => (DEFAULT_AUDIENCE, None),
         };
-        let subject = sa.subject();
-        if let Some(d) = trust_rejects(&roles, link, audience, audience_span, &subject, sa) {
+        let subject = &link.subject;
+        if let Some(d) = trust_rejects(&roles, link, audience, audience_span, subject, sa) {
             out.push(about(d, link, &roles));
-        } else if let Some(d) = provider_rejects(ctx, &roles, audience, audience_span, &subject, sa)
+        } else if let Some(d) = provider_rejects(ctx, &roles, audience, audience_span, subject, sa)
         {
             out.push(about(d, link, &roles));
         }

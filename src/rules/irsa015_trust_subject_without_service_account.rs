@@ -136,10 +136,12 @@ fn roles_rejecting_their_service_account(
         if !link.roles.iter().any(|id| roles.contains(id)) {
             continue;
         }
-        let subject = ctx.service_account(link).subject();
         for (id, role) in ctx.linked_roles(link) {
             if roles.contains(&id)
-                && matches!(role.admits("sub", &subject, None), Admission::Rejected(_))
+                && matches!(
+                    role.admits("sub", &link.subject, None),
+                    Admission::Rejected(_)
+                )
             {
                 out.insert(id);
             }

@@ -2,6 +2,9 @@
 //! unit with different roles.
 
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::diagnostic::{Diagnostic, Label, Level};
 use crate::eval::value::{Str, Tri};
@@ -21,17 +24,28 @@ pub const RULE: RuleMeta = RuleMeta {
 type Definition<'a> = (SaId, &'a ServiceAccount, &'a Spanned<Str>);
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    // Each ServiceAccount's first definition by unit, namespace and name; a list only for
+    // those defined again, which are few (the language server asks on every edit).
+    let mut first: HashMap<(&str, &str, &str), Definition> =
+        HashMap::with_capacity(ctx.facts.service_accounts.len());
     let mut groups: BTreeMap<(&str, &str, &str), Vec<Definition>> = BTreeMap::new();
     for (sa_id, sa) in ctx.facts.service_accounts_with_ids() {
         if let Some(arn) = sa.annotation(ROLE_ARN_KEY).and_then(|a| a.value.as_ref()) {
-            groups
-                .entry((
-                    sa.unit.as_str(),
-                    sa.namespace.value.as_str(),
-                    sa.name.value.as_str(),
-                ))
-                .or_default()
-                .push((sa_id, sa, arn));
+            let key = (
+                sa.unit.as_str(),
+                sa.namespace.value.as_str(),
+                sa.name.value.as_str(),
+            );
+            match first.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert((sa_id, sa, arn));
+                }
+                Entry::Occupied(slot) => {
+                    (groups.entry(key))
+                        .or_insert_with(|| vec![*slot.get()])
+                        .push((sa_id, sa, arn));
+                }
+            }
         }
     }
     for defs in groups.values_mut() {

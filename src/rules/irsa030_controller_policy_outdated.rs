@@ -243,16 +243,6 @@ fn evaluate<'a>(ctx: &LintContext<'a>) -> Vec<Evaluation<'a>> {
             (by_name, by_span)
         })
     };
-    let mut policies: HashMap<(&str, &Str), Vec<&RolePolicy>> = HashMap::new();
-    let mut opaque_units: HashSet<&str> = HashSet::new();
-    for p in &facts.role_policies {
-        match &p.role {
-            Some(role) => policies.entry((&p.unit, role)).or_default().push(p),
-            None => {
-                opaque_units.insert(&p.unit);
-            }
-        }
-    }
     let mut deployments = Vec::new();
     for release in &facts.helm_releases {
         let Some(mut deployed) = from_helm_release(release) else {
@@ -274,6 +264,19 @@ fn evaluate<'a>(ctx: &LintContext<'a>) -> Vec<Evaluation<'a>> {
     }
     for workload in &facts.workloads {
         deployments.extend(from_workload(workload, || &by().0));
+    }
+    if deployments.is_empty() {
+        return Vec::new();
+    }
+    let mut policies: HashMap<(&str, &Str), Vec<&RolePolicy>> = HashMap::new();
+    let mut opaque_units: HashSet<&str> = HashSet::new();
+    for p in &facts.role_policies {
+        match &p.role {
+            Some(role) => policies.entry((&p.unit, role)).or_default().push(p),
+            None => {
+                opaque_units.insert(&p.unit);
+            }
+        }
     }
     let mut out = Vec::new();
     for deployed in deployments {

@@ -5,6 +5,8 @@
 //! Rules that compare subjects with ServiceAccounts (IRSA003, IRSA015, IRSA027) stay silent on
 //! a value this rule reports: the subject is wrong whatever it is compared with.
 
+use std::cell::OnceCell;
+
 use crate::aws::arn::{is_eks_issuer, key_issuer};
 use crate::aws::policy::{Operator, allows_web_identity, eks_principals, key_is, operator};
 use crate::aws::subject::{Impossible, SUBJECT_PREFIX, impossible};
@@ -24,12 +26,15 @@ pub const RULE: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    let defined: Vec<String> = ctx
-        .facts
-        .service_accounts
-        .iter()
-        .map(|sa| sa.subject())
-        .collect();
+    // Made for the first finding's help: a clean workspace has none.
+    let defined: OnceCell<Vec<String>> = OnceCell::new();
+    let defined = || {
+        defined.get_or_init(|| {
+            (ctx.facts.service_accounts.iter())
+                .map(|sa| sa.subject())
+                .collect()
+        })
+    };
     for (role_id, role) in ctx.facts.roles_with_ids() {
         for found in impossible_subjects(role) {
             let ImpossibleSubject {
@@ -56,8 +61,12 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             } else {
                 "no service account has this subject"
             };
-            let mut d = Diagnostic::new(&RULE, Label::new(value.span, label), message)
-                .help(help(ctx, value, &problem, &defined));
+            let mut d = Diagnostic::new(&RULE, Label::new(value.span, label), message).help(help(
+                ctx,
+                value,
+                &problem,
+                defined(),
+            ));
             if let Some(rule) = problem.rule {
                 d = d.note(rule);
             }
