@@ -101,15 +101,16 @@ fn initialize(connection: &Connection) -> Result<InitializeParams, String> {
 /// together after at most this.
 const QUIET_PERIOD: Duration = Duration::from_millis(150);
 
-/// How long after the last lint started the next may start. An edit that arrives when the
-/// server is idle is linted at once. Edits that arrived while a lint ran are a stream (typing,
-/// a client replaying changes): the next lint waits until twice the last one's duration has
-/// passed since it started, at most [`QUIET_PERIOD`], so that a stream is linted a few times,
-/// not once per edit, and linting takes at most about half the time.
 /// The longest a pending edit waits for the stream of edits to pause: a client that never
 /// stops sending still gets findings this often.
 const MAX_PENDING: Duration = Duration::from_secs(2);
 
+/// How long after the last lint started the next may start. An edit that arrives when the
+/// server is idle is linted at once. Edits that arrived while a lint ran, before its findings
+/// were sent, are a stream (typing, a client replaying changes); one sent in answer to the
+/// findings is not. After a stream, the next lint waits until twice the last one's duration
+/// has passed since it started, at most [`QUIET_PERIOD`], so that a stream is linted a few
+/// times, not once per edit, and linting takes at most about half the time.
 fn quiet_period(took: Duration, streaming: bool) -> Duration {
     match streaming {
         true => (took * 2).min(QUIET_PERIOD),
@@ -127,8 +128,7 @@ fn main_loop(connection: &Connection, server: &mut Server) -> Result<(), String>
                   pending: &mut Option<Instant>,
                   last: &mut Option<(Instant, Duration, bool)>| {
         let started = Instant::now();
-        server.relint();
-        let streaming = !connection.receiver.is_empty();
+        let streaming = server.relint();
         *last = Some((started, started.elapsed(), streaming));
         *pending = None;
     };

@@ -264,10 +264,14 @@ impl<'c> Server<'c> {
 
     /// Lint the workspace with the open texts and publish what changed: the findings of
     /// every file that has some, and an empty list for every file that had some before.
-    pub fn relint(&mut self) {
+    /// Returns whether messages arrived while the lint ran, before its findings went out:
+    /// what a client sends once it has them answers them, and is no stream of edits.
+    pub fn relint(&mut self) -> bool {
         self.stale = false;
         let started = Instant::now();
-        let (fresh, files_read) = match self.lint() {
+        let linted = self.lint();
+        let arrived_while_linting = !self.connection.receiver.is_empty();
+        let (fresh, files_read) = match linted {
             Linted::Report(report) => {
                 let fresh = convert::findings_by_file(&report, &self.documents.uris());
                 let files_read = report.files_read;
@@ -275,7 +279,7 @@ impl<'c> Server<'c> {
                 (fresh, files_read)
             }
             Linted::Nothing => (BTreeMap::new(), 0),
-            Linted::Failed => return,
+            Linted::Failed => return arrived_while_linting,
         };
         // Only what changed goes out (a monorepo has thousands of files with findings), and
         // every open document, whose new version the editor waits to see confirmed.
@@ -304,6 +308,7 @@ impl<'c> Server<'c> {
             files_read,
             started.elapsed().as_secs_f64() * 1000.0
         ));
+        arrived_while_linting
     }
 
     /// The workspace's `.irsa-lint.toml`, as `check` reads it from the first workspace folder:
