@@ -4,6 +4,9 @@ stdio as an editor drives it, in a workspace made by irsa-lint-gen.
 
     scripts/lsp-bench.py [--no-watch] [SERVICES] [EDITS]   (defaults: 1000 services, 50 edits)
 
+IRSA_LINT_BIN names another build of `irsa-lint` to run as the server (the first lint is
+compared with that build's `check`), to compare two builds on the same tree.
+
 The client watches files for the server, as VS Code does; with --no-watch it does not (as
 clients without dynamic `didChangeWatchedFiles` registration), and the server walks the
 workspace and looks at every file on each lint.
@@ -67,7 +70,7 @@ def main():
     services = int(args[0]) if len(args) > 0 else 1000
     edits = int(args[1]) if len(args) > 1 else 50
     subprocess.run(["cargo", "build", "--release", "--quiet", "--workspace", "--bins"], cwd=ROOT, check=True)
-    binary = os.path.join(ROOT, "target", "release", "irsa-lint")
+    binary = os.environ.get("IRSA_LINT_BIN") or os.path.join(ROOT, "target", "release", "irsa-lint")
     with tempfile.TemporaryDirectory() as tmp:
         workspace = os.path.join(tmp, "repo")
         subprocess.run([os.path.join(ROOT, "target", "release", "irsa-lint-gen"), str(services), workspace],
