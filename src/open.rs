@@ -103,6 +103,16 @@ fn is_link_refused(err: &io::Error) -> bool {
 
 /// The bytes of the regular file at `path`, at most `max` of them.
 pub fn read_bytes(path: &Path, links: Links, max: u64) -> Result<Vec<u8>, ReadError> {
+    read_bytes_and_metadata(path, links, max).map(|(bytes, _)| bytes)
+}
+
+/// [`read_bytes`], with the metadata of the file as it was opened, taken before its bytes
+/// were read: a write after that makes the metadata stale, never the bytes.
+pub fn read_bytes_and_metadata(
+    path: &Path,
+    links: Links,
+    max: u64,
+) -> Result<(Vec<u8>, fs::Metadata), ReadError> {
     let meta = match links {
         Links::Follow => fs::metadata(path)?,
         Links::Refuse => fs::symlink_metadata(path)?,
@@ -120,7 +130,7 @@ pub fn read_bytes(path: &Path, links: Links, max: u64) -> Result<Vec<u8>, ReadEr
     if bytes.len() as u64 > max {
         return Err(ReadError::TooLarge(max));
     }
-    Ok(bytes)
+    Ok((bytes, meta))
 }
 
 /// The first `n` bytes (or fewer) of the regular file at `path`, however large it is.

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use foldhash::{HashMap, HashSet};
 use hcl_edit::structure::Body;
 
-use super::read::{ReadOutcome, read_text};
+use super::read::{ReadOutcome, read_text_and_metadata};
 use crate::discover::{MissingPath, Walk};
 use crate::facts::{ConfigData, Facts, TrustPolicy};
 use crate::open::Links;
@@ -201,6 +201,19 @@ impl Cache {
         }
     }
 
+    /// Room for the texts and prepared files of `files` files: grown one file at a time by
+    /// the threads that read them, the maps were rehashed, under their write locks, at
+    /// every doubling of the first lint.
+    pub(super) fn make_room(&self, files: usize) {
+        let mut disk = write_lock(&self.disk);
+        let more = files.saturating_sub(disk.len());
+        disk.reserve(more);
+        drop(disk);
+        let mut prepared = write_lock(&self.prepared);
+        let more = files.saturating_sub(prepared.len());
+        prepared.reserve(more);
+    }
+
     /// The file with its line index (built here once, not on each run that reports on the
     /// file), and where its nesting goes too deep: kept from the last run while the text
     /// read from `path` is the same.
@@ -238,23 +251,24 @@ impl Cache {
         {
             return ReadOutcome::Text(hit.text.clone());
         }
-        // Stamped before reading: a write between the two makes the stamp stale, so the
-        // next run reads the file again rather than keeping an old text.
-        let stamp = std::fs::metadata(path)
-            .ok()
-            .and_then(|m| Some((m.modified().ok()?, m.len())));
-        if let Some((modified, len)) = stamp
-            && let Some(hit) = read_lock(&self.disk).get(path)
-            && hit.modified == modified
-            && hit.len == len
+        let stamp = |m: &std::fs::Metadata| Some((m.modified().ok()?, m.len()));
+        // A text kept from before is compared by its file's stamp; a file not read before is
+        // read at once (a first lint looked up each file's metadata once more).
+        let kept = (read_lock(&self.disk).get(path))
+            .map(|hit| ((hit.modified, hit.len), hit.text.clone()));
+        if let Some((kept_stamp, text)) = kept
+            && std::fs::metadata(path).ok().as_ref().and_then(stamp) == Some(kept_stamp)
         {
-            return ReadOutcome::Text(hit.text.clone());
+            return ReadOutcome::Text(text);
         }
-        let text: Arc<str> = match read_text(path, links) {
-            Ok(text) => text.into(),
+        // Stamped as opened, before reading: a write between the two makes the stamp stale,
+        // so the next run reads the file again rather than keeping an old text.
+        let (text, metadata) = match read_text_and_metadata(path, links) {
+            Ok(read) => read,
             Err(outcome) => return outcome,
         };
-        if let Some((modified, len)) = stamp {
+        let text: Arc<str> = text.into();
+        if let Some((modified, len)) = stamp(&metadata) {
             let entry = DiskText {
                 modified,
                 len,

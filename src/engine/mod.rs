@@ -192,6 +192,9 @@ pub fn analyze(settings: &Settings) -> Result<Analysis, EngineError> {
             });
             unreadable.retain(|(path, _)| !exclude.excludes(path, &cwd));
         }
+        if let Some(cache) = &settings.cache {
+            cache.make_room(inputs.len());
+        }
         let mut read: Vec<(Input, ReadOutcome)> = inputs
             .into_par_iter()
             .map(|input| {

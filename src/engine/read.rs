@@ -2,6 +2,7 @@
 //! limits that keep one hostile file from costing the run (size, nesting depth, not a
 //! regular file) and git-crypt files recognised as unknown rather than broken.
 
+use std::fs::Metadata;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -105,13 +106,22 @@ pub(super) fn read_input(input: &Input, settings: &Settings) -> ReadOutcome {
 /// be a symbolic link (a path the user named, or one already resolved) or not (a file the
 /// walk found). Terraform plan JSON may be larger than other files.
 pub(super) fn read_text(path: &Path, links: Links) -> Result<String, ReadOutcome> {
-    let bytes = match open::read_bytes(path, links, MAX_FILE_BYTES) {
+    read_text_and_metadata(path, links).map(|(text, _)| text)
+}
+
+/// [`read_text`], with the file's metadata as it was opened (see
+/// [`open::read_bytes_and_metadata`]).
+pub(super) fn read_text_and_metadata(
+    path: &Path,
+    links: Links,
+) -> Result<(String, Metadata), ReadOutcome> {
+    let read = match open::read_bytes_and_metadata(path, links, MAX_FILE_BYTES) {
         Err(ReadError::TooLarge(_)) if starts_like_a_plan(path, links) => {
-            open::read_bytes(path, links, super::plan::MAX_PLAN_BYTES)
+            open::read_bytes_and_metadata(path, links, super::plan::MAX_PLAN_BYTES)
         }
         read => read,
     };
-    let bytes = bytes.map_err(|err| {
+    let (bytes, metadata) = read.map_err(|err| {
         ReadOutcome::Unreadable(match err {
             ReadError::NotFound => "cannot read file: file vanished while reading".to_string(),
             ReadError::PermissionDenied => "cannot read file: permission denied".to_string(),
@@ -125,8 +135,9 @@ pub(super) fn read_text(path: &Path, links: Links) -> Result<String, ReadOutcome
     if bytes.starts_with(GIT_CRYPT_HEADER) {
         return Err(ReadOutcome::Encrypted);
     }
-    String::from_utf8(bytes)
-        .map_err(|_| ReadOutcome::Unreadable("file is not valid UTF-8 text".to_string()))
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ReadOutcome::Unreadable("file is not valid UTF-8 text".to_string()))?;
+    Ok((text, metadata))
 }
 
 /// Whether a `.json` file starts as `terraform show -json` writes: plans may be far larger
