@@ -922,6 +922,46 @@ resource "aws_iam_role" "this" {
         assert!(kinds.len() >= 3, "{kinds:?}");
     }
 
+    /// A ConfigMap file read while no Flux object was in the scan is read again, with its
+    /// ConfigMaps, once one is: the cache keeps readings made without them.
+    #[test]
+    fn a_flux_object_added_later_substitutes_from_config_maps_read_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            ("roots/ledger/main.tf", role_tf("ledger-api", "pay:api")),
+            ("k8s/apps/worker.yaml", FLUX_SERVICE_ACCOUNT.to_string()),
+            ("clusters/prod/vars.yaml", flux_vars("ledger-api")),
+            ("clusters/prod/apps.yaml", String::new()),
+        ];
+        for (path, text) in &files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let cache = Arc::new(Cache::default());
+        let run = |overlays: &HashMap<PathBuf, Arc<str>>, cache: Option<Arc<Cache>>| {
+            let settings = Settings {
+                paths: vec![dir.path().to_path_buf()],
+                overlays: overlays.clone(),
+                cache,
+                ..Settings::default()
+            };
+            seen(&lint(&settings).unwrap())
+        };
+        let without_flux = run(&HashMap::new(), Some(cache.clone()));
+        assert!(without_flux.iter().all(|f| !f.1.contains("worker")));
+        let apps = dir.path().join("clusters/prod/apps.yaml");
+        let with_flux = HashMap::from_iter([(apps, Arc::from(FLUX_KUSTOMIZATION))]);
+        let cold = run(&with_flux, None);
+        // The role substituted from the ConfigMap does not trust pay:worker.
+        assert!(
+            cold.iter()
+                .any(|f| f.0 == "IRSA003" && f.1.contains("worker")),
+            "{cold:?}"
+        );
+        assert_eq!(run(&with_flux, Some(cache)), cold);
+    }
+
     /// The same texts give the same findings in memory as on disk, `file()` included.
     #[test]
     fn texts_in_memory_lint_like_files_on_disk() {
