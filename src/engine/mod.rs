@@ -726,6 +726,21 @@ resource "aws_iam_role" "api" {
         sourceRef: {kind: GitRepository, name: flux-system}\n  path: ./k8s/apps\n  \
         postBuild:\n    substituteFrom:\n      - {kind: ConfigMap, name: vars}\n";
 
+    /// What a run over `dir` shows, with these editor texts and this cache.
+    fn seen_in(
+        dir: &Path,
+        overlays: &HashMap<PathBuf, Arc<str>>,
+        cache: Option<Arc<Cache>>,
+    ) -> Vec<(&'static str, String, Vec<String>)> {
+        let settings = Settings {
+            paths: vec![dir.to_path_buf()],
+            overlays: overlays.clone(),
+            cache,
+            ..Settings::default()
+        };
+        seen(&lint(&settings).unwrap())
+    }
+
     fn flux_vars(role: &str) -> String {
         format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: vars, namespace: flux-system}}\n\
@@ -876,13 +891,7 @@ resource "aws_iam_role" "this" {
         let watching = Arc::new(Cache::default());
         watching.watch();
         let run = |overlays: &HashMap<PathBuf, Arc<str>>, cache: Option<Arc<Cache>>| {
-            let settings = Settings {
-                paths: vec![dir.path().to_path_buf()],
-                overlays: overlays.clone(),
-                cache,
-                ..Settings::default()
-            };
-            seen(&lint(&settings).unwrap())
+            seen_in(dir.path(), overlays, cache)
         };
         let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -940,13 +949,7 @@ resource "aws_iam_role" "this" {
         }
         let cache = Arc::new(Cache::default());
         let run = |overlays: &HashMap<PathBuf, Arc<str>>, cache: Option<Arc<Cache>>| {
-            let settings = Settings {
-                paths: vec![dir.path().to_path_buf()],
-                overlays: overlays.clone(),
-                cache,
-                ..Settings::default()
-            };
-            seen(&lint(&settings).unwrap())
+            seen_in(dir.path(), overlays, cache)
         };
         let without_flux = run(&HashMap::new(), Some(cache.clone()));
         assert!(without_flux.iter().all(|f| !f.1.contains("worker")));
