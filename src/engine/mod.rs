@@ -670,6 +670,21 @@ resource "aws_iam_role" "api" {
             .collect()
     }
 
+    /// What a run over `dir` shows, with these editor texts and this cache.
+    fn seen_in(
+        dir: &Path,
+        overlays: &HashMap<PathBuf, Arc<str>>,
+        cache: Option<Arc<Cache>>,
+    ) -> Vec<(&'static str, String, Vec<String>)> {
+        let settings = Settings {
+            paths: vec![dir.to_path_buf()],
+            overlays: overlays.clone(),
+            cache,
+            ..Settings::default()
+        };
+        seen(&lint(&settings).unwrap())
+    }
+
     #[test]
     fn overlays_win_over_the_disk_and_the_cache_never_changes_a_finding() {
         let dir = tempfile::tempdir().unwrap();
@@ -716,7 +731,6 @@ resource "aws_iam_role" "api" {
         assert_eq!(after.len(), 1, "{after:?}");
     }
 
-    /// A trust whose subject names `namespace:name`, with this role name.
     const FLUX_SERVICE_ACCOUNT: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  \
         name: worker\n  namespace: pay\n  annotations:\n    \
         eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/${role_name}\n";
@@ -726,21 +740,6 @@ resource "aws_iam_role" "api" {
         sourceRef: {kind: GitRepository, name: flux-system}\n  path: ./k8s/apps\n  \
         postBuild:\n    substituteFrom:\n      - {kind: ConfigMap, name: vars}\n";
 
-    /// What a run over `dir` shows, with these editor texts and this cache.
-    fn seen_in(
-        dir: &Path,
-        overlays: &HashMap<PathBuf, Arc<str>>,
-        cache: Option<Arc<Cache>>,
-    ) -> Vec<(&'static str, String, Vec<String>)> {
-        let settings = Settings {
-            paths: vec![dir.to_path_buf()],
-            overlays: overlays.clone(),
-            cache,
-            ..Settings::default()
-        };
-        seen(&lint(&settings).unwrap())
-    }
-
     fn flux_vars(role: &str) -> String {
         format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: vars, namespace: flux-system}}\n\
@@ -748,6 +747,7 @@ resource "aws_iam_role" "api" {
         )
     }
 
+    /// A trust whose subject names `namespace:name`, with this role name.
     fn role_tf(role: &str, subject: &str) -> String {
         ROLE_TF
             .replace("\"ledger-api\"", &format!("\"{role}\""))
