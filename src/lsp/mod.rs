@@ -101,6 +101,11 @@ fn initialize(connection: &Connection) -> Result<InitializeParams, String> {
 /// together after at most this.
 const QUIET_PERIOD: Duration = Duration::from_millis(150);
 
+/// The shortest a lint holds back the next one after a stream: a lint patched in a
+/// millisecond would otherwise publish findings to the editor every few milliseconds of a
+/// stream, each shown and thrown away.
+const SHORTEST_QUIET_PERIOD: Duration = Duration::from_millis(20);
+
 /// The longest a pending edit waits for the stream of edits to pause: a client that never
 /// stops sending still gets findings this often.
 const MAX_PENDING: Duration = Duration::from_secs(2);
@@ -109,11 +114,12 @@ const MAX_PENDING: Duration = Duration::from_secs(2);
 /// server is idle is linted at once. Edits that arrived while a lint ran, before its findings
 /// were sent, are a stream (typing, a client replaying changes); one sent in answer to the
 /// findings is not. After a stream, the next lint waits until twice the last one's duration
-/// has passed since it started, at most [`QUIET_PERIOD`], so that a stream is linted a few
-/// times, not once per edit, and linting takes at most about half the time.
+/// has passed since it started, at least [`SHORTEST_QUIET_PERIOD`] and at most
+/// [`QUIET_PERIOD`], so that a stream is linted a few times, not once per edit, and linting
+/// takes at most about half the time.
 fn quiet_period(took: Duration, streaming: bool) -> Duration {
     match streaming {
-        true => (took * 2).min(QUIET_PERIOD),
+        true => (took * 2).clamp(SHORTEST_QUIET_PERIOD, QUIET_PERIOD),
         false => Duration::ZERO,
     }
 }
