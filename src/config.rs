@@ -73,7 +73,15 @@ impl RuleLevels {
 pub struct Exclude {
     /// Absolute and normalized.
     base: PathBuf,
+    /// As written, which is what two sets of globs are compared by.
+    patterns: Vec<String>,
     globs: GlobSet,
+}
+
+impl PartialEq for Exclude {
+    fn eq(&self, other: &Self) -> bool {
+        self.base == other.base && self.patterns == other.patterns
+    }
 }
 
 impl Exclude {
@@ -84,6 +92,7 @@ impl Exclude {
         }
         Ok(Exclude {
             base: normalize(base),
+            patterns: patterns.to_vec(),
             globs: set.build()?,
         })
     }

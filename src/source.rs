@@ -339,6 +339,12 @@ impl SourceMap {
         &self.files[id.0 as usize]
     }
 
+    /// Put another text in a file's place (an edit the language server patches a run with),
+    /// and give back the file it held.
+    pub fn replace(&mut self, id: FileId, file: SourceFile) -> SourceFile {
+        std::mem::replace(&mut self.files[id.0 as usize], file)
+    }
+
     pub fn find(&self, path: &Path) -> Option<FileId> {
         self.files
             .iter()

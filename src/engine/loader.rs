@@ -5,6 +5,7 @@
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use foldhash::{HashMap, HashMapExt};
@@ -31,6 +32,10 @@ pub(super) struct Loader<'s> {
     extra: Mutex<Vec<(PathBuf, Arc<str>)>>,
     extra_index: Mutex<HashMap<PathBuf, FileId>>,
     base: u32,
+    /// The files of the scan it gave, and whether it listed a folder: what Terraform's
+    /// facts depend on beyond its own files.
+    served: Mutex<Vec<FileId>>,
+    listed: AtomicBool,
 }
 
 impl<'s> Loader<'s> {
@@ -56,6 +61,8 @@ impl<'s> Loader<'s> {
             extra: Mutex::new(Vec::new()),
             extra_index: Mutex::new(HashMap::new()),
             base: sources.len() as u32,
+            served: Mutex::new(Vec::new()),
+            listed: AtomicBool::new(false),
         }
     }
 
@@ -92,6 +99,17 @@ impl<'s> Loader<'s> {
                 })
                 .collect()
         })
+    }
+
+    /// What the evaluations read beyond their own files: the scanned files they were given,
+    /// or `None` when they also listed a folder or read a file the scan does not hold.
+    pub(super) fn scanned_files_read(&self) -> Option<Vec<FileId>> {
+        let listed = self.listed.load(Ordering::SeqCst);
+        let extra = self.extra.lock().map_or(true, |e| !e.is_empty());
+        match listed || extra {
+            true => None,
+            false => self.served.lock().ok().map(|s| s.clone()),
+        }
     }
 
     /// The files `file()` read that the source map does not hold, in the order of their ids.
@@ -146,6 +164,7 @@ impl FileLoader for Loader<'_> {
 
     fn files_in(&self, dir: &Path) -> Option<Vec<PathBuf>> {
         asked();
+        self.listed.store(true, Ordering::SeqCst);
         let dir = self.resolve(dir)?;
         let folders = self.folders.get_or_init(|| {
             let mut folders: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
@@ -167,6 +186,9 @@ impl FileLoader for Loader<'_> {
         asked();
         let resolved = self.resolve(path)?;
         if let Some((id, text)) = self.known().get(&resolved) {
+            if let Ok(mut served) = self.served.lock() {
+                served.push(*id);
+            }
             return Some((*id, text.clone()));
         }
         // In memory, only the texts given exist.

@@ -50,46 +50,12 @@ pub(super) fn read(
     let config_data = (yaml_files.iter()).any(|(id, _)| sources.get(*id).mentions(Marker::Flux));
     // Kustomizations first: the files they use count only as rendered.
     let rendered = crate::facts::kustomize::render_all(sources, &yaml_files);
-    let read_file = |InputFile { id, kind, path }: &InputFile| {
-        let syntax = match kind {
-            FileKind::Yaml if discover::is_manifest_template(path) => ManifestSyntax::Template,
-            FileKind::Yaml => ManifestSyntax::Yaml,
-            FileKind::Json => ManifestSyntax::Json,
-            _ => return None,
-        };
-        let extract = |config_data| {
-            let name = path.file_name().unwrap_or_default();
-            guarded(*id, name, "", || {
-                file_manifest_facts(sources, *id, syntax, config_data)
-            })
-            .unwrap_or_else(|error| Facts {
-                parse_errors: vec![error],
-                ..Facts::default()
-            })
-        };
-        let mut facts = match cache {
-            // A cached reading (the language server's) serves scans with and without
-            // Flux objects: it always reads the ConfigMaps, and keeps them apart, to be
-            // copied only when Flux may read them.
-            Some(cache) => {
-                let cached = cache.manifests.get(*id, sources.get(*id), || {
-                    let mut facts = extract(true);
-                    let config_data = std::mem::take(&mut facts.config_data);
-                    Arc::new((facts, config_data))
-                });
-                let (cached_facts, cached_config_data) = &*cached;
-                let mut facts = cached_facts.clone();
-                if config_data {
-                    facts.config_data = cached_config_data.clone();
-                }
-                facts
-            }
-            None => extract(config_data),
-        };
-        if rendered.owned.contains(id) {
+    let read_file = |file: &InputFile| {
+        let mut facts = file_facts(sources, file, cache, config_data)?;
+        if rendered.owned.contains(&file.id) {
             facts.drop_objects();
         }
-        Some((*id, facts))
+        Some((file.id, facts))
     };
     let (facts, files) = match cache {
         // The language server: each file's facts as the cache gives them, merged into lists
@@ -141,6 +107,68 @@ pub(super) fn read(
         files,
         rendered,
     }
+}
+
+/// What one manifest file says on its own (`None` for a file of another kind), with its
+/// ConfigMaps when `config_data`: from the cache when its text was read before.
+pub(super) fn file_facts(
+    sources: &SourceMap,
+    InputFile { id, kind, path }: &InputFile,
+    cache: Option<&Cache>,
+    config_data: bool,
+) -> Option<Facts> {
+    let syntax = match kind {
+        FileKind::Yaml if discover::is_manifest_template(path) => ManifestSyntax::Template,
+        FileKind::Yaml => ManifestSyntax::Yaml,
+        FileKind::Json => ManifestSyntax::Json,
+        _ => return None,
+    };
+    let extract = |config_data| {
+        let name = path.file_name().unwrap_or_default();
+        guarded(*id, name, "", || {
+            file_manifest_facts(sources, *id, syntax, config_data)
+        })
+        .unwrap_or_else(|error| Facts {
+            parse_errors: vec![error],
+            ..Facts::default()
+        })
+    };
+    Some(match cache {
+        // A cached reading (the language server's) serves scans with and without Flux
+        // objects: it always reads the ConfigMaps, and keeps them apart, to be copied only
+        // when Flux may read them.
+        Some(cache) => {
+            let cached = cache.manifests.get(*id, sources.get(*id), || {
+                let mut facts = extract(true);
+                let config_data = std::mem::take(&mut facts.config_data);
+                Arc::new((facts, config_data))
+            });
+            let (cached_facts, cached_config_data) = &*cached;
+            let mut facts = cached_facts.clone();
+            if config_data {
+                facts.config_data = cached_config_data.clone();
+            }
+            facts
+        }
+        None => extract(config_data),
+    })
+}
+
+/// Whether each manifest file's facts reach the run as the file says them, in file order and
+/// nothing else: no kustomization, and no file names an Argo CD or Flux object (whose
+/// renderers read other files by path).
+pub(super) fn as_files_say(sources: &SourceMap, files: &[InputFile], read: &ManifestFiles) -> bool {
+    read.rendered.views.is_empty()
+        && read.rendered.owned.is_empty()
+        && files
+            .iter()
+            .filter(|f| f.kind == FileKind::Yaml)
+            .all(|f| says_only_itself(sources.get(f.id)))
+}
+
+/// A text that no Argo CD or Flux renderer reads.
+pub(super) fn says_only_itself(file: &crate::source::SourceFile) -> bool {
+    !file.mentions(Marker::ArgoCd) && !file.mentions(Marker::Flux)
 }
 
 /// The facts of every manifest file, as kustomize and Argo CD render them, without the files

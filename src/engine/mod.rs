@@ -23,6 +23,7 @@ mod loader;
 mod manifests;
 mod plan;
 mod read;
+mod session;
 mod terraform;
 mod terragrunt;
 mod timings;
@@ -47,9 +48,11 @@ use crate::text::placeholders::{is_template_file, is_template_name};
 
 pub use cache::{Cache, DiskChange};
 pub use read::{MAX_FILE_BYTES, MAX_NESTING};
+pub use session::{Retired, Session};
 
 use loader::Loader;
 use read::{ReadOutcome, read_input, too_deep_error, too_deeply_nested};
+use session::Basis;
 use timings::Timings;
 
 /// What to lint and how to evaluate it.
@@ -113,23 +116,18 @@ pub struct Analysis {
     pub files_read: usize,
     pub coverage: Coverage,
     external_roles: ExternalRoles,
+    /// What a later run may patch instead of linting anew (the language server's runs).
+    basis: Option<Basis>,
 }
 
 impl Analysis {
     fn into_report(self) -> Report {
-        self.into_parts().0
-    }
-
-    /// The report, and the facts it was made from: a caller that lints again and again (the
-    /// language server) can free a monorepo's facts off its critical path.
-    pub fn into_parts(self) -> (Report, Facts) {
-        let report = Report {
+        Report {
             sources: self.sources,
             diagnostics: self.diagnostics,
             files_read: self.files_read,
             coverage: self.coverage,
-        };
-        (report, self.facts)
+        }
     }
 
     /// The linked facts the rules read. Linking is pure, so this equals the rules' context.
@@ -172,51 +170,73 @@ pub fn lint(settings: &Settings) -> Result<Report, EngineError> {
 /// What [`lint`] does, keeping the facts the findings were made from.
 pub fn analyze(settings: &Settings) -> Result<Analysis, EngineError> {
     on_worker_pool(|| {
-        let mut timings = Timings::start();
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let mut paths = settings.paths.clone();
-        if paths.is_empty() && settings.stdin.is_none() {
-            paths.push(PathBuf::from("."));
-        }
-        let walk = match &settings.cache {
-            Some(cache) => cache.discover(&paths),
-            None => discover::discover(&paths),
+        let read = read_inputs(settings)?;
+        Ok(run(
+            read.files,
+            read.roots,
+            settings,
+            &read.cwd,
+            read.timings,
+        ))
+    })
+}
+
+/// What the walk found and reading gave, before any parsing.
+struct Inputs {
+    files: Vec<(Input, ReadOutcome)>,
+    roots: Roots,
+    cwd: PathBuf,
+    timings: Timings,
+}
+
+/// Find the inputs and read them (on the worker pool).
+fn read_inputs(settings: &Settings) -> Result<Inputs, EngineError> {
+    let mut timings = Timings::start();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut paths = settings.paths.clone();
+    if paths.is_empty() && settings.stdin.is_none() {
+        paths.push(PathBuf::from("."));
+    }
+    let walk = match &settings.cache {
+        Some(cache) => cache.discover(&paths),
+        None => discover::discover(&paths),
+    };
+    let walk = walk.map_err(|m| EngineError::MissingPath(m.0))?;
+    timings.mark("walk");
+    let mut inputs = walk.inputs;
+    let mut unreadable = walk.unreadable;
+    if let Some(exclude) = &settings.exclude {
+        inputs.retain(|input| paths.contains(&input.path) || !exclude.excludes(&input.path, &cwd));
+        unreadable.retain(|(path, _)| !exclude.excludes(path, &cwd));
+    }
+    if let Some(cache) = &settings.cache {
+        cache.make_room(inputs.len());
+    }
+    let mut read: Vec<(Input, ReadOutcome)> = inputs
+        .into_par_iter()
+        .map(|input| {
+            let outcome = read_input(&input, settings);
+            (input, outcome)
+        })
+        .collect();
+    // A folder the walk could not list is one IRSA000 on it, like a file it could not read.
+    read.extend(unreadable.into_iter().map(|(path, why)| {
+        let input = Input {
+            path,
+            kind: FileKind::Yaml,
+            named: false,
         };
-        let walk = walk.map_err(|m| EngineError::MissingPath(m.0))?;
-        timings.mark("walk");
-        let mut inputs = walk.inputs;
-        let mut unreadable = walk.unreadable;
-        if let Some(exclude) = &settings.exclude {
-            inputs.retain(|input| {
-                paths.contains(&input.path) || !exclude.excludes(&input.path, &cwd)
-            });
-            unreadable.retain(|(path, _)| !exclude.excludes(path, &cwd));
-        }
-        if let Some(cache) = &settings.cache {
-            cache.make_room(inputs.len());
-        }
-        let mut read: Vec<(Input, ReadOutcome)> = inputs
-            .into_par_iter()
-            .map(|input| {
-                let outcome = read_input(&input, settings);
-                (input, outcome)
-            })
-            .collect();
-        // A folder the walk could not list is one IRSA000 on it, like a file it could not read.
-        read.extend(unreadable.into_iter().map(|(path, why)| {
-            let input = Input {
-                path,
-                kind: FileKind::Yaml,
-                named: false,
-            };
-            (input, ReadOutcome::Unreadable(why))
-        }));
-        if let Some(cache) = &settings.cache {
-            cache.read_all();
-        }
-        timings.mark("read");
-        let roots = Roots::Disk(paths);
-        Ok(run(read, roots, settings, &cwd, timings))
+        (input, ReadOutcome::Unreadable(why))
+    }));
+    if let Some(cache) = &settings.cache {
+        cache.read_all();
+    }
+    timings.mark("read");
+    Ok(Inputs {
+        files: read,
+        roots: Roots::Disk(paths),
+        cwd,
+        timings,
     })
 }
 
@@ -339,7 +359,19 @@ fn run(
     // 300,000 files would be copied into one twice its size.
     sources.reserve(read.len() + crate::eval::models::MODELS.len() + settings.plans.len());
     files.reserve_exact(read.len());
+    // The language server patches a run later: it needs each input's id.
+    let mut ids: Vec<Option<FileId>> = Vec::new();
+    if settings.cache.is_some() {
+        ids.reserve_exact(read.len());
+    }
     for (input, prepared) in read {
+        if settings.cache.is_some() {
+            let id = match prepared {
+                Prepared::Encrypted => None,
+                _ => Some(FileId(sources.len() as u32)),
+            };
+            ids.push(id);
+        }
         match prepared {
             // `eks.j2.tf`: not Terraform until rendered, whatever it defines is unseen.
             Prepared::Text(file, _, true) => {
@@ -429,6 +461,10 @@ fn run(
     timings.mark("parse and evaluate");
     let rendered_by_terraform: HashSet<FileId> =
         terraform.rendered_templates.iter().copied().collect();
+    let as_files_say = settings.cache.is_some()
+        && manifests::as_files_say(&sources, &files, &manifest_files)
+        && rendered_by_terraform.is_empty()
+        && plans.is_empty();
     let (manifests, flux_plan) = manifests::facts(
         &sources,
         &files,
@@ -436,6 +472,7 @@ fn run(
         &rendered_by_terraform,
         &loader,
     );
+    let from_files = (manifests.service_accounts.len(), manifests.workloads.len());
     facts.extend(manifests);
     facts.extend(terraform);
     // Flux Kustomizations substitute variables from ConfigMaps Terraform may write; Helm
@@ -444,6 +481,7 @@ fn run(
     let flux = crate::facts::flux::render(&flux_plan, &sources, &yaml_files, &facts.config_data);
     facts.extend(flux);
     crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files);
+    let terraform_read = loader.scanned_files_read();
     // The files `file()` read get the ids the loader gave them.
     let loaded = loader.into_read();
     sources.reserve(loaded.len());
@@ -464,25 +502,22 @@ fn run(
         });
     // Read to the end: at 100,000 services its paths are 25 MB the rules need not share.
     drop(files);
-    let (diagnostics, coverage) = {
-        let ctx =
-            LintContext::new(&facts, &sources).with_external_roles(settings.external_roles.clone());
-        timings.mark("link");
-        let mut diagnostics = findings::findings(&ctx, settings, cwd);
-        plan::name_plan_lines(&mut diagnostics, &facts, &sources);
-        timings.mark("rules");
-        let mut coverage = Coverage::default();
-        if !settings.findings_only {
-            coverage = Coverage::of_lint(&ctx, &diagnostics, infrastructure_read);
-            coverage.templates_not_read = facts
-                .unread_templates
-                .iter()
-                .map(|t| t.span.file)
-                .collect::<HashSet<_>>()
-                .len();
-            timings.mark("coverage");
-        }
-        (diagnostics, coverage)
+    let (diagnostics, coverage) = conclude(
+        &facts,
+        &sources,
+        settings,
+        cwd,
+        infrastructure_read,
+        &mut timings,
+    );
+    let basis = match (as_files_say, terraform_read) {
+        (true, Some(terraform_read)) => Some(Basis {
+            ids,
+            from_files,
+            terraform_read,
+            infrastructure_read,
+        }),
+        _ => None,
     };
     Analysis {
         sources,
@@ -491,7 +526,36 @@ fn run(
         files_read,
         coverage,
         external_roles: settings.external_roles.clone(),
+        basis,
     }
+}
+
+/// Link the facts, run the rules and count what was checked.
+fn conclude(
+    facts: &Facts,
+    sources: &SourceMap,
+    settings: &Settings,
+    cwd: &Path,
+    infrastructure_read: bool,
+    timings: &mut Timings,
+) -> (Vec<Diagnostic>, Coverage) {
+    let ctx = LintContext::new(facts, sources).with_external_roles(settings.external_roles.clone());
+    timings.mark("link");
+    let mut diagnostics = findings::findings(&ctx, settings, cwd);
+    plan::name_plan_lines(&mut diagnostics, facts, sources);
+    timings.mark("rules");
+    let mut coverage = Coverage::default();
+    if !settings.findings_only {
+        coverage = Coverage::of_lint(&ctx, &diagnostics, infrastructure_read);
+        coverage.templates_not_read = facts
+            .unread_templates
+            .iter()
+            .map(|t| t.span.file)
+            .collect::<HashSet<_>>()
+            .len();
+        timings.mark("coverage");
+    }
+    (diagnostics, coverage)
 }
 
 /// The Terraform plans and states: JSON files of the scan (and standard input) that are
@@ -588,12 +652,7 @@ fn set_templates_apart(sources: &SourceMap, facts: &mut Facts) {
     let (templates, errors): (Vec<ParseError>, Vec<ParseError>) =
         std::mem::take(&mut facts.parse_errors)
             .into_iter()
-            .partition(|e| {
-                let source = sources.get(e.span.file);
-                e.is_grammar()
-                    && (is_template_file(&source.path, &source.text)
-                        || e.message.ends_with("found unknown anchor"))
-            });
+            .partition(|e| is_set_apart(sources, e));
     facts.parse_errors = errors;
     for template in templates {
         let source = sources.get(template.span.file);
@@ -603,6 +662,14 @@ fn set_templates_apart(sources: &SourceMap, facts: &mut Facts) {
         facts.hidden_service_accounts = true;
         facts.unread_templates.push(template);
     }
+}
+
+/// Whether [`set_templates_apart`] sets the file of this error apart.
+fn is_set_apart(sources: &SourceMap, error: &ParseError) -> bool {
+    let source = sources.get(error.span.file);
+    error.is_grammar()
+        && (is_template_file(&source.path, &source.text)
+            || error.message.ends_with("found unknown anchor"))
 }
 
 /// The deployment unit of a file: its folder as shown to the user.
@@ -894,13 +961,11 @@ resource "aws_iam_role" "this" {
             seen_in(dir.path(), overlays, cache)
         };
         let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = random_below(0x9e37_79b9_7f4a_7c15);
+        // As the language server lints: patching its last run where it can.
+        let session_cache = Arc::new(Cache::default());
+        session_cache.watch();
+        let mut session = Session::default();
         let mut kinds = std::collections::BTreeSet::new();
         for step in 0..60 {
             let (path, texts) = &variants[next(variants.len())];
@@ -911,6 +976,7 @@ resource "aws_iam_role" "this" {
                 0 => {
                     std::fs::write(&path, text).unwrap();
                     watching.disk_changed(&path, DiskChange::Changed);
+                    session_cache.disk_changed(&path, DiskChange::Changed);
                     overlays.remove(&path);
                 }
                 1 => {
@@ -925,10 +991,165 @@ resource "aws_iam_role" "this" {
             let cold = run(&overlays, None);
             assert_eq!(cached, cold, "after edit {step}");
             assert_eq!(watched, cold, "after edit {step}, watching");
+            let settings = Settings {
+                paths: vec![dir.path().to_path_buf()],
+                overlays: overlays.clone(),
+                cache: Some(session_cache.clone()),
+                ..Settings::default()
+            };
+            session.lint(&settings).unwrap();
+            let patched = seen(session.report().unwrap());
+            assert_eq!(patched, cold, "after edit {step}, in a session");
             kinds.extend(cold.iter().map(|f| f.0));
         }
         // The edits did change what is found.
         assert!(kinds.len() >= 3, "{kinds:?}");
+    }
+
+    /// A reproducible random number below `n` on each call (xorshift).
+    fn random_below(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        }
+    }
+
+    /// A session patches edits of plain manifest files into its last run, and lints anew
+    /// for anything else; after any sequence of edits it finds what a cold run finds. The
+    /// texts include what a patch must not take (a template's syntax error, text nested too
+    /// deep, an eksctl config, a Flux object, Terraform), and what it must: a syntax error, a
+    /// workload, and a ServiceAccount defined twice (the first definition is the one linked).
+    #[test]
+    fn a_session_patches_plain_manifest_edits_and_lints_like_a_cold_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let sa = |name: &str, ns: &str, role: &str| {
+            format!(
+                "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  \
+                 namespace: {ns}\n  annotations:\n    \
+                 eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/{role}\n"
+            )
+        };
+        let deployment = |ns: &str, account: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: {ns}}}\n\
+                 spec:\n  template:\n    spec:\n      serviceAccountName: {account}\n      \
+                 containers:\n        - {{name: api, image: \"ledger:1.4\"}}\n"
+            )
+        };
+        let variants: Vec<(&str, Vec<String>)> = vec![
+            (
+                "k8s/pay/api.yaml",
+                vec![
+                    sa("api", "pay", "ledger-api"),
+                    sa("api", "pay", "ledger-apii"),
+                    sa("api", "pay-moved", "ledger-api"),
+                    format!("{}---\n{}", sa("api", "pay", "ledger-api"), deployment("pay", "api")),
+                    format!("{}---\n{}", sa("api", "pay", "ledger-api"), deployment("pay", "apii")),
+                    "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: api\n".to_string(),
+                    String::new(),
+                    format!("# {{{{ .Values.role }}}}\n{}", "metadata: {{ .Values.x }}\n"),
+                    "[".repeat(300),
+                    "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\
+                     metadata: {name: prod, region: eu-west-1}\n"
+                        .to_string(),
+                    "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\n\
+                     metadata: {name: api, namespace: pay}\n"
+                        .to_string(),
+                    // Deploys the billing folder to another namespace.
+                    "apiVersion: argoproj.io/v1alpha1\nkind: Application\n\
+                     metadata: {name: billing, namespace: argocd}\nspec:\n  \
+                     destination: {namespace: pay, server: https://kubernetes.default.svc}\n  \
+                     source: {repoURL: https://github.com/acme/platform.git, path: k8s/billing}\n"
+                        .to_string(),
+                ],
+            ),
+            (
+                "k8s/billing/api.yaml",
+                vec![
+                    // Its namespace is where it is deployed to.
+                    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  annotations:\n    \
+                     eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/billing-api\n"
+                        .to_string(),
+                    sa("api", "billing", "billing-api"),
+                    format!("{}---\n{}", sa("api", "billing", "billing-api"), sa("api", "pay", "ledger-x")),
+                    deployment("billing", "api"),
+                ],
+            ),
+            // Defines pay/api too: a second definition, or the first once api.yaml has none.
+            (
+                "k8s/shared/pay.yaml",
+                vec![String::new(), sa("api", "pay", "ledger-api"), sa("api", "pay", "other")],
+            ),
+            (
+                "infra/main.tf",
+                vec![ROLE_TF.to_string(), ROLE_TF.replace("\"ledger-api\"", "\"ledger-apii\"")],
+            ),
+        ];
+        for (path, texts) in &variants {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, &texts[0]).unwrap();
+        }
+        let cache = Arc::new(Cache::default());
+        cache.watch();
+        let mut session = Session::default();
+        let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
+        let mut next = random_below(0x2545_f491_4f6c_dd1d);
+        let mut kinds = std::collections::BTreeSet::new();
+        let lint = |session: &mut Session, overlays: &HashMap<PathBuf, Arc<str>>| {
+            let settings = Settings {
+                paths: vec![dir.path().to_path_buf()],
+                overlays: overlays.clone(),
+                cache: Some(cache.clone()),
+                findings_only: true,
+                ..Settings::default()
+            };
+            session.lint(&settings).unwrap();
+            seen(session.report().unwrap())
+        };
+        for step in 0..120 {
+            // Manifests are edited most, as in an editor.
+            let (path, texts) = &variants[next(variants.len() + 4).min(variants.len() - 1)];
+            let text = &texts[next(texts.len())];
+            let path = dir.path().join(path);
+            match next(4) {
+                0 => {
+                    std::fs::write(&path, text).unwrap();
+                    cache.disk_changed(&path, DiskChange::Changed);
+                    overlays.remove(&path);
+                }
+                1 => {
+                    overlays.remove(&path);
+                }
+                _ => {
+                    overlays.insert(path, Arc::from(text.as_str()));
+                }
+            }
+            let cold = seen_in(dir.path(), &overlays, None);
+            assert_eq!(lint(&mut session, &overlays), cold, "after edit {step}");
+            kinds.extend(cold.iter().map(|f| f.0));
+        }
+        assert!(kinds.len() >= 4, "{kinds:?}");
+        // Many runs were patches, and not all.
+        let patched = session.patched();
+        assert!(
+            (40..119).contains(&patched),
+            "{patched} of 120 runs were patches"
+        );
+        // Each text an edit may give the first file, once from the plain tree: a patch where
+        // it can be one, and what a cold run finds.
+        let (first, texts) = &variants[0];
+        for text in texts {
+            for (path, texts) in &variants {
+                overlays.insert(dir.path().join(path), Arc::from(texts[0].as_str()));
+            }
+            lint(&mut session, &overlays);
+            overlays.insert(dir.path().join(first), Arc::from(text.as_str()));
+            let cold = seen_in(dir.path(), &overlays, None);
+            assert_eq!(lint(&mut session, &overlays), cold, "{text}");
+        }
     }
 
     /// A ConfigMap file read while no Flux object was in the scan is read again, with its

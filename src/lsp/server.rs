@@ -23,13 +23,15 @@ use lsp_types::{
 use super::convert::{self, FileFindings};
 use super::documents::{Document, Documents};
 use super::features;
-use crate::engine::{self, Cache, DiskChange, Settings};
+use crate::engine::{Cache, DiskChange, Session, Settings};
 
 pub struct Server<'c> {
     connection: &'c Connection,
     roots: Vec<PathBuf>,
     documents: Documents,
     cache: Arc<Cache>,
+    /// The last run, which an edit of plain manifest files patches.
+    session: Session,
     /// The findings last published, only for files that had some.
     published: BTreeMap<PathBuf, FileFindings>,
     /// A lintable file changed since the last lint.
@@ -46,7 +48,8 @@ const WATCH_REQUEST: &str = "irsa-lint/watch-files";
 
 /// What one run of the engine gave.
 enum Linted {
-    Report(engine::Report),
+    /// A report, in the session.
+    Report,
     /// No workspace folder and no open document: every finding is cleared.
     Nothing,
     /// The run failed: the findings published before stay.
@@ -90,6 +93,7 @@ impl<'c> Server<'c> {
             roots,
             documents: Documents::default(),
             cache: Arc::new(Cache::default()),
+            session: Session::default(),
             published: BTreeMap::new(),
             stale: true,
             can_watch,
@@ -271,15 +275,13 @@ impl<'c> Server<'c> {
         let started = Instant::now();
         let linted = self.lint();
         let arrived_while_linting = !self.connection.receiver.is_empty();
-        let (fresh, files_read) = match linted {
-            Linted::Report(report) => {
-                let fresh = convert::findings_by_file(&report, &self.documents.uris());
-                let files_read = report.files_read;
-                free_later(report);
-                (fresh, files_read)
+        let (fresh, files_read) = match (linted, self.session.report()) {
+            (Linted::Report, Some(report)) => {
+                let fresh = convert::findings_by_file(report, &self.documents.uris());
+                (fresh, report.files_read)
             }
-            Linted::Nothing => (BTreeMap::new(), 0),
-            Linted::Failed => return arrived_while_linting,
+            (Linted::Nothing, _) => (BTreeMap::new(), 0),
+            (Linted::Failed, _) | (Linted::Report, None) => return arrived_while_linting,
         };
         // Only what changed goes out (a monorepo has thousands of files with findings), and
         // every open document, whose new version the editor waits to see confirmed.
@@ -334,7 +336,7 @@ impl<'c> Server<'c> {
         }
     }
 
-    fn lint(&self) -> Linted {
+    fn lint(&mut self) -> Linted {
         let mut paths: Vec<PathBuf> = self.roots.iter().filter(|r| r.exists()).cloned().collect();
         // A document outside every workspace folder is linted too, on its own terms.
         let outside = (self.documents.paths())
@@ -355,11 +357,10 @@ impl<'c> Server<'c> {
         self.apply_configuration(&mut settings);
         // Half-typed text must never take the editor's linter down: a panic in the engine
         // costs this one run, and the findings published before stay.
-        match catch_unwind(AssertUnwindSafe(|| engine::analyze(&settings))) {
-            Ok(Ok(analysis)) => {
-                let (report, facts) = analysis.into_parts();
-                free_later(facts);
-                Linted::Report(report)
+        match catch_unwind(AssertUnwindSafe(|| self.session.lint(&settings))) {
+            Ok(Ok(retired)) => {
+                free_later(retired);
+                Linted::Report
             }
             Ok(Err(e)) => {
                 log(&format!("cannot lint: {e}"));
