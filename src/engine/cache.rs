@@ -37,6 +37,8 @@ pub struct Cache {
     verified: AtomicBool,
     /// The last walk, by the roots walked; kept only while watching.
     walk: Mutex<Option<(Vec<PathBuf>, Walk)>>,
+    /// While watching, what was reported since a [`Session`](super::Session) last asked.
+    reported: Mutex<Reported>,
     /// Each text's line index and nesting scan, by the path it was read from.
     prepared: RwLock<HashMap<PathBuf, Prepared>>,
     pub(super) terraform: PerFile<Result<Body, ParseError>>,
@@ -120,6 +122,16 @@ fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The changes reported while watching, for a session to read only the files they name.
+#[derive(Default)]
+struct Reported {
+    /// Counts the walks forgotten and the watches begun: a session that saw the same count
+    /// lints the same files, and reads them the same unless a change names them.
+    walks: u64,
+    /// Each file (or folder) a relevant change was reported for.
+    paths: Vec<PathBuf>,
+}
+
 /// What changed on disk, as an editor's file watcher reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiskChange {
@@ -136,6 +148,7 @@ impl Cache {
     pub fn watch(&self) {
         self.verified.store(false, Ordering::SeqCst);
         *lock(&self.walk) = None;
+        lock(&self.reported).walks += 1;
         self.watching.store(true, Ordering::SeqCst);
     }
 
@@ -164,10 +177,16 @@ impl Cache {
                 read || ignore_file || walk.as_ref().is_none_or(|(_, w)| walked_below(w))
             }
         };
-        if relevant && (change != DiskChange::Changed || ignore_file) {
+        let walk_changed = relevant && (change != DiskChange::Changed || ignore_file);
+        if walk_changed {
             *walk = None;
         }
         drop(walk);
+        if relevant && self.watching.load(Ordering::SeqCst) {
+            let mut reported = lock(&self.reported);
+            reported.walks += u64::from(walk_changed);
+            reported.paths.push(path.to_path_buf());
+        }
         // A file is one entry; a folder created or deleted, every entry below it. A checkout
         // reports thousands of files one by one: each is one removal, not a scan.
         let mut disk = write_lock(&self.disk);
@@ -175,6 +194,16 @@ impl Cache {
             disk.retain(|p, _| !p.starts_with(path));
         }
         relevant
+    }
+
+    /// The count of walks forgotten and watches begun; and, while every change on disk is
+    /// reported and the texts kept were checked since, the paths of every change since the
+    /// last call. One session reads them: a cache serves one.
+    pub(super) fn take_reported(&self) -> (u64, Option<Vec<PathBuf>>) {
+        let mut reported = lock(&self.reported);
+        let paths = std::mem::take(&mut reported.paths);
+        let trusted = self.watching.load(Ordering::SeqCst) && self.verified.load(Ordering::SeqCst);
+        (reported.walks, trusted.then_some(paths))
     }
 
     /// The files below `roots`: the last walk when every change since is reported, else a

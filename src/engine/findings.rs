@@ -9,38 +9,62 @@ use rayon::prelude::*;
 use super::Settings;
 use crate::diagnostic::Diagnostic;
 use crate::link::LintContext;
-use crate::rules::{self, irsa000_parse_error as irsa000, irsa028_invalid_suppression as irsa028};
+use crate::rules::{
+    self, Reads, irsa000_parse_error as irsa000, irsa028_invalid_suppression as irsa028,
+};
 use crate::source::SourceMap;
 use crate::suppress::{self, FindRule};
 
+/// The findings of the rules that read only the infrastructure ([`Reads::Infrastructure`]),
+/// each as its rule gave them: a language server session keeps them while its edits change
+/// only what manifest files say, which none of these rules reads.
+#[derive(Default)]
+pub(super) struct InfrastructureFindings(Vec<Option<Vec<Diagnostic>>>);
+
 /// Run the rules that are on, then apply suppressions, the configured levels and the
 /// baseline, in that order: a suppressed finding never reaches the baseline, and IRSA028
-/// findings get their configured level like any other.
-pub(super) fn findings(ctx: &LintContext, settings: &Settings, cwd: &Path) -> Vec<Diagnostic> {
+/// findings get their configured level like any other. The findings in `kept` are taken
+/// instead of running their rules; those it lacks are added to it.
+pub(super) fn findings(
+    ctx: &LintContext,
+    settings: &Settings,
+    cwd: &Path,
+    kept: Option<&mut InfrastructureFindings>,
+) -> Vec<Diagnostic> {
     // Rules are pure and independent: run side by side, their findings are joined in
     // registry order, exactly as if run one after the other.
     let timed = super::timings::enabled();
-    let per_rule: Vec<(Vec<Diagnostic>, Option<Duration>)> = crate::rules::RULES
-        .par_iter()
-        .filter(|rule| !settings.rule_levels.is_off(rule.meta.id))
-        .map(|rule| {
+    let kept_before = kept.as_deref().map(|k| k.0.as_slice()).unwrap_or_default();
+    let per_rule: Vec<(usize, Vec<Diagnostic>, Option<Duration>, bool)> = (rules::RULES.par_iter())
+        .enumerate()
+        .filter(|(_, rule)| !settings.rule_levels.is_off(rule.meta.id))
+        .map(|(i, rule)| {
+            if let Some(Some(found)) = kept_before.get(i) {
+                return (i, found.clone(), None, false);
+            }
             let mut found = Vec::new();
             let started = timed.then(Instant::now);
             (rule.check)(ctx, &mut found);
-            (found, started.map(|s| s.elapsed()))
+            let keep = rule.reads == Reads::Infrastructure;
+            (i, found, started.map(|s| s.elapsed()), keep)
         })
         .collect();
+    if let Some(kept) = kept {
+        kept.0.resize_with(rules::RULES.len(), || None);
+        for (i, found, _, keep) in &per_rule {
+            if *keep {
+                kept.0[*i] = Some(found.clone());
+            }
+        }
+    }
     if timed {
-        let ids = crate::rules::RULES
-            .iter()
-            .filter(|rule| !settings.rule_levels.is_off(rule.meta.id));
-        let times = ids
-            .zip(&per_rule)
-            .filter_map(|(rule, (_, t))| Some((rule.meta.id, (*t)?)));
+        let times =
+            (per_rule.iter()).filter_map(|(i, _, t, _)| Some((rules::RULES[*i].meta.id, (*t)?)));
         super::timings::slowest_rules(times.collect());
     }
-    let mut diagnostics: Vec<Diagnostic> =
-        per_rule.into_iter().flat_map(|(found, _)| found).collect();
+    let mut diagnostics: Vec<Diagnostic> = (per_rule.into_iter())
+        .flat_map(|(_, found, _, _)| found)
+        .collect();
     if settings.verbose {
         irsa000::unread_templates(ctx, &mut diagnostics);
     }

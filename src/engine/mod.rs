@@ -41,7 +41,7 @@ use crate::diagnostic::Diagnostic;
 use crate::discover::{self, FileKind, Input};
 use crate::eval::workspace::normalize;
 use crate::facts::Facts;
-use crate::link::{ExternalRoles, LintContext};
+use crate::link::{ExternalRoles, Links, LintContext};
 use crate::parse::ParseError;
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::text::placeholders::{is_template_file, is_template_name};
@@ -50,6 +50,7 @@ pub use cache::{Cache, DiskChange};
 pub use read::{MAX_FILE_BYTES, MAX_NESTING};
 pub use session::{Retired, Session};
 
+use findings::InfrastructureFindings;
 use loader::Loader;
 use read::{ReadOutcome, read_input, too_deep_error, too_deeply_nested};
 use session::Basis;
@@ -502,20 +503,28 @@ fn run(
         });
     // Read to the end: at 100,000 services its paths are 25 MB the rules need not share.
     drop(files);
-    let (diagnostics, coverage) = conclude(
-        &facts,
-        &sources,
-        settings,
-        cwd,
-        infrastructure_read,
+    let patchable = as_files_say && terraform_read.is_some();
+    let mut infrastructure_findings = InfrastructureFindings::default();
+    let (diagnostics, coverage, links) = conclude(
+        Conclude {
+            facts: &facts,
+            sources: &sources,
+            settings,
+            cwd,
+            infrastructure_read,
+        },
+        None,
+        patchable.then_some(&mut infrastructure_findings),
         &mut timings,
     );
-    let basis = match (as_files_say, terraform_read) {
+    let basis = match (patchable, terraform_read) {
         (true, Some(terraform_read)) => Some(Basis {
             ids,
             from_files,
             terraform_read,
             infrastructure_read,
+            links,
+            infrastructure_findings,
         }),
         _ => None,
     };
@@ -530,18 +539,35 @@ fn run(
     }
 }
 
-/// Link the facts, run the rules and count what was checked.
-fn conclude(
-    facts: &Facts,
-    sources: &SourceMap,
-    settings: &Settings,
-    cwd: &Path,
+/// What the rules run over.
+struct Conclude<'a> {
+    facts: &'a Facts,
+    sources: &'a SourceMap,
+    settings: &'a Settings,
+    cwd: &'a Path,
     infrastructure_read: bool,
+}
+
+/// Link the facts (unless `links` are theirs already), run the rules (or take the findings
+/// `kept`) and count what was checked. The links are given back, to be kept.
+fn conclude(
+    run: Conclude,
+    links: Option<Links>,
+    kept: Option<&mut InfrastructureFindings>,
     timings: &mut Timings,
-) -> (Vec<Diagnostic>, Coverage) {
-    let ctx = LintContext::new(facts, sources).with_external_roles(settings.external_roles.clone());
+) -> (Vec<Diagnostic>, Coverage, Links) {
+    let Conclude {
+        facts,
+        sources,
+        settings,
+        cwd,
+        infrastructure_read,
+    } = run;
+    let links = links.unwrap_or_else(|| Links::new(facts));
+    let ctx = LintContext::with_links(facts, sources, links)
+        .with_external_roles(settings.external_roles.clone());
     timings.mark("link");
-    let mut diagnostics = findings::findings(&ctx, settings, cwd);
+    let mut diagnostics = findings::findings(&ctx, settings, cwd, kept);
     plan::name_plan_lines(&mut diagnostics, facts, sources);
     timings.mark("rules");
     let mut coverage = Coverage::default();
@@ -555,7 +581,7 @@ fn conclude(
             .len();
         timings.mark("coverage");
     }
-    (diagnostics, coverage)
+    (diagnostics, coverage, ctx.into_links())
 }
 
 /// The Terraform plans and states: JSON files of the scan (and standard input) that are
@@ -1092,13 +1118,16 @@ resource "aws_iam_role" "this" {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, &texts[0]).unwrap();
         }
+        // Watching, a session reads only the files changes are reported for; not watching,
+        // it reads every file and compares.
         let cache = Arc::new(Cache::default());
         cache.watch();
         let mut session = Session::default();
+        let mut unwatched = (Session::default(), Arc::new(Cache::default()));
         let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
         let mut next = random_below(0x2545_f491_4f6c_dd1d);
         let mut kinds = std::collections::BTreeSet::new();
-        let lint = |session: &mut Session, overlays: &HashMap<PathBuf, Arc<str>>| {
+        let lint_with = |session: &mut Session, cache: &Arc<Cache>, overlays: &HashMap<_, _>| {
             let settings = Settings {
                 paths: vec![dir.path().to_path_buf()],
                 overlays: overlays.clone(),
@@ -1108,6 +1137,9 @@ resource "aws_iam_role" "this" {
             };
             session.lint(&settings).unwrap();
             seen(session.report().unwrap())
+        };
+        let lint = |session: &mut Session, overlays: &HashMap<PathBuf, Arc<str>>| {
+            lint_with(session, &cache, overlays)
         };
         for step in 0..120 {
             // Manifests are edited most, as in an editor.
@@ -1129,15 +1161,19 @@ resource "aws_iam_role" "this" {
             }
             let cold = seen_in(dir.path(), &overlays, None);
             assert_eq!(lint(&mut session, &overlays), cold, "after edit {step}");
+            let (unwatched_session, unwatched_cache) = &mut unwatched;
+            let found = lint_with(unwatched_session, unwatched_cache, &overlays);
+            assert_eq!(found, cold, "after edit {step}, not watching");
             kinds.extend(cold.iter().map(|f| f.0));
         }
         assert!(kinds.len() >= 4, "{kinds:?}");
         // Many runs were patches, and not all.
-        let patched = session.patched();
-        assert!(
-            (40..119).contains(&patched),
-            "{patched} of 120 runs were patches"
-        );
+        for patched in [session.patched(), unwatched.0.patched()] {
+            assert!(
+                (40..119).contains(&patched),
+                "{patched} of 120 runs were patches"
+            );
+        }
         // Each text an edit may give the first file, once from the plain tree: a patch where
         // it can be one, and what a cold run finds.
         let (first, texts) = &variants[0];
@@ -1149,6 +1185,22 @@ resource "aws_iam_role" "this" {
             overlays.insert(dir.path().join(first), Arc::from(text.as_str()));
             let cold = seen_in(dir.path(), &overlays, None);
             assert_eq!(lint(&mut session, &overlays), cold, "{text}");
+        }
+        // A file created, then deleted, as the editor reports it: linted anew.
+        overlays.insert(dir.path().join(first), Arc::from(texts[0].as_str()));
+        lint(&mut session, &overlays);
+        let created = dir.path().join("k8s/audit/api.yaml");
+        std::fs::create_dir_all(created.parent().unwrap()).unwrap();
+        for exists in [true, false] {
+            match exists {
+                true => std::fs::write(&created, sa("api", "audit", "audit-api")).unwrap(),
+                false => std::fs::remove_file(&created).unwrap(),
+            }
+            let change = [DiskChange::Deleted, DiskChange::Created][usize::from(exists)];
+            cache.disk_changed(&created, change);
+            let cold = seen_in(dir.path(), &overlays, None);
+            assert_eq!(cold.iter().any(|f| f.1.contains("audit")), exists);
+            assert_eq!(lint(&mut session, &overlays), cold, "exists: {exists}");
         }
     }
 

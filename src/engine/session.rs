@@ -1,10 +1,14 @@
-//! The language server's runs: each keeps its files and facts, and an edit that only changes
-//! what plain manifest files say is patched into them instead of linted anew.
+//! The language server's runs: each keeps its files, facts, links and findings, and an edit
+//! that only changes what plain manifest files say is patched into them instead of linted
+//! anew.
 //!
 //! A full run rebuilds every stage from the [`Cache`](super::Cache): at 10,000 services,
-//! tens of milliseconds of lookups and copies for one changed file. A patch re-reads only the
-//! changed files, swaps their ServiceAccounts and workloads in place, then links and runs the
-//! rules as a full run does. It is taken only when the result is provably the same:
+//! tens of milliseconds of lookups and copies for one changed file. A patch reads only the
+//! files the editor reported changed (or, when it does not watch files, compares every file
+//! read), swaps their ServiceAccounts and workloads in place, links only those, and runs the
+//! rules again, but for those that read only the infrastructure
+//! ([`Reads::Infrastructure`](crate::rules::Reads)): no patch changes a role, so their
+//! findings stay. It is taken only when the result is provably a full run's:
 //!
 //! - the settings, the working directory and the list of inputs are those of the kept run;
 //! - the kept run's manifest facts are each file's own, in file order (no kustomization, no
@@ -16,17 +20,21 @@
 //! Anything else is a full run, which becomes the next kept run.
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
+use foldhash::{HashMap, HashSet, HashSetExt};
+
+use super::findings::InfrastructureFindings;
+use super::read::{ReadOutcome, read_input, too_deeply_nested};
 use super::{
-    Analysis, EngineError, InputFile, Inputs, Report, Settings, conclude, is_set_apart, manifests,
-    on_worker_pool, read_inputs, run,
+    Analysis, Cache, Conclude, EngineError, InputFile, Inputs, Report, Settings, Timings, conclude,
+    is_set_apart, manifests, on_worker_pool, read_inputs, run,
 };
 use crate::diagnostic::Diagnostic;
 use crate::discover::{self, FileKind, Input};
 use crate::facts::Facts;
+use crate::link::Links;
 use crate::source::{FileId, SourceFile, SourceMap};
-
-use super::read::{ReadOutcome, too_deeply_nested};
 
 /// What a run of the language server leaves for the next one to patch.
 pub(super) struct Basis {
@@ -39,6 +47,10 @@ pub(super) struct Basis {
     pub terraform_read: Vec<FileId>,
     /// Whether roles could be read at all (see `Coverage::of_lint`).
     pub infrastructure_read: bool,
+    /// Its facts' links, patched with them.
+    pub links: Links,
+    /// No patch changes a role: these findings stay.
+    pub infrastructure_findings: InfrastructureFindings,
 }
 
 /// The runs of one editor session: the last one's files, facts and findings.
@@ -52,13 +64,22 @@ pub struct Session {
 struct Kept {
     /// The settings it ran with, without the editor's texts and the cache.
     settings: Settings,
+    /// The editor's texts it ran with.
+    overlays: HashMap<PathBuf, Arc<str>>,
     cwd: PathBuf,
+    /// The cache's count of walks forgotten when it ran ([`Cache::take_reported`]).
+    walks: u64,
     inputs: Vec<Input>,
+    /// Each input's place in `inputs`, made when first asked for.
+    places: OnceLock<HashMap<PathBuf, usize>>,
     read: Vec<ReadOutcome>,
     report: Report,
     facts: Facts,
     basis: Option<Basis>,
 }
+
+/// What changed since the kept run: each input read again whose outcome differs, by place.
+type Changes = Vec<(usize, ReadOutcome)>;
 
 /// What a run replaced: the caller may free it where it costs nothing (a monorepo's facts
 /// take tens of milliseconds to free).
@@ -74,13 +95,30 @@ impl Session {
     /// changed. A run that fails (or panics) leaves nothing kept: the next one is full.
     pub fn lint(&mut self, settings: &Settings) -> Result<Retired, EngineError> {
         let kept = self.kept.take();
+        let reported = settings.cache.as_deref().map(Cache::take_reported);
+        let walks = reported.as_ref().map_or(0, |(walks, _)| *walks);
         let (kept, retired, patched) = on_worker_pool(|| -> Result<_, EngineError> {
-            let mut inputs = read_inputs(settings)?;
             let Some(mut kept) = kept else {
-                return Ok((Kept::run(settings, inputs), Retired::default(), false));
+                let inputs = read_inputs(settings)?;
+                return Ok((
+                    Kept::run(settings, inputs, walks),
+                    Retired::default(),
+                    false,
+                ));
             };
-            Ok(match kept.patch(settings, &mut inputs) {
+            // What changed: from what the editor reported, or by reading every input.
+            let (changes, inputs) = match kept.reported_changes(settings, reported) {
+                Some(changes) => (Some(changes), None),
+                None => {
+                    let inputs = read_inputs(settings)?;
+                    (kept.read_changes(settings, &inputs), Some(inputs))
+                }
+            };
+            let patched = changes.and_then(|changes| kept.patch(settings, changes));
+            Ok(match patched {
                 Some((files, diagnostics)) => {
+                    // Every input was read with this walk (or the kept run's).
+                    kept.walks = walks;
                     let retired = Retired {
                         _kept: None,
                         _files: files,
@@ -89,11 +127,15 @@ impl Session {
                     (kept, retired, true)
                 }
                 None => {
+                    let inputs = match inputs {
+                        Some(inputs) => inputs,
+                        None => read_inputs(settings)?,
+                    };
                     let retired = Retired {
                         _kept: Some(kept),
                         ..Retired::default()
                     };
-                    (Kept::run(settings, inputs), retired, false)
+                    (Kept::run(settings, inputs, walks), retired, false)
                 }
             })
         })?;
@@ -164,7 +206,7 @@ fn same_settings(a: &Settings, b: &Settings) -> bool {
 }
 
 impl Kept {
-    fn run(settings: &Settings, inputs: Inputs) -> Kept {
+    fn run(settings: &Settings, inputs: Inputs, walks: u64) -> Kept {
         let (listed, read): (Vec<Input>, Vec<ReadOutcome>) = (inputs.files.iter())
             .map(|(input, outcome)| (input.clone(), outcome.clone()))
             .unzip();
@@ -185,8 +227,11 @@ impl Kept {
         );
         Kept {
             settings: deciding(settings),
+            overlays: settings.overlays.clone(),
             cwd: inputs.cwd,
+            walks,
             inputs: listed,
+            places: OnceLock::new(),
             read,
             report: Report {
                 sources,
@@ -199,15 +244,56 @@ impl Kept {
         }
     }
 
-    /// Patch this run with what changed since, when that is provably what a full run would
-    /// find: the files it replaced and the findings before; or `None`, and this run is to
-    /// be dropped (it may be half patched).
-    fn patch(
-        &mut self,
+    /// The changes since this run, from the changes the editor reported: each input they
+    /// name, and each editor text changed, read again. `None` when they cannot tell (the
+    /// walk may differ, the settings differ, or changes are not all reported).
+    fn reported_changes(
+        &self,
         settings: &Settings,
-        inputs: &mut Inputs,
-    ) -> Option<(Vec<SourceFile>, Vec<Diagnostic>)> {
-        let basis = self.basis.as_ref()?;
+        reported: Option<(u64, Option<Vec<PathBuf>>)>,
+    ) -> Option<Changes> {
+        let (walks, Some(paths)) = reported? else {
+            return None;
+        };
+        let cwd = std::env::current_dir().unwrap_or_default();
+        if walks != self.walks || cwd != self.cwd || !same_settings(settings, &self.settings) {
+            return None;
+        }
+        let edited = (settings.overlays.iter())
+            .filter(|(path, text)| {
+                (self.overlays.get(*path)).is_none_or(|kept| !Arc::ptr_eq(kept, text))
+            })
+            .map(|(path, _)| path);
+        let closed = (self.overlays.keys()).filter(|path| !settings.overlays.contains_key(*path));
+        let places = self.places.get_or_init(|| {
+            (self.inputs.iter().enumerate())
+                .map(|(i, input)| (input.path.clone(), i))
+                .collect()
+        });
+        let mut read = HashSet::new();
+        for path in paths.iter().chain(edited).chain(closed) {
+            match places.get(path) {
+                Some(&i) => {
+                    read.insert(i);
+                }
+                // A folder of the scan, changed in place: read anew.
+                None if self.inputs.iter().any(|input| input.path.starts_with(path)) => {
+                    return None;
+                }
+                // Not linted (excluded, or not found by the walk).
+                None => {}
+            }
+        }
+        let changes = read.into_iter().filter_map(|i| {
+            let outcome = read_input(&self.inputs[i], settings);
+            (outcome != self.read[i]).then_some((i, outcome))
+        });
+        Some(changes.collect())
+    }
+
+    /// The changes since this run, by comparing every input read again: `None` when the
+    /// inputs or the settings differ.
+    fn read_changes(&self, settings: &Settings, inputs: &Inputs) -> Option<Changes> {
         let same_inputs = inputs.cwd == self.cwd
             && same_settings(settings, &self.settings)
             && inputs.files.len() == self.inputs.len()
@@ -219,17 +305,30 @@ impl Kept {
         if !same_inputs {
             return None;
         }
-        let changed: Vec<usize> = (inputs.files.iter().zip(&self.read).enumerate())
+        let changes = (inputs.files.iter().zip(&self.read).enumerate())
             .filter(|(_, ((_, new), old))| new != *old)
-            .map(|(i, _)| i)
-            .collect();
+            .map(|(i, ((_, new), _))| (i, new.clone()));
+        Some(changes.collect())
+    }
+
+    /// Patch this run with the changes, when that is provably what a full run would find:
+    /// the files it replaced and the findings before; or `None`, and this run is to be
+    /// dropped (it may be half patched).
+    fn patch(
+        &mut self,
+        settings: &Settings,
+        changes: Changes,
+    ) -> Option<(Vec<SourceFile>, Vec<Diagnostic>)> {
+        let mut timings = Timings::start();
+        let basis = self.basis.as_ref()?;
         let cache = settings.cache.as_deref()?;
         // Every change is checked before any is made.
-        let mut edits = Vec::with_capacity(changed.len());
-        for &i in &changed {
-            let (input, ReadOutcome::Text(text)) = &inputs.files[i] else {
+        let mut edits = Vec::with_capacity(changes.len());
+        for (i, outcome) in &changes {
+            let (input, ReadOutcome::Text(text)) = (&self.inputs[*i], outcome) else {
                 return None;
             };
+            let i = *i;
             let id = basis.ids[i]?;
             let plain = input.kind == FileKind::Yaml
                 && !discover::is_manifest_template(&input.path)
@@ -273,23 +372,27 @@ impl Kept {
             }
             new_facts.push((input_file.id, new));
         }
-        let mut timings = std::mem::replace(&mut inputs.timings, super::Timings::start());
         let basis = self.basis.as_mut()?;
+        let mut links = std::mem::take(&mut basis.links);
         for (id, new) in new_facts {
-            splice_file(&mut self.facts, &mut basis.from_files, id, new);
+            let (at, removed, added) = splice_file(&mut self.facts, &mut basis.from_files, id, new);
+            links.replace_service_accounts(&self.facts, at, removed, added);
         }
-        for &i in &changed {
-            self.read[i] = inputs.files[i].1.clone();
+        for (i, outcome) in changes {
+            self.read[i] = outcome;
         }
+        self.overlays = settings.overlays.clone();
         timings.mark("patch");
-        let (diagnostics, coverage) = conclude(
-            &self.facts,
-            &self.report.sources,
+        let run = Conclude {
+            facts: &self.facts,
+            sources: &self.report.sources,
             settings,
-            &inputs.cwd,
-            basis.infrastructure_read,
-            &mut timings,
-        );
+            cwd: &self.cwd,
+            infrastructure_read: basis.infrastructure_read,
+        };
+        let kept = Some(&mut basis.infrastructure_findings);
+        let (diagnostics, coverage, links) = conclude(run, Some(links), kept, &mut timings);
+        basis.links = links;
         self.report.coverage = coverage;
         let before = std::mem::replace(&mut self.report.diagnostics, diagnostics);
         Some((replaced, before))
@@ -344,9 +447,15 @@ fn only_objects(facts: &Facts, sources: &SourceMap) -> bool {
 }
 
 /// Swap one file's ServiceAccounts, workloads and syntax errors in the run's facts for `new`.
-/// The files' objects come first in their lists, in file order (`from_files` long).
-fn splice_file(facts: &mut Facts, from_files: &mut (usize, usize), id: FileId, new: Facts) {
-    splice(
+/// The files' objects come first in their lists, in file order (`from_files` long). Gives
+/// where its ServiceAccounts are, how many there were and how many there are.
+fn splice_file(
+    facts: &mut Facts,
+    from_files: &mut (usize, usize),
+    id: FileId,
+    new: Facts,
+) -> (usize, usize, usize) {
+    let service_accounts = splice(
         &mut facts.service_accounts,
         &mut from_files.0,
         id,
@@ -366,19 +475,22 @@ fn splice_file(facts: &mut Facts, from_files: &mut (usize, usize), id: FileId, n
     errors.retain(|e| e.span.file != id);
     let at = at.unwrap_or(errors.len());
     errors.splice(at..at, new.parse_errors);
+    service_accounts
 }
 
 /// Replace the items of file `id` among the first `section` items of `list`, which are in
-/// file order.
+/// file order: where they were, how many, and how many there are now.
 fn splice<T>(
     list: &mut Vec<T>,
     section: &mut usize,
     id: FileId,
     new: Vec<T>,
     file_of: impl Fn(&T) -> FileId,
-) {
+) -> (usize, usize, usize) {
     let start = list[..*section].partition_point(|x| file_of(x) < id);
     let end = start + list[start..*section].partition_point(|x| file_of(x) == id);
-    *section = *section - (end - start) + new.len();
+    let added = new.len();
+    *section = *section - (end - start) + added;
     list.splice(start..end, new);
+    (start, end - start, added)
 }

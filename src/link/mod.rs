@@ -82,19 +82,18 @@ pub struct LintContext<'a> {
     pub controller_verdicts: std::sync::OnceLock<Vec<ControllerVerdict>>,
 }
 
-/// What IRSA030 decided about a ServiceAccount that runs a known controller.
-#[derive(Debug, Clone)]
-pub struct ControllerVerdict {
-    pub service_account: SaId,
-    /// The controller and version: `aws-load-balancer-controller v2.9.0`.
-    pub controller: String,
-    /// Whether the policy reaching its role fits that version; `None` when the files cannot
-    /// tell.
-    pub fits: Option<bool>,
+/// What linking derives from the facts, on its own: the language server keeps it with the
+/// facts across edits that change only ServiceAccounts ([`Links::replace_service_accounts`]).
+#[derive(Debug, Default)]
+pub struct Links {
+    sa_links: Vec<SaLink>,
+    role_accounts: Vec<Option<String>>,
+    provider_arns: Vec<Option<Str>>,
+    association_links: Vec<Option<(RoleArn, Vec<RoleId>)>>,
 }
 
-impl<'a> LintContext<'a> {
-    pub fn new(facts: &'a Facts, sources: &'a SourceMap) -> Self {
+impl Links {
+    pub fn new(facts: &Facts) -> Links {
         let roles_by_name = RolesByName::new(facts);
         // Each ServiceAccount is linked on its own: side by side, in ServiceAccount order.
         // One slot per ServiceAccount, written in place: collected through a filter, the
@@ -114,18 +113,88 @@ impl<'a> LintContext<'a> {
                 Some((arn, roles))
             })
             .collect();
-        LintContext {
-            facts,
-            sources,
+        Links {
             sa_links,
-            external_roles: ExternalRoles::default(),
             // A split of every Federated principal of every role: side by side too.
             role_accounts: facts.roles.par_iter().map(role_account).collect(),
             provider_arns: (facts.providers.iter())
                 .map(|p| p.arn.as_ref().map(without_partition))
                 .collect(),
             association_links,
+        }
+    }
+
+    /// The ServiceAccounts `at..at + removed` were replaced with `added` others, and nothing
+    /// else changed: link those, and renumber the ServiceAccounts after them.
+    pub fn replace_service_accounts(
+        &mut self,
+        facts: &Facts,
+        at: usize,
+        removed: usize,
+        added: usize,
+    ) {
+        let start = self.sa_links.partition_point(|l| (l.sa.0 as usize) < at);
+        let end = self
+            .sa_links
+            .partition_point(|l| (l.sa.0 as usize) < at + removed);
+        let roles_by_name = RolesByName::new(facts);
+        let linked: Vec<SaLink> = (at..at + added)
+            .filter_map(|i| {
+                let sa = &facts.service_accounts[i];
+                link_service_account(facts, &roles_by_name, SaId(i as u32), sa)
+            })
+            .collect();
+        let count = linked.len();
+        self.sa_links.splice(start..end, linked);
+        for link in &mut self.sa_links[start + count..] {
+            link.sa.0 = (link.sa.0 as usize + added - removed) as u32;
+        }
+    }
+}
+
+/// What IRSA030 decided about a ServiceAccount that runs a known controller.
+#[derive(Debug, Clone)]
+pub struct ControllerVerdict {
+    pub service_account: SaId,
+    /// The controller and version: `aws-load-balancer-controller v2.9.0`.
+    pub controller: String,
+    /// Whether the policy reaching its role fits that version; `None` when the files cannot
+    /// tell.
+    pub fits: Option<bool>,
+}
+
+impl<'a> LintContext<'a> {
+    pub fn new(facts: &'a Facts, sources: &'a SourceMap) -> Self {
+        LintContext::with_links(facts, sources, Links::new(facts))
+    }
+
+    /// The context of facts already linked ([`Links::new`] of these very facts).
+    pub fn with_links(facts: &'a Facts, sources: &'a SourceMap, links: Links) -> Self {
+        let Links {
+            sa_links,
+            role_accounts,
+            provider_arns,
+            association_links,
+        } = links;
+        LintContext {
+            facts,
+            sources,
+            sa_links,
+            external_roles: ExternalRoles::default(),
+            role_accounts,
+            provider_arns,
+            association_links,
             controller_verdicts: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Its links, to be kept with the facts (see [`Links`]).
+    pub fn into_links(self) -> Links {
+        Links {
+            sa_links: self.sa_links,
+            role_accounts: self.role_accounts,
+            provider_arns: self.provider_arns,
+            association_links: self.association_links,
         }
     }
 

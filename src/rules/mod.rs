@@ -11,6 +11,20 @@ use crate::link::LintContext;
 pub struct Rule {
     pub meta: &'static RuleMeta,
     pub check: fn(&LintContext, &mut Vec<Diagnostic>),
+    /// What its findings depend on. The language server keeps the findings of rules that
+    /// read only the infrastructure while an edit changes only manifests' objects.
+    pub reads: Reads,
+}
+
+/// The facts a rule's findings depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Anything.
+    All,
+    /// Roles, OIDC providers, clusters, policies and the texts they are written in: no
+    /// ServiceAccount, workload, link or syntax error. Checked against every fixture by
+    /// `infrastructure_rules_read_no_manifest_object`.
+    Infrastructure,
 }
 
 pub mod irsa000_parse_error;
@@ -50,11 +64,18 @@ pub mod irsa032_role_not_attached;
 pub mod tester;
 
 /// Builds [`RULES`] from the rule modules, each of which has a `RULE` and a `check`.
+/// A rule marked `(infrastructure)` reads only [`Reads::Infrastructure`].
 macro_rules! rule_table {
-    ($($module:ident),* $(,)?) => {
+    (@reads) => { Reads::All };
+    (@reads infrastructure) => { Reads::Infrastructure };
+    ($($module:ident $(($reads:ident))?),* $(,)?) => {
         /// Every rule, in id order.
         pub static RULES: &[Rule] = &[
-            $(Rule { meta: &$module::RULE, check: $module::check },)*
+            $(Rule {
+                meta: &$module::RULE,
+                check: $module::check,
+                reads: rule_table!(@reads $($reads)?),
+            },)*
         ];
     };
 }
@@ -65,12 +86,12 @@ rule_table! {
     irsa002_account_mismatch,
     irsa003_trust_subject_mismatch,
     irsa004_audience_mismatch,
-    irsa005_issuer_mismatch,
-    irsa006_condition_key_has_scheme,
-    irsa007_wildcard_with_string_equals,
-    irsa008_web_identity_action_missing,
-    irsa009_subject_unrestricted,
-    irsa010_oidc_provider_not_declared,
+    irsa005_issuer_mismatch (infrastructure),
+    irsa006_condition_key_has_scheme (infrastructure),
+    irsa007_wildcard_with_string_equals (infrastructure),
+    irsa008_web_identity_action_missing (infrastructure),
+    irsa009_subject_unrestricted (infrastructure),
+    irsa010_oidc_provider_not_declared (infrastructure),
     irsa011_role_path_mismatch,
     irsa012_invalid_role_arn,
     irsa013_annotation_key_typo,
@@ -85,11 +106,11 @@ rule_table! {
     irsa022_generated_role_name_hardcoded,
     irsa023_pod_identity_role_in_annotation,
     irsa024_env_overrides_irsa,
-    irsa025_audience_condition_missing,
+    irsa025_audience_condition_missing (infrastructure),
     irsa026_chart_ignores_annotation,
     irsa027_addon_service_account_mismatch,
     irsa028_invalid_suppression,
-    irsa029_invalid_provider_arn,
+    irsa029_invalid_provider_arn (infrastructure),
     irsa030_controller_policy_outdated,
     irsa031_impossible_trust_subject,
     irsa032_role_not_attached,
@@ -127,4 +148,47 @@ pub fn run_all(ctx: &LintContext) -> Vec<Diagnostic> {
         (rule.check)(ctx, &mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Settings, analyze};
+
+    /// What the language server's patches rely on: a rule marked `(infrastructure)` finds
+    /// the same with every ServiceAccount, workload and syntax error gone, in every fixture.
+    #[test]
+    fn infrastructure_rules_read_no_manifest_object() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut cases = 0;
+        let mut found = 0;
+        for rule_dir in std::fs::read_dir(&fixtures).unwrap() {
+            for case in std::fs::read_dir(rule_dir.unwrap().path()).unwrap() {
+                let case = case.unwrap().path();
+                if !case.is_dir() {
+                    continue;
+                }
+                let settings = Settings {
+                    paths: vec![case.clone()],
+                    ..Settings::default()
+                };
+                let analysis = analyze(&settings).unwrap();
+                let mut bare = analysis.facts.clone();
+                bare.service_accounts.clear();
+                bare.workloads.clear();
+                bare.parse_errors.clear();
+                let full = LintContext::new(&analysis.facts, &analysis.sources);
+                let without = LintContext::new(&bare, &analysis.sources);
+                for rule in RULES.iter().filter(|r| r.reads == Reads::Infrastructure) {
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    (rule.check)(&full, &mut a);
+                    (rule.check)(&without, &mut b);
+                    assert_eq!(a, b, "{} in {}", rule.meta.id, case.display());
+                    found += a.len();
+                }
+                cases += 1;
+            }
+        }
+        assert!(cases > 350 && found > 20, "{cases} cases, {found} findings");
+    }
 }
