@@ -32,10 +32,19 @@ pub(super) struct Loader<'s> {
     extra: Mutex<Vec<(PathBuf, Arc<str>)>>,
     extra_index: Mutex<HashMap<PathBuf, FileId>>,
     base: u32,
-    /// The files of the scan it gave, and whether it listed a folder: what Terraform's
-    /// facts depend on beyond its own files.
+    /// The files of the scan it gave, the paths it found nothing at, and whether it listed a
+    /// folder: with `extra`, what Terraform's facts depend on beyond its own files.
     served: Mutex<Vec<FileId>>,
+    missed: Mutex<Vec<PathBuf>>,
     listed: AtomicBool,
+}
+
+/// What the evaluations read through the loader (see [`Loader::reads`]).
+pub(super) struct Reads {
+    /// Files of the scan, by id.
+    pub scanned: Vec<FileId>,
+    /// Paths where no file could be read.
+    pub missed: Vec<PathBuf>,
 }
 
 impl<'s> Loader<'s> {
@@ -62,6 +71,7 @@ impl<'s> Loader<'s> {
             extra_index: Mutex::new(HashMap::new()),
             base: sources.len() as u32,
             served: Mutex::new(Vec::new()),
+            missed: Mutex::new(Vec::new()),
             listed: AtomicBool::new(false),
         }
     }
@@ -101,15 +111,23 @@ impl<'s> Loader<'s> {
         })
     }
 
-    /// What the evaluations read beyond their own files: the scanned files they were given,
-    /// or `None` when they also listed a folder or read a file the scan does not hold.
-    pub(super) fn scanned_files_read(&self) -> Option<Vec<FileId>> {
-        let listed = self.listed.load(Ordering::SeqCst);
-        let extra = self.extra.lock().map_or(true, |e| !e.is_empty());
-        match listed || extra {
-            true => None,
-            false => self.served.lock().ok().map(|s| s.clone()),
+    /// What the evaluations asked for beyond their own files, but for the files outside the
+    /// scan ([`Loader::into_read`]); `None` when they listed a folder.
+    pub(super) fn reads(&self) -> Option<Reads> {
+        if self.listed.load(Ordering::SeqCst) {
+            return None;
         }
+        Some(Reads {
+            scanned: self.served.lock().ok()?.clone(),
+            missed: self.missed.lock().ok()?.clone(),
+        })
+    }
+
+    fn missed(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
+        if let Ok(mut missed) = self.missed.lock() {
+            missed.push(path.to_path_buf());
+        }
+        None
     }
 
     /// The files `file()` read that the source map does not hold, in the order of their ids.
@@ -184,7 +202,9 @@ impl FileLoader for Loader<'_> {
 
     fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
         asked();
-        let resolved = self.resolve(path)?;
+        let Some(resolved) = self.resolve(path) else {
+            return self.missed(path);
+        };
         if let Some((id, text)) = self.known().get(&resolved) {
             if let Ok(mut served) = self.served.lock() {
                 served.push(*id);
@@ -202,7 +222,10 @@ impl FileLoader for Loader<'_> {
             return Some((*id, extra[(id.0 - self.base) as usize].1.clone()));
         }
         // Resolved, so no link is left: one swapped in since is refused, not followed.
-        let text: Arc<str> = read_text(&resolved, Links::Refuse).ok()?.into();
+        let Ok(text) = read_text(&resolved, Links::Refuse) else {
+            return self.missed(&resolved);
+        };
+        let text: Arc<str> = text.into();
         let id = FileId(self.base + extra.len() as u32);
         extra.push((resolved.clone(), text.clone()));
         index.insert(resolved, id);

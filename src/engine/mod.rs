@@ -482,9 +482,13 @@ fn run(
     let flux = crate::facts::flux::render(&flux_plan, &sources, &yaml_files, &facts.config_data);
     facts.extend(flux);
     crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files);
-    let terraform_read = loader.scanned_files_read();
+    let terraform_read = loader.reads();
     // The files `file()` read get the ids the loader gave them.
     let loaded = loader.into_read();
+    let outside = match terraform_read.is_some() && as_files_say {
+        true => loaded.clone(),
+        false => Vec::new(),
+    };
     sources.reserve(loaded.len());
     for (path, text) in loaded {
         sources.add(discover::display_path(&path, shown_from), text);
@@ -522,6 +526,7 @@ fn run(
             ids,
             from_files,
             terraform_read,
+            outside,
             infrastructure_read,
             links,
             infrastructure_findings,
@@ -1057,6 +1062,13 @@ resource "aws_iam_role" "this" {
                  eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/{role}\n"
             )
         };
+        let trust = |subject: &str| {
+            format!(
+                r#"{{"Statement": [{{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+  "Principal": {{"Federated": "arn:aws:iam::482910375521:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A"}},
+  "Condition": {{"StringEquals": {{"oidc.eks.eu-west-1.amazonaws.com/id/5C5E1F0A:sub": "system:serviceaccount:{subject}"}}}}}}]}}"#
+            )
+        };
         let deployment = |ns: &str, account: &str| {
             format!(
                 "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: {ns}}}\n\
@@ -1112,6 +1124,17 @@ resource "aws_iam_role" "this" {
                 "infra/main.tf",
                 vec![ROLE_TF.to_string(), ROLE_TF.replace("\"ledger-api\"", "\"ledger-apii\"")],
             ),
+            // A trust read from a file no editor reports changes of (not linted itself).
+            (
+                "infra/audit/main.tf",
+                vec![
+                    "resource \"aws_iam_role\" \"audit\" {\n  name = \"audit-api\"\n  \
+                     assume_role_policy = file(\"${path.module}/trust.json.tpl\")\n}\n"
+                        .to_string(),
+                ],
+            ),
+            ("infra/audit/trust.json.tpl", vec![trust("audit:api"), trust("audit:apii")]),
+            ("k8s/audit/sa.yaml", vec![sa("api", "audit", "audit-api")]),
         ];
         for (path, texts) in &variants {
             let path = dir.path().join(path);
@@ -1142,8 +1165,9 @@ resource "aws_iam_role" "this" {
             lint_with(session, &cache, overlays)
         };
         for step in 0..120 {
-            // Manifests are edited most, as in an editor.
-            let (path, texts) = &variants[next(variants.len() + 4).min(variants.len() - 1)];
+            // The first file is edited most, as in an editor.
+            let pick = next(variants.len() + 4);
+            let (path, texts) = &variants[if pick < variants.len() { pick } else { 0 }];
             let text = &texts[next(texts.len())];
             let path = dir.path().join(path);
             match next(4) {
@@ -1189,18 +1213,35 @@ resource "aws_iam_role" "this" {
         // A file created, then deleted, as the editor reports it: linted anew.
         overlays.insert(dir.path().join(first), Arc::from(texts[0].as_str()));
         lint(&mut session, &overlays);
-        let created = dir.path().join("k8s/audit/api.yaml");
+        let created = dir.path().join("k8s/audit/reporter.yaml");
         std::fs::create_dir_all(created.parent().unwrap()).unwrap();
         for exists in [true, false] {
             match exists {
-                true => std::fs::write(&created, sa("api", "audit", "audit-api")).unwrap(),
+                true => {
+                    std::fs::write(&created, sa("reporter", "audit", "audit-reporter")).unwrap()
+                }
                 false => std::fs::remove_file(&created).unwrap(),
             }
             let change = [DiskChange::Deleted, DiskChange::Created][usize::from(exists)];
             cache.disk_changed(&created, change);
             let cold = seen_in(dir.path(), &overlays, None);
-            assert_eq!(cold.iter().any(|f| f.1.contains("audit")), exists);
+            assert_eq!(cold.iter().any(|f| f.1.contains("audit-reporter")), exists);
             assert_eq!(lint(&mut session, &overlays), cold, "exists: {exists}");
+        }
+        // The file Terraform reads outside the scan is deleted, written, changed: each time
+        // with an edit of a manifest, which is then not patched in alone.
+        let outside = dir.path().join("infra/audit/trust.json.tpl");
+        for (step, trusted) in [None, Some("audit:apii"), Some("audit:api")]
+            .iter()
+            .enumerate()
+        {
+            match trusted {
+                Some(subject) => std::fs::write(&outside, trust(subject)).unwrap(),
+                None => std::fs::remove_file(&outside).unwrap(),
+            }
+            overlays.insert(dir.path().join(first), Arc::from(texts[step % 2].as_str()));
+            let cold = seen_in(dir.path(), &overlays, None);
+            assert_eq!(lint(&mut session, &overlays), cold, "{trusted:?}");
         }
     }
 

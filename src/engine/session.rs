@@ -13,7 +13,8 @@
 //! - the settings, the working directory and the list of inputs are those of the kept run;
 //! - the kept run's manifest facts are each file's own, in file order (no kustomization, no
 //!   Argo CD or Flux object: their renderers read other files by path), no Terraform plan,
-//!   and Terraform read no changed file (`file()`) nor listed a folder;
+//!   and Terraform read no changed file (`file()`) nor listed a folder, and what it read
+//!   outside the scan (or found nowhere) is still so;
 //! - each changed file is a YAML manifest (not a template, not a kustomization) whose old and
 //!   new texts hold only ServiceAccounts, workloads and syntax errors of its own.
 //!
@@ -25,7 +26,8 @@ use std::sync::{Arc, OnceLock};
 use foldhash::{HashMap, HashSet, HashSetExt};
 
 use super::findings::InfrastructureFindings;
-use super::read::{ReadOutcome, read_input, too_deeply_nested};
+use super::loader::Reads;
+use super::read::{ReadOutcome, read_input, read_text, too_deeply_nested};
 use super::{
     Analysis, Cache, Conclude, EngineError, InputFile, Inputs, Report, Settings, Timings, conclude,
     is_set_apart, manifests, on_worker_pool, read_inputs, run,
@@ -34,6 +36,7 @@ use crate::diagnostic::Diagnostic;
 use crate::discover::{self, FileKind, Input};
 use crate::facts::Facts;
 use crate::link::Links;
+use crate::open::Links as SymbolicLinks;
 use crate::source::{FileId, SourceFile, SourceMap};
 
 /// What a run of the language server leaves for the next one to patch.
@@ -43,14 +46,27 @@ pub(super) struct Basis {
     /// How many of the run's ServiceAccounts and workloads, first in their lists, come from
     /// manifest files, in file order.
     pub from_files: (usize, usize),
-    /// The scanned files Terraform's `file()` read.
-    pub terraform_read: Vec<FileId>,
+    /// What Terraform's `file()` read of the scan, and where it found nothing.
+    pub terraform_read: Reads,
+    /// The files outside the scan it read, with their texts.
+    pub outside: Vec<(PathBuf, Arc<str>)>,
     /// Whether roles could be read at all (see `Coverage::of_lint`).
     pub infrastructure_read: bool,
     /// Its facts' links, patched with them.
     pub links: Links,
     /// No patch changes a role: these findings stay.
     pub infrastructure_findings: InfrastructureFindings,
+}
+
+impl Basis {
+    /// Whether what Terraform read outside the scan, or found nowhere, is still so: no
+    /// editor reports those files' changes.
+    fn terraform_read_unchanged(&self) -> bool {
+        let same = |(path, text): &(PathBuf, Arc<str>)| {
+            read_text(path, SymbolicLinks::Refuse).is_ok_and(|now| *now == **text)
+        };
+        self.outside.iter().all(same) && !self.terraform_read.missed.iter().any(|p| p.exists())
+    }
 }
 
 /// The runs of one editor session: the last one's files, facts and findings.
@@ -322,6 +338,9 @@ impl Kept {
         let mut timings = Timings::start();
         let basis = self.basis.as_ref()?;
         let cache = settings.cache.as_deref()?;
+        if !basis.terraform_read_unchanged() {
+            return None;
+        }
         // Every change is checked before any is made.
         let mut edits = Vec::with_capacity(changes.len());
         for (i, outcome) in &changes {
@@ -333,7 +352,7 @@ impl Kept {
             let plain = input.kind == FileKind::Yaml
                 && !discover::is_manifest_template(&input.path)
                 && !crate::facts::kustomize::is_kustomization(&input.path)
-                && !basis.terraform_read.contains(&id);
+                && !basis.terraform_read.scanned.contains(&id);
             if !plain || !matches!(self.read[i], ReadOutcome::Text(_)) {
                 return None;
             }
