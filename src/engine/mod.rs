@@ -1002,21 +1002,13 @@ resource "aws_iam_role" "this" {
             let (path, texts) = &variants[next(variants.len())];
             let text = &texts[next(texts.len())];
             let path = dir.path().join(path);
-            // Most edits are the editor's; some are saves to disk, and some close the file.
-            match next(4) {
-                0 => {
-                    std::fs::write(&path, text).unwrap();
-                    watching.disk_changed(&path, DiskChange::Changed);
-                    session_cache.disk_changed(&path, DiskChange::Changed);
-                    overlays.remove(&path);
-                }
-                1 => {
-                    overlays.remove(&path);
-                }
-                _ => {
-                    overlays.insert(path, Arc::from(text.as_str()));
-                }
-            }
+            edit(
+                next(4),
+                path,
+                text,
+                &mut overlays,
+                &[&watching, &session_cache],
+            );
             let cached = run(&overlays, Some(cache.clone()));
             let watched = run(&overlays, Some(watching.clone()));
             let cold = run(&overlays, None);
@@ -1035,6 +1027,32 @@ resource "aws_iam_role" "this" {
         }
         // The edits did change what is found.
         assert!(kinds.len() >= 3, "{kinds:?}");
+    }
+
+    /// Give a file this text as an editor would, by `how` (0 to 3): most edits are typed,
+    /// some saved to disk (and reported to the caches that watch), some close the file.
+    fn edit(
+        how: usize,
+        path: PathBuf,
+        text: &str,
+        overlays: &mut HashMap<PathBuf, Arc<str>>,
+        watching: &[&Cache],
+    ) {
+        match how {
+            0 => {
+                std::fs::write(&path, text).unwrap();
+                for cache in watching {
+                    cache.disk_changed(&path, DiskChange::Changed);
+                }
+                overlays.remove(&path);
+            }
+            1 => {
+                overlays.remove(&path);
+            }
+            _ => {
+                overlays.insert(path, Arc::from(text));
+            }
+        }
     }
 
     /// A reproducible random number below `n` on each call (xorshift).
@@ -1170,19 +1188,7 @@ resource "aws_iam_role" "this" {
             let (path, texts) = &variants[if pick < variants.len() { pick } else { 0 }];
             let text = &texts[next(texts.len())];
             let path = dir.path().join(path);
-            match next(4) {
-                0 => {
-                    std::fs::write(&path, text).unwrap();
-                    cache.disk_changed(&path, DiskChange::Changed);
-                    overlays.remove(&path);
-                }
-                1 => {
-                    overlays.remove(&path);
-                }
-                _ => {
-                    overlays.insert(path, Arc::from(text.as_str()));
-                }
-            }
+            edit(next(4), path, text, &mut overlays, &[&cache]);
             let cold = seen_in(dir.path(), &overlays, None);
             assert_eq!(lint(&mut session, &overlays), cold, "after edit {step}");
             let (unwatched_session, unwatched_cache) = &mut unwatched;
