@@ -268,6 +268,8 @@ impl Kept {
         settings: &Settings,
         reported: Option<(u64, Option<Vec<PathBuf>>)>,
     ) -> Option<Changes> {
+        // A run that cannot be patched needs every file read: none is read twice.
+        self.basis.as_ref()?;
         let (walks, Some(paths)) = reported? else {
             return None;
         };
