@@ -482,12 +482,13 @@ fn run(
     let flux = crate::facts::flux::render(&flux_plan, &sources, &yaml_files, &facts.config_data);
     facts.extend(flux);
     crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files);
-    let terraform_read = loader.reads();
+    // What a later run may patch depends on, when it may patch this one at all.
+    let terraform_read = as_files_say.then(|| loader.reads()).flatten();
     // The files `file()` read get the ids the loader gave them.
     let loaded = loader.into_read();
-    let outside = match terraform_read.is_some() && as_files_say {
-        true => loaded.clone(),
-        false => Vec::new(),
+    let outside = match terraform_read {
+        Some(_) => loaded.clone(),
+        None => Vec::new(),
     };
     sources.reserve(loaded.len());
     for (path, text) in loaded {
@@ -507,7 +508,7 @@ fn run(
         });
     // Read to the end: at 100,000 services its paths are 25 MB the rules need not share.
     drop(files);
-    let patchable = as_files_say && terraform_read.is_some();
+    let patchable = terraform_read.is_some();
     let mut infrastructure_findings = InfrastructureFindings::default();
     let (diagnostics, coverage, links) = conclude(
         Conclude {
@@ -521,18 +522,15 @@ fn run(
         patchable.then_some(&mut infrastructure_findings),
         &mut timings,
     );
-    let basis = match (patchable, terraform_read) {
-        (true, Some(terraform_read)) => Some(Basis {
-            ids,
-            from_files,
-            terraform_read,
-            outside,
-            infrastructure_read,
-            links,
-            infrastructure_findings,
-        }),
-        _ => None,
-    };
+    let basis = terraform_read.map(|terraform_read| Basis {
+        ids,
+        from_files,
+        terraform_read,
+        outside,
+        infrastructure_read,
+        links,
+        infrastructure_findings,
+    });
     Analysis {
         sources,
         facts,
