@@ -51,8 +51,9 @@ pub struct Cache {
 }
 
 /// What a manifest file says, and its ConfigMaps and Secrets: read always, copied into a
-/// run only when Flux objects may read them. Shared, so that a hit is not copied twice.
-pub(super) type ManifestReading = Arc<(Facts, Vec<ConfigData>)>;
+/// run only when Flux objects may read them; and whether it was read to the end (not stopped
+/// by an internal error). Shared, so that a hit is not copied twice.
+pub(super) type ManifestReading = Arc<(Facts, Vec<ConfigData>, bool)>;
 
 /// Give a run its own copy of each kept role's trust policy, allocated together. Shared with
 /// the cache instead, the policies lay where evaluation had made them, among freed syntax

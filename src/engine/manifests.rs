@@ -13,8 +13,9 @@ use super::{Cache, InputFile, unit_of};
 use crate::discover::{self, FileKind};
 use crate::eval::FileLoader;
 use crate::facts::eksctl::extract_cluster_config;
+use crate::facts::kustomize::{ReadAlone, is_kustomization};
 use crate::facts::manifests::{ManifestSyntax, extract_manifests_read};
-use crate::facts::{Facts, Part, Removal, flux};
+use crate::facts::{ConfigData, Facts, Part, Removal, flux};
 use crate::source::{FileId, Marker, SourceMap};
 
 /// The YAML files, for the renderers that read files by path.
@@ -39,7 +40,7 @@ pub(super) struct ManifestFiles {
 }
 
 /// Read every manifest file on its own (in parallel, cached per text) and render the
-/// kustomizations.
+/// kustomizations, which take in the objects of the files they use as already read.
 pub(super) fn read(
     sources: &SourceMap,
     files: &[InputFile],
@@ -48,22 +49,26 @@ pub(super) fn read(
     let yaml_files = yaml_files(files);
     // ConfigMaps are read only for Flux objects to use.
     let config_data = (yaml_files.iter()).any(|(id, _)| sources.get(*id).mentions(Marker::Flux));
-    // Kustomizations first: the files they use count only as rendered.
-    let rendered = crate::facts::kustomize::render_all(sources, &yaml_files);
+    let for_views = near_kustomizations(&yaml_files);
     let read_file = |file: &InputFile| {
-        let mut facts = file_facts(sources, file, cache, config_data)?;
-        if rendered.owned.contains(&file.id) {
-            facts.drop_objects();
-        }
-        Some((file.id, facts))
+        let (facts, alone) = read_file(
+            sources,
+            file,
+            cache,
+            config_data,
+            for_views.contains(&file.id),
+        )?;
+        Some((file.id, facts, alone))
     };
-    let (facts, files) = match cache {
+    let (facts, files, alone) = match cache {
         // The language server: each file's facts as the cache gives them, merged into lists
         // sized once, so that every edit asks the allocator for the same sizes (gathered by
         // the threads as they split the work, its memory grew by a fifth over 200 edits).
         Some(_) => {
-            let per_file: Vec<(FileId, Facts)> = files.par_iter().filter_map(read_file).collect();
-            let count = |f: fn(&Facts) -> usize| per_file.iter().map(|(_, x)| f(x)).sum::<usize>();
+            let per_file: Vec<(FileId, Facts, Option<Facts>)> =
+                files.par_iter().filter_map(read_file).collect();
+            let count =
+                |f: fn(&Facts) -> usize| per_file.iter().map(|(_, x, _)| f(x)).sum::<usize>();
             let mut facts = Facts::default();
             facts
                 .service_accounts
@@ -73,11 +78,13 @@ pub(super) fn read(
                 .config_data
                 .reserve_exact(count(|f| f.config_data.len()));
             let mut files = Vec::with_capacity(per_file.len());
-            for (id, mut file_facts) in per_file {
+            let mut alone = ReadAlone::default();
+            for (id, mut file_facts, file_alone) in per_file {
                 files.push((id, file_facts.part()));
                 facts.extend(file_facts);
+                alone.extend(file_alone.map(|f| (id, f)));
             }
-            (facts, files)
+            (facts, files, alone)
         }
         // A check: each thread gathers the files it reads into one list of each kind. A
         // `Facts` per file was 440 bytes of empty lists and a block per list until the merge:
@@ -86,22 +93,28 @@ pub(super) fn read(
             .par_iter()
             .filter_map(read_file)
             .fold(
-                || (Facts::default(), Vec::new()),
-                |(mut all, mut parts), (id, mut facts)| {
+                || (Facts::default(), Vec::new(), Vec::new()),
+                |(mut all, mut parts, mut alone), (id, mut facts, file_alone)| {
                     parts.push((id, facts.part()));
                     all.extend(facts);
-                    (all, parts)
+                    alone.extend(file_alone.map(|f| (id, f)));
+                    (all, parts, alone)
                 },
             )
+            .map(|(all, parts, alone)| (all, parts, ReadAlone::from_iter(alone)))
             .reduce(
-                || (Facts::default(), Vec::new()),
-                |(mut all, mut parts), (more, more_parts)| {
+                || (Facts::default(), Vec::new(), ReadAlone::default()),
+                |(mut all, mut parts, mut alone), (more, more_parts, more_alone)| {
                     all.extend(more);
                     parts.extend(more_parts);
-                    (all, parts)
+                    alone.extend(more_alone);
+                    (all, parts, alone)
                 },
             ),
     };
+    // The files a kustomization uses count only as rendered: `facts` leaves out their
+    // objects.
+    let rendered = crate::facts::kustomize::render_all(sources, &yaml_files, &alone);
     ManifestFiles {
         facts,
         files,
@@ -109,29 +122,75 @@ pub(super) fn read(
     }
 }
 
+/// The YAML files a kustomization may use: those in its folder or below (a base elsewhere
+/// is read again when a view takes it in).
+fn near_kustomizations(files: &[(FileId, std::path::PathBuf)]) -> HashSet<FileId> {
+    let folders: HashSet<&std::path::Path> = (files.iter())
+        .filter(|(_, path)| is_kustomization(path))
+        .filter_map(|(_, path)| path.parent())
+        .collect();
+    if folders.is_empty() {
+        return HashSet::default();
+    }
+    (files.iter())
+        .filter(|(_, path)| !is_kustomization(path))
+        .filter(|(_, path)| path.ancestors().skip(1).any(|d| folders.contains(d)))
+        .map(|(id, _)| *id)
+        .collect()
+}
+
 /// What one manifest file says on its own (`None` for a file of another kind), with its
 /// ConfigMaps when `config_data`: from the cache when its text was read before.
 pub(super) fn file_facts(
     sources: &SourceMap,
-    InputFile { id, kind, path }: &InputFile,
+    file: &InputFile,
     cache: Option<&Cache>,
     config_data: bool,
 ) -> Option<Facts> {
+    read_file(sources, file, cache, config_data, false).map(|(facts, _)| facts)
+}
+
+/// [`file_facts`], and when `for_views`, the file's objects as a kustomize view reads them
+/// (see [`ReadAlone`]), when that is the same reading: a YAML file read to the end, with no
+/// eksctl config (which only the file's own reading reads).
+fn read_file(
+    sources: &SourceMap,
+    InputFile { id, kind, path }: &InputFile,
+    cache: Option<&Cache>,
+    config_data: bool,
+    for_views: bool,
+) -> Option<(Facts, Option<Facts>)> {
     let syntax = match kind {
         FileKind::Yaml if discover::is_manifest_template(path) => ManifestSyntax::Template,
         FileKind::Yaml => ManifestSyntax::Yaml,
         FileKind::Json => ManifestSyntax::Json,
         _ => return None,
     };
+    let for_views = for_views
+        && syntax == ManifestSyntax::Yaml
+        && !sources.get(*id).text.contains("ClusterConfig");
+    // The file's facts, and whether it was read to the end.
     let extract = |config_data| {
         let name = path.file_name().unwrap_or_default();
-        guarded(*id, name, "", || {
+        match guarded(*id, name, "", || {
             file_manifest_facts(sources, *id, syntax, config_data)
-        })
-        .unwrap_or_else(|error| Facts {
-            parse_errors: vec![error],
-            ..Facts::default()
-        })
+        }) {
+            Ok(facts) => (facts, true),
+            Err(error) => (
+                Facts {
+                    parse_errors: vec![error],
+                    ..Facts::default()
+                },
+                false,
+            ),
+        }
+    };
+    // What a view takes in: every object, ConfigMaps too, without the syntax errors.
+    let alone = |facts: &Facts, config: &[ConfigData]| {
+        let mut alone = facts.clone();
+        alone.parse_errors.clear();
+        alone.config_data = config.to_vec();
+        alone
     };
     Some(match cache {
         // A cached reading (the language server's) serves scans with and without Flux
@@ -139,18 +198,27 @@ pub(super) fn file_facts(
         // when Flux may read them.
         Some(cache) => {
             let cached = cache.manifests.get(*id, sources.get(*id), || {
-                let mut facts = extract(true);
+                let (mut facts, whole) = extract(true);
                 let config_data = std::mem::take(&mut facts.config_data);
-                Arc::new((facts, config_data))
+                Arc::new((facts, config_data, whole))
             });
-            let (cached_facts, cached_config_data) = &*cached;
+            let (cached_facts, cached_config_data, whole) = &*cached;
             let mut facts = cached_facts.clone();
             if config_data {
                 facts.config_data = cached_config_data.clone();
             }
-            facts
+            let alone = (for_views && *whole).then(|| alone(cached_facts, cached_config_data));
+            (facts, alone)
         }
-        None => extract(config_data),
+        None if for_views => {
+            let (mut facts, whole) = extract(true);
+            let alone = whole.then(|| alone(&facts, &facts.config_data));
+            if !config_data {
+                facts.config_data.clear();
+            }
+            (facts, alone)
+        }
+        None => (extract(config_data).0, None),
     })
 }
 
@@ -204,7 +272,10 @@ pub(super) fn facts(
         .map(|(id, part)| {
             let removal = if rendered_by_terraform.contains(id) {
                 Removal::All
-            } else if applications.owned.contains(id) || plan.owned.contains(id) {
+            } else if read.rendered.owned.contains(id)
+                || applications.owned.contains(id)
+                || plan.owned.contains(id)
+            {
                 Removal::Objects
             } else {
                 Removal::Nothing

@@ -81,27 +81,42 @@ struct Tree<'s> {
     files: &'s HashMap<PathBuf, FileId>,
     kustomizations: &'s BTreeMap<PathBuf, FileId>,
     transform: Option<&'s Transform<'s>>,
+    /// Files' objects as read already (see [`ReadAlone`]).
+    read: &'s ReadAlone,
 }
 
+/// The objects of files already read on their own, by file, without their syntax errors:
+/// what [`crate::facts::manifests::extract_manifests`] gives, read once for both the file and
+/// the views that take it in. A file not in it is read again.
+pub type ReadAlone = HashMap<FileId, Facts>;
+
 impl<'s> Tree<'s> {
-    fn new(sources: &'s SourceMap, index: &'s Files, transform: Option<&'s Transform<'s>>) -> Self {
+    fn new(
+        sources: &'s SourceMap,
+        index: &'s Files,
+        transform: Option<&'s Transform<'s>>,
+        read: &'s ReadAlone,
+    ) -> Self {
         Tree {
             sources,
             files: &index.files,
             kustomizations: &index.kustomizations,
             transform,
+            read,
         }
     }
 }
 
-pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)]) -> Rendered {
+/// Render every kustomization no other one uses; `read` has the objects of files read
+/// already.
+pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)], read: &ReadAlone) -> Rendered {
     // Without a kustomization there is nothing to render, and no index of every file to
     // build: the language server asked for one on every edit.
     if !files.iter().any(|(_, path)| is_kustomization(path)) {
         return Rendered::default();
     }
     let index = Files::new(files);
-    let tree = Tree::new(sources, &index, None);
+    let tree = Tree::new(sources, &index, None, read);
     let mut out = Rendered::default();
     if tree.kustomizations.is_empty() {
         return out;
@@ -144,7 +159,8 @@ pub fn render_folder(
     unit: &str,
     transform: &Transform<'_>,
 ) -> (Facts, HashSet<FileId>) {
-    let tree = Tree::new(sources, files, Some(transform));
+    let read = ReadAlone::default();
+    let tree = Tree::new(sources, files, Some(transform), &read);
     let mut owned = HashSet::new();
     if let Some(&id) = tree.kustomizations.get(dir) {
         owned.insert(id);
@@ -289,6 +305,11 @@ impl Tree<'_> {
     /// errors are reported when the file is read on its own.
     fn objects(&self, file: FileId, unit: &str) -> Facts {
         let Some(substituted) = self.substituted(file) else {
+            if let Some(read) = self.read.get(&file) {
+                let mut facts = read.clone();
+                facts.set_unit(unit);
+                return facts;
+            }
             let text = &self.sources.get(file).text;
             let mut facts = extract_manifests(file, text, ManifestSyntax::Yaml, unit);
             facts.parse_errors.clear();

@@ -1076,6 +1076,60 @@ mod tests {
             assert!(facts.service_accounts.is_empty(), "{text:?}");
         }
     }
+
+    /// A file read once serves each kustomize view that takes it in, moved to the view's
+    /// unit (`Facts::set_unit`): that must be the reading the view would make itself, for
+    /// every manifest of the fixtures.
+    #[test]
+    fn facts_moved_to_a_unit_are_those_read_for_it() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut stack = vec![fixtures];
+        let (mut files, mut objects) = (0, [0; 4]);
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                // Maps print in no fixed order: the unit is compared where it is written.
+                let mut moved = extract_manifests(FILE, &text, ManifestSyntax::Yaml, "apps/base");
+                moved.set_unit("clusters/prod");
+                let read = extract_manifests(FILE, &text, ManifestSyntax::Yaml, "clusters/prod");
+                let (moved_shown, read_shown) = (format!("{moved:?}"), format!("{read:?}"));
+                assert!(!moved_shown.contains("apps/base"), "{}", path.display());
+                assert_eq!(
+                    (
+                        moved_shown.len(),
+                        moved_shown.matches("clusters/prod").count()
+                    ),
+                    (
+                        read_shown.len(),
+                        read_shown.matches("clusters/prod").count()
+                    ),
+                    "{}",
+                    path.display()
+                );
+                files += 1;
+                for (n, len) in objects.iter_mut().zip([
+                    read.service_accounts.len(),
+                    read.workloads.len(),
+                    read.release_objects.len(),
+                    read.config_data.len(),
+                ]) {
+                    *n += len;
+                }
+            }
+        }
+        assert!(
+            files > 500 && objects.iter().all(|n| *n > 5),
+            "{files} files, {objects:?} objects"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -260,6 +260,23 @@ impl Facts {
         self.hidden_annotations = kept().any(|(part, _)| part.hidden[2]);
     }
 
+    /// Facts a manifest reader read for one deployment unit, as it reads them for `unit`: a
+    /// file's objects, read once, serve each kustomize view that takes the file in.
+    pub fn set_unit(&mut self, unit: &str) {
+        for sa in &mut self.service_accounts {
+            sa.unit = unit.to_owned();
+        }
+        for workload in &mut self.workloads {
+            workload.unit = unit.to_owned();
+        }
+        for release in &mut self.release_objects {
+            release.unit = unit.to_owned();
+        }
+        for data in &mut self.config_data {
+            data.dir = unit.to_owned();
+        }
+    }
+
     /// Drop the Kubernetes objects another renderer deploys: ServiceAccounts, workloads,
     /// HelmRelease objects and ServiceAccounts seen only once rendered. ConfigMaps stay, as
     /// objects references may name.
