@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use foldhash::{HashMap, HashSet};
 use hcl_edit::structure::Body;
 
+use super::loader::Asked;
 use super::read::{ReadOutcome, read_text_and_metadata};
 use crate::discover::{MissingPath, Walk};
 use crate::facts::{ConfigData, Facts, TrustPolicy};
@@ -68,8 +69,9 @@ pub(super) fn own_trust(facts: &mut Facts) {
     }
 }
 
-/// What a standalone root module gives: its parse errors, and its facts when it has files.
-pub(super) type RootResult = Arc<(Vec<ParseError>, Option<Facts>)>;
+/// What a standalone root module gives: its parse errors, and its facts when it has files;
+/// and what its evaluation asked the loader.
+pub(super) type RootResult = Arc<(Vec<ParseError>, Option<Facts>, Vec<Asked>)>;
 
 /// What the directories that call local modules (and those they call) give: the called
 /// directories, each directory's parse errors, and each root's facts.
@@ -82,6 +84,8 @@ pub(super) struct Called {
     pub callees: CacheInputs,
     pub parse_errors: Vec<(PathBuf, Vec<ParseError>)>,
     pub roots: Vec<(PathBuf, Facts)>,
+    /// What the roots' evaluations asked the loader.
+    pub asked: Vec<Asked>,
 }
 
 /// What a text gives before parsing, kept with the text it was computed from.
@@ -346,23 +350,22 @@ impl<T> Default for PerInputs<T> {
 }
 
 impl<T: Clone> PerInputs<T> {
-    /// The stored result when it was computed from these very inputs, or `compute`'s,
-    /// stored for next time when it says it may be (it read no file but its inputs). The
-    /// lock is not held while computing.
+    /// The stored result when it was computed from these very inputs and `holds` accepts
+    /// it, or else `compute`'s, stored for next time. Neither runs under the lock.
     pub(super) fn get(
         &self,
         key: &Path,
         inputs: CacheInputs,
-        compute: impl FnOnce() -> (T, bool),
+        holds: impl FnOnce(&T) -> bool,
+        compute: impl FnOnce() -> T,
     ) -> T {
-        if let Some(hit) = self.lookup(key, &inputs, |_| true) {
+        if let Some(hit) = self.lookup(key, &inputs, |_| true)
+            && holds(&hit)
+        {
             return hit;
         }
-        let (value, keep) = compute();
-        match keep {
-            true => self.store(key, inputs, value.clone()),
-            false => self.forget(key),
-        }
+        let value = compute();
+        self.store(key, inputs, value.clone());
         value
     }
 
@@ -380,10 +383,6 @@ impl<T: Clone> PerInputs<T> {
 
     pub(super) fn store(&self, key: &Path, inputs: CacheInputs, value: T) {
         lock(&self.0).insert(key.to_path_buf(), (inputs, value));
-    }
-
-    pub(super) fn forget(&self, key: &Path) {
-        lock(&self.0).remove(key);
     }
 }
 

@@ -3,7 +3,7 @@
 //! afterwards. On disk only files below the scanned roots are read; in memory, only the
 //! texts given.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -136,29 +136,84 @@ impl<'s> Loader<'s> {
     }
 }
 
-thread_local! {
-    /// Whether the evaluation running on this thread asked the loader for anything.
-    static ASKED: Cell<bool> = const { Cell::new(false) };
+/// What an evaluation asked the loader, and the answer: a result kept from an evaluation
+/// still holds while every answer is the same ([`answers_hold`]).
+#[derive(Clone, Debug)]
+pub(super) enum Asked {
+    /// A file (`file()`, `templatefile()`, a chart's files), with its id and text.
+    File(PathBuf, Option<(FileId, Arc<str>)>),
+    /// A folder's listing.
+    Listing(PathBuf, Option<Vec<PathBuf>>),
+    /// The repository root of a folder.
+    RepoRoot(PathBuf, Option<PathBuf>),
 }
 
-/// Run `f` (one evaluation, which runs on one thread) and tell whether it asked the loader
-/// for a file, a folder's listing or a repository root: its result then depends on files
-/// other than its own.
-pub(super) fn reads_files<T>(f: impl FnOnce() -> T) -> (T, bool) {
-    let before = ASKED.replace(false);
+thread_local! {
+    /// What the evaluation running on this thread asked the loader, when one is recorded.
+    static ASKED: RefCell<Option<Vec<Asked>>> = const { RefCell::new(None) };
+}
+
+/// Run `f` (one evaluation, which runs on one thread) and return what it asked the loader
+/// for: its result depends on those files, listings and folders besides its own files. An
+/// evaluation recorded inside another counts for both.
+pub(super) fn reads_files<T>(f: impl FnOnce() -> T) -> (T, Vec<Asked>) {
+    let outer = ASKED.replace(Some(Vec::new()));
     let value = f();
-    let asked = ASKED.replace(before);
-    ASKED.set(before || asked);
+    let asked = ASKED.take().unwrap_or_default();
+    ASKED.set(outer.map(|mut outer| {
+        outer.extend(asked.iter().cloned());
+        outer
+    }));
     (value, asked)
 }
 
-fn asked() {
-    ASKED.set(true);
+fn asked(what: impl FnOnce() -> Asked) {
+    ASKED.with_borrow_mut(|asked| {
+        if let Some(asked) = asked {
+            asked.push(what());
+        }
+    });
+}
+
+/// Whether the loader answers each question as it did (the same file, by id and text; the
+/// same listing; the same root). Asking again is what the evaluation would do: the loader
+/// records it as read ([`Loader::reads`]).
+pub(super) fn answers_hold(loader: &dyn FileLoader, asked: &[Asked]) -> bool {
+    asked.iter().all(|asked| match asked {
+        Asked::File(path, given) => match (loader.load(path), given) {
+            (Some((id, text)), Some((given_id, given_text))) => {
+                id == *given_id && (Arc::ptr_eq(&text, given_text) || text == *given_text)
+            }
+            (None, None) => true,
+            _ => false,
+        },
+        Asked::Listing(dir, given) => loader.files_in(dir) == *given,
+        Asked::RepoRoot(dir, given) => loader.repo_root(dir) == *given,
+    })
 }
 
 impl FileLoader for Loader<'_> {
     fn repo_root(&self, dir: &Path) -> Option<PathBuf> {
-        asked();
+        let root = self.find_repo_root(dir);
+        asked(|| Asked::RepoRoot(dir.to_path_buf(), root.clone()));
+        root
+    }
+
+    fn files_in(&self, dir: &Path) -> Option<Vec<PathBuf>> {
+        let listed = self.list(dir);
+        asked(|| Asked::Listing(dir.to_path_buf(), listed.clone()));
+        listed
+    }
+
+    fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
+        let loaded = self.serve(path);
+        asked(|| Asked::File(path.to_path_buf(), loaded.clone()));
+        loaded
+    }
+}
+
+impl Loader<'_> {
+    fn find_repo_root(&self, dir: &Path) -> Option<PathBuf> {
         // In memory, the texts' paths are relative to one root.
         let Some(roots) = &self.roots else {
             return Some(PathBuf::from("."));
@@ -180,8 +235,7 @@ impl FileLoader for Loader<'_> {
         root
     }
 
-    fn files_in(&self, dir: &Path) -> Option<Vec<PathBuf>> {
-        asked();
+    fn list(&self, dir: &Path) -> Option<Vec<PathBuf>> {
         self.listed.store(true, Ordering::SeqCst);
         let dir = self.resolve(dir)?;
         let folders = self.folders.get_or_init(|| {
@@ -200,8 +254,7 @@ impl FileLoader for Loader<'_> {
         Some(folders.get(&dir).cloned().unwrap_or_default())
     }
 
-    fn load(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
-        asked();
+    fn serve(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
         let Some(resolved) = self.resolve(path) else {
             return self.missed(path);
         };

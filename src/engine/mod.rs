@@ -850,10 +850,38 @@ resource "aws_iam_role" "api" {
             .replace("pay:api", subject)
     }
 
+    /// The text of a file an edit deletes (see `edit`).
+    const ABSENT: &str = "<absent>";
+
+    const WEB_RELEASE: &str = r#"resource "helm_release" "web" {
+  name      = "web"
+  chart     = "../../charts/web"
+  namespace = "audit"
+  values    = [templatefile("${path.module}/values.yaml.tftpl", { role = "web-api" })]
+}
+"#;
+
+    const WEB_CHART: &str = "apiVersion: v2\nname: web\nversion: 0.3.0\n";
+
+    const WEB_SERVICE_ACCOUNT: &str = "{{- if .Values.serviceAccount.create }}\n\
+        apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  \
+        name: {{ .Values.serviceAccount.name }}\n  \
+        annotations:\n    {{- toYaml .Values.serviceAccount.annotations | nindent 4 }}\n\
+        {{- end }}\n";
+
+    /// Helm values naming the ServiceAccount and its role.
+    fn web_values(name: &str, role: &str) -> String {
+        format!(
+            "serviceAccount:\n  name: {name}\n  annotations:\n    \
+             eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/{role}\n"
+        )
+    }
+
     /// After any sequence of edits, the language server's cached runs find what a cold run
     /// finds: standalone roots, roots that call a local module, a module's own file, a root
     /// that reads a policy by `file()`, manifests, a Flux substitution from a ConfigMap,
-    /// syntax errors and new files.
+    /// syntax errors and new files, and a root that installs a chart of the repository with
+    /// values it renders from a template (its files and its listing deleted and changed).
     #[test]
     fn any_sequence_of_edits_lints_like_a_cold_run() {
         let dir = tempfile::tempdir().unwrap();
@@ -976,11 +1004,47 @@ resource "aws_iam_role" "this" {
                 "clusters/prod/vars.yaml",
                 vec![flux_vars("ledger-api"), flux_vars("ledger-apii")],
             ),
+            // A root that installs a chart of the repository with values it renders: what
+            // it reads decides its facts (the chart's templates, as listed, too).
+            ("roots/web/main.tf", vec![WEB_RELEASE.to_string()]),
+            (
+                "roots/web/values.yaml.tftpl",
+                vec![
+                    web_values("api", "${role}"),
+                    web_values("apii", "${role}"),
+                    web_values("api", "web-apii"),
+                ],
+            ),
+            ("charts/web/Chart.yaml", vec![WEB_CHART.to_string()]),
+            (
+                "charts/web/values.yaml",
+                vec![
+                    "serviceAccount:\n  create: true\n".to_string(),
+                    "serviceAccount:\n  create: false\n".to_string(),
+                ],
+            ),
+            (
+                "charts/web/templates/serviceaccount.yaml",
+                vec![WEB_SERVICE_ACCOUNT.to_string(), ABSENT.to_string()],
+            ),
+            // A template the chart's folder lists only once it is created.
+            (
+                "charts/web/templates/worker.yaml",
+                vec![
+                    ABSENT.to_string(),
+                    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web-worker\n  \
+                     annotations:\n    \
+                     eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/web-worker\n"
+                        .to_string(),
+                ],
+            ),
         ];
         for (path, texts) in &variants {
             let path = dir.path().join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, &texts[0]).unwrap();
+            if texts[0] != ABSENT {
+                std::fs::write(path, &texts[0]).unwrap();
+            }
         }
         let cache = Arc::new(Cache::default());
         // As in an editor that reports every change on disk to the server.
@@ -996,7 +1060,8 @@ resource "aws_iam_role" "this" {
         session_cache.watch();
         let mut session = Session::default();
         let mut kinds = std::collections::BTreeSet::new();
-        for step in 0..60 {
+        let mut charted = [false; 2];
+        for step in 0..100 {
             let (path, texts) = &variants[next(variants.len())];
             let text = &texts[next(texts.len())];
             let path = dir.path().join(path);
@@ -1022,13 +1087,21 @@ resource "aws_iam_role" "this" {
             let patched = seen(session.report().unwrap());
             assert_eq!(patched, cold, "after edit {step}, in a session");
             kinds.extend(cold.iter().map(|f| f.0));
+            for (i, role) in ["uses role web-api", "uses role web-worker"]
+                .iter()
+                .enumerate()
+            {
+                charted[i] |= cold.iter().any(|f| f.1.contains(role));
+            }
         }
-        // The edits did change what is found.
+        // The edits did change what is found, the chart's ServiceAccount too.
         assert!(kinds.len() >= 3, "{kinds:?}");
+        assert_eq!(charted, [true; 2]);
     }
 
     /// Give a file this text as an editor would, by `how` (0 to 3): most edits are typed,
     /// some saved to disk (and reported to the caches that watch), some close the file.
+    /// [`ABSENT`] deletes it.
     fn edit(
         how: usize,
         path: PathBuf,
@@ -1036,11 +1109,23 @@ resource "aws_iam_role" "this" {
         overlays: &mut HashMap<PathBuf, Arc<str>>,
         watching: &[&Cache],
     ) {
+        let existed = path.exists();
         match how {
+            // A file deleted is deleted on disk, whatever the editor has open.
+            _ if text == ABSENT => {
+                if existed {
+                    std::fs::remove_file(&path).unwrap();
+                    for cache in watching {
+                        cache.disk_changed(&path, DiskChange::Deleted);
+                    }
+                }
+                overlays.remove(&path);
+            }
             0 => {
                 std::fs::write(&path, text).unwrap();
+                let change = [DiskChange::Created, DiskChange::Changed][usize::from(existed)];
                 for cache in watching {
-                    cache.disk_changed(&path, DiskChange::Changed);
+                    cache.disk_changed(&path, change);
                 }
                 overlays.remove(&path);
             }

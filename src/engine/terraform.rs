@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::cache::{CacheInputs, Called};
 use super::guard::guarded;
-use super::loader::{Loader, reads_files};
+use super::loader::{Asked, Loader, answers_hold, reads_files};
 use super::plan::{PlanInput, SourceConfig};
 use super::terragrunt::Unit;
 use super::{Cache, InputFile, Settings, unit_of};
@@ -153,7 +153,7 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
                 .filter(|(dir, _)| hit.called.contains(*dir))
                 .flat_map(|(_, f)| f.iter().copied())
                 .collect();
-            inputs_of(sources, &files, "") == hit.callees
+            inputs_of(sources, &files, "") == hit.callees && answers_hold(loader, &hit.asked)
         }),
         _ => None,
     };
@@ -306,28 +306,33 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
                 // The root's facts are what the cache keeps: its syntax trees are not worth
                 // their memory (a tenth of a second to parse again after an edit, against
                 // hundreds of megabytes and a deep copy of every tree on the first lint).
+                // What it asks the loader is kept with it: the files it reads (values
+                // templates, charts) decide its facts as much as its own.
                 let parsed = parse_dir(sources, dir.clone(), dir_files, None);
-                let facts = (!parsed.module.files.is_empty())
-                    .then(|| root.facts(&parsed.dir, &parsed.module, &parsed.tfvars));
-                Arc::new((parsed.errors, facts))
+                let ((errors, facts), asked) = reads_files(|| {
+                    let facts = (!parsed.module.files.is_empty())
+                        .then(|| root.facts(&parsed.dir, &parsed.module, &parsed.tfvars));
+                    (parsed.errors, facts)
+                });
+                Arc::new((errors, facts, asked))
             };
             let result = match (cache, &context) {
                 (Some(cache), Some(context)) => {
                     let context = format!("{context}|{}", encrypted_tfvars.contains(dir));
-                    cache
-                        .roots
-                        .get(dir, inputs_of(sources, dir_files, &context), || {
-                            let (result, read_files) = reads_files(evaluate);
-                            (result, !read_files)
-                        })
+                    cache.roots.get(
+                        dir,
+                        inputs_of(sources, dir_files, &context),
+                        |kept| answers_hold(loader, &kept.2),
+                        evaluate,
+                    )
                 }
                 _ => evaluate(),
             };
             let (errors, facts) = match Arc::try_unwrap(result) {
-                Ok(owned) => owned,
+                Ok((errors, facts, _)) => (errors, facts),
                 // Kept by the cache: the run copies it, trust policies included.
                 Err(kept) => {
-                    let (errors, mut facts) = (*kept).clone();
+                    let (errors, mut facts, _) = (*kept).clone();
                     if let Some(facts) = &mut facts {
                         super::cache::own_trust(facts);
                     }
@@ -357,23 +362,28 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
                 .keys()
                 .filter(|d| !called.contains(*d) && !run_by_units.contains(*d))
                 .collect();
-            let evaluated: Vec<(PathBuf, Facts, bool)> = kept_roots
+            let evaluated: Vec<(PathBuf, Facts, Vec<Asked>)> = kept_roots
                 .into_par_iter()
                 .map(|dir| {
-                    let (facts, read_files) =
+                    let (facts, asked) =
                         reads_files(|| root.facts(dir, &workspace.dirs[dir], &tfvars[dir]));
-                    (dir.clone(), facts, read_files)
+                    (dir.clone(), facts, asked)
                 })
                 .collect();
-            let keep = !evaluated.iter().any(|(_, _, read_files)| *read_files);
-            let evaluated: Vec<(PathBuf, Facts)> =
-                evaluated.into_iter().map(|(d, f, _)| (d, f)).collect();
-            if let (Some(cache), Some(inputs), true) = (cache, callers_inputs, keep) {
+            let mut asked = Vec::new();
+            let evaluated: Vec<(PathBuf, Facts)> = (evaluated.into_iter())
+                .map(|(dir, facts, dir_asked)| {
+                    asked.extend(dir_asked);
+                    (dir, facts)
+                })
+                .collect();
+            if let (Some(cache), Some(inputs)) = (cache, callers_inputs) {
                 let called = Called {
                     called: called.clone(),
                     callees: callees_inputs,
                     parse_errors: kept_errors.into_iter().collect(),
                     roots: evaluated.clone(),
+                    asked,
                 };
                 cache.called.store(Path::new(""), inputs, Arc::new(called));
             }
