@@ -49,6 +49,47 @@ pub struct Cache {
     pub(super) roots: PerInputs<RootResult>,
     /// The directories that take part in local module calls, evaluated together.
     pub(super) called: PerInputs<CalledResult>,
+    /// The texts Flux substituted in the last run, read (see [`KeptReadings`]).
+    substituted: Mutex<Substituted>,
+}
+
+/// Readings of substituted texts, by file, each with the text it read: a folder that two
+/// Flux Kustomizations deploy (one per cluster) is substituted twice.
+type Substituted = HashMap<FileId, Vec<(Arc<str>, Arc<Facts>)>>;
+
+/// The texts Flux substitutes in one run, read as the last run read them when it had the
+/// same text: a reading of the same file id and text cannot differ. What this run reads is
+/// what the next one finds, so a reading no run used is let go.
+pub(super) struct KeptReadings<'c> {
+    cache: &'c Cache,
+    last: Substituted,
+    this: Mutex<Substituted>,
+}
+
+impl crate::facts::kustomize::Readings for KeptReadings<'_> {
+    fn objects(&self, file: FileId, text: &str) -> Facts {
+        let same = |readings: &Substituted| {
+            (readings.get(&file)?.iter())
+                .find(|(read, _)| **read == *text)
+                .map(|(read, facts)| (read.clone(), facts.clone()))
+        };
+        if let Some((_, facts)) = same(&lock(&self.this)) {
+            return Facts::clone(&facts);
+        }
+        let (read, facts) = same(&self.last).unwrap_or_else(|| {
+            let facts = crate::facts::kustomize::ReadAnew.objects(file, text);
+            (Arc::from(text), Arc::new(facts))
+        });
+        let copy = Facts::clone(&facts);
+        lock(&self.this).entry(file).or_default().push((read, facts));
+        copy
+    }
+}
+
+impl Drop for KeptReadings<'_> {
+    fn drop(&mut self) {
+        *lock(&self.cache.substituted) = std::mem::take(&mut *lock(&self.this));
+    }
 }
 
 /// What a manifest file says, and its ConfigMaps and Secrets: read always, copied into a
@@ -146,6 +187,15 @@ pub enum DiskChange {
 }
 
 impl Cache {
+    /// The readings of one run's substituted texts, kept for the next when dropped.
+    pub(super) fn readings(&self) -> KeptReadings<'_> {
+        KeptReadings {
+            cache: self,
+            last: std::mem::take(&mut *lock(&self.substituted)),
+            this: Mutex::default(),
+        }
+    }
+
     /// From now on, every change on disk below the roots is reported through
     /// [`Cache::disk_changed`] (an editor watches the workspace), so a run need not walk
     /// the folders again nor look at each file's modification time. The next run still does

@@ -479,7 +479,19 @@ fn run(
     // Flux Kustomizations substitute variables from ConfigMaps Terraform may write; Helm
     // releases they and kustomize deploy read ConfigMaps of either.
     let yaml_files = manifests::yaml_files(&files);
-    let flux = crate::facts::flux::render(&flux_plan, &sources, &yaml_files, &facts.config_data);
+    let render = |readings: &dyn crate::facts::kustomize::Readings| {
+        crate::facts::flux::render(
+            &flux_plan,
+            &sources,
+            &yaml_files,
+            &facts.config_data,
+            readings,
+        )
+    };
+    let flux = match settings.cache.as_deref() {
+        Some(cache) => render(&cache.readings()),
+        None => render(&crate::facts::kustomize::ReadAnew),
+    };
     facts.extend(flux);
     crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files);
     // What a later run may patch depends on, when it may patch this one at all.

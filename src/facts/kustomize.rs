@@ -83,6 +83,26 @@ struct Tree<'s> {
     transform: Option<&'s Transform<'s>>,
     /// Files' objects as read already (see [`ReadAlone`]).
     read: &'s ReadAlone,
+    /// Where substituted texts are read.
+    readings: &'s dyn Readings,
+}
+
+/// Where a build reads the objects of a text Flux substituted, without its syntax errors and
+/// in no unit (moved to the build's with [`Facts::set_unit`]): anew, or as kept from an
+/// earlier run of the language server.
+pub trait Readings: Sync {
+    fn objects(&self, file: FileId, text: &str) -> Facts;
+}
+
+/// Every text read anew.
+pub struct ReadAnew;
+
+impl Readings for ReadAnew {
+    fn objects(&self, file: FileId, text: &str) -> Facts {
+        let mut facts = extract_manifests(file, text, ManifestSyntax::Yaml, "");
+        facts.parse_errors.clear();
+        facts
+    }
 }
 
 /// The objects of files already read on their own, by file, without their syntax errors:
@@ -96,6 +116,7 @@ impl<'s> Tree<'s> {
         index: &'s Files,
         transform: Option<&'s Transform<'s>>,
         read: &'s ReadAlone,
+        readings: &'s dyn Readings,
     ) -> Self {
         Tree {
             sources,
@@ -103,6 +124,7 @@ impl<'s> Tree<'s> {
             kustomizations: &index.kustomizations,
             transform,
             read,
+            readings,
         }
     }
 }
@@ -116,7 +138,7 @@ pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)], read: &ReadA
         return Rendered::default();
     }
     let index = Files::new(files);
-    let tree = Tree::new(sources, &index, None, read);
+    let tree = Tree::new(sources, &index, None, read, &ReadAnew);
     let mut out = Rendered::default();
     if tree.kustomizations.is_empty() {
         return out;
@@ -151,16 +173,18 @@ pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)], read: &ReadA
 
 /// The objects of a folder as a Flux Kustomization deploys it: its kustomization, or else
 /// every manifest below it (a subfolder with a kustomization of its own as one resource), each
-/// file read through `transform`. Returns the facts and the files read.
+/// file read through `transform` (the texts it changes from `readings`). Returns the facts and
+/// the files read.
 pub fn render_folder(
     sources: &SourceMap,
     files: &Files,
     dir: &Path,
     unit: &str,
     transform: &Transform<'_>,
+    readings: &dyn Readings,
 ) -> (Facts, HashSet<FileId>) {
     let read = ReadAlone::default();
-    let tree = Tree::new(sources, files, Some(transform), &read);
+    let tree = Tree::new(sources, files, Some(transform), &read, readings);
     let mut owned = HashSet::new();
     if let Some(&id) = tree.kustomizations.get(dir) {
         owned.insert(id);
@@ -315,8 +339,8 @@ impl Tree<'_> {
             facts.parse_errors.clear();
             return facts;
         };
-        let mut facts = extract_manifests(file, &substituted.text, ManifestSyntax::Yaml, unit);
-        facts.parse_errors.clear();
+        let mut facts = self.readings.objects(file, &substituted.text);
+        facts.set_unit(unit);
         facts.map_object_spans(&|span| {
             if span.file == file {
                 Span::new(file, substituted.original_range(span.range()))

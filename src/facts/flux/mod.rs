@@ -811,6 +811,7 @@ pub fn render(
     sources: &SourceMap,
     files: &[(FileId, PathBuf)],
     config: &[ConfigData],
+    readings: &dyn super::kustomize::Readings,
 ) -> Facts {
     let mut out = Facts {
         hidden_service_accounts: plan.hidden,
@@ -824,7 +825,7 @@ pub fn render(
     let rendered: Vec<Facts> = plan
         .kustomizations
         .par_iter()
-        .map(|k| render_kustomization(k, sources, &index, config))
+        .map(|k| render_kustomization(k, sources, &index, config, readings))
         .collect();
     for facts in rendered {
         out.extend(facts);
@@ -838,6 +839,7 @@ fn render_kustomization(
     sources: &SourceMap,
     index: &super::kustomize::Files,
     config: &[ConfigData],
+    readings: &dyn super::kustomize::Readings,
 ) -> Facts {
     let unit = sources
         .get(k.file)
@@ -887,7 +889,7 @@ fn render_kustomization(
         result
     };
     let (mut facts, _) =
-        super::kustomize::render_folder(sources, index, &k.folder, &unit, &transform);
+        super::kustomize::render_folder(sources, index, &k.folder, &unit, &transform, readings);
     if let Some(vars) = &vars {
         restore_symbols(&mut facts, &vars.symbols.borrow());
     }
