@@ -81,7 +81,10 @@ impl crate::facts::kustomize::Readings for KeptReadings<'_> {
             (Arc::from(text), Arc::new(facts))
         });
         let copy = Facts::clone(&facts);
-        lock(&self.this).entry(file).or_default().push((read, facts));
+        lock(&self.this)
+            .entry(file)
+            .or_default()
+            .push((read, facts));
         copy
     }
 }

@@ -15,6 +15,7 @@ use super::{InputFile, Roots};
 use crate::eval::FileLoader;
 use crate::eval::workspace::normalize;
 use crate::open::Links;
+use crate::parse::memo::TextMemo;
 use crate::source::{FileId, SourceMap};
 
 pub(super) struct Loader<'s> {
@@ -37,6 +38,8 @@ pub(super) struct Loader<'s> {
     served: Mutex<Vec<FileId>>,
     missed: Mutex<Vec<PathBuf>>,
     listed: AtomicBool,
+    /// What the run makes of the files it reads (see [`FileLoader::memo`]).
+    memo: TextMemo,
 }
 
 /// What the evaluations read through the loader (see [`Loader::reads`]).
@@ -73,6 +76,7 @@ impl<'s> Loader<'s> {
             served: Mutex::new(Vec::new()),
             missed: Mutex::new(Vec::new()),
             listed: AtomicBool::new(false),
+            memo: TextMemo::default(),
         }
     }
 
@@ -193,6 +197,10 @@ pub(super) fn answers_hold(loader: &dyn FileLoader, asked: &[Asked]) -> bool {
 }
 
 impl FileLoader for Loader<'_> {
+    fn memo(&self) -> Option<&TextMemo> {
+        Some(&self.memo)
+    }
+
     fn repo_root(&self, dir: &Path) -> Option<PathBuf> {
         let root = self.find_repo_root(dir);
         asked(|| Asked::RepoRoot(dir.to_path_buf(), root.clone()));

@@ -38,6 +38,11 @@ pub trait FileLoader: Sync {
     fn files_in(&self, _dir: &Path) -> Option<Vec<PathBuf>> {
         None
     }
+
+    /// Where what is made of the files it reads is kept for the run (a chart's parsed files).
+    fn memo(&self) -> Option<&crate::parse::memo::TextMemo> {
+        None
+    }
 }
 #[cfg(test)]
 mod tests;

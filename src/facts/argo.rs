@@ -540,6 +540,7 @@ impl App<'_> {
             by_path: &self.file.tree.files,
             folder,
             chart_file,
+            memo: self.file.loader.memo(),
         };
         let found = local_chart_service_accounts(
             &chart,
@@ -750,6 +751,8 @@ pub(crate) struct LocalChart<'a> {
     pub by_path: &'a BTreeMap<PathBuf, FileId>,
     pub folder: &'a Path,
     pub chart_file: FileId,
+    /// Where what is made of the chart's files is kept for the run.
+    pub memo: Option<&'a crate::parse::memo::TextMemo>,
 }
 
 /// The one ServiceAccount of a chart folder for one release: `Unknown` when it makes several
@@ -814,6 +817,7 @@ fn convention_service_account(
         by_path,
         folder,
         chart_file,
+        memo: _,
     } = *chart;
     let Some(chart) = yaml_value(&sources.get(chart_file).text) else {
         return Found::Unknown;

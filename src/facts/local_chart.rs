@@ -21,6 +21,7 @@ use super::{Annotation, Found, ServiceAccount, Spanned};
 use crate::eval::value::{Str, Value};
 use crate::eval::workspace::normalize;
 use crate::parse::gotemplate::{self, Node};
+use crate::parse::memo::TextMemo;
 use crate::source::{FileId, Span};
 
 /// How deep local charts may depend on each other.
@@ -34,6 +35,37 @@ pub(crate) trait ChartFiles {
     /// Whether `templates` lists every template of the chart folder, or only the usual names
     /// of a ServiceAccount template and the helpers.
     fn lists_every_template(&self, dir: &Path) -> bool;
+    /// Where what is made of the files is kept for the run.
+    fn memo(&self) -> Option<&TextMemo> {
+        None
+    }
+}
+
+/// A file's YAML as a value (`None` when it is not YAML), made once per run.
+struct YamlOf(Option<Value>);
+/// Where each scalar of a values file is written ([`leaf_spans`]), made once per run.
+struct SpansOf(HashMap<Vec<String>, Span>);
+/// A template file parsed, made once per run.
+struct TemplateOf(Option<gotemplate::Template>);
+
+/// What `make` makes of a file read from `files`: kept in the run's memo when there is one.
+fn made<T: std::any::Any + Send + Sync>(
+    files: &dyn ChartFiles,
+    (id, text): &(FileId, Arc<str>),
+    make: impl FnOnce(&str) -> T,
+) -> Arc<T> {
+    match files.memo() {
+        Some(memo) => memo.get(*id, text, || make(text)),
+        None => Arc::new(make(text)),
+    }
+}
+
+fn yaml_of(files: &dyn ChartFiles, read: &(FileId, Arc<str>)) -> Arc<YamlOf> {
+    made(files, read, |text| YamlOf(yaml_value(text)))
+}
+
+fn spans_of(files: &dyn ChartFiles, read: &(FileId, Arc<str>)) -> Arc<SpansOf> {
+    made(files, read, |text| SpansOf(leaf_spans(read.0, text)))
 }
 
 /// The scanned files of a repository (an Argo CD Application's), and the loader for the
@@ -71,6 +103,10 @@ impl ChartFiles for RepositoryFiles<'_> {
 
     fn lists_every_template(&self, _dir: &Path) -> bool {
         true
+    }
+
+    fn memo(&self) -> Option<&TextMemo> {
+        self.chart.memo.or_else(|| self.loader?.memo())
     }
 }
 
@@ -132,6 +168,10 @@ impl ChartFiles for LoaderFiles<'_> {
             .files_in(&dir.join("templates"))
             .is_some_and(|listed| !listed.is_empty())
     }
+
+    fn memo(&self) -> Option<&TextMemo> {
+        self.loader.memo()
+    }
 }
 
 /// The release a chart folder is installed as.
@@ -157,12 +197,13 @@ pub(crate) fn chart_values(
     extra: impl FnOnce(&mut Values),
 ) -> Values {
     let mut values = Values::default();
-    if let Some((id, text)) = files.read(&dir.join("values.yaml")) {
-        match yaml_value(&text) {
+    if let Some(read) = files.read(&dir.join("values.yaml")) {
+        match &yaml_of(files, &read).0 {
             Some(v) => {
-                let spans = leaf_spans(id, &text);
-                values.merge(&v, &|path| {
-                    spans.get(path).copied().unwrap_or(Span::file_start(id))
+                let spans = spans_of(files, &read);
+                let id = read.0;
+                values.merge(v, &|path| {
+                    spans.0.get(path).copied().unwrap_or(Span::file_start(id))
                 })
             }
             None => values.unknown = true,
@@ -178,9 +219,9 @@ pub(crate) fn chart_values(
 /// is empty). `None` when either file cannot be read, or when the chart wraps others
 /// (`dependencies`): its own version then says nothing of what runs.
 pub(crate) fn default_version(files: &dyn ChartFiles, dir: &Path) -> Option<Spanned<String>> {
-    let (chart_id, chart_text) = files.read(&dir.join("Chart.yaml"))?;
-    let chart = yaml_value(&chart_text)?;
-    let Value::Map(map) = &chart else {
+    let chart_read = files.read(&dir.join("Chart.yaml"))?;
+    let chart = yaml_of(files, &chart_read);
+    let Some(Value::Map(map)) = &chart.0 else {
         return None;
     };
     match map.get("dependencies") {
@@ -189,29 +230,36 @@ pub(crate) fn default_version(files: &dyn ChartFiles, dir: &Path) -> Option<Span
         Some(_) => return None,
     }
     // The non-empty string at `key` of a file read as `value`, spanned where it is written.
-    let leaf = |id: FileId, text: &str, value: &Value, key: &[&str]| {
-        let mut at = value.clone();
+    let leaf = |read: &(FileId, Arc<str>), value: &Value, key: &[&str]| {
+        let mut at = value;
         for k in key {
-            at = at.get_attr(k);
+            at = match at {
+                Value::Map(m) => match m.get(*k) {
+                    Some(v) => v,
+                    None => return Some(None),
+                },
+                _ => return Some(None),
+            };
         }
         let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
         Some(match at.as_known_str() {
             Some(t) if !t.is_empty() => {
-                let span = *leaf_spans(id, text).get(key.as_slice())?;
+                let span = *spans_of(files, read).0.get(key.as_slice())?;
                 Some(Spanned::new(t.to_string(), span))
             }
             _ => None,
         })
     };
-    if let Some((id, text)) = files.read(&dir.join("values.yaml")) {
-        let values = yaml_value(&text)?;
+    if let Some(read) = files.read(&dir.join("values.yaml")) {
+        let values = yaml_of(files, &read);
+        let values = values.0.as_ref()?;
         for key in [&["image", "tag"][..], &["controller", "image", "tag"]] {
-            if let Some(tag) = leaf(id, &text, &values, key)? {
+            if let Some(tag) = leaf(&read, values, key)? {
                 return Some(tag);
             }
         }
     }
-    leaf(chart_id, &chart_text, &chart, &["appVersion"])?
+    leaf(&chart_read, chart.0.as_ref()?, &["appVersion"])?
 }
 
 /// Where each scalar of a values file is written, by key path.
@@ -273,34 +321,38 @@ pub(crate) fn service_accounts(
     let mut service_account_templates = Vec::new();
     for (i, c) in charts.iter().enumerate() {
         for path in files.templates(&c.dir) {
-            let Some((_, text)) = files.read(&path) else {
+            let Some(read) = files.read(&path) else {
                 continue;
             };
+            let text = &read.1;
             let mentions = text.contains("ServiceAccount");
             let is_helper = path.extension().is_some_and(|e| e == "tpl");
             if !mentions && !is_helper && !text.contains("define") {
                 continue;
             }
-            let Some(parsed) = gotemplate::parse(&text) else {
+            let parsed = made(files, &read, |text| TemplateOf(gotemplate::parse(text)));
+            let Some(template) = &parsed.0 else {
                 if mentions {
                     return Found::Unknown;
                 }
                 continue;
             };
-            for (name, body) in parsed.defines {
-                if mentions && body_mentions_service_account(&body) {
+            for (name, body) in &template.defines {
+                if mentions && body_mentions_service_account(body) {
                     // A ServiceAccount written by a named template: not followed.
                     return Found::Unknown;
                 }
-                defines.entry(name).or_insert(body);
+                defines.entry(name.clone()).or_insert_with(|| body.clone());
             }
             if mentions && !is_helper {
-                service_account_templates.push((i, path, parsed.nodes));
+                service_account_templates.push((i, path, parsed.clone()));
             }
         }
     }
     let mut found = Vec::new();
-    for (i, path, nodes) in &service_account_templates {
+    for (i, path, parsed) in &service_account_templates {
+        let Some(template) = &parsed.0 else { continue };
+        let nodes = &template.nodes;
         let c = &charts[*i];
         let root = root(c, release, path);
         let mut renderer = Renderer::new(&defines);
@@ -324,8 +376,8 @@ pub(crate) fn service_accounts(
 }
 
 fn read_yaml(files: &dyn ChartFiles, path: &Path) -> Option<Value> {
-    let (_, text) = files.read(path)?;
-    yaml_value(&text).filter(|v| matches!(v, Value::Map(_)))
+    let read = files.read(path)?;
+    (yaml_of(files, &read).0.clone()).filter(|v| matches!(v, Value::Map(_)))
 }
 
 /// The chart and, depth first, the local charts it depends on, each with the values it sees.
@@ -389,10 +441,11 @@ fn collect(
             m.insert("name".to_string(), Value::str(key.clone()));
         }
         let mut dep_values = Values::default();
-        if let Some((id, text)) = files.read(&dep_dir.join("values.yaml")) {
-            let spans = leaf_spans(id, &text);
-            dep_values.merge(&yaml_value(&text)?, &|path| {
-                spans.get(path).copied().unwrap_or(Span::file_start(id))
+        if let Some(read) = files.read(&dep_dir.join("values.yaml")) {
+            let spans = spans_of(files, &read);
+            let id = read.0;
+            dep_values.merge(yaml_of(files, &read).0.as_ref()?, &|path| {
+                spans.0.get(path).copied().unwrap_or(Span::file_start(id))
             });
         }
         // The parent's values under the dependency's key, and `global`, as Helm passes them.

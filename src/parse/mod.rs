@@ -6,6 +6,7 @@
 pub mod gotemplate;
 pub mod hcl;
 pub mod json;
+pub mod memo;
 pub mod plan;
 pub mod tfjson;
 pub mod yaml;

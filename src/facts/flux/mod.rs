@@ -950,7 +950,13 @@ fn render_kustomization(
 
 /// Turn every HelmRelease object of `facts` into the ServiceAccount its chart creates and a
 /// [`HelmRelease`] fact, with the ConfigMaps of `facts` for `valuesFrom`.
-pub fn resolve_releases(facts: &mut Facts, sources: &SourceMap, files: &[(FileId, PathBuf)]) {
+/// `memo` keeps what is made of a chart's files for the run.
+pub fn resolve_releases(
+    facts: &mut Facts,
+    sources: &SourceMap,
+    files: &[(FileId, PathBuf)],
+    memo: Option<&crate::parse::memo::TextMemo>,
+) {
     let objects = std::mem::take(&mut facts.release_objects);
     if objects.is_empty() {
         return;
@@ -966,6 +972,7 @@ pub fn resolve_releases(facts: &mut Facts, sources: &SourceMap, files: &[(FileId
         root: &root,
         config: &facts.config_data,
         chart_sources: &facts.chart_sources,
+        memo,
     };
     // Each release on its own, in parallel; their facts joined in order.
     let resolved: Vec<Facts> = objects
@@ -997,6 +1004,7 @@ struct Resolver<'a> {
     root: &'a Path,
     config: &'a [ConfigData],
     chart_sources: &'a [ChartSource],
+    memo: Option<&'a crate::parse::memo::TextMemo>,
 }
 
 impl Resolver<'_> {
@@ -1056,6 +1064,7 @@ impl Resolver<'_> {
                     by_path: self.by_path,
                     folder,
                     chart_file: *chart_file,
+                    memo: self.memo,
                 };
                 let found = local_chart_service_account(
                     &chart,
