@@ -60,7 +60,7 @@ pub(super) fn read(
         )?;
         Some((file.id, facts, alone))
     };
-    let (facts, files, alone) = match cache {
+    let (mut facts, mut files, alone) = match cache {
         // The language server: each file's facts as the cache gives them, merged into lists
         // sized once, so that every edit asks the allocator for the same sizes (gathered by
         // the threads as they split the work, its memory grew by a fifth over 200 edits).
@@ -112,9 +112,23 @@ pub(super) fn read(
                 },
             ),
     };
-    // The files a kustomization uses count only as rendered: `facts` leaves out their
-    // objects.
+    // The files a kustomization uses count only as rendered: their objects go.
     let rendered = crate::facts::kustomize::render_all(sources, &yaml_files, &alone);
+    drop(alone);
+    if !rendered.owned.is_empty() {
+        let parts: Vec<(Part, Removal)> = (files.iter())
+            .map(|(id, part)| match rendered.owned.contains(id) {
+                true => (*part, Removal::Objects),
+                false => (*part, Removal::Nothing),
+            })
+            .collect();
+        facts.remove_parts(&parts);
+        for (id, part) in &mut files {
+            if rendered.owned.contains(id) {
+                *part = part.without_objects();
+            }
+        }
+    }
     ManifestFiles {
         facts,
         files,
@@ -272,10 +286,7 @@ pub(super) fn facts(
         .map(|(id, part)| {
             let removal = if rendered_by_terraform.contains(id) {
                 Removal::All
-            } else if read.rendered.owned.contains(id)
-                || applications.owned.contains(id)
-                || plan.owned.contains(id)
-            {
+            } else if applications.owned.contains(id) || plan.owned.contains(id) {
                 Removal::Objects
             } else {
                 Removal::Nothing

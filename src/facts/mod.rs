@@ -371,6 +371,20 @@ pub struct Part {
     hidden: [bool; 3],
 }
 
+impl Part {
+    /// Where the part lies once its Kubernetes objects are taken out
+    /// ([`Facts::remove_parts`] with [`Removal::Objects`]).
+    pub fn without_objects(mut self) -> Part {
+        let mut any = Facts::default();
+        for (len, (_, object)) in self.lens.iter_mut().zip(any.lists_mut()) {
+            if object {
+                *len = 0;
+            }
+        }
+        self
+    }
+}
+
 /// What [`Facts::remove_parts`] takes out of one part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removal {
