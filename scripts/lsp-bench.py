@@ -2,7 +2,12 @@
 """Time from a one-file edit to its published diagnostics, with `irsa-lint lsp` driven over
 stdio as an editor drives it, in a workspace made by irsa-lint-gen.
 
-    scripts/lsp-bench.py [--no-watch] [SERVICES] [EDITS]   (defaults: 1000 services, 50 edits)
+    scripts/lsp-bench.py [--no-watch] [--gitops] [SERVICES] [EDITS]   (defaults: 1000, 50)
+
+With --gitops the workspace is the GitOps-shaped tree (`irsa-lint-gen --gitops`: Flux
+Kustomizations with post-build substitution, HelmReleases of a chart of the repository,
+Terraform roots rendering Helm values with templatefile()), and each edit renames one
+ServiceAccount that a Flux Kustomization deploys away from what its role trusts and back.
 
 IRSA_LINT_BIN names another build of `irsa-lint` to run as the server (the first lint is
 compared with that build's `check`), to compare two builds on the same tree.
@@ -66,21 +71,31 @@ def resident_mb(pid):
 def main():
     args = sys.argv[1:]
     capabilities = {} if "--no-watch" in args else WATCHING
-    args = [a for a in args if a != "--no-watch"]
+    gitops = "--gitops" in args
+    args = [a for a in args if a not in ("--no-watch", "--gitops")]
     services = int(args[0]) if len(args) > 0 else 1000
     edits = int(args[1]) if len(args) > 1 else 50
     subprocess.run(["cargo", "build", "--release", "--quiet", "--workspace", "--bins"], cwd=ROOT, check=True)
     binary = os.environ.get("IRSA_LINT_BIN") or os.path.join(ROOT, "target", "release", "irsa-lint")
     with tempfile.TemporaryDirectory() as tmp:
         workspace = os.path.join(tmp, "repo")
-        subprocess.run([os.path.join(ROOT, "target", "release", "irsa-lint-gen"), str(services), workspace],
+        generate = [os.path.join(ROOT, "target", "release", "irsa-lint-gen")]
+        subprocess.run(generate + (["--gitops"] if gitops else []) + [str(services), workspace],
                        check=True, stdout=subprocess.DEVNULL)
-        path = os.path.join(workspace, "team-0001", "k8s", "svc-00051.yaml")
+        if gitops:
+            team = os.path.join(workspace, "apps", "team-0001")
+            path = next(os.path.join(team, d, "serviceaccount.yaml") for d in sorted(os.listdir(team))
+                        if os.path.exists(os.path.join(team, d, "serviceaccount.yaml")))
+            text = open(path).read()
+            name = text.split("  name: ", 1)[1].split("\n", 1)[0]
+            moved = text.replace(f"  name: {name}\n", f"  name: {name}-moved\n", 1)
+        else:
+            path = os.path.join(workspace, "team-0001", "k8s", "svc-00051.yaml")
+            text = open(path).read()
+            namespace = text.split("namespace: ", 1)[1].split("\n", 1)[0]
+            moved = text.replace(f"namespace: {namespace}\n", f"namespace: {namespace}-moved\n", 1)
         uri = "file://" + path
-        text = open(path).read()
-        namespace = text.split("namespace: ", 1)[1].split("\n", 1)[0]
-        moved = text.replace(f"namespace: {namespace}\n", f"namespace: {namespace}-moved\n", 1)
-        assert moved != text, "the generated ServiceAccount has the expected namespace"
+        assert moved != text, "the generated ServiceAccount has the expected name and namespace"
         # The CLI on the same tree, which the first lint is compared with (median of 3).
         cli = []
         for _ in range(3):
@@ -132,7 +147,7 @@ def main():
         send({"jsonrpc": "2.0", "method": "exit", "params": None})
         server.wait(timeout=30)
         files = sum(len(f) for _, _, f in os.walk(workspace))
-        print(f"services={services} files={files} watching={capabilities is WATCHING} first_lint={first * 1000:.0f} ms "
+        print(f"{'gitops ' if gitops else ''}services={services} files={files} watching={capabilities is WATCHING} first_lint={first * 1000:.0f} ms "
               f"({first / statistics.median(cli):.2f}x the CLI's {statistics.median(cli) * 1000:.0f} ms) "
               f"edit_to_diagnostics median={statistics.median(timings):.1f} ms "
               f"p90={sorted(timings)[int(len(timings) * 0.9)]:.1f} ms over {edits} edits "
