@@ -65,7 +65,7 @@ pub(super) fn read(
         // sized once, so that every edit asks the allocator for the same sizes (gathered by
         // the threads as they split the work, its memory grew by a fifth over 200 edits).
         Some(_) => {
-            let per_file: Vec<(FileId, Facts, Option<Facts>)> =
+            let per_file: Vec<(FileId, Facts, Option<ReadFacts>)> =
                 files.par_iter().filter_map(read_file).collect();
             let count =
                 |f: fn(&Facts) -> usize| per_file.iter().map(|(_, x, _)| f(x)).sum::<usize>();
@@ -164,16 +164,19 @@ pub(super) fn file_facts(
     read_file(sources, file, cache, config_data, false).map(|(facts, _)| facts)
 }
 
-/// [`file_facts`], and when `for_views`, the file's objects as a kustomize view reads them
-/// (see [`ReadAlone`]), when that is the same reading: a YAML file read to the end, with no
-/// eksctl config (which only the file's own reading reads).
+/// A file's objects as a kustomize view reads them, with the text read (see [`ReadAlone`]).
+type ReadFacts = (Arc<str>, Facts);
+
+/// [`file_facts`], and when `for_views`, the file's objects as a kustomize view reads them,
+/// when that is the same reading: a YAML file read to the end, with no eksctl config (which
+/// only the file's own reading reads).
 fn read_file(
     sources: &SourceMap,
     InputFile { id, kind, path }: &InputFile,
     cache: Option<&Cache>,
     config_data: bool,
     for_views: bool,
-) -> Option<(Facts, Option<Facts>)> {
+) -> Option<(Facts, Option<ReadFacts>)> {
     let syntax = match kind {
         FileKind::Yaml if discover::is_manifest_template(path) => ManifestSyntax::Template,
         FileKind::Yaml => ManifestSyntax::Yaml,
@@ -204,7 +207,7 @@ fn read_file(
         let mut alone = facts.clone();
         alone.parse_errors.clear();
         alone.config_data = config.to_vec();
-        alone
+        (sources.get(*id).text.clone(), alone)
     };
     Some(match cache {
         // A cached reading (the language server's) serves scans with and without Flux

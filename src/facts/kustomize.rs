@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
@@ -81,15 +82,13 @@ struct Tree<'s> {
     files: &'s HashMap<PathBuf, FileId>,
     kustomizations: &'s BTreeMap<PathBuf, FileId>,
     transform: Option<&'s Transform<'s>>,
-    /// Files' objects as read already (see [`ReadAlone`]).
-    read: &'s ReadAlone,
-    /// Where substituted texts are read.
+    /// Where the files' objects are read.
     readings: &'s dyn Readings,
 }
 
-/// Where a build reads the objects of a text Flux substituted, without its syntax errors and
-/// in no unit (moved to the build's with [`Facts::set_unit`]): anew, or as kept from an
-/// earlier run of the language server.
+/// Where a build reads the objects of a file's text (as written, or as Flux substituted
+/// it), without its syntax errors and in any unit (a build moves them to its own with
+/// [`Facts::set_unit`]): anew, or as read already.
 pub trait Readings: Sync {
     fn objects(&self, file: FileId, text: &str) -> Facts;
 }
@@ -105,17 +104,24 @@ impl Readings for ReadAnew {
     }
 }
 
-/// The objects of files already read on their own, by file, without their syntax errors:
-/// what [`crate::facts::manifests::extract_manifests`] gives, read once for both the file and
-/// the views that take it in. A file not in it is read again.
-pub type ReadAlone = HashMap<FileId, Facts>;
+/// The objects of files already read on their own, by file, with the text read: read once
+/// for both the file and the views that take it in. Another text is read anew.
+pub type ReadAlone = HashMap<FileId, (Arc<str>, Facts)>;
+
+impl Readings for ReadAlone {
+    fn objects(&self, file: FileId, text: &str) -> Facts {
+        match self.get(&file) {
+            Some((read, facts)) if **read == *text => facts.clone(),
+            _ => ReadAnew.objects(file, text),
+        }
+    }
+}
 
 impl<'s> Tree<'s> {
     fn new(
         sources: &'s SourceMap,
         index: &'s Files,
         transform: Option<&'s Transform<'s>>,
-        read: &'s ReadAlone,
         readings: &'s dyn Readings,
     ) -> Self {
         Tree {
@@ -123,7 +129,6 @@ impl<'s> Tree<'s> {
             files: &index.files,
             kustomizations: &index.kustomizations,
             transform,
-            read,
             readings,
         }
     }
@@ -138,7 +143,7 @@ pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)], read: &ReadA
         return Rendered::default();
     }
     let index = Files::new(files);
-    let tree = Tree::new(sources, &index, None, read, &ReadAnew);
+    let tree = Tree::new(sources, &index, None, read);
     let mut out = Rendered::default();
     if tree.kustomizations.is_empty() {
         return out;
@@ -183,8 +188,7 @@ pub fn render_folder(
     transform: &Transform<'_>,
     readings: &dyn Readings,
 ) -> (Facts, HashSet<FileId>) {
-    let read = ReadAlone::default();
-    let tree = Tree::new(sources, files, Some(transform), &read, readings);
+    let tree = Tree::new(sources, files, Some(transform), readings);
     let mut owned = HashSet::new();
     if let Some(&id) = tree.kustomizations.get(dir) {
         owned.insert(id);
@@ -328,26 +332,22 @@ impl Tree<'_> {
     /// The ServiceAccounts and workloads of a resource file, in this view's unit. Its syntax
     /// errors are reported when the file is read on its own.
     fn objects(&self, file: FileId, unit: &str) -> Facts {
-        let Some(substituted) = self.substituted(file) else {
-            if let Some(read) = self.read.get(&file) {
-                let mut facts = read.clone();
-                facts.set_unit(unit);
-                return facts;
-            }
-            let text = &self.sources.get(file).text;
-            let mut facts = extract_manifests(file, text, ManifestSyntax::Yaml, unit);
-            facts.parse_errors.clear();
-            return facts;
+        let substituted = self.substituted(file);
+        let text = match &substituted {
+            Some(substituted) => substituted.text.as_str(),
+            None => &self.sources.get(file).text,
         };
-        let mut facts = self.readings.objects(file, &substituted.text);
+        let mut facts = self.readings.objects(file, text);
         facts.set_unit(unit);
-        facts.map_object_spans(&|span| {
-            if span.file == file {
-                Span::new(file, substituted.original_range(span.range()))
-            } else {
-                span
-            }
-        });
+        if let Some(substituted) = substituted {
+            facts.map_object_spans(&|span| {
+                if span.file == file {
+                    Span::new(file, substituted.original_range(span.range()))
+                } else {
+                    span
+                }
+            });
+        }
         facts
     }
 
