@@ -17,6 +17,7 @@ use crate::discover::{MissingPath, Walk};
 use crate::facts::{ConfigData, Facts, TrustPolicy};
 use crate::open::Links;
 use crate::parse::ParseError;
+use crate::parse::memo::TextMemo;
 use crate::source::{FileId, LineIndex, SourceFile};
 
 /// Texts, syntax trees and facts kept between runs, so that re-linting after a one-file
@@ -51,6 +52,8 @@ pub struct Cache {
     pub(super) called: PerInputs<CalledResult>,
     /// The texts Flux substituted in the last run, read (see [`KeptReadings`]).
     substituted: Mutex<Substituted>,
+    /// What runs made of files' texts (charts, kustomizations), by file id and text.
+    pub(super) memo: TextMemo,
 }
 
 /// Readings of substituted texts, by file, each with the text it read: a folder that two

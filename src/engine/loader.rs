@@ -38,8 +38,8 @@ pub(super) struct Loader<'s> {
     served: Mutex<Vec<FileId>>,
     missed: Mutex<Vec<PathBuf>>,
     listed: AtomicBool,
-    /// What the run makes of the files it reads (see [`FileLoader::memo`]).
-    memo: TextMemo,
+    /// What is made of the files it reads (see [`FileLoader::memo`]).
+    memo: &'s TextMemo,
 }
 
 /// What the evaluations read through the loader (see [`Loader::reads`]).
@@ -51,7 +51,13 @@ pub(super) struct Reads {
 }
 
 impl<'s> Loader<'s> {
-    pub(super) fn new(sources: &'s SourceMap, files: &'s [InputFile], roots: &Roots) -> Self {
+    /// `memo` keeps what is made of the files read: the run's, or the language server's.
+    pub(super) fn new(
+        sources: &'s SourceMap,
+        files: &'s [InputFile],
+        roots: &Roots,
+        memo: &'s TextMemo,
+    ) -> Self {
         let given: Vec<(PathBuf, PathBuf)> = match roots {
             Roots::Disk(paths) => paths
                 .iter()
@@ -76,7 +82,7 @@ impl<'s> Loader<'s> {
             served: Mutex::new(Vec::new()),
             missed: Mutex::new(Vec::new()),
             listed: AtomicBool::new(false),
-            memo: TextMemo::default(),
+            memo,
         }
     }
 
@@ -198,7 +204,7 @@ pub(super) fn answers_hold(loader: &dyn FileLoader, asked: &[Asked]) -> bool {
 
 impl FileLoader for Loader<'_> {
     fn memo(&self) -> Option<&TextMemo> {
-        Some(&self.memo)
+        Some(self.memo)
     }
 
     fn repo_root(&self, dir: &Path) -> Option<PathBuf> {

@@ -16,6 +16,7 @@ use crate::facts::eksctl::extract_cluster_config;
 use crate::facts::kustomize::{ReadAlone, is_kustomization};
 use crate::facts::manifests::{ManifestSyntax, extract_manifests_read};
 use crate::facts::{ConfigData, Facts, Part, Removal, flux};
+use crate::parse::memo::TextMemo;
 use crate::source::{FileId, Marker, SourceMap};
 
 /// The YAML files, for the renderers that read files by path.
@@ -45,6 +46,7 @@ pub(super) fn read(
     sources: &SourceMap,
     files: &[InputFile],
     cache: Option<&Cache>,
+    memo: &TextMemo,
 ) -> ManifestFiles {
     let yaml_files = yaml_files(files);
     // ConfigMaps are read only for Flux objects to use.
@@ -113,7 +115,7 @@ pub(super) fn read(
             ),
     };
     // The files a kustomization uses count only as rendered: their objects go.
-    let rendered = crate::facts::kustomize::render_all(sources, &yaml_files, &alone);
+    let rendered = crate::facts::kustomize::render_all(sources, &yaml_files, &alone, Some(memo));
     drop(alone);
     if !rendered.owned.is_empty() {
         let parts: Vec<(Part, Removal)> = (files.iter())
@@ -348,7 +350,7 @@ mod tests {
             path,
         };
         let files = [file];
-        let read = read(&sources, &files, None);
+        let read = read(&sources, &files, None, &TextMemo::default());
         facts(&sources, &files, read, &HashSet::new(), &NoFiles).0
     }
 

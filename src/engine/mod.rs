@@ -44,6 +44,7 @@ use crate::eval::workspace::normalize;
 use crate::facts::Facts;
 use crate::link::{ExternalRoles, Links, LintContext};
 use crate::parse::ParseError;
+use crate::parse::memo::TextMemo;
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::text::placeholders::{is_template_file, is_template_name};
 
@@ -429,11 +430,21 @@ fn run(
     let files_read = sources.len();
     // The models' texts are registered first, so that the loader's new ids come after them.
     let models = crate::eval::models::load(&mut sources);
-    let loader = Loader::new(&sources, &files, &roots);
+    // What is made of files' texts (charts, kustomizations): kept across the language
+    // server's runs, by file id and the very text.
+    let run_memo;
+    let memo = match settings.cache.as_deref() {
+        Some(cache) => &cache.memo,
+        None => {
+            run_memo = TextMemo::default();
+            &run_memo
+        }
+    };
+    let loader = Loader::new(&sources, &files, &roots, memo);
     let budget = crate::eval::budget::Budget::default();
     // Manifests and Terraform are read side by side: each alone leaves cores idle at its end.
     let (manifest_files, terraform) = rayon::join(
-        || manifests::read(&sources, &files, settings.cache.as_deref()),
+        || manifests::read(&sources, &files, settings.cache.as_deref(), memo),
         || {
             let units = terragrunt::units(terragrunt::Inputs {
                 sources: &sources,
@@ -487,6 +498,7 @@ fn run(
             &yaml_files,
             &facts.config_data,
             readings,
+            Some(memo),
         )
     };
     let flux = match settings.cache.as_deref() {
@@ -888,6 +900,81 @@ resource "aws_iam_role" "api" {
             "serviceAccount:\n  name: {name}\n  annotations:\n    \
              eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/{role}\n"
         )
+    }
+
+    /// What the cache keeps made of a text (a chart's values, a kustomization's document) is
+    /// made anew once the text changes.
+    #[test]
+    fn a_chart_or_kustomization_edited_between_runs_is_read_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        // A role of the scan, so that the roles named above are known to be missing.
+        let files = [
+            ("roots/ledger/main.tf", role_tf("ledger-api", "pay:api")),
+            ("roots/web/main.tf", WEB_RELEASE.to_string()),
+            ("roots/web/values.yaml.tftpl", web_values("api", "${role}")),
+            ("charts/web/Chart.yaml", WEB_CHART.to_string()),
+            (
+                "charts/web/values.yaml",
+                "serviceAccount:\n  create: true\n".to_string(),
+            ),
+            (
+                "charts/web/templates/serviceaccount.yaml",
+                WEB_SERVICE_ACCOUNT.to_string(),
+            ),
+            (
+                "k8s/kustomization.yaml",
+                "resources: [worker.yaml]\nnamespace: jobs\n".to_string(),
+            ),
+            (
+                "k8s/worker.yaml",
+                "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: worker\n  \
+                 annotations:\n    \
+                 eks.amazonaws.com/role-arn: arn:aws:iam::482910375521:role/jobs-worker\n"
+                    .to_string(),
+            ),
+        ];
+        for (path, text) in &files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let cache = Arc::new(Cache::default());
+        let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
+        let shows = |overlays: &HashMap<PathBuf, Arc<str>>, what: &str| {
+            let cached = seen_in(dir.path(), overlays, Some(cache.clone()));
+            assert_eq!(cached, seen_in(dir.path(), overlays, None));
+            cached.iter().any(|f| f.1.contains(what))
+        };
+        assert!(shows(
+            &overlays,
+            "service account audit/api uses role web-api"
+        ));
+        assert!(shows(
+            &overlays,
+            "service account jobs/worker uses role jobs-worker"
+        ));
+        let values = dir.path().join("charts/web/values.yaml");
+        overlays.insert(
+            values.clone(),
+            Arc::from("serviceAccount:\n  create: false\n"),
+        );
+        assert!(!shows(&overlays, "uses role web-api"));
+        let kustomization = dir.path().join("k8s/kustomization.yaml");
+        let moved = "resources: [worker.yaml]\nnamespace: batch\n";
+        overlays.insert(kustomization, Arc::from(moved));
+        assert!(shows(
+            &overlays,
+            "service account batch/worker uses role jobs-worker"
+        ));
+        overlays.clear();
+        assert!(shows(
+            &overlays,
+            "service account audit/api uses role web-api"
+        ));
+        assert!(shows(
+            &overlays,
+            "service account jobs/worker uses role jobs-worker"
+        ));
     }
 
     /// After any sequence of edits, the language server's cached runs find what a cold run

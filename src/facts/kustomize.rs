@@ -24,6 +24,7 @@ use super::{
 use crate::eval::value::{Str, Value};
 use crate::eval::workspace::normalize;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
+use crate::parse::memo::TextMemo;
 use crate::source::{FileId, SourceMap, Span};
 use crate::text::envsubst::Substituted;
 
@@ -84,7 +85,12 @@ struct Tree<'s> {
     transform: Option<&'s Transform<'s>>,
     /// Where the files' objects are read.
     readings: &'s dyn Readings,
+    /// Where kustomizations' documents are kept, read once.
+    memo: Option<&'s TextMemo>,
 }
+
+/// A kustomization's document (`None` when it is not YAML), read once.
+struct Document(Option<serde_json::Value>);
 
 /// Where a build reads the objects of a file's text (as written, or as Flux substituted
 /// it), without its syntax errors and in any unit (a build moves them to its own with
@@ -123,6 +129,7 @@ impl<'s> Tree<'s> {
         index: &'s Files,
         transform: Option<&'s Transform<'s>>,
         readings: &'s dyn Readings,
+        memo: Option<&'s TextMemo>,
     ) -> Self {
         Tree {
             sources,
@@ -130,20 +137,26 @@ impl<'s> Tree<'s> {
             kustomizations: &index.kustomizations,
             transform,
             readings,
+            memo,
         }
     }
 }
 
 /// Render every kustomization no other one uses; `read` has the objects of files read
-/// already.
-pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)], read: &ReadAlone) -> Rendered {
+/// already, `memo` keeps the kustomizations' documents.
+pub fn render_all(
+    sources: &SourceMap,
+    files: &[(FileId, PathBuf)],
+    read: &ReadAlone,
+    memo: Option<&TextMemo>,
+) -> Rendered {
     // Without a kustomization there is nothing to render, and no index of every file to
     // build: the language server asked for one on every edit.
     if !files.iter().any(|(_, path)| is_kustomization(path)) {
         return Rendered::default();
     }
     let index = Files::new(files);
-    let tree = Tree::new(sources, &index, None, read);
+    let tree = Tree::new(sources, &index, None, read, memo);
     let mut out = Rendered::default();
     if tree.kustomizations.is_empty() {
         return out;
@@ -178,8 +191,8 @@ pub fn render_all(sources: &SourceMap, files: &[(FileId, PathBuf)], read: &ReadA
 
 /// The objects of a folder as a Flux Kustomization deploys it: its kustomization, or else
 /// every manifest below it (a subfolder with a kustomization of its own as one resource), each
-/// file read through `transform` (the texts it changes from `readings`). Returns the facts and
-/// the files read.
+/// file read through `transform`, its objects from `readings` (kustomizations' documents kept
+/// in `memo`). Returns the facts and the files read.
 pub fn render_folder(
     sources: &SourceMap,
     files: &Files,
@@ -187,8 +200,9 @@ pub fn render_folder(
     unit: &str,
     transform: &Transform<'_>,
     readings: &dyn Readings,
+    memo: Option<&TextMemo>,
 ) -> (Facts, HashSet<FileId>) {
-    let tree = Tree::new(sources, files, Some(transform), readings);
+    let tree = Tree::new(sources, files, Some(transform), readings, memo);
     let mut owned = HashSet::new();
     if let Some(&id) = tree.kustomizations.get(dir) {
         owned.insert(id);
@@ -239,17 +253,22 @@ impl Tree<'_> {
             .and_then(|t| t(id, &self.sources.get(id).text))
     }
 
-    fn document(&self, id: FileId) -> Option<serde_json::Value> {
-        match self.substituted(id) {
-            Some(s) => crate::parse::yaml::to_json(&s.text),
-            None => crate::parse::yaml::to_json(&self.sources.get(id).text),
+    /// A kustomization's document as the build reads it: its text as written is read once.
+    fn document(&self, id: FileId) -> Arc<Document> {
+        let read = |text: &str| Document(crate::parse::yaml::to_json(text));
+        match (self.substituted(id), self.memo) {
+            (Some(s), _) => Arc::new(read(&s.text)),
+            (None, Some(memo)) => memo.get(id, &self.sources.get(id).text, || {
+                read(&self.sources.get(id).text)
+            }),
+            (None, None) => Arc::new(read(&self.sources.get(id).text)),
         }
     }
 
     /// The string entries of some list fields of a kustomization.
     fn entries(&self, id: FileId, fields: &[&str]) -> Vec<String> {
-        self.document(id)
-            .map(|doc| entries_of(&doc, fields))
+        (self.document(id).0.as_ref())
+            .map(|doc| entries_of(doc, fields))
             .unwrap_or_default()
     }
 
@@ -268,7 +287,8 @@ impl Tree<'_> {
         included: &mut HashSet<PathBuf>,
     ) -> Facts {
         let mut facts = Facts::default();
-        let Some(doc) = self.document(id) else {
+        let document = self.document(id);
+        let Some(doc) = &document.0 else {
             facts.hidden_service_accounts = true;
             return facts;
         };
@@ -279,7 +299,7 @@ impl Tree<'_> {
         let shown = self.sources.get(id).path.display().to_string();
         // How often each entry was met in this file so far: a repeat is shown where it is.
         let mut met: HashMap<String, usize> = HashMap::new();
-        for entry in entries_of(&doc, &["resources", "bases", "components"]) {
+        for entry in entries_of(doc, &["resources", "bases", "components"]) {
             let nth = met.entry(entry.clone()).or_default();
             *nth += 1;
             let nth = *nth - 1;
@@ -320,12 +340,12 @@ impl Tree<'_> {
             shown: &shown,
             unit,
         };
-        self.generators(&doc, &at, owned, &mut facts);
-        self.apply_patches(&doc, &at, owned, &mut facts);
-        apply_names(&doc, &shown, &mut facts);
-        apply_namespace(&doc, &shown, &mut facts);
-        apply_images(&doc, &mut facts);
-        self.apply_common_annotations(&doc, id, &shown, &mut facts);
+        self.generators(doc, &at, owned, &mut facts);
+        self.apply_patches(doc, &at, owned, &mut facts);
+        apply_names(doc, &shown, &mut facts);
+        apply_namespace(doc, &shown, &mut facts);
+        apply_images(doc, &mut facts);
+        self.apply_common_annotations(doc, id, &shown, &mut facts);
         facts
     }
 

@@ -812,6 +812,7 @@ pub fn render(
     files: &[(FileId, PathBuf)],
     config: &[ConfigData],
     readings: &dyn super::kustomize::Readings,
+    memo: Option<&crate::parse::memo::TextMemo>,
 ) -> Facts {
     let mut out = Facts {
         hidden_service_accounts: plan.hidden,
@@ -825,7 +826,7 @@ pub fn render(
     let rendered: Vec<Facts> = plan
         .kustomizations
         .par_iter()
-        .map(|k| render_kustomization(k, sources, &index, config, readings))
+        .map(|k| render_kustomization(k, sources, &index, config, readings, memo))
         .collect();
     for facts in rendered {
         out.extend(facts);
@@ -840,6 +841,7 @@ fn render_kustomization(
     index: &super::kustomize::Files,
     config: &[ConfigData],
     readings: &dyn super::kustomize::Readings,
+    memo: Option<&crate::parse::memo::TextMemo>,
 ) -> Facts {
     let unit = sources
         .get(k.file)
@@ -888,8 +890,9 @@ fn render_kustomization(
         cache.borrow_mut().insert(file, result.clone());
         result
     };
-    let (mut facts, _) =
-        super::kustomize::render_folder(sources, index, &k.folder, &unit, &transform, readings);
+    let (mut facts, _) = super::kustomize::render_folder(
+        sources, index, &k.folder, &unit, &transform, readings, memo,
+    );
     if let Some(vars) = &vars {
         restore_symbols(&mut facts, &vars.symbols.borrow());
     }
