@@ -875,6 +875,19 @@ resource "aws_iam_role" "api" {
             .replace("pay:api", subject)
     }
 
+    /// Write each file below `dir`, with its folders; a file whose text is [`ABSENT`] is not
+    /// written.
+    fn write_tree<'a>(dir: &Path, files: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        for (path, text) in files {
+            if text == ABSENT {
+                continue;
+            }
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+
     /// The text of a file an edit deletes (see `edit`).
     const ABSENT: &str = "<absent>";
 
@@ -933,11 +946,7 @@ resource "aws_iam_role" "api" {
                     .to_string(),
             ),
         ];
-        for (path, text) in &files {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
+        write_tree(dir.path(), files.iter().map(|(p, t)| (*p, t.as_str())));
         let cache = Arc::new(Cache::default());
         let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
         let shows = |overlays: &HashMap<PathBuf, Arc<str>>, what: &str| {
@@ -1139,13 +1148,10 @@ resource "aws_iam_role" "this" {
                 ],
             ),
         ];
-        for (path, texts) in &variants {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            if texts[0] != ABSENT {
-                std::fs::write(path, &texts[0]).unwrap();
-            }
-        }
+        write_tree(
+            dir.path(),
+            variants.iter().map(|(p, t)| (*p, t[0].as_str())),
+        );
         let cache = Arc::new(Cache::default());
         // As in an editor that reports every change on disk to the server.
         let watching = Arc::new(Cache::default());
@@ -1337,11 +1343,10 @@ resource "aws_iam_role" "this" {
             ("infra/audit/trust.json.tpl", vec![trust("audit:api"), trust("audit:apii")]),
             ("k8s/audit/sa.yaml", vec![sa("api", "audit", "audit-api")]),
         ];
-        for (path, texts) in &variants {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, &texts[0]).unwrap();
-        }
+        write_tree(
+            dir.path(),
+            variants.iter().map(|(p, t)| (*p, t[0].as_str())),
+        );
         // Watching, a session reads only the files changes are reported for; not watching,
         // it reads every file and compares.
         let cache = Arc::new(Cache::default());
@@ -1445,11 +1450,7 @@ resource "aws_iam_role" "this" {
             ("clusters/prod/vars.yaml", flux_vars("ledger-api")),
             ("clusters/prod/apps.yaml", String::new()),
         ];
-        for (path, text) in &files {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
+        write_tree(dir.path(), files.iter().map(|(p, t)| (*p, t.as_str())));
         let cache = Arc::new(Cache::default());
         let run = |overlays: &HashMap<PathBuf, Arc<str>>, cache: Option<Arc<Cache>>| {
             seen_in(dir.path(), overlays, cache)
@@ -1491,11 +1492,7 @@ resource "aws_iam_role" "this" {
             &Settings::default(),
         );
         let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
+        write_tree(dir.path(), files);
         let on_disk = lint(&Settings {
             paths: vec![dir.path().to_path_buf()],
             ..Settings::default()
