@@ -15,7 +15,7 @@ use crate::eval::FileLoader;
 use crate::facts::eksctl::extract_cluster_config;
 use crate::facts::kustomize::{ReadAlone, is_kustomization};
 use crate::facts::manifests::{ManifestSyntax, extract_manifests_read};
-use crate::facts::{ConfigData, Facts, Part, Removal, flux};
+use crate::facts::{Facts, Part, Removal, flux};
 use crate::parse::memo::TextMemo;
 use crate::source::{FileId, Marker, SourceMap};
 
@@ -205,11 +205,9 @@ fn read_file(
         }
     };
     // What a view takes in: every object, ConfigMaps too, without the syntax errors.
-    let alone = |facts: &Facts, config: &[ConfigData]| {
-        let mut alone = facts.clone();
-        alone.parse_errors.clear();
-        alone.config_data = config.to_vec();
-        (sources.get(*id).text.clone(), alone)
+    let alone = |mut facts: Facts| {
+        facts.parse_errors.clear();
+        (sources.get(*id).text.clone(), facts)
     };
     Some(match cache {
         // A cached reading (the language server's) serves scans with and without Flux
@@ -226,12 +224,17 @@ fn read_file(
             if config_data {
                 facts.config_data = cached_config_data.clone();
             }
-            let alone = (for_views && *whole).then(|| alone(cached_facts, cached_config_data));
+            let alone = (for_views && *whole).then(|| {
+                alone(Facts {
+                    config_data: cached_config_data.clone(),
+                    ..cached_facts.clone()
+                })
+            });
             (facts, alone)
         }
         None if for_views => {
             let (mut facts, whole) = extract(true);
-            let alone = whole.then(|| alone(&facts, &facts.config_data));
+            let alone = whole.then(|| alone(facts.clone()));
             if !config_data {
                 facts.config_data.clear();
             }

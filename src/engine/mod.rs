@@ -39,7 +39,6 @@ use crate::config::{Exclude, RuleLevels};
 use crate::coverage::Coverage;
 use crate::diagnostic::Diagnostic;
 use crate::discover::{self, FileKind, Input};
-use crate::eval::FileLoader;
 use crate::eval::workspace::normalize;
 use crate::facts::Facts;
 use crate::link::{ExternalRoles, Links, LintContext};
@@ -506,7 +505,7 @@ fn run(
         None => render(&crate::facts::kustomize::ReadAnew),
     };
     facts.extend(flux);
-    crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files, loader.memo());
+    crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files, Some(memo));
     // What a later run may patch depends on, when it may patch this one at all.
     let terraform_read = as_files_say.then(|| loader.reads()).flatten();
     // The files `file()` read get the ids the loader gave them.
