@@ -94,7 +94,7 @@ pub(super) fn read_input(input: &Input, settings: &Settings) -> ReadOutcome {
     // A link the user named is read; one the walk came upon is not.
     let links = match input.named {
         true => Links::Follow,
-        false => Links::Refuse,
+        false => Links::Listed,
     };
     match &settings.cache {
         Some(cache) => cache.read(path, links),
