@@ -13,7 +13,7 @@ use super::{Cache, InputFile, unit_of};
 use crate::discover::{self, FileKind};
 use crate::eval::FileLoader;
 use crate::facts::eksctl::extract_cluster_config;
-use crate::facts::kustomize::{ReadAlone, is_kustomization};
+use crate::facts::kustomize::{Index, ReadAlone, is_kustomization};
 use crate::facts::manifests::{ManifestSyntax, extract_manifests_read};
 use crate::facts::{Facts, Part, Removal, flux};
 use crate::parse::memo::TextMemo;
@@ -45,13 +45,14 @@ pub(super) struct ManifestFiles {
 pub(super) fn read(
     sources: &SourceMap,
     files: &[InputFile],
+    index: &Index<'_>,
     cache: Option<&Cache>,
     memo: &TextMemo,
 ) -> ManifestFiles {
-    let yaml_files = yaml_files(files);
+    let yaml_files = index.files();
     // ConfigMaps are read only for Flux objects to use.
     let config_data = (yaml_files.iter()).any(|(id, _)| sources.get(*id).mentions(Marker::Flux));
-    let for_views = near_kustomizations(&yaml_files);
+    let for_views = near_kustomizations(yaml_files);
     let read_file = |file: &InputFile| {
         let (facts, alone) = read_file(
             sources,
@@ -115,7 +116,7 @@ pub(super) fn read(
             ),
     };
     // The files a kustomization uses count only as rendered: their objects go.
-    let rendered = crate::facts::kustomize::render_all(sources, &yaml_files, &alone, Some(memo));
+    let rendered = crate::facts::kustomize::render_all(sources, index, &alone, Some(memo));
     drop(alone);
     if !rendered.owned.is_empty() {
         let parts: Vec<(Part, Removal)> = (files.iter())
@@ -353,7 +354,9 @@ mod tests {
             path,
         };
         let files = [file];
-        let read = read(&sources, &files, None, &TextMemo::default());
+        let yaml_files = yaml_files(&files);
+        let index = Index::new(&yaml_files);
+        let read = read(&sources, &files, &index, None, &TextMemo::default());
         facts(&sources, &files, read, &HashSet::new(), &NoFiles).0
     }
 

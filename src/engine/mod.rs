@@ -441,9 +441,20 @@ fn run(
     };
     let loader = Loader::new(&sources, &files, &roots, memo);
     let budget = crate::eval::budget::Budget::default();
+    // The YAML files by path: made once, for the kustomize views and Flux alike.
+    let yaml_files = manifests::yaml_files(&files);
+    let yaml_index = crate::facts::kustomize::Index::new(&yaml_files);
     // Manifests and Terraform are read side by side: each alone leaves cores idle at its end.
     let (manifest_files, terraform) = rayon::join(
-        || manifests::read(&sources, &files, settings.cache.as_deref(), memo),
+        || {
+            manifests::read(
+                &sources,
+                &files,
+                &yaml_index,
+                settings.cache.as_deref(),
+                memo,
+            )
+        },
         || {
             let units = terragrunt::units(terragrunt::Inputs {
                 sources: &sources,
@@ -489,12 +500,11 @@ fn run(
     facts.extend(terraform);
     // Flux Kustomizations substitute variables from ConfigMaps Terraform may write; Helm
     // releases they and kustomize deploy read ConfigMaps of either.
-    let yaml_files = manifests::yaml_files(&files);
     let render = |readings: &dyn crate::facts::kustomize::Readings| {
         crate::facts::flux::render(
             &flux_plan,
             &sources,
-            &yaml_files,
+            &yaml_index,
             &facts.config_data,
             readings,
             Some(memo),

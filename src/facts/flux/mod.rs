@@ -809,7 +809,7 @@ type SubstitutionNote = (std::ops::Range<usize>, String);
 pub fn render(
     plan: &Plan,
     sources: &SourceMap,
-    files: &[(FileId, PathBuf)],
+    index: &super::kustomize::Index<'_>,
     config: &[ConfigData],
     readings: &dyn super::kustomize::Readings,
     memo: Option<&crate::parse::memo::TextMemo>,
@@ -821,12 +821,11 @@ pub fn render(
     if plan.kustomizations.is_empty() {
         return out;
     }
-    let index = super::kustomize::Files::new(files);
     // Each Kustomization on its own, in parallel; their facts joined in the plan's order.
     let rendered: Vec<Facts> = plan
         .kustomizations
         .par_iter()
-        .map(|k| render_kustomization(k, sources, &index, config, readings, memo))
+        .map(|k| render_kustomization(k, sources, index, config, readings, memo))
         .collect();
     for facts in rendered {
         out.extend(facts);
@@ -838,7 +837,7 @@ pub fn render(
 fn render_kustomization(
     k: &Kustomization,
     sources: &SourceMap,
-    index: &super::kustomize::Files,
+    index: &super::kustomize::Index<'_>,
     config: &[ConfigData],
     readings: &dyn super::kustomize::Readings,
     memo: Option<&crate::parse::memo::TextMemo>,
