@@ -500,7 +500,7 @@ fn run(
     facts.extend(terraform);
     // Flux Kustomizations substitute variables from ConfigMaps Terraform may write; Helm
     // releases they and kustomize deploy read ConfigMaps of either.
-    let render = |readings: &dyn crate::facts::kustomize::Readings| {
+    let render = |readings: &dyn crate::facts::kustomize::Readings, kept| {
         crate::facts::flux::render(
             &flux_plan,
             &sources,
@@ -508,11 +508,12 @@ fn run(
             &facts.config_data,
             readings,
             Some(memo),
+            kept,
         )
     };
     let flux = match settings.cache.as_deref() {
-        Some(cache) => render(&cache.readings()),
-        None => render(&crate::facts::kustomize::ReadAnew),
+        Some(cache) => render(&cache.readings(), Some(&cache.builds)),
+        None => render(&crate::facts::kustomize::ReadAnew, None),
     };
     facts.extend(flux);
     crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files, Some(memo));
@@ -995,11 +996,81 @@ resource "aws_iam_role" "api" {
         ));
     }
 
+    /// A Flux build the cache keeps is built again once anything it read changes: the
+    /// variables' ConfigMap, a file it deploys, a file created in its folder, a kustomization
+    /// created below it (which takes its folder's files in) and deleted again.
+    #[test]
+    fn a_kept_flux_build_is_built_again_when_what_it_read_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let account = |name: &str, namespace: &str| {
+            FLUX_SERVICE_ACCOUNT
+                .replace("name: worker", &format!("name: {name}"))
+                .replace("namespace: pay", &format!("namespace: {namespace}"))
+        };
+        let files = [
+            ("roots/ledger/main.tf", role_tf("ledger-api", "pay:api")),
+            ("clusters/prod/apps.yaml", FLUX_KUSTOMIZATION.to_string()),
+            ("clusters/prod/vars.yaml", flux_vars("jobs-worker")),
+            ("k8s/apps/worker.yaml", account("worker", "pay")),
+            ("k8s/apps/batch/job.yaml", account("job", "pay")),
+        ];
+        write_tree(dir.path(), files.iter().map(|(p, t)| (*p, t.as_str())));
+        let cache = Arc::new(Cache::default());
+        let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
+        let shows = |overlays: &HashMap<PathBuf, Arc<str>>, what: &str| {
+            let cached = seen_in(dir.path(), overlays, Some(cache.clone()));
+            assert_eq!(cached, seen_in(dir.path(), overlays, None), "{what}");
+            cached.iter().any(|f| f.1.contains(what))
+        };
+        assert!(shows(
+            &overlays,
+            "service account pay/worker uses role jobs-worker"
+        ));
+        assert!(shows(
+            &overlays,
+            "service account pay/job uses role jobs-worker"
+        ));
+        let vars = dir.path().join("clusters/prod/vars.yaml");
+        overlays.insert(vars, Arc::from(flux_vars("jobs-worker-v2")));
+        assert!(shows(
+            &overlays,
+            "service account pay/worker uses role jobs-worker-v2"
+        ));
+        let worker = dir.path().join("k8s/apps/worker.yaml");
+        overlays.insert(worker, Arc::from(account("worker", "batch")));
+        assert!(shows(
+            &overlays,
+            "service account batch/worker uses role jobs-worker-v2"
+        ));
+        // Last in the folder: no file the build read before moves to another id.
+        let zookeeper = account("zookeeper", "pay");
+        write_tree(
+            dir.path(),
+            [("k8s/apps/zookeeper.yaml", zookeeper.as_str())],
+        );
+        assert!(shows(
+            &overlays,
+            "service account pay/zookeeper uses role jobs-worker-v2"
+        ));
+        let batch = dir.path().join("k8s/apps/batch/kustomization.yaml");
+        std::fs::write(&batch, "resources: [job.yaml]\nnamespace: nightly\n").unwrap();
+        assert!(shows(
+            &overlays,
+            "service account nightly/job uses role jobs-worker-v2"
+        ));
+        std::fs::remove_file(&batch).unwrap();
+        assert!(shows(
+            &overlays,
+            "service account pay/job uses role jobs-worker-v2"
+        ));
+    }
+
     /// After any sequence of edits, the language server's cached runs find what a cold run
     /// finds: standalone roots, roots that call a local module, a module's own file, a root
-    /// that reads a policy by `file()`, manifests, a Flux substitution from a ConfigMap,
-    /// syntax errors and new files, and a root that installs a chart of the repository with
-    /// values it renders from a template (its files and its listing deleted and changed).
+    /// that reads a policy by `file()`, manifests, a Flux substitution from a ConfigMap (and
+    /// the folder it deploys, edited and grown), syntax errors and new files, and a root that
+    /// installs a chart of the repository with values it renders from a template (its files
+    /// and its listing deleted and changed).
     #[test]
     fn any_sequence_of_edits_lints_like_a_cold_run() {
         let dir = tempfile::tempdir().unwrap();
@@ -1112,7 +1183,18 @@ resource "aws_iam_role" "this" {
             // and copies them into a run only once a Flux object is in the scan.
             (
                 "k8s/apps/worker.yaml",
-                vec![FLUX_SERVICE_ACCOUNT.to_string()],
+                vec![
+                    FLUX_SERVICE_ACCOUNT.to_string(),
+                    FLUX_SERVICE_ACCOUNT.replace("namespace: pay", "namespace: batch"),
+                ],
+            ),
+            // A file Flux's build of the folder takes in once it is created.
+            (
+                "k8s/apps/zookeeper.yaml",
+                vec![
+                    ABSENT.to_string(),
+                    FLUX_SERVICE_ACCOUNT.replace("name: worker", "name: zookeeper"),
+                ],
             ),
             (
                 "clusters/prod/apps.yaml",
@@ -1176,7 +1258,7 @@ resource "aws_iam_role" "this" {
         let mut session = Session::default();
         let mut kinds = std::collections::BTreeSet::new();
         let mut charted = [false; 2];
-        for step in 0..100 {
+        for step in 0..300 {
             let (path, texts) = &variants[next(variants.len())];
             let text = &texts[next(texts.len())];
             let path = dir.path().join(path);

@@ -11,6 +11,7 @@
 //! changed what. A Flux Kustomization renders a folder the same way (`render_folder`), its
 //! files read through its post-build substitution.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use crate::eval::value::{Str, Value};
 use crate::eval::workspace::normalize;
 use crate::facts::manifests::{ManifestSyntax, extract_manifests};
 use crate::parse::memo::TextMemo;
-use crate::source::{FileId, SourceMap, Span};
+use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::text::envsubst::Substituted;
 
 /// How a file is changed before it is read (Flux's post-build substitution): `None` when it
@@ -128,6 +129,15 @@ impl Files {
             .filter(move |(p, _)| !except.iter().any(|k| p.starts_with(k)))
             .map(|(_, id)| *id)
     }
+
+    /// The folders of the kustomizations below `dir` (not its own), in path order.
+    fn kustomizations_below<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a PathBuf> {
+        use std::ops::Bound;
+        (self.kustomizations)
+            .range::<Path, _>((Bound::Excluded(dir), Bound::Unbounded))
+            .map(|(k, _)| k)
+            .take_while(move |k| k.starts_with(dir))
+    }
 }
 
 struct Tree<'s> {
@@ -139,6 +149,59 @@ struct Tree<'s> {
     readings: &'s dyn Readings,
     /// Where kustomizations' documents are kept, read once.
     memo: Option<&'s TextMemo>,
+    /// What the build looks at, when it is to be kept.
+    seen: Option<&'s RefCell<Seen>>,
+}
+
+/// What a build looked at: each path it looked up and what was there, each folder it
+/// listed, and each file whose path or text it read. A build that finds all of them as they
+/// were, with the same transform, cannot differ from the last: the language server keeps
+/// Flux's builds by it.
+#[derive(Default)]
+pub struct Seen {
+    files: Vec<(FileId, PathBuf, Arc<str>)>,
+    read: HashSet<FileId>,
+    /// A path, whether it was looked up as a kustomization's folder, and what was there.
+    paths: Vec<(PathBuf, bool, Option<FileId>)>,
+    /// A folder, the folders left out of it, and its YAML files.
+    listings: Vec<(PathBuf, Vec<PathBuf>, Vec<FileId>)>,
+    /// A folder and the folders of the kustomizations below it.
+    nested: Vec<(PathBuf, Vec<PathBuf>)>,
+}
+
+impl Seen {
+    /// Record that a build read this file's path or text.
+    pub fn file(&mut self, sources: &SourceMap, id: FileId) {
+        if self.read.insert(id) {
+            let file = sources.get(id);
+            self.files.push((id, file.path.clone(), file.text.clone()));
+        }
+    }
+
+    /// Whether `sources` and `index` show the build everything as it saw it.
+    pub fn holds(&self, sources: &SourceMap, index: &Index<'_>) -> bool {
+        let files_hold = self.files.iter().all(|(id, path, text)| {
+            (id.0 as usize) < sources.len() && {
+                let now = sources.get(*id);
+                now.path == *path && (Arc::ptr_eq(&now.text, text) || *now.text == **text)
+            }
+        });
+        if !files_hold {
+            return false;
+        }
+        let index = index.get();
+        (self.paths.iter()).all(|(path, kustomization, found)| {
+            let now = match kustomization {
+                true => index.kustomizations.get(path),
+                false => index.files.get(path),
+            };
+            now.copied() == *found
+        }) && (self.listings.iter()).all(|(dir, except, ids)| {
+            let except: Vec<&PathBuf> = except.iter().collect();
+            index.yaml_below(dir, &except).eq(ids.iter().copied())
+        }) && (self.nested.iter())
+            .all(|(dir, nested)| index.kustomizations_below(dir).eq(nested.iter()))
+    }
 }
 
 /// A kustomization's document (`None` when it is not YAML), read once.
@@ -182,6 +245,7 @@ impl<'s> Tree<'s> {
         transform: Option<&'s Transform<'s>>,
         readings: &'s dyn Readings,
         memo: Option<&'s TextMemo>,
+        seen: Option<&'s RefCell<Seen>>,
     ) -> Self {
         Tree {
             sources,
@@ -190,7 +254,34 @@ impl<'s> Tree<'s> {
             transform,
             readings,
             memo,
+            seen,
         }
+    }
+
+    /// A file the build reads the path or text of.
+    fn source(&self, id: FileId) -> &'s SourceFile {
+        if let Some(seen) = self.seen {
+            seen.borrow_mut().file(self.sources, id);
+        }
+        self.sources.get(id)
+    }
+
+    /// The file at a path, if one was scanned.
+    fn file_at(&self, path: &Path) -> Option<FileId> {
+        let found = self.files.get(path).copied();
+        if let Some(seen) = self.seen {
+            (seen.borrow_mut().paths).push((path.to_path_buf(), false, found));
+        }
+        found
+    }
+
+    /// The kustomization of a folder, if it has one.
+    fn kustomization_at(&self, dir: &Path) -> Option<FileId> {
+        let found = self.kustomizations.get(dir).copied();
+        if let Some(seen) = self.seen {
+            (seen.borrow_mut().paths).push((dir.to_path_buf(), true, found));
+        }
+        found
     }
 }
 
@@ -207,7 +298,7 @@ pub fn render_all(
     if !index.files().iter().any(|(_, path)| is_kustomization(path)) {
         return Rendered::default();
     }
-    let tree = Tree::new(sources, index.get(), None, read, memo);
+    let tree = Tree::new(sources, index.get(), None, read, memo, None);
     let mut out = Rendered::default();
     if tree.kustomizations.is_empty() {
         return out;
@@ -240,35 +331,42 @@ pub fn render_all(
     out
 }
 
+/// Where a Flux build of a folder reads (see [`render_folder`]).
+pub struct FolderBuild<'a> {
+    pub sources: &'a SourceMap,
+    pub index: &'a Index<'a>,
+    pub transform: &'a Transform<'a>,
+    pub readings: &'a dyn Readings,
+    pub memo: Option<&'a TextMemo>,
+    pub seen: Option<&'a RefCell<Seen>>,
+}
+
 /// The objects of a folder as a Flux Kustomization deploys it: its kustomization, or else
 /// every manifest below it (a subfolder with a kustomization of its own as one resource), each
 /// file read through `transform`, its objects from `readings` (kustomizations' documents kept
-/// in `memo`). Returns the facts and the files read.
-pub fn render_folder(
-    sources: &SourceMap,
-    index: &Index<'_>,
-    dir: &Path,
-    unit: &str,
-    transform: &Transform<'_>,
-    readings: &dyn Readings,
-    memo: Option<&TextMemo>,
-) -> (Facts, HashSet<FileId>) {
+/// in `memo`). What the build looks at is recorded in `seen`, when given.
+pub fn render_folder(build: FolderBuild<'_>, dir: &Path, unit: &str) -> Facts {
+    let FolderBuild {
+        sources,
+        index,
+        transform,
+        readings,
+        memo,
+        seen,
+    } = build;
     let files = index.get();
-    let tree = Tree::new(sources, files, Some(transform), readings, memo);
+    let tree = Tree::new(sources, files, Some(transform), readings, memo, seen);
     let mut owned = HashSet::new();
-    if let Some(&id) = tree.kustomizations.get(dir) {
-        owned.insert(id);
-        let facts = tree.render(dir, id, unit, 0, &mut owned, &mut HashSet::new());
-        return (facts, owned);
+    if let Some(id) = tree.kustomization_at(dir) {
+        return tree.render(dir, id, unit, 0, &mut owned, &mut HashSet::new());
     }
     // Flux generates a kustomization: the topmost kustomizations below the folder, and every
     // YAML file outside them.
-    use std::ops::Bound;
-    let nested: Vec<&PathBuf> = (tree.kustomizations)
-        .range::<Path, _>((Bound::Excluded(dir), Bound::Unbounded))
-        .map(|(k, _)| k)
-        .take_while(|k| k.starts_with(dir))
-        .collect();
+    let nested: Vec<&PathBuf> = files.kustomizations_below(dir).collect();
+    if let Some(seen) = seen {
+        let listed = nested.iter().map(|k| (*k).clone()).collect();
+        seen.borrow_mut().nested.push((dir.to_path_buf(), listed));
+    }
     let topmost: Vec<&PathBuf> = nested
         .iter()
         .filter(|k| !nested.iter().any(|o| k.starts_with(o) && o != *k))
@@ -277,22 +375,27 @@ pub fn render_folder(
     let mut facts = Facts::default();
     let mut included = HashSet::new();
     for k in &topmost {
-        let id = tree.kustomizations[*k];
+        let Some(id) = tree.kustomization_at(k) else {
+            continue;
+        };
         owned.insert(id);
         facts.extend(tree.render(k, id, unit, 1, &mut owned, &mut included));
     }
-    for id in files.yaml_below(dir, &topmost) {
-        owned.insert(id);
+    let below: Vec<FileId> = files.yaml_below(dir, &topmost).collect();
+    if let Some(seen) = seen {
+        let except = topmost.iter().map(|k| (*k).clone()).collect();
+        (seen.borrow_mut().listings).push((dir.to_path_buf(), except, below.clone()));
+    }
+    for id in below {
         facts.extend(tree.objects(id, unit));
     }
-    (facts, owned)
+    facts
 }
 
 impl Tree<'_> {
     /// A file's text substituted by the tree's transform, when that changes anything.
     fn substituted(&self, id: FileId) -> Option<Substituted> {
-        self.transform
-            .and_then(|t| t(id, &self.sources.get(id).text))
+        self.transform.and_then(|t| t(id, &self.source(id).text))
     }
 
     /// A kustomization's document as the build reads it: its text as written is read once.
@@ -300,10 +403,11 @@ impl Tree<'_> {
         let read = |text: &str| Document(crate::parse::yaml::to_json(text));
         match (self.substituted(id), self.memo) {
             (Some(s), _) => Arc::new(read(&s.text)),
-            (None, Some(memo)) => memo.get(id, &self.sources.get(id).text, || {
-                read(&self.sources.get(id).text)
-            }),
-            (None, None) => Arc::new(read(&self.sources.get(id).text)),
+            (None, Some(memo)) => {
+                let text = &self.source(id).text;
+                memo.get(id, text, || read(text))
+            }
+            (None, None) => Arc::new(read(&self.source(id).text)),
         }
     }
 
@@ -338,7 +442,7 @@ impl Tree<'_> {
             facts.hidden_service_accounts = true;
             return facts;
         }
-        let shown = self.sources.get(id).path.display().to_string();
+        let shown = self.source(id).path.display().to_string();
         // How often each entry was met in this file so far: a repeat is shown where it is.
         let mut met: HashMap<String, usize> = HashMap::new();
         for entry in entries_of(doc, &["resources", "bases", "components"]) {
@@ -353,7 +457,7 @@ impl Tree<'_> {
             let target = normalize(&dir.join(&entry));
             if !included.insert(target.clone()) {
                 facts.hidden_service_accounts = true;
-                let text = &self.sources.get(id).text;
+                let text = &self.source(id).text;
                 let at = (text.match_indices(entry.as_str()).nth(nth))
                     .or_else(|| text.match_indices(entry.as_str()).next())
                     .map_or(0, |(at, _)| at);
@@ -367,9 +471,9 @@ impl Tree<'_> {
                 });
                 continue;
             }
-            if let Some(&sub) = self.kustomizations.get(&target) {
+            if let Some(sub) = self.kustomization_at(&target) {
                 facts.extend(self.render(&target, sub, unit, depth + 1, owned, included));
-            } else if let Some(&file) = self.files.get(&target) {
+            } else if let Some(file) = self.file_at(&target) {
                 owned.insert(file);
                 facts.extend(self.objects(file, unit));
             } else {
@@ -397,7 +501,7 @@ impl Tree<'_> {
         let substituted = self.substituted(file);
         let text = match &substituted {
             Some(substituted) => substituted.text.as_str(),
-            None => &self.sources.get(file).text,
+            None => &self.source(file).text,
         };
         let mut facts = self.readings.objects(file, text);
         facts.set_unit(unit);
@@ -425,7 +529,7 @@ impl Tree<'_> {
         facts: &mut Facts,
     ) {
         for (field, secret) in [("configMapGenerator", false), ("secretGenerator", true)] {
-            let span = key_span(self.sources, at.id, field);
+            let span = key_span(self.source(at.id), at.id, field);
             for generator in doc
                 .get(field)
                 .and_then(|v| v.as_array())
@@ -477,11 +581,11 @@ impl Tree<'_> {
                             entry.clone(),
                         ),
                     };
-                    let file = self.files.get(&normalize(&at.dir.join(&path))).copied();
+                    let file = self.file_at(&normalize(&at.dir.join(&path)));
                     let value = file.filter(|_| !secret).map(|id| {
                         owned.insert(id);
                         // A file the post-build step changes is read as substituted.
-                        let text = &self.sources.get(id).text;
+                        let text = &self.source(id).text;
                         let whole = Span::new(id, 0..text.len());
                         let (value, edits) = match self.substituted(id) {
                             Some(s) => (s.text, s.edits),
@@ -525,7 +629,7 @@ impl Tree<'_> {
         let Some(map) = doc.get("commonAnnotations").and_then(|v| v.as_object()) else {
             return;
         };
-        let span = key_span(self.sources, id, "commonAnnotations");
+        let span = key_span(self.source(id), id, "commonAnnotations");
         for sa in &mut facts.service_accounts {
             for (k, v) in map {
                 let value = v.as_str().map(|s| Spanned::new(Str::lit(s), span));
@@ -552,7 +656,7 @@ impl Tree<'_> {
             unit,
         } = *at;
         let mut patches: Vec<(Patch, Option<Target>)> = Vec::new();
-        let entry_span = |field: &str| key_span(self.sources, id, field);
+        let entry_span = |field: &str| key_span(self.source(id), id, field);
         for p in doc
             .get("patchesStrategicMerge")
             .and_then(|v| v.as_array())
@@ -618,11 +722,11 @@ impl Tree<'_> {
         path: &str,
         owned: &mut HashSet<FileId>,
     ) -> Option<(FileId, String)> {
-        let id = *self.files.get(&normalize(&dir.join(path)))?;
+        let id = self.file_at(&normalize(&dir.join(path)))?;
         owned.insert(id);
         let text = match self.substituted(id) {
             Some(s) => s.text,
-            None => self.sources.get(id).text.to_string(),
+            None => self.source(id).text.to_string(),
         };
         Some((id, text))
     }
@@ -667,8 +771,8 @@ fn entries_of(doc: &serde_json::Value, fields: &[&str]) -> Vec<String> {
         .collect()
 }
 
-fn key_span(sources: &SourceMap, id: FileId, key: &str) -> Span {
-    let text = &sources.get(id).text;
+fn key_span(file: &SourceFile, id: FileId, key: &str) -> Span {
+    let text = &file.text;
     let at = text.lines().scan(0, |offset, line| {
         let start = *offset;
         *offset += line.len() + 1;

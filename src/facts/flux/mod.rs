@@ -23,6 +23,7 @@ mod objects;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 use rayon::prelude::*;
@@ -35,6 +36,7 @@ use super::kubernetes::{
     ChartRelease, Values, annotation_settings, chart_service_account, image_tag, split_key,
     unresolved, yaml_value,
 };
+use super::kustomize::Seen;
 use super::{ConfigData, Facts, Found, HelmRelease, Spanned};
 use crate::eval::value::{Part, Str, Symbol, Value};
 use crate::eval::workspace::normalize;
@@ -222,6 +224,7 @@ pub struct Plan {
     pub hidden: bool,
 }
 
+#[derive(Clone, PartialEq)]
 struct Kustomization {
     file: FileId,
     /// Its document in the file.
@@ -633,6 +636,8 @@ fn restore_symbols(facts: &mut Facts, symbols: &[Symbol]) {
 /// The variables of one Kustomization's post-build step.
 struct Vars<'a> {
     sources: &'a SourceMap,
+    /// What the build looks at, when it is kept: the files of the values it notes.
+    seen: Option<&'a RefCell<Seen>>,
     /// The Terraform symbols of values substituted so far (see [`symbol_marker`]).
     symbols: RefCell<Vec<Symbol>>,
     inline: BTreeMap<String, (String, Span)>,
@@ -647,6 +652,7 @@ impl<'a> Vars<'a> {
         sources: &'a SourceMap,
         config: &'a [ConfigData],
         near: &str,
+        seen: Option<&'a RefCell<Seen>>,
     ) -> Option<Vars<'a>> {
         let post_build = k.spec.get("postBuild")?;
         let mut inline = BTreeMap::new();
@@ -681,6 +687,7 @@ impl<'a> Vars<'a> {
         }
         Some(Vars {
             sources,
+            seen,
             symbols: RefCell::default(),
             inline,
             from,
@@ -739,6 +746,9 @@ impl<'a> Vars<'a> {
 
     /// `path:line` of a span, for notes.
     fn at(&self, span: Span) -> String {
+        if let Some(seen) = self.seen {
+            seen.borrow_mut().file(self.sources, span.file);
+        }
         let file = self.sources.get(span.file);
         format!("{}:{}", file.path.display(), file.line_col(span.start).line)
     }
@@ -805,7 +815,8 @@ fn identity_spans(
 type SubstitutionNote = (std::ops::Range<usize>, String);
 
 /// The objects every Flux Kustomization of the plan deploys, substituted with what the
-/// files say of its variables (`config`: every ConfigMap and Secret seen).
+/// files say of its variables (`config`: every ConfigMap and Secret seen). `kept` has the
+/// builds of the last run (the language server's), and is given this run's.
 pub fn render(
     plan: &Plan,
     sources: &SourceMap,
@@ -813,6 +824,7 @@ pub fn render(
     config: &[ConfigData],
     readings: &dyn super::kustomize::Readings,
     memo: Option<&crate::parse::memo::TextMemo>,
+    kept: Option<&KeptBuilds>,
 ) -> Facts {
     let mut out = Facts {
         hidden_service_accounts: plan.hidden,
@@ -821,16 +833,79 @@ pub fn render(
     if plan.kustomizations.is_empty() {
         return out;
     }
-    // Each Kustomization on its own, in parallel; their facts joined in the plan's order.
-    let rendered: Vec<Facts> = plan
-        .kustomizations
-        .par_iter()
-        .map(|k| render_kustomization(k, sources, index, config, readings, memo))
+    let build = |k: &Kustomization, seen: Option<&RefCell<Seen>>| {
+        render_kustomization(k, sources, index, config, readings, memo, seen)
+    };
+    let Some(kept) = kept else {
+        // Each Kustomization on its own, in parallel; their facts joined in the plan's order.
+        let rendered: Vec<Facts> = (plan.kustomizations.par_iter())
+            .map(|k| build(k, None))
+            .collect();
+        for facts in rendered {
+            out.extend(facts);
+        }
+        return out;
+    };
+    // The ConfigMaps and Secrets as written out: a build of other values is not kept.
+    let config_now = format!("{config:?}");
+    let mut last = std::mem::take(&mut *lock(&kept.last));
+    if last.config != config_now {
+        last.builds.clear();
+    }
+    let this: Mutex<Vec<Arc<KeptBuild>>> = Mutex::default();
+    let rendered: Vec<Facts> = (plan.kustomizations.par_iter())
+        .map(|k| {
+            let same = (last.builds.iter())
+                .find(|b| b.kustomization == *k && b.seen.holds(sources, index));
+            if let Some(same) = same {
+                lock(&this).push(same.clone());
+                return same.facts.clone();
+            }
+            let seen = RefCell::new(Seen::default());
+            let facts = build(k, Some(&seen));
+            lock(&this).push(Arc::new(KeptBuild {
+                kustomization: k.clone(),
+                seen: seen.into_inner(),
+                facts: facts.clone(),
+            }));
+            facts
+        })
         .collect();
+    *lock(&kept.last) = Builds {
+        config: config_now,
+        builds: this.into_inner().unwrap_or_else(|e| e.into_inner()),
+    };
     for facts in rendered {
         out.extend(facts);
     }
     out
+}
+
+/// Flux's builds of the last run, each with what it looked at. A build of the same
+/// Kustomization, with the same ConfigMaps and Secrets, that finds everything it looked at
+/// as it was, is the same build: the language server's edits render again only the
+/// Kustomizations that deploy what changed. What a run builds or takes is what the next one
+/// finds; a build no run used is let go.
+#[derive(Default)]
+pub struct KeptBuilds {
+    last: Mutex<Builds>,
+}
+
+#[derive(Default)]
+struct Builds {
+    /// The ConfigMaps and Secrets the builds read their variables from, as written out.
+    config: String,
+    builds: Vec<Arc<KeptBuild>>,
+}
+
+struct KeptBuild {
+    kustomization: Kustomization,
+    seen: Seen,
+    facts: Facts,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The objects one Flux Kustomization deploys, substituted (see [`render`]).
@@ -841,7 +916,11 @@ fn render_kustomization(
     config: &[ConfigData],
     readings: &dyn super::kustomize::Readings,
     memo: Option<&crate::parse::memo::TextMemo>,
+    seen: Option<&RefCell<Seen>>,
 ) -> Facts {
+    if let Some(seen) = seen {
+        seen.borrow_mut().file(sources, k.file);
+    }
     let unit = sources
         .get(k.file)
         .path
@@ -849,7 +928,7 @@ fn render_kustomization(
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     let shown = k.shown(sources);
-    let vars = Vars::new(k, sources, config, &unit);
+    let vars = Vars::new(k, sources, config, &unit, seen);
     // What each file's substitution did, for notes: the original range and its note.
     let notes: RefCell<HashMap<FileId, Vec<SubstitutionNote>>> = RefCell::default();
     let cache: RefCell<HashMap<FileId, Option<Substituted>>> = RefCell::default();
@@ -889,9 +968,15 @@ fn render_kustomization(
         cache.borrow_mut().insert(file, result.clone());
         result
     };
-    let (mut facts, _) = super::kustomize::render_folder(
-        sources, index, &k.folder, &unit, &transform, readings, memo,
-    );
+    let build = super::kustomize::FolderBuild {
+        sources,
+        index,
+        transform: &transform,
+        readings,
+        memo,
+        seen,
+    };
+    let mut facts = super::kustomize::render_folder(build, &k.folder, &unit);
     if let Some(vars) = &vars {
         restore_symbols(&mut facts, &vars.symbols.borrow());
     }
