@@ -52,8 +52,9 @@ pub struct Cache {
     pub(super) called: PerInputs<CalledResult>,
     /// The texts Flux substituted in the last run, read (see [`KeptReadings`]).
     substituted: Mutex<Substituted>,
-    /// Flux's builds of the last run, with what each looked at.
+    /// Flux's builds and the kustomize views of the last run, with what each looked at.
     pub(super) builds: crate::facts::flux::KeptBuilds,
+    pub(super) views: crate::facts::kustomize::KeptViews,
     /// What runs made of files' texts (charts, kustomizations), by file id and text.
     pub(super) memo: TextMemo,
 }

@@ -116,7 +116,13 @@ pub(super) fn read(
             ),
     };
     // The files a kustomization uses count only as rendered: their objects go.
-    let rendered = crate::facts::kustomize::render_all(sources, index, &alone, Some(memo));
+    let rendered = crate::facts::kustomize::render_all(
+        sources,
+        index,
+        &alone,
+        Some(memo),
+        cache.map(|cache| &cache.views),
+    );
     drop(alone);
     if !rendered.owned.is_empty() {
         let parts: Vec<(Part, Removal)> = (files.iter())

@@ -1067,10 +1067,10 @@ resource "aws_iam_role" "api" {
 
     /// After any sequence of edits, the language server's cached runs find what a cold run
     /// finds: standalone roots, roots that call a local module, a module's own file, a root
-    /// that reads a policy by `file()`, manifests, a Flux substitution from a ConfigMap (and
-    /// the folder it deploys, edited and grown), syntax errors and new files, and a root that
-    /// installs a chart of the repository with values it renders from a template (its files
-    /// and its listing deleted and changed).
+    /// that reads a policy by `file()`, manifests, a kustomize view, a Flux substitution from
+    /// a ConfigMap (and the folder it deploys, edited and grown), syntax errors and new files,
+    /// and a root that installs a chart of the repository with values it renders from a
+    /// template (its files and its listing deleted and changed).
     #[test]
     fn any_sequence_of_edits_lints_like_a_cold_run() {
         let dir = tempfile::tempdir().unwrap();
@@ -1186,6 +1186,22 @@ resource "aws_iam_role" "this" {
                 vec![
                     FLUX_SERVICE_ACCOUNT.to_string(),
                     FLUX_SERVICE_ACCOUNT.replace("namespace: pay", "namespace: batch"),
+                ],
+            ),
+            // A kustomize view, its kustomization edited, deleted and created again.
+            (
+                "k8s/overlay/kustomization.yaml",
+                vec![
+                    "resources: [api.yaml]\nnamespace: pay\n".to_string(),
+                    "resources: [api.yaml]\nnamespace: payments\n".to_string(),
+                    ABSENT.to_string(),
+                ],
+            ),
+            (
+                "k8s/overlay/api.yaml",
+                vec![
+                    service_account("ledger-api"),
+                    service_account("ledger-apii"),
                 ],
             ),
             // A file Flux's build of the folder takes in once it is created.

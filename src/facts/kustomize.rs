@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
@@ -140,6 +140,7 @@ impl Files {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Tree<'s> {
     sources: &'s SourceMap,
     files: &'s HashMap<PathBuf, FileId>,
@@ -183,7 +184,8 @@ impl Seen {
         let files_hold = self.files.iter().all(|(id, path, text)| {
             (id.0 as usize) < sources.len() && {
                 let now = sources.get(*id);
-                now.path == *path && (Arc::ptr_eq(&now.text, text) || *now.text == **text)
+                now.path.as_os_str() == path.as_os_str()
+                    && (Arc::ptr_eq(&now.text, text) || *now.text == **text)
             }
         });
         if !files_hold {
@@ -203,6 +205,99 @@ impl Seen {
             .all(|(dir, nested)| index.kustomizations_below(dir).eq(nested.iter()))
     }
 }
+
+/// Builds of the last run, each with what it looked at ([`Seen`]), kept by the language
+/// server: a build of the same key, in a run of the same context, that finds everything it
+/// looked at as it was, is the same build. What a run builds or takes is what the next one
+/// finds; a build no run used is let go.
+pub struct Kept<K, T> {
+    last: Mutex<Generation<K, T>>,
+}
+
+impl<K, T> Default for Kept<K, T> {
+    fn default() -> Self {
+        Kept {
+            last: Mutex::new(Generation {
+                context: String::new(),
+                builds: Vec::new(),
+            }),
+        }
+    }
+}
+
+struct Generation<K, T> {
+    /// What every build of the run read besides what it recorded, written out.
+    context: String,
+    builds: Vec<Arc<(K, Seen, T)>>,
+}
+
+impl<K: PartialEq + Clone, T: Clone> Kept<K, T> {
+    /// One run's builds; `context` is what all of them read besides what each records.
+    pub fn run(&self, context: String) -> KeptRun<'_, K, T> {
+        let mut last = std::mem::replace(
+            &mut *lock(&self.last),
+            Generation {
+                context: String::new(),
+                builds: Vec::new(),
+            },
+        );
+        if last.context != context {
+            last.builds.clear();
+        }
+        KeptRun {
+            kept: self,
+            context,
+            last: last.builds,
+            this: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// A run's use of [`Kept`]: given back to it when dropped.
+pub struct KeptRun<'k, K: PartialEq + Clone, T: Clone> {
+    kept: &'k Kept<K, T>,
+    context: String,
+    last: Vec<Arc<(K, Seen, T)>>,
+    this: Mutex<Vec<Arc<(K, Seen, T)>>>,
+}
+
+impl<K: PartialEq + Clone, T: Clone> KeptRun<'_, K, T> {
+    /// The last run's build of `key` when `holds` says what it looked at is unchanged, else
+    /// `build`'s, which records what it looks at.
+    pub fn build(
+        &self,
+        key: &K,
+        holds: impl Fn(&Seen) -> bool,
+        build: impl FnOnce(&RefCell<Seen>) -> T,
+    ) -> T {
+        let same = (self.last.iter()).find(|kept| kept.0 == *key && holds(&kept.1));
+        if let Some(same) = same {
+            lock(&self.this).push(same.clone());
+            return same.2.clone();
+        }
+        let seen = RefCell::new(Seen::default());
+        let built = build(&seen);
+        let kept = (key.clone(), seen.into_inner(), built.clone());
+        lock(&self.this).push(Arc::new(kept));
+        built
+    }
+}
+
+impl<K: PartialEq + Clone, T: Clone> Drop for KeptRun<'_, K, T> {
+    fn drop(&mut self) {
+        *lock(&self.kept.last) = Generation {
+            context: std::mem::take(&mut self.context),
+            builds: std::mem::take(&mut *lock(&self.this)),
+        };
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The kustomize views of the last run (see [`render_all`]), by folder and kustomization.
+pub type KeptViews = Kept<(PathBuf, FileId), (Facts, HashSet<FileId>)>;
 
 /// A kustomization's document (`None` when it is not YAML), read once.
 struct Document(Option<serde_json::Value>);
@@ -286,12 +381,13 @@ impl<'s> Tree<'s> {
 }
 
 /// Render every kustomization no other one uses; `read` has the objects of files read
-/// already, `memo` keeps the kustomizations' documents.
+/// already, `memo` keeps the kustomizations' documents, `kept` the last run's views.
 pub fn render_all(
     sources: &SourceMap,
     index: &Index<'_>,
     read: &ReadAlone,
     memo: Option<&TextMemo>,
+    kept: Option<&KeptViews>,
 ) -> Rendered {
     // Without a kustomization there is nothing to render, and no index of every file to
     // build: the language server asked for one on every edit.
@@ -313,19 +409,30 @@ pub fn render_all(
             }
         }
     }
+    let kept = kept.map(|kept| kept.run(String::new()));
     for (dir, id) in tree.kustomizations {
         out.owned.insert(*id);
         if used.contains(dir) {
             continue;
         }
-        let unit = tree
-            .sources
-            .get(*id)
-            .path
-            .parent()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        let view = tree.render(dir, *id, &unit, 0, &mut out.owned, &mut HashSet::new());
+        let render = |seen: Option<&RefCell<Seen>>| {
+            let tree = Tree { seen, ..tree };
+            let unit = (tree.source(*id).path.parent())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let mut owned = HashSet::new();
+            let view = tree.render(dir, *id, &unit, 0, &mut owned, &mut HashSet::new());
+            (view, owned)
+        };
+        let (view, owned) = match &kept {
+            Some(kept) => kept.build(
+                &(dir.clone(), *id),
+                |seen| seen.holds(sources, index),
+                |seen| render(Some(seen)),
+            ),
+            None => render(None),
+        };
+        out.owned.extend(owned);
         out.views.insert(dir.clone(), view);
     }
     out

@@ -23,7 +23,6 @@ mod objects;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 use rayon::prelude::*;
@@ -846,67 +845,24 @@ pub fn render(
         }
         return out;
     };
-    // The ConfigMaps and Secrets as written out: a build of other values is not kept.
-    let config_now = format!("{config:?}");
-    let mut last = std::mem::take(&mut *lock(&kept.last));
-    if last.config != config_now {
-        last.builds.clear();
-    }
-    let this: Mutex<Vec<Arc<KeptBuild>>> = Mutex::default();
+    // The builds read their variables from the ConfigMaps and Secrets: the run's context.
+    let kept = kept.0.run(format!("{config:?}"));
     let rendered: Vec<Facts> = (plan.kustomizations.par_iter())
         .map(|k| {
-            let same = (last.builds.iter())
-                .find(|b| b.kustomization == *k && b.seen.holds(sources, index));
-            if let Some(same) = same {
-                lock(&this).push(same.clone());
-                return same.facts.clone();
-            }
-            let seen = RefCell::new(Seen::default());
-            let facts = build(k, Some(&seen));
-            lock(&this).push(Arc::new(KeptBuild {
-                kustomization: k.clone(),
-                seen: seen.into_inner(),
-                facts: facts.clone(),
-            }));
-            facts
+            let holds = |seen: &Seen| seen.holds(sources, index);
+            kept.build(k, holds, |seen| build(k, Some(seen)))
         })
         .collect();
-    *lock(&kept.last) = Builds {
-        config: config_now,
-        builds: this.into_inner().unwrap_or_else(|e| e.into_inner()),
-    };
     for facts in rendered {
         out.extend(facts);
     }
     out
 }
 
-/// Flux's builds of the last run, each with what it looked at. A build of the same
-/// Kustomization, with the same ConfigMaps and Secrets, that finds everything it looked at
-/// as it was, is the same build: the language server's edits render again only the
-/// Kustomizations that deploy what changed. What a run builds or takes is what the next one
-/// finds; a build no run used is let go.
+/// Flux's builds of the last run (see [`super::kustomize::Kept`]): the language server's
+/// edits render again only the Kustomizations that deploy what changed.
 #[derive(Default)]
-pub struct KeptBuilds {
-    last: Mutex<Builds>,
-}
-
-#[derive(Default)]
-struct Builds {
-    /// The ConfigMaps and Secrets the builds read their variables from, as written out.
-    config: String,
-    builds: Vec<Arc<KeptBuild>>,
-}
-
-struct KeptBuild {
-    kustomization: Kustomization,
-    seen: Seen,
-    facts: Facts,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub struct KeptBuilds(super::kustomize::Kept<Kustomization, Facts>);
 
 /// The objects one Flux Kustomization deploys, substituted (see [`render`]).
 fn render_kustomization(
