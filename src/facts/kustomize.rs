@@ -13,6 +13,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -79,10 +80,12 @@ impl<'a> Index<'a> {
 /// The scanned files by path, for the builds that read them.
 #[derive(Default)]
 pub struct Files {
-    /// Every scanned file by normalized path.
-    files: HashMap<PathBuf, FileId>,
-    /// Kustomization files by their folder.
+    /// Every scanned file by normalized path. Looked up by the path's text: a path's own
+    /// hash and comparison go component by component, a tenth of a kept build's check.
+    files: HashMap<OsString, FileId>,
+    /// Kustomization files by their folder, in path order and by the folder's text.
     kustomizations: BTreeMap<PathBuf, FileId>,
+    kustomization_of: HashMap<OsString, FileId>,
     /// The YAML files in path order, made when a folder's files are first asked for: a
     /// Flux Kustomization of a folder without a kustomization takes every file below it, and
     /// looking through all of them for each one was a tenth of a GitOps tree's rendering.
@@ -95,14 +98,23 @@ impl Files {
         for (id, path) in files {
             let path = normalize(path);
             if is_kustomization(&path) {
-                index.kustomizations.insert(
-                    path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                    *id,
-                );
+                let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                index.kustomization_of.insert(dir.clone().into(), *id);
+                index.kustomizations.insert(dir, *id);
             }
-            index.files.insert(path, *id);
+            index.files.insert(path.into(), *id);
         }
         index
+    }
+
+    /// The scanned file at a normalized path.
+    fn file(&self, path: &Path) -> Option<FileId> {
+        self.files.get(path.as_os_str()).copied()
+    }
+
+    /// The kustomization of a normalized folder.
+    fn kustomization(&self, dir: &Path) -> Option<FileId> {
+        self.kustomization_of.get(dir.as_os_str()).copied()
     }
 
     /// The YAML files below `dir` (not in a folder of `except`), in path order.
@@ -113,10 +125,10 @@ impl Files {
     ) -> impl Iterator<Item = FileId> + 'a {
         let in_order = self.yaml_in_order.get_or_init(|| {
             let mut yaml: Vec<(PathBuf, FileId)> = (self.files.iter())
+                .map(|(p, id)| (PathBuf::from(p), *id))
                 .filter(|(p, _)| {
                     matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
                 })
-                .map(|(p, id)| (p.clone(), *id))
                 .collect();
             yaml.sort_unstable();
             yaml
@@ -143,8 +155,7 @@ impl Files {
 #[derive(Clone, Copy)]
 struct Tree<'s> {
     sources: &'s SourceMap,
-    files: &'s HashMap<PathBuf, FileId>,
-    kustomizations: &'s BTreeMap<PathBuf, FileId>,
+    index: &'s Files,
     transform: Option<&'s Transform<'s>>,
     /// Where the files' objects are read.
     readings: &'s dyn Readings,
@@ -194,10 +205,10 @@ impl Seen {
         let index = index.get();
         (self.paths.iter()).all(|(path, kustomization, found)| {
             let now = match kustomization {
-                true => index.kustomizations.get(path),
-                false => index.files.get(path),
+                true => index.kustomization(path),
+                false => index.file(path),
             };
-            now.copied() == *found
+            now == *found
         }) && (self.listings.iter()).all(|(dir, except, ids)| {
             let except: Vec<&PathBuf> = except.iter().collect();
             index.yaml_below(dir, &except).eq(ids.iter().copied())
@@ -344,8 +355,7 @@ impl<'s> Tree<'s> {
     ) -> Self {
         Tree {
             sources,
-            files: &index.files,
-            kustomizations: &index.kustomizations,
+            index,
             transform,
             readings,
             memo,
@@ -363,7 +373,7 @@ impl<'s> Tree<'s> {
 
     /// The file at a path, if one was scanned.
     fn file_at(&self, path: &Path) -> Option<FileId> {
-        let found = self.files.get(path).copied();
+        let found = self.index.file(path);
         if let Some(seen) = self.seen {
             (seen.borrow_mut().paths).push((path.to_path_buf(), false, found));
         }
@@ -372,7 +382,7 @@ impl<'s> Tree<'s> {
 
     /// The kustomization of a folder, if it has one.
     fn kustomization_at(&self, dir: &Path) -> Option<FileId> {
-        let found = self.kustomizations.get(dir).copied();
+        let found = self.index.kustomization(dir);
         if let Some(seen) = self.seen {
             (seen.borrow_mut().paths).push((dir.to_path_buf(), true, found));
         }
@@ -396,21 +406,22 @@ pub fn render_all(
     }
     let tree = Tree::new(sources, index.get(), None, read, memo, None);
     let mut out = Rendered::default();
-    if tree.kustomizations.is_empty() {
+    let kustomizations = &tree.index.kustomizations;
+    if kustomizations.is_empty() {
         return out;
     }
     // A kustomization another one uses is a base, not a view of its own.
     let mut used = HashSet::new();
-    for (dir, id) in tree.kustomizations {
+    for (dir, id) in kustomizations {
         for entry in tree.entries(*id, &["resources", "bases", "components"]) {
             let target = normalize(&dir.join(&entry));
-            if tree.kustomizations.contains_key(&target) {
+            if tree.index.kustomization(&target).is_some() {
                 used.insert(target);
             }
         }
     }
     let kept = kept.map(|kept| kept.run(String::new()));
-    for (dir, id) in tree.kustomizations {
+    for (dir, id) in kustomizations {
         out.owned.insert(*id);
         if used.contains(dir) {
             continue;
