@@ -345,24 +345,6 @@ impl Readings for ReadAlone {
 }
 
 impl<'s> Tree<'s> {
-    fn new(
-        sources: &'s SourceMap,
-        index: &'s Files,
-        transform: Option<&'s Transform<'s>>,
-        readings: &'s dyn Readings,
-        memo: Option<&'s TextMemo>,
-        seen: Option<&'s RefCell<Seen>>,
-    ) -> Self {
-        Tree {
-            sources,
-            index,
-            transform,
-            readings,
-            memo,
-            seen,
-        }
-    }
-
     /// A file the build reads the path or text of.
     fn source(&self, id: FileId) -> &'s SourceFile {
         if let Some(seen) = self.seen {
@@ -404,7 +386,14 @@ pub fn render_all(
     if !index.files().iter().any(|(_, path)| is_kustomization(path)) {
         return Rendered::default();
     }
-    let tree = Tree::new(sources, index.get(), None, read, memo, None);
+    let tree = Tree {
+        sources,
+        index: index.get(),
+        transform: None,
+        readings: read,
+        memo,
+        seen: None,
+    };
     let mut out = Rendered::default();
     let kustomizations = &tree.index.kustomizations;
     if kustomizations.is_empty() {
@@ -464,16 +453,16 @@ pub struct FolderBuild<'a> {
 /// file read through `transform`, its objects from `readings` (kustomizations' documents kept
 /// in `memo`). What the build looks at is recorded in `seen`, when given.
 pub fn render_folder(build: FolderBuild<'_>, dir: &Path, unit: &str) -> Facts {
-    let FolderBuild {
-        sources,
-        index,
-        transform,
-        readings,
-        memo,
+    let files = build.index.get();
+    let seen = build.seen;
+    let tree = Tree {
+        sources: build.sources,
+        index: files,
+        transform: Some(build.transform),
+        readings: build.readings,
+        memo: build.memo,
         seen,
-    } = build;
-    let files = index.get();
-    let tree = Tree::new(sources, files, Some(transform), readings, memo, seen);
+    };
     let mut owned = HashSet::new();
     if let Some(id) = tree.kustomization_at(dir) {
         return tree.render(dir, id, unit, 0, &mut owned, &mut HashSet::new());
