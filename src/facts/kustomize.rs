@@ -168,7 +168,7 @@ struct Tree<'s> {
 /// What a build looked at: each path it looked up and what was there, each folder it
 /// listed, and each file whose path or text it read. A build that finds all of them as they
 /// were, with the same transform, cannot differ from the last: the language server keeps
-/// Flux's builds by it.
+/// Flux's builds and the kustomize views by it ([`Kept`]).
 #[derive(Default)]
 pub struct Seen {
     files: Vec<(FileId, PathBuf, Arc<str>)>,
@@ -228,10 +228,7 @@ pub struct Kept<K, T> {
 impl<K, T> Default for Kept<K, T> {
     fn default() -> Self {
         Kept {
-            last: Mutex::new(Generation {
-                context: String::new(),
-                builds: Vec::new(),
-            }),
+            last: Mutex::default(),
         }
     }
 }
@@ -242,16 +239,19 @@ struct Generation<K, T> {
     builds: Vec<Arc<(K, Seen, T)>>,
 }
 
+impl<K, T> Default for Generation<K, T> {
+    fn default() -> Self {
+        Generation {
+            context: String::new(),
+            builds: Vec::new(),
+        }
+    }
+}
+
 impl<K: PartialEq + Clone, T: Clone> Kept<K, T> {
     /// One run's builds; `context` is what all of them read besides what each records.
     pub fn run(&self, context: String) -> KeptRun<'_, K, T> {
-        let mut last = std::mem::replace(
-            &mut *lock(&self.last),
-            Generation {
-                context: String::new(),
-                builds: Vec::new(),
-            },
-        );
+        let mut last = std::mem::take(&mut *lock(&self.last));
         if last.context != context {
             last.builds.clear();
         }
