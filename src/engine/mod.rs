@@ -885,6 +885,23 @@ resource "aws_iam_role" "api" {
             .replace("pay:api", subject)
     }
 
+    /// Whether a cached run over `dir` shows a finding that says `what`, having checked that
+    /// the cached run shows what a cold run shows.
+    fn cached_shows(
+        dir: &Path,
+        overlays: &HashMap<PathBuf, Arc<str>>,
+        cache: &Arc<Cache>,
+        what: &str,
+    ) -> bool {
+        let cached = seen_in(dir, overlays, Some(cache.clone()));
+        assert_eq!(
+            cached,
+            seen_in(dir, overlays, None),
+            "before looking for {what}"
+        );
+        cached.iter().any(|f| f.1.contains(what))
+    }
+
     /// Write each file below `dir`, with its folders; a file whose text is [`ABSENT`] is not
     /// written.
     fn write_tree<'a>(dir: &Path, files: impl IntoIterator<Item = (&'a str, &'a str)>) {
@@ -960,9 +977,7 @@ resource "aws_iam_role" "api" {
         let cache = Arc::new(Cache::default());
         let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
         let shows = |overlays: &HashMap<PathBuf, Arc<str>>, what: &str| {
-            let cached = seen_in(dir.path(), overlays, Some(cache.clone()));
-            assert_eq!(cached, seen_in(dir.path(), overlays, None));
-            cached.iter().any(|f| f.1.contains(what))
+            cached_shows(dir.path(), overlays, &cache, what)
         };
         assert!(shows(
             &overlays,
@@ -1018,9 +1033,7 @@ resource "aws_iam_role" "api" {
         let cache = Arc::new(Cache::default());
         let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
         let shows = |overlays: &HashMap<PathBuf, Arc<str>>, what: &str| {
-            let cached = seen_in(dir.path(), overlays, Some(cache.clone()));
-            assert_eq!(cached, seen_in(dir.path(), overlays, None), "{what}");
-            cached.iter().any(|f| f.1.contains(what))
+            cached_shows(dir.path(), overlays, &cache, what)
         };
         assert!(shows(
             &overlays,
