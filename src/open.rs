@@ -7,8 +7,8 @@
 //! text. The type is checked before the open (so that no device is ever opened) and again
 //! on the open handle (so that a FIFO or link swapped in between is refused rather than
 //! waited on or followed); the open itself never blocks. For a file the walk found, the
-//! folder's listing is the check before the open ([`Links::Listed`]). A file that grows past `max` while
-//! it is read is cut off and refused, never read to its end.
+//! folder's listing is the check before the open ([`Links::Listed`]). A file that grows
+//! past `max` while it is read is cut off and refused, never read to its end.
 //!
 //! Which folders a path may lead to is the caller's decision ([`resolves_below`]); this
 //! module only says where a path leads.
