@@ -290,16 +290,22 @@ mod tests {
         );
     }
 
+    /// Make a FIFO at `path`.
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     #[cfg(unix)]
     #[test]
     fn refuses_fifos_devices_and_links_where_asked() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("pipe.yaml");
-        let status = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        mkfifo(&fifo);
         assert_eq!(
             read_bytes(&fifo, Links::Follow, MAX_FILE_BYTES),
             Err(ReadError::NotRegular("a FIFO"))
@@ -333,11 +339,7 @@ mod tests {
             Err(ReadError::TooLarge(5))
         );
         std::fs::remove_file(&listed).unwrap();
-        let status = std::process::Command::new("mkfifo")
-            .arg(&listed)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        mkfifo(&listed);
         assert_eq!(
             read_bytes(&listed, Links::Listed, MAX_FILE_BYTES),
             Err(ReadError::NotRegular("a FIFO"))
