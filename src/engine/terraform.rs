@@ -70,6 +70,32 @@ enum UnitModule {
     Unknown,
 }
 
+/// Whether `text` may hold a `module` block with a local source: `source = "./…"` or
+/// `"../…"` (`is_local_source`), a literal string on the line of its `=`. A string that
+/// begins with an escape could spell either, and a comment where the scan expects `=` or
+/// `source` could hide them, so both count. A root that calls only registry modules, and
+/// reads `file("./…")` or installs `chart = "../charts/…"`, says none of these.
+fn may_call_a_local_module(text: &str) -> bool {
+    let blank = [' ', '\t'];
+    let names_a_source = |before: &str| {
+        let before = before.trim_end_matches(blank);
+        let Some(name) = before.strip_suffix('=') else {
+            return before.ends_with("*/");
+        };
+        let name = name.trim_end_matches(blank);
+        name.ends_with("*/")
+            || name.strip_suffix("source").is_some_and(|rest| {
+                !rest.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '-')
+            })
+    };
+    text.contains("module")
+        && text.match_indices('"').any(|(at, _)| {
+            let rest = &text[at + 1..];
+            (rest.starts_with("./") || rest.starts_with("../") || rest.starts_with('\\'))
+                && names_a_source(&text[..at])
+        })
+}
+
 /// One module directory, parsed.
 struct ParsedDir {
     dir: PathBuf,
@@ -121,12 +147,13 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     }
     // Syntax trees are many times the size of their text, so only the directories that take
     // part in a local module call (as caller or callee) are kept in memory together. A
-    // directory whose text never says `module` calls none; when no caller calls it either,
-    // it is a root on its own and is parsed, evaluated and dropped in one go.
+    // directory whose text could not hold one calls none; when no caller calls it either, it
+    // is a root on its own and is parsed, evaluated and dropped in one go (and the language
+    // server evaluates it again only when its own files change).
     let may_call = |dir_files: &[&InputFile]| {
         dir_files
             .iter()
-            .any(|f| sources.get(f.id).text.contains("module"))
+            .any(|f| may_call_a_local_module(&sources.get(f.id).text))
     };
     let (callers, others): (Vec<_>, Vec<_>) = by_dir
         .iter()
@@ -878,6 +905,39 @@ fn dir_unit(sources: &SourceMap, dir: &ModuleDir) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A root that calls only registry modules is parsed, evaluated and dropped on its own
+    /// (and kept by its own files in the editor); one whose call could be local is not.
+    #[test]
+    fn only_a_text_that_could_call_a_local_module_is_kept_with_its_callees() {
+        let registry = r#"module "orders_irsa" {
+  source  = "terraform-aws-modules/iam/aws//modules/iam-role-for-service-accounts-eks"
+  version = "~> 5.39"
+}
+resource "helm_release" "orders" {
+  chart  = "${path.module}/../../charts/orders"
+  values = [file("./values/orders.yaml")]
+}
+"#;
+        assert!(!may_call_a_local_module(registry));
+        let helm = registry.replace("${path.module}/../..", "..");
+        assert!(!may_call_a_local_module(&helm), "{helm}");
+        for source in [
+            r#"source = "./modules/irsa""#,
+            r#"source="../shared/irsa""#,
+            r#"source	= "\u002e/irsa""#,
+            r#"source = /* shared */ "../irsa""#,
+            r#"source /* shared */ = "../irsa""#,
+        ] {
+            let text = format!("module \"irsa\" {{\n  {source}\n}}\n");
+            assert!(may_call_a_local_module(&text), "{text}");
+            let opened = text.replace("source", "open_source");
+            assert!(
+                source.contains("/*") || !may_call_a_local_module(&opened),
+                "{opened}"
+            );
+        }
+    }
 
     #[test]
     fn a_call_inside_a_cycle_does_not_make_a_callee() {
