@@ -2,12 +2,18 @@
 """Time from a one-file edit to its published diagnostics, with `irsa-lint lsp` driven over
 stdio as an editor drives it, in a workspace made by irsa-lint-gen.
 
-    scripts/lsp-bench.py [--no-watch] [--gitops] [SERVICES] [EDITS]   (defaults: 1000, 50)
+    scripts/lsp-bench.py [--no-watch] [--gitops] [--terraform] [SERVICES] [EDITS]
+                                                            (defaults: 1000, 50)
 
 With --gitops the workspace is the GitOps-shaped tree (`irsa-lint-gen --gitops`: Flux
 Kustomizations with post-build substitution, HelmReleases of a chart of the repository,
 Terraform roots rendering Helm values with templatefile()), and each edit renames one
 ServiceAccount that a Flux Kustomization deploys away from what its role trusts and back.
+
+With --terraform each edit is to a Terraform file instead: the trust policy of one role
+(svc-00051's) admits a ServiceAccount of another name and back, and the time is to the
+ServiceAccount's diagnostics (the finding is shown there). The server evaluates again only
+that role's root.
 
 IRSA_LINT_BIN names another build of `irsa-lint` to run as the server (the first lint is
 compared with that build's `check`), to compare two builds on the same tree.
@@ -25,6 +31,7 @@ edits.
 """
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -72,7 +79,8 @@ def main():
     args = sys.argv[1:]
     capabilities = {} if "--no-watch" in args else WATCHING
     gitops = "--gitops" in args
-    args = [a for a in args if a not in ("--no-watch", "--gitops")]
+    terraform = "--terraform" in args
+    args = [a for a in args if a not in ("--no-watch", "--gitops", "--terraform")]
     services = int(args[0]) if len(args) > 0 else 1000
     edits = int(args[1]) if len(args) > 1 else 50
     subprocess.run(["cargo", "build", "--release", "--quiet", "--workspace", "--bins"], cwd=ROOT, check=True)
@@ -82,7 +90,17 @@ def main():
         generate = [os.path.join(ROOT, "target", "release", "irsa-lint-gen")]
         subprocess.run(generate + (["--gitops"] if gitops else []) + [str(services), workspace],
                        check=True, stdout=subprocess.DEVNULL)
-        if gitops:
+        if terraform:
+            # The role's own file, and the ServiceAccount its finding is shown on.
+            if gitops:
+                path = os.path.join(workspace, "terraform", "teams", "team-0001", "svc-00051.tf")
+                shown = os.path.join(workspace, "apps", "team-0001", "svc-00051", "serviceaccount.yaml")
+            else:
+                path = os.path.join(workspace, "team-0001", "infra", "svc-00051-iam.tf")
+                shown = os.path.join(workspace, "team-0001", "k8s", "svc-00051.yaml")
+            text = open(path).read()
+            moved = re.sub(r'(system:serviceaccount:[^:"]+:svc-00051)"', r'\1-moved"', text, count=1)
+        elif gitops:
             team = os.path.join(workspace, "apps", "team-0001")
             path = next(os.path.join(team, d, "serviceaccount.yaml") for d in sorted(os.listdir(team))
                         if os.path.exists(os.path.join(team, d, "serviceaccount.yaml")))
@@ -95,7 +113,8 @@ def main():
             namespace = text.split("namespace: ", 1)[1].split("\n", 1)[0]
             moved = text.replace(f"namespace: {namespace}\n", f"namespace: {namespace}-moved\n", 1)
         uri = "file://" + path
-        assert moved != text, "the generated ServiceAccount has the expected name and namespace"
+        shown_uri = "file://" + shown if terraform else uri
+        assert moved != text, "the generated file has the expected name and namespace"
         # The CLI on the same tree, which the first lint is compared with (median of 3).
         cli = []
         for _ in range(3):
@@ -129,8 +148,9 @@ def main():
         first = time.perf_counter() - started
         rss_first = resident_mb(server.pid)
         send({"jsonrpc": "2.0", "method": "textDocument/didOpen",
-              "params": {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}}})
-        is_ours = lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+              "params": {"textDocument": {"uri": uri, "languageId": "terraform" if terraform else "yaml",
+                                          "version": 1, "text": text}}})
+        is_ours = lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == shown_uri
         timings = []
         for version in range(2, edits + 2):
             body = moved if version % 2 == 0 else text
@@ -138,7 +158,7 @@ def main():
             send({"jsonrpc": "2.0", "method": "textDocument/didChange",
                   "params": {"textDocument": {"uri": uri, "version": version},
                              "contentChanges": [{"text": body}]}})
-            # The edited file's diagnostics for this version (a finding when moved, none when back).
+            # The shown file's diagnostics for this version (a finding when moved, none when back).
             wait_for(lambda m: is_ours(m) and (len(m["params"]["diagnostics"]) > 0) == (body is moved))
             timings.append((time.perf_counter() - before) * 1000)
         rss_last = resident_mb(server.pid)
@@ -147,7 +167,7 @@ def main():
         send({"jsonrpc": "2.0", "method": "exit", "params": None})
         server.wait(timeout=30)
         files = sum(len(f) for _, _, f in os.walk(workspace))
-        print(f"{'gitops ' if gitops else ''}services={services} files={files} watching={capabilities is WATCHING} first_lint={first * 1000:.0f} ms "
+        print(f"{'gitops ' if gitops else ''}{'terraform ' if terraform else ''}services={services} files={files} watching={capabilities is WATCHING} first_lint={first * 1000:.0f} ms "
               f"({first / statistics.median(cli):.2f}x the CLI's {statistics.median(cli) * 1000:.0f} ms) "
               f"edit_to_diagnostics median={statistics.median(timings):.1f} ms "
               f"p90={sorted(timings)[int(len(timings) * 0.9)]:.1f} ms over {edits} edits "
