@@ -924,10 +924,10 @@ resource "helm_release" "orders" {
         assert!(!may_call_a_local_module(&helm), "{helm}");
         for source in [
             r#"source = "./modules/irsa""#,
-            r#"source="../shared/irsa""#,
+            r#"source="../common/irsa""#,
             r#"source	= "\u002e/irsa""#,
-            r#"source = /* shared */ "../irsa""#,
-            r#"source /* shared */ = "../irsa""#,
+            r#"source = /* common */ "../irsa""#,
+            r#"source /* common */ = "../irsa""#,
         ] {
             let text = format!("module \"irsa\" {{\n  {source}\n}}\n");
             assert!(may_call_a_local_module(&text), "{text}");
