@@ -55,6 +55,8 @@ pub struct Cache {
     /// Flux's builds and the kustomize views of the last run, with what each looked at.
     pub(super) builds: crate::facts::flux::KeptBuilds,
     pub(super) views: crate::facts::kustomize::KeptViews,
+    /// Flux's HelmReleases of the last run, resolved, with what each read.
+    pub(super) releases: crate::facts::flux::KeptReleases,
     /// What runs made of files' texts (charts, kustomizations), by file id and text.
     pub(super) memo: TextMemo,
 }

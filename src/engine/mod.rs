@@ -516,7 +516,14 @@ fn run(
         None => render(&crate::facts::kustomize::ReadAnew, None),
     };
     facts.extend(flux);
-    crate::facts::flux::resolve_releases(&mut facts, &sources, &yaml_files, Some(memo));
+    let kept_releases = settings.cache.as_deref().map(|cache| &cache.releases);
+    crate::facts::flux::resolve_releases(
+        &mut facts,
+        &sources,
+        &yaml_index,
+        Some(memo),
+        kept_releases,
+    );
     // What a later run may patch depends on, when it may patch this one at all.
     let terraform_read = as_files_say.then(|| loader.reads()).flatten();
     // The files `file()` read get the ids the loader gave them.
@@ -1076,6 +1083,68 @@ resource "aws_iam_role" "api" {
             &overlays,
             "service account pay/job uses role jobs-worker-v2"
         ));
+    }
+
+    /// A Flux HelmRelease of a chart folder: its chart's values and templates, and the
+    /// ConfigMap it takes values from.
+    const FLUX_WEB_RELEASE: &str = "apiVersion: helm.toolkit.fluxcd.io/v2\n\
+        kind: HelmRelease\nmetadata: {name: web, namespace: shop}\nspec:\n  chart:\n    \
+        spec:\n      chart: ./charts/web\n      \
+        sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}\n  \
+        valuesFrom:\n    - {kind: ConfigMap, name: web-values}\n";
+
+    fn flux_web_values(name: &str, role: &str) -> String {
+        let values = web_values(name, role).replace('\n', "\n    ");
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: web-values, namespace: shop}}\n\
+             data:\n  values.yaml: |\n    {values}\n"
+        )
+    }
+
+    const WEB_ACCOUNT_TEMPLATE: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  \
+        name: {{ .Values.serviceAccount.name }}\n  \
+        annotations:\n    {{- toYaml .Values.serviceAccount.annotations | nindent 4 }}\n";
+
+    /// A HelmRelease resolution the cache keeps is made again once anything it read changes:
+    /// the ConfigMap it takes values from, its chart's template, a template created in the
+    /// chart's folder and deleted again, the chart's `Chart.yaml` (deleted: the chart is
+    /// unknown). The chart has no `values.yaml`, so that no file the resolution read comes
+    /// after the new template and changes its id: only the folder's listing shows it.
+    #[test]
+    fn a_kept_helm_release_is_resolved_again_when_what_it_read_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let template = "charts/web/templates/serviceaccount.yaml";
+        let files = [
+            ("roots/ledger/main.tf", role_tf("ledger-api", "pay:api")),
+            ("apps/web/release.yaml", FLUX_WEB_RELEASE.to_string()),
+            ("apps/web/values.yaml", flux_web_values("web", "web-api")),
+            ("charts/web/Chart.yaml", WEB_CHART.to_string()),
+            (template, WEB_ACCOUNT_TEMPLATE.to_string()),
+        ];
+        write_tree(dir.path(), files.iter().map(|(p, t)| (*p, t.as_str())));
+        let cache = Arc::new(Cache::default());
+        let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
+        let shows = |overlays: &HashMap<PathBuf, Arc<str>>, what: &str| {
+            cached_shows(dir.path(), overlays, &cache, what)
+        };
+        let uses =
+            |account: &str, role: &str| format!("service account shop/{account} uses role {role}");
+        assert!(shows(&overlays, &uses("web", "web-api")));
+        assert!(shows(&overlays, &uses("web", "web-api")), "kept");
+        let from = dir.path().join("apps/web/values.yaml");
+        overlays.insert(from, Arc::from(flux_web_values("storefront", "web-api-v2")));
+        assert!(shows(&overlays, &uses("storefront", "web-api-v2")));
+        let suffixed = WEB_ACCOUNT_TEMPLATE.replace(".name }}", ".name }}-sa");
+        overlays.insert(dir.path().join(template), Arc::from(suffixed));
+        assert!(shows(&overlays, &uses("storefront-sa", "web-api-v2")));
+        // A second ServiceAccount template: which one the release uses is unknown.
+        let second = "charts/web/templates/worker-account.yaml";
+        write_tree(dir.path(), [(second, WEB_ACCOUNT_TEMPLATE)]);
+        assert!(!shows(&overlays, "uses role web-api-v2"));
+        std::fs::remove_file(dir.path().join(second)).unwrap();
+        assert!(shows(&overlays, &uses("storefront-sa", "web-api-v2")));
+        std::fs::remove_file(dir.path().join("charts/web/Chart.yaml")).unwrap();
+        assert!(!shows(&overlays, "uses role web-api-v2"));
     }
 
     /// After any sequence of edits, the language server's cached runs find what a cold run

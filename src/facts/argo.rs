@@ -541,6 +541,7 @@ impl App<'_> {
             folder,
             chart_file,
             memo: self.file.loader.memo(),
+            seen: None,
         };
         let found = local_chart_service_accounts(
             &chart,
@@ -753,6 +754,37 @@ pub(crate) struct LocalChart<'a> {
     pub chart_file: FileId,
     /// Where what is made of the chart's files is kept for the run.
     pub memo: Option<&'a crate::parse::memo::TextMemo>,
+    /// What reading the chart looks at, when what is made of it is to be kept.
+    pub seen: Option<&'a std::cell::RefCell<super::kustomize::Seen>>,
+}
+
+impl LocalChart<'_> {
+    /// The text of a file of the scan, recorded as read.
+    pub(crate) fn text(&self, id: FileId) -> &std::sync::Arc<str> {
+        if let Some(seen) = self.seen {
+            seen.borrow_mut().file(self.sources, id);
+        }
+        &self.sources.get(id).text
+    }
+
+    /// The scanned file at a path, recorded as looked up.
+    pub(crate) fn file_at(&self, path: &Path) -> Option<FileId> {
+        let found = self.by_path.get(path).copied();
+        if let Some(seen) = self.seen {
+            seen.borrow_mut().path(path, found);
+        }
+        found
+    }
+
+    /// Every scanned file below a folder, recorded as listed.
+    pub(crate) fn files_below<'d>(&'d self, dir: &'d Path) -> Vec<(&'d PathBuf, FileId)> {
+        let found: Vec<(&PathBuf, FileId)> = files_below(self.by_path, dir).collect();
+        if let Some(seen) = self.seen {
+            seen.borrow_mut()
+                .listed(dir, found.iter().map(|(_, id)| *id).collect());
+        }
+        found
+    }
 }
 
 /// The one ServiceAccount of a chart folder for one release: `Unknown` when it makes several
@@ -812,14 +844,9 @@ fn convention_service_account(
     unit: &str,
     values: Values,
 ) -> Found<super::ServiceAccount> {
-    let LocalChart {
-        sources,
-        by_path,
-        folder,
-        chart_file,
-        memo: _,
-    } = *chart;
-    let Some(chart) = yaml_value(&sources.get(chart_file).text) else {
+    let local = chart;
+    let (folder, chart_file) = (local.folder, local.chart_file);
+    let Some(chart) = yaml_value(local.text(chart_file)) else {
         return Found::Unknown;
     };
     let Some(chart_name) = chart.get_attr("name").as_known_str().map(str::to_string) else {
@@ -827,10 +854,9 @@ fn convention_service_account(
     };
     // Only a chart whose templates read the common values is understood.
     let templates = folder.join("templates");
-    let reads_convention = files_below(by_path, &templates).any(|(_, id)| {
-        sources
-            .get(id)
-            .text
+    let reads_convention = (local.files_below(&templates).into_iter()).any(|(_, id)| {
+        local
+            .text(id)
             .contains(".Values.serviceAccount.annotations")
     });
     if !reads_convention {

@@ -72,6 +72,32 @@ pub(crate) struct Values {
     pub(crate) templates: Vec<(FileId, String)>,
 }
 
+/// Values are the same when every leaf is, with where it was written: a string's origin
+/// too, which `Value`'s own comparison leaves out.
+impl PartialEq for Values {
+    fn eq(&self, other: &Self) -> bool {
+        fn same(a: &Value, b: &Value) -> bool {
+            match (a, b) {
+                (Value::String(a), Value::String(b)) => a == b && a.origin == b.origin,
+                (Value::List(a), Value::List(b)) => {
+                    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same(a, b))
+                }
+                (Value::Map(a), Value::Map(b)) => {
+                    a.len() == b.len()
+                        && (a.iter().zip(b)).all(|((ka, a), (kb, b))| ka == kb && same(a, b))
+                }
+                _ => a == b,
+            }
+        }
+        self.tree.len() == other.tree.len()
+            && (self.tree.iter().zip(&other.tree)).all(|((ka, a), (kb, b))| ka == kb && same(a, b))
+            && self.spans == other.spans
+            && self.key_spans == other.key_spans
+            && self.unknown == other.unknown
+            && self.templates == other.templates
+    }
+}
+
 impl Values {
     /// Merge a map of values (later wins, maps merge deeply), every leaf spanned by `span_of`.
     pub(crate) fn merge(&mut self, value: &Value, span_of: &dyn Fn(&[String]) -> Span) {

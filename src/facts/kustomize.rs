@@ -86,10 +86,10 @@ pub struct Files {
     /// Kustomization files by their folder, in path order and by the folder's text.
     kustomizations: BTreeMap<PathBuf, FileId>,
     kustomization_of: HashMap<OsString, FileId>,
-    /// The YAML files in path order, made when a folder's files are first asked for: a
-    /// Flux Kustomization of a folder without a kustomization takes every file below it, and
+    /// The files in path order, made when a folder's files are first asked for: a Flux
+    /// Kustomization of a folder without a kustomization takes every file below it, and
     /// looking through all of them for each one was a tenth of a GitOps tree's rendering.
-    yaml_in_order: std::sync::OnceLock<Vec<(PathBuf, FileId)>>,
+    in_order: std::sync::OnceLock<Vec<(PathBuf, FileId)>>,
 }
 
 impl Files {
@@ -117,27 +117,30 @@ impl Files {
         self.kustomization_of.get(dir.as_os_str()).copied()
     }
 
-    /// The YAML files below `dir` (not in a folder of `except`), in path order.
-    fn yaml_below<'a>(
-        &'a self,
-        dir: &'a Path,
-        except: &'a [&PathBuf],
-    ) -> impl Iterator<Item = FileId> + 'a {
-        let in_order = self.yaml_in_order.get_or_init(|| {
-            let mut yaml: Vec<(PathBuf, FileId)> = (self.files.iter())
+    /// The files below `dir`, with their paths, in path order.
+    fn below<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a (PathBuf, FileId)> {
+        let in_order = self.in_order.get_or_init(|| {
+            let mut files: Vec<(PathBuf, FileId)> = (self.files.iter())
                 .map(|(p, id)| (PathBuf::from(p), *id))
-                .filter(|(p, _)| {
-                    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-                })
                 .collect();
-            yaml.sort_unstable();
-            yaml
+            files.sort_unstable();
+            files
         });
         // Paths order by component, so the files below a folder follow one another.
         let start = in_order.partition_point(|(p, _)| p.as_path() < dir);
         in_order[start..]
             .iter()
             .take_while(move |(p, _)| p.starts_with(dir))
+    }
+
+    /// The YAML files below `dir` (not in a folder of `except`), in path order.
+    fn yaml_below<'a>(
+        &'a self,
+        dir: &'a Path,
+        except: &'a [&PathBuf],
+    ) -> impl Iterator<Item = FileId> + 'a {
+        self.below(dir)
+            .filter(|(p, _)| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
             .filter(move |(p, _)| !except.iter().any(|k| p.starts_with(k)))
             .map(|(_, id)| *id)
     }
@@ -179,6 +182,8 @@ pub struct Seen {
     listings: Vec<(PathBuf, Vec<PathBuf>, Vec<FileId>)>,
     /// A folder and the folders of the kustomizations below it.
     nested: Vec<(PathBuf, Vec<PathBuf>)>,
+    /// A folder and every file below it, whatever its name.
+    below: Vec<(PathBuf, Vec<FileId>)>,
 }
 
 impl Seen {
@@ -188,6 +193,16 @@ impl Seen {
             let file = sources.get(id);
             self.files.push((id, file.path.clone(), file.text.clone()));
         }
+    }
+
+    /// Record that a build looked up the file at a path (normalized) and found `found`.
+    pub fn path(&mut self, path: &Path, found: Option<FileId>) {
+        self.paths.push((normalize(path), false, found));
+    }
+
+    /// Record that a build listed every file below a folder, and found `files`.
+    pub fn listed(&mut self, dir: &Path, files: Vec<FileId>) {
+        self.below.push((normalize(dir), files));
     }
 
     /// Whether `sources` and `index` show the build everything as it saw it.
@@ -214,6 +229,8 @@ impl Seen {
             index.yaml_below(dir, &except).eq(ids.iter().copied())
         }) && (self.nested.iter())
             .all(|(dir, nested)| index.kustomizations_below(dir).eq(nested.iter()))
+            && (self.below.iter())
+                .all(|(dir, ids)| index.below(dir).map(|(_, id)| id).eq(ids.iter()))
     }
 }
 
@@ -233,10 +250,13 @@ impl<K, T> Default for Kept<K, T> {
     }
 }
 
+/// A build, its key and what it looked at.
+type Build<K, T> = Arc<(K, Seen, T)>;
+
 struct Generation<K, T> {
     /// What every build of the run read besides what it recorded, written out.
     context: String,
-    builds: Vec<Arc<(K, Seen, T)>>,
+    builds: Vec<Build<K, T>>,
 }
 
 impl<K, T> Default for Generation<K, T> {
@@ -248,31 +268,44 @@ impl<K, T> Default for Generation<K, T> {
     }
 }
 
-impl<K: PartialEq + Clone, T: Clone> Kept<K, T> {
+/// The key of a kept build.
+pub trait KeptKey: PartialEq + Clone {
+    /// Where to look for the key: only builds of the same slot are compared with it. One
+    /// slot for all suits a few dozen builds; thousands need their keys spread.
+    fn slot(&self) -> u64 {
+        0
+    }
+}
+
+impl<K: KeptKey, T: Clone> Kept<K, T> {
     /// One run's builds; `context` is what all of them read besides what each records.
     pub fn run(&self, context: String) -> KeptRun<'_, K, T> {
         let mut last = std::mem::take(&mut *lock(&self.last));
         if last.context != context {
             last.builds.clear();
         }
+        let mut slots: HashMap<u64, Vec<Build<K, T>>> = HashMap::new();
+        for kept in last.builds {
+            slots.entry(kept.0.slot()).or_default().push(kept);
+        }
         KeptRun {
             kept: self,
             context,
-            last: last.builds,
+            last: slots,
             this: Mutex::new(Vec::new()),
         }
     }
 }
 
 /// A run's use of [`Kept`]: given back to it when dropped.
-pub struct KeptRun<'k, K: PartialEq + Clone, T: Clone> {
+pub struct KeptRun<'k, K: KeptKey, T: Clone> {
     kept: &'k Kept<K, T>,
     context: String,
-    last: Vec<Arc<(K, Seen, T)>>,
-    this: Mutex<Vec<Arc<(K, Seen, T)>>>,
+    last: HashMap<u64, Vec<Build<K, T>>>,
+    this: Mutex<Vec<Build<K, T>>>,
 }
 
-impl<K: PartialEq + Clone, T: Clone> KeptRun<'_, K, T> {
+impl<K: KeptKey, T: Clone> KeptRun<'_, K, T> {
     /// The last run's build of `key` when `holds` says what it looked at is unchanged, else
     /// `build`'s, which records what it looks at.
     pub fn build(
@@ -281,7 +314,8 @@ impl<K: PartialEq + Clone, T: Clone> KeptRun<'_, K, T> {
         holds: impl Fn(&Seen) -> bool,
         build: impl FnOnce(&RefCell<Seen>) -> T,
     ) -> T {
-        let same = (self.last.iter()).find(|kept| kept.0 == *key && holds(&kept.1));
+        let same = (self.last.get(&key.slot()).into_iter().flatten())
+            .find(|kept| kept.0 == *key && holds(&kept.1));
         if let Some(same) = same {
             lock(&self.this).push(same.clone());
             return same.2.clone();
@@ -294,7 +328,7 @@ impl<K: PartialEq + Clone, T: Clone> KeptRun<'_, K, T> {
     }
 }
 
-impl<K: PartialEq + Clone, T: Clone> Drop for KeptRun<'_, K, T> {
+impl<K: KeptKey, T: Clone> Drop for KeptRun<'_, K, T> {
     fn drop(&mut self) {
         *lock(&self.kept.last) = Generation {
             context: std::mem::take(&mut self.context),
@@ -309,6 +343,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The kustomize views of the last run (see [`render_all`]), by folder and kustomization.
 pub type KeptViews = Kept<(PathBuf, FileId), (Facts, HashSet<FileId>)>;
+
+impl KeptKey for (PathBuf, FileId) {}
 
 /// A kustomization's document (`None` when it is not YAML), read once.
 struct Document(Option<serde_json::Value>);

@@ -80,15 +80,15 @@ const USUAL_HELPERS: &[&str] = &["_helpers.tpl", "_helper.tpl", "helpers.tpl", "
 
 impl ChartFiles for RepositoryFiles<'_> {
     fn read(&self, path: &Path) -> Option<(FileId, Arc<str>)> {
-        match self.chart.by_path.get(path) {
-            Some(&id) => Some((id, self.chart.sources.get(id).text.clone())),
+        match self.chart.file_at(path) {
+            Some(id) => Some((id, self.chart.text(id).clone())),
             None => self.loader?.load(path),
         }
     }
 
     fn templates(&self, dir: &Path) -> Vec<PathBuf> {
         let templates = dir.join("templates");
-        let mut found: Vec<PathBuf> = super::argo::files_below(self.chart.by_path, &templates)
+        let mut found: Vec<PathBuf> = (self.chart.files_below(&templates).into_iter())
             .filter(|(p, _)| {
                 p.extension()
                     .is_some_and(|e| e == "yaml" || e == "yml" || e == "tpl")

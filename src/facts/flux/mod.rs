@@ -44,7 +44,7 @@ use crate::text::envsubst::{Edit, Lookup, Substituted, substitute};
 
 /// A Flux `HelmRelease` as written, then moved and patched by kustomize. Fields that are
 /// `None` are not written (a patch sets only some).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReleaseObject {
     /// The whole object.
     pub span: Span,
@@ -65,7 +65,7 @@ pub struct ReleaseObject {
 }
 
 /// Where a HelmRelease's chart comes from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ChartSpec {
     /// `spec.chart.spec`: a chart name of a HelmRepository, or a path in a GitRepository or
     /// Bucket.
@@ -91,7 +91,7 @@ pub enum ChartSpec {
 }
 
 /// One entry of `spec.valuesFrom`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ValuesFrom {
     pub kind: String,
     /// `None` when not known.
@@ -233,6 +233,8 @@ struct Kustomization {
     folder: PathBuf,
     spec: serde_json::Value,
 }
+
+impl super::kustomize::KeptKey for Kustomization {}
 
 impl Kustomization {
     fn shown(&self, sources: &SourceMap) -> String {
@@ -997,15 +999,17 @@ fn render_kustomization(
 pub fn resolve_releases(
     facts: &mut Facts,
     sources: &SourceMap,
-    files: &[(FileId, PathBuf)],
+    index: &super::kustomize::Index<'_>,
     memo: Option<&crate::parse::memo::TextMemo>,
+    kept: Option<&KeptReleases>,
 ) {
     let objects = std::mem::take(&mut facts.release_objects);
     if objects.is_empty() {
         return;
     }
-    let by_path: BTreeMap<PathBuf, FileId> =
-        files.iter().map(|(id, p)| (normalize(p), *id)).collect();
+    let by_path: BTreeMap<PathBuf, FileId> = (index.files().iter())
+        .map(|(id, p)| (normalize(p), *id))
+        .collect();
     let paths: HashMap<FileId, &PathBuf> = by_path.iter().map(|(p, id)| (*id, p)).collect();
     let root = scan_root(&by_path.keys().collect::<Vec<_>>());
     let resolver = Resolver {
@@ -1017,26 +1021,80 @@ pub fn resolve_releases(
         chart_sources: &facts.chart_sources,
         memo,
     };
-    // Each release on its own, in parallel; their facts joined in order.
-    let resolved: Vec<Facts> = objects
-        .par_iter()
-        .map(|r| {
-            let mut out = Facts::default();
-            resolver.resolve(r, &mut out);
-            out
+    // Each release on its own, in parallel; their facts joined in order. Which chart each
+    // installs is found anew in every run: it is where what the language server keeps of a
+    // release is looked up.
+    let releases: Vec<KeptRelease> = (objects.into_par_iter())
+        .map(|release| {
+            let chart = resolver.chart(&release);
+            KeptRelease { release, chart }
         })
         .collect();
+    let resolve = |r: &KeptRelease, seen: Option<&RefCell<Seen>>| {
+        let mut out = Facts::default();
+        resolver.resolve(&r.release, &r.chart, &mut out, seen);
+        out
+    };
+    let resolved: Vec<Facts> = match kept {
+        None => releases.par_iter().map(|r| resolve(r, None)).collect(),
+        Some(kept) => {
+            // The releases read their values from the ConfigMaps and Secrets, and a chartRef
+            // names a chart source: the run's context.
+            let context = format!("{:?}|{:?}", facts.config_data, facts.chart_sources);
+            let kept = kept.0.run(context);
+            (releases.par_iter())
+                .map(|r| {
+                    let holds = |seen: &Seen| seen.holds(sources, index);
+                    kept.build(r, holds, |seen| resolve(r, Some(seen)))
+                })
+                .collect()
+        }
+    };
     for out in resolved {
         facts.extend(out);
     }
 }
 
+/// The Flux HelmReleases' resolutions of the last run (see [`super::kustomize::Kept`]): the
+/// language server's edits resolve again only the releases whose object, chart or files
+/// read changed.
+#[derive(Default)]
+pub struct KeptReleases(super::kustomize::Kept<KeptRelease, Facts>);
+
+/// A HelmRelease and the chart it installs: the key of a kept resolution.
+#[derive(Clone, PartialEq)]
+pub struct KeptRelease {
+    release: ReleaseObject,
+    chart: Chart,
+}
+
+impl super::kustomize::KeptKey for KeptRelease {
+    /// Thousands of releases: each is looked for among the kept ones of its place and name.
+    fn slot(&self) -> u64 {
+        use std::hash::BuildHasher;
+        let seed = foldhash::quality::FixedState::with_seed(0);
+        seed.hash_one((self.release.span, &self.release.name.value))
+    }
+}
+
 /// A chart as a HelmRelease names it.
+#[derive(Clone)]
 enum Chart {
     Known(&'static charts::Chart),
     /// A chart folder of the repository and its `Chart.yaml`.
     Local(PathBuf, FileId),
     Unknown,
+}
+
+impl PartialEq for Chart {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Chart::Known(a), Chart::Known(b)) => std::ptr::eq(*a, *b),
+            (Chart::Local(a, x), Chart::Local(b, y)) => a == b && x == y,
+            (Chart::Unknown, Chart::Unknown) => true,
+            _ => false,
+        }
+    }
 }
 
 struct Resolver<'a> {
@@ -1051,7 +1109,14 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn resolve(&self, r: &ReleaseObject, out: &mut Facts) {
+    /// The facts of one release of `chart`; `seen` records the files it reads.
+    fn resolve(
+        &self,
+        r: &ReleaseObject,
+        chart: &Chart,
+        out: &mut Facts,
+        seen: Option<&RefCell<Seen>>,
+    ) {
         let namespace = r.target_namespace.clone().or_else(|| r.namespace.clone());
         let (true, Some(namespace)) = (r.known, namespace) else {
             out.hidden_service_accounts = true;
@@ -1068,11 +1133,10 @@ impl Resolver<'_> {
             return;
         }
         let mut values = Values::default();
-        self.values_from(r, &mut values);
+        self.values_from(r, &mut values, seen);
         if let Some(v) = &r.values {
             merge_values(&mut values, v, r.span);
         }
-        let chart = self.chart(r);
         if let Some(ChartSpec::Template {
             values_files: true, ..
         }) = &r.chart
@@ -1083,7 +1147,7 @@ impl Resolver<'_> {
         let label = r.name.span;
         let image_tag = image_tag(&values, label);
         let shown_name = format!("{}/{}", namespace.value, r.name.value);
-        let (chart_name, found, default_version) = match &chart {
+        let (chart_name, found, default_version) = match chart {
             Chart::Known(known) => {
                 let chart = ChartRelease {
                     chart_name: known.name,
@@ -1108,6 +1172,7 @@ impl Resolver<'_> {
                     folder,
                     chart_file: *chart_file,
                     memo: self.memo,
+                    seen,
                 };
                 let found = local_chart_service_account(
                     &chart,
@@ -1119,7 +1184,7 @@ impl Resolver<'_> {
                         merge_values(v, &release_values, r.span);
                     },
                 );
-                let name = yaml_value(&self.sources.get(*chart_file).text)
+                let name = yaml_value(chart.text(*chart_file))
                     .and_then(|c| c.get_attr("name").as_known_str().map(str::to_string))
                     .unwrap_or_default();
                 let files = super::local_chart::RepositoryFiles {
@@ -1256,7 +1321,7 @@ impl Resolver<'_> {
     }
 
     /// `valuesFrom` in order, each ConfigMap's key read as YAML (or set at `targetPath`).
-    fn values_from(&self, r: &ReleaseObject, values: &mut Values) {
+    fn values_from(&self, r: &ReleaseObject, values: &mut Values, seen: Option<&RefCell<Seen>>) {
         let namespace = r.namespace.as_ref().map(|n| n.value.as_str());
         for from in r.values_from.iter().flatten() {
             let secret = match from.kind.as_str() {
@@ -1297,7 +1362,12 @@ impl Resolver<'_> {
                     Some(text) => self.read_substituted_values(at, text, &value.edits, values),
                     None => values.unknown = true,
                 },
-                Some(at) => self.read_values_at(at, values),
+                Some(at) => {
+                    if let Some(seen) = seen {
+                        seen.borrow_mut().file(self.sources, at.file);
+                    }
+                    self.read_values_at(at, values)
+                }
                 None => match value.value.value.as_known().and_then(yaml_value) {
                     Some(v) => values.merge(&v, &|_| value.value.span),
                     None => values.unknown = true,
