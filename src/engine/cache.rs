@@ -14,7 +14,7 @@ use hcl_edit::structure::Body;
 use super::loader::Asked;
 use super::read::{ReadOutcome, read_text_and_metadata};
 use crate::discover::{MissingPath, Walk};
-use crate::facts::{ConfigData, Facts, TrustPolicy};
+use crate::facts::{Facts, TrustPolicy};
 use crate::open::Links;
 use crate::parse::ParseError;
 use crate::parse::memo::TextMemo;
@@ -106,7 +106,7 @@ impl Drop for KeptReadings<'_> {
 /// What a manifest file says, and its ConfigMaps and Secrets: read always, copied into a
 /// run only when Flux objects may read them; and whether it was read to the end (not stopped
 /// by an internal error). Shared, so that a hit is not copied twice.
-pub(super) type ManifestReading = Arc<(Facts, Vec<ConfigData>, bool)>;
+pub(super) type ManifestReading = crate::facts::kustomize::FileReading;
 
 /// Give a run its own copy of each kept role's trust policy, allocated together. Shared with
 /// the cache instead, the policies lay where evaluation had made them, among freed syntax

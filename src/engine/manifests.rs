@@ -13,7 +13,7 @@ use super::{Cache, InputFile, unit_of};
 use crate::discover::{self, FileKind};
 use crate::eval::FileLoader;
 use crate::facts::eksctl::extract_cluster_config;
-use crate::facts::kustomize::{Index, ReadAlone, is_kustomization};
+use crate::facts::kustomize::{FileReading, Index, ReadAlone, is_kustomization};
 use crate::facts::manifests::{ManifestSyntax, extract_manifests_read};
 use crate::facts::{Facts, Part, Removal, flux};
 use crate::parse::memo::TextMemo;
@@ -174,7 +174,7 @@ pub(super) fn file_facts(
 }
 
 /// A file's objects as a kustomize view reads them, with the text read (see [`ReadAlone`]).
-type ReadFacts = (Arc<str>, Facts);
+type ReadFacts = (Arc<str>, FileReading);
 
 /// [`file_facts`], and when `for_views`, the file's objects as a kustomize view reads them,
 /// when that is the same reading: a YAML file read to the end, with no eksctl config (which
@@ -211,11 +211,9 @@ fn read_file(
             ),
         }
     };
-    // What a view takes in: every object, ConfigMaps too, without the syntax errors.
-    let alone = |mut facts: Facts| {
-        facts.parse_errors.clear();
-        (sources.get(*id).text.clone(), facts)
-    };
+    // What a view takes in: every object, ConfigMaps too (without the syntax errors, which
+    // `ReadAlone` leaves out).
+    let alone = |reading: FileReading| (sources.get(*id).text.clone(), reading);
     Some(match cache {
         // A cached reading (the language server's) serves scans with and without Flux
         // objects: it always reads the ConfigMaps, and keeps them apart, to be copied only
@@ -231,19 +229,19 @@ fn read_file(
             if config_data {
                 facts.config_data = cached_config_data.clone();
             }
-            let alone = (for_views && *whole).then(|| {
-                alone(Facts {
-                    config_data: cached_config_data.clone(),
-                    ..cached_facts.clone()
-                })
-            });
+            let alone = (for_views && *whole).then(|| alone(cached.clone()));
             (facts, alone)
         }
         None if for_views => {
             let (mut facts, whole) = extract(true);
-            let alone = whole.then(|| alone(facts.clone()));
-            if !config_data {
-                facts.config_data.clear();
+            let all_config_data = std::mem::take(&mut facts.config_data);
+            let alone = whole.then(|| {
+                let mut read = facts.clone();
+                read.parse_errors.clear();
+                alone(Arc::new((read, all_config_data.clone(), true)))
+            });
+            if config_data {
+                facts.config_data = all_config_data;
             }
             (facts, alone)
         }

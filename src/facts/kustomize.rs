@@ -367,14 +367,26 @@ impl Readings for ReadAnew {
     }
 }
 
+/// A file read on its own: its facts but its ConfigMaps and Secrets, those apart, and
+/// whether it was read to the end. Shared with the language server's cache, and copied only
+/// for a view that is rendered (a kept view takes none).
+pub type FileReading = Arc<(Facts, Vec<ConfigData>, bool)>;
+
 /// The objects of files already read on their own, by file, with the text read: read once
 /// for both the file and the views that take it in. Another text is read anew.
-pub type ReadAlone = HashMap<FileId, (Arc<str>, Facts)>;
+pub type ReadAlone = HashMap<FileId, (Arc<str>, FileReading)>;
 
 impl Readings for ReadAlone {
     fn objects(&self, file: FileId, text: &str) -> Facts {
         match self.get(&file) {
-            Some((read, facts)) if **read == *text => facts.clone(),
+            Some((read, reading)) if **read == *text => {
+                let (facts, config_data, _) = &**reading;
+                Facts {
+                    config_data: config_data.clone(),
+                    parse_errors: Vec::new(),
+                    ..facts.clone()
+                }
+            }
             _ => ReadAnew.objects(file, text),
         }
     }
