@@ -82,15 +82,14 @@ impl PartialEq for Values {
                 (Value::List(a), Value::List(b)) => {
                     a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same(a, b))
                 }
-                (Value::Map(a), Value::Map(b)) => {
-                    a.len() == b.len()
-                        && (a.iter().zip(b)).all(|((ka, a), (kb, b))| ka == kb && same(a, b))
-                }
+                (Value::Map(a), Value::Map(b)) => same_map(a, b),
                 _ => a == b,
             }
         }
-        self.tree.len() == other.tree.len()
-            && (self.tree.iter().zip(&other.tree)).all(|((ka, a), (kb, b))| ka == kb && same(a, b))
+        fn same_map(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> bool {
+            a.len() == b.len() && (a.iter().zip(b)).all(|((ka, a), (kb, b))| ka == kb && same(a, b))
+        }
+        same_map(&self.tree, &other.tree)
             && self.spans == other.spans
             && self.key_spans == other.key_spans
             && self.unknown == other.unknown
@@ -1052,6 +1051,25 @@ fn kubectl_manifest<'a>(m: &Module<'a>, res: &Resource<'a>, unit: &str, facts: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Values written at another place are other values: a kept HelmRelease resolution must
+    /// not point at where a value used to be.
+    #[test]
+    fn values_written_elsewhere_are_not_the_same() {
+        let written_at = |line_start: usize| {
+            let role = Str::lit("arn:aws:iam::482910375521:role/web")
+                .with_origin(Some(Span::new(FileId(3), line_start..line_start + 35)));
+            let annotations = BTreeMap::from([(
+                "eks.amazonaws.com/role-arn".to_string(),
+                Value::String(role),
+            )]);
+            let mut values = Values::default();
+            (values.tree).insert("annotations".to_string(), Value::Map(annotations));
+            values
+        };
+        assert!(written_at(40) == written_at(40));
+        assert!(written_at(40) != written_at(58));
+    }
 
     #[test]
     fn helm_keys_split_on_unescaped_dots() {
