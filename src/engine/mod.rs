@@ -892,21 +892,37 @@ resource "aws_iam_role" "api" {
             .replace("pay:api", subject)
     }
 
-    /// Whether a cached run over `dir` shows a finding that says `what`, having checked that
-    /// the cached run shows what a cold run shows.
-    fn cached_shows(
-        dir: &Path,
-        overlays: &HashMap<PathBuf, Arc<str>>,
-        cache: &Arc<Cache>,
-        what: &str,
-    ) -> bool {
-        let cached = seen_in(dir, overlays, Some(cache.clone()));
-        assert_eq!(
-            cached,
-            seen_in(dir, overlays, None),
-            "before looking for {what}"
-        );
-        cached.iter().any(|f| f.1.contains(what))
+    /// A tree written to a temporary folder, with the cache the language server keeps for it.
+    struct CachedTree {
+        dir: tempfile::TempDir,
+        cache: Arc<Cache>,
+    }
+
+    impl CachedTree {
+        fn new(files: &[(&str, String)]) -> CachedTree {
+            let dir = tempfile::tempdir().unwrap();
+            write_tree(dir.path(), files.iter().map(|(p, t)| (*p, t.as_str())));
+            CachedTree {
+                dir,
+                cache: Arc::new(Cache::default()),
+            }
+        }
+
+        fn path(&self) -> &Path {
+            self.dir.path()
+        }
+
+        /// Whether a cached run shows a finding that says `what`, having checked that the
+        /// cached run shows what a cold run shows.
+        fn shows(&self, overlays: &HashMap<PathBuf, Arc<str>>, what: &str) -> bool {
+            let cached = seen_in(self.path(), overlays, Some(self.cache.clone()));
+            assert_eq!(
+                cached,
+                seen_in(self.path(), overlays, None),
+                "before looking for {what}"
+            );
+            cached.iter().any(|f| f.1.contains(what))
+        }
     }
 
     /// Write each file below `dir`, with its folders; a file whose text is [`ABSENT`] is not
@@ -953,7 +969,6 @@ resource "aws_iam_role" "api" {
     /// made anew once the text changes.
     #[test]
     fn a_chart_or_kustomization_edited_between_runs_is_read_anew() {
-        let dir = tempfile::tempdir().unwrap();
         // A role of the scan, so that the roles named above are known to be missing.
         let files = [
             ("roots/ledger/main.tf", role_tf("ledger-api", "pay:api")),
@@ -980,39 +995,29 @@ resource "aws_iam_role" "api" {
                     .to_string(),
             ),
         ];
-        write_tree(dir.path(), files.iter().map(|(p, t)| (*p, t.as_str())));
-        let cache = Arc::new(Cache::default());
+        let tree = CachedTree::new(&files);
         let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
-        let shows = |overlays: &HashMap<PathBuf, Arc<str>>, what: &str| {
-            cached_shows(dir.path(), overlays, &cache, what)
-        };
-        assert!(shows(
-            &overlays,
-            "service account audit/api uses role web-api"
-        ));
-        assert!(shows(
+        assert!(tree.shows(&overlays, "service account audit/api uses role web-api"));
+        assert!(tree.shows(
             &overlays,
             "service account jobs/worker uses role jobs-worker"
         ));
-        let values = dir.path().join("charts/web/values.yaml");
+        let values = tree.path().join("charts/web/values.yaml");
         overlays.insert(
             values.clone(),
             Arc::from("serviceAccount:\n  create: false\n"),
         );
-        assert!(!shows(&overlays, "uses role web-api"));
-        let kustomization = dir.path().join("k8s/kustomization.yaml");
+        assert!(!tree.shows(&overlays, "uses role web-api"));
+        let kustomization = tree.path().join("k8s/kustomization.yaml");
         let moved = "resources: [worker.yaml]\nnamespace: batch\n";
         overlays.insert(kustomization, Arc::from(moved));
-        assert!(shows(
+        assert!(tree.shows(
             &overlays,
             "service account batch/worker uses role jobs-worker"
         ));
         overlays.clear();
-        assert!(shows(
-            &overlays,
-            "service account audit/api uses role web-api"
-        ));
-        assert!(shows(
+        assert!(tree.shows(&overlays, "service account audit/api uses role web-api"));
+        assert!(tree.shows(
             &overlays,
             "service account jobs/worker uses role jobs-worker"
         ));
@@ -1023,7 +1028,6 @@ resource "aws_iam_role" "api" {
     /// created below it (which takes its folder's files in) and deleted again.
     #[test]
     fn a_kept_flux_build_is_built_again_when_what_it_read_changes() {
-        let dir = tempfile::tempdir().unwrap();
         let account = |name: &str, namespace: &str| {
             FLUX_SERVICE_ACCOUNT
                 .replace("name: worker", &format!("name: {name}"))
@@ -1036,50 +1040,43 @@ resource "aws_iam_role" "api" {
             ("k8s/apps/worker.yaml", account("worker", "pay")),
             ("k8s/apps/batch/job.yaml", account("job", "pay")),
         ];
-        write_tree(dir.path(), files.iter().map(|(p, t)| (*p, t.as_str())));
-        let cache = Arc::new(Cache::default());
+        let tree = CachedTree::new(&files);
         let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
-        let shows = |overlays: &HashMap<PathBuf, Arc<str>>, what: &str| {
-            cached_shows(dir.path(), overlays, &cache, what)
-        };
-        assert!(shows(
+        assert!(tree.shows(
             &overlays,
             "service account pay/worker uses role jobs-worker"
         ));
-        assert!(shows(
-            &overlays,
-            "service account pay/job uses role jobs-worker"
-        ));
-        let vars = dir.path().join("clusters/prod/vars.yaml");
+        assert!(tree.shows(&overlays, "service account pay/job uses role jobs-worker"));
+        let vars = tree.path().join("clusters/prod/vars.yaml");
         overlays.insert(vars, Arc::from(flux_vars("jobs-worker-v2")));
-        assert!(shows(
+        assert!(tree.shows(
             &overlays,
             "service account pay/worker uses role jobs-worker-v2"
         ));
-        let worker = dir.path().join("k8s/apps/worker.yaml");
+        let worker = tree.path().join("k8s/apps/worker.yaml");
         overlays.insert(worker, Arc::from(account("worker", "batch")));
-        assert!(shows(
+        assert!(tree.shows(
             &overlays,
             "service account batch/worker uses role jobs-worker-v2"
         ));
         // Last in the folder: no file the build read before moves to another id.
         let zookeeper = account("zookeeper", "pay");
         write_tree(
-            dir.path(),
+            tree.path(),
             [("k8s/apps/zookeeper.yaml", zookeeper.as_str())],
         );
-        assert!(shows(
+        assert!(tree.shows(
             &overlays,
             "service account pay/zookeeper uses role jobs-worker-v2"
         ));
-        let batch = dir.path().join("k8s/apps/batch/kustomization.yaml");
+        let batch = tree.path().join("k8s/apps/batch/kustomization.yaml");
         std::fs::write(&batch, "resources: [job.yaml]\nnamespace: nightly\n").unwrap();
-        assert!(shows(
+        assert!(tree.shows(
             &overlays,
             "service account nightly/job uses role jobs-worker-v2"
         ));
         std::fs::remove_file(&batch).unwrap();
-        assert!(shows(
+        assert!(tree.shows(
             &overlays,
             "service account pay/job uses role jobs-worker-v2"
         ));
@@ -1112,7 +1109,6 @@ resource "aws_iam_role" "api" {
     /// after the new template and changes its id: only the folder's listing shows it.
     #[test]
     fn a_kept_helm_release_is_resolved_again_when_what_it_read_changes() {
-        let dir = tempfile::tempdir().unwrap();
         let template = "charts/web/templates/serviceaccount.yaml";
         let files = [
             ("roots/ledger/main.tf", role_tf("ledger-api", "pay:api")),
@@ -1121,30 +1117,26 @@ resource "aws_iam_role" "api" {
             ("charts/web/Chart.yaml", WEB_CHART.to_string()),
             (template, WEB_ACCOUNT_TEMPLATE.to_string()),
         ];
-        write_tree(dir.path(), files.iter().map(|(p, t)| (*p, t.as_str())));
-        let cache = Arc::new(Cache::default());
+        let tree = CachedTree::new(&files);
         let mut overlays: HashMap<PathBuf, Arc<str>> = HashMap::new();
-        let shows = |overlays: &HashMap<PathBuf, Arc<str>>, what: &str| {
-            cached_shows(dir.path(), overlays, &cache, what)
-        };
         let uses =
             |account: &str, role: &str| format!("service account shop/{account} uses role {role}");
-        assert!(shows(&overlays, &uses("web", "web-api")));
-        assert!(shows(&overlays, &uses("web", "web-api")), "kept");
-        let from = dir.path().join("apps/web/values.yaml");
+        assert!(tree.shows(&overlays, &uses("web", "web-api")));
+        assert!(tree.shows(&overlays, &uses("web", "web-api")), "kept");
+        let from = tree.path().join("apps/web/values.yaml");
         overlays.insert(from, Arc::from(flux_web_values("storefront", "web-api-v2")));
-        assert!(shows(&overlays, &uses("storefront", "web-api-v2")));
+        assert!(tree.shows(&overlays, &uses("storefront", "web-api-v2")));
         let suffixed = WEB_ACCOUNT_TEMPLATE.replace(".name }}", ".name }}-sa");
-        overlays.insert(dir.path().join(template), Arc::from(suffixed));
-        assert!(shows(&overlays, &uses("storefront-sa", "web-api-v2")));
+        overlays.insert(tree.path().join(template), Arc::from(suffixed));
+        assert!(tree.shows(&overlays, &uses("storefront-sa", "web-api-v2")));
         // A second ServiceAccount template: which one the release uses is unknown.
         let second = "charts/web/templates/worker-account.yaml";
-        write_tree(dir.path(), [(second, WEB_ACCOUNT_TEMPLATE)]);
-        assert!(!shows(&overlays, "uses role web-api-v2"));
-        std::fs::remove_file(dir.path().join(second)).unwrap();
-        assert!(shows(&overlays, &uses("storefront-sa", "web-api-v2")));
-        std::fs::remove_file(dir.path().join("charts/web/Chart.yaml")).unwrap();
-        assert!(!shows(&overlays, "uses role web-api-v2"));
+        write_tree(tree.path(), [(second, WEB_ACCOUNT_TEMPLATE)]);
+        assert!(!tree.shows(&overlays, "uses role web-api-v2"));
+        std::fs::remove_file(tree.path().join(second)).unwrap();
+        assert!(tree.shows(&overlays, &uses("storefront-sa", "web-api-v2")));
+        std::fs::remove_file(tree.path().join("charts/web/Chart.yaml")).unwrap();
+        assert!(!tree.shows(&overlays, "uses role web-api-v2"));
     }
 
     /// After any sequence of edits, the language server's cached runs find what a cold run
