@@ -235,11 +235,8 @@ fn read_file(
         None if for_views => {
             let (mut facts, whole) = extract(true);
             let all_config_data = std::mem::take(&mut facts.config_data);
-            let alone = whole.then(|| {
-                let mut read = facts.clone();
-                read.parse_errors.clear();
-                alone(Arc::new((read, all_config_data.clone(), true)))
-            });
+            let alone =
+                whole.then(|| alone(Arc::new((facts.clone(), all_config_data.clone(), true))));
             if config_data {
                 facts.config_data = all_config_data;
             }
