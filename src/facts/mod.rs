@@ -23,6 +23,7 @@ pub mod policy;
 pub mod rendered;
 pub mod terraform;
 
+use std::any::Any;
 use std::sync::Arc;
 
 use crate::aws::policy::Admission;
@@ -260,6 +261,83 @@ impl Facts {
         self.hidden_annotations = kept().any(|(part, _)| part.hidden[2]);
     }
 
+    /// Replace one part of facts extended part after part: the part that starts where
+    /// `before` ends and is `old` long becomes `new`, and add-on roles keep pointing at
+    /// their roles. The run's flags are every part's, so `new` must raise `old`'s: else
+    /// nothing changes and `None` is given. Gives where the new part lies.
+    /// `None` too, with nothing changed, when a list is shorter than the parts say.
+    pub fn replace_part(&mut self, before: Part, old: Part, mut new: Facts) -> Option<Part> {
+        let part = new.part();
+        if !part.same_flags(&old) {
+            return None;
+        }
+        // Every list is checked to hold the part before any changes.
+        let roles_at = before.lens[ROLES];
+        for addon in &mut new.addon_roles {
+            addon.role.0 += roles_at;
+        }
+        let (old_roles, new_roles) = (old.lens[ROLES], part.lens[ROLES]);
+        let addons_at = before.lens[ADDON_ROLES] as usize;
+        let new_addons = addons_at..addons_at + part.lens[ADDON_ROLES] as usize;
+        let fits = |(i, (list, _)): (usize, (&mut dyn List, bool))| {
+            before.lens[i] as usize + old.lens[i] as usize <= list.len()
+        };
+        if !self.lists_mut().into_iter().enumerate().all(fits) {
+            return None;
+        }
+        let lists = self.lists_mut().into_iter().zip(new.lists_mut());
+        for (i, ((list, _), (new_list, _))) in lists.enumerate() {
+            let at = before.lens[i] as usize;
+            list.splice_in(at, old.lens[i] as usize, new_list);
+        }
+        // The roles of the parts after this one moved by the difference.
+        for (i, addon) in self.addon_roles.iter_mut().enumerate() {
+            if !new_addons.contains(&i) && addon.role.0 >= roles_at + old_roles {
+                addon.role.0 = addon.role.0 - old_roles + new_roles;
+            }
+        }
+        Some(part)
+    }
+
+    /// Whether only the links and the rules read these facts, and their places in their
+    /// lists are all they need: no ConfigMap data (Flux substitutes it), no Flux object, no
+    /// template rendered for manifests, no parse error (some are set apart from their list
+    /// later), no template set apart, no limit hit and no plan. Every field is named, so a
+    /// new list cannot be forgotten.
+    pub fn only_linked(&self) -> bool {
+        let Facts {
+            roles: _,
+            providers: _,
+            clusters: _,
+            service_accounts: _,
+            workloads: _,
+            pod_identities: _,
+            addon_roles: _,
+            helm_releases: _,
+            config_data,
+            release_objects,
+            chart_sources,
+            role_policies: _,
+            unresolved_service_accounts: _,
+            parse_errors,
+            unread_templates,
+            limits_hit,
+            rendered_templates,
+            hidden_service_accounts: _,
+            hidden_roles: _,
+            hidden_annotations: _,
+            plan_origins,
+        } = self;
+        config_data.is_empty()
+            && release_objects.is_empty()
+            && chart_sources.is_empty()
+            && parse_errors.is_empty()
+            && unread_templates.is_empty()
+            && limits_hit.is_empty()
+            && rendered_templates.is_empty()
+            && plan_origins.is_empty()
+    }
+
     /// Facts a manifest reader read for one deployment unit, as it reads them for `unit`: a
     /// file's objects, read once, serve each kustomize view that takes the file in.
     pub fn set_unit(&mut self, unit: &str) {
@@ -342,17 +420,22 @@ impl Facts {
 /// How many lists [`Facts`] has.
 const LISTS: usize = 18;
 
-/// The place of `roles` in [`Facts::lists_mut`].
+/// The places of `roles` and `addon_roles` in [`Facts::lists_mut`].
 const ROLES: usize = 0;
+const ADDON_ROLES: usize = 6;
 
 /// A list of facts, whatever it holds.
 trait List {
     fn len(&self) -> usize;
     /// Keep the entries for which `keep` answers true, asked of each entry once, in order.
     fn retain_in_order(&mut self, keep: &mut dyn FnMut() -> bool);
+    /// Replace `remove` entries from `at` with every entry of `new`, a list of the same kind
+    /// (the same place in another [`Facts::lists_mut`]).
+    fn splice_in(&mut self, at: usize, remove: usize, new: &mut dyn List);
+    fn as_any(&mut self) -> &mut dyn Any;
 }
 
-impl<T> List for Vec<T> {
+impl<T: 'static> List for Vec<T> {
     fn len(&self) -> usize {
         Vec::len(self)
     }
@@ -361,10 +444,21 @@ impl<T> List for Vec<T> {
         // `retain` visits each entry exactly once, in the original order.
         self.retain(|_| keep());
     }
+
+    fn splice_in(&mut self, at: usize, remove: usize, new: &mut dyn List) {
+        // Lists of one place in `lists_mut` are of one type: the cast cannot fail.
+        if let Some(new) = new.as_any().downcast_mut::<Vec<T>>() {
+            self.splice(at..at + remove, new.drain(..));
+        }
+    }
+
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
 }
 
 /// Where one part lies in facts extended part after part (see [`Facts::remove_parts`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Part {
     lens: [u32; LISTS],
     /// `hidden_service_accounts`, `hidden_roles`, `hidden_annotations`.
@@ -372,6 +466,22 @@ pub struct Part {
 }
 
 impl Part {
+    /// Where what follows `self` and then `next` begins: their lengths added.
+    pub fn then(mut self, next: Part) -> Part {
+        for (len, next) in self.lens.iter_mut().zip(next.lens) {
+            *len += next;
+        }
+        for (hidden, next) in self.hidden.iter_mut().zip(next.hidden) {
+            *hidden |= next;
+        }
+        self
+    }
+
+    /// Whether two parts raise the same flags (the run's flags are every part's together).
+    pub fn same_flags(&self, other: &Part) -> bool {
+        self.hidden == other.hidden
+    }
+
     /// Where the part lies once its Kubernetes objects are taken out
     /// ([`Facts::remove_parts`] with [`Removal::Objects`]).
     pub fn without_objects(mut self) -> Part {
@@ -945,6 +1055,70 @@ mod tests {
         assert_eq!(all.config_data.len(), 1);
         // The flags of the part taken out whole go with it.
         assert!(all.hidden_annotations && !all.hidden_roles);
+    }
+
+    /// Two roles from eksctl configs, with an add-on role of the second: a part of facts.
+    fn roles_part(first: u32) -> Facts {
+        let mut part = extract_cluster_config(FileId(first), CLUSTER, "cluster");
+        let mut second = extract_cluster_config(FileId(first + 1), CLUSTER, "cluster");
+        second.addon_roles.push(AddonRole {
+            role: RoleId(0),
+            addon: "aws-ebs-csi-driver".into(),
+            flag: "attach_ebs_csi_policy".into(),
+            span: Span::file_start(FileId(first + 1)),
+            namespace: "kube-system".into(),
+            service_account: "ebs-csi-controller-sa".into(),
+            when: Vec::new(),
+        });
+        part.extend(second);
+        part
+    }
+
+    /// Each role's file, and the file of each add-on role's role.
+    fn placed(facts: &Facts) -> (Vec<u32>, Vec<u32>) {
+        let roles = facts.roles.iter().map(|r| r.span.file.0).collect();
+        let addons = (facts.addon_roles.iter())
+            .map(|a| facts.role(a.role).span.file.0)
+            .collect();
+        (roles, addons)
+    }
+
+    #[test]
+    fn a_part_replaced_is_as_if_extended_in_its_place() {
+        let extended = |parts: Vec<Facts>| {
+            let mut all = Facts::default();
+            let mut places = Vec::new();
+            for mut part in parts {
+                places.push(part.part());
+                all.extend(part);
+            }
+            (all, places)
+        };
+        let (mut all, places) = extended(vec![roles_part(0), roles_part(2), roles_part(4)]);
+        // The middle part has one role fewer, then one more: the last part's add-on role
+        // follows its role both ways.
+        let shorter = extract_cluster_config(FileId(6), CLUSTER, "cluster");
+        let (expected, _) = extended(vec![roles_part(0), shorter.clone(), roles_part(4)]);
+        let middle = all.replace_part(places[0], places[1], shorter).unwrap();
+        assert_eq!(placed(&all), placed(&expected));
+        assert_eq!(placed(&all), (vec![0, 1, 6, 4, 5], vec![1, 5]));
+
+        let (expected, _) = extended(vec![roles_part(0), roles_part(8), roles_part(4)]);
+        all.replace_part(places[0], middle, roles_part(8)).unwrap();
+        assert_eq!(placed(&all), placed(&expected));
+        assert_eq!(placed(&all), (vec![0, 1, 8, 9, 4, 5], vec![1, 9, 5]));
+    }
+
+    #[test]
+    fn a_part_that_raises_other_flags_or_is_not_there_is_not_replaced() {
+        let mut all = roles_part(0);
+        let place = all.part();
+        let mut hiding = roles_part(2);
+        hiding.hidden_roles = true;
+        assert!(all.replace_part(Part::default(), place, hiding).is_none());
+        // A part said to begin past the end of its lists.
+        assert!(all.replace_part(place, place, roles_part(2)).is_none());
+        assert_eq!(placed(&all), (vec![0, 1], vec![1]));
     }
 
     #[test]
