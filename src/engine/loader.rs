@@ -48,6 +48,10 @@ pub(super) struct Reads {
     pub scanned: Vec<FileId>,
     /// Paths where no file could be read.
     pub missed: Vec<PathBuf>,
+    /// Whether it listed a folder's files. A listing is of the scanned files only, so it
+    /// changes only with the files scanned; but the files a listing named may be read by
+    /// other means than the loader (a chart's templates).
+    pub listed: bool,
 }
 
 impl<'s> Loader<'s> {
@@ -122,14 +126,12 @@ impl<'s> Loader<'s> {
     }
 
     /// What the evaluations asked for beyond their own files, but for the files outside the
-    /// scan ([`Loader::into_read`]); `None` when they listed a folder.
+    /// scan ([`Loader::into_read`]); `None` when a thread panicked while recording it.
     pub(super) fn reads(&self) -> Option<Reads> {
-        if self.listed.load(Ordering::SeqCst) {
-            return None;
-        }
         Some(Reads {
             scanned: self.served.lock().ok()?.clone(),
             missed: self.missed.lock().ok()?.clone(),
+            listed: self.listed.load(Ordering::SeqCst),
         })
     }
 

@@ -476,18 +476,21 @@ fn run(
                 budget: &budget,
                 plans: &plans,
             };
-            let mut facts = terraform::facts(inputs, models);
+            let (mut facts, parts) = terraform::facts(inputs, models);
             facts.parse_errors.extend(units.parse_errors);
-            facts
+            (facts, parts)
         },
     );
+    let (terraform, mut root_parts) = terraform;
     timings.mark("parse and evaluate");
     let rendered_by_terraform: HashSet<FileId> =
         terraform.rendered_templates.iter().copied().collect();
-    let as_files_say = settings.cache.is_some()
+    // A later run may patch this one: its manifest files, when their facts are each
+    // file's own; a Terraform root, when the roots' places are known.
+    let may_patch = settings.cache.is_some() && plans.is_empty();
+    let as_files_say = may_patch
         && manifests::as_files_say(&sources, &files, &manifest_files)
-        && rendered_by_terraform.is_empty()
-        && plans.is_empty();
+        && rendered_by_terraform.is_empty();
     let (manifests, flux_plan) = manifests::facts(
         &sources,
         &files,
@@ -497,6 +500,10 @@ fn run(
     );
     let from_files = (manifests.service_accounts.len(), manifests.workloads.len());
     facts.extend(manifests);
+    // The roots' facts come after everything before them.
+    if let Some(parts) = &mut root_parts {
+        parts.first = facts.part().then(parts.first);
+    }
     facts.extend(terraform);
     // Flux Kustomizations substitute variables from ConfigMaps Terraform may write; Helm
     // releases they and kustomize deploy read ConfigMaps of either.
@@ -525,7 +532,9 @@ fn run(
         kept_releases,
     );
     // What a later run may patch depends on, when it may patch this one at all.
-    let terraform_read = as_files_say.then(|| loader.reads()).flatten();
+    let terraform_read = (may_patch && (as_files_say || root_parts.is_some()))
+        .then(|| loader.reads())
+        .flatten();
     // The files `file()` read get the ids the loader gave them.
     let loaded = loader.into_read();
     let outside = match terraform_read {
@@ -572,6 +581,8 @@ fn run(
         infrastructure_read,
         links,
         infrastructure_findings,
+        files_say: as_files_say,
+        roots: root_parts,
     });
     Analysis {
         sources,
@@ -1101,6 +1112,94 @@ resource "aws_iam_role" "api" {
     const WEB_ACCOUNT_TEMPLATE: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  \
         name: {{ .Values.serviceAccount.name }}\n  \
         annotations:\n    {{- toYaml .Values.serviceAccount.annotations | nindent 4 }}\n";
+
+    /// An edit to the files of a Terraform root that only makes roles is patched into the
+    /// kept run (that root evaluated again alone, everything linked again), in a tree whose
+    /// manifests kustomize renders; a root that reads another file, or an edit that breaks
+    /// the syntax, is linted anew. Each run shows what a cold run shows.
+    #[test]
+    fn an_edit_to_a_terraform_root_is_patched_as_a_cold_run_finds() {
+        let audit_role = |namespace: &str| {
+            ROLE_TF.replace("ledger-api", "audit-api").replace(
+                "serviceaccount:pay:api",
+                &format!("serviceaccount:{namespace}:api"),
+            )
+        };
+        let reads_text = "resource \"aws_iam_role\" \"reads\" {\n  name = \"reads\"\n  \
+                          assume_role_policy = file(\"${path.module}/trust.json\")\n}\n";
+        let tree = CachedTree::new(&[
+            (
+                "k8s/pay/kustomization.yaml",
+                "namespace: pay\nresources:\n  - sa.yaml\n".to_string(),
+            ),
+            ("k8s/pay/sa.yaml", service_account("ledger-api")),
+            (
+                "k8s/audit/sa.yaml",
+                service_account("audit-api").replace("namespace: pay", "namespace: audit"),
+            ),
+            ("infra/pay/main.tf", ROLE_TF.to_string()),
+            ("infra/audit/main.tf", audit_role("audit")),
+            ("infra/reads/main.tf", reads_text.to_string()),
+        ]);
+        let settings = |overlays: &HashMap<PathBuf, Arc<str>>| Settings {
+            paths: vec![tree.path().to_path_buf()],
+            overlays: overlays.clone(),
+            cache: Some(tree.cache.clone()),
+            ..Settings::default()
+        };
+        let mut session = Session::default();
+        let mut overlays = HashMap::new();
+        session.lint(&settings(&overlays)).unwrap();
+        let pay = tree.path().join("infra/pay/main.tf");
+        let audit = tree.path().join("infra/audit/main.tf");
+        let reads = tree.path().join("infra/reads/main.tf");
+        let a_second_role = format!(
+            "{ROLE_TF}resource \"aws_iam_role\" \"worker\" {{\n  name = \"ledger-worker\"\n  \
+             assume_role_policy = aws_iam_role.api.assume_role_policy\n}}\n"
+        );
+        // Each edit, and whether it is a patch.
+        let edits = [
+            (&pay, ROLE_TF.replace("pay:api", "pay:apii"), true),
+            (&audit, audit_role("audit-moved"), true),
+            (&pay, a_second_role, true),
+            (&pay, ROLE_TF.replace("ledger-api", "ledger-apii"), true),
+            (&pay, format!("{ROLE_TF}}}"), false),
+            (&pay, ROLE_TF.to_string(), false),
+            (&audit, audit_role("audit"), true),
+            // Reads its trust from a file: what it reads may change without its own files.
+            (
+                &reads,
+                reads_text.replace("\"reads\"\n", "\"reads-v2\"\n"),
+                false,
+            ),
+            (&reads, "# no role here any more\n".to_string(), true),
+        ];
+        let mut shown = std::collections::BTreeSet::new();
+        for (step, (path, text, patch)) in edits.into_iter().enumerate() {
+            overlays.insert(path.clone(), Arc::from(text.as_str()));
+            let patched = session.patched();
+            session.lint(&settings(&overlays)).unwrap();
+            let found = seen(session.report().unwrap());
+            assert_eq!(
+                found,
+                seen_in(tree.path(), &overlays, None),
+                "after edit {step}"
+            );
+            assert_eq!(
+                session.patched() - patched,
+                usize::from(patch),
+                "edit {step}"
+            );
+            shown.extend(found.into_iter().map(|f| f.1));
+        }
+        // The edits were seen: a trust that admits another ServiceAccount, a role renamed.
+        assert!(shown.iter().any(|m| m.contains("pay:apii")), "{shown:?}");
+        assert!(shown.iter().any(|m| m.contains("audit-moved")), "{shown:?}");
+        assert!(
+            shown.iter().any(|m| m.contains("do not define")),
+            "{shown:?}"
+        );
+    }
 
     /// A HelmRelease resolution the cache keeps is made again once anything it read changes:
     /// the ConfigMap it takes values from, its chart's template, a template created in the

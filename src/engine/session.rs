@@ -1,26 +1,36 @@
 //! The language server's runs: each keeps its files, facts, links and findings, and an edit
-//! that only changes what plain manifest files say is patched into them instead of linted
-//! anew.
+//! that only changes what plain manifest files say, or what one Terraform root makes, is
+//! patched into them instead of linted anew.
 //!
 //! A full run rebuilds every stage from the [`Cache`](super::Cache): at 10,000 services,
 //! tens of milliseconds of lookups and copies for one changed file. A patch reads only the
 //! files the editor reported changed (or, when it does not watch files, compares every file
-//! read), swaps their ServiceAccounts and workloads in place, links only those, and runs the
-//! rules again, but for those that read only the infrastructure
-//! ([`Reads::Infrastructure`](crate::rules::Reads)): no patch changes a role, so their
-//! findings stay. It is taken only when the result is provably a full run's:
+//! read). Both kinds are taken only when the result is provably a full run's: the settings,
+//! the working directory and the list of inputs are those of the kept run, there is no
+//! Terraform plan, and what Terraform read outside the scan (or found nowhere) is still so.
 //!
-//! - the settings, the working directory and the list of inputs are those of the kept run;
+//! A manifest patch swaps the changed files' ServiceAccounts and workloads in place, links
+//! only those, and runs the rules again, but for those that read only the infrastructure
+//! ([`Reads::Infrastructure`](crate::rules::Reads)): it changes no role, so their findings
+//! stay. It needs besides:
+//!
 //! - the kept run's manifest facts are each file's own, in file order (no kustomization, no
-//!   Argo CD or Flux object: their renderers read other files by path), no Terraform plan,
-//!   and Terraform read no changed file (`file()`) nor listed a folder, and what it read
-//!   outside the scan (or found nowhere) is still so;
+//!   Argo CD or Flux object: their renderers read other files by path), and Terraform read
+//!   no changed file (`file()`) nor listed a folder;
 //! - each changed file is a YAML manifest (not a template, not a kustomization) whose old and
 //!   new texts hold only ServiceAccounts, workloads and syntax errors of its own.
 //!
+//! A root patch evaluates again the one Terraform root whose files changed, alone, and puts
+//! its facts in the place of the old ones; then everything is linked and checked again. It
+//! needs besides ([`terraform::RootPart::alone`], [`terraform::root_alone`]): the root calls
+//! no local module and no module calls it, no Terragrunt unit runs, its variables are not
+//! encrypted, none of its files is read by another evaluation, it has no parse error and no
+//! limit was hit, and before and after the edit it reads no other file and gives only what
+//! the links and the rules read, with the same flags.
+//!
 //! Anything else is a full run, which becomes the next kept run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use foldhash::{HashMap, HashSet, HashSetExt};
@@ -28,16 +38,20 @@ use foldhash::{HashMap, HashSet, HashSetExt};
 use super::findings::InfrastructureFindings;
 use super::loader::Reads;
 use super::read::{ReadOutcome, read_input, read_text, too_deeply_nested};
+use super::terraform::{self, RootParts};
 use super::{
     Analysis, Cache, Conclude, EngineError, InputFile, Inputs, Report, Settings, Timings, conclude,
     is_set_apart, manifests, on_worker_pool, read_inputs, run,
 };
 use crate::diagnostic::Diagnostic;
 use crate::discover::{self, FileKind, Input};
+use crate::eval::workspace::normalize;
 use crate::facts::Facts;
 use crate::link::Links;
 use crate::open::Links as SymbolicLinks;
+use crate::parse::ParseError;
 use crate::source::{FileId, SourceFile, SourceMap};
+use crate::text::placeholders::is_template_name;
 
 /// What a run of the language server leaves for the next one to patch.
 pub(super) struct Basis {
@@ -54,8 +68,14 @@ pub(super) struct Basis {
     pub infrastructure_read: bool,
     /// Its facts' links, patched with them.
     pub links: Links,
-    /// No patch changes a role: these findings stay.
+    /// What the rules that read only roles found: a manifest patch keeps them.
     pub infrastructure_findings: InfrastructureFindings,
+    /// Whether the run's manifest facts are each file's own, in file order: a manifest
+    /// edit can be patched.
+    pub files_say: bool,
+    /// Where each Terraform root's facts lie: an edit of a root's own files evaluates that
+    /// root again alone.
+    pub roots: Option<RootParts>,
 }
 
 impl Basis {
@@ -337,10 +357,16 @@ impl Kept {
         settings: &Settings,
         changes: Changes,
     ) -> Option<(Vec<SourceFile>, Vec<Diagnostic>)> {
+        let terraform = |(i, _): &(usize, ReadOutcome)| {
+            matches!(self.inputs[*i].kind, FileKind::Terraform | FileKind::TfVars)
+        };
+        if !changes.is_empty() && changes.iter().all(terraform) {
+            return self.patch_root(settings, changes);
+        }
         let mut timings = Timings::start();
         let basis = self.basis.as_ref()?;
         let cache = settings.cache.as_deref()?;
-        if !basis.terraform_read_unchanged() {
+        if !basis.files_say || basis.terraform_read.listed || !basis.terraform_read_unchanged() {
             return None;
         }
         // Every change is checked before any is made.
@@ -414,6 +440,122 @@ impl Kept {
         let kept = Some(&mut basis.infrastructure_findings);
         let (diagnostics, coverage, links) = conclude(run, Some(links), kept, &mut timings);
         basis.links = links;
+        self.report.coverage = coverage;
+        let before = std::mem::replace(&mut self.report.diagnostics, diagnostics);
+        Some((replaced, before))
+    }
+}
+
+impl Kept {
+    /// Patch this run with changes to the files of one Terraform root that may be evaluated
+    /// again alone ([`terraform::RootPart::alone`]): its facts take the place of the old ones, and
+    /// everything is linked and checked again. As [`Kept::patch`], `None` leaves this run
+    /// to be dropped.
+    fn patch_root(
+        &mut self,
+        settings: &Settings,
+        changes: Changes,
+    ) -> Option<(Vec<SourceFile>, Vec<Diagnostic>)> {
+        let mut timings = Timings::start();
+        let basis = self.basis.as_ref()?;
+        let cache = settings.cache.as_deref()?;
+        let roots = basis.roots.as_ref()?;
+        // A limit hit may be the run's, which one root evaluated alone does not spend.
+        if !basis.terraform_read_unchanged() || !self.facts.limits_hit.is_empty() {
+            return None;
+        }
+        let dir_of = |input: &Input| normalize(input.path.parent().unwrap_or(Path::new("")));
+        let dir = dir_of(&self.inputs[changes.first()?.0]);
+        let at = roots.roots.iter().position(|r| r.dir == dir)?;
+        if !roots.roots[at].alone {
+            return None;
+        }
+        // The root's files, each with its text as it was linted: none is a template, none
+        // unread, none read by `file()`, none with a parse error.
+        let mut files = Vec::new();
+        for (i, input) in self.inputs.iter().enumerate() {
+            if !matches!(input.kind, FileKind::Terraform | FileKind::TfVars) || dir_of(input) != dir
+            {
+                continue;
+            }
+            let id = basis.ids[i]?;
+            let plain = matches!(self.read[i], ReadOutcome::Text(_))
+                && !is_template_name(&input.path)
+                && !basis.terraform_read.scanned.contains(&id);
+            if !plain {
+                return None;
+            }
+            files.push(InputFile {
+                id,
+                kind: input.kind,
+                path: input.path.clone(),
+            });
+        }
+        let ids: HashSet<FileId> = files.iter().map(|f| f.id).collect();
+        let about_root = |e: &ParseError| ids.contains(&e.span.file);
+        if self.facts.parse_errors.iter().any(about_root)
+            || self.facts.unread_templates.iter().any(about_root)
+        {
+            return None;
+        }
+        let mut texts = Vec::with_capacity(changes.len());
+        for (i, outcome) in &changes {
+            let (input, ReadOutcome::Text(text)) = (&self.inputs[*i], outcome) else {
+                return None;
+            };
+            let id = basis.ids[*i]?;
+            if dir_of(input) != dir {
+                return None;
+            }
+            let old_file = self.report.sources.get(id);
+            let (file, too_deep) =
+                cache.prepare(&input.path, old_file.path.clone(), text.clone(), |t| {
+                    too_deeply_nested(t)
+                });
+            if too_deep.is_some() {
+                return None;
+            }
+            texts.push((id, file));
+        }
+        // From here on the kept run changes.
+        let replaced: Vec<SourceFile> = (texts.into_iter())
+            .map(|(id, file)| self.report.sources.replace(id, file))
+            .collect();
+        let files: Vec<&InputFile> = files.iter().collect();
+        let first_model = FileId(self.report.files_read as u32);
+        let facts = terraform::root_alone(
+            &self.report.sources,
+            &files,
+            &dir,
+            settings,
+            cache,
+            &roots.context,
+            first_model,
+        )?;
+        let basis = self.basis.as_mut()?;
+        let roots = basis.roots.as_mut()?;
+        let before = (roots.roots[..at].iter()).fold(roots.first, |at, root| at.then(root.part));
+        roots.roots[at].part = self
+            .facts
+            .replace_part(before, roots.roots[at].part, facts)?;
+        for (i, outcome) in changes {
+            self.read[i] = outcome;
+        }
+        self.overlays = settings.overlays.clone();
+        timings.mark("patch");
+        let run = Conclude {
+            facts: &self.facts,
+            sources: &self.report.sources,
+            settings,
+            cwd: &self.cwd,
+            infrastructure_read: basis.infrastructure_read,
+        };
+        // Roles changed: every rule runs again, and what those that read only roles find
+        // is kept anew.
+        let mut found = InfrastructureFindings::default();
+        let (diagnostics, coverage, links) = conclude(run, None, Some(&mut found), &mut timings);
+        basis.links = links;
+        basis.infrastructure_findings = found;
         self.report.coverage = coverage;
         let before = std::mem::replace(&mut self.report.diagnostics, diagnostics);
         Some((replaced, before))

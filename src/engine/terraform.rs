@@ -16,7 +16,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use hcl_edit::structure::Body;
 use rayon::prelude::*;
 
-use super::cache::{CacheInputs, Called};
+use super::cache::{CacheInputs, Called, RootResult};
 use super::guard::guarded;
 use super::loader::{Asked, Loader, answers_hold, reads_files};
 use super::plan::{PlanInput, SourceConfig};
@@ -109,7 +109,8 @@ struct ParsedDir {
 type DirFiles<'a> = Vec<&'a InputFile>;
 
 /// The facts of every root module in the scan, parse errors first, in directory order.
-pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
+/// And where each root's facts lie, for the language server (no plan, no Terragrunt unit).
+pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> (Facts, Option<RootParts>) {
     let Inputs {
         sources,
         files,
@@ -329,45 +330,20 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
     let streamed: Vec<(PathBuf, Vec<ParseError>, Option<Facts>)> = standalone
         .into_par_iter()
         .map(|(dir, dir_files)| {
-            let evaluate = || {
-                // The root's facts are what the cache keeps: its syntax trees are not worth
-                // their memory (a tenth of a second to parse again after an edit, against
-                // hundreds of megabytes and a deep copy of every tree on the first lint).
-                // What it asks the loader is kept with it: the files it reads (values
-                // templates, charts) decide its facts as much as its own.
-                let parsed = parse_dir(sources, dir.clone(), dir_files, None);
-                let ((errors, facts), asked) = reads_files(|| {
-                    let facts = (!parsed.module.files.is_empty())
-                        .then(|| root.facts(&parsed.dir, &parsed.module, &parsed.tfvars));
-                    (parsed.errors, facts)
-                });
-                Arc::new((errors, facts, asked))
-            };
-            let result = match (cache, &context) {
-                (Some(cache), Some(context)) => {
-                    let context = format!("{context}|{}", encrypted_tfvars.contains(dir));
-                    cache.roots.get(
-                        dir,
-                        inputs_of(sources, dir_files, &context),
-                        |kept| answers_hold(loader, &kept.2),
-                        evaluate,
-                    )
-                }
-                _ => evaluate(),
-            };
-            let (errors, facts) = match Arc::try_unwrap(result) {
-                Ok((errors, facts, _)) => (errors, facts),
-                // Kept by the cache: the run copies it, trust policies included.
-                Err(kept) => {
-                    let (errors, mut facts, _) = (*kept).clone();
-                    if let Some(facts) = &mut facts {
-                        super::cache::own_trust(facts);
-                    }
-                    (errors, facts)
-                }
-            };
+            let keep = cache.zip(context.as_deref());
+            let (errors, facts, _) = owned(root.standalone(dir, dir_files, keep));
             (dir.clone(), errors, facts)
         })
+        .collect();
+    // A root's facts may be evaluated again alone (see `RootParts`) when nothing but its
+    // own files decides them and only the links and the rules read them.
+    let evaluable_alone: HashSet<PathBuf> = (streamed.iter())
+        .filter(|(dir, errors, facts)| {
+            errors.is_empty()
+                && facts.as_ref().is_some_and(Facts::only_linked)
+                && !encrypted_tfvars.contains(dir)
+        })
+        .map(|(dir, _, _)| dir.clone())
         .collect();
     let mut root_facts: BTreeMap<PathBuf, Facts> = BTreeMap::new();
     for (dir, errors, facts) in streamed {
@@ -428,6 +404,20 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         parse_errors: parse_errors.into_values().flatten().collect(),
         ..Facts::default()
     };
+    let parts = match (context, units.is_empty() && plans.is_empty()) {
+        (Some(context), true) => Some(RootParts {
+            first: facts.part(),
+            roots: (root_facts.iter_mut())
+                .map(|(dir, facts)| RootPart {
+                    part: facts.part(),
+                    alone: evaluable_alone.contains(dir),
+                    dir: dir.clone(),
+                })
+                .collect(),
+            context,
+        }),
+        _ => None,
+    };
     // Sized once, as the manifests' are: grown by doubling, the merge of a monorepo's roots
     // held its roles up to three times.
     let roots: Vec<Facts> = root_facts.into_values().chain(unit_facts).collect();
@@ -446,7 +436,84 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> Facts {
         facts.extend(crate::facts::plan::extract(&input.plan, None, &unit));
         facts.parse_errors.extend(input.plan.errors.iter().cloned());
     }
-    facts
+    (facts, parts)
+}
+
+/// Where each root module's facts lie in the Terraform facts of a run, for the language
+/// server to evaluate one root again alone after an edit of its own files
+/// ([`root_alone`]) and put its facts in the place of the old ones.
+pub(super) struct RootParts {
+    /// Where the first root's facts begin.
+    pub first: crate::facts::Part,
+    /// Each root's facts, in directory order.
+    pub roots: Vec<RootPart>,
+    /// What the standalone roots were evaluated with besides their files (`cache_context`).
+    pub context: String,
+}
+
+pub(super) struct RootPart {
+    pub dir: PathBuf,
+    pub part: crate::facts::Part,
+    /// Whether the root may be evaluated again alone: it calls no local module, no other
+    /// calls it, its variables are not encrypted, it has no parse error, and its facts are
+    /// read only by the links and the rules (`Facts::only_linked`).
+    pub alone: bool,
+}
+
+/// Evaluate again, alone, a root module whose facts only the links and the rules read
+/// (`Facts::only_linked`), with `files` its files: its facts, or `None` when they may
+/// depend on more than its files (it reads other files, calls a local module, has parse
+/// errors or hit a limit) or something else reads them. `sources` are the last run's with
+/// the new texts, `first_model` where its models' texts begin.
+pub(super) fn root_alone(
+    sources: &SourceMap,
+    files: &[&InputFile],
+    dir: &Path,
+    settings: &Settings,
+    cache: &Cache,
+    context: &str,
+    first_model: FileId,
+) -> Option<Facts> {
+    if !settings.var_files.is_empty()
+        || (files.iter()).any(|f| may_call_a_local_module(&sources.get(f.id).text))
+    {
+        return None;
+    }
+    // A loader that has no file: a root that asks it anything is not evaluated alone.
+    let loader = Loader::new(sources, &[], &super::Roots::Memory, &cache.memo);
+    let budget = Budget::default();
+    let workspace = Workspace {
+        dirs: HashMap::new(),
+        models: crate::eval::models::placed(first_model),
+        loader: &loader,
+        budget: &budget,
+    };
+    let root = RootInputs {
+        plans_of: &HashMap::new(),
+        workspace: &workspace,
+        sources,
+        settings,
+        cli_var_files: &[],
+        encrypted_tfvars: &HashSet::new(),
+    };
+    let dir = dir.to_path_buf();
+    let (errors, facts, asked) = owned(root.standalone(&dir, files, Some((cache, context))));
+    let facts = facts?;
+    (errors.is_empty() && asked.is_empty() && facts.only_linked()).then_some(facts)
+}
+
+/// A root's result as a run's own: one the cache keeps is copied, trust policies included.
+fn owned(result: RootResult) -> (Vec<ParseError>, Option<Facts>, Vec<Asked>) {
+    match Arc::try_unwrap(result) {
+        Ok(result) => result,
+        Err(kept) => {
+            let (errors, mut facts, asked) = (*kept).clone();
+            if let Some(facts) = &mut facts {
+                super::cache::own_trust(facts);
+            }
+            (errors, facts, asked)
+        }
+    }
 }
 
 /// The folders some module outside their own call cycle calls. Tarjan's strongly connected
@@ -541,6 +608,41 @@ struct RootInputs<'r> {
 }
 
 impl RootInputs<'_> {
+    /// A root that calls no local module, and that no other calls: parsed, evaluated and
+    /// dropped. In the language server (`kept`: the cache and what every evaluation
+    /// depends on besides its files), kept by its own files.
+    fn standalone(
+        &self,
+        dir: &PathBuf,
+        dir_files: &[&InputFile],
+        kept: Option<(&Cache, &str)>,
+    ) -> RootResult {
+        let evaluate = || {
+            // The root's facts are what the cache keeps: its syntax trees are not worth
+            // their memory (a tenth of a second to parse again after an edit, against
+            // hundreds of megabytes and a deep copy of every tree on the first lint).
+            // What it asks the loader is kept with it: the files it reads (values
+            // templates, charts) decide its facts as much as its own.
+            let parsed = parse_dir(self.sources, dir.clone(), dir_files, None);
+            let ((errors, facts), asked) = reads_files(|| {
+                let facts = (!parsed.module.files.is_empty())
+                    .then(|| self.facts(&parsed.dir, &parsed.module, &parsed.tfvars));
+                (parsed.errors, facts)
+            });
+            Arc::new((errors, facts, asked))
+        };
+        let Some((cache, context)) = kept else {
+            return evaluate();
+        };
+        let context = format!("{context}|{}", self.encrypted_tfvars.contains(dir));
+        cache.roots.get(
+            dir,
+            inputs_of(self.sources, dir_files, &context),
+            |kept| answers_hold(self.workspace.loader, &kept.2),
+            evaluate,
+        )
+    }
+
     /// Evaluate one root module and extract its facts.
     fn facts(&self, dir: &Path, module_dir: &ModuleDir, tfvars: &[(String, Body)]) -> Facts {
         let var_values = variable_values(

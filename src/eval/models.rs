@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use super::workspace::{ModuleDir, ParsedFile};
-use crate::source::SourceMap;
+use crate::source::{FileId, SourceMap};
 
 /// Every model, by file name.
 pub(crate) const MODELS: &[(&str, &str)] = &[
@@ -75,6 +75,21 @@ fn parsed() -> &'static [Option<hcl_edit::structure::Body>] {
 
 /// Every model, its text registered so that spans into it stay valid.
 pub fn load(sources: &mut SourceMap) -> Vec<Model> {
+    build(&mut |path, text| sources.add(path, text))
+}
+
+/// Every model, as [`load`] made them into sources whose first model is `first`: for an
+/// evaluation again with the sources of a run that loaded them.
+pub fn placed(first: FileId) -> Vec<Model> {
+    let mut next = first.0;
+    build(&mut |_, _| {
+        next += 1;
+        FileId(next - 1)
+    })
+}
+
+/// Every model, each text given an id by `register`.
+fn build(register: &mut dyn FnMut(PathBuf, &'static str) -> FileId) -> Vec<Model> {
     MODELS
         .iter()
         .zip(parsed())
@@ -84,7 +99,7 @@ pub fn load(sources: &mut SourceMap) -> Vec<Model> {
             let (first, last) = majors.split_once('-')?;
             let majors = first.trim().parse().ok()?..=last.trim().parse().ok()?;
             let path = PathBuf::from(format!("<irsa-lint model>/{name}"));
-            let id = sources.add(path.clone(), *text);
+            let id = register(path.clone(), text);
             let body = body.clone()?;
             let file = ParsedFile {
                 id,
