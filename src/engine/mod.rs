@@ -502,7 +502,7 @@ fn run(
     facts.extend(manifests);
     // The roots' facts come after everything before them.
     if let Some(parts) = &mut root_parts {
-        parts.first = facts.part().then(parts.first);
+        parts.first = facts.part().then(parts.first).without_errors();
     }
     facts.extend(terraform);
     // Flux Kustomizations substitute variables from ConfigMaps Terraform may write; Helm
@@ -1115,8 +1115,8 @@ resource "aws_iam_role" "api" {
 
     /// An edit to the files of a Terraform root that only makes roles is patched into the
     /// kept run (that root evaluated again alone, everything linked again), in a tree whose
-    /// manifests kustomize renders; a root that reads another file, or an edit that breaks
-    /// the syntax, is linted anew. Each run shows what a cold run shows.
+    /// manifests kustomize renders, syntax errors included; a root that reads another file
+    /// is linted anew. Each run shows what a cold run shows.
     #[test]
     fn an_edit_to_a_terraform_root_is_patched_as_a_cold_run_finds() {
         let audit_role = |namespace: &str| {
@@ -1163,8 +1163,9 @@ resource "aws_iam_role" "api" {
             (&audit, audit_role("audit-moved"), true),
             (&pay, a_second_role, true),
             (&pay, ROLE_TF.replace("ledger-api", "ledger-apii"), true),
-            (&pay, format!("{ROLE_TF}}}"), false),
-            (&pay, ROLE_TF.to_string(), false),
+            // A pause while typing leaves a syntax error, and its fix.
+            (&pay, format!("{ROLE_TF}}}"), true),
+            (&pay, ROLE_TF.to_string(), true),
             (&audit, audit_role("audit"), true),
             // Reads its trust from a file: what it reads may change without its own files.
             (

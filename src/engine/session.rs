@@ -21,12 +21,13 @@
 //!   new texts hold only ServiceAccounts, workloads and syntax errors of its own.
 //!
 //! A root patch evaluates again the one Terraform root whose files changed, alone, and puts
-//! its facts in the place of the old ones; then everything is linked and checked again. It
-//! needs besides ([`terraform::RootPart::alone`], [`terraform::root_alone`]): the root calls
-//! no local module and no module calls it, no Terragrunt unit runs, its variables are not
-//! encrypted, none of its files is read by another evaluation, it has no parse error and no
-//! limit was hit, and before and after the edit it reads no other file and gives only what
-//! the links and the rules read, with the same flags.
+//! its facts in the place of the old ones, and its parse errors in place of those about its
+//! files; then everything is linked and checked again. It needs besides
+//! ([`terraform::RootPart::alone`], [`terraform::root_alone`]): the root calls no local
+//! module and no module calls it, no Terragrunt unit runs, its variables are not encrypted,
+//! none of its files is read by another evaluation or too deep to parse, no limit was hit,
+//! and before and after the edit it reads no other file, gives only what the links and the
+//! rules read, with the same flags, and its parse errors are about its own files.
 //!
 //! Anything else is a full run, which becomes the next kept run.
 
@@ -470,41 +471,26 @@ impl Kept {
         if !roots.roots[at].alone {
             return None;
         }
-        // The root's files, each with its text as it was linted: none is a template, none
-        // unread, none read by `file()`, none with a parse error.
+        // The root's files, each with its new text: none is a template, none unread, none
+        // read by `file()`, none too deep to parse.
+        let changed: HashMap<usize, &ReadOutcome> =
+            changes.iter().map(|(i, outcome)| (*i, outcome)).collect();
+        if (changed.keys()).any(|i| dir_of(&self.inputs[*i]) != dir) {
+            return None;
+        }
         let mut files = Vec::new();
+        let mut texts = Vec::with_capacity(changes.len());
         for (i, input) in self.inputs.iter().enumerate() {
             if !matches!(input.kind, FileKind::Terraform | FileKind::TfVars) || dir_of(input) != dir
             {
                 continue;
             }
             let id = basis.ids[i]?;
-            let plain = matches!(self.read[i], ReadOutcome::Text(_))
-                && !is_template_name(&input.path)
-                && !basis.terraform_read.scanned.contains(&id);
-            if !plain {
-                return None;
-            }
-            files.push(InputFile {
-                id,
-                kind: input.kind,
-                path: input.path.clone(),
-            });
-        }
-        let ids: HashSet<FileId> = files.iter().map(|f| f.id).collect();
-        let about_root = |e: &ParseError| ids.contains(&e.span.file);
-        if self.facts.parse_errors.iter().any(about_root)
-            || self.facts.unread_templates.iter().any(about_root)
-        {
-            return None;
-        }
-        let mut texts = Vec::with_capacity(changes.len());
-        for (i, outcome) in &changes {
-            let (input, ReadOutcome::Text(text)) = (&self.inputs[*i], outcome) else {
+            let outcome = changed.get(&i).copied().unwrap_or(&self.read[i]);
+            let (ReadOutcome::Text(text), ReadOutcome::Text(_)) = (outcome, &self.read[i]) else {
                 return None;
             };
-            let id = basis.ids[*i]?;
-            if dir_of(input) != dir {
+            if is_template_name(&input.path) || basis.terraform_read.scanned.contains(&id) {
                 return None;
             }
             let old_file = self.report.sources.get(id);
@@ -515,7 +501,19 @@ impl Kept {
             if too_deep.is_some() {
                 return None;
             }
-            texts.push((id, file));
+            if changed.contains_key(&i) {
+                texts.push((id, file));
+            }
+            files.push(InputFile {
+                id,
+                kind: input.kind,
+                path: input.path.clone(),
+            });
+        }
+        let ids: HashSet<FileId> = files.iter().map(|f| f.id).collect();
+        let about_root = |e: &ParseError| ids.contains(&e.span.file);
+        if self.facts.unread_templates.iter().any(about_root) {
+            return None;
         }
         // From here on the kept run changes.
         let replaced: Vec<SourceFile> = (texts.into_iter())
@@ -523,7 +521,7 @@ impl Kept {
             .collect();
         let files: Vec<&InputFile> = files.iter().collect();
         let first_model = FileId(self.report.files_read as u32);
-        let facts = terraform::root_alone(
+        let mut facts = terraform::root_alone(
             &self.report.sources,
             &files,
             &dir,
@@ -532,6 +530,11 @@ impl Kept {
             &roots.context,
             first_model,
         )?;
+        // Its parse errors are found by their files: their order shows nowhere (findings
+        // are sorted by place).
+        let errors = std::mem::take(&mut facts.parse_errors);
+        self.facts.parse_errors.retain(|e| !about_root(e));
+        self.facts.parse_errors.extend(errors);
         let basis = self.basis.as_mut()?;
         let roots = basis.roots.as_mut()?;
         let before = (roots.roots[..at].iter()).fold(roots.first, |at, root| at.then(root.part));

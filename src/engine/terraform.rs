@@ -327,26 +327,26 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> (Facts, Option<Ro
         cli_var_files: &cli_var_files,
         encrypted_tfvars,
     };
-    let streamed: Vec<(PathBuf, Vec<ParseError>, Option<Facts>)> = standalone
+    // A root's facts may be evaluated again alone (see `RootParts`) when nothing but its
+    // own files decides them and only the links and the rules read them.
+    let mut evaluable_alone: HashSet<PathBuf> = HashSet::new();
+    let streamed: Vec<(PathBuf, Vec<ParseError>, Option<Facts>, bool)> = standalone
         .into_par_iter()
         .map(|(dir, dir_files)| {
             let keep = cache.zip(context.as_deref());
             let (errors, facts, _) = owned(root.standalone(dir, dir_files, keep));
-            (dir.clone(), errors, facts)
+            let alone = !encrypted_tfvars.contains(dir)
+                && facts
+                    .as_ref()
+                    .is_some_and(|f| placed_alone(sources, dir_files, &errors, f));
+            (dir.clone(), errors, facts, alone)
         })
-        .collect();
-    // A root's facts may be evaluated again alone (see `RootParts`) when nothing but its
-    // own files decides them and only the links and the rules read them.
-    let evaluable_alone: HashSet<PathBuf> = (streamed.iter())
-        .filter(|(dir, errors, facts)| {
-            errors.is_empty()
-                && facts.as_ref().is_some_and(Facts::only_linked)
-                && !encrypted_tfvars.contains(dir)
-        })
-        .map(|(dir, _, _)| dir.clone())
         .collect();
     let mut root_facts: BTreeMap<PathBuf, Facts> = BTreeMap::new();
-    for (dir, errors, facts) in streamed {
+    for (dir, errors, facts, alone) in streamed {
+        if alone {
+            evaluable_alone.insert(dir.clone());
+        }
         parse_errors.insert(dir.clone(), errors);
         root_facts.extend(facts.map(|f| (dir, f)));
     }
@@ -406,10 +406,10 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> (Facts, Option<Ro
     };
     let parts = match (context, units.is_empty() && plans.is_empty()) {
         (Some(context), true) => Some(RootParts {
-            first: facts.part(),
+            first: facts.part().without_errors(),
             roots: (root_facts.iter_mut())
                 .map(|(dir, facts)| RootPart {
-                    part: facts.part(),
+                    part: facts.part().without_errors(),
                     alone: evaluable_alone.contains(dir),
                     dir: dir.clone(),
                 })
@@ -445,7 +445,8 @@ pub(super) fn facts(inputs: Inputs<'_>, models: Vec<Model>) -> (Facts, Option<Ro
 pub(super) struct RootParts {
     /// Where the first root's facts begin.
     pub first: crate::facts::Part,
-    /// Each root's facts, in directory order.
+    /// Each root's facts, in directory order. Parse errors are not placed
+    /// (`Part::without_errors`): a root's are found by the files they are about.
     pub roots: Vec<RootPart>,
     /// What the standalone roots were evaluated with besides their files (`cache_context`).
     pub context: String,
@@ -455,16 +456,31 @@ pub(super) struct RootPart {
     pub dir: PathBuf,
     pub part: crate::facts::Part,
     /// Whether the root may be evaluated again alone: it calls no local module, no other
-    /// calls it, its variables are not encrypted, it has no parse error, and its facts are
-    /// read only by the links and the rules (`Facts::only_linked`).
+    /// calls it, its variables are not encrypted, and its facts are `placed_alone`.
     pub alone: bool,
 }
 
-/// Evaluate again, alone, a root module whose facts only the links and the rules read
-/// (`Facts::only_linked`), with `files` its files: its facts, or `None` when they may
-/// depend on more than its files (it reads other files, calls a local module, has parse
-/// errors or hit a limit) or something else reads them. `sources` are the last run's with
-/// the new texts, `first_model` where its models' texts begin.
+/// Whether a root's facts, with its parse `errors`, can be put in the place of its old ones:
+/// only the links and the rules read them (`Facts::only_linked`), and each error is about
+/// one of its own `files` and stays an error (not set apart as a template's), so that its
+/// errors are found by their files.
+fn placed_alone(
+    sources: &SourceMap,
+    files: &[&InputFile],
+    errors: &[ParseError],
+    facts: &Facts,
+) -> bool {
+    let own = |e: &ParseError| {
+        files.iter().any(|f| f.id == e.span.file) && !super::is_set_apart(sources, e)
+    };
+    facts.only_linked() && errors.iter().chain(&facts.parse_errors).all(own)
+}
+
+/// Evaluate again, alone, a root module whose facts are `placed_alone`, with `files` its
+/// files: its facts, its parse errors among them; or `None` when they may depend on more
+/// than its files (it reads other files, calls a local module, hit a limit) or cannot be
+/// put in place. `sources` are the last run's with the new texts, `first_model` where its
+/// models' texts begin.
 pub(super) fn root_alone(
     sources: &SourceMap,
     files: &[&InputFile],
@@ -498,8 +514,13 @@ pub(super) fn root_alone(
     };
     let dir = dir.to_path_buf();
     let (errors, facts, asked) = owned(root.standalone(&dir, files, Some((cache, context))));
-    let facts = facts?;
-    (errors.is_empty() && asked.is_empty() && facts.only_linked()).then_some(facts)
+    // No file of it parses: it gives nothing, as a run leaves out a root without facts.
+    let mut facts = facts.unwrap_or_default();
+    if !asked.is_empty() || !placed_alone(sources, files, &errors, &facts) {
+        return None;
+    }
+    facts.parse_errors.extend(errors);
+    Some(facts)
 }
 
 /// A root's result as a run's own: one the cache keeps is copied, trust policies included.

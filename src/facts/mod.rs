@@ -301,9 +301,10 @@ impl Facts {
 
     /// Whether only the links and the rules read these facts, and their places in their
     /// lists are all they need: no ConfigMap data (Flux substitutes it), no Flux object, no
-    /// template rendered for manifests, no parse error (some are set apart from their list
-    /// later), no template set apart, no limit hit and no plan. Every field is named, so a
-    /// new list cannot be forgotten.
+    /// template rendered for manifests, no template set apart, no limit hit and no plan.
+    /// Parse errors aside: some are set apart from their list later, so a part's place in
+    /// it is not kept ([`Part::without_errors`]). Every field is named, so a new list
+    /// cannot be forgotten.
     pub fn only_linked(&self) -> bool {
         let Facts {
             roles: _,
@@ -319,7 +320,7 @@ impl Facts {
             chart_sources,
             role_policies: _,
             unresolved_service_accounts: _,
-            parse_errors,
+            parse_errors: _,
             unread_templates,
             limits_hit,
             rendered_templates,
@@ -331,7 +332,6 @@ impl Facts {
         config_data.is_empty()
             && release_objects.is_empty()
             && chart_sources.is_empty()
-            && parse_errors.is_empty()
             && unread_templates.is_empty()
             && limits_hit.is_empty()
             && rendered_templates.is_empty()
@@ -420,9 +420,10 @@ impl Facts {
 /// How many lists [`Facts`] has.
 const LISTS: usize = 18;
 
-/// The places of `roles` and `addon_roles` in [`Facts::lists_mut`].
+/// The places of `roles`, `addon_roles` and `parse_errors` in [`Facts::lists_mut`].
 const ROLES: usize = 0;
 const ADDON_ROLES: usize = 6;
+const PARSE_ERRORS: usize = 13;
 
 /// A list of facts, whatever it holds.
 trait List {
@@ -474,6 +475,13 @@ impl Part {
         for (hidden, next) in self.hidden.iter_mut().zip(next.hidden) {
             *hidden |= next;
         }
+        self
+    }
+
+    /// The part as if it had no parse error: for parts whose errors are found by the files
+    /// they are about instead, as the errors set apart later leave no place certain.
+    pub fn without_errors(mut self) -> Part {
+        self.lens[PARSE_ERRORS] = 0;
         self
     }
 
@@ -1107,6 +1115,25 @@ mod tests {
         all.replace_part(places[0], middle, roles_part(8)).unwrap();
         assert_eq!(placed(&all), placed(&expected));
         assert_eq!(placed(&all), (vec![0, 1, 8, 9, 4, 5], vec![1, 9, 5]));
+    }
+
+    #[test]
+    fn the_places_named_are_the_lists_places() {
+        let mut facts = roles_part(0);
+        facts.parse_errors.push(ParseError {
+            span: Span::file_start(FileId(0)),
+            message: "invalid HCL".into(),
+        });
+        let part = facts.part();
+        assert_eq!(
+            [
+                part.lens[ROLES],
+                part.lens[ADDON_ROLES],
+                part.lens[PARSE_ERRORS]
+            ],
+            [2, 1, 1]
+        );
+        assert_eq!(part.without_errors().lens[PARSE_ERRORS], 0);
     }
 
     #[test]
