@@ -364,7 +364,7 @@ impl Kept {
         if !changes.is_empty() && changes.iter().all(terraform) {
             return self.patch_root(settings, changes);
         }
-        let mut timings = Timings::start();
+        let timings = Timings::start();
         let basis = self.basis.as_ref()?;
         let cache = settings.cache.as_deref()?;
         if !basis.files_say || basis.terraform_read.listed || !basis.terraform_read_unchanged() {
@@ -426,11 +426,29 @@ impl Kept {
             let (at, removed, added) = splice_file(&mut self.facts, &mut basis.from_files, id, new);
             links.replace_service_accounts(&self.facts, at, removed, added);
         }
+        let before = self.conclude_patch(settings, changes, Some(links), timings)?;
+        Some((replaced, before))
+    }
+
+    /// End a patch: the changes are this run's, its facts are linked (`links` when they
+    /// were patched with the facts; anew, and every rule run, when roles changed) and
+    /// checked. Gives the findings before.
+    fn conclude_patch(
+        &mut self,
+        settings: &Settings,
+        changes: Changes,
+        links: Option<Links>,
+        mut timings: Timings,
+    ) -> Option<Vec<Diagnostic>> {
         for (i, outcome) in changes {
             self.read[i] = outcome;
         }
         self.overlays = settings.overlays.clone();
         timings.mark("patch");
+        let basis = self.basis.as_mut()?;
+        if links.is_none() {
+            basis.infrastructure_findings = InfrastructureFindings::default();
+        }
         let run = Conclude {
             facts: &self.facts,
             sources: &self.report.sources,
@@ -439,11 +457,10 @@ impl Kept {
             infrastructure_read: basis.infrastructure_read,
         };
         let kept = Some(&mut basis.infrastructure_findings);
-        let (diagnostics, coverage, links) = conclude(run, Some(links), kept, &mut timings);
+        let (diagnostics, coverage, links) = conclude(run, links, kept, &mut timings);
         basis.links = links;
         self.report.coverage = coverage;
-        let before = std::mem::replace(&mut self.report.diagnostics, diagnostics);
-        Some((replaced, before))
+        Some(std::mem::replace(&mut self.report.diagnostics, diagnostics))
     }
 }
 
@@ -457,7 +474,7 @@ impl Kept {
         settings: &Settings,
         changes: Changes,
     ) -> Option<(Vec<SourceFile>, Vec<Diagnostic>)> {
-        let mut timings = Timings::start();
+        let timings = Timings::start();
         let basis = self.basis.as_ref()?;
         let cache = settings.cache.as_deref()?;
         let roots = basis.roots.as_ref()?;
@@ -541,26 +558,8 @@ impl Kept {
         roots.roots[at].part = self
             .facts
             .replace_part(before, roots.roots[at].part, facts)?;
-        for (i, outcome) in changes {
-            self.read[i] = outcome;
-        }
-        self.overlays = settings.overlays.clone();
-        timings.mark("patch");
-        let run = Conclude {
-            facts: &self.facts,
-            sources: &self.report.sources,
-            settings,
-            cwd: &self.cwd,
-            infrastructure_read: basis.infrastructure_read,
-        };
-        // Roles changed: every rule runs again, and what those that read only roles find
-        // is kept anew.
-        let mut found = InfrastructureFindings::default();
-        let (diagnostics, coverage, links) = conclude(run, None, Some(&mut found), &mut timings);
-        basis.links = links;
-        basis.infrastructure_findings = found;
-        self.report.coverage = coverage;
-        let before = std::mem::replace(&mut self.report.diagnostics, diagnostics);
+        // Roles changed: linked anew, every rule run again.
+        let before = self.conclude_patch(settings, changes, None, timings)?;
         Some((replaced, before))
     }
 }
