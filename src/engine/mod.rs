@@ -1115,8 +1115,8 @@ resource "aws_iam_role" "api" {
 
     /// An edit to the files of a Terraform root that only makes roles is patched into the
     /// kept run (that root evaluated again alone, everything linked again), in a tree whose
-    /// manifests kustomize renders, syntax errors included; a root that reads another file
-    /// is linted anew. Each run shows what a cold run shows.
+    /// manifests kustomize renders and with a Flux HelmRelease, syntax errors included; a
+    /// root that reads another file is linted anew. Each run shows what a cold run shows.
     #[test]
     fn an_edit_to_a_terraform_root_is_patched_as_a_cold_run_finds() {
         let audit_role = |namespace: &str| {
@@ -1140,6 +1140,14 @@ resource "aws_iam_role" "api" {
             ("infra/pay/main.tf", ROLE_TF.to_string()),
             ("infra/audit/main.tf", audit_role("audit")),
             ("infra/reads/main.tf", reads_text.to_string()),
+            // Resolved after the roots' facts are placed: its object leaves its list.
+            (
+                "k8s/cache/redis.yaml",
+                "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\n\
+                 metadata: {name: redis, namespace: cache}\nspec:\n  chart:\n    spec:\n      \
+                 chart: redis\n      sourceRef: {kind: HelmRepository, name: bitnami}\n"
+                    .to_string(),
+            ),
         ]);
         let settings = |overlays: &HashMap<PathBuf, Arc<str>>| Settings {
             paths: vec![tree.path().to_path_buf()],

@@ -279,16 +279,21 @@ impl Facts {
         let (old_roles, new_roles) = (old.lens[ROLES], part.lens[ROLES]);
         let addons_at = before.lens[ADDON_ROLES] as usize;
         let new_addons = addons_at..addons_at + part.lens[ADDON_ROLES] as usize;
+        // A list the part has nothing in, before and after, is left alone: later stages may
+        // have taken entries out of it before the part's place (HelmRelease objects, once
+        // resolved), which moves no entry of the part.
+        let touched = |i: usize| old.lens[i] > 0 || part.lens[i] > 0;
         let fits = |(i, (list, _)): (usize, (&mut dyn List, bool))| {
-            before.lens[i] as usize + old.lens[i] as usize <= list.len()
+            !touched(i) || before.lens[i] as usize + old.lens[i] as usize <= list.len()
         };
         if !self.lists_mut().into_iter().enumerate().all(fits) {
             return None;
         }
         let lists = self.lists_mut().into_iter().zip(new.lists_mut());
         for (i, ((list, _), (new_list, _))) in lists.enumerate() {
-            let at = before.lens[i] as usize;
-            list.splice_in(at, old.lens[i] as usize, new_list);
+            if touched(i) {
+                list.splice_in(before.lens[i] as usize, old.lens[i] as usize, new_list);
+            }
         }
         // The roles of the parts after this one moved by the difference.
         for (i, addon) in self.addon_roles.iter_mut().enumerate() {
@@ -1137,6 +1142,22 @@ mod tests {
     }
 
     #[test]
+    fn lists_a_part_has_nothing_in_are_left_alone() {
+        let roles = |file| Facts {
+            roles: extract_cluster_config(FileId(file), CLUSTER, "cluster").roles,
+            ..Facts::default()
+        };
+        let mut all = roles(0);
+        all.extend(roles(1));
+        // A later stage took entries out of a list the part has nothing in (as resolving
+        // HelmRelease objects takes them): the part's place in it is past its end.
+        let mut before = roles(0).part();
+        before.lens[PARSE_ERRORS] = 3;
+        all.replace_part(before, roles(1).part(), roles(7)).unwrap();
+        assert_eq!(placed(&all).0, [0, 7]);
+    }
+
+    #[test]
     fn a_part_that_raises_other_flags_or_is_not_there_is_not_replaced() {
         let mut all = roles_part(0);
         let place = all.part();
@@ -1145,6 +1166,7 @@ mod tests {
         assert!(all.replace_part(Part::default(), place, hiding).is_none());
         // A part said to begin past the end of its lists.
         assert!(all.replace_part(place, place, roles_part(2)).is_none());
+
         assert_eq!(placed(&all), (vec![0, 1], vec![1]));
     }
 
