@@ -445,7 +445,7 @@ fn run(
     let yaml_files = manifests::yaml_files(&files);
     let yaml_index = crate::facts::kustomize::Index::new(&yaml_files);
     // Manifests and Terraform are read side by side: each alone leaves cores idle at its end.
-    let (manifest_files, terraform) = rayon::join(
+    let (manifest_files, (terraform, mut root_parts)) = rayon::join(
         || {
             manifests::read(
                 &sources,
@@ -481,7 +481,6 @@ fn run(
             (facts, parts)
         },
     );
-    let (terraform, mut root_parts) = terraform;
     timings.mark("parse and evaluate");
     let rendered_by_terraform: HashSet<FileId> =
         terraform.rendered_templates.iter().copied().collect();
@@ -1113,8 +1112,8 @@ resource "aws_iam_role" "api" {
         name: {{ .Values.serviceAccount.name }}\n  \
         annotations:\n    {{- toYaml .Values.serviceAccount.annotations | nindent 4 }}\n";
 
-    /// An edit to the files of a Terraform root that only makes roles is patched into the
-    /// kept run (that root evaluated again alone, everything linked again), in a tree whose
+    /// An edit to the files of a Terraform root that makes only what the links and rules read
+    /// is patched into the kept run (that root evaluated again alone, everything linked again), in a tree whose
     /// manifests kustomize renders and with a Flux HelmRelease, syntax errors included; a
     /// root that reads another file is linted anew. Each run shows what a cold run shows.
     #[test]

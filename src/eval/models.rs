@@ -223,6 +223,20 @@ mod tests {
     }
 
     #[test]
+    fn models_placed_have_the_ids_loading_gave_them() {
+        let mut sources = SourceMap::default();
+        sources.add(PathBuf::from("infra/main.tf"), "");
+        let first = FileId(sources.len() as u32);
+        let ids = |models: Vec<Model>| -> Vec<FileId> {
+            models.iter().map(|m| m.dir.files[0].id).collect()
+        };
+        let loaded = ids(load(&mut sources));
+        assert_eq!(loaded.len(), MODELS.len());
+        assert_eq!(ids(placed(first)), loaded);
+        assert_eq!(loaded[0], first);
+    }
+
+    #[test]
     fn a_git_ref_pins_a_release_only_when_it_names_one() {
         let source = "git::https://github.com/terraform-aws-modules/terraform-aws-eks.git//modules/karpenter?ref=v19.21.0";
         assert_eq!(source_ref(source), Some("v19.21.0"));
