@@ -497,9 +497,20 @@ impl Kept {
         }
         let mut files = Vec::new();
         let mut texts = Vec::with_capacity(changes.len());
+        // The walk lists a folder's files together: each folder is compared once, not each
+        // of the tens of thousands of files (a comparison builds the folder's path anew).
+        let mut last: Option<(&Path, bool)> = None;
         for (i, input) in self.inputs.iter().enumerate() {
-            if !matches!(input.kind, FileKind::Terraform | FileKind::TfVars) || dir_of(input) != dir
-            {
+            if !matches!(input.kind, FileKind::Terraform | FileKind::TfVars) {
+                continue;
+            }
+            let parent = input.path.parent().unwrap_or(Path::new(""));
+            let in_dir = match last {
+                Some((folder, in_dir)) if folder.as_os_str() == parent.as_os_str() => in_dir,
+                _ => dir_of(input) == dir,
+            };
+            last = Some((parent, in_dir));
+            if !in_dir {
                 continue;
             }
             let id = basis.ids[i]?;
