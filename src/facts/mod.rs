@@ -268,7 +268,7 @@ impl Facts {
     /// `None` too, with nothing changed, when a list is shorter than the parts say.
     pub fn replace_part(&mut self, before: Part, old: Part, mut new: Facts) -> Option<Part> {
         let part = new.part();
-        if !part.same_flags(&old) {
+        if part.hidden != old.hidden {
             return None;
         }
         // Every list is checked to hold the part before any changes.
@@ -488,11 +488,6 @@ impl Part {
     pub fn without_errors(mut self) -> Part {
         self.lens[PARSE_ERRORS] = 0;
         self
-    }
-
-    /// Whether two parts raise the same flags (the run's flags are every part's together).
-    pub fn same_flags(&self, other: &Part) -> bool {
-        self.hidden == other.hidden
     }
 
     /// Where the part lies once its Kubernetes objects are taken out
