@@ -1113,9 +1113,10 @@ resource "aws_iam_role" "api" {
         annotations:\n    {{- toYaml .Values.serviceAccount.annotations | nindent 4 }}\n";
 
     /// An edit to the files of a Terraform root that makes only what the links and rules read
-    /// is patched into the kept run (that root evaluated again alone, everything linked again), in a tree whose
-    /// manifests kustomize renders and with a Flux HelmRelease, syntax errors included; a
-    /// root that reads another file is linted anew. Each run shows what a cold run shows.
+    /// is patched into the kept run (that root evaluated again alone, everything linked
+    /// again), in a tree whose manifests kustomize renders and with a Flux HelmRelease,
+    /// syntax errors included; a root that reads another file is linted anew. Each run shows
+    /// what a cold run shows.
     #[test]
     fn an_edit_to_a_terraform_root_is_patched_as_a_cold_run_finds() {
         let audit_role = |namespace: &str| {

@@ -462,13 +462,11 @@ impl Kept {
         self.report.coverage = coverage;
         Some(std::mem::replace(&mut self.report.diagnostics, diagnostics))
     }
-}
 
-impl Kept {
     /// Patch this run with changes to the files of one Terraform root that may be evaluated
-    /// again alone ([`terraform::RootPart::alone`]): its facts take the place of the old ones, and
-    /// everything is linked and checked again. As [`Kept::patch`], `None` leaves this run
-    /// to be dropped.
+    /// again alone ([`terraform::RootPart::alone`]): its facts take the place of the old
+    /// ones, and everything is linked and checked again. As [`Kept::patch`], `None` leaves
+    /// this run to be dropped.
     fn patch_root(
         &mut self,
         settings: &Settings,
