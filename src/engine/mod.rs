@@ -1125,6 +1125,11 @@ resource "aws_iam_role" "api" {
                 &format!("serviceaccount:{namespace}:api"),
             )
         };
+        // The root also makes a ServiceAccount, which its role's trust does not admit.
+        let auditor = "resource \"kubernetes_service_account_v1\" \"auditor\" {\n  metadata {\n    \
+                       name      = \"auditor\"\n    namespace = \"audit\"\n    annotations = {\n      \
+                       \"eks.amazonaws.com/role-arn\" = aws_iam_role.api.arn\n    }\n  }\n}\n";
+        let with_auditor = |namespace: &str| format!("{}{auditor}", audit_role(namespace));
         let reads_text = "resource \"aws_iam_role\" \"reads\" {\n  name = \"reads\"\n  \
                           assume_role_policy = file(\"${path.module}/trust.json\")\n}\n";
         let tree = CachedTree::new(&[
@@ -1138,7 +1143,7 @@ resource "aws_iam_role" "api" {
                 service_account("audit-api").replace("namespace: pay", "namespace: audit"),
             ),
             ("infra/pay/main.tf", ROLE_TF.to_string()),
-            ("infra/audit/main.tf", audit_role("audit")),
+            ("infra/audit/main.tf", with_auditor("audit")),
             ("infra/reads/main.tf", reads_text.to_string()),
             // Resolved after the roots' facts are placed: its object leaves its list.
             (
@@ -1168,13 +1173,15 @@ resource "aws_iam_role" "api" {
         // Each edit, and whether it is a patch.
         let edits = [
             (&pay, ROLE_TF.replace("pay:api", "pay:apii"), true),
-            (&audit, audit_role("audit-moved"), true),
+            (&audit, with_auditor("audit-moved"), true),
             (&pay, a_second_role, true),
             (&pay, ROLE_TF.replace("ledger-api", "ledger-apii"), true),
             // A pause while typing leaves a syntax error, and its fix.
             (&pay, format!("{ROLE_TF}}}"), true),
             (&pay, ROLE_TF.to_string(), true),
+            // The ServiceAccount it made is gone, then back.
             (&audit, audit_role("audit"), true),
+            (&audit, with_auditor("audit"), true),
             // Reads its trust from a file: what it reads may change without its own files.
             (
                 &reads,
@@ -1206,6 +1213,10 @@ resource "aws_iam_role" "api" {
         assert!(shown.iter().any(|m| m.contains("audit-moved")), "{shown:?}");
         assert!(
             shown.iter().any(|m| m.contains("do not define")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|m| m.contains("audit/auditor")),
             "{shown:?}"
         );
     }
