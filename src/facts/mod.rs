@@ -271,7 +271,6 @@ impl Facts {
         if part.hidden != old.hidden {
             return None;
         }
-        // Every list is checked to hold the part before any changes.
         let roles_at = before.lens[ROLES];
         for addon in &mut new.addon_roles {
             addon.role.0 += roles_at;
@@ -283,6 +282,7 @@ impl Facts {
         // have taken entries out of it before the part's place (HelmRelease objects, once
         // resolved), which moves no entry of the part.
         let touched = |i: usize| old.lens[i] > 0 || part.lens[i] > 0;
+        // Every list is checked to hold the part before any changes.
         let fits = |(i, (list, _)): (usize, (&mut dyn List, bool))| {
             !touched(i) || before.lens[i] as usize + old.lens[i] as usize <= list.len()
         };
