@@ -176,6 +176,32 @@ impl Facts {
         append(&mut self.plan_origins, other.plan_origins);
     }
 
+    /// Facts extended with each of `parts` in turn, every list sized once. Grown by
+    /// doubling, a list touches about twice its size in fresh memory, which the kernel
+    /// zeroes first: merging a 10,000-service tree's files spent a twentieth of a check
+    /// there.
+    pub fn concat(mut parts: Vec<Facts>) -> Facts {
+        // The entries of each list, and how many parts have some: a list only one part
+        // has is moved in whole (see `append`).
+        let mut lens = [(0, 0); LISTS];
+        for part in &mut parts {
+            for ((len, parts), (list, _)) in lens.iter_mut().zip(part.lists_mut()) {
+                *len += list.len();
+                *parts += usize::from(list.len() > 0);
+            }
+        }
+        let mut all = Facts::default();
+        for ((list, _), (len, parts)) in all.lists_mut().into_iter().zip(lens) {
+            if parts > 1 {
+                list.reserve_exact(len);
+            }
+        }
+        for part in parts {
+            all.extend(part);
+        }
+        all
+    }
+
     /// Where these facts lie in facts made by extending parts one after another (see
     /// [`Facts::remove_parts`]): how many entries each list holds, and the flags.
     pub fn part(&mut self) -> Part {
@@ -439,6 +465,7 @@ trait List {
     /// (the same place in another [`Facts::lists_mut`]).
     fn splice_in(&mut self, at: usize, remove: usize, new: &mut dyn List);
     fn as_any(&mut self) -> &mut dyn Any;
+    fn reserve_exact(&mut self, additional: usize);
 }
 
 impl<T: 'static> List for Vec<T> {
@@ -460,6 +487,10 @@ impl<T: 'static> List for Vec<T> {
 
     fn as_any(&mut self) -> &mut dyn Any {
         self
+    }
+
+    fn reserve_exact(&mut self, additional: usize) {
+        Vec::reserve_exact(self, additional);
     }
 }
 
@@ -1115,6 +1146,38 @@ mod tests {
         all.replace_part(places[0], middle, roles_part(8)).unwrap();
         assert_eq!(placed(&all), placed(&expected));
         assert_eq!(placed(&all), (vec![0, 1, 8, 9, 4, 5], vec![1, 9, 5]));
+    }
+
+    #[test]
+    fn parts_concatenated_are_the_parts_extended_in_turn() {
+        let mut flagged = roles_part(2);
+        flagged.hidden_service_accounts = true;
+        let worker = extract_manifests_read(FileId(9), WORKER, ManifestSyntax::Yaml, "apps", true);
+        let parts = || {
+            vec![
+                roles_part(0),
+                flagged.clone(),
+                worker.clone(),
+                roles_part(4),
+            ]
+        };
+        let mut extended = Facts::default();
+        for part in parts() {
+            extended.extend(part);
+        }
+        let all = Facts::concat(parts());
+        // Add-on roles follow their roles; a list only one part has comes in whole.
+        assert_eq!(placed(&all), placed(&extended));
+        assert_eq!(placed(&all), (vec![0, 1, 2, 3, 4, 5], vec![1, 3, 5]));
+        assert_eq!(
+            files(&all.service_accounts),
+            files(&extended.service_accounts)
+        );
+        assert_eq!(files(&all.service_accounts)[4], (9, "worker"));
+        assert_eq!(all.config_data.len(), 1);
+        assert!(all.hidden_service_accounts && !all.hidden_roles);
+        // Each list with entries from several parts was sized once.
+        assert_eq!(all.roles.capacity(), 6);
     }
 
     #[test]
