@@ -12,7 +12,7 @@ use crate::text::glob_match;
 pub const WEB_IDENTITY_ACTION: &str = "sts:AssumeRoleWithWebIdentity";
 
 /// A trust (assume-role) policy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrustPolicy {
     pub span: Span,
     pub statements: Vec<Statement>,
@@ -46,7 +46,29 @@ pub struct Statement {
     pub(crate) eks: OnceLock<bool>,
 }
 
-#[derive(Debug, Clone)]
+/// Statements are equal by what they say: whether one was asked about EKS yet is not part
+/// of it.
+impl PartialEq for Statement {
+    fn eq(&self, other: &Self) -> bool {
+        let Statement {
+            span,
+            effect,
+            actions,
+            federated,
+            services,
+            conditions,
+            eks: _,
+        } = self;
+        *span == other.span
+            && *effect == other.effect
+            && *actions == other.actions
+            && *federated == other.federated
+            && *services == other.services
+            && *conditions == other.conditions
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     /// The operator as written, e.g. `StringEquals`, `ForAnyValue:StringLike`.
     pub operator: Spanned<String>,

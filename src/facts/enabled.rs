@@ -10,7 +10,10 @@
 
 use foldhash::{HashMap, HashMapExt};
 
-use super::{Facts, RoleId};
+use super::{
+    Cluster, Facts, HelmRelease, OidcProvider, PodIdentityAssociation, Role, RoleId, ServiceAccount,
+};
+use crate::source::Span;
 
 /// The facts of the written configuration, with what the enabled one adds.
 pub fn merge(written: Facts, enabled: Facts) -> Facts {
@@ -24,24 +27,40 @@ pub fn merge(written: Facts, enabled: Facts) -> Facts {
 /// or `None` when something written is missing from it.
 fn additions(written: &Facts, mut enabled: Facts) -> Option<Facts> {
     /// Keeps, in order, what `enabled` shares with `written` (as written) and what only it
-    /// has when gated; returns where each enabled item went.
-    fn take<T: Clone>(
-        written: &[T],
-        enabled: &mut Vec<T>,
-        key: impl Fn(&T) -> String,
-        gated: impl Fn(&T) -> bool,
-    ) -> Option<Vec<Option<usize>>> {
-        let mut left: HashMap<String, Vec<&T>> = HashMap::new();
+    /// has when gated; returns where each enabled item went. Items are compared without
+    /// the flags they need, among the written ones declared at the same place.
+    fn take<T: Gated>(written: &[T], enabled: &mut Vec<T>) -> Option<Vec<Option<usize>>> {
+        let mut left: HashMap<Span, Vec<&T>> = HashMap::new();
         for item in written {
-            left.entry(key(item)).or_default().push(item);
+            left.entry(item.place()).or_default().push(item);
         }
         let mut kept = Vec::with_capacity(enabled.len());
         let mut moved = Vec::with_capacity(enabled.len());
-        for item in enabled.drain(..) {
-            let place = match left.get_mut(&key(&item)).and_then(Vec::pop) {
+        for mut item in enabled.drain(..) {
+            let flags = item.flags_mut().map(std::mem::take).unwrap_or_default();
+            let same = left.get_mut(&item.place()).and_then(|written| {
+                let at = written.iter().rposition(|w| match w.flags() {
+                    [] => **w == item,
+                    // Flags of a written item: from a what-if evaluation of its own.
+                    _ => {
+                        let mut w = (*w).clone();
+                        if let Some(flags) = w.flags_mut() {
+                            flags.clear();
+                        }
+                        w == item
+                    }
+                })?;
+                Some(written.remove(at))
+            });
+            let place = match same {
                 Some(same) => Some(same.clone()),
                 // What only the enabled configuration has must say which flags it needs.
-                None if gated(&item) => Some(item),
+                None if !flags.is_empty() => {
+                    if let Some(when) = item.flags_mut() {
+                        *when = flags;
+                    }
+                    Some(item)
+                }
                 None => None,
             };
             moved.push(place.map(|item| {
@@ -52,49 +71,14 @@ fn additions(written: &Facts, mut enabled: Facts) -> Option<Facts> {
         *enabled = kept;
         left.values().all(Vec::is_empty).then_some(moved)
     }
-    fn unflagged<T: Clone + std::fmt::Debug>(item: &T, clear: impl Fn(&mut T)) -> String {
-        let mut item = item.clone();
-        clear(&mut item);
-        format!("{item:?}")
-    }
-    let roles = take(
-        &written.roles,
-        &mut enabled.roles,
-        |r| unflagged(r, |r| r.when.clear()),
-        |r| !r.when.is_empty(),
-    )?;
-    take(
-        &written.service_accounts,
-        &mut enabled.service_accounts,
-        |sa| unflagged(sa, |sa| sa.when.clear()),
-        |sa| !sa.when.is_empty(),
-    )?;
-    take(
-        &written.pod_identities,
-        &mut enabled.pod_identities,
-        |a| unflagged(a, |a| a.when.clear()),
-        |a| !a.when.is_empty(),
-    )?;
-    take(
-        &written.helm_releases,
-        &mut enabled.helm_releases,
-        |r| unflagged(r, |r| r.when.clear()),
-        |r| !r.when.is_empty(),
-    )?;
+    let roles = take(&written.roles, &mut enabled.roles)?;
+    take(&written.service_accounts, &mut enabled.service_accounts)?;
+    take(&written.pod_identities, &mut enabled.pod_identities)?;
+    take(&written.helm_releases, &mut enabled.helm_releases)?;
     // Providers and clusters an add-on flag does not create: the written ones must all be
     // there, and nothing new is taken (a provider does not depend on an add-on).
-    take(
-        &written.providers,
-        &mut enabled.providers,
-        |p| format!("{p:?}"),
-        |_| false,
-    )?;
-    take(
-        &written.clusters,
-        &mut enabled.clusters,
-        |c| format!("{c:?}"),
-        |_| false,
-    )?;
+    take(&written.providers, &mut enabled.providers)?;
+    take(&written.clusters, &mut enabled.clusters)?;
     // An add-on role is kept when written, or when the flags that make its role exist are
     // the flags that make it one. A flag turned on inside a module that builds the role
     // anyway (`attach_ebs_csi_policy` of an IAM module) says what the flag would do, not
@@ -125,4 +109,115 @@ fn additions(written: &Facts, mut enabled: Facts) -> Option<Facts> {
     enabled.hidden_service_accounts |= written.hidden_service_accounts;
     enabled.hidden_roles |= written.hidden_roles;
     Some(enabled)
+}
+
+/// Something a what-if evaluation may add, with the flags it needs to exist.
+trait Gated: Clone + PartialEq {
+    /// Where it is declared: the written item it may be is declared there too.
+    fn place(&self) -> Span;
+    /// The flags it needs (`when`): none for what no flag creates.
+    fn flags(&self) -> &[String] {
+        &[]
+    }
+    fn flags_mut(&mut self) -> Option<&mut Vec<String>> {
+        None
+    }
+}
+
+/// Items with their `span` and `when`.
+macro_rules! gated {
+    ($($kind:ty),*) => {$(
+        impl Gated for $kind {
+            fn place(&self) -> Span {
+                self.span
+            }
+            fn flags(&self) -> &[String] {
+                &self.when
+            }
+            fn flags_mut(&mut self) -> Option<&mut Vec<String>> {
+                Some(&mut self.when)
+            }
+        }
+    )*};
+}
+gated!(Role, ServiceAccount, PodIdentityAssociation, HelmRelease);
+
+impl Gated for OidcProvider {
+    fn place(&self) -> Span {
+        self.span
+    }
+}
+
+impl Gated for Cluster {
+    fn place(&self) -> Span {
+        self.span
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::eksctl::extract_cluster_config;
+    use crate::source::FileId;
+
+    const CLUSTER: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\
+                           metadata: {name: prod, region: eu-west-1}\niam:\n  withOIDC: true\n  \
+                           serviceAccounts:\n    - metadata: {name: api, namespace: pay}\n      \
+                           attachPolicyARNs: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n";
+
+    /// The roles of two files' configs, as written.
+    fn written() -> Facts {
+        let mut facts = extract_cluster_config(FileId(0), CLUSTER, "cluster");
+        facts.extend(extract_cluster_config(FileId(1), CLUSTER, "cluster"));
+        facts
+    }
+
+    fn roles(facts: &Facts) -> Vec<(u32, Vec<String>)> {
+        (facts.roles.iter())
+            .map(|r| (r.span.file.0, r.when.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn what_a_flag_adds_joins_with_the_flag_it_needs() {
+        let mut enabled = written();
+        let mut gated = extract_cluster_config(FileId(2), CLUSTER, "cluster");
+        gated.roles[0].when = vec!["var.enable_api = true".into()];
+        enabled.extend(gated);
+        // Asked about EKS in one evaluation only: the same statements all the same.
+        for role in &enabled.roles {
+            for statement in &role.trust.as_ref().unwrap().statements {
+                crate::aws::policy::is_eks_statement(statement);
+            }
+        }
+        let merged = merge(written(), enabled);
+        assert_eq!(
+            roles(&merged),
+            [
+                (0, vec![]),
+                (1, vec![]),
+                (2, vec!["var.enable_api = true".to_string()])
+            ]
+        );
+    }
+
+    #[test]
+    fn a_flag_that_changes_what_is_written_adds_nothing() {
+        let mut enabled = written();
+        let mut gated = extract_cluster_config(FileId(2), CLUSTER, "cluster");
+        gated.roles[0].when = vec!["var.enable_api = true".into()];
+        enabled.extend(gated);
+        enabled.roles[1].path = None;
+        assert_eq!(
+            roles(&merge(written(), enabled)),
+            [(0, vec![]), (1, vec![])]
+        );
+        // Nor one that removes it.
+        let mut enabled = written();
+        enabled.roles.pop();
+        assert_eq!(
+            roles(&merge(written(), enabled)),
+            [(0, vec![]), (1, vec![])]
+        );
+    }
 }

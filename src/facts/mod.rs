@@ -630,7 +630,7 @@ pub enum RoleName {
 
 /// An `aws_iam_role` instance (one per `for_each` key or `count` index), or a role an eksctl
 /// config makes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Role {
     /// Terraform address, e.g. `aws_iam_role.alb["prod"]`; for eksctl
     /// `eksctl:<cluster>:<namespace>/<name>`.
@@ -679,7 +679,7 @@ impl Role {
 }
 
 /// An `aws_iam_openid_connect_provider` (resource or data source).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OidcProvider {
     pub address: String,
     pub span: Span,
@@ -692,7 +692,7 @@ pub struct OidcProvider {
 }
 
 /// An EKS cluster (resource or data source).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cluster {
     pub address: String,
     pub span: Span,
@@ -710,7 +710,7 @@ pub enum Origin {
     Terraform,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Annotation {
     pub key: Spanned<String>,
     /// `None` when unknown (a Terraform expression that cannot be evaluated).
@@ -718,7 +718,7 @@ pub struct Annotation {
 }
 
 /// A Kubernetes ServiceAccount.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServiceAccount {
     /// The whole object (document or resource block).
     pub span: Span,
@@ -751,7 +751,7 @@ pub struct ServiceAccount {
 }
 
 /// The version an EKS add-on is pinned to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AddonVersion {
     /// The add-on's name (`aws-ebs-csi-driver`).
     pub addon: String,
@@ -865,7 +865,7 @@ pub enum PodServiceAccount {
 
 /// An `aws_eks_pod_identity_association` (or one a module model or an eksctl config
 /// creates).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PodIdentityAssociation {
     pub address: String,
     /// The root module (one `terraform apply`) it belongs to.
@@ -896,7 +896,7 @@ pub struct AddonRole {
 }
 
 /// What a Helm release installs, as far as IRSA is concerned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HelmRelease {
     pub address: String,
     /// What declares it, as shown next to its span: `helm_release`, `Flux HelmRelease`,
