@@ -696,12 +696,17 @@ impl RootInputs<'_> {
             .unwrap_or_default();
         // An internal bug while evaluating costs this root module, not the run.
         let evaluated = guarded(first.id, name, "eval:", || {
-            let mut facts = crate::facts::terraform::extract(&module, &unit);
+            let mut calls = Vec::new();
+            let mut facts = crate::facts::terraform::extract_placed(&module, &unit, &mut calls);
             facts.limits_hit = module.limits_hit();
             mark_cut(&mut facts, &module);
             // Something had no instance: what do the flags left off create? (Only from a
-            // what-if evaluation that ran to its end.)
-            if module.saw_no_instances() && !module.evaluation_cut() {
+            // what-if evaluation that ran to its end.) When they lie in the modules the root
+            // calls, those alone are evaluated again.
+            if module.saw_no_instances()
+                && !module.evaluation_cut()
+                && !crate::facts::enabled::merge_by_calls(&module, &unit, &mut facts, &calls)
+            {
                 let enabled = root(true);
                 let what_if = crate::facts::terraform::extract(&enabled, &unit);
                 if !enabled.evaluation_cut() {

@@ -45,4 +45,4 @@ pub trait FileLoader: Sync {
     }
 }
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -183,6 +183,9 @@ pub struct Module<'a> {
     children: RefCell<HashMap<String, Option<ModuleInstances<'a>>>>,
     /// Files of the module with their parsed bodies and their text.
     pub files: Vec<(FileId, &'a Body, &'a str)>,
+    /// The folder and files the module was made of, to make it again (see
+    /// [`Module::what_if_twin`]).
+    module_dir: &'a ModuleDir,
     variables: HashMap<&'a str, (FileId, &'a Block)>,
     var_values: HashMap<String, Value>,
     locals: HashMap<&'a str, (FileId, &'a Expression)>,
@@ -194,6 +197,9 @@ pub struct Module<'a> {
     in_progress: RefCell<HashSet<String>>,
     /// Module calls read while they were being set up (seen unknown), most recent last.
     cycle_hits: RefCell<Vec<String>>,
+    /// Some module call's instances were read before they were settled (see
+    /// [`Module::module_instances`]).
+    read_provisional: Cell<bool>,
     /// The evaluation this root's tree may still do, shared by all of its modules.
     budget: Rc<RootBudget<'a>>,
     /// A `templatefile()` is being rendered: Terraform refuses to nest them.
@@ -217,6 +223,19 @@ pub struct Module<'a> {
     /// Files whose values are shown where they are written, even inside the module's code
     /// (see [`RootCall::input_files`]); shared by the whole tree of a root.
     input_files: Rc<HashSet<FileId>>,
+}
+
+/// What the what-if twins of one root's module calls spend (see [`Module::what_if_twin`]).
+pub struct WhatIfWorld<'a> {
+    budget: Rc<RootBudget<'a>>,
+    instance_budget: Rc<Cell<usize>>,
+}
+
+impl WhatIfWorld<'_> {
+    /// Whether some evaluation of the twins was cut short (see [`Module::evaluation_cut`]).
+    pub fn cut(&self) -> bool {
+        self.budget.spent().is_some() || self.budget.cut_by_depth.get()
+    }
 }
 
 impl<'a> Module<'a> {
@@ -331,6 +350,7 @@ impl<'a> Module<'a> {
             input_spans: HashMap::new(),
             children: RefCell::new(HashMap::new()),
             files: Vec::new(),
+            module_dir,
             variables: HashMap::new(),
             var_values,
             locals: HashMap::new(),
@@ -340,6 +360,7 @@ impl<'a> Module<'a> {
             cache: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(HashSet::new()),
             cycle_hits: RefCell::new(Vec::new()),
+            read_provisional: Cell::new(false),
             budget: Rc::new(RootBudget::new(workspace.budget)),
             in_template: Cell::new(false),
             what_if: false,
@@ -720,6 +741,7 @@ impl<'a> Module<'a> {
         };
         if provisional {
             self.instance_budget.set(budget_before);
+            self.read_provisional.set(true);
             return computed;
         }
         self.children
@@ -848,6 +870,80 @@ impl<'a> Module<'a> {
             out.push((key, Rc::new(child)));
         }
         Some(out)
+    }
+
+    /// Whether a what-if evaluation would take one of this module's own variables as on: a
+    /// gate variable the caller left unset, whose default is `false`.
+    pub fn flips_gates(&self) -> bool {
+        if self.defaults_hidden {
+            return false;
+        }
+        self.gate_variables().iter().any(|name| {
+            !self.var_values.contains_key(name)
+                && self
+                    .variables
+                    .get(name.as_str())
+                    .and_then(|(file, block)| Some((*file, block.body.get_attribute("default")?)))
+                    .is_some_and(|(file, default)| {
+                        matches!(
+                            self.eval_in(file, &default.value, &Scope::default()),
+                            Ok(Value::Bool(false))
+                        )
+                    })
+        })
+    }
+
+    /// Whether some module call's instances were read while another call was being set up:
+    /// what they gave is not in the instances kept (see [`Module::same_outputs_read`]).
+    pub fn read_provisional_instances(&self) -> bool {
+        self.read_provisional.get()
+    }
+
+    /// This module instance made again for a what-if evaluation (see
+    /// [`Module::what_if_enabled`]), with the same inputs, spending `world`'s budgets: what
+    /// its flags add, when its caller's values are the same in both evaluations.
+    pub fn what_if_twin(&self, world: &WhatIfWorld<'a>) -> Module<'a> {
+        let mut twin = Module::new(
+            self.workspace,
+            self.module_dir,
+            self.var_values.clone(),
+            self.address.clone(),
+            self.call_site,
+            self.depth,
+        );
+        twin.input_spans = self.input_spans.clone();
+        twin.registry_call = self.registry_call.clone();
+        twin.root_key = self.root_key.clone();
+        twin.what_if = true;
+        twin.saw_no_instances = Rc::default();
+        twin.inherited_gates = self.inherited_gates.clone();
+        twin.instance_budget = world.instance_budget.clone();
+        twin.budget = world.budget.clone();
+        twin.limits_hit = Rc::default();
+        twin.input_files = self.input_files.clone();
+        twin.ancestors = self.ancestors.clone();
+        twin.loader = self.loader;
+        twin
+    }
+
+    /// Whether every output of this module its caller read has the same value in `twin`.
+    pub fn same_outputs_read(&self, twin: &Module<'a>) -> bool {
+        let read: Vec<(String, Value)> = (self.cache.borrow().iter())
+            .filter_map(|(key, value)| {
+                Some((key.strip_prefix("output.")?.to_string(), value.clone()))
+            })
+            .collect();
+        read.into_iter()
+            .all(|(name, value)| twin.output(&name).is_ok_and(|twin| twin == value))
+    }
+
+    /// Budgets for the what-if twins of a root's module calls, apart from the written
+    /// evaluation's, as a what-if evaluation of the whole root has its own.
+    pub fn what_if_world(&self) -> WhatIfWorld<'a> {
+        WhatIfWorld {
+            budget: Rc::new(RootBudget::new(self.workspace.budget)),
+            instance_budget: Rc::new(Cell::new(MAX_MODULE_INSTANCES)),
+        }
     }
 
     /// Evaluate as if every gate variable left at a `false` default were `true` (see

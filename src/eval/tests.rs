@@ -20,7 +20,7 @@ impl FileLoader for NoFiles {
 }
 
 /// A workspace of module directories, each with the given file texts.
-fn workspace(dirs: &[(&str, &[&str])]) -> Workspace<'static> {
+pub(crate) fn workspace(dirs: &[(&str, &[&str])]) -> Workspace<'static> {
     let mut next = 0;
     let dirs = dirs
         .iter()

@@ -10,9 +10,11 @@
 
 use foldhash::{HashMap, HashMapExt};
 
+use super::terraform::{Call, extract};
 use super::{
     Cluster, Facts, HelmRelease, OidcProvider, PodIdentityAssociation, Role, RoleId, ServiceAccount,
 };
+use crate::eval::module::Module;
 use crate::source::Span;
 
 /// The facts of the written configuration, with what the enabled one adds.
@@ -21,6 +23,68 @@ pub fn merge(written: Facts, enabled: Facts) -> Facts {
         Some(merged) => merged,
         None => written,
     }
+}
+
+/// [`merge`] for a root module whose flags all lie in the modules it calls, each evaluated
+/// again alone: what a what-if evaluation of the whole root would give, without evaluating
+/// the root's own resources twice (they are most of a root that installs charts).
+///
+/// Each module instance the root calls (`calls`, from [`extract_placed`]) is made again as
+/// if its flags were on, with the same inputs, and what it adds joins in its place. That is
+/// the whole root's what-if evaluation when the root's own values are the same in both:
+/// none of its own variables is a flag left off ([`Module::flips_gates`]), and every output
+/// it read of a module instance is the same in the instance made again (all of them kept:
+/// none read while two calls waited on each other). Otherwise it changes nothing and
+/// answers false: the whole root is to be evaluated again.
+pub fn merge_by_calls<'a>(
+    root: &Module<'a>,
+    unit: &str,
+    facts: &mut Facts,
+    calls: &[Call<'a>],
+) -> bool {
+    if root.flips_gates() || root.read_provisional_instances() {
+        return false;
+    }
+    let world = root.what_if_world();
+    let mut twins = Vec::with_capacity(calls.len());
+    for call in calls {
+        let twin = call.module.what_if_twin(&world);
+        if !call.module.same_outputs_read(&twin) {
+            return false;
+        }
+        twins.push(twin);
+    }
+    let mut merged = Vec::with_capacity(calls.len());
+    for (call, twin) in calls.iter().zip(&twins) {
+        let enabled = extract(twin, unit);
+        // As for the whole root: a what-if evaluation cut short adds nothing.
+        if world.cut() {
+            return true;
+        }
+        let Some(written) = facts.part_cloned(call.before, call.part) else {
+            return false;
+        };
+        match additions(&written, enabled) {
+            Some(facts) => merged.push(facts),
+            // Something written is missing when the flags are on: nothing is added.
+            None => return true,
+        }
+    }
+    // A flag an addition raises (a ServiceAccount out of sight) is the run's: the whole
+    // root's evaluation says which.
+    if (calls.iter().zip(&mut merged)).any(|(call, facts)| facts.part().hidden != call.part.hidden)
+    {
+        return false;
+    }
+    // From the last, so that the places of those before stay where they were.
+    for (call, merged) in calls.iter().zip(merged).rev() {
+        let replaced = facts.replace_part(call.before, call.part, merged);
+        debug_assert!(
+            replaced.is_some(),
+            "a module instance's facts not where recorded"
+        );
+    }
+    true
 }
 
 /// `enabled` with every item the written configuration also has replaced by the written one,
@@ -156,6 +220,8 @@ impl Gated for Cluster {
 
 #[cfg(test)]
 mod tests {
+    use foldhash::HashMap;
+
     use super::*;
     use crate::facts::eksctl::extract_cluster_config;
     use crate::source::FileId;
@@ -199,6 +265,102 @@ mod tests {
                 (2, vec!["var.enable_api = true".to_string()])
             ]
         );
+    }
+
+    /// A root calling `modules/irsa`, whose S3 policy is attached only when its flag is on.
+    const IRSA_MODULE: &str = r#"
+        variable "name" {}
+        variable "attach_s3_policy" { default = false }
+        resource "aws_iam_role" "this" {
+          name = var.name
+          assume_role_policy = jsonencode({
+            Statement = [{
+              Effect    = "Allow"
+              Action    = "sts:AssumeRoleWithWebIdentity"
+              Principal = { Federated = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE" }
+            }]
+          })
+        }
+        resource "aws_iam_role_policy_attachment" "s3" {
+          count      = var.attach_s3_policy ? 1 : 0
+          role       = aws_iam_role.this.name
+          policy_arn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+        }
+        output "role_name" { value = aws_iam_role.this.name }
+        output "policy_count" { value = var.attach_s3_policy ? 1 : 0 }
+    "#;
+
+    /// What the root's what-if evaluation merges: by its module calls (`None` when that
+    /// cannot tell), and of the whole root.
+    fn both_merges(root: &str) -> (Option<String>, String) {
+        let ws = crate::eval::tests::workspace(&[
+            ("root", &[root]),
+            ("root/modules/irsa", &[IRSA_MODULE]),
+        ]);
+        let dir = &ws.dirs[&std::path::PathBuf::from("root")];
+        let module = Module::root(&ws, dir, HashMap::new());
+        let mut calls = Vec::new();
+        let written = super::super::terraform::extract_placed(&module, "root", &mut calls);
+        assert!(module.saw_no_instances());
+        let mut by_calls = written.clone();
+        let by_calls = merge_by_calls(&module, "root", &mut by_calls, &calls).then_some(by_calls);
+        let mut enabled = Module::root(&ws, dir, HashMap::new());
+        enabled.what_if_enabled();
+        let whole = merge(written, extract(&enabled, "root"));
+        let text = |facts: &Facts| format!("{:?} {:?}", facts.roles, facts.role_policies);
+        (by_calls.map(|f| text(&f)), text(&whole))
+    }
+
+    #[test]
+    fn flags_of_called_modules_alone_are_evaluated_again_alone() {
+        let root = r#"
+            module "ledger" {
+              source = "./modules/irsa"
+              name   = "ledger-api"
+            }
+            resource "aws_iam_role_policy" "ledger_queue" {
+              role   = module.ledger.role_name
+              policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "sqs:*", Resource = "*" }] })
+            }
+        "#;
+        let (by_calls, whole) = both_merges(root);
+        assert_eq!(by_calls, Some(whole.clone()));
+        assert!(whole.contains("AmazonS3ReadOnlyAccess"));
+    }
+
+    #[test]
+    fn a_flag_the_root_sees_is_left_to_the_whole_root() {
+        // The root reads an output the flag changes: its own role is then another, so the
+        // flag adds nothing (see `a_flag_that_changes_what_is_written_adds_nothing`).
+        let reads_flagged_output = r#"
+            module "ledger" {
+              source = "./modules/irsa"
+              name   = "ledger-api"
+            }
+            resource "aws_iam_role" "audit" {
+              name               = "ledger-audit-${module.ledger.policy_count}"
+              assume_role_policy = "{}"
+            }
+        "#;
+        let (by_calls, whole) = both_merges(reads_flagged_output);
+        assert_eq!(by_calls, None);
+        assert!(!whole.contains("AmazonS3ReadOnlyAccess"));
+        // A flag of the root's own.
+        let own_flag = r#"
+            variable "audit" { default = false }
+            module "ledger" {
+              source = "./modules/irsa"
+              name   = "ledger-api"
+            }
+            resource "aws_iam_role" "audit" {
+              count = var.audit ? 1 : 0
+              name  = "ledger-audit"
+              assume_role_policy = "{}"
+            }
+        "#;
+        let (by_calls, whole) = both_merges(own_flag);
+        assert_eq!(by_calls, None);
+        assert!(whole.contains("ledger-audit"));
     }
 
     #[test]

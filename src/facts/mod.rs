@@ -330,6 +330,28 @@ impl Facts {
         Some(part)
     }
 
+    /// A copy of the part that starts where `before` ends and is `part` long, as it was
+    /// before it was extended into these facts; `None` when a list is shorter.
+    pub fn part_cloned(&mut self, before: Part, part: Part) -> Option<Facts> {
+        let mut copy = Facts::default();
+        let lists = self.lists_mut().into_iter().zip(copy.lists_mut());
+        for (i, ((list, _), (into, _))) in lists.enumerate() {
+            let (at, len) = (before.lens[i] as usize, part.lens[i] as usize);
+            if len > 0 && !list.clone_range(at, len, into) {
+                return None;
+            }
+        }
+        for addon in &mut copy.addon_roles {
+            addon.role.0 -= before.lens[ROLES];
+        }
+        [
+            copy.hidden_service_accounts,
+            copy.hidden_roles,
+            copy.hidden_annotations,
+        ] = part.hidden;
+        Some(copy)
+    }
+
     /// Whether only the links and the rules read these facts, and their places in their
     /// lists are all they need: no ConfigMap data (Flux substitutes it), no Flux object, no
     /// template rendered for manifests, no template set apart, no limit hit and no plan.
@@ -466,9 +488,12 @@ trait List {
     fn splice_in(&mut self, at: usize, remove: usize, new: &mut dyn List);
     fn as_any(&mut self) -> &mut dyn Any;
     fn reserve_exact(&mut self, additional: usize);
+    /// Append copies of `len` entries from `at` to `into`, a list of the same kind; false
+    /// when this list is shorter.
+    fn clone_range(&mut self, at: usize, len: usize, into: &mut dyn List) -> bool;
 }
 
-impl<T: 'static> List for Vec<T> {
+impl<T: Clone + 'static> List for Vec<T> {
     fn len(&self) -> usize {
         Vec::len(self)
     }
@@ -491,6 +516,17 @@ impl<T: 'static> List for Vec<T> {
 
     fn reserve_exact(&mut self, additional: usize) {
         Vec::reserve_exact(self, additional);
+    }
+
+    fn clone_range(&mut self, at: usize, len: usize, into: &mut dyn List) -> bool {
+        let (Some(range), Some(into)) = (
+            self.get(at..at + len),
+            into.as_any().downcast_mut::<Vec<T>>(),
+        ) else {
+            return false;
+        };
+        into.extend_from_slice(range);
+        true
     }
 }
 
@@ -1178,6 +1214,24 @@ mod tests {
         assert!(all.hidden_service_accounts && !all.hidden_roles);
         // Each list with entries from several parts was sized once.
         assert_eq!(all.roles.capacity(), 6);
+    }
+
+    #[test]
+    fn a_part_cloned_is_the_part_as_it_was_extended() {
+        let mut hiding = roles_part(2);
+        hiding.hidden_roles = true;
+        let mut all = roles_part(0);
+        let before = all.part();
+        let part = hiding.part();
+        all.extend(hiding);
+        all.extend(roles_part(4));
+        let mut copy = all.part_cloned(before, part).unwrap();
+        assert_eq!(placed(&copy), (vec![2, 3], vec![3]));
+        assert!(copy.hidden_roles && !copy.hidden_service_accounts);
+        assert_eq!(copy.part().lens, part.lens);
+        // A part said to lie past the end of its lists.
+        let end = all.part();
+        assert!(all.part_cloned(end, part).is_none());
     }
 
     #[test]

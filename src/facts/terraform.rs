@@ -4,6 +4,7 @@
 //! Facts of a built-in model of a registry module are placed in the user's code: at the
 //! input the value came from, or else at the module call.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use hcl_edit::Span as _;
@@ -13,15 +14,13 @@ use hcl_edit::structure::Block;
 use super::addons;
 use super::policy::{PolicyReader, expand_blocks, expr_span, spanned_strings};
 use super::{
-    AddonRole, Annotation, Cluster, Facts, OidcProvider, PodIdentityAssociation, ROLE_ARN_KEY,
-    Role, RoleName, ServiceAccount, Spanned, UnresolvedServiceAccount,
+    AddonRole, Annotation, Cluster, Facts, OidcProvider, Part, PodIdentityAssociation,
+    ROLE_ARN_KEY, Role, RoleName, ServiceAccount, Spanned, UnresolvedServiceAccount,
 };
 use crate::eval::module::{InstanceKey, Module, Resource, Scope};
 use crate::eval::value::{Str, Symbol, Value};
 use crate::source::Span;
 
-/// Extract every fact of a module and of the modules it calls. `unit` names the root module's
-/// directory (one `terraform apply`).
 /// The panic boundary of one resource's facts: an internal bug while reading one resource
 /// costs that resource (an IRSA000 "internal error" at its labels), not the findings of
 /// the rest of its root module. What the resource would have made is out of sight, so no
@@ -82,7 +81,22 @@ fn guard_fact<'a>(
     })
 }
 
+/// Extract every fact of a module and of the modules it calls. `unit` names the root module's
+/// directory (one `terraform apply`).
 pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
+    extract_placed(m, unit, &mut Vec::new())
+}
+
+/// A module instance a module calls, and where its facts lie in the caller's.
+pub struct Call<'a> {
+    pub module: Rc<Module<'a>>,
+    /// The caller's facts before the instance's.
+    pub before: Part,
+    pub part: Part,
+}
+
+/// [`extract`], with each module instance `m` calls and where its facts lie.
+pub fn extract_placed<'a>(m: &Module<'a>, unit: &str, calls: &mut Vec<Call<'a>>) -> Facts {
     let mut facts = Facts::default();
     let accounts = provider_accounts(m);
     for res in m.resources_of("aws_iam_role", false) {
@@ -135,7 +149,13 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
         match m.module_instances(name) {
             Some(instances) => {
                 for (_, child) in instances.iter() {
-                    facts.extend(extract(child, unit));
+                    let mut child_facts = extract(child, unit);
+                    calls.push(Call {
+                        module: child.clone(),
+                        before: facts.part(),
+                        part: child_facts.part(),
+                    });
+                    facts.extend(child_facts);
                 }
             }
             // A module we cannot follow may create any role or ServiceAccount.
