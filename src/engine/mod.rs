@@ -834,6 +834,19 @@ resource "aws_iam_role" "api" {
     }
 
     #[test]
+    fn flags_of_module_calls_evaluated_alone_find_what_whole_roots_find() {
+        // Every fixture at once, its roots' flags left off evaluated both ways. (Other tests
+        // running meanwhile evaluate whole roots too: the same facts, by design.)
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let by_calls = seen_in(&fixtures, &HashMap::new(), None);
+        terraform::WHOLE_ROOT_WHAT_IF.store(true, std::sync::atomic::Ordering::SeqCst);
+        let whole = seen_in(&fixtures, &HashMap::new(), None);
+        terraform::WHOLE_ROOT_WHAT_IF.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert!(by_calls.len() > 150, "{} findings", by_calls.len());
+        assert_eq!(by_calls, whole);
+    }
+
+    #[test]
     fn overlays_win_over_the_disk_and_the_cache_never_changes_a_finding() {
         let dir = tempfile::tempdir().unwrap();
         let yaml = dir.path().join("sa.yaml");

@@ -705,7 +705,8 @@ impl RootInputs<'_> {
             // calls, those alone are evaluated again.
             if module.saw_no_instances()
                 && !module.evaluation_cut()
-                && !crate::facts::enabled::merge_by_calls(&module, &unit, &mut facts, &calls)
+                && (whole_root_what_if()
+                    || !crate::facts::enabled::merge_by_calls(&module, &unit, &mut facts, &calls))
             {
                 let enabled = root(true);
                 let what_if = crate::facts::terraform::extract(&enabled, &unit);
@@ -1028,6 +1029,19 @@ fn dir_unit(sources: &SourceMap, dir: &ModuleDir) -> String {
         .first()
         .map(|f| unit_of(sources, f.id))
         .unwrap_or_default()
+}
+
+/// Tests compare what-if evaluations of module calls alone with those of whole roots.
+#[cfg(test)]
+pub(super) static WHOLE_ROOT_WHAT_IF: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether every what-if evaluation is of the whole root (tests only).
+fn whole_root_what_if() -> bool {
+    #[cfg(test)]
+    return WHOLE_ROOT_WHAT_IF.load(std::sync::atomic::Ordering::SeqCst);
+    #[cfg(not(test))]
+    false
 }
 
 #[cfg(test)]
