@@ -42,6 +42,15 @@ pub const MAX_NESTING: usize = 500;
 /// and `(` outside double-quoted strings. A cheap scan that bounds every parser's and the
 /// evaluator's recursion at once, whatever the syntax.
 pub(super) fn too_deeply_nested(text: &str) -> Option<usize> {
+    // No more opening brackets than the limit cannot open a level past it. Counted first, in
+    // a loop the compiler vectorizes: the scan below goes a byte at a time, over every text
+    // of a run (30 MB at 10,000 services), and nearly none has that many.
+    let opening = (text.bytes())
+        .filter(|b| matches!(b, b'[' | b'{' | b'('))
+        .count();
+    if opening <= MAX_NESTING {
+        return None;
+    }
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
@@ -166,6 +175,17 @@ mod tests {
 
     /// A file that the walk found and that is gone when it is read (deleted by another
     /// process in between) is one IRSA000 on its path; the rest of the run goes on.
+    #[test]
+    fn nesting_is_told_by_depth_not_by_count() {
+        let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        assert_eq!(too_deeply_nested(&"[]".repeat(MAX_NESTING + 100)), None);
+        assert_eq!(too_deeply_nested(&deep(MAX_NESTING)), None);
+        assert_eq!(too_deeply_nested(&deep(MAX_NESTING + 1)), Some(MAX_NESTING));
+        // Brackets in a string open nothing.
+        let quoted = format!("\"{}\"[]", "[".repeat(MAX_NESTING + 1));
+        assert_eq!(too_deeply_nested(&quoted), None);
+    }
+
     #[test]
     fn a_file_that_vanishes_after_the_walk_is_reported() {
         let dir = tempfile::tempdir().unwrap();
