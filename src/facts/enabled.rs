@@ -224,12 +224,8 @@ mod tests {
 
     use super::*;
     use crate::facts::eksctl::extract_cluster_config;
+    use crate::facts::tests::CLUSTER;
     use crate::source::FileId;
-
-    const CLUSTER: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\
-                           metadata: {name: prod, region: eu-west-1}\niam:\n  withOIDC: true\n  \
-                           serviceAccounts:\n    - metadata: {name: api, namespace: pay}\n      \
-                           attachPolicyARNs: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n";
 
     /// The roles of two files' configs, as written.
     fn written() -> Facts {

@@ -1068,7 +1068,8 @@ mod tests {
     use crate::facts::manifests::{ManifestSyntax, extract_manifests_read};
     use crate::source::FileId;
 
-    const CLUSTER: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\
+    /// An eksctl config with one IRSA ServiceAccount: a role and its ServiceAccount.
+    pub(crate) const CLUSTER: &str = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\
                            metadata: {name: prod, region: eu-west-1}\niam:\n  withOIDC: true\n  \
                            serviceAccounts:\n    - metadata: {name: api, namespace: pay}\n      \
                            attachPolicyARNs: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n";
