@@ -64,14 +64,14 @@ pub(super) fn read(
         Some((file.id, facts, alone))
     };
     // The files are gathered a few dozen at a time into one list of each kind, and those
-    // merged once. A `Facts` per file was 440 bytes of empty lists and a block per list until
-    // the merge: at 100,000 files, a tenth of a check's peak memory. Lists gathered per thread
-    // and merged two by two grew by doubling, each time into fresh memory the kernel zeroes
-    // first. The language server takes each file's facts as the cache gives them, so that
-    // every edit asks the allocator for the same sizes (gathered by the threads as they split
-    // the work, its memory grew by a fifth over 200 edits).
-    // Each chunk a task of its own, that a thread done with the Terraform roots read beside
-    // can take (as the roots are).
+    // merged once, each list sized once: lists gathered per thread and merged two by two
+    // grew by doubling, into fresh memory the kernel zeroes first, and a `Facts` per file was
+    // 440 bytes of empty lists and a block per list until the merge (at 100,000 files, a
+    // tenth of a check's peak memory). The language server takes each file's facts as the
+    // cache gives them, one to a chunk, so that every edit asks the allocator for the same
+    // sizes (gathered as the threads split the work, its memory grew by a fifth over 200
+    // edits). Each chunk is a task of its own, that a thread done with the Terraform roots
+    // read beside can take.
     let gathered = if cache.is_some() { 1 } else { GATHERED };
     let gathered: Vec<_> = files
         .par_chunks(gathered)

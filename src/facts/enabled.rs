@@ -6,7 +6,8 @@
 //! second evaluation adds, and only that, joins the facts, each naming the flags it needs
 //! (`when`). The what-if world is used only when it is the written one plus additions: if
 //! turning the flags on changes or removes anything that exists (a flag that also switches
-//! something off), nothing is added.
+//! something off), nothing is added. When the flags all lie in the modules the root calls,
+//! only those module instances are evaluated again ([`merge_by_calls`]).
 
 use foldhash::{HashMap, HashMapExt};
 
