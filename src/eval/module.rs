@@ -183,9 +183,6 @@ pub struct Module<'a> {
     children: RefCell<HashMap<String, Option<ModuleInstances<'a>>>>,
     /// Files of the module with their parsed bodies and their text.
     pub files: Vec<(FileId, &'a Body, &'a str)>,
-    /// The folder and files the module was made of, to make it again (see
-    /// [`Module::what_if_twin`]).
-    module_dir: &'a ModuleDir,
     variables: HashMap<&'a str, (FileId, &'a Block)>,
     var_values: HashMap<String, Value>,
     locals: HashMap<&'a str, (FileId, &'a Expression)>,
@@ -225,14 +222,15 @@ pub struct Module<'a> {
     input_files: Rc<HashSet<FileId>>,
 }
 
-/// What the what-if twins of one root's module calls spend (see [`Module::what_if_twin`]).
+/// What a what-if evaluation of a root's module calls alone spends (see
+/// [`Module::what_if_instances`]).
 pub struct WhatIfWorld<'a> {
     budget: Rc<RootBudget<'a>>,
     instance_budget: Rc<Cell<usize>>,
 }
 
 impl WhatIfWorld<'_> {
-    /// Whether some evaluation of the twins was cut short (see [`Module::evaluation_cut`]).
+    /// Whether some of its evaluation was cut short (see [`Module::evaluation_cut`]).
     pub fn cut(&self) -> bool {
         self.budget.spent().is_some() || self.budget.cut_by_depth.get()
     }
@@ -350,7 +348,6 @@ impl<'a> Module<'a> {
             input_spans: HashMap::new(),
             children: RefCell::new(HashMap::new()),
             files: Vec::new(),
-            module_dir,
             variables: HashMap::new(),
             var_values,
             locals: HashMap::new(),
@@ -726,7 +723,7 @@ impl<'a> Module<'a> {
         }
         let hits_before = self.cycle_hits.borrow().len();
         let budget_before = self.instance_budget.get();
-        let computed = self.instantiate(name).map(Rc::new);
+        let computed = self.instantiate(name, None).map(Rc::new);
         self.in_progress.borrow_mut().remove(&guard);
         // Reads of this call while it was set up are settled now. A read of another call still
         // being set up saw it unknown: that result serves the other call's inputs only, and is
@@ -766,7 +763,13 @@ impl<'a> Module<'a> {
         calls.into_iter().map(|(n, _, _)| n).collect()
     }
 
-    fn instantiate(&self, name: &str) -> Option<Vec<(InstanceKey, Rc<Module<'a>>)>> {
+    /// The instances of a module call; with `world`, made for a what-if evaluation of them
+    /// alone, spending its budgets (see [`Module::what_if_instances`]).
+    fn instantiate(
+        &self,
+        name: &str,
+        world: Option<&WhatIfWorld<'a>>,
+    ) -> Option<Vec<(InstanceKey, Rc<Module<'a>>)>> {
         let &(file, block) = self.module_calls.get(name)?;
         if self.depth >= MAX_MODULE_DEPTH {
             let span = self.user_span(Span::new(file, label_range(block)), None);
@@ -815,11 +818,12 @@ impl<'a> Module<'a> {
         let instances = self.instances_of(file, block);
         let call_gates = self.gates_read.borrow_mut().pop().unwrap_or_default();
         let instances = instances?;
-        let budget = self.instance_budget.get();
+        let instance_budget = world.map_or(&self.instance_budget, |w| &w.instance_budget);
+        let budget = instance_budget.get();
         if instances.len() > budget {
             return None;
         }
-        self.instance_budget.set(budget - instances.len());
+        instance_budget.set(budget - instances.len());
         let call_site = self.user_span(Span::new(file, label_range(block)), None);
         let mut out = Vec::new();
         for (key, scope) in instances {
@@ -857,13 +861,19 @@ impl<'a> Module<'a> {
                 child.registry_call = Some((source.clone(), version.clone()));
             }
             child.root_key = self.root_key.clone();
-            child.what_if = self.what_if;
-            child.saw_no_instances = self.saw_no_instances.clone();
+            child.what_if = self.what_if || world.is_some();
             child.inherited_gates = self.inherited_gates.clone();
             child.inherited_gates.extend(call_gates.iter().cloned());
-            child.instance_budget = self.instance_budget.clone();
-            child.budget = self.budget.clone();
-            child.limits_hit = self.limits_hit.clone();
+            child.instance_budget = instance_budget.clone();
+            match world {
+                // What a what-if evaluation hits or leaves without instances is its own.
+                Some(world) => child.budget = world.budget.clone(),
+                None => {
+                    child.saw_no_instances = self.saw_no_instances.clone();
+                    child.budget = self.budget.clone();
+                    child.limits_hit = self.limits_hit.clone();
+                }
+            }
             child.input_files = self.input_files.clone();
             child.ancestors = self.ancestors.clone();
             child.ancestors.push(self.dir.clone());
@@ -899,31 +909,16 @@ impl<'a> Module<'a> {
         self.read_provisional.get()
     }
 
-    /// This module instance made again for a what-if evaluation (see
-    /// [`Module::what_if_enabled`]), with the same inputs, spending `world`'s budgets: what
-    /// its flags add, when its caller's values are the same in both evaluations.
-    pub fn what_if_twin(&self, world: &WhatIfWorld<'a>) -> Module<'a> {
-        let mut twin = Module::new(
-            self.workspace,
-            self.module_dir,
-            self.var_values.clone(),
-            self.address.clone(),
-            self.call_site,
-            self.depth,
-        );
-        twin.input_spans = self.input_spans.clone();
-        twin.registry_call = self.registry_call.clone();
-        twin.root_key = self.root_key.clone();
-        twin.what_if = true;
-        twin.saw_no_instances = Rc::default();
-        twin.inherited_gates = self.inherited_gates.clone();
-        twin.instance_budget = world.instance_budget.clone();
-        twin.budget = world.budget.clone();
-        twin.limits_hit = Rc::default();
-        twin.input_files = self.input_files.clone();
-        twin.ancestors = self.ancestors.clone();
-        twin.loader = self.loader;
-        twin
+    /// The instances of a module call made again for a what-if evaluation of them alone (see
+    /// [`Module::what_if_enabled`]), with the inputs this module gives them, spending
+    /// `world`'s budgets: what their flags add, when this module's values are the same in
+    /// both evaluations.
+    pub fn what_if_instances(
+        &self,
+        name: &str,
+        world: &WhatIfWorld<'a>,
+    ) -> Option<Vec<(InstanceKey, Rc<Module<'a>>)>> {
+        self.instantiate(name, Some(world))
     }
 
     /// Whether every output of this module its caller read has the same value in `twin`.
@@ -937,8 +932,8 @@ impl<'a> Module<'a> {
             .all(|(name, value)| twin.output(&name).is_ok_and(|twin| twin == value))
     }
 
-    /// Budgets for the what-if twins of a root's module calls, apart from the written
-    /// evaluation's, as a what-if evaluation of the whole root has its own.
+    /// Budgets for a what-if evaluation of a root's module calls alone, apart from the
+    /// written evaluation's, as a what-if evaluation of the whole root has its own.
     pub fn what_if_world(&self) -> WhatIfWorld<'a> {
         WhatIfWorld {
             budget: Rc::new(RootBudget::new(self.workspace.budget)),

@@ -31,7 +31,7 @@ pub fn merge(written: Facts, enabled: Facts) -> Facts {
 /// the root's own resources twice (they are most of a root that installs charts).
 ///
 /// Each module instance the root calls (`calls`, from [`extract_placed`]) is made again as
-/// if its flags were on, with the same inputs, and what it adds joins in its place. That is
+/// if its flags were on ([`Module::what_if_instances`]), and what it adds joins in its place. That is
 /// the whole root's what-if evaluation when the root's own values are the same in both:
 /// none of its own variables is a flag left off ([`Module::flips_gates`]), and every output
 /// it read of a module instance is the same in the instance made again (all of them kept:
@@ -48,15 +48,24 @@ pub fn merge_by_calls<'a>(
     }
     let world = root.what_if_world();
     let mut twins = Vec::with_capacity(calls.len());
-    for call in calls {
-        let twin = call.module.what_if_twin(&world);
-        if !call.module.same_outputs_read(&twin) {
-            return false;
+    for (at, call) in calls.iter().enumerate() {
+        if at > 0 && calls[at - 1].name == call.name {
+            continue;
         }
-        twins.push(twin);
+        match root.what_if_instances(call.name, &world) {
+            Some(made) => twins.extend(made),
+            None => return false,
+        }
+    }
+    // The same instances, in the same order, giving the root what they gave it.
+    let same = twins.len() == calls.len()
+        && (calls.iter().zip(&twins))
+            .all(|(call, (key, twin))| call.key == *key && call.module.same_outputs_read(twin));
+    if !same {
+        return false;
     }
     let mut merged = Vec::with_capacity(calls.len());
-    for (call, twin) in calls.iter().zip(&twins) {
+    for (call, (_, twin)) in calls.iter().zip(&twins) {
         let enabled = extract(twin, unit);
         // As for the whole root: a what-if evaluation cut short adds nothing.
         if world.cut() {

@@ -89,6 +89,9 @@ pub fn extract(m: &Module<'_>, unit: &str) -> Facts {
 
 /// A module instance a module calls, and where its facts lie in the caller's.
 pub struct Call<'a> {
+    /// The module call's name, and the instance's key.
+    pub name: &'a str,
+    pub key: InstanceKey,
     pub module: Rc<Module<'a>>,
     /// The caller's facts before the instance's.
     pub before: Part,
@@ -148,9 +151,11 @@ pub fn extract_placed<'a>(m: &Module<'a>, unit: &str, calls: &mut Vec<Call<'a>>)
     for name in m.module_call_names() {
         match m.module_instances(name) {
             Some(instances) => {
-                for (_, child) in instances.iter() {
+                for (key, child) in instances.iter() {
                     let mut child_facts = extract(child, unit);
                     calls.push(Call {
+                        name,
+                        key: key.clone(),
                         module: child.clone(),
                         before: facts.part(),
                         part: child_facts.part(),
