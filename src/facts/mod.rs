@@ -178,7 +178,7 @@ impl Facts {
 
     /// Facts extended with each of `parts` in turn, every list sized once. Grown by
     /// doubling, a list touches about twice its size in fresh memory, which the kernel
-    /// zeroes first: merging a 10,000-service tree's files spent a twentieth of a check
+    /// zeroes first: merging a 10,000-service tree's files spent 6% of a check's CPU
     /// there.
     pub fn concat(mut parts: Vec<Facts>) -> Facts {
         // The entries of each list, and how many parts have some: a list only one part
