@@ -31,12 +31,12 @@ pub fn merge(written: Facts, enabled: Facts) -> Facts {
 /// the root's own resources twice (they are most of a root that installs charts).
 ///
 /// Each module instance the root calls (`calls`, from [`extract_placed`]) is made again as
-/// if its flags were on ([`Module::what_if_instances`]), and what it adds joins in its place. That is
-/// the whole root's what-if evaluation when the root's own values are the same in both:
-/// none of its own variables is a flag left off ([`Module::flips_gates`]), and every output
-/// it read of a module instance is the same in the instance made again (all of them kept:
-/// none read while two calls waited on each other). Otherwise it changes nothing and
-/// answers false: the whole root is to be evaluated again.
+/// if its flags were on ([`Module::what_if_instances`]), and what it adds joins in its
+/// place. That is the whole root's what-if evaluation when the root's own values are the
+/// same in both: none of its own variables is a flag left off ([`Module::flips_gates`]),
+/// and every output it read of a module instance is the same in the instance made again
+/// (all of them kept: none read while two calls waited on each other). Otherwise it
+/// changes nothing and answers false: the whole root is to be evaluated again.
 pub fn merge_by_calls<'a>(
     root: &Module<'a>,
     unit: &str,
