@@ -173,8 +173,6 @@ mod tests {
     use super::*;
     use crate::discover;
 
-    /// A file that the walk found and that is gone when it is read (deleted by another
-    /// process in between) is one IRSA000 on its path; the rest of the run goes on.
     #[test]
     fn nesting_is_told_by_depth_not_by_count() {
         let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
@@ -186,6 +184,8 @@ mod tests {
         assert_eq!(too_deeply_nested(&quoted), None);
     }
 
+    /// A file that the walk found and that is gone when it is read (deleted by another
+    /// process in between) is one IRSA000 on its path; the rest of the run goes on.
     #[test]
     fn a_file_that_vanishes_after_the_walk_is_reported() {
         let dir = tempfile::tempdir().unwrap();
