@@ -44,8 +44,9 @@ pub struct Cache {
     /// Each text's line index and nesting scan, by the path it was read from.
     prepared: RwLock<HashMap<PathBuf, Prepared>>,
     pub(super) terraform: PerFile<Result<Body, ParseError>>,
-    /// Each manifest file's facts, its ConfigMaps apart (see [`ManifestReading`]).
-    pub(super) manifests: PerFile<ManifestReading>,
+    /// Each manifest file's facts, its ConfigMaps apart (see [`ManifestReading`]), and
+    /// whether its ConfigMaps were read.
+    pub(super) manifests: PerFile<(ManifestReading, bool)>,
     /// Each standalone root module's parse errors and facts, by directory.
     pub(super) roots: PerInputs<RootResult>,
     /// The directories that take part in local module calls, evaluated together.
@@ -464,15 +465,23 @@ impl<T> Default for PerFile<T> {
 }
 
 impl<T> PerFile<T> {
-    /// The stored result for this file and text, or `compute`'s, stored for next time.
-    /// The lock is not held while computing, so files are still parsed in parallel.
-    pub(super) fn get(&self, id: FileId, file: &SourceFile, compute: impl FnOnce() -> T) -> T
+    /// The stored result for this file and text when `holds` accepts it, or `compute`'s,
+    /// stored for next time. The lock is not held while computing, so files are still
+    /// parsed in parallel.
+    pub(super) fn get(
+        &self,
+        id: FileId,
+        file: &SourceFile,
+        holds: impl FnOnce(&T) -> bool,
+        compute: impl FnOnce() -> T,
+    ) -> T
     where
         T: Clone,
     {
         if let Some(hit) = lock(&self.0).get(&id)
             && same_path(&hit.shown, &file.path)
             && (Arc::ptr_eq(&hit.text, &file.text) || hit.text == file.text)
+            && holds(&hit.value)
         {
             return hit.value.clone();
         }

@@ -200,14 +200,19 @@ fn read_file(
     // `ReadAlone` leaves out).
     let alone = |reading: FileReading| (sources.get(*id).text.clone(), reading);
     Some(match cache {
-        // A cached reading (the language server's) serves scans with and without Flux
-        // objects: it always reads the ConfigMaps, and keeps them apart, to be copied only
-        // when Flux may read them.
+        // A cached reading (the language server's) keeps the ConfigMaps apart, to be copied
+        // only when Flux may read them. It reads them only when this run needs them (or a
+        // view): a tree without Flux kept 10,000 ConfigMaps for nothing. A run that needs
+        // them reads again a file read without.
         Some(cache) => {
-            let cached = cache.manifests.get(*id, sources.get(*id), || {
-                let (mut facts, whole) = extract(true);
-                let config_data = std::mem::take(&mut facts.config_data);
-                Arc::new((facts, config_data, whole))
+            let needed = config_data || for_views;
+            let holds = |(_, read): &(FileReading, bool)| *read || !needed;
+            let (cached, _) = cache.manifests.get(*id, sources.get(*id), holds, || {
+                let (mut facts, whole) = extract(needed);
+                let mut config_data = std::mem::take(&mut facts.config_data);
+                facts.shrink_to_fit();
+                config_data.shrink_to_fit();
+                (Arc::new((facts, config_data, whole)), needed)
             });
             let (cached_facts, cached_config_data, whole) = &*cached;
             let mut facts = cached_facts.clone();

@@ -650,11 +650,14 @@ impl RootInputs<'_> {
             // What it asks the loader is kept with it: the files it reads (values
             // templates, charts) decide its facts as much as its own.
             let parsed = parse_dir(self.sources, dir.clone(), dir_files, None);
-            let ((errors, facts), asked) = reads_files(|| {
+            let ((errors, mut facts), asked) = reads_files(|| {
                 let facts = (!parsed.module.files.is_empty())
                     .then(|| self.facts(&parsed.dir, &parsed.module, &parsed.tfvars));
                 (parsed.errors, facts)
             });
+            if let (Some(facts), Some(_)) = (&mut facts, kept) {
+                facts.shrink_to_fit();
+            }
             Arc::new((errors, facts, asked))
         };
         let Some((cache, context)) = kept else {
@@ -953,7 +956,7 @@ fn parse_dir(
             .and_then(|parsed| parsed)
         };
         let parsed_file = match cache {
-            Some(cache) => cache.terraform.get(id, sources.get(id), parse),
+            Some(cache) => cache.terraform.get(id, sources.get(id), |_| true, parse),
             None => parse(),
         };
         match parsed_file {

@@ -155,7 +155,7 @@ fn parse(
     let parse =
         || guarded(id, name, "", || crate::parse::hcl::parse_body(id, &text)).and_then(|r| r);
     match cache {
-        Some(cache) => cache.terraform.get(id, sources.get(id), parse),
+        Some(cache) => cache.terraform.get(id, sources.get(id), |_| true, parse),
         None => parse(),
     }
 }

@@ -202,6 +202,15 @@ impl Facts {
         all
     }
 
+    /// Every list without room to grow, for facts kept long. A list grown from empty has room
+    /// for at least four entries: the language server's cache kept a file's one
+    /// ServiceAccount, workload and ConfigMap with 2 KB of room, 20 MB at 10,000 services.
+    pub fn shrink_to_fit(&mut self) {
+        for (list, _) in self.lists_mut() {
+            list.shrink_to_fit();
+        }
+    }
+
     /// Where these facts lie in facts made by extending parts one after another (see
     /// [`Facts::remove_parts`]): how many entries each list holds, and the flags.
     pub fn part(&mut self) -> Part {
@@ -488,6 +497,7 @@ trait List {
     fn splice_in(&mut self, at: usize, remove: usize, new: &mut dyn List);
     fn as_any(&mut self) -> &mut dyn Any;
     fn reserve_exact(&mut self, additional: usize);
+    fn shrink_to_fit(&mut self);
     /// Append copies of `len` entries from `at` to `into`, a list of the same kind; false
     /// when this list is shorter.
     fn clone_range(&mut self, at: usize, len: usize, into: &mut dyn List) -> bool;
@@ -516,6 +526,10 @@ impl<T: Clone + 'static> List for Vec<T> {
 
     fn reserve_exact(&mut self, additional: usize) {
         Vec::reserve_exact(self, additional);
+    }
+
+    fn shrink_to_fit(&mut self) {
+        Vec::shrink_to_fit(self);
     }
 
     fn clone_range(&mut self, at: usize, len: usize, into: &mut dyn List) -> bool {
