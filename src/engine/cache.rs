@@ -18,7 +18,7 @@ use crate::facts::{Facts, TrustPolicy};
 use crate::open::Links;
 use crate::parse::ParseError;
 use crate::parse::memo::TextMemo;
-use crate::source::{FileId, LineIndex, SourceFile};
+use crate::source::{FileId, Found, SourceFile};
 
 /// Texts, syntax trees and facts kept between runs, so that re-linting after a one-file
 /// edit does not re-read or re-parse the files that did not change.
@@ -41,7 +41,8 @@ pub struct Cache {
     walk: Mutex<Option<(Vec<PathBuf>, Walk)>>,
     /// While watching, what was reported since a [`Session`](super::Session) last asked.
     reported: Mutex<Reported>,
-    /// Each text's line index and nesting scan, by the path it was read from.
+    /// What was found in each text (its line index, its markers) and its nesting scan, by
+    /// the path it was read from.
     prepared: RwLock<HashMap<PathBuf, Prepared>>,
     pub(super) terraform: PerFile<Result<Body, ParseError>>,
     /// Each manifest file's facts, its ConfigMaps apart (see [`ManifestReading`]), and
@@ -141,12 +142,11 @@ pub(super) struct Called {
     pub asked: Vec<Asked>,
 }
 
-/// What a text gives before parsing, kept with the text it was computed from.
+/// What a text gives, kept with the text it was computed from.
 struct Prepared {
     text: Arc<str>,
-    index: Arc<LineIndex>,
-    /// [`SourceFile::all_markers`].
-    markers: u16,
+    /// Shared with every run's reading of the text, each thing found when first asked.
+    found: Arc<Found>,
     too_deep: Option<usize>,
 }
 
@@ -310,9 +310,9 @@ impl Cache {
         prepared.reserve(more);
     }
 
-    /// The file with its line index (built here once, not on each run that reports on the
-    /// file), and where its nesting goes too deep: kept from the last run while the text
-    /// read from `path` is the same.
+    /// The file, sharing what runs found in its text (its line index, built when first
+    /// asked, not on each run that reports on the file), and where its nesting goes too
+    /// deep: kept from the last run while the text read from `path` is the same.
     pub(super) fn prepare(
         &self,
         path: &Path,
@@ -324,7 +324,7 @@ impl Cache {
             && (Arc::ptr_eq(&hit.text, &text) || *hit.text == *text)
         {
             return (
-                SourceFile::with_index(shown, text, hit.index.clone(), hit.markers),
+                SourceFile::sharing(shown, text, hit.found.clone()),
                 hit.too_deep,
             );
         }
@@ -332,8 +332,7 @@ impl Cache {
         let file = SourceFile::new(shown, text.clone());
         let entry = Prepared {
             text,
-            index: file.index().clone(),
-            markers: file.all_markers(),
+            found: file.found().clone(),
             too_deep: deep,
         };
         write_lock(&self.prepared).insert(path.to_path_buf(), entry);
