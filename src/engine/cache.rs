@@ -12,7 +12,7 @@ use foldhash::{HashMap, HashSet};
 use hcl_edit::structure::Body;
 
 use super::loader::Asked;
-use super::read::{ReadOutcome, read_text_and_metadata};
+use super::read::{ReadOutcome, read_text_and_metadata, too_deeply_nested};
 use crate::discover::{MissingPath, Walk};
 use crate::facts::{Facts, TrustPolicy};
 use crate::open::Links;
@@ -141,6 +141,9 @@ pub(super) struct Called {
     /// What the roots' evaluations asked the loader.
     pub asked: Vec<Asked>,
 }
+
+/// What was found in a text not kept before, by the path it was read from.
+pub(super) struct FreshText(PathBuf, Prepared);
 
 /// What a text gives, kept with the text it was computed from.
 struct Prepared {
@@ -312,21 +315,20 @@ impl Cache {
 
     /// The file, sharing what runs found in its text (its line index, built when first
     /// asked, not on each run that reports on the file), and where its nesting goes too
-    /// deep: kept from the last run while the text read from `path` is the same.
+    /// deep: kept from the last run while the text read from `path` is the same. A text
+    /// not kept yet comes with what to keep ([`Cache::keep_prepared`]).
     pub(super) fn prepare(
         &self,
         path: &Path,
         shown: PathBuf,
         text: Arc<str>,
         too_deep: impl FnOnce(&str) -> Option<usize>,
-    ) -> (SourceFile, Option<usize>) {
+    ) -> (SourceFile, Option<usize>, Option<FreshText>) {
         if let Some(hit) = read_lock(&self.prepared).get(path)
             && (Arc::ptr_eq(&hit.text, &text) || *hit.text == *text)
         {
-            return (
-                SourceFile::sharing(shown, text, hit.found.clone()),
-                hit.too_deep,
-            );
+            let file = SourceFile::sharing(shown, text, hit.found.clone());
+            return (file, hit.too_deep, None);
         }
         let deep = too_deep(&text);
         let file = SourceFile::new(shown, text.clone());
@@ -335,8 +337,29 @@ impl Cache {
             found: file.found().clone(),
             too_deep: deep,
         };
-        write_lock(&self.prepared).insert(path.to_path_buf(), entry);
-        (file, deep)
+        (file, deep, Some(FreshText(path.to_path_buf(), entry)))
+    }
+
+    /// [`Cache::prepare`] for the files of a patch, kept at once.
+    pub(super) fn prepare_and_keep(
+        &self,
+        path: &Path,
+        shown: PathBuf,
+        text: Arc<str>,
+    ) -> (SourceFile, Option<usize>) {
+        let (file, too_deep, fresh) = self.prepare(path, shown, text, too_deeply_nested);
+        self.keep_prepared(fresh.into_iter());
+        (file, too_deep)
+    }
+
+    /// Keep what [`Cache::prepare`] found in texts not kept before, all at once: inserted
+    /// by each thread as it read, under the map's write lock, the first lint's 30,000
+    /// texts took 15 ms more at 10,000 services.
+    pub(super) fn keep_prepared(&self, fresh: impl Iterator<Item = FreshText>) {
+        let mut prepared = write_lock(&self.prepared);
+        for FreshText(path, entry) in fresh {
+            prepared.insert(path, entry);
+        }
     }
 
     /// The file's text, from the cache when the file is unchanged since it was read.

@@ -47,6 +47,7 @@ use crate::parse::memo::TextMemo;
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::text::placeholders::{is_template_file, is_template_name};
 
+use cache::FreshText;
 pub use cache::{Cache, DiskChange};
 pub use read::{MAX_FILE_BYTES, MAX_NESTING};
 pub use session::{Retired, Session};
@@ -330,9 +331,10 @@ fn run(
     }
     let shown_from = settings.display_root.as_deref().unwrap_or(cwd);
     // Each text's nesting scan on all cores; only numbering them is in order.
-    let read: Vec<(Input, Prepared)> = read
+    let mut read: Vec<(Input, Prepared, Option<FreshText>)> = read
         .into_par_iter()
         .map(|(input, outcome)| {
+            let mut fresh = None;
             let prepared = match outcome {
                 ReadOutcome::Text(text) => {
                     let template = matches!(input.kind, FileKind::Terraform | FileKind::TfVars)
@@ -343,7 +345,12 @@ fn run(
                     };
                     let shown = discover::display_path(&input.path, shown_from);
                     let (file, too_deep) = match settings.cache.as_deref() {
-                        Some(cache) => cache.prepare(&input.path, shown, text, scan),
+                        Some(cache) => {
+                            let (file, too_deep, new) =
+                                cache.prepare(&input.path, shown, text, scan);
+                            fresh = new;
+                            (file, too_deep)
+                        }
                         None => {
                             let too_deep = scan(&text);
                             (SourceFile::new(shown, text), too_deep)
@@ -354,9 +361,12 @@ fn run(
                 ReadOutcome::Encrypted => Prepared::Encrypted,
                 ReadOutcome::Unreadable(message) => Prepared::Unreadable(message),
             };
-            (input, prepared)
+            (input, prepared, fresh)
         })
         .collect();
+    if let Some(cache) = settings.cache.as_deref() {
+        cache.keep_prepared(read.iter_mut().filter_map(|(_, _, fresh)| fresh.take()));
+    }
     // Room for every file, the models and the plans `--plan` names: past it, the list of
     // 300,000 files would be copied into one twice its size.
     sources.reserve(read.len() + crate::eval::models::MODELS.len() + settings.plans.len());
@@ -366,7 +376,7 @@ fn run(
     if settings.cache.is_some() {
         ids.reserve_exact(read.len());
     }
-    for (input, prepared) in read {
+    for (input, prepared, _) in read {
         if settings.cache.is_some() {
             let id = match prepared {
                 Prepared::Encrypted => None,

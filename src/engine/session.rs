@@ -391,9 +391,7 @@ impl Kept {
                 return None;
             }
             let (file, too_deep) =
-                cache.prepare(&input.path, old_file.path.clone(), text.clone(), |t| {
-                    too_deeply_nested(t)
-                });
+                cache.prepare_and_keep(&input.path, old_file.path.clone(), text.clone());
             if too_deep.is_some() || !manifests::says_only_itself(&file) {
                 return None;
             }
@@ -521,9 +519,7 @@ impl Kept {
             }
             let old_file = self.report.sources.get(id);
             let (file, too_deep) =
-                cache.prepare(&input.path, old_file.path.clone(), text.clone(), |t| {
-                    too_deeply_nested(t)
-                });
+                cache.prepare_and_keep(&input.path, old_file.path.clone(), text.clone());
             if too_deep.is_some() {
                 return None;
             }
