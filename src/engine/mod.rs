@@ -47,14 +47,14 @@ use crate::parse::memo::TextMemo;
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::text::placeholders::{is_template_file, is_template_name};
 
-use cache::FreshText;
 pub use cache::{Cache, DiskChange};
+use cache::{FreshDisk, FreshText};
 pub use read::{MAX_FILE_BYTES, MAX_NESTING};
 pub use session::{Retired, Session};
 
 use findings::InfrastructureFindings;
 use loader::Loader;
-use read::{ReadOutcome, read_input, too_deep_error, too_deeply_nested};
+use read::{ReadOutcome, read_input, read_input_unkept, too_deep_error, too_deeply_nested};
 use session::Basis;
 use timings::Timings;
 
@@ -215,13 +215,25 @@ fn read_inputs(settings: &Settings) -> Result<Inputs, EngineError> {
     if let Some(cache) = &settings.cache {
         cache.make_room(inputs.len());
     }
-    let mut read: Vec<(Input, ReadOutcome)> = inputs
-        .into_par_iter()
-        .map(|input| {
-            let outcome = read_input(&input, settings);
-            (input, outcome)
-        })
-        .collect();
+    let mut read: Vec<(Input, ReadOutcome)> = match &settings.cache {
+        None => (inputs.into_par_iter())
+            .map(|input| {
+                let outcome = read_input(&input, settings);
+                (input, outcome)
+            })
+            .collect(),
+        // The texts read anew are kept in one pass.
+        Some(cache) => {
+            let (read, fresh): (Vec<_>, Vec<Option<FreshDisk>>) = (inputs.into_par_iter())
+                .map(|input| {
+                    let (outcome, fresh) = read_input_unkept(&input, settings);
+                    ((input, outcome), fresh)
+                })
+                .unzip();
+            cache.keep_read(fresh.into_iter().flatten());
+            read
+        }
+    };
     // A folder the walk could not list is one IRSA000 on it, like a file it could not read.
     read.extend(unreadable.into_iter().map(|(path, why)| {
         let input = Input {

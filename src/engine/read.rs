@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::Settings;
+use super::cache::FreshDisk;
 use crate::discover::Input;
 use crate::open::{self, Links, ReadError};
 use crate::parse::ParseError;
@@ -90,15 +91,30 @@ pub(super) fn too_deep_error(id: FileId, offset: usize) -> ParseError {
 
 /// An editor's text for the file when there is one, else the file on disk.
 pub(super) fn read_input(input: &Input, settings: &Settings) -> ReadOutcome {
+    let (outcome, fresh) = read_input_unkept(input, settings);
+    if let (Some(cache), Some(fresh)) = (&settings.cache, fresh) {
+        cache.keep_read(std::iter::once(fresh));
+    }
+    outcome
+}
+
+/// [`read_input`], with a text the language server's cache read anew given back to keep
+/// ([`Cache::keep_read`](super::Cache::keep_read)).
+pub(super) fn read_input_unkept(
+    input: &Input,
+    settings: &Settings,
+) -> (ReadOutcome, Option<FreshDisk>) {
     let path = input.path.as_path();
     if settings.too_large.contains(path) {
-        return ReadOutcome::Unreadable(ReadError::TooLarge(MAX_FILE_BYTES).to_string());
+        let too_large = ReadError::TooLarge(MAX_FILE_BYTES).to_string();
+        return (ReadOutcome::Unreadable(too_large), None);
     }
     if let Some(text) = settings.overlays.get(path) {
         if text.len() as u64 > MAX_FILE_BYTES {
-            return ReadOutcome::Unreadable(ReadError::TooLarge(MAX_FILE_BYTES).to_string());
+            let too_large = ReadError::TooLarge(MAX_FILE_BYTES).to_string();
+            return (ReadOutcome::Unreadable(too_large), None);
         }
-        return ReadOutcome::Text(text.clone());
+        return (ReadOutcome::Text(text.clone()), None);
     }
     // A link the user named is read; one the walk came upon is not.
     let links = match input.named {
@@ -107,7 +123,7 @@ pub(super) fn read_input(input: &Input, settings: &Settings) -> ReadOutcome {
     };
     match &settings.cache {
         Some(cache) => cache.read(path, links),
-        None => ReadOutcome::from_disk(read_text(path, links)),
+        None => (ReadOutcome::from_disk(read_text(path, links)), None),
     }
 }
 
