@@ -33,9 +33,15 @@ pub(super) fn split_documents(text: &str) -> Vec<Range<usize>> {
     let mut start = 0;
     let mut has_content = false;
     let mut line_start = 0;
-    for line in text.split_inclusive('\n') {
+    for line in lines(text) {
         let line_end = line_start + line.len();
-        match classify_line(line) {
+        // Inside a document only its markers matter, and most lines start with neither.
+        let may_be_marker = || matches!(line.as_bytes()[0], b'-' | b'.' | 0xEF);
+        let kind = match has_content && !may_be_marker() {
+            true => LineKind::Content,
+            false => classify_line(line),
+        };
+        match kind {
             LineKind::DocumentStart => {
                 if has_content {
                     chunks.push(start..line_start);
@@ -59,6 +65,19 @@ pub(super) fn split_documents(text: &str) -> Vec<Range<usize>> {
         chunks.push(start..text.len());
     }
     chunks
+}
+
+/// The lines of a text, each with its `\n` (as `split_inclusive('\n')`, with memchr's
+/// vectorized search).
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).map(|at| at + 1);
+    ends.chain((!text.is_empty() && !text.ends_with('\n')).then_some(text.len()))
+        .map(move |end| {
+            let line = &text[start..end];
+            start = end;
+            line
+        })
 }
 
 enum LineKind {
@@ -91,10 +110,12 @@ fn classify_line(line: &str) -> LineKind {
 /// OpenAPI, and are skipped before any parsing. A document with no `kind:` at its root, or
 /// with several, is not skipped.
 pub(crate) fn is_schema_document(chunk: &str) -> bool {
-    let mut kinds = chunk
-        .split('\n')
-        .filter_map(|line| line.strip_prefix("kind:"))
-        .map(|value| {
+    let bytes = chunk.as_bytes();
+    let mut kinds = memchr::memmem::find_iter(bytes, b"kind:")
+        .filter(|&at| at == 0 || bytes[at - 1] == b'\n')
+        .map(|at| {
+            let value = &chunk[at + "kind:".len()..];
+            let value = value.split('\n').next().unwrap_or(value);
             let value = value.split(" #").next().unwrap_or(value).trim();
             value.trim_matches(|c| c == '"' || c == '\'')
         });
@@ -368,6 +389,42 @@ mod tests {
     fn indented_or_glued_dashes_are_not_markers() {
         let text = "a: |\n  ---\n---x: 1\n--- \r\nb: 2\r\n";
         assert_eq!(chunks(text), ["a: |\n  ---\n---x: 1\n", "--- \r\nb: 2\r\n"]);
+    }
+
+    #[test]
+    fn a_marker_after_a_byte_order_mark_or_on_the_last_line_still_cuts() {
+        let text = "a: 1\n\u{feff}--- # second\nb: 2\n---";
+        assert_eq!(
+            chunks(text),
+            ["a: 1\n", "\u{feff}--- # second\nb: 2\n", "---"]
+        );
+    }
+
+    #[test]
+    fn lines_keep_their_breaks_as_split_inclusive_does() {
+        for text in ["", "\n", "a", "a\n", "a\r\nb", "\n\nc\n", "é\n---\n"] {
+            assert_eq!(
+                lines(text).collect::<Vec<_>>(),
+                text.split_inclusive('\n').collect::<Vec<_>>(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_schema_kind_line_may_end_with_crlf_or_the_text_and_must_be_at_column_0() {
+        assert!(is_schema_document(
+            "apiVersion: apiextensions.k8s.io/v1\r\nkind: CustomResourceDefinition\r\n"
+        ));
+        assert!(is_schema_document(
+            "metadata:\n  name: widgets.example.com\nkind: CustomResourceDefinition"
+        ));
+        assert!(!is_schema_document(
+            "kind: List\nitems:\n  - kind: CustomResourceDefinition\n"
+        ));
+        assert!(!is_schema_document(
+            "spec:\n  kind: CustomResourceDefinition\n"
+        ));
     }
 
     #[test]
