@@ -52,30 +52,32 @@ pub(super) fn too_deeply_nested(text: &str) -> Option<usize> {
     if opening <= MAX_NESTING {
         return None;
     }
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (offset, byte) in text.bytes().enumerate() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' | b'\n' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
         match byte {
-            b'"' => in_string = true,
+            // A string ends at its closing quote or at the end of its line; a backslash
+            // escapes the byte after it. Strings are most of a large JSON document's bytes:
+            // searched, not walked.
+            b'"' => loop {
+                // Left open to the end of the text, it holds every bracket after it.
+                at += 1 + memchr::memchr3(b'"', b'\\', b'\n', bytes.get(at + 1..)?)?;
+                if bytes[at] != b'\\' {
+                    break;
+                }
+                at += 1;
+            },
             b'[' | b'{' | b'(' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Some(offset);
+                    return Some(at);
                 }
             }
             b']' | b'}' | b')' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        at += 1;
     }
     None
 }
@@ -198,6 +200,22 @@ mod tests {
         // Brackets in a string open nothing.
         let quoted = format!("\"{}\"[]", "[".repeat(MAX_NESTING + 1));
         assert_eq!(too_deeply_nested(&quoted), None);
+    }
+
+    #[test]
+    fn a_string_ends_at_its_quote_or_line_and_a_backslash_escapes_one_byte() {
+        let opened = "[".repeat(MAX_NESTING);
+        // Each string closes before the last bracket, which opens one level too many.
+        for string in [r#""a""#, r#""a\"b""#, r#""a\\""#, "\"a\n", "\"a\\\"\n"] {
+            let text = format!("{opened}{string}[");
+            let last = text.len() - 1;
+            assert_eq!(too_deeply_nested(&text), Some(last), "{string:?}");
+        }
+        // A string escaping its closing quote, or left open, holds the brackets after it.
+        for string in [r#""a\""#, "\"a", r#""a\"#] {
+            let text = format!("{opened}{string}[");
+            assert_eq!(too_deeply_nested(&text), None, "{string:?}");
+        }
     }
 
     /// A file that the walk found and that is gone when it is read (deleted by another
