@@ -52,6 +52,7 @@ use cache::{FreshDisk, FreshText};
 pub use read::{MAX_FILE_BYTES, MAX_NESTING};
 pub use session::{Retired, Session};
 
+use crate::parse::plan::may_be_plan;
 use findings::InfrastructureFindings;
 use loader::Loader;
 use read::{ReadOutcome, read_input, read_input_unkept, too_deep_error, too_deeply_nested};
@@ -351,8 +352,11 @@ fn run(
                 ReadOutcome::Text(text) => {
                     let template = matches!(input.kind, FileKind::Terraform | FileKind::TfVars)
                         && is_template_name(&input.path);
+                    // A plan's own reader bounds its depth: it is scanned only if it turns out
+                    // not to be one (`read_plans`). Its 50 MB would take a core for 0.1 s.
                     let scan = |text: &str| match template {
                         true => None,
+                        false if input.kind == FileKind::Json && may_be_plan(text) => None,
                         false => too_deeply_nested(text),
                     };
                     let shown = discover::display_path(&input.path, shown_from);
@@ -677,9 +681,8 @@ fn read_plans(
         .enumerate()
         .filter_map(|(i, f)| {
             let required = settings.stdin_plan && Some(f.id) == stdin_id;
-            let is_plan =
-                f.kind == FileKind::Json && crate::parse::plan::is_plan(&sources.get(f.id).text);
-            (required || is_plan).then_some((i, required))
+            let may_be_plan = f.kind == FileKind::Json && may_be_plan(&sources.get(f.id).text);
+            (required || may_be_plan).then_some((i, required))
         })
         .collect();
     let read: Vec<(usize, Result<Option<crate::parse::plan::Plan>, ParseError>)> = candidates
@@ -693,13 +696,22 @@ fn read_plans(
         })
         .collect();
     let mut claimed = HashSet::new();
+    let mut too_deep = HashSet::new();
     for (i, outcome) in read {
         match outcome {
             Ok(Some(found)) => plans.push(plan::PlanInput {
                 plan: found,
                 path: files[i].path.clone(),
             }),
-            Ok(None) => continue,
+            // Read as any other JSON file, once its nesting is known to be bounded.
+            Ok(None) => {
+                let id = files[i].id;
+                if let Some(offset) = too_deeply_nested(&sources.get(id).text) {
+                    facts.parse_errors.push(too_deep_error(id, offset));
+                    too_deep.insert(i);
+                }
+                continue;
+            }
             Err(e) => facts.parse_errors.push(e),
         }
         claimed.insert(i);
@@ -711,7 +723,7 @@ fn read_plans(
     let mut index = 0;
     files.retain(|_| {
         index += 1;
-        !claimed.contains(&(index - 1))
+        !claimed.contains(&(index - 1)) && !too_deep.contains(&(index - 1))
     });
     for path in &settings.plans {
         if std::fs::canonicalize(path).is_ok_and(|p| in_tree.contains(&p)) {
@@ -729,12 +741,8 @@ fn read_plans(
                 continue;
             }
         };
-        let too_deep = too_deeply_nested(&text);
+        // Not scanned for nesting: a plan's reader bounds its depth itself.
         let id = sources.add(shown, text);
-        if let Some(offset) = too_deep {
-            facts.parse_errors.push(too_deep_error(id, offset));
-            continue;
-        }
         match plan::parse(id, &sources.get(id).text, true) {
             Ok(Some(found)) => plans.push(plan::PlanInput {
                 plan: found,

@@ -49,7 +49,9 @@ pub(super) fn read_plan_text(path: &Path) -> Result<String, String> {
 pub(super) fn parse(id: FileId, text: &str, required: bool) -> Result<Option<Plan>, ParseError> {
     match crate::parse::plan::read(id, text, &crate::facts::plan::reads_type) {
         Ok(plan) => Ok(Some(plan)),
-        Err(NotAPlan::OtherJson) if !required => Ok(None),
+        // A file nobody named a plan is one only when its top level says so; otherwise it is
+        // read as any other JSON file, whose reader reports its errors.
+        Err(NotAPlan::OtherJson | NotAPlan::Invalid(..)) if !required => Ok(None),
         Err(NotAPlan::OtherJson) => Err(ParseError {
             span: Span::file_start(id),
             message: "not a Terraform plan or state: `terraform show -json` output has \

@@ -170,19 +170,22 @@ pub enum NotAPlan {
     Invalid(usize, String),
 }
 
-/// Whether a JSON text's top level has `format_version`, `terraform_version` and plan or
-/// state sections. Reads only the top-level keys; a text that is not JSON is not a plan.
-pub fn is_plan(text: &str) -> bool {
-    // Cheap refusal first: every manifest and policy in the tree comes through here.
-    if !text.contains("\"terraform_version\"") || !text.contains("\"format_version\"") {
-        return false;
-    }
-    matches!(top_level(text), Ok(Some(_)))
+/// Whether a JSON text may be a plan or state: it names both version keys. Only [`read`]
+/// tells, by its top level; this refuses every manifest and policy of a tree at the cost of
+/// a search.
+pub fn may_be_plan(text: &str) -> bool {
+    let holds = |key: &str| memchr::memmem::find(text.as_bytes(), key.as_bytes()).is_some();
+    holds("\"terraform_version\"") && holds("\"format_version\"")
 }
 
 /// The start offsets of the top-level sections irsa-lint reads, and the kind of file; `None`
-/// when it is not a plan or state.
-fn top_level(text: &str) -> Scan<Option<(PlanKind, Sections)>> {
+/// when it is not a plan or state. `resource_changes` reads that section where it stands
+/// (it depends on nothing, and is half a plan's bytes: not scanned twice); it must leave the
+/// scanner after the value.
+fn top_level<'t>(
+    text: &'t str,
+    mut resource_changes: impl FnMut(&mut Scanner<'t>) -> Scan<()>,
+) -> Scan<Option<(PlanKind, Sections)>> {
     let mut s = Scanner::new(text);
     s.skip_bom();
     let mut sections = HashMap::new();
@@ -194,7 +197,11 @@ fn top_level(text: &str) -> Scan<Option<(PlanKind, Sections)>> {
             "format_version" | "terraform_version" | "planned_values" | "resource_changes"
             | "prior_state" | "values" | "configuration" => {
                 s.ws();
+                let read_here = key == "resource_changes";
                 sections.insert(key.into_owned(), s.pos);
+                if read_here {
+                    return resource_changes(s);
+                }
             }
             _ => {}
         }
@@ -220,11 +227,6 @@ fn top_level(text: &str) -> Scan<Option<(PlanKind, Sections)>> {
 
 /// Read a plan or state file; `wanted` says which resource types to build.
 pub fn read(file: FileId, text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Plan, NotAPlan> {
-    let (kind, sections) = match top_level(text) {
-        Ok(Some(found)) => found,
-        Ok(None) => return Err(NotAPlan::OtherJson),
-        Err((offset, message)) => return Err(NotAPlan::Invalid(offset, message)),
-    };
     let mut reader = Reader {
         file,
         text,
@@ -233,11 +235,26 @@ pub fn read(file: FileId, text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<P
         errors: Vec::new(),
         seen: HashSet::new(),
     };
-    let at = |key: &str| sections.get(key).copied();
     let mut changes = HashMap::new();
-    if let Some(pos) = at("resource_changes") {
-        reader.guard(pos, |r, s| r.resource_changes(s, &mut changes));
-    }
+    let found = top_level(text, |s| {
+        // Written twice, the section is the last one.
+        changes.clear();
+        reader.errors.clear();
+        let start = s.pos;
+        if let Err((offset, message)) = reader.resource_changes(s, &mut changes) {
+            // A bad section costs itself only.
+            reader.error(offset, message);
+            s.pos = start;
+            s.skip_value()?;
+        }
+        Ok(())
+    });
+    let (kind, sections) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return Err(NotAPlan::OtherJson),
+        Err((offset, message)) => return Err(NotAPlan::Invalid(offset, message)),
+    };
+    let at = |key: &str| sections.get(key).copied();
     let root = |section: &str, s: &mut Scanner<'_>| -> Result<Option<usize>, (usize, String)> {
         let mut found = None;
         s.pos = sections[section];
@@ -1029,7 +1046,7 @@ mod tests {
 
     #[test]
     fn resources_with_unknown_and_sensitive_values_and_prior_data_sources() {
-        assert!(is_plan(PLAN));
+        assert!(may_be_plan(PLAN));
         let plan = read(FileId(0), PLAN, &all).unwrap();
         assert_eq!(plan.kind, PlanKind::Plan);
         let addresses: Vec<&str> = plan.resources.iter().map(|r| r.address.as_str()).collect();
@@ -1062,11 +1079,14 @@ mod tests {
 
     #[test]
     fn other_json_is_not_a_plan_and_hostile_json_is_an_error_with_a_position() {
-        assert!(!is_plan(
+        assert!(!may_be_plan(
             r#"{"apiVersion": "v1", "kind": "ServiceAccount"}"#
         ));
-        assert!(!is_plan(
-            r#"{"format_version": "1.0", "terraform_version": "1.5"}"#
+        let versions_only = r#"{"format_version": "1.0", "terraform_version": "1.5"}"#;
+        assert!(may_be_plan(versions_only));
+        assert!(matches!(
+            read(FileId(0), versions_only, &all),
+            Err(NotAPlan::OtherJson)
         ));
         let deep = format!(
             r#"{{"format_version":"1","terraform_version":"1","values":{}{}}}"#,
@@ -1077,6 +1097,13 @@ mod tests {
             read(FileId(0), &deep, &all),
             Err(NotAPlan::Invalid(..))
         ));
+        // Past the 500 levels that parsers which recurse are held to, within the reader's.
+        let deep = format!(
+            r#"{{"format_version":"1","terraform_version":"1","planned_values":{{}},"variables":{}{}}}"#,
+            "[".repeat(MAX_SKIP_DEPTH - 1),
+            "]".repeat(MAX_SKIP_DEPTH - 1)
+        );
+        assert!(read(FileId(0), &deep, &all).is_ok_and(|plan| plan.errors.is_empty()));
         let truncated = &PLAN[..PLAN.len() / 2];
         assert!(matches!(
             read(FileId(0), truncated, &all),
@@ -1098,6 +1125,37 @@ mod tests {
         assert!(plan.resources.is_empty());
         assert_eq!(plan.errors.len(), 1, "{:?}", plan.errors);
         assert!(plan.errors[0].message.contains("nested too deeply"));
+    }
+
+    #[test]
+    fn strings_end_at_an_unescaped_quote_and_hold_no_control_character() {
+        let with = |value: &str| {
+            format!(
+                r#"{{"format_version":"1","terraform_version":"1","values":{{"root_module":{{"resources":[
+                {{"address":"aws_iam_role.a","mode":"managed","type":"aws_iam_role","name":"a","values":{{"name":{value}}}}}]}}}}}}"#
+            )
+        };
+        let name = |value: &str| {
+            let plan = read(FileId(0), &with(value), &all).unwrap();
+            match &plan.resources[0].values {
+                Node::Map(entries, _) => entries[0].1.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(matches!(name(r#""a\"b\\""#), Node::Str(s, _) if s == r#"a"b\"#));
+        assert!(matches!(name(r#""\u00e9t\u00e9""#), Node::Str(s, _) if s == "été"));
+        // A control character is an error where it stands; so is a string left open.
+        let text = with("\"a\tb\"");
+        let at = text.find('\t').unwrap();
+        assert!(
+            matches!(read(FileId(0), &text, &all), Err(NotAPlan::Invalid(o, m))
+            if o == at && m.contains("control character"))
+        );
+        let text = with(r#""a\"#);
+        assert!(
+            matches!(read(FileId(0), &text, &all), Err(NotAPlan::Invalid(_, m))
+            if m.contains("unterminated") || m.contains("end of the file"))
+        );
     }
 
     #[test]

@@ -269,6 +269,11 @@ fn deep_nesting_does_not_overflow_the_stack() {
     );
     let braces = "{\"a\": ".repeat(depth) + "1" + &"}".repeat(depth);
     tree.file("k8s/deep.json", &braces);
+    // Named like a plan, which a plan's reader would bound, but not one.
+    tree.file(
+        "k8s/deep-versions.json",
+        format!(r#"{{"format_version": "1.2", "terraform_version": "1.9.8", "x": {braces}}}"#),
+    );
     tree.file("k8s/deep.yaml", format!("{open}{close}\n"));
     tree.file(
         "json/main.tf.json",
@@ -279,6 +284,7 @@ fn deep_nesting_does_not_overflow_the_stack() {
     for name in [
         "infra/deep.tf",
         "k8s/deep.json",
+        "k8s/deep-versions.json",
         "k8s/deep.yaml",
         "json/main.tf.json",
     ] {
