@@ -8,15 +8,16 @@
 # Then a GitOps tree of GITOPS_N services (default 2000, `irsa-lint-gen --gitops`): Flux
 # Kustomizations with post-build substitution and HelmReleases, terraform-aws-modules roles and
 # templatefile() Helm values; measured and checked the same way, its check/floor ratio shown
-# against the target of GITOPS_TARGET (default 1.5) times the floor. GITOPS_N=0 leaves it out.
+# against the target of GITOPS_TARGET (default 1.5) times the floor, as the plan's below.
+# GITOPS_N=0 leaves it out.
 #
 # Then a plan-only tree: a generated Terraform plan of PLAN_MB megabytes (default 50,
-# `irsa-lint-gen --plan`) beside its ServiceAccounts, checked for its findings and for peak
-# RSS within PLAN_RSS_FACTOR (default 4) times the plan's size.
+# `irsa-lint-gen --plan`) beside its ServiceAccounts, measured and checked the same way, and
+# for peak RSS within PLAN_RSS_FACTOR (default 4) times the plan's size.
 #
 # Sizes are the bytes of the files (not of the folders holding them).
 #
-# --check compares each check/floor ratio (and the plan's RSS factor) with the figures last
+# --check compares each check/floor ratio with the figures last
 # recorded in scripts/bench-figures.tsv and fails when one is more than 15% worse. The
 # recorded ratios are measured again, by a build of the commit that recorded them (cached in
 # target/bench-base) run in turn with this one: on a virtual machine the same build's ratio
@@ -147,6 +148,7 @@ measure() {
     fi
     last_ratio=$ratio
     last_check_s=$check_s
+    last_check_kib=$check_kib
 }
 
 for n in "${sizes[@]}"; do
@@ -172,24 +174,12 @@ plan_factor=${PLAN_RSS_FACTOR:-4}
 tree="$work/plan-tree"
 injected=$("$bin/irsa-lint-gen" --plan "$plan_mb" "$tree")
 plan_bytes=$(stat -c %s "$tree/plan/plan.json")
-read -r plan_s plan_kib < <(cd "$tree" && best_of "$bin/irsa-lint" check --format compact --fail-on never .)
-findings=$(grep -c 'IRSA' "$work/out" || true)
-if [ -n "$base_bin" ]; then
-    read -r _ base_kib < <(cd "$tree" && best_of "$base_bin" check --format compact --fail-on never .)
-    printf 'plan\t%s\n' "$(awk -v r="$base_kib" -v b="$plan_bytes" 'BEGIN{printf "%.2f", r * 1024 / b}')" \
-        >>"$work/base-rows"
-fi
-printf 'plan    %7s MB  check %ss  RSS %s MB (%.1fx the plan)  findings %s\n' \
-    "$((plan_bytes / 1000000))" "$plan_s" "$((plan_kib / 1024))" \
-    "$(awk -v r="$plan_kib" -v b="$plan_bytes" 'BEGIN{print r * 1024 / b}')" "$findings"
-if [ "$findings" != "$injected" ]; then
-    echo "FAIL: plan: $findings findings, $injected injected" >&2
-    status=1
-fi
-plan_rss=$(awk -v r="$plan_kib" -v b="$plan_bytes" 'BEGIN{printf "%.2f", r * 1024 / b}')
-printf 'plan\t%s\t%s\t%s\t-\t%s\t%s\t%s\n' "$((plan_bytes / 1000000))" "$((plan_bytes / 1000000))" \
-    "$plan_s" "$plan_rss" "$((plan_kib / 1024))" "$findings" >>"$work/rows"
-if [ $((plan_kib * 1024)) -gt $((plan_bytes * plan_factor)) ]; then
+measure plan "$tree" "$injected"
+echo "        check / floor ${last_ratio}x, target ${gitops_target}x: $(
+    awk -v r="$last_ratio" -v t="$gitops_target" 'BEGIN{print (r <= t ? "met" : "NOT met")}')"
+echo "        peak RSS $(awk -v r="$last_check_kib" -v b="$plan_bytes" \
+    'BEGIN{printf "%.1f", r * 1024 / b}')x the plan's $((plan_bytes / 1000000)) MB (limit ${plan_factor}x)"
+if [ $((last_check_kib * 1024)) -gt $((plan_bytes * plan_factor)) ]; then
     echo "FAIL: plan: peak RSS is more than ${plan_factor}x the plan's size" >&2
     status=1
 fi
@@ -200,9 +190,8 @@ if [ "$(wc -l <"$work/times")" -ge 2 ]; then
     awk 'NR > 1 {printf "time growth %d -> %d services (%dx): %.1fx\n", n0, $1, $1 / n0, $2 / t0}
          {n0 = $1; t0 = $2}' "$work/times"
 fi
-# Rows: N files MB check_s floor_s ratio RSS_MB findings (for the plan: its RSS factor as
-# the ratio). A ratio compares with the recorded build's of the same N measured now, else
-# with the recorded one.
+# Rows: N files MB check_s floor_s ratio RSS_MB findings. A ratio compares with the
+# recorded build's of the same N measured now, else with the recorded one.
 if [ "$mode" = check ]; then
     if [ ! -f "$figures" ]; then
         echo "FAIL: no recorded figures ($figures): run scripts/bench.sh --record first" >&2
@@ -238,7 +227,7 @@ if [ "$mode" = record ] && [ $status = 0 ]; then
             printf "| GitOps, %s | %s | %s | %s s | %s s | %.2f× | %s MB | %s = injected |\n", commas(gitops_n), commas($2), $3, $4, $5, $6, $7, $8
         }
         $1 == "plan" {
-            printf "| plan JSON | 1 | %s | %s s | – | RSS %.1f× its size | %s MB | %s = injected |\n", $3, $4, $6, $7, $8
+            printf "| a plan JSON | %s | %s | %s s | %s s | %.2f× | %s MB | %s = injected |\n", commas($2), $3, $4, $5, $6, $7, $8
         }' "$figures"
     } >"$work/table"
     awk -v table="$work/table" '
