@@ -227,7 +227,7 @@ if [ "$mode" = record ] && [ $status = 0 ]; then
             printf "| GitOps, %s | %s | %s | %s s | %s s | %.2f× | %s MB | %s = injected |\n", commas(gitops_n), commas($2), $3, $4, $5, $6, $7, $8
         }
         $1 == "plan" {
-            printf "| a plan JSON | %s | %s | %s s | %s s | %.2f× | %s MB | %s = injected |\n", commas($2), $3, $4, $5, $6, $7, $8
+            printf "| Terraform plan | %s | %s | %s s | %s s | %.2f× | %s MB | %s = injected |\n", commas($2), $3, $4, $5, $6, $7, $8
         }' "$figures"
     } >"$work/table"
     awk -v table="$work/table" '
