@@ -153,6 +153,10 @@ struct Prepared {
     text: Arc<str>,
     /// Shared with every run's reading of the text, each thing found when first asked.
     found: Arc<Found>,
+    /// What the scan of the run that kept the text said. A full run does not scan a text
+    /// whose own reader bounds it (a Terraform template by name, a JSON text that may be a
+    /// plan): kept as `None`, it must not be taken for "not too deep" by a caller that would
+    /// parse it otherwise. The patches take only YAML and Terraform that is no template.
     too_deep: Option<usize>,
 }
 
